@@ -1,0 +1,48 @@
+# Kanyan — top-level build. `make run` and `make test` are the two commands a newcomer needs.
+CC      ?= cc
+PKGS    := glib-2.0 gobject-2.0 gio-2.0 gstreamer-1.0 gstreamer-webrtc-1.0 gstreamer-sdp-1.0 \
+           gstreamer-rtp-1.0 gstreamer-app-1.0 gstreamer-video-1.0 libwebsockets json-glib-1.0 sqlite3 libsodium \
+           libqrencode nice libavformat libavcodec libavutil openssl
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+SRC     := $(wildcard src/*.c)
+LIB_SRC := $(filter-out src/main.c,$(SRC))
+OBJ     := $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
+UNIT    := $(patsubst tests/unit/%.c,build/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps run test unit clean fuzz bench
+all: build/kanyan $(PEERS)
+
+-include tests/peers/peers.mk
+
+deps:
+	@tools/install-deps.sh
+
+build/obj/%.o: src/%.c src/*.h | build/obj
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+build/libkanyan.a: $(OBJ)
+	ar rcs $@ $^
+
+build/kanyan: build/obj/main.o build/libkanyan.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+build/test_%: tests/unit/test_%.c build/libkanyan.a
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS) -lm
+
+build/obj:
+	mkdir -p $@
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tools/run-demo.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT)
+	@tests/run-all.sh
+
+clean:
+	rm -rf build

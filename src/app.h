@@ -1,0 +1,55 @@
+/* app.h — the one application context (KanyanApp) passed explicitly everywhere,
+ * and the settings it carries. Owns nothing itself: app.c creates and frees it. */
+#pragma once
+#include <glib.h>
+#include <sqlite3.h>
+
+typedef struct _KanyanHttp KanyanHttp;
+typedef struct _Room Room;
+
+typedef struct {
+  gchar   *data_dir;        /* SQLite database, TLS certificate */
+  gchar   *recordings_dir;  /* media root */
+  gchar   *web_dir;         /* static pages */
+  gchar   *pipelines_dir;   /* GStreamer pipeline descriptions */
+  gchar   *bind_address;    /* HTTP listen address, NULL = all */
+  gint     port;
+  gboolean tls;
+  gchar   *tls_cert;        /* NULL = self-signed in data_dir */
+  gchar   *tls_key;
+  gchar   *public_url;      /* base of invite links; NULL = derived from port/tls */
+  gchar  **ice_addresses;   /* local addresses ICE gathers on; NULL = all */
+  gint     ice_port_min, ice_port_max;
+  gint     jitter_latency_ms;
+  gint     viewer_answer_timeout_s;
+  gint     invite_days;
+} KanyanConfig;
+
+typedef struct {
+  KanyanConfig *config;
+  sqlite3      *db;
+  GMainLoop    *loop;
+  KanyanHttp   *http;
+  GHashTable   *rooms;      /* case ref (gchar*) -> Room*, live inspections in progress */
+  guint         next_peer_id;
+  gboolean      stopping;
+  GHashTable   *whip_resources; /* resource id -> WhipResource*, owned by whip.c */
+} KanyanApp;
+
+/* config.c */
+KanyanConfig *config_new_defaults (void);
+gboolean      config_load_file (KanyanConfig *cfg, const gchar *path, GError **error);
+void          config_free (KanyanConfig *cfg);
+gchar        *config_public_url (const KanyanConfig *cfg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanyanConfig, config_free)
+
+/* app.c */
+KanyanApp *app_new (KanyanConfig *config, GError **error);   /* opens the database */
+gboolean   app_serve (KanyanApp *app, GError **error);       /* runs until SIGINT/SIGTERM */
+void       app_free (KanyanApp *app);
+Room      *app_get_room (KanyanApp *app, const gchar *case_ref);      /* NULL when not live */
+Room      *app_ensure_room (KanyanApp *app, const gchar *case_ref, GError **error);
+void       app_drop_room (KanyanApp *app, Room *room);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanyanApp, app_free)
+
+#define KANYAN_VERSION "0.1.0"

@@ -1,0 +1,15 @@
+/* cases.h — the case domain the entry points call: create a case, issue its invite. */
+#pragma once
+#include "app.h"
+#include "db.h"
+
+typedef struct {
+  gchar *token;        /* shown once, never stored */
+  gchar *url;          /* the applicant page with the case and token */
+  gint64 expires_at;
+} Invite;
+void invite_free (Invite *invite);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Invite, invite_free)
+
+Invite *cases_issue_invite (sqlite3 *db, const KanyanConfig *cfg, const CaseRow *row, GError **error);
+gchar  *cases_invite_url (const KanyanConfig *cfg, const gchar *ref, const gchar *token);

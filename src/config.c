@@ -1,0 +1,112 @@
+/* config.c — settings: embedded defaults, then a GKeyFile ([server], [media], [invites]),
+ * then command-line flags (main.c applies those). Reads files; never writes any. */
+#include "app.h"
+
+KanyanConfig *
+config_new_defaults (void)
+{
+  KanyanConfig *cfg = g_new0 (KanyanConfig, 1);
+  cfg->data_dir = g_strdup ("data");
+  cfg->recordings_dir = g_strdup ("recordings");
+  cfg->web_dir = g_strdup ("web");
+  cfg->pipelines_dir = g_strdup ("pipelines");
+  cfg->port = 8443;
+  cfg->tls = TRUE;
+  cfg->jitter_latency_ms = 100;
+  cfg->viewer_answer_timeout_s = 15;
+  cfg->invite_days = 7;
+  return cfg;
+}
+
+static void
+replace_string (gchar **slot, GKeyFile *kf, const gchar *group, const gchar *key)
+{
+  gchar *value = g_key_file_get_string (kf, group, key, NULL);
+  if (value) {
+    g_free (*slot);
+    *slot = value;
+  }
+}
+
+static gboolean
+replace_int (gint *slot, GKeyFile *kf, const gchar *group, const gchar *key, GError **error)
+{
+  GError *local = NULL;
+  if (!g_key_file_has_key (kf, group, key, NULL))
+    return TRUE;
+  gint value = g_key_file_get_integer (kf, group, key, &local);
+  if (local) {
+    g_propagate_prefixed_error (error, local, "[%s] %s: ", group, key);
+    return FALSE;
+  }
+  *slot = value;
+  return TRUE;
+}
+
+gboolean
+config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
+    return FALSE;
+  replace_string (&cfg->data_dir, kf, "server", "data_dir");
+  replace_string (&cfg->recordings_dir, kf, "server", "recordings_dir");
+  replace_string (&cfg->web_dir, kf, "server", "web_dir");
+  replace_string (&cfg->pipelines_dir, kf, "server", "pipelines_dir");
+  replace_string (&cfg->bind_address, kf, "server", "bind_address");
+  replace_string (&cfg->tls_cert, kf, "server", "tls_cert");
+  replace_string (&cfg->tls_key, kf, "server", "tls_key");
+  replace_string (&cfg->public_url, kf, "server", "public_url");
+  if (!replace_int (&cfg->port, kf, "server", "port", error))
+    return FALSE;
+  if (g_key_file_has_key (kf, "server", "tls", NULL)) {
+    GError *local = NULL;
+    gboolean tls = g_key_file_get_boolean (kf, "server", "tls", &local);
+    if (local) {
+      g_propagate_prefixed_error (error, local, "[server] tls: ");
+      return FALSE;
+    }
+    cfg->tls = tls;
+  }
+  if (g_key_file_has_key (kf, "media", "ice_addresses", NULL)) {
+    g_strfreev (cfg->ice_addresses);
+    cfg->ice_addresses = g_key_file_get_string_list (kf, "media", "ice_addresses", NULL, NULL);
+  }
+  if (!replace_int (&cfg->ice_port_min, kf, "media", "ice_port_min", error) ||
+      !replace_int (&cfg->ice_port_max, kf, "media", "ice_port_max", error) ||
+      !replace_int (&cfg->jitter_latency_ms, kf, "media", "jitter_latency_ms", error) ||
+      !replace_int (&cfg->viewer_answer_timeout_s, kf, "media", "viewer_answer_timeout_s", error) ||
+      !replace_int (&cfg->invite_days, kf, "invites", "valid_days", error))
+    return FALSE;
+  if (cfg->port <= 0 || cfg->port > 65535) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "[server] port: %d is not a TCP port", cfg->port);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gchar *
+config_public_url (const KanyanConfig *cfg)
+{
+  if (cfg->public_url && *cfg->public_url)
+    return g_strdup (cfg->public_url);
+  return g_strdup_printf ("%s://localhost:%d", cfg->tls ? "https" : "http", cfg->port);
+}
+
+void
+config_free (KanyanConfig *cfg)
+{
+  if (!cfg)
+    return;
+  g_free (cfg->data_dir);
+  g_free (cfg->recordings_dir);
+  g_free (cfg->web_dir);
+  g_free (cfg->pipelines_dir);
+  g_free (cfg->bind_address);
+  g_free (cfg->tls_cert);
+  g_free (cfg->tls_key);
+  g_free (cfg->public_url);
+  g_strfreev (cfg->ice_addresses);
+  g_free (cfg);
+}

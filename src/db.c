@@ -1,0 +1,120 @@
+/* db.c — opens the SQLite file in WAL mode and brings its schema up to date.
+ * The schema is a list of numbered migrations applied in order and recorded in
+ * PRAGMA user_version; a migration is never edited once released, only appended. */
+#include "db.h"
+#include "errors.h"
+#include "seed.h"
+
+static const gchar *const migrations[] = {
+  /* 1: the live inspection core */
+  "CREATE TABLE case_types ("
+  "  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, title_en TEXT NOT NULL,"
+  "  title_zh TEXT NOT NULL, time_limit_days INTEGER NOT NULL);"
+  "CREATE TABLE case_type_items ("
+  "  id INTEGER PRIMARY KEY, type_id INTEGER NOT NULL REFERENCES case_types(id),"
+  "  position INTEGER NOT NULL, title_en TEXT NOT NULL, title_zh TEXT NOT NULL,"
+  "  guidance TEXT NOT NULL DEFAULT '', UNIQUE (type_id, position));"
+  "CREATE TABLE cases ("
+  "  id INTEGER PRIMARY KEY, ref TEXT NOT NULL UNIQUE, type_id INTEGER NOT NULL REFERENCES case_types(id),"
+  "  status TEXT NOT NULL DEFAULT 'accepted', created_at INTEGER NOT NULL);"
+  "CREATE TABLE invites ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  token_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+  "  revoked_at INTEGER);"
+  "CREATE TABLE live_sessions ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  started_at INTEGER NOT NULL, ended_at INTEGER);"
+  "CREATE TABLE participants ("
+  "  id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES live_sessions(id),"
+  "  peer TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',"
+  "  joined_at INTEGER NOT NULL, left_at INTEGER);"
+  "CREATE TABLE recordings ("
+  "  id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES live_sessions(id),"
+  "  seq INTEGER NOT NULL, path TEXT NOT NULL, video_codec TEXT, audio_codec TEXT,"
+  "  started_at INTEGER NOT NULL, ended_at INTEGER, bytes INTEGER,"
+  "  state TEXT NOT NULL DEFAULT 'recording');",
+};
+
+gint
+db_latest_version (void)
+{
+  return G_N_ELEMENTS (migrations);
+}
+
+gint64
+db_now_ms (void)
+{
+  return g_get_real_time () / 1000;
+}
+
+gboolean
+db_exec (sqlite3 *db, const gchar *sql, GError **error)
+{
+  char *msg = NULL;
+  if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "database: %s", msg ? msg : "?");
+    sqlite3_free (msg);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gint
+db_schema_version (sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  gint version = -1;
+  if (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step (st) == SQLITE_ROW)
+    version = sqlite3_column_int (st, 0);
+  sqlite3_finalize (st);
+  return version;
+}
+
+static gboolean
+db_migrate (sqlite3 *db, GError **error)
+{
+  gint version = db_schema_version (db);
+  if (version > db_latest_version ()) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL,
+                 "database schema %d is newer than this kanyan (%d)", version, db_latest_version ());
+    return FALSE;
+  }
+  for (gint v = version; v < db_latest_version (); v++) {
+    g_autofree gchar *sql = g_strdup_printf ("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
+                                             migrations[v], v + 1);
+    if (!db_exec (db, sql, error)) {
+      db_exec (db, "ROLLBACK", NULL);
+      g_prefix_error (error, "migration %d: ", v + 1);
+      return FALSE;
+    }
+    g_info ("database migrated to schema %d", v + 1);
+  }
+  return TRUE;
+}
+
+sqlite3 *
+db_open (const gchar *path, GError **error)
+{
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot open %s: %s", path,
+                 db ? sqlite3_errmsg (db) : "out of memory");
+    sqlite3_close (db);
+    return NULL;
+  }
+  sqlite3_busy_timeout (db, 5000);
+  if (!db_exec (db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", error) ||
+      !db_migrate (db, error) || !seed_case_types (db, error)) {
+    sqlite3_close (db);
+    return NULL;
+  }
+  return db;
+}
+
+void
+db_close (sqlite3 *db)
+{
+  if (db)
+    sqlite3_close (db);
+}

@@ -1,0 +1,45 @@
+/* db.h — the SQLite database: opening (WAL), numbered migrations, and the statements
+ * of each table (store_*.c). Only these files contain SQL. */
+#pragma once
+#include <glib.h>
+#include <sqlite3.h>
+
+sqlite3 *db_open (const gchar *path, GError **error);     /* creates, migrates, seeds */
+void     db_close (sqlite3 *db);
+gint     db_schema_version (sqlite3 *db);
+gint     db_latest_version (void);
+gboolean db_exec (sqlite3 *db, const gchar *sql, GError **error);
+gint64   db_now_ms (void);                                 /* wall clock, ms since epoch */
+
+/* store_cases.c — case types, their required items, cases, invites */
+typedef struct {
+  gint64  id;
+  gchar  *ref;
+  gchar  *type_key;
+  gchar  *type_title_en;
+  gchar  *type_title_zh;
+  gchar  *status;
+  gint64  created_at;
+} CaseRow;
+void     case_row_free (CaseRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaseRow, case_row_free)
+
+gboolean store_case_type_exists (sqlite3 *db, const gchar *key);
+gchar  **store_case_type_keys (sqlite3 *db);
+CaseRow *store_case_add (sqlite3 *db, const gchar *ref, const gchar *type_key, GError **error);
+CaseRow *store_case_get (sqlite3 *db, const gchar *ref, GError **error);
+GPtrArray *store_case_list (sqlite3 *db);                          /* of CaseRow* */
+GPtrArray *store_case_items (sqlite3 *db, gint64 case_id);         /* of gchar*[3]: en, zh, guidance */
+gchar   *store_invite_issue (sqlite3 *db, gint64 case_id, gint valid_days, GError **error);
+gboolean store_invite_check (sqlite3 *db, gint64 case_id, const gchar *token);
+
+/* store_sessions.c — live inspections, participants, recording segments */
+gint64   store_session_open (sqlite3 *db, gint64 case_id, GError **error);
+void     store_session_close (sqlite3 *db, gint64 session_id);
+gint64   store_participant_join (sqlite3 *db, gint64 session_id, const gchar *peer,
+                                 const gchar *role, const gchar *name);
+void     store_participant_leave (sqlite3 *db, gint64 participant_id);
+gint64   store_recording_begin (sqlite3 *db, gint64 session_id, gint seq, const gchar *path,
+                                const gchar *video_codec, const gchar *audio_codec);
+void     store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar *state);
+void     store_recordings_mark_interrupted (sqlite3 *db);   /* at start-up: left open by a crash */

@@ -1,0 +1,41 @@
+/* errors.c — names and HTTP statuses of the stable error codes. Nothing else. */
+#include "errors.h"
+
+G_DEFINE_QUARK (kanyan-error-quark, kanyan_error)
+
+static const struct { const gchar *code; guint status; } error_table[] = {
+  [KANYAN_ERROR_BAD_JSON]               = { "bad_json", 400 },
+  [KANYAN_ERROR_TOO_LARGE]              = { "too_large", 413 },
+  [KANYAN_ERROR_UNKNOWN_TYPE]           = { "unknown_type", 400 },
+  [KANYAN_ERROR_MISSING_FIELD]          = { "missing_field", 400 },
+  [KANYAN_ERROR_BAD_FIELD]              = { "bad_field", 400 },
+  [KANYAN_ERROR_NOT_JOINED]             = { "not_joined", 409 },
+  [KANYAN_ERROR_ALREADY_JOINED]         = { "already_joined", 409 },
+  [KANYAN_ERROR_WRONG_ROLE]             = { "wrong_role", 403 },
+  [KANYAN_ERROR_UNKNOWN_CASE]           = { "unknown_case", 404 },
+  [KANYAN_ERROR_BAD_TOKEN]              = { "bad_token", 401 },
+  [KANYAN_ERROR_BAD_SDP]                = { "bad_sdp", 400 },
+  [KANYAN_ERROR_UNSUPPORTED_MEDIA_TYPE] = { "unsupported_media_type", 415 },
+  [KANYAN_ERROR_NOT_FOUND]              = { "not_found", 404 },
+  [KANYAN_ERROR_METHOD_NOT_ALLOWED]     = { "method_not_allowed", 405 },
+  [KANYAN_ERROR_TIMEOUT]                = { "timeout", 408 },
+  [KANYAN_ERROR_REPLACED]               = { "replaced", 409 },
+  [KANYAN_ERROR_CONFLICT]               = { "conflict", 409 },
+  [KANYAN_ERROR_INTERNAL]               = { "internal", 500 },
+};
+
+const gchar *
+kanyan_error_code (gint code)
+{
+  if (code < 0 || code >= (gint) G_N_ELEMENTS (error_table))
+    return "internal";
+  return error_table[code].code;
+}
+
+guint
+kanyan_error_http_status (gint code)
+{
+  if (code < 0 || code >= (gint) G_N_ELEMENTS (error_table))
+    return 500;
+  return error_table[code].status;
+}

@@ -1,0 +1,30 @@
+/* errors.h — the stable error codes of every API and signaling failure (docs/errors.md).
+ * A GError in the KANYAN_ERROR domain carries one of these as its code. */
+#pragma once
+#include <glib.h>
+
+typedef enum {
+  KANYAN_ERROR_BAD_JSON,
+  KANYAN_ERROR_TOO_LARGE,
+  KANYAN_ERROR_UNKNOWN_TYPE,
+  KANYAN_ERROR_MISSING_FIELD,
+  KANYAN_ERROR_BAD_FIELD,
+  KANYAN_ERROR_NOT_JOINED,
+  KANYAN_ERROR_ALREADY_JOINED,
+  KANYAN_ERROR_WRONG_ROLE,
+  KANYAN_ERROR_UNKNOWN_CASE,
+  KANYAN_ERROR_BAD_TOKEN,
+  KANYAN_ERROR_BAD_SDP,
+  KANYAN_ERROR_UNSUPPORTED_MEDIA_TYPE,
+  KANYAN_ERROR_NOT_FOUND,
+  KANYAN_ERROR_METHOD_NOT_ALLOWED,
+  KANYAN_ERROR_TIMEOUT,
+  KANYAN_ERROR_REPLACED,
+  KANYAN_ERROR_CONFLICT,
+  KANYAN_ERROR_INTERNAL,
+} KanyanError;
+
+#define KANYAN_ERROR (kanyan_error_quark ())
+GQuark       kanyan_error_quark (void);
+const gchar *kanyan_error_code (gint code);     /* "bad_json", … */
+guint        kanyan_error_http_status (gint code);

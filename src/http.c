@@ -1,0 +1,536 @@
+/* http.c — libwebsockets on the GLib main loop: TLS, static files from web/ (lws file mount,
+ * which refuses paths out of its root), routing of /api/ and /whip/ to api.c and whip.c,
+ * bodies capped at HTTP_MAX_BODY, and the /ws WebSocket with a bounded send queue.
+ * Parses nothing itself: lws parses HTTP, json-glib parses JSON. Every lws callback runs
+ * on the main loop. */
+#include "http.h"
+#include "errors.h"
+#include "signaling.h"
+#include "api.h"
+#include "whip.h"
+#include "tls.h"
+#include <libwebsockets.h>
+
+#define WS_MAX_QUEUE 512
+#define BODY_CHUNK   16384
+
+struct _KanyanHttp {
+  KanyanApp *app;
+  struct lws_context *ctx;
+  struct lws_http_mount mounts[3];
+  struct lws_protocol_vhost_options headers[5];
+  gchar *web_dir;
+  gchar *cert, *key;
+};
+
+struct _HttpExchange {
+  gatomicrefcount ref;
+  struct lws *wsi;               /* NULL once the connection is gone */
+  KanyanHttp *http;
+  gchar      *method, *path;
+  GHashTable *query;
+  GHashTable *headers;
+  GByteArray *body;
+  gboolean    body_too_large;
+  gboolean    dispatched;
+  /* response */
+  gboolean    responded, headers_sent;
+  guint       status;
+  gchar      *content_type;
+  GPtrArray  *extra_headers;     /* "name:", "value" pairs */
+  GBytes     *response;
+  gsize       sent;
+};
+
+struct _WsConn {
+  struct lws *wsi;
+  KanyanHttp *http;
+  GQueue      out;               /* of gchar* */
+  GByteArray *rx;
+  gboolean    rx_too_large;
+  gboolean    closing;
+  Signaling  *signaling;
+};
+
+typedef struct {
+  HttpExchange *ex;
+  WsConn       *ws;
+} SessionData;
+
+/* ---- exchanges ------------------------------------------------------------------------ */
+
+HttpExchange *
+http_exchange_ref (HttpExchange *ex)
+{
+  g_atomic_ref_count_inc (&ex->ref);
+  return ex;
+}
+
+void
+http_exchange_unref (HttpExchange *ex)
+{
+  if (!ex || !g_atomic_ref_count_dec (&ex->ref))
+    return;
+  g_free (ex->method);
+  g_free (ex->path);
+  g_hash_table_unref (ex->query);
+  g_hash_table_unref (ex->headers);
+  g_byte_array_unref (ex->body);
+  g_free (ex->content_type);
+  g_ptr_array_unref (ex->extra_headers);
+  if (ex->response)
+    g_bytes_unref (ex->response);
+  g_free (ex);
+}
+
+const gchar *http_exchange_method (HttpExchange *ex) { return ex->method; }
+const gchar *http_exchange_path (HttpExchange *ex) { return ex->path; }
+gboolean http_exchange_is_open (HttpExchange *ex) { return ex->wsi != NULL && !ex->responded; }
+gboolean http_exchange_body_too_large (HttpExchange *ex) { return ex->body_too_large; }
+
+const gchar *
+http_exchange_query (HttpExchange *ex, const gchar *name)
+{
+  return g_hash_table_lookup (ex->query, name);
+}
+
+const gchar *
+http_exchange_header (HttpExchange *ex, const gchar *name)
+{
+  return g_hash_table_lookup (ex->headers, name);
+}
+
+GBytes *
+http_exchange_body (HttpExchange *ex)
+{
+  return g_bytes_new (ex->body->data, ex->body->len);
+}
+
+void
+http_exchange_add_header (HttpExchange *ex, const gchar *name, const gchar *value)
+{
+  g_ptr_array_add (ex->extra_headers, g_strdup_printf ("%s:", name));
+  g_ptr_array_add (ex->extra_headers, g_strdup (value));
+}
+
+void
+http_exchange_respond (HttpExchange *ex, guint status, const gchar *content_type, GBytes *body)
+{
+  if (ex->responded)
+    return;
+  ex->responded = TRUE;
+  ex->status = status;
+  ex->content_type = g_strdup (content_type ? content_type : "text/plain");
+  ex->response = body ? g_bytes_ref (body) : g_bytes_new_static ("", 0);
+  if (ex->wsi)
+    lws_callback_on_writable (ex->wsi);
+}
+
+void
+http_exchange_respond_json (HttpExchange *ex, guint status, JsonNode *node)
+{
+  gchar *text = json_to_string (node, FALSE);
+  g_autoptr (GBytes) body = g_bytes_new_take (text, strlen (text));
+  http_exchange_respond (ex, status, "application/json", body);
+}
+
+void
+http_exchange_respond_code (HttpExchange *ex, gint code, const gchar *message)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "code");
+  json_builder_add_string_value (b, kanyan_error_code (code));
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  http_exchange_respond_json (ex, kanyan_error_http_status (code), root);
+}
+
+void
+http_exchange_respond_error (HttpExchange *ex, const GError *error)
+{
+  gint code = error->domain == KANYAN_ERROR ? error->code : KANYAN_ERROR_INTERNAL;
+  http_exchange_respond_code (ex, code, error->message);
+}
+
+static const struct { gint token; const gchar *method; } method_tokens[] = {
+  { WSI_TOKEN_GET_URI, "GET" }, { WSI_TOKEN_POST_URI, "POST" }, { WSI_TOKEN_PUT_URI, "PUT" },
+  { WSI_TOKEN_PATCH_URI, "PATCH" }, { WSI_TOKEN_DELETE_URI, "DELETE" }, { WSI_TOKEN_OPTIONS_URI, "OPTIONS" },
+  { WSI_TOKEN_HEAD_URI, "HEAD" },
+};
+
+static const struct { gint token; const gchar *name; } header_tokens[] = {
+  { WSI_TOKEN_HTTP_AUTHORIZATION, "authorization" }, { WSI_TOKEN_HTTP_CONTENT_TYPE, "content-type" },
+  { WSI_TOKEN_ORIGIN, "origin" }, { WSI_TOKEN_HOST, "host" }, { WSI_TOKEN_HTTP_COOKIE, "cookie" },
+  { WSI_TOKEN_HTTP_CONTENT_LENGTH, "content-length" }, { WSI_TOKEN_HTTP_RANGE, "range" },
+};
+
+static gchar *
+copy_token (struct lws *wsi, gint token)
+{
+  gint len = lws_hdr_total_length (wsi, token);
+  if (len <= 0)
+    return NULL;
+  gchar *buf = g_malloc (len + 1);
+  if (lws_hdr_copy (wsi, buf, len + 1, token) < 0) {
+    g_free (buf);
+    return NULL;
+  }
+  return buf;
+}
+
+static HttpExchange *
+exchange_new (KanyanHttp *http, struct lws *wsi)
+{
+  HttpExchange *ex = g_new0 (HttpExchange, 1);
+  g_atomic_ref_count_init (&ex->ref);
+  ex->wsi = wsi;
+  ex->http = http;
+  ex->body = g_byte_array_new ();
+  ex->extra_headers = g_ptr_array_new_with_free_func (g_free);
+  ex->query = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  ex->headers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (method_tokens) && !ex->method; i++) {
+    gchar *uri = copy_token (wsi, method_tokens[i].token);
+    if (uri) {
+      ex->method = g_strdup (method_tokens[i].method);
+      ex->path = uri;
+    }
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (header_tokens); i++) {
+    gchar *value = copy_token (wsi, header_tokens[i].token);
+    if (value)
+      g_hash_table_insert (ex->headers, (gpointer) header_tokens[i].name, value);
+  }
+  /* the query string: lws splits it into fragments "name=value", already url-decoded */
+  gchar frag[1024];
+  for (gint n = 0; lws_hdr_copy_fragment (wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, n) > 0; n++) {
+    gchar *eq = strchr (frag, '=');
+    if (eq) {
+      *eq = '\0';
+      g_hash_table_replace (ex->query, g_strdup (frag), g_strdup (eq + 1));
+    }
+  }
+  return ex;
+}
+
+static void
+exchange_dispatch (KanyanHttp *http, HttpExchange *ex)
+{
+  if (ex->dispatched)
+    return;
+  ex->dispatched = TRUE;
+  if (ex->body_too_large) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_TOO_LARGE, "the request body is over 64 KiB");
+    return;
+  }
+  if (g_str_has_prefix (ex->path, "/whip/") || g_strcmp0 (ex->path, "/whip") == 0)
+    whip_handle (http->app, ex);
+  else if (g_str_has_prefix (ex->path, "/api/"))
+    api_handle (http->app, ex);
+  else
+    http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such resource");
+}
+
+/* returns -1 to close the connection */
+static gint
+exchange_write (HttpExchange *ex)
+{
+  struct lws *wsi = ex->wsi;
+  if (!ex->responded)
+    return 0;
+  if (!ex->headers_sent) {
+    guchar buf[LWS_PRE + 4096];
+    guchar *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    gsize len = g_bytes_get_size (ex->response);
+    if (lws_add_http_common_headers (wsi, ex->status, ex->content_type, len, &p, end))
+      return -1;
+    for (guint i = 0; i + 1 < ex->extra_headers->len; i += 2) {
+      const gchar *name = g_ptr_array_index (ex->extra_headers, i);
+      const gchar *value = g_ptr_array_index (ex->extra_headers, i + 1);
+      if (lws_add_http_header_by_name (wsi, (const guchar *) name, (const guchar *) value,
+                                       (gint) strlen (value), &p, end))
+        return -1;
+    }
+    if (lws_add_http_header_by_name (wsi, (const guchar *) "cache-control:", (const guchar *) "no-store", 8, &p, end) ||
+        lws_finalize_write_http_header (wsi, start, &p, end))
+      return -1;
+    ex->headers_sent = TRUE;
+    if (len > 0 && g_strcmp0 (ex->method, "HEAD") != 0) {
+      lws_callback_on_writable (wsi);
+      return 0;
+    }
+    return lws_http_transaction_completed (wsi) ? -1 : 0;
+  }
+  gsize total = g_bytes_get_size (ex->response);
+  gsize n = MIN (total - ex->sent, (gsize) BODY_CHUNK);
+  g_autofree guchar *buf = g_malloc (LWS_PRE + n);
+  memcpy (buf + LWS_PRE, (const guchar *) g_bytes_get_data (ex->response, NULL) + ex->sent, n);
+  gboolean final = ex->sent + n >= total;
+  if (lws_write (wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (gint) n)
+    return -1;
+  ex->sent += n;
+  if (!final) {
+    lws_callback_on_writable (wsi);
+    return 0;
+  }
+  return lws_http_transaction_completed (wsi) ? -1 : 0;
+}
+
+/* ---- WebSocket ------------------------------------------------------------------------- */
+
+void
+ws_conn_send (WsConn *conn, const gchar *text)
+{
+  if (conn->closing)
+    return;
+  if (g_queue_get_length (&conn->out) >= WS_MAX_QUEUE) {
+    g_warning ("websocket: a client does not read its messages; closing it");
+    ws_conn_close (conn);
+    return;
+  }
+  g_queue_push_tail (&conn->out, g_strdup (text));
+  lws_callback_on_writable (conn->wsi);
+}
+
+void
+ws_conn_close (WsConn *conn)
+{
+  conn->closing = TRUE;
+  lws_callback_on_writable (conn->wsi);
+}
+
+static gint
+ws_write (WsConn *conn)
+{
+  gchar *text = g_queue_pop_head (&conn->out);
+  if (text) {
+    gsize len = strlen (text);
+    g_autofree guchar *buf = g_malloc (LWS_PRE + len);
+    memcpy (buf + LWS_PRE, text, len);
+    g_free (text);
+    if (lws_write (conn->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) < (gint) len)
+      return -1;
+    if (!g_queue_is_empty (&conn->out) || conn->closing)
+      lws_callback_on_writable (conn->wsi);
+    return 0;
+  }
+  if (conn->closing) {
+    lws_close_reason (conn->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+    return -1;
+  }
+  return 0;
+}
+
+static void
+ws_receive (WsConn *conn, const void *in, gsize len)
+{
+  if (!conn->rx_too_large) {
+    if (conn->rx->len + len > WS_MAX_MESSAGE) {
+      conn->rx_too_large = TRUE;
+      g_byte_array_set_size (conn->rx, 0);
+    } else {
+      g_byte_array_append (conn->rx, in, len);
+    }
+  }
+  if (!lws_is_final_fragment (conn->wsi) || lws_remaining_packet_payload (conn->wsi) > 0)
+    return;
+  if (conn->rx_too_large)
+    signaling_reject_too_large (conn->signaling);
+  else if (lws_frame_is_binary (conn->wsi))
+    signaling_reject_binary (conn->signaling);
+  else
+    signaling_receive (conn->signaling, (const gchar *) conn->rx->data, conn->rx->len);
+  g_byte_array_set_size (conn->rx, 0);
+  conn->rx_too_large = FALSE;
+}
+
+static void
+ws_conn_free (WsConn *conn)
+{
+  signaling_free (conn->signaling);
+  g_queue_clear_full (&conn->out, g_free);
+  g_byte_array_unref (conn->rx);
+  g_free (conn);
+}
+
+/* ---- the one protocol ------------------------------------------------------------------- */
+
+static gint
+kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+  SessionData *sd = user;
+  KanyanHttp *http = lws_context_user (lws_get_context (wsi));
+  switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+      sd->ex = exchange_new (http, wsi);
+      if (!sd->ex->method) {
+        http_exchange_respond_code (sd->ex, KANYAN_ERROR_METHOD_NOT_ALLOWED, "method not supported");
+        return 0;
+      }
+      const gchar *clen = http_exchange_header (sd->ex, "content-length");
+      gboolean has_body = clen && g_ascii_strtoull (clen, NULL, 10) > 0;
+      if (clen && g_ascii_strtoull (clen, NULL, 10) > HTTP_MAX_BODY) {
+        sd->ex->body_too_large = TRUE;
+        exchange_dispatch (http, sd->ex);
+        return 0;
+      }
+      if (!has_body)
+        exchange_dispatch (http, sd->ex);
+      return 0;
+    }
+    case LWS_CALLBACK_HTTP_BODY:
+      if (sd->ex && !sd->ex->dispatched) {
+        if (sd->ex->body->len + len > HTTP_MAX_BODY)
+          sd->ex->body_too_large = TRUE;
+        else
+          g_byte_array_append (sd->ex->body, in, len);
+      }
+      return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      if (sd->ex)
+        exchange_dispatch (http, sd->ex);
+      return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      return sd->ex ? exchange_write (sd->ex) : 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+      if (sd->ex) {
+        sd->ex->wsi = NULL;
+        http_exchange_unref (sd->ex);
+        sd->ex = NULL;
+      }
+      return 0;
+    case LWS_CALLBACK_ESTABLISHED: {
+      g_autofree gchar *uri = copy_token (wsi, WSI_TOKEN_GET_URI);
+      if (g_strcmp0 (uri, "/ws") != 0)
+        return -1;
+      WsConn *conn = g_new0 (WsConn, 1);
+      conn->wsi = wsi;
+      conn->http = http;
+      conn->rx = g_byte_array_new ();
+      g_queue_init (&conn->out);
+      conn->signaling = signaling_new (http->app, conn);
+      sd->ws = conn;
+      return 0;
+    }
+    case LWS_CALLBACK_RECEIVE:
+      if (sd->ws)
+        ws_receive (sd->ws, in, len);
+      return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return sd->ws ? ws_write (sd->ws) : 0;
+    case LWS_CALLBACK_CLOSED:
+      if (sd->ws) {
+        ws_conn_free (sd->ws);
+        sd->ws = NULL;
+      }
+      return 0;
+    default:
+      return lws_callback_http_dummy (wsi, reason, user, in, len);
+  }
+}
+
+static const struct lws_protocols protocols[] = {
+  { "kanyan", kanyan_callback, sizeof (SessionData), 16384, 0, NULL, 0 },
+  { NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static void
+http_log (int level, const char *line)
+{
+  g_autofree gchar *trimmed = g_strstrip (g_strdup (line));
+  if (level & LLL_ERR)
+    g_warning ("lws: %s", trimmed);
+  else
+    g_debug ("lws: %s", trimmed);
+}
+
+KanyanHttp *
+http_start (KanyanApp *app, GError **error)
+{
+  KanyanConfig *cfg = app->config;
+  KanyanHttp *http = g_new0 (KanyanHttp, 1);
+  http->app = app;
+  http->web_dir = g_canonicalize_filename (cfg->web_dir, NULL);
+  if (cfg->tls) {
+    if (!tls_ensure_certificate (cfg, &http->cert, &http->key, error)) {
+      http_stop (http);
+      return NULL;
+    }
+  }
+  lws_set_log_level (LLL_ERR | LLL_WARN, http_log);
+
+  static const struct lws_protocol_vhost_options header_values[] = {
+    { NULL, NULL, "content-security-policy:",
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+      "media-src 'self' blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; "
+      "frame-ancestors 'none'" },
+    { NULL, NULL, "x-content-type-options:", "nosniff" },
+    { NULL, NULL, "referrer-policy:", "no-referrer" },
+    { NULL, NULL, "x-frame-options:", "DENY" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (header_values); i++) {
+    http->headers[i] = header_values[i];
+    http->headers[i].next = i + 1 < G_N_ELEMENTS (header_values) ? &http->headers[i + 1] : NULL;
+  }
+
+  /* /api and /whip go to the callback; everything else is a file under web/ */
+  http->mounts[0] = (struct lws_http_mount) {
+    .mount_next = &http->mounts[1], .mountpoint = "/api", .origin = "kanyan",
+    .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 4 };
+  http->mounts[1] = (struct lws_http_mount) {
+    .mount_next = &http->mounts[2], .mountpoint = "/whip", .origin = "kanyan",
+    .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 5 };
+  http->mounts[2] = (struct lws_http_mount) {
+    .mount_next = NULL, .mountpoint = "/", .origin = http->web_dir, .def = "index.html",
+    .origin_protocol = LWSMPRO_FILE, .mountpoint_len = 1 };
+
+  struct lws_context_creation_info info;
+  memset (&info, 0, sizeof info);
+  void *foreign_loops[] = { app->loop };
+  info.port = cfg->port;
+  info.iface = cfg->bind_address;
+  info.protocols = protocols;
+  info.mounts = &http->mounts[0];
+  info.headers = &http->headers[0];
+  info.user = http;
+  info.foreign_loops = foreign_loops;
+  info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.max_http_header_data = 4096;
+  info.timeout_secs = 30;
+  info.alpn = "http/1.1";
+  if (cfg->tls) {
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.ssl_cert_filepath = http->cert;
+    info.ssl_private_key_filepath = http->key;
+  }
+  http->ctx = lws_create_context (&info);
+  if (!http->ctx) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL,
+                 "cannot listen on port %d (in use, or the libwebsockets GLib event library is missing)", cfg->port);
+    http_stop (http);
+    return NULL;
+  }
+  return http;
+}
+
+gint
+http_port (KanyanHttp *http)
+{
+  return http->app->config->port;
+}
+
+void
+http_stop (KanyanHttp *http)
+{
+  if (!http)
+    return;
+  if (http->ctx)
+    lws_context_destroy (http->ctx);
+  g_free (http->web_dir);
+  g_free (http->cert);
+  g_free (http->key);
+  g_free (http);
+}

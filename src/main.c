@@ -1,0 +1,211 @@
+/* main.c — the command line: `kanyan serve`, `kanyan case add|list`. Parses options with
+ * GOption, layers config file then flags over the defaults, and hands over to app.c. */
+#include "app.h"
+#include "db.h"
+#include "cases.h"
+#include "qr.h"
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+#include <sodium.h>
+#include <stdio.h>
+
+typedef struct {
+  gchar   *config_file;
+  gchar   *data_dir;
+  gchar   *recordings_dir;
+  gchar   *web_dir;
+  gchar   *pipelines_dir;
+  gchar   *public_url;
+  gchar   *bind;
+  gchar  **ice_addresses;
+  gint     port;
+  gboolean no_tls;
+} CommonOptions;
+
+static GOptionEntry *
+common_entries (CommonOptions *o)
+{
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config_file, "Settings file (GKeyFile)", "FILE" },
+    { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &o->data_dir, "Database and certificate directory (default ./data)", "DIR" },
+    { "recordings", 'r', 0, G_OPTION_ARG_FILENAME, &o->recordings_dir, "Recordings root (default ./recordings)", "DIR" },
+    { "web-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->web_dir, "Static pages (default ./web)", "DIR" },
+    { "pipelines-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->pipelines_dir, "Pipeline descriptions (default ./pipelines)", "DIR" },
+    { "public-url", 0, 0, G_OPTION_ARG_STRING, &o->public_url, "Base URL of invite links, e.g. https://192.168.1.5:8443", "URL" },
+    { "port", 'p', 0, G_OPTION_ARG_INT, &o->port, "HTTP(S) port (default 8443)", "N" },
+    { "bind", 0, 0, G_OPTION_ARG_STRING, &o->bind, "Listen address (default all)", "ADDR" },
+    { "ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->ice_addresses, "Local address ICE gathers on (repeatable; default all)", "ADDR" },
+    { "no-tls", 0, 0, G_OPTION_ARG_NONE, &o->no_tls, "Plain HTTP (tests, or behind a TLS proxy)", NULL },
+    { NULL },
+  };
+  return g_memdup2 (entries, sizeof entries);
+}
+
+static void
+replace (gchar **slot, gchar *value)
+{
+  if (value) {
+    g_free (*slot);
+    *slot = g_strdup (value);
+  }
+}
+
+static KanyanConfig *
+build_config (CommonOptions *o, GError **error)
+{
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  if (o->config_file && !config_load_file (cfg, o->config_file, error))
+    return NULL;
+  replace (&cfg->data_dir, o->data_dir);
+  replace (&cfg->recordings_dir, o->recordings_dir);
+  replace (&cfg->web_dir, o->web_dir);
+  replace (&cfg->pipelines_dir, o->pipelines_dir);
+  replace (&cfg->public_url, o->public_url);
+  replace (&cfg->bind_address, o->bind);
+  if (o->ice_addresses) {
+    g_strfreev (cfg->ice_addresses);
+    cfg->ice_addresses = g_strdupv (o->ice_addresses);
+  }
+  if (o->port)
+    cfg->port = o->port;
+  if (o->no_tls)
+    cfg->tls = FALSE;
+  return g_steal_pointer (&cfg);
+}
+
+static gboolean
+parse (int *argc, char ***argv, const gchar *usage, const gchar *summary, CommonOptions *o,
+       GOptionEntry *extra, GError **error)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (usage);
+  g_option_context_set_summary (ctx, summary);
+  g_autofree GOptionEntry *common = common_entries (o);
+  g_option_context_add_main_entries (ctx, common, NULL);
+  if (extra)
+    g_option_context_add_main_entries (ctx, extra, NULL);
+  return g_option_context_parse (ctx, argc, argv, error);
+}
+
+static int
+cmd_serve (int argc, char **argv)
+{
+  CommonOptions o = { 0 };
+  g_autoptr (GError) error = NULL;
+  gst_init (&argc, &argv);
+  if (!parse (&argc, &argv, "- run the server", "Serves the pages, the API, WebSocket signaling and WHIP.", &o, NULL, &error)) {
+    g_printerr ("kanyan serve: %s\n", error->message);
+    return 2;
+  }
+  KanyanConfig *cfg = build_config (&o, &error);
+  if (!cfg) {
+    g_printerr ("kanyan serve: %s\n", error->message);
+    return 2;
+  }
+  g_autoptr (KanyanApp) app = app_new (cfg, &error);
+  if (!app || !app_serve (app, &error)) {
+    g_printerr ("kanyan serve: %s\n", error->message);
+    config_free (cfg);
+    return 1;
+  }
+  config_free (cfg);
+  return 0;
+}
+
+static int
+cmd_case (int argc, char **argv)
+{
+  CommonOptions o = { 0 };
+  gchar *ref = NULL, *type = NULL;
+  gboolean json = FALSE, qr = FALSE;
+  GOptionEntry extra[] = {
+    { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add)", "REF" },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &type, "Case type key: fuel-retail, food-business (add)", "KEY" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { "qr", 0, 0, G_OPTION_ARG_NONE, &qr, "Also print the invite as a QR code (add)", NULL },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  if (!parse (&argc, &argv, "add|list - manage cases",
+              "add: creates a case and prints its applicant invite.\nlist: lists the cases.", &o, extra, &error)) {
+    g_printerr ("kanyan case: %s\n", error->message);
+    return 2;
+  }
+  const gchar *verb = argc > 1 ? argv[1] : NULL;
+  if (g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "list") != 0) {
+    g_printerr ("kanyan case: say 'add' or 'list' (see --help)\n");
+    return 2;
+  }
+  g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
+  g_autoptr (KanyanApp) app = cfg ? app_new (cfg, &error) : NULL;
+  if (!app) {
+    g_printerr ("kanyan case: %s\n", error->message);
+    return 1;
+  }
+  if (g_strcmp0 (verb, "list") == 0) {
+    g_autoptr (GPtrArray) rows = store_case_list (app->db);
+    for (guint i = 0; i < rows->len; i++) {
+      CaseRow *row = g_ptr_array_index (rows, i);
+      g_print ("%s\t%s\t%s\n", row->ref, row->type_key, row->status);
+    }
+    return 0;
+  }
+  if (!ref || !type) {
+    g_printerr ("kanyan case add: --ref and --type are required\n");
+    return 2;
+  }
+  g_autoptr (CaseRow) row = store_case_add (app->db, ref, type, &error);
+  g_autoptr (Invite) invite = row ? cases_issue_invite (app->db, cfg, row, &error) : NULL;
+  if (!invite) {
+    g_printerr ("kanyan case add: %s\n", error->message);
+    return 1;
+  }
+  if (json) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "ref");
+    json_builder_add_string_value (b, row->ref);
+    json_builder_set_member_name (b, "type");
+    json_builder_add_string_value (b, row->type_key);
+    json_builder_set_member_name (b, "invite_url");
+    json_builder_add_string_value (b, invite->url);
+    json_builder_set_member_name (b, "token");
+    json_builder_add_string_value (b, invite->token);
+    json_builder_set_member_name (b, "expires_at");
+    json_builder_add_int_value (b, invite->expires_at);
+    json_builder_end_object (b);
+    g_autoptr (JsonNode) root = json_builder_get_root (b);
+    g_autofree gchar *text = json_to_string (root, FALSE);
+    g_print ("%s\n", text);
+  } else {
+    g_print ("case %s (%s) created\ninvite URL: %s\ntoken: %s\n", row->ref, row->type_title_en, invite->url, invite->token);
+  }
+  if (qr) {
+    g_autofree gchar *art = qr_terminal (invite->url);
+    if (art)
+      g_print ("%s", art);
+  }
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (sodium_init () < 0) {
+    g_printerr ("kanyan: libsodium does not initialise\n");
+    return 1;
+  }
+  const gchar *command = argc > 1 ? argv[1] : NULL;
+  if (g_strcmp0 (command, "serve") == 0)
+    return cmd_serve (argc - 1, argv + 1);
+  if (g_strcmp0 (command, "case") == 0)
+    return cmd_case (argc - 1, argv + 1);
+  FILE *out = command && (g_strcmp0 (command, "--help") == 0 || g_strcmp0 (command, "-h") == 0) ? stdout : stderr;
+  fprintf (out, "Usage: kanyan COMMAND [OPTIONS]\n\n"
+                "Kanyan — remote video inspection and review server.\n\n"
+                "Commands:\n"
+                "  serve       run the server (HTTPS, API, signaling, WHIP)\n"
+                "  case add    create a case and print its applicant invite\n"
+                "  case list   list the cases\n\n"
+                "Each command takes --help.\n");
+  return out == stdout ? 0 : 2;
+}

@@ -1,0 +1,265 @@
+/* peer.c — the webrtcbin wrapper. Owns one webrtcbin's life in the room pipeline, its ICE
+ * settings (no UPnP, chosen addresses and ports) and the hop of each of its signals from
+ * webrtcbin's threads to the main loop. Knows nothing of rooms, tees or transports. */
+#include "peer.h"
+#include <nice/agent.h>
+
+typedef enum { EV_SDP, EV_ICE, EV_GATHERED, EV_STATE, EV_FAILED } PeerEventKind;
+
+typedef struct {
+  WebrtcPeer   *peer;
+  PeerEventKind kind;
+  guint         mline;
+  gint          state;
+  gchar        *text;
+} PeerEvent;
+
+WebrtcPeer *
+webrtc_peer_ref (WebrtcPeer *peer)
+{
+  g_atomic_ref_count_inc (&peer->ref);
+  return peer;
+}
+
+void
+webrtc_peer_unref (WebrtcPeer *peer)
+{
+  if (!peer || !g_atomic_ref_count_dec (&peer->ref))
+    return;
+  g_clear_object (&peer->nice_agent);
+  g_clear_object (&peer->ice);
+  gst_clear_object (&peer->webrtcbin);
+  gst_clear_object (&peer->pipeline);
+  g_free (peer->name);
+  g_free (peer);
+}
+
+/* main loop */
+static gboolean
+peer_event_dispatch (gpointer data)
+{
+  PeerEvent *ev = data;
+  WebrtcPeer *peer = ev->peer;
+  if (!peer->owner)
+    return G_SOURCE_REMOVE;
+  switch (ev->kind) {
+    case EV_SDP:
+      peer->events->local_description (peer->owner, peer, ev->text);
+      break;
+    case EV_ICE:
+      peer->events->ice_candidate (peer->owner, peer, ev->mline, ev->text);
+      break;
+    case EV_GATHERED:
+      peer->gathering_done = TRUE;
+      peer->events->gathering_done (peer->owner, peer);
+      break;
+    case EV_STATE:
+      peer->state = ev->state;
+      peer->events->connection_state (peer->owner, peer, ev->state);
+      break;
+    case EV_FAILED:
+      peer->events->failed (peer->owner, peer, ev->text);
+      break;
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+peer_event_free (gpointer data)
+{
+  PeerEvent *ev = data;
+  webrtc_peer_unref (ev->peer);
+  g_free (ev->text);
+  g_free (ev);
+}
+
+/* any thread */
+static void
+peer_post (WebrtcPeer *peer, PeerEventKind kind, guint mline, gint state, gchar *text_take)
+{
+  PeerEvent *ev = g_new0 (PeerEvent, 1);
+  ev->peer = webrtc_peer_ref (peer);
+  ev->kind = kind;
+  ev->mline = mline;
+  ev->state = state;
+  ev->text = text_take;
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, peer_event_dispatch, ev, peer_event_free);
+}
+
+/* webrtcbin thread */
+static void
+on_ice_candidate (GstElement *webrtcbin, guint mline, gchar *candidate, WebrtcPeer *peer)
+{
+  peer_post (peer, EV_ICE, mline, 0, g_strdup (candidate));
+}
+
+/* webrtcbin thread */
+static void
+on_gathering_state (GObject *webrtcbin, GParamSpec *pspec, WebrtcPeer *peer)
+{
+  GstWebRTCICEGatheringState state;
+  g_object_get (webrtcbin, "ice-gathering-state", &state, NULL);
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    peer_post (peer, EV_GATHERED, 0, 0, NULL);
+}
+
+/* webrtcbin thread */
+static void
+on_connection_state (GObject *webrtcbin, GParamSpec *pspec, WebrtcPeer *peer)
+{
+  GstWebRTCPeerConnectionState state;
+  g_object_get (webrtcbin, "connection-state", &state, NULL);
+  peer_post (peer, EV_STATE, 0, state, NULL);
+}
+
+static void
+peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
+{
+  g_object_get (peer->webrtcbin, "ice-agent", &peer->ice, NULL);
+  if (!peer->ice)
+    return;
+  if (cfg->ice_port_min > 0 && cfg->ice_port_max >= cfg->ice_port_min)
+    g_object_set (peer->ice, "min-rtp-port", (guint) cfg->ice_port_min,
+                  "max-rtp-port", (guint) cfg->ice_port_max, NULL);
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (peer->ice), "agent"))
+    g_object_get (peer->ice, "agent", &peer->nice_agent, NULL);
+  if (!peer->nice_agent)
+    return;
+  /* UPnP would send SSDP multicast to the real network and start threads. */
+  g_object_set (peer->nice_agent, "upnp", FALSE, NULL);
+  for (gchar **addr = cfg->ice_addresses; addr && *addr; addr++) {
+    NiceAddress nice_addr;
+    nice_address_init (&nice_addr);
+    if (nice_address_set_from_string (&nice_addr, *addr))
+      nice_agent_add_local_address (NICE_AGENT (peer->nice_agent), &nice_addr);
+    else
+      g_warning ("ice_addresses: '%s' is not an IP address", *addr);
+  }
+}
+
+WebrtcPeer *
+webrtc_peer_new (GstBin *pipeline, const gchar *name, const KanyanConfig *cfg,
+                 const WebrtcPeerEvents *events, gpointer owner)
+{
+  GstElement *webrtcbin = gst_element_factory_make ("webrtcbin", name);
+  if (!webrtcbin)
+    return NULL;
+  WebrtcPeer *peer = g_new0 (WebrtcPeer, 1);
+  g_atomic_ref_count_init (&peer->ref);
+  peer->name = g_strdup (name);
+  peer->webrtcbin = gst_object_ref_sink (webrtcbin);
+  peer->pipeline = gst_object_ref (pipeline);
+  peer->events = events;
+  peer->owner = owner;
+  g_object_set (webrtcbin, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
+                "latency", (guint) cfg->jitter_latency_ms, NULL);
+  peer_configure_ice (peer, cfg);
+  g_signal_connect (webrtcbin, "on-ice-candidate", G_CALLBACK (on_ice_candidate), peer);
+  g_signal_connect (webrtcbin, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state), peer);
+  g_signal_connect (webrtcbin, "notify::connection-state", G_CALLBACK (on_connection_state), peer);
+  gst_bin_add (pipeline, webrtcbin);
+  return peer;
+}
+
+/* webrtcbin thread: create-offer / create-answer finished */
+static void
+on_description_created (GstPromise *promise, gpointer data)
+{
+  WebrtcPeer *peer = data;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GstWebRTCSessionDescription *desc = NULL;
+  if (reply)
+    gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  if (!desc && reply)
+    gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  if (!desc) {
+    GError *err = NULL;
+    if (reply)
+      gst_structure_get (reply, "error", G_TYPE_ERROR, &err, NULL);
+    peer_post (peer, EV_FAILED, 0, 0, g_strdup (err ? err->message : "no description created"));
+    g_clear_error (&err);
+  } else {
+    g_signal_emit_by_name (peer->webrtcbin, "set-local-description", desc, NULL);
+    peer_post (peer, EV_SDP, 0, 0, gst_sdp_message_as_text (desc->sdp));
+    gst_webrtc_session_description_free (desc);
+  }
+  gst_promise_unref (promise);
+}
+
+/* webrtcbin thread: set-remote-description(offer) finished */
+static void
+on_remote_offer_set (GstPromise *promise, gpointer data)
+{
+  WebrtcPeer *peer = data;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GError *err = NULL;
+  if (reply && gst_structure_get (reply, "error", G_TYPE_ERROR, &err, NULL)) {
+    peer_post (peer, EV_FAILED, 0, 0, g_strdup (err->message));
+    g_clear_error (&err);
+    gst_promise_unref (promise);
+    return;
+  }
+  gst_promise_unref (promise);
+  GstPromise *answer = gst_promise_new_with_change_func (on_description_created, webrtc_peer_ref (peer),
+                                                         (GDestroyNotify) webrtc_peer_unref);
+  g_signal_emit_by_name (peer->webrtcbin, "create-answer", NULL, answer);
+}
+
+void
+webrtc_peer_set_remote (WebrtcPeer *peer, GstWebRTCSDPType type, GstSDPMessage *sdp)
+{
+  GstWebRTCSessionDescription *desc = gst_webrtc_session_description_new (type, sdp);
+  GstPromise *promise = NULL;
+  if (type == GST_WEBRTC_SDP_TYPE_OFFER)
+    promise = gst_promise_new_with_change_func (on_remote_offer_set, webrtc_peer_ref (peer),
+                                                (GDestroyNotify) webrtc_peer_unref);
+  g_signal_emit_by_name (peer->webrtcbin, "set-remote-description", desc, promise);
+  gst_webrtc_session_description_free (desc);
+}
+
+void
+webrtc_peer_create_offer (WebrtcPeer *peer)
+{
+  GstPromise *promise = gst_promise_new_with_change_func (on_description_created, webrtc_peer_ref (peer),
+                                                          (GDestroyNotify) webrtc_peer_unref);
+  g_signal_emit_by_name (peer->webrtcbin, "create-offer", NULL, promise);
+}
+
+void
+webrtc_peer_add_ice (WebrtcPeer *peer, guint mline, const gchar *candidate)
+{
+  if (peer->owner && candidate && *candidate)
+    g_signal_emit_by_name (peer->webrtcbin, "add-ice-candidate", mline, candidate);
+}
+
+gchar *
+webrtc_peer_local_sdp (WebrtcPeer *peer)
+{
+  GstWebRTCSessionDescription *desc = NULL;
+  g_object_get (peer->webrtcbin, "local-description", &desc, NULL);
+  if (!desc)
+    return NULL;
+  gchar *text = gst_sdp_message_as_text (desc->sdp);
+  gst_webrtc_session_description_free (desc);
+  return text;
+}
+
+/* a GstElement pool thread */
+static void
+close_async (GstElement *webrtcbin, gpointer data)
+{
+  gst_element_set_state (webrtcbin, GST_STATE_NULL);
+}
+
+void
+webrtc_peer_close (WebrtcPeer *peer)
+{
+  if (!peer->owner)
+    return;
+  peer->owner = NULL;
+  g_signal_handlers_disconnect_by_data (peer->webrtcbin, peer);
+  gst_element_set_locked_state (peer->webrtcbin, TRUE);
+  gst_bin_remove (peer->pipeline, peer->webrtcbin);
+  /* 1.22.0 can block going to NULL before any data flowed: never on the main loop */
+  gst_element_call_async (peer->webrtcbin, close_async, gst_object_ref (peer->webrtcbin), gst_object_unref);
+}

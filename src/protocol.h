@@ -1,0 +1,27 @@
+/* protocol.h — the signaling messages (docs/protocol.md) as a C value: parsed and validated
+ * from one WebSocket text frame. Pure: no sockets, no rooms; fuzzed and unit-tested. */
+#pragma once
+#include <glib.h>
+
+typedef enum {
+  MSG_JOIN, MSG_OFFER, MSG_ANSWER, MSG_ICE, MSG_LEAVE, MSG_PING,
+} MessageType;
+
+typedef struct {
+  MessageType type;
+  gchar  *id;          /* the client's correlation id, re-serialised as JSON text; NULL if none */
+  gchar  *case_ref;    /* join */
+  gchar  *role;        /* join: "applicant" | "reviewer" */
+  gchar  *token;       /* join (applicant) */
+  gchar  *name;        /* join (optional) */
+  gchar  *sdp;         /* offer, answer */
+  gchar  *pc;          /* answer, ice (reviewer) */
+  gchar  *candidate;   /* ice; "" = end of candidates */
+  guint   mline;       /* ice */
+} ProtocolMessage;
+
+ProtocolMessage *protocol_parse (const gchar *data, gsize len, gchar **id_out, GError **error);
+void             protocol_message_free (ProtocolMessage *msg);
+/* {"type":"error","code":…,"message":…[,"id":…]} */
+gchar           *protocol_error_json (gint code, const gchar *message, const gchar *id_json);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProtocolMessage, protocol_message_free)

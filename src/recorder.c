@@ -1,0 +1,269 @@
+/* recorder.c — a recording segment: for each track a chain "leaky queue ! depayloader" from
+ * the relay's tee into the muxer of pipelines/recorder.ini. The queues are leaky so a slow
+ * disk never blocks the relay; video is dropped until its first keyframe; timestamps start
+ * at the segment's start. Owns its elements; never touches the publisher or viewers. */
+#include "recorder.h"
+#include "errors.h"
+#include <gst/rtp/rtp.h>
+#include <glib/gstdio.h>
+
+#define STOP_TIMEOUT_MS 5000
+
+struct _Recorder {
+  Relay      *relay;
+  gchar      *path;
+  GstElement *mux_bin;
+  GstElement *chain[TRACK_COUNT];
+  GstPad     *tee_pad[TRACK_COUNT];
+  RtpCodec    video_codec;
+  gint        seen_keyframe;     /* atomic */
+  gint        finished;          /* atomic: EOS reached the file */
+  RecorderDone done;
+  gpointer    done_data;
+  guint       stop_timeout;
+};
+
+const gchar *
+recorder_path (Recorder *rec)
+{
+  return rec->path;
+}
+
+/* streaming thread: video waits for a keyframe so the segment starts decodable */
+static GstPadProbeReturn
+drop_until_keyframe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Recorder *rec = data;
+  if (g_atomic_int_get (&rec->seen_keyframe))
+    return GST_PAD_PROBE_REMOVE;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  gboolean key = FALSE;
+  if (gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp)) {
+    key = rtp_payload_is_keyframe (rec->video_codec, gst_rtp_buffer_get_payload (&rtp),
+                                   gst_rtp_buffer_get_payload_len (&rtp));
+    gst_rtp_buffer_unmap (&rtp);
+  }
+  if (!key)
+    return GST_PAD_PROBE_DROP;
+  g_atomic_int_set (&rec->seen_keyframe, 1);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static GKeyFile *
+load_description (const KanyanConfig *cfg, GError **error)
+{
+  g_autofree gchar *path = g_build_filename (cfg->pipelines_dir, "recorder.ini", NULL);
+  GKeyFile *kf = g_key_file_new ();
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error)) {
+    g_prefix_error (error, "%s: ", path);
+    g_key_file_free (kf);
+    return NULL;
+  }
+  return kf;
+}
+
+static gboolean
+recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime base, GError **error)
+{
+  Relay *relay = rec->relay;
+  g_autoptr (GstCaps) caps = relay_track_caps (relay, track);
+  const gchar *encoding = NULL;
+  if (track == TRACK_TALK)
+    encoding = "OPUS";
+  else if (caps)
+    encoding = gst_structure_get_string (gst_caps_get_structure (caps, 0), "encoding-name");
+  if (!encoding)
+    return TRUE;   /* track absent */
+  g_autofree gchar *depay = g_key_file_get_string (kf, "depay", encoding, NULL);
+  if (!depay) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "recorder.ini has no [depay] %s", encoding);
+    return FALSE;
+  }
+  g_autofree gchar *desc = g_strdup_printf (
+      "queue leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=3000000000 ! %s", depay);
+  GstElement *chain = gst_parse_bin_from_description (desc, TRUE, error);
+  if (!chain)
+    return FALSE;
+  gst_bin_add (relay_pipeline (relay), chain);
+  rec->chain[track] = chain;
+  GstPad *src = gst_element_get_static_pad (chain, "src");
+  GstElement *mux = gst_bin_get_by_name (GST_BIN (rec->mux_bin), "mux");
+  GstPad *mux_pad = mux ? gst_element_request_pad_simple (mux, track == TRACK_VIDEO ? "video_%u" : "audio_%u") : NULL;
+  /* the muxer lives in its own bin: reach its pad through a ghost pad */
+  GstPad *ghost = mux_pad ? gst_ghost_pad_new (NULL, mux_pad) : NULL;
+  if (ghost) {
+    gst_pad_set_active (ghost, TRUE);
+    gst_element_add_pad (rec->mux_bin, ghost);
+  }
+  gboolean ok = ghost && gst_pad_link (src, ghost) == GST_PAD_LINK_OK;
+  gst_clear_object (&mux);
+  gst_object_unref (src);
+  if (!ok) {
+    gst_clear_object (&mux_pad);
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the muxer takes no %s track", encoding);
+    return FALSE;
+  }
+  gst_object_unref (mux_pad);
+  GstPad *sink = gst_element_get_static_pad (chain, "sink");
+  gst_pad_set_offset (sink, -(gint64) base);
+  if (track == TRACK_VIDEO)
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, drop_until_keyframe, rec, NULL);
+  gst_element_sync_state_with_parent (chain);
+  rec->tee_pad[track] = relay_tap_track (relay, track);
+  if (rec->tee_pad[track])
+    gst_pad_link (rec->tee_pad[track], sink);
+  gst_object_unref (sink);
+  return TRUE;
+}
+
+static void recorder_free (Recorder *rec);
+
+Recorder *
+recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError **error)
+{
+  g_autoptr (GKeyFile) kf = load_description (cfg, error);
+  if (!kf)
+    return NULL;
+  g_autofree gchar *mux_desc = g_key_file_get_string (kf, "container", "mux", error);
+  if (!mux_desc)
+    return NULL;
+  g_autofree gchar *dir = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (dir, 0750) != 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot create %s", dir);
+    return NULL;
+  }
+  Recorder *rec = g_new0 (Recorder, 1);
+  rec->relay = relay;
+  rec->path = g_strdup (path);
+  rec->video_codec = rtp_codec_from_name (relay_codec_name (relay, TRACK_VIDEO));
+  rec->mux_bin = gst_parse_bin_from_description (mux_desc, FALSE, error);
+  if (!rec->mux_bin) {
+    recorder_free (rec);
+    return NULL;
+  }
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (rec->mux_bin), "sink");
+  if (!sink) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "recorder.ini: the mux description has no element named sink");
+    recorder_free (rec);
+    return NULL;
+  }
+  g_object_set (sink, "location", path, NULL);
+  gst_object_unref (sink);
+  gst_bin_add (relay_pipeline (relay), rec->mux_bin);
+  /* the segment's time 0 is now, less the jitter buffer's delay */
+  GstClockTime now = relay_running_time (relay);
+  GstClockTime lag = (GstClockTime) (cfg->jitter_latency_ms + 100) * GST_MSECOND;
+  GstClockTime base = now > lag ? now - lag : 0;
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    if (!recorder_add_track (rec, kf, t, base, error)) {
+      recorder_stop (rec, NULL, NULL);
+      return NULL;
+    }
+  }
+  gst_element_sync_state_with_parent (rec->mux_bin);
+  relay_request_keyframe (relay);
+  return rec;
+}
+
+static void
+recorder_free (Recorder *rec)
+{
+  GstBin *pipeline = relay_pipeline (rec->relay);
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    if (!rec->chain[t])
+      continue;
+    gst_element_set_locked_state (rec->chain[t], TRUE);
+    gst_object_ref (rec->chain[t]);
+    gst_bin_remove (pipeline, rec->chain[t]);
+    relay_dispose_element (rec->relay, rec->chain[t]);
+  }
+  if (rec->mux_bin && GST_OBJECT_PARENT (rec->mux_bin)) {
+    gst_element_set_locked_state (rec->mux_bin, TRUE);
+    gst_object_ref (rec->mux_bin);
+    gst_bin_remove (pipeline, rec->mux_bin);
+    gst_element_set_state (rec->mux_bin, GST_STATE_NULL);
+    gst_object_unref (rec->mux_bin);
+  } else if (rec->mux_bin) {
+    gst_object_unref (gst_object_ref_sink (rec->mux_bin));
+  }
+  g_free (rec->path);
+  g_free (rec);
+}
+
+/* main loop */
+static gboolean
+recorder_finish (gpointer data)
+{
+  Recorder *rec = data;
+  if (rec->stop_timeout)
+    g_source_remove (rec->stop_timeout);
+  gboolean clean = g_atomic_int_get (&rec->finished) == 1;
+  g_autofree gchar *path = g_strdup (rec->path);
+  RecorderDone done = rec->done;
+  gpointer done_data = rec->done_data;
+  recorder_free (rec);   /* the sink goes to NULL here: the file is closed */
+  GStatBuf st;
+  gint64 bytes = g_stat (path, &st) == 0 ? (gint64) st.st_size : 0;
+  if (done)
+    done (done_data, bytes, clean);
+  return G_SOURCE_REMOVE;
+}
+
+/* main loop: EOS never reached the file */
+static gboolean
+recorder_stop_timed_out (gpointer data)
+{
+  Recorder *rec = data;
+  rec->stop_timeout = 0;
+  if (!g_atomic_int_compare_and_exchange (&rec->finished, 0, 2))
+    return G_SOURCE_REMOVE;   /* EOS arrived meanwhile: its idle finishes */
+  g_warning ("recorder: %s did not finish in time; closing it as it is", rec->path);
+  return recorder_finish (rec);
+}
+
+/* streaming thread: the muxer's EOS reached the file sink */
+static GstPadProbeReturn
+on_sink_eos (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Recorder *rec = data;
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  if (g_atomic_int_compare_and_exchange (&rec->finished, 0, 1))
+    g_idle_add (recorder_finish, rec);   /* wait: the sink still flushes after this probe */
+  return GST_PAD_PROBE_OK;
+}
+
+void
+recorder_stop (Recorder *rec, RecorderDone done, gpointer data)
+{
+  rec->done = done;
+  rec->done_data = data;
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    if (rec->tee_pad[t]) {
+      relay_untap_track (rec->relay, t, rec->tee_pad[t]);
+      rec->tee_pad[t] = NULL;
+    }
+  }
+  GstElement *sink = rec->mux_bin ? gst_bin_get_by_name (GST_BIN (rec->mux_bin), "sink") : NULL;
+  gboolean any_chain = FALSE;
+  for (gint t = 0; t < TRACK_COUNT; t++)
+    any_chain |= rec->chain[t] != NULL;
+  if (!sink || !any_chain || !GST_OBJECT_PARENT (rec->mux_bin)) {
+    gst_clear_object (&sink);
+    recorder_finish (rec);
+    return;
+  }
+  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_eos, rec, NULL);
+  gst_object_unref (sink_pad);
+  gst_object_unref (sink);
+  rec->stop_timeout = g_timeout_add (STOP_TIMEOUT_MS, recorder_stop_timed_out, rec);
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    if (!rec->chain[t])
+      continue;
+    GstPad *chain_sink = gst_element_get_static_pad (rec->chain[t], "sink");
+    gst_pad_send_event (chain_sink, gst_event_new_eos ());
+    gst_object_unref (chain_sink);
+  }
+}

@@ -1,0 +1,536 @@
+/* room.c — a live inspection's membership and signaling: turns joins, offers, answers and
+ * candidates into relay calls, and relay events into protocol messages; starts a recording
+ * segment whenever the applicant's media starts flowing and ends it when the applicant goes.
+ * Owns the Relay and the Recorder; knows transports only through ParticipantTransport. */
+#include "room.h"
+#include "relay.h"
+#include "recorder.h"
+#include "errors.h"
+#include <json-glib/json-glib.h>
+
+struct _Participant {
+  Room           *room;
+  gchar          *id;
+  ParticipantRole role;
+  gchar          *name;
+  gboolean        whip;
+  const ParticipantTransport *transport;
+  gpointer        transport_data;
+  gint64          db_id;
+  WebrtcPeer     *peer;          /* applicant: the publisher peer (owned by the relay) */
+  RelayViewer    *viewer;        /* reviewer: its viewer (owned by the relay) */
+  gchar          *pc;            /* reviewer: id of the current peer connection */
+  guint           pc_serial;
+  guint           answer_timeout;
+};
+
+struct _Room {
+  KanyanApp  *app;
+  gchar      *case_ref;
+  gint64      case_id;
+  gint64      session_id;
+  Relay      *relay;
+  GPtrArray  *participants;      /* of Participant* */
+  Participant *applicant;
+  gboolean    media_flowing;
+  Recorder   *recorder;
+  gint64      recording_id;
+  gint        segment_seq;
+  guint       pending_recorders; /* segments still finishing */
+  gboolean    closing;
+};
+
+static const gchar *role_names[] = { "applicant", "reviewer" };
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+static void
+send_builder (Participant *p, JsonBuilder *b)
+{
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree gchar *text = json_to_string (root, FALSE);
+  if (p->transport)
+    p->transport->send (p->transport_data, text);
+}
+
+static JsonBuilder *
+message_begin (const gchar *type)
+{
+  JsonBuilder *b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  return b;
+}
+
+static void
+send_error (Participant *p, gint code, const gchar *message)
+{
+  g_autoptr (JsonBuilder) b = message_begin ("error");
+  json_builder_set_member_name (b, "code");
+  json_builder_add_string_value (b, kanyan_error_code (code));
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  send_builder (p, b);
+}
+
+static void
+send_sdp (Participant *p, const gchar *type, const gchar *sdp)
+{
+  g_autoptr (JsonBuilder) b = message_begin (type);
+  if (p->pc) {
+    json_builder_set_member_name (b, "pc");
+    json_builder_add_string_value (b, p->pc);
+  }
+  json_builder_set_member_name (b, "sdp");
+  json_builder_add_string_value (b, sdp);
+  send_builder (p, b);
+}
+
+static const gchar *
+room_applicant_state (Room *room)
+{
+  if (!room->applicant)
+    return "absent";
+  return room->media_flowing ? "live" : "connecting";
+}
+
+static void
+broadcast_state (Room *room)
+{
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index (room->participants, i);
+    if (p->role != ROLE_REVIEWER)
+      continue;
+    g_autoptr (JsonBuilder) b = message_begin ("state");
+    json_builder_set_member_name (b, "applicant");
+    json_builder_add_string_value (b, room_applicant_state (room));
+    send_builder (p, b);
+  }
+}
+
+static void
+broadcast_participants (Room *room)
+{
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *to = g_ptr_array_index (room->participants, i);
+    g_autoptr (JsonBuilder) b = message_begin ("participants");
+    json_builder_set_member_name (b, "participants");
+    json_builder_begin_array (b);
+    for (guint j = 0; j < room->participants->len; j++) {
+      Participant *p = g_ptr_array_index (room->participants, j);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "peer");
+      json_builder_add_string_value (b, p->id);
+      json_builder_set_member_name (b, "role");
+      json_builder_add_string_value (b, role_names[p->role]);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, p->name);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    send_builder (to, b);
+  }
+}
+
+/* ---- recording ----------------------------------------------------------------------- */
+
+typedef struct { KanyanApp *app; gchar *case_ref; gint64 recording_id; } SegmentDone;
+
+/* main loop: a segment's file is closed */
+static void
+on_segment_done (gpointer data, gint64 bytes, gboolean clean)
+{
+  SegmentDone *sd = data;
+  store_recording_end (sd->app->db, sd->recording_id, bytes, clean ? "complete" : "unfinished");
+  Room *room = app_get_room (sd->app, sd->case_ref);
+  if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
+    app_drop_room (sd->app, room);
+  g_free (sd->case_ref);
+  g_free (sd);
+}
+
+static void
+room_stop_recording (Room *room)
+{
+  if (!room->recorder)
+    return;
+  SegmentDone *sd = g_new0 (SegmentDone, 1);
+  sd->app = room->app;
+  sd->case_ref = g_strdup (room->case_ref);
+  sd->recording_id = room->recording_id;
+  room->pending_recorders++;
+  Recorder *rec = g_steal_pointer (&room->recorder);
+  recorder_stop (rec, on_segment_done, sd);
+}
+
+static void
+room_start_recording (Room *room)
+{
+  room_stop_recording (room);
+  g_autofree gchar *name = g_strdup_printf ("segment-%03d.mkv", ++room->segment_seq);
+  g_autofree gchar *session = g_strdup_printf ("session-%" G_GINT64_FORMAT, room->session_id);
+  g_autofree gchar *path = g_build_filename (room->app->config->recordings_dir, room->case_ref, session, name, NULL);
+  g_autoptr (GError) error = NULL;
+  room->recorder = recorder_start (room->relay, room->app->config, path, &error);
+  if (!room->recorder) {
+    g_warning ("case %s: recording does not start: %s", room->case_ref, error->message);
+    return;
+  }
+  room->recording_id = store_recording_begin (room->app->db, room->session_id, room->segment_seq, path,
+                                              relay_codec_name (room->relay, TRACK_VIDEO),
+                                              relay_codec_name (room->relay, TRACK_AUDIO));
+  g_info ("case %s: recording segment %d to %s", room->case_ref, room->segment_seq, path);
+}
+
+/* main loop: the applicant's video started or stopped flowing */
+static void
+on_media_flowing (gpointer owner, gboolean flowing)
+{
+  Room *room = owner;
+  room->media_flowing = flowing;
+  if (flowing)
+    room_start_recording (room);
+  else
+    room_stop_recording (room);
+  broadcast_state (room);
+}
+
+/* ---- peers' events (main loop) ------------------------------------------------------- */
+
+static void
+on_local_description (gpointer owner, WebrtcPeer *peer, const gchar *sdp)
+{
+  Participant *p = owner;
+  if (p->role == ROLE_APPLICANT) {
+    if (!p->whip)
+      send_sdp (p, "answer", sdp);
+  } else {
+    send_sdp (p, "offer", sdp);
+  }
+}
+
+static void
+on_ice_candidate (gpointer owner, WebrtcPeer *peer, guint mline, const gchar *candidate)
+{
+  Participant *p = owner;
+  if (p->whip)
+    return;
+  g_autoptr (JsonBuilder) b = message_begin ("ice");
+  if (p->pc) {
+    json_builder_set_member_name (b, "pc");
+    json_builder_add_string_value (b, p->pc);
+  }
+  json_builder_set_member_name (b, "candidate");
+  json_builder_add_string_value (b, candidate);
+  json_builder_set_member_name (b, "sdpMLineIndex");
+  json_builder_add_int_value (b, mline);
+  send_builder (p, b);
+}
+
+static void
+on_gathering_done (gpointer owner, WebrtcPeer *peer)
+{
+  Participant *p = owner;
+  if (!p->whip)
+    return;
+  g_autofree gchar *sdp = webrtc_peer_local_sdp (peer);
+  if (sdp)
+    send_sdp (p, "answer", sdp);
+}
+
+static void room_remove (Room *room, Participant *p, gint error_code, const gchar *message);
+
+static void
+on_connection_state (gpointer owner, WebrtcPeer *peer, GstWebRTCPeerConnectionState state)
+{
+  Participant *p = owner;
+  Room *room = p->room;
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && p->viewer)
+    relay_viewer_connected (room->relay, p->viewer);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED && p->whip)
+    room_remove (room, p, KANYAN_ERROR_TIMEOUT, "the WHIP publisher's connection failed");
+}
+
+static void
+on_peer_failed (gpointer owner, WebrtcPeer *peer, const gchar *message)
+{
+  Participant *p = owner;
+  g_warning ("case %s: %s: negotiation failed: %s", p->room->case_ref, p->id, message);
+  send_error (p, KANYAN_ERROR_BAD_SDP, message);
+}
+
+static const WebrtcPeerEvents peer_events = {
+  on_local_description, on_ice_candidate, on_gathering_done, on_connection_state, on_peer_failed,
+};
+
+/* ---- viewers ------------------------------------------------------------------------- */
+
+static gboolean
+on_answer_timeout (gpointer data)
+{
+  Participant *p = data;
+  p->answer_timeout = 0;
+  room_remove (p->room, p, KANYAN_ERROR_TIMEOUT, "no answer to the offer in time");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+viewer_drop (Participant *p)
+{
+  if (p->answer_timeout) {
+    g_source_remove (p->answer_timeout);
+    p->answer_timeout = 0;
+  }
+  if (p->viewer) {
+    relay_viewer_remove (p->room->relay, p->viewer);
+    p->viewer = NULL;
+  }
+}
+
+/* Offer the applicant's media to a reviewer on a new peer connection. */
+static void
+viewer_offer (Room *room, Participant *p)
+{
+  viewer_drop (p);
+  g_free (p->pc);
+  p->pc = g_strdup_printf ("%s.%u", p->id, ++p->pc_serial);
+  g_autoptr (GError) error = NULL;
+  p->viewer = relay_viewer_add (room->relay, p->id, &peer_events, p, &error);
+  if (!p->viewer) {
+    send_error (p, KANYAN_ERROR_INTERNAL, error->message);
+    return;
+  }
+  p->answer_timeout = g_timeout_add_seconds (room->app->config->viewer_answer_timeout_s, on_answer_timeout, p);
+}
+
+/* ---- membership ---------------------------------------------------------------------- */
+
+Room *
+room_new (KanyanApp *app, const CaseRow *row, GError **error)
+{
+  g_autofree gchar *name = g_strdup_printf ("case-%s", row->ref);
+  Relay *relay = relay_new (app->config, name, error);
+  if (!relay)
+    return NULL;
+  gint64 session_id = store_session_open (app->db, row->id, error);
+  if (!session_id) {
+    relay_free (relay);
+    return NULL;
+  }
+  Room *room = g_new0 (Room, 1);
+  room->app = app;
+  room->case_ref = g_strdup (row->ref);
+  room->case_id = row->id;
+  room->session_id = session_id;
+  room->relay = relay;
+  room->participants = g_ptr_array_new ();
+  relay_set_media_notify (relay, on_media_flowing, room);
+  g_info ("case %s: live inspection %" G_GINT64_FORMAT " opened", row->ref, session_id);
+  return room;
+}
+
+static void
+participant_free (Participant *p)
+{
+  g_free (p->id);
+  g_free (p->name);
+  g_free (p->pc);
+  g_free (p);
+}
+
+/* Take a participant out: its media, its row, and (if the room let go) its transport. */
+static void
+room_detach (Room *room, Participant *p, gboolean close_transport)
+{
+  g_ptr_array_remove (room->participants, p);
+  viewer_drop (p);
+  if (room->applicant == p) {
+    room->applicant = NULL;
+    relay_publisher_stop (room->relay);
+    p->peer = NULL;
+  }
+  store_participant_leave (room->app->db, p->db_id);
+  if (close_transport && p->transport)
+    p->transport->close (p->transport_data);
+  p->transport = NULL;
+  participant_free (p);
+}
+
+static void
+room_maybe_close (Room *room)
+{
+  if (room->participants->len > 0 || room->closing)
+    return;
+  room->closing = TRUE;
+  room_stop_recording (room);
+  if (room->pending_recorders == 0)
+    app_drop_room (room->app, room);
+}
+
+static void
+room_remove (Room *room, Participant *p, gint error_code, const gchar *message)
+{
+  send_error (p, error_code, message);
+  room_detach (room, p, TRUE);
+  broadcast_participants (room);
+  broadcast_state (room);
+  room_maybe_close (room);
+}
+
+void
+room_free (Room *room)
+{
+  while (room->participants->len)
+    room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
+  if (room->recorder)
+    room_stop_recording (room);   /* best effort at shutdown: the file stays readable */
+  relay_free (room->relay);
+  store_session_close (room->app->db, room->session_id);
+  g_ptr_array_unref (room->participants);
+  g_free (room->case_ref);
+  g_free (room);
+}
+
+const gchar *room_case_ref (Room *room) { return room->case_ref; }
+gint64 room_session_id (Room *room) { return room->session_id; }
+gboolean room_is_live (Room *room) { return room->media_flowing; }
+guint room_participant_count (Room *room) { return room->participants->len; }
+const gchar *participant_id (Participant *p) { return p->id; }
+ParticipantRole participant_role (Participant *p) { return p->role; }
+
+Participant *
+room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
+           const ParticipantTransport *transport, gpointer transport_data)
+{
+  room->closing = FALSE;
+  Participant *p = g_new0 (Participant, 1);
+  p->room = room;
+  p->id = g_strdup_printf ("p%u", ++room->app->next_peer_id);
+  p->role = role;
+  p->name = g_strdup (name ? name : "");
+  p->whip = whip;
+  p->transport = transport;
+  p->transport_data = transport_data;
+  Participant *replaced = role == ROLE_APPLICANT ? room->applicant : NULL;
+  g_ptr_array_add (room->participants, p);   /* first, so the room never looks empty */
+  if (replaced)   /* a reloaded page or a new WHIP publish takes over */
+    room_remove (room, replaced, KANYAN_ERROR_REPLACED, "a newer applicant connection took over");
+  if (role == ROLE_APPLICANT)
+    room->applicant = p;
+  p->db_id = store_participant_join (room->app->db, room->session_id, p->id, role_names[role], p->name);
+  g_autoptr (JsonBuilder) b = message_begin ("joined");
+  json_builder_set_member_name (b, "case");
+  json_builder_add_string_value (b, room->case_ref);
+  json_builder_set_member_name (b, "session");
+  json_builder_add_int_value (b, room->session_id);
+  json_builder_set_member_name (b, "peer");
+  json_builder_add_string_value (b, p->id);
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, role_names[role]);
+  send_builder (p, b);
+  broadcast_participants (room);
+  if (role == ROLE_REVIEWER) {
+    g_autoptr (JsonBuilder) s = message_begin ("state");
+    json_builder_set_member_name (s, "applicant");
+    json_builder_add_string_value (s, room_applicant_state (room));
+    send_builder (p, s);
+    if (room->applicant && relay_has_publisher_codecs (room->relay))
+      viewer_offer (room, p);
+  }
+  return p;
+}
+
+void
+room_leave (Room *room, Participant *p)
+{
+  room_detach (room, p, FALSE);
+  broadcast_participants (room);
+  broadcast_state (room);
+  room_maybe_close (room);
+}
+
+gboolean
+room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, GError **error)
+{
+  if (p->role != ROLE_APPLICANT) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_WRONG_ROLE, "only the applicant sends offers");
+    return FALSE;
+  }
+  g_autoptr (OfferAnalysis) offer = sdp_offer_analyze (sdp, len, error);
+  if (!offer)
+    return FALSE;
+  gboolean codecs_changed = FALSE;
+  p->peer = relay_publisher_start (room->relay, offer, &peer_events, p, &codecs_changed, error);
+  if (!p->peer)
+    return FALSE;
+  /* reviewers without a connection, or whose codecs changed, get a fresh offer */
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *r = g_ptr_array_index (room->participants, i);
+    if (r->role == ROLE_REVIEWER && (!r->viewer || codecs_changed))
+      viewer_offer (room, r);
+  }
+  broadcast_state (room);
+  return TRUE;
+}
+
+gboolean
+room_reviewer_answer (Room *room, Participant *p, const gchar *pc, const gchar *sdp, GError **error)
+{
+  if (p->role != ROLE_REVIEWER) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_WRONG_ROLE, "only reviewers answer the server's offers");
+    return FALSE;
+  }
+  if (!p->viewer || g_strcmp0 (pc, p->pc) != 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'%s' is not the current peer connection", pc);
+    return FALSE;
+  }
+  GstSDPMessage *msg = NULL;
+  gst_sdp_message_new (&msg);
+  if (!sdp || strlen (sdp) > SDP_MAX_BYTES ||
+      gst_sdp_message_parse_buffer ((const guint8 *) sdp, strlen (sdp), msg) != GST_SDP_OK ||
+      gst_sdp_message_medias_len (msg) == 0) {
+    gst_sdp_message_free (msg);
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_SDP, "the answer cannot be read");
+    return FALSE;
+  }
+  if (p->answer_timeout) {
+    g_source_remove (p->answer_timeout);
+    p->answer_timeout = 0;
+  }
+  webrtc_peer_set_remote (relay_viewer_peer (p->viewer), GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+  return TRUE;
+}
+
+gboolean
+room_add_ice (Room *room, Participant *p, const gchar *pc, guint mline, const gchar *candidate, GError **error)
+{
+  WebrtcPeer *peer = NULL;
+  if (p->role == ROLE_APPLICANT)
+    peer = p->peer;
+  else if (p->viewer && g_strcmp0 (pc, p->pc) == 0)
+    peer = relay_viewer_peer (p->viewer);
+  if (!peer) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "no peer connection for this candidate");
+    return FALSE;
+  }
+  if (mline > 16 || strlen (candidate) > 1024) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "the candidate is out of range");
+    return FALSE;
+  }
+  webrtc_peer_add_ice (peer, mline, candidate);
+  return TRUE;
+}
+
+void
+room_shutdown (Room *room)
+{
+  room_stop_recording (room);
+}
+
+gboolean
+room_busy (Room *room)
+{
+  return room->pending_recorders > 0;
+}

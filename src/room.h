@@ -1,0 +1,39 @@
+/* room.h — one live inspection in progress: who is in it (one applicant, any number of
+ * reviewers), the applicant's media state, the relay and the current recording segment.
+ * Entry points (signaling.c, whip.c) talk to a room through these calls only. Main loop. */
+#pragma once
+#include "app.h"
+#include "db.h"
+
+typedef enum { ROLE_APPLICANT, ROLE_REVIEWER } ParticipantRole;
+typedef struct _Participant Participant;
+
+/* How the room reaches a participant's connection. */
+typedef struct {
+  void (*send) (gpointer transport, const gchar *json);    /* one protocol message */
+  void (*close) (gpointer transport);                      /* the room let go of it: close it */
+} ParticipantTransport;
+
+Room        *room_new (KanyanApp *app, const CaseRow *row, GError **error);
+void         room_free (Room *room);
+const gchar *room_case_ref (Room *room);
+gint64       room_session_id (Room *room);
+gboolean     room_is_live (Room *room);           /* an applicant's media is flowing */
+guint        room_participant_count (Room *room);
+
+/* whip: the applicant wants one complete answer (with candidates) instead of trickle. */
+Participant *room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
+                        const ParticipantTransport *transport, gpointer transport_data);
+/* The transport is gone (socket closed, WHIP DELETE). May free the room. */
+void         room_leave (Room *room, Participant *participant);
+const gchar *participant_id (Participant *participant);
+ParticipantRole participant_role (Participant *participant);
+
+gboolean room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, GError **error);
+gboolean room_reviewer_answer (Room *room, Participant *p, const gchar *pc, const gchar *sdp, GError **error);
+gboolean room_add_ice (Room *room, Participant *p, const gchar *pc, guint mline, const gchar *candidate,
+                       GError **error);
+
+/* Server shutdown: end the recording segment now; room_busy() until its file is closed. */
+void     room_shutdown (Room *room);
+gboolean room_busy (Room *room);

@@ -1,0 +1,12 @@
+/* signaling.h — one WebSocket connection's conversation: protocol messages in, room calls out. */
+#pragma once
+#include "app.h"
+#include "http.h"
+
+typedef struct _Signaling Signaling;
+
+Signaling *signaling_new (KanyanApp *app, WsConn *conn);
+void       signaling_receive (Signaling *sig, const gchar *data, gsize len);
+void       signaling_reject_too_large (Signaling *sig);
+void       signaling_reject_binary (Signaling *sig);
+void       signaling_free (Signaling *sig);    /* the socket closed */

@@ -1,0 +1,220 @@
+/* store_cases.c — SQL for case types, cases and invites. Invite tokens are random
+ * 256-bit values shown once; only their SHA-256 is stored. */
+#include "db.h"
+#include "errors.h"
+#include <sodium.h>
+
+void
+case_row_free (CaseRow *row)
+{
+  if (!row)
+    return;
+  g_free (row->ref);
+  g_free (row->type_key);
+  g_free (row->type_title_en);
+  g_free (row->type_title_zh);
+  g_free (row->status);
+  g_free (row);
+}
+
+static gchar *
+column_dup (sqlite3_stmt *st, gint col)
+{
+  const unsigned char *text = sqlite3_column_text (st, col);
+  return g_strdup (text ? (const gchar *) text : "");
+}
+
+gboolean
+store_case_type_exists (sqlite3 *db, const gchar *key)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean found = FALSE;
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM case_types WHERE key = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+    found = sqlite3_step (st) == SQLITE_ROW;
+  }
+  sqlite3_finalize (st);
+  return found;
+}
+
+gchar **
+store_case_type_keys (sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *keys = g_ptr_array_new ();
+  if (sqlite3_prepare_v2 (db, "SELECT key FROM case_types ORDER BY key", -1, &st, NULL) == SQLITE_OK)
+    while (sqlite3_step (st) == SQLITE_ROW)
+      g_ptr_array_add (keys, column_dup (st, 0));
+  sqlite3_finalize (st);
+  g_ptr_array_add (keys, NULL);
+  return (gchar **) g_ptr_array_free (keys, FALSE);
+}
+
+#define CASE_SELECT \
+  "SELECT c.id, c.ref, t.key, t.title_en, t.title_zh, c.status, c.created_at " \
+  "FROM cases c JOIN case_types t ON t.id = c.type_id "
+
+static CaseRow *
+case_row_from (sqlite3_stmt *st)
+{
+  CaseRow *row = g_new0 (CaseRow, 1);
+  row->id = sqlite3_column_int64 (st, 0);
+  row->ref = column_dup (st, 1);
+  row->type_key = column_dup (st, 2);
+  row->type_title_en = column_dup (st, 3);
+  row->type_title_zh = column_dup (st, 4);
+  row->status = column_dup (st, 5);
+  row->created_at = sqlite3_column_int64 (st, 6);
+  return row;
+}
+
+CaseRow *
+store_case_get (sqlite3 *db, const gchar *ref, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  CaseRow *row = NULL;
+  if (sqlite3_prepare_v2 (db, CASE_SELECT "WHERE c.ref = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, ref, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step (st) == SQLITE_ROW)
+      row = case_row_from (st);
+  }
+  sqlite3_finalize (st);
+  if (!row)
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_UNKNOWN_CASE, "no case with reference '%s'", ref);
+  return row;
+}
+
+GPtrArray *
+store_case_list (sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) case_row_free);
+  if (sqlite3_prepare_v2 (db, CASE_SELECT "ORDER BY c.created_at DESC, c.id DESC", -1, &st, NULL) == SQLITE_OK)
+    while (sqlite3_step (st) == SQLITE_ROW)
+      g_ptr_array_add (rows, case_row_from (st));
+  sqlite3_finalize (st);
+  return rows;
+}
+
+GPtrArray *
+store_case_items (sqlite3 *db, gint64 case_id)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (sqlite3_prepare_v2 (db, "SELECT i.title_en, i.title_zh, i.guidance FROM case_type_items i "
+                          "JOIN cases c ON c.type_id = i.type_id WHERE c.id = ?1 ORDER BY i.position",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      gchar **item = g_new0 (gchar *, 4);
+      item[0] = column_dup (st, 0);
+      item[1] = column_dup (st, 1);
+      item[2] = column_dup (st, 2);
+      g_ptr_array_add (items, item);
+    }
+  }
+  sqlite3_finalize (st);
+  return items;
+}
+
+static gboolean
+case_ref_is_valid (const gchar *ref)
+{
+  gsize len = strlen (ref);
+  if (len == 0 || len > 64)
+    return FALSE;
+  for (const gchar *p = ref; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+  return ref[0] != '.';
+}
+
+CaseRow *
+store_case_add (sqlite3 *db, const gchar *ref, const gchar *type_key, GError **error)
+{
+  if (!case_ref_is_valid (ref)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD,
+                 "case reference '%s' must be 1–64 letters, digits, '-', '_' or '.'", ref);
+    return NULL;
+  }
+  if (!store_case_type_exists (db, type_key)) {
+    g_auto (GStrv) keys = store_case_type_keys (db);
+    g_autofree gchar *known = g_strjoinv (", ", keys);
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "unknown case type '%s' (known: %s)",
+                 type_key, known);
+    return NULL;
+  }
+  sqlite3_stmt *st = NULL;
+  gint rc = SQLITE_ERROR;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO cases (ref, type_id, created_at) "
+                          "SELECT ?1, id, ?3 FROM case_types WHERE key = ?2", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, ref, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, type_key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 3, db_now_ms ());
+    rc = sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+  if (rc == SQLITE_CONSTRAINT) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "a case with reference '%s' already exists", ref);
+    return NULL;
+  }
+  if (rc != SQLITE_DONE) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "adding case: %s", sqlite3_errmsg (db));
+    return NULL;
+  }
+  return store_case_get (db, ref, error);
+}
+
+static gchar *
+token_hash (const gchar *token)
+{
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+}
+
+gchar *
+store_invite_issue (sqlite3 *db, gint64 case_id, gint valid_days, GError **error)
+{
+  guint8 raw[32];
+  gchar encoded[sodium_base64_ENCODED_LEN (32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  randombytes_buf (raw, sizeof raw);
+  sodium_bin2base64 (encoded, sizeof encoded, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_memzero (raw, sizeof raw);
+
+  g_autofree gchar *hash = token_hash (encoded);
+  gint64 now = db_now_ms ();
+  sqlite3_stmt *st = NULL;
+  gint rc = SQLITE_ERROR;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO invites (case_id, token_hash, created_at, expires_at) "
+                          "VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    sqlite3_bind_text (st, 2, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 3, now);
+    sqlite3_bind_int64 (st, 4, now + (gint64) valid_days * 24 * 3600 * 1000);
+    rc = sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "issuing invite: %s", sqlite3_errmsg (db));
+    return NULL;
+  }
+  return g_strdup (encoded);
+}
+
+gboolean
+store_invite_check (sqlite3 *db, gint64 case_id, const gchar *token)
+{
+  if (!token || !*token || strlen (token) > 128)
+    return FALSE;
+  g_autofree gchar *hash = token_hash (token);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM invites WHERE case_id = ?1 AND token_hash = ?2 "
+                          "AND revoked_at IS NULL AND expires_at > ?3", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    sqlite3_bind_text (st, 2, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 3, db_now_ms ());
+    ok = sqlite3_step (st) == SQLITE_ROW;
+  }
+  sqlite3_finalize (st);
+  return ok;
+}

@@ -1,0 +1,116 @@
+/* store_sessions.c — SQL for live inspections (live_sessions), their participants and
+ * their recording segments. Failures here are logged, never fatal to live media. */
+#include "db.h"
+#include "errors.h"
+
+static gint64
+insert_returning_id (sqlite3 *db, sqlite3_stmt *st)
+{
+  gint64 id = 0;
+  if (sqlite3_step (st) == SQLITE_DONE)
+    id = sqlite3_last_insert_rowid (db);
+  else
+    g_warning ("database insert failed: %s", sqlite3_errmsg (db));
+  sqlite3_finalize (st);
+  return id;
+}
+
+gint64
+store_session_open (sqlite3 *db, gint64 case_id, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO live_sessions (case_id, started_at) VALUES (?1, ?2)",
+                          -1, &st, NULL) != SQLITE_OK) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "%s", sqlite3_errmsg (db));
+    return 0;
+  }
+  sqlite3_bind_int64 (st, 1, case_id);
+  sqlite3_bind_int64 (st, 2, db_now_ms ());
+  gint64 id = insert_returning_id (db, st);
+  if (!id)
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot open a live inspection");
+  return id;
+}
+
+static void
+update_id (sqlite3 *db, const gchar *sql, gint64 id)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, id);
+    sqlite3_bind_int64 (st, 2, db_now_ms ());
+    if (sqlite3_step (st) != SQLITE_DONE)
+      g_warning ("database update failed: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+}
+
+void
+store_session_close (sqlite3 *db, gint64 session_id)
+{
+  update_id (db, "UPDATE live_sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL", session_id);
+}
+
+gint64
+store_participant_join (sqlite3 *db, gint64 session_id, const gchar *peer, const gchar *role,
+                        const gchar *name)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO participants (session_id, peer, role, name, joined_at) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) != SQLITE_OK)
+    return 0;
+  sqlite3_bind_int64 (st, 1, session_id);
+  sqlite3_bind_text (st, 2, peer, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 3, role, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 4, name ? name : "", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 5, db_now_ms ());
+  return insert_returning_id (db, st);
+}
+
+void
+store_participant_leave (sqlite3 *db, gint64 participant_id)
+{
+  update_id (db, "UPDATE participants SET left_at = ?2 WHERE id = ?1 AND left_at IS NULL", participant_id);
+}
+
+gint64
+store_recording_begin (sqlite3 *db, gint64 session_id, gint seq, const gchar *path,
+                       const gchar *video_codec, const gchar *audio_codec)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO recordings (session_id, seq, path, video_codec, audio_codec, started_at) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &st, NULL) != SQLITE_OK)
+    return 0;
+  sqlite3_bind_int64 (st, 1, session_id);
+  sqlite3_bind_int (st, 2, seq);
+  sqlite3_bind_text (st, 3, path, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 4, video_codec, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 5, audio_codec, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 6, db_now_ms ());
+  return insert_returning_id (db, st);
+}
+
+void
+store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar *state)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET ended_at = ?2, bytes = ?3, state = ?4 WHERE id = ?1",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    sqlite3_bind_int64 (st, 2, db_now_ms ());
+    sqlite3_bind_int64 (st, 3, bytes);
+    sqlite3_bind_text (st, 4, state, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step (st) != SQLITE_DONE)
+      g_warning ("database update failed: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+}
+
+void
+store_recordings_mark_interrupted (sqlite3 *db)
+{
+  sqlite3_exec (db, "UPDATE recordings SET state = 'interrupted' WHERE state = 'recording';"
+                    "UPDATE live_sessions SET ended_at = started_at WHERE ended_at IS NULL;"
+                    "UPDATE participants SET left_at = joined_at WHERE left_at IS NULL;",
+                NULL, NULL, NULL);
+}

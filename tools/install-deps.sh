@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian 12 packages Kanyan needs to build, run and test — only those missing.
+set -e
+PKGS="make gcc pkg-config libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-tools
+libnice-dev libwebsockets-dev libwebsockets-evlib-glib libjson-glib-dev libsqlite3-dev sqlite3
+libsodium-dev libqrencode-dev libavformat-dev libavcodec-dev libavutil-dev libssl-dev ffmpeg
+libsoup-3.0-dev python3 python3-aiortc python3-numpy chromium nftables iproute2 util-linux
+clang qrencode"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# Node.js may come from another source that bundles npm: ask for the commands, not the packages.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# Browser-test driver (playwright-core drives Debian's chromium; it downloads no browser).
+if [ -f tests/package.json ] && [ ! -d tests/node_modules/playwright-core ]; then
+  npm install --prefix tests --no-audit --no-fund --silent >/dev/null
+fi
