@@ -4,7 +4,7 @@ PKGS    := glib-2.0 gobject-2.0 gio-2.0 gstreamer-1.0 gstreamer-webrtc-1.0 gstre
            gstreamer-rtp-1.0 gstreamer-app-1.0 gstreamer-video-1.0 libwebsockets json-glib-1.0 sqlite3 libsodium \
            libqrencode nice libavformat libavcodec libavutil openssl
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS  += -std=c11 -D_GNU_SOURCE -DG_LOG_DOMAIN=\"kanyan\" -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -13,10 +13,10 @@ LIB_SRC := $(filter-out src/main.c,$(SRC))
 OBJ     := $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
 UNIT    := $(patsubst tests/unit/%.c,build/%,$(wildcard tests/unit/test_*.c))
 
+-include tests/peers/peers.mk
+
 .PHONY: all deps run test unit clean fuzz bench
 all: build/kanyan $(PEERS)
-
--include tests/peers/peers.mk
 
 deps:
 	@tools/install-deps.sh

@@ -14,6 +14,7 @@ config_new_defaults (void)
   cfg->tls = TRUE;
   cfg->jitter_latency_ms = 100;
   cfg->viewer_answer_timeout_s = 15;
+  cfg->room_linger_s = 30;
   cfg->invite_days = 7;
   return cfg;
 }
@@ -76,6 +77,7 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
       !replace_int (&cfg->ice_port_max, kf, "media", "ice_port_max", error) ||
       !replace_int (&cfg->jitter_latency_ms, kf, "media", "jitter_latency_ms", error) ||
       !replace_int (&cfg->viewer_answer_timeout_s, kf, "media", "viewer_answer_timeout_s", error) ||
+      !replace_int (&cfg->room_linger_s, kf, "media", "room_linger_s", error) ||
       !replace_int (&cfg->invite_days, kf, "invites", "valid_days", error))
     return FALSE;
   if (cfg->port <= 0 || cfg->port > 65535) {

@@ -4,6 +4,7 @@
  * feeds it the reviewers' talk-back mix. A reconnect is a new publisher on the same tees. */
 #include "relay_private.h"
 #include "errors.h"
+#include <string.h>
 
 /* streaming thread: a pad that has nowhere to go still needs a sink, or webrtcbin stops */
 static void
@@ -53,6 +54,20 @@ on_publisher_pad_added (GstElement *webrtcbin, GstPad *pad, Relay *relay)
   gst_caps_unref (caps);
 }
 
+/* rtpbin streaming thread: a jitterbuffer for a new SSRC. webrtcbin 1.22 leaves
+ * do-retransmission off, so no NACK would ever reach the phone: turn it on for video
+ * (and for any SSRC the offer did not name — better a NACK too many than none). */
+static void
+on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session, guint ssrc,
+                     RelayPublisher *pub)
+{
+  gboolean video = pub->n_video_ssrcs == 0;
+  for (guint i = 0; i < pub->n_video_ssrcs; i++)
+    video |= pub->video_ssrcs[i] == ssrc;
+  if (video)
+    g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
+}
+
 void
 relay_publisher_free (Relay *relay, RelayPublisher *pub)
 {
@@ -70,6 +85,10 @@ relay_publisher_free (Relay *relay, RelayPublisher *pub)
   g_mutex_unlock (&relay->lock);
   if (pub->pad_added_id)
     g_signal_handler_disconnect (pub->peer->webrtcbin, pub->pad_added_id);
+  if (pub->rtpbin) {
+    g_signal_handler_disconnect (pub->rtpbin, pub->jitterbuffer_id);
+    gst_object_unref (pub->rtpbin);
+  }
   relay_branch_unlink (relay, TRACK_TALK, &pub->talk);
   webrtc_peer_close (pub->peer);
   webrtc_peer_unref (pub->peer);
@@ -145,6 +164,11 @@ relay_publisher_start (Relay *relay, OfferAnalysis *offer, const WebrtcPeerEvent
   }
   RelayPublisher *pub = g_new0 (RelayPublisher, 1);
   pub->peer = peer;
+  memcpy (pub->video_ssrcs, video->ssrcs, sizeof pub->video_ssrcs);
+  pub->n_video_ssrcs = video->n_ssrcs;
+  pub->rtpbin = gst_bin_get_by_name (GST_BIN (peer->webrtcbin), "rtpbin");
+  if (pub->rtpbin)
+    pub->jitterbuffer_id = g_signal_connect (pub->rtpbin, "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer), pub);
 
   /* transceivers in m-line order, before the offer is applied, so the answer carries them */
   for (guint i = 0; i < offer->media->len; i++) {

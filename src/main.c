@@ -118,21 +118,22 @@ cmd_case (int argc, char **argv)
   gchar *ref = NULL, *type = NULL;
   gboolean json = FALSE, qr = FALSE;
   GOptionEntry extra[] = {
-    { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add)", "REF" },
+    { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add, invite)", "REF" },
     { "type", 0, 0, G_OPTION_ARG_STRING, &type, "Case type key: fuel-retail, food-business (add)", "KEY" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-    { "qr", 0, 0, G_OPTION_ARG_NONE, &qr, "Also print the invite as a QR code (add)", NULL },
+    { "qr", 0, 0, G_OPTION_ARG_NONE, &qr, "Also print the invite as a QR code (add, invite)", NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
-  if (!parse (&argc, &argv, "add|list - manage cases",
-              "add: creates a case and prints its applicant invite.\nlist: lists the cases.", &o, extra, &error)) {
+  if (!parse (&argc, &argv, "add|invite|list - manage cases",
+              "add: creates a case and prints its applicant invite.\ninvite: issues a new invite for a case.\n"
+              "list: lists the cases.", &o, extra, &error)) {
     g_printerr ("kanyan case: %s\n", error->message);
     return 2;
   }
   const gchar *verb = argc > 1 ? argv[1] : NULL;
-  if (g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "list") != 0) {
-    g_printerr ("kanyan case: say 'add' or 'list' (see --help)\n");
+  if (g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "list") != 0 && g_strcmp0 (verb, "invite") != 0) {
+    g_printerr ("kanyan case: say 'add', 'invite' or 'list' (see --help)\n");
     return 2;
   }
   g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
@@ -149,11 +150,12 @@ cmd_case (int argc, char **argv)
     }
     return 0;
   }
-  if (!ref || !type) {
-    g_printerr ("kanyan case add: --ref and --type are required\n");
+  gboolean adding = g_strcmp0 (verb, "add") == 0;
+  if (!ref || (adding && !type)) {
+    g_printerr (adding ? "kanyan case add: --ref and --type are required\n" : "kanyan case invite: --ref is required\n");
     return 2;
   }
-  g_autoptr (CaseRow) row = store_case_add (app->db, ref, type, &error);
+  g_autoptr (CaseRow) row = adding ? store_case_add (app->db, ref, type, &error) : store_case_get (app->db, ref, &error);
   g_autoptr (Invite) invite = row ? cases_issue_invite (app->db, cfg, row, &error) : NULL;
   if (!invite) {
     g_printerr ("kanyan case add: %s\n", error->message);
@@ -177,7 +179,8 @@ cmd_case (int argc, char **argv)
     g_autofree gchar *text = json_to_string (root, FALSE);
     g_print ("%s\n", text);
   } else {
-    g_print ("case %s (%s) created\ninvite URL: %s\ntoken: %s\n", row->ref, row->type_title_en, invite->url, invite->token);
+    g_print ("case %s (%s)%s\ninvite URL: %s\ntoken: %s\n", row->ref, row->type_title_en,
+             adding ? " created" : "", invite->url, invite->token);
   }
   if (qr) {
     g_autofree gchar *art = qr_terminal (invite->url);
@@ -205,6 +208,7 @@ main (int argc, char **argv)
                 "Commands:\n"
                 "  serve       run the server (HTTPS, API, signaling, WHIP)\n"
                 "  case add    create a case and print its applicant invite\n"
+                "  case invite issue a new applicant invite for a case\n"
                 "  case list   list the cases\n\n"
                 "Each command takes --help.\n");
   return out == stdout ? 0 : 2;

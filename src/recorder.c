@@ -7,7 +7,8 @@
 #include <gst/rtp/rtp.h>
 #include <glib/gstdio.h>
 
-#define STOP_TIMEOUT_MS 5000
+#define STOP_TIMEOUT_MS    5000
+#define KEYFRAME_RETRY_MS  500
 
 struct _Recorder {
   Relay      *relay;
@@ -21,6 +22,7 @@ struct _Recorder {
   RecorderDone done;
   gpointer    done_data;
   guint       stop_timeout;
+  guint       keyframe_timer;
 };
 
 const gchar *
@@ -48,6 +50,19 @@ drop_until_keyframe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     return GST_PAD_PROBE_DROP;
   g_atomic_int_set (&rec->seen_keyframe, 1);
   return GST_PAD_PROBE_REMOVE;
+}
+
+/* main loop: the segment waits for its first keyframe; keep asking the publisher */
+static gboolean
+recorder_want_keyframe (gpointer data)
+{
+  Recorder *rec = data;
+  if (g_atomic_int_get (&rec->seen_keyframe)) {
+    rec->keyframe_timer = 0;
+    return G_SOURCE_REMOVE;
+  }
+  relay_request_keyframe (rec->relay);
+  return G_SOURCE_CONTINUE;
 }
 
 static GKeyFile *
@@ -81,7 +96,9 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
     return FALSE;
   }
   g_autofree gchar *desc = g_strdup_printf (
-      "queue leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=3000000000 ! %s", depay);
+      /* bounded by packets, not time: timestamps jump at a segment's start and a
+       * time-bounded queue would leak the very keyframe the segment waits for */
+      "queue leaky=downstream max-size-buffers=2000 max-size-bytes=0 max-size-time=0 ! %s", depay);
   GstElement *chain = gst_parse_bin_from_description (desc, TRUE, error);
   if (!chain)
     return FALSE;
@@ -107,8 +124,10 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
   gst_object_unref (mux_pad);
   GstPad *sink = gst_element_get_static_pad (chain, "sink");
   gst_pad_set_offset (sink, -(gint64) base);
-  if (track == TRACK_VIDEO)
+  if (track == TRACK_VIDEO && rec->video_codec != RTP_CODEC_UNKNOWN)
     gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, drop_until_keyframe, rec, NULL);
+  else if (track == TRACK_VIDEO)
+    g_atomic_int_set (&rec->seen_keyframe, 1);
   gst_element_sync_state_with_parent (chain);
   rec->tee_pad[track] = relay_tap_track (relay, track);
   if (rec->tee_pad[track])
@@ -151,6 +170,8 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
   g_object_set (sink, "location", path, NULL);
   gst_object_unref (sink);
   gst_bin_add (relay_pipeline (relay), rec->mux_bin);
+  /* playing before any branch links: data reaching a muxer still in NULL is flushed away */
+  gst_element_sync_state_with_parent (rec->mux_bin);
   /* the segment's time 0 is now, less the jitter buffer's delay */
   GstClockTime now = relay_running_time (relay);
   GstClockTime lag = (GstClockTime) (cfg->jitter_latency_ms + 100) * GST_MSECOND;
@@ -161,8 +182,8 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
       return NULL;
     }
   }
-  gst_element_sync_state_with_parent (rec->mux_bin);
   relay_request_keyframe (relay);
+  rec->keyframe_timer = g_timeout_add (KEYFRAME_RETRY_MS, recorder_want_keyframe, rec);
   return rec;
 }
 
@@ -170,6 +191,8 @@ static void
 recorder_free (Recorder *rec)
 {
   GstBin *pipeline = relay_pipeline (rec->relay);
+  if (rec->keyframe_timer)
+    g_source_remove (rec->keyframe_timer);
   for (gint t = 0; t < TRACK_COUNT; t++) {
     if (!rec->chain[t])
       continue;

@@ -77,9 +77,29 @@ on_video_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (buf && gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp)) {
     if (rtp_payload_is_keyframe (relay->video_codec, gst_rtp_buffer_get_payload (&rtp),
                                  gst_rtp_buffer_get_payload_len (&rtp)))
+    {
       g_atomic_pointer_set (&relay->last_keyframe_seen_us, GSIZE_TO_POINTER (g_get_monotonic_time ()));
+      g_debug ("relay %s: keyframe seq %u", relay->name, gst_rtp_buffer_get_seq (&rtp));
+    }
     gst_rtp_buffer_unmap (&rtp);
   }
+  return GST_PAD_PROBE_OK;
+}
+
+/* streaming thread of a viewer's webrtcbin: a keyframe request travelling up to the
+ * publisher. Browsers and webrtcbin ask with FIR (all-headers=TRUE); once rtpsession has
+ * a FIR pending for a publisher that never honours FIR (aiortc), it sends no PLI ever
+ * again. Every request therefore leaves the relay as a PLI. */
+static GstPadProbeReturn
+on_keyframe_request (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  gboolean all_headers = FALSE;
+  if (!gst_video_event_is_force_key_unit (event) ||
+      !gst_video_event_parse_upstream_force_key_unit (event, NULL, &all_headers, NULL) || !all_headers)
+    return GST_PAD_PROBE_OK;
+  GST_PAD_PROBE_INFO_DATA (info) = gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0);
+  gst_event_unref (event);
   return GST_PAD_PROBE_OK;
 }
 
@@ -96,6 +116,7 @@ relay_send_keyframe_request (Relay *relay)
   if (now - relay->last_keyframe_request_us < KEYFRAME_INTERVAL_US || !relay->tee[TRACK_VIDEO])
     return;
   relay->last_keyframe_request_us = now;
+  g_debug ("relay %s: asking the publisher for a keyframe", relay->name);
   GstPad *sink = gst_element_get_static_pad (relay->tee[TRACK_VIDEO], "sink");
   /* travels up into the publisher's webrtcbin, whose rtpsession sends the phone a PLI
    * (all-headers=TRUE would make it a FIR, which aiortc and some encoders ignore) */
@@ -189,6 +210,7 @@ relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
   relay->tee[TRACK_AUDIO] = make_tee (relay, TRACK_AUDIO);
   GstPad *video_sink = gst_element_get_static_pad (relay->tee[TRACK_VIDEO], "sink");
   gst_pad_add_probe (video_sink, GST_PAD_PROBE_TYPE_BUFFER, on_video_packet, relay, NULL);
+  gst_pad_add_probe (video_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_keyframe_request, relay, NULL);
   gst_object_unref (video_sink);
   if (!relay_build_talk_chain (relay, error) ||
       gst_element_set_state (GST_ELEMENT (relay->pipeline), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {

@@ -34,6 +34,9 @@ void     relay_set_media_notify (Relay *relay, RelayMediaNotify notify, gpointer
 RelayViewer *relay_viewer_add (Relay *relay, const gchar *name, const WebrtcPeerEvents *events,
                                gpointer owner, GError **error);
 WebrtcPeer  *relay_viewer_peer (RelayViewer *viewer);
+/* The viewer's answer is applied: only now do the tees feed it. An unanswered webrtcbin
+ * blocks its sink pads, so it must never sit in the data path. */
+void         relay_viewer_answered (Relay *relay, RelayViewer *viewer);
 void         relay_viewer_connected (Relay *relay, RelayViewer *viewer);   /* ask for a keyframe until one comes */
 void         relay_viewer_remove (Relay *relay, RelayViewer *viewer);
 gint64       relay_viewer_first_keyframe_us (RelayViewer *viewer);        /* 0 until one passed */

@@ -7,12 +7,17 @@ typedef struct {
   gulong      pad_added_id;
   GstPad     *linked_src[TRACK_COUNT];   /* webrtcbin src pads linked to the tees (streaming-thread writes under lock) */
   RelayBranch talk;                      /* talk-back mix → publisher */
+  guint32     video_ssrcs[4];            /* from the offer; immutable once started */
+  guint       n_video_ssrcs;
+  GstElement *rtpbin;                    /* webrtcbin's internal rtpbin */
+  gulong      jitterbuffer_id;
 } RelayPublisher;
 
 struct _RelayViewer {
   Relay      *relay;
   WebrtcPeer *peer;
   RelayBranch branch[TRACK_COUNT];       /* video, audio out to the viewer */
+  GstPad     *sink[TRACK_COUNT];         /* webrtcbin sink pads, linked only once answered */
   GstElement *talk_chain;                /* the viewer's microphone → mixer (bin), or NULL */
   GstPad     *mixer_pad;
   gint64      added_us;

@@ -37,6 +37,7 @@ struct _Room {
   gint64      recording_id;
   gint        segment_seq;
   guint       pending_recorders; /* segments still finishing */
+  guint       linger;            /* empty: waiting for someone to come back */
   gboolean    closing;
 };
 
@@ -203,6 +204,7 @@ static void
 on_local_description (gpointer owner, WebrtcPeer *peer, const gchar *sdp)
 {
   Participant *p = owner;
+  g_debug ("case %s: %s for %s:\n%s", p->room->case_ref, p->role == ROLE_APPLICANT ? "answer" : "offer", p->id, sdp);
   if (p->role == ROLE_APPLICANT) {
     if (!p->whip)
       send_sdp (p, "answer", sdp);
@@ -358,15 +360,26 @@ room_detach (Room *room, Participant *p, gboolean close_transport)
   participant_free (p);
 }
 
-static void
-room_maybe_close (Room *room)
+/* main loop: nobody came back in time */
+static gboolean
+on_linger_over (gpointer data)
 {
-  if (room->participants->len > 0 || room->closing)
-    return;
+  Room *room = data;
+  room->linger = 0;
   room->closing = TRUE;
   room_stop_recording (room);
   if (room->pending_recorders == 0)
     app_drop_room (room->app, room);
+  return G_SOURCE_REMOVE;
+}
+
+/* An empty room stays open a while, so a dropped applicant rejoins the same session. */
+static void
+room_maybe_close (Room *room)
+{
+  if (room->participants->len > 0 || room->closing || room->linger)
+    return;
+  room->linger = g_timeout_add_seconds (MAX (room->app->config->room_linger_s, 0), on_linger_over, room);
 }
 
 static void
@@ -382,6 +395,8 @@ room_remove (Room *room, Participant *p, gint error_code, const gchar *message)
 void
 room_free (Room *room)
 {
+  if (room->linger)
+    g_source_remove (room->linger);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
@@ -404,6 +419,10 @@ Participant *
 room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
            const ParticipantTransport *transport, gpointer transport_data)
 {
+  if (room->linger) {
+    g_source_remove (room->linger);
+    room->linger = 0;
+  }
   room->closing = FALSE;
   Participant *p = g_new0 (Participant, 1);
   p->room = room;
@@ -500,6 +519,7 @@ room_reviewer_answer (Room *room, Participant *p, const gchar *pc, const gchar *
     p->answer_timeout = 0;
   }
   webrtc_peer_set_remote (relay_viewer_peer (p->viewer), GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+  relay_viewer_answered (room->relay, p->viewer);
   return TRUE;
 }
 

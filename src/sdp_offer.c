@@ -109,6 +109,17 @@ analyze_media (const GstSDPMedia *media, OfferMedia *out)
       out->clock_rate = rate;
     }
   }
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media) && out->n_ssrcs < G_N_ELEMENTS (out->ssrcs); i++) {
+    const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, i);
+    guint32 ssrc;
+    if (g_strcmp0 (attr->key, "ssrc") != 0 || !attr->value || sscanf (attr->value, "%u", &ssrc) != 1)
+      continue;
+    gboolean seen = FALSE;
+    for (guint k = 0; k < out->n_ssrcs; k++)
+      seen |= out->ssrcs[k] == ssrc;
+    if (!seen)
+      out->ssrcs[out->n_ssrcs++] = ssrc;
+  }
   if (!out->encoding || out->kind != MEDIA_KIND_VIDEO)
     return;
   /* the RTX payload type whose apt= is the chosen one */

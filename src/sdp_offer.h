@@ -14,6 +14,8 @@ typedef struct {
   gint      rtx_pt;        /* -1 when none */
   gint      clock_rate;
   gboolean  recv_only;     /* the offerer only receives on this m-line */
+  guint32   ssrcs[4];      /* from a=ssrc lines (media and RTX), when the offer has them */
+  guint     n_ssrcs;
 } OfferMedia;
 
 typedef struct {

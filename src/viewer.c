@@ -77,20 +77,11 @@ relay_viewer_add (Relay *relay, const gchar *name, const WebrtcPeerEvents *event
   viewer->added_us = g_get_monotonic_time ();
   g_mutex_init (&viewer->lock);
 
-  GstPad *video_sink = viewer_request_sink (viewer, relay->caps[TRACK_VIDEO],
-                                            GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, TRUE);
-  if (video_sink) {
-    relay_branch_link (relay, TRACK_VIDEO, video_sink, &viewer->branch[TRACK_VIDEO]);
-    gst_object_unref (video_sink);
-  }
-  if (relay->caps[TRACK_AUDIO]) {
-    GstPad *audio_sink = viewer_request_sink (viewer, relay->caps[TRACK_AUDIO],
-                                              GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, FALSE);
-    if (audio_sink) {
-      relay_branch_link (relay, TRACK_AUDIO, audio_sink, &viewer->branch[TRACK_AUDIO]);
-      gst_object_unref (audio_sink);
-    }
-  }
+  viewer->sink[TRACK_VIDEO] = viewer_request_sink (viewer, relay->caps[TRACK_VIDEO],
+                                                   GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, TRUE);
+  if (relay->caps[TRACK_AUDIO])
+    viewer->sink[TRACK_AUDIO] = viewer_request_sink (viewer, relay->caps[TRACK_AUDIO],
+                                                     GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, FALSE);
   viewer->pad_added_id = g_signal_connect (peer->webrtcbin, "pad-added", G_CALLBACK (on_viewer_pad_added), viewer);
   gst_element_sync_state_with_parent (peer->webrtcbin);
   g_ptr_array_add (relay->viewers, viewer);
@@ -102,6 +93,14 @@ WebrtcPeer *
 relay_viewer_peer (RelayViewer *viewer)
 {
   return viewer->peer;
+}
+
+void
+relay_viewer_answered (Relay *relay, RelayViewer *viewer)
+{
+  for (gint t = TRACK_VIDEO; t <= TRACK_AUDIO; t++)
+    if (viewer->sink[t] && !viewer->branch[t].queue)
+      relay_branch_link (relay, t, viewer->sink[t], &viewer->branch[t]);
 }
 
 void
@@ -122,8 +121,10 @@ relay_viewer_remove (Relay *relay, RelayViewer *viewer)
 {
   g_ptr_array_remove (relay->viewers, viewer);
   g_signal_handler_disconnect (viewer->peer->webrtcbin, viewer->pad_added_id);
-  for (gint t = 0; t < TRACK_COUNT; t++)
+  for (gint t = 0; t < TRACK_COUNT; t++) {
     relay_branch_unlink (relay, t, &viewer->branch[t]);
+    gst_clear_object (&viewer->sink[t]);
+  }
   g_mutex_lock (&viewer->lock);
   if (viewer->talk_chain) {
     GstPad *chain_src = gst_element_get_static_pad (viewer->talk_chain, "src");

@@ -1,0 +1,211 @@
+"""kanyan.py — fixtures for the integration tests: a real `kanyan serve` in a temporary
+directory on a free loopback port, and the real peers that talk to it (aiortc and Chromium
+WHIP publishers, the webrtcbin reviewer). Run inside tests/netns.sh: media then flows over
+the namespace's veth addresses only."""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+KANYAN = os.path.join(ROOT, "build", "kanyan")
+REVIEWER = os.path.join(ROOT, "build", "reviewer-peer")
+PEERS = os.path.join(ROOT, "tests", "peers")
+PYTHON = "/usr/bin/python3"           # Debian's, which has aiortc
+ICE_ADDRESS = "10.77.0.1"             # the namespace's veth (tests/netns.sh)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JsonLines:
+    """A child process whose stdout is one JSON object per line, collected as it comes."""
+
+    def __init__(self, argv, log_path):
+        self.lines = []
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    self.lines.append(json.loads(line))
+                except ValueError:
+                    pass
+
+    def wait(self, timeout=60):
+        rc = self.proc.wait(timeout=timeout)
+        self.thread.join(timeout=5)
+        self.log.close()
+        return rc
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.thread.join(timeout=5)
+
+    def last(self, key=None):
+        for line in reversed(self.lines):
+            if key is None or key in line:
+                return line
+        return None
+
+    def events(self, name):
+        return [l for l in self.lines if l.get("event") == name]
+
+
+class Server:
+    def __init__(self, config=None):
+        self.dir = tempfile.mkdtemp(prefix="kanyan-it-")
+        self.data = os.path.join(self.dir, "data")
+        self.recordings = os.path.join(self.dir, "recordings")
+        self.port = free_port()
+        self.config = config
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.children = []
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self):
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def common_args(self):
+        args = ["--data-dir", self.data, "--recordings", self.recordings,
+                "--web-dir", os.path.join(ROOT, "web"), "--pipelines-dir", os.path.join(ROOT, "pipelines")]
+        if self.config:
+            path = os.path.join(self.dir, "kanyan.conf")
+            with open(path, "w") as f:
+                f.write(self.config)
+            args += ["--config", path]
+        return args
+
+    def start(self):
+        argv = [KANYAN, "serve", "--no-tls", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--ice-address", ICE_ADDRESS] + self.common_args()
+        env = dict(os.environ, G_MESSAGES_DEBUG="kanyan", GST_DEBUG="1")
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=env)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                self.get_json("/api/health")
+                return self
+            except (urllib.error.URLError, ConnectionError):
+                if self.proc.poll() is not None:
+                    raise RuntimeError("kanyan serve exited: " + open(self.log_path).read()[-2000:])
+                time.sleep(0.1)
+        raise RuntimeError("kanyan serve did not answer")
+
+    def stop(self, sig=signal.SIGTERM):
+        for child in self.children:
+            child.stop()
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+
+    def add_case(self, ref, type_key="fuel-retail"):
+        out = subprocess.run([KANYAN, "case", "add", "--ref", ref, "--type", type_key, "--json"] + self.common_args(),
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out)
+
+    def request(self, method, path, body=None, headers=None):
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), err.read()
+
+    def get_json(self, path):
+        with urllib.request.urlopen(self.base + path, timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def db(self):
+        return sqlite3.connect(os.path.join(self.data, "kanyan.db"))
+
+    def recording_files(self):
+        found = []
+        for root, _, files in os.walk(self.recordings):
+            found += [os.path.join(root, f) for f in files if f.endswith(".mkv")]
+        return sorted(found)
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    # ---- peers -------------------------------------------------------------------------
+    def aiortc_publisher(self, case, duration, codec="vp8", reconnect_after=None, name="pub"):
+        argv = [PYTHON, os.path.join(PEERS, "whip_aiortc.py"), "--url", f"{self.base}/whip/{case['ref']}",
+                "--token", case["token"], "--duration", str(duration), "--codec", codec]
+        if reconnect_after:
+            argv += ["--reconnect-after", str(reconnect_after)]
+        peer = JsonLines(argv, os.path.join(self.dir, f"{name}.log"))
+        self.children.append(peer)
+        return peer
+
+    def chromium_publisher(self, case, duration, codec="vp8", name="chromium"):
+        argv = ["node", os.path.join(PEERS, "whip_chromium.mjs"), "--url", f"{self.base}/whip/{case['ref']}",
+                "--token", case["token"], "--duration", str(duration), "--codec", codec]
+        peer = JsonLines(argv, os.path.join(self.dir, f"{name}.log"))
+        self.children.append(peer)
+        return peer
+
+    def reviewer(self, case, duration, name="R", extra=()):
+        argv = [REVIEWER, "--url", self.ws_url, "--case", case["ref"], "--name", name,
+                "--duration", str(duration)] + list(extra)
+        peer = JsonLines(argv, os.path.join(self.dir, f"reviewer-{name}.log"))
+        self.children.append(peer)
+        return peer
+
+
+def ffprobe(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise AssertionError(f"ffprobe cannot read {path}: {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def ffmpeg_duration(path):
+    """Duration by reading every packet (works for a file cut by a crash, where the header has none)."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "packet=pts_time", "-of", "csv=p=0", path],
+                         capture_output=True, text=True)
+    times = [float(t) for t in out.stdout.split() if t.replace(".", "").isdigit()]
+    return (max(times) - min(times)) if times else 0.0
+
+
+def wait_until(predicate, timeout, step=0.2):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

@@ -1,0 +1,143 @@
+"""Live inspection core with real peers: an aiortc or Chromium WHIP publisher, webrtcbin
+reviewers over the WebSocket protocol, the real server, ffprobe on every recording."""
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from kanyan import Server, ffprobe, ffmpeg_duration, wait_until
+
+
+class LiveTest(unittest.TestCase):
+    config = None
+
+    def setUp(self):
+        self.server = Server(self.config).start()
+        self.case = self.server.add_case("IT-" + self._testMethodName[-20:].replace("_", "-"))
+
+    def tearDown(self):
+        self.server.stop()
+
+    def frames(self, reviewer):
+        last = reviewer.last("frames")
+        return last["frames"] if last else 0
+
+
+class RelayTest(LiveTest):
+    def test_two_reviewers_receive_frames(self):
+        r1 = self.server.reviewer(self.case, 12, "R1")
+        r2 = self.server.reviewer(self.case, 12, "R2")
+        pub = self.server.aiortc_publisher(self.case, 10)
+        self.assertEqual(pub.wait(40), 0, pub.lines)
+        r1.wait(30)
+        r2.wait(30)
+        self.assertGreater(self.frames(r1), 60, r1.lines[-3:])
+        self.assertGreater(self.frames(r2), 60, r2.lines[-3:])
+        self.assertGreater(r1.last("audio_buffers")["audio_buffers"], 50)
+
+    def test_late_reviewer_decodes_within_one_second(self):
+        pub = self.server.aiortc_publisher(self.case, 12, codec="h264")
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 15), pub.lines)
+        time.sleep(5)
+        late = self.server.reviewer(self.case, 4, "late")
+        late.wait(20)
+        first = late.last("first_frame_ms")["first_frame_ms"]
+        self.assertIsNotNone(first, late.lines)
+        self.assertLess(first, 1000, "join to first decoded frame (ms)")
+        self.assertGreater(self.frames(late), 30)
+
+    def test_silent_reviewer_stalls_nobody_and_is_removed(self):
+        self.server.stop()
+        self.server = Server("[media]\nviewer_answer_timeout_s=3\n").start()
+        self.case = self.server.add_case("IT-SILENT")
+        silent = self.server.reviewer(self.case, 10, "silent", ["--no-answer"])
+        good = self.server.reviewer(self.case, 10, "good")
+        pub = self.server.aiortc_publisher(self.case, 8)
+        pub.wait(40)
+        good.wait(30)
+        silent.wait(30)
+        self.assertGreater(self.frames(good), 60, good.lines[-3:])
+        self.assertEqual(self.frames(silent), 0)
+        self.assertIn("timeout", silent.last("errors")["errors"], silent.lines[-2:])
+
+    def test_reviewer_talk_back_reaches_applicant(self):
+        talker = self.server.reviewer(self.case, 10, "talker", ["--talk"])
+        pub = self.server.aiortc_publisher(self.case, 8)
+        self.assertEqual(pub.wait(40), 0)
+        talker.wait(30)
+        stats = pub.events("stats")
+        self.assertTrue(stats)
+        # the mix is always sent (silence when nobody talks); what matters is the decoded talk-back
+        self.assertGreater(stats[-1]["audio_frames_received"], 100)
+
+    def test_chromium_publisher_reaches_reviewer(self):
+        reviewer = self.server.reviewer(self.case, 14, "R")
+        pub = self.server.chromium_publisher(self.case, 10, codec="h264")
+        self.assertEqual(pub.wait(60), 0, pub.lines[-3:])
+        reviewer.wait(30)
+        self.assertGreater(self.frames(reviewer), 60, reviewer.lines[-3:])
+
+
+class RecordingTest(LiveTest):
+    def test_recording_has_video_audio_and_duration(self):
+        pub = self.server.aiortc_publisher(self.case, 10)
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 15), pub.lines)
+        connected_at = time.time()
+        pub.wait(40)
+        published = time.time() - connected_at
+        self.server.stop()
+        files = self.server.recording_files()
+        self.assertEqual(len(files), 1, files)
+        info = ffprobe(files[0])
+        kinds = sorted(s["codec_type"] for s in info["streams"])
+        self.assertEqual(kinds.count("video"), 1)
+        self.assertGreaterEqual(kinds.count("audio"), 1)
+        self.assertEqual([s["codec_name"] for s in info["streams"] if s["codec_type"] == "video"], ["vp8"])
+        self.assertAlmostEqual(float(info["format"]["duration"]), published, delta=1.0)
+        with self.server.db() as db:
+            rows = db.execute("SELECT video_codec, audio_codec, state, ended_at - started_at FROM recordings").fetchall()
+        self.assertEqual(rows[0][:3], ("VP8", "OPUS", "complete"))
+
+    def test_kill9_leaves_a_readable_recording(self):
+        pub = self.server.aiortc_publisher(self.case, 20, codec="h264")
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 15), pub.lines)
+        time.sleep(6)
+        self.server.proc.send_signal(signal.SIGKILL)
+        self.server.proc.wait()
+        pub.stop()
+        files = self.server.recording_files()
+        self.assertEqual(len(files), 1)
+        info = ffprobe(files[0])
+        self.assertIn("video", [s["codec_type"] for s in info["streams"]])
+        self.assertIn("audio", [s["codec_type"] for s in info["streams"]])
+        self.assertGreater(ffmpeg_duration(files[0]), 3.0)
+        # a restart marks what the crash left open
+        self.server.start()
+        with self.server.db() as db:
+            self.assertEqual(db.execute("SELECT state FROM recordings").fetchall(), [("interrupted",)])
+
+    def test_reconnect_makes_two_segments_while_reviewer_keeps_frames(self):
+        reviewer = self.server.reviewer(self.case, 16, "R")
+        pub = self.server.aiortc_publisher(self.case, 12, reconnect_after=5)
+        self.assertEqual(pub.wait(60), 0, pub.lines)
+        reviewer.wait(30)
+        self.server.stop()
+        self.assertEqual(len(pub.events("published")), 2, pub.lines)
+        files = self.server.recording_files()
+        self.assertEqual(len(files), 2, files)
+        for f in files:
+            self.assertIn("video", [s["codec_type"] for s in ffprobe(f)["streams"]])
+        with self.server.db() as db:
+            self.assertEqual(db.execute("SELECT COUNT(DISTINCT session_id), COUNT(*) FROM recordings").fetchone(), (1, 2))
+        # frames kept coming after the reconnection (at t≈5 s of publishing)
+        stats = [l for l in reviewer.lines if "frames" in l]
+        late = [l["frames"] for l in stats if l["t"] >= 12]
+        early = [l["frames"] for l in stats if 5 <= l["t"] <= 7]
+        self.assertTrue(late and early, stats)
+        self.assertGreater(max(late) - max(early), 60, stats)
+        self.assertEqual(reviewer.last("pcs")["pcs"], 1, "the reviewer kept its peer connection")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,45 @@
+"""Packets lost on the applicant's link are retransmitted: with 5 % random UDP loss into the
+server (nftables inside the test's own namespace) the server's NACKs reach the publisher,
+which retransmits, and the reviewer keeps decoding."""
+import os
+import subprocess
+import unittest
+
+from kanyan import ICE_ADDRESS, Server
+
+TABLE = "kanyan_loss"
+
+
+def nft(*args):
+    subprocess.run(["nft"] + list(args), check=True)
+
+
+@unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
+class LossTest(unittest.TestCase):
+    def setUp(self):
+        nft("add", "table", "inet", TABLE)
+        nft("add", "chain", "inet", TABLE, "input", "{ type filter hook input priority 0; }")
+        nft("add", "rule", "inet", TABLE, "input", "ip", "daddr", ICE_ADDRESS, "meta", "l4proto", "udp",
+            "numgen", "random", "mod", "100", "<", "5", "drop")
+        self.server = Server().start()
+        self.case = self.server.add_case("LOSS-1")
+
+    def tearDown(self):
+        self.server.stop()
+        subprocess.run(["nft", "delete", "table", "inet", TABLE])
+
+    def test_nacks_answered_with_retransmissions_under_5pct_loss(self):
+        reviewer = self.server.reviewer(self.case, 16, "R")
+        pub = self.server.chromium_publisher(self.case, 12, codec="vp8")
+        self.assertEqual(pub.wait(60), 0, pub.lines[-3:])
+        reviewer.wait(30)
+        stats = pub.events("stats")
+        self.assertTrue(stats, pub.lines[-3:])
+        last = stats[-1]
+        self.assertGreater(last["nackCount"], 0, "the server sent NACKs for lost packets")
+        self.assertGreater(last["retransmittedPacketsSent"], 0, "the publisher retransmitted")
+        self.assertGreater(reviewer.last("frames")["frames"], 100, reviewer.lines[-3:])
+
+
+if __name__ == "__main__":
+    unittest.main()

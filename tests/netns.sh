@@ -1,0 +1,36 @@
+#!/bin/sh
+# tests/netns.sh CMD... — run CMD inside a fresh private network namespace.
+#
+# The namespace holds loopback (up) and one veth pair, kt0 10.77.0.1/24 and
+# kt1 10.77.0.2/24, so libnice, aiortc and Chromium all find ordinary host
+# candidates while no packet can leave the machine (see shared/media-notes.md).
+# Inside, KANYAN_NETNS=1 is exported; if it is already set we are inside one
+# and CMD is simply exec'd. Needs root (or unprivileged user namespaces).
+set -eu
+
+if [ $# -eq 0 ]; then
+    echo "usage: tests/netns.sh CMD [ARG...]" >&2
+    exit 2
+fi
+
+if [ "${KANYAN_NETNS:-}" = 1 ]; then
+    exec "$@"
+fi
+export KANYAN_NETNS=1
+
+# Without root, map ourselves to root in a new user namespace as well.
+userns=
+if [ "$(id -u)" != 0 ]; then
+    userns=--map-root-user
+fi
+
+exec unshare $userns --net -- sh -c '
+    set -e
+    ip link set lo up
+    ip link add kt0 type veth peer name kt1
+    ip addr add 10.77.0.1/24 dev kt0
+    ip addr add 10.77.0.2/24 dev kt1
+    ip link set kt0 up
+    ip link set kt1 up
+    exec "$@"
+' netns.sh "$@"

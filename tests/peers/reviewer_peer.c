@@ -1,0 +1,627 @@
+/* reviewer-peer — a scripted Kanyan reviewer for the integration tests.
+ *
+ * It joins a case's live inspection over the WebSocket signaling channel
+ * (docs/protocol.md) as role "reviewer", answers every server `offer` with a
+ * GStreamer webrtcbin (a new `pc` value = a fresh webrtcbin), trickles ICE
+ * both ways, decodes the received video and audio, and prints one JSON line
+ * per second on stdout:
+ *   {"t":1,"frames":N,"audio_buffers":N,"connected":bool,"pcs":N,
+ *    "first_frame_ms":N|null,"errors":["code",...]}
+ * first_frame_ms counts from sending `join` to the first decoded video frame.
+ * frames/audio_buffers count decoded buffers over all peer connections.
+ *
+ *   reviewer-peer --url ws://127.0.0.1:PORT/ws --case REF [--name N]
+ *                 [--duration SECONDS] [--no-answer] [--talk] [--verbose]
+ *
+ * --no-answer joins but never answers (a silent reviewer); --talk sends an
+ * Opus sine tone on the audio transceiver so the answer is sendrecv for audio;
+ * --verbose logs every signaling message on stderr.
+ * Exits 0 after --duration seconds, 1 if the WebSocket cannot be opened,
+ * 2 on a usage error. UPnP is turned off in libnice; no STUN server is used.
+ */
+#define GST_USE_UNSTABLE_API
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One peer connection (one server `pc`). Never freed: signal handlers and
+ * promises of a torn-down webrtcbin may still fire on its threads, and a test
+ * peer receives only a handful of offers. */
+typedef struct {
+    char *id;
+    GstElement *pipe, *webrtc;
+    GObject *ice, *agent; /* held until the webrtcbin is gone */
+    guint bus_watch;
+    gint conn_state; /* GstWebRTCPeerConnectionState, atomic */
+} Pc;
+
+static struct {
+    /* options */
+    const char *url, *case_ref, *name;
+    int duration;
+    gboolean no_answer, talk, verbose;
+    /* state (main thread unless noted) */
+    GMainLoop *loop;
+    SoupSession *session;
+    SoupWebsocketConnection *ws;
+    gint64 start_us;      /* monotonic time at start */
+    gint64 join_us;       /* monotonic time `join` was sent */
+    guint pcs;
+    GPtrArray *errors;    /* error codes received */
+    Pc *pc;               /* current peer connection */
+    gint frames;          /* atomic: decoded video frames */
+    gint audio_buffers;   /* atomic: decoded audio buffers */
+    gint first_frame_ms;  /* atomic: -1 until the first frame */
+    int exit_code;
+} app = { .name = "reviewer-peer", .duration = 10, .first_frame_ms = -1 };
+
+/* ---------- small helpers ---------- */
+
+static void member_str(JsonBuilder *b, const char *name, const char *value)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_add_string_value(b, value);
+}
+
+static void member_int(JsonBuilder *b, const char *name, gint64 value)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_add_int_value(b, value);
+}
+
+/* Finish a JSON object, return its text and free the builder. */
+static char *builder_finish(JsonBuilder *b)
+{
+    json_builder_end_object(b);
+    JsonNode *root = json_builder_get_root(b);
+    char *text = json_to_string(root, FALSE);
+    json_node_unref(root);
+    g_object_unref(b);
+    return text;
+}
+
+static JsonBuilder *msg_begin(const char *type)
+{
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    member_str(b, "type", type);
+    return b;
+}
+
+static void msg_end_send(JsonBuilder *b)
+{
+    char *text = builder_finish(b);
+    if (app.ws && soup_websocket_connection_get_state(app.ws) == SOUP_WEBSOCKET_STATE_OPEN) {
+        if (app.verbose)
+            g_printerr("-> %s\n", text);
+        soup_websocket_connection_send_text(app.ws, text);
+    }
+    g_free(text);
+}
+
+/* A closure carried from a webrtcbin thread to the main loop. */
+typedef struct {
+    Pc *pc;
+    guint mline;
+    char *text;
+    GstPromise *promise;
+} Hop;
+
+static void hop(GSourceFunc fn, Pc *pc, guint mline, const char *text, GstPromise *promise)
+{
+    Hop *h = g_new0(Hop, 1);
+    h->pc = pc;
+    h->mline = mline;
+    h->text = g_strdup(text);
+    h->promise = promise;
+    g_main_context_invoke(NULL, fn, h);
+}
+
+static void hop_free(Hop *h)
+{
+    if (h->promise)
+        gst_promise_unref(h->promise);
+    g_free(h->text);
+    g_free(h);
+}
+
+/* ---------- media: counting what we receive ---------- */
+
+/* Link src to sink (a pad we own a reference to, released here). */
+static void link_or_warn(GstPad *src, GstPad *sink)
+{
+    if (!sink || gst_pad_link(src, sink) != GST_PAD_LINK_OK)
+        g_printerr("reviewer-peer: cannot link %s\n", GST_PAD_NAME(src));
+    if (sink)
+        gst_object_unref(sink);
+}
+
+static GstPadProbeReturn count_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    gboolean video = GPOINTER_TO_INT(data);
+    guint n = 1;
+    (void)pad;
+    if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+        n = gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+    if (!video) {
+        g_atomic_int_add(&app.audio_buffers, (gint)n);
+        return GST_PAD_PROBE_OK;
+    }
+    g_atomic_int_add(&app.frames, (gint)n);
+    if (g_atomic_int_get(&app.first_frame_ms) < 0) {
+        gint ms = (gint)((g_get_monotonic_time() - app.join_us) / 1000);
+        g_atomic_int_compare_and_exchange(&app.first_frame_ms, -1, ms);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+/* decodebin produced raw audio or video: count it into a fakesink. */
+static void on_decoded_pad(GstElement *decodebin, GstPad *pad, gpointer data)
+{
+    GstElement *pipe = GST_ELEMENT(data);
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    if (!caps)
+        caps = gst_pad_query_caps(pad, NULL);
+    const char *name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+    gboolean video = g_str_has_prefix(name, "video/");
+    gboolean audio = g_str_has_prefix(name, "audio/");
+    if (app.verbose)
+        g_printerr("reviewer-peer: decoded %s\n", name);
+    gst_caps_unref(caps);
+    (void)decodebin;
+    if (!video && !audio)
+        return;
+    GstElement *sink = gst_element_factory_make("fakesink", NULL);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, NULL);
+    gst_bin_add(GST_BIN(pipe), sink);
+    gst_element_sync_state_with_parent(sink);
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                      count_probe, GINT_TO_POINTER(video), NULL);
+    link_or_warn(pad, gst_element_get_static_pad(sink, "sink"));
+}
+
+/* webrtcbin exposed a received RTP stream: decode it. */
+static void on_webrtc_pad(GstElement *webrtc, GstPad *pad, gpointer data)
+{
+    Pc *pc = data;
+    (void)webrtc;
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+        return;
+    if (app.verbose)
+        g_printerr("reviewer-peer: %s: receiving on %s\n", pc->id, GST_PAD_NAME(pad));
+    GstElement *dec = gst_element_factory_make("decodebin", NULL);
+    /* decodebin commits its state asynchronously (once it exposes pads): in a
+     * playing pipeline that takes the whole pipeline back to PAUSED, so
+     * audio would stall while video waits for its first keyframe. Keep that
+     * inside decodebin. */
+    g_object_set(dec, "async-handling", TRUE, NULL);
+    g_signal_connect(dec, "pad-added", G_CALLBACK(on_decoded_pad), pc->pipe);
+    gst_bin_add(GST_BIN(pc->pipe), dec);
+    gst_element_sync_state_with_parent(dec);
+    link_or_warn(pad, gst_element_get_static_pad(dec, "sink"));
+}
+
+/* ---------- signaling driven by webrtcbin ---------- */
+
+static gboolean send_ice_main(gpointer data)
+{
+    Hop *h = data;
+    if (h->pc == app.pc) {
+        JsonBuilder *b = msg_begin("ice");
+        member_str(b, "pc", h->pc->id);
+        member_str(b, "candidate", h->text);
+        member_int(b, "sdpMLineIndex", h->mline);
+        msg_end_send(b);
+    }
+    hop_free(h);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_ice_candidate(GstElement *webrtc, guint mline, const char *cand, gpointer data)
+{
+    (void)webrtc;
+    hop(send_ice_main, data, mline, cand, NULL);
+}
+
+static void on_gathering_state(GstElement *webrtc, GParamSpec *ps, gpointer data)
+{
+    GstWebRTCICEGatheringState st;
+    (void)ps;
+    g_object_get(webrtc, "ice-gathering-state", &st, NULL);
+    if (st == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) /* end of trickle */
+        hop(send_ice_main, data, 0, "", NULL);
+}
+
+static void on_conn_state(GstElement *webrtc, GParamSpec *ps, gpointer data)
+{
+    Pc *pc = data;
+    GstWebRTCPeerConnectionState st;
+    (void)ps;
+    g_object_get(webrtc, "connection-state", &st, NULL);
+    g_atomic_int_set(&pc->conn_state, (gint)st);
+}
+
+static gboolean answer_created_main(gpointer data)
+{
+    Hop *h = data;
+    Pc *pc = h->pc;
+    const GstStructure *reply = gst_promise_get_reply(h->promise);
+    GstWebRTCSessionDescription *answer = NULL;
+    if (reply)
+        gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+    if (pc != app.pc) {
+        /* superseded by a newer offer */
+    } else if (!answer) {
+        g_printerr("reviewer-peer: webrtcbin created no answer for %s\n", pc->id);
+    } else {
+        g_signal_emit_by_name(pc->webrtc, "set-local-description", answer, NULL);
+        char *sdp = gst_sdp_message_as_text(answer->sdp);
+        JsonBuilder *b = msg_begin("answer");
+        member_str(b, "pc", pc->id);
+        member_str(b, "sdp", sdp);
+        msg_end_send(b);
+        g_free(sdp);
+    }
+    if (answer)
+        gst_webrtc_session_description_free(answer);
+    hop_free(h);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_answer_created(GstPromise *promise, gpointer data)
+{
+    hop(answer_created_main, data, 0, NULL, promise);
+}
+
+static gboolean remote_set_main(gpointer data)
+{
+    Hop *h = data;
+    Pc *pc = h->pc;
+    if (pc == app.pc) {
+        GstPromise *p = gst_promise_new_with_change_func(on_answer_created, pc, NULL);
+        g_signal_emit_by_name(pc->webrtc, "create-answer", NULL, p);
+    }
+    hop_free(h);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_remote_set(GstPromise *promise, gpointer data)
+{
+    hop(remote_set_main, data, 0, NULL, promise);
+}
+
+/* ---------- peer connection life cycle ---------- */
+
+static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
+{
+    GError *err = NULL;
+    (void)bus;
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR)
+        gst_message_parse_error(m, &err, NULL);
+    else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_WARNING)
+        gst_message_parse_warning(m, &err, NULL);
+    if (err)
+        g_printerr("reviewer-peer: %s: %s from %s: %s\n", ((Pc *)data)->id,
+                   GST_MESSAGE_TYPE_NAME(m), GST_OBJECT_NAME(m->src), err->message);
+    g_clear_error(&err);
+    return G_SOURCE_CONTINUE;
+}
+
+/* libnice would otherwise send SSDP multicast (UPnP-IGD) from every agent. */
+static void disable_upnp(Pc *pc)
+{
+    g_object_get(pc->webrtc, "ice-agent", &pc->ice, NULL);
+    if (pc->ice && g_object_class_find_property(G_OBJECT_GET_CLASS(pc->ice), "agent"))
+        g_object_get(pc->ice, "agent", &pc->agent, NULL);
+    if (pc->agent && g_object_class_find_property(G_OBJECT_GET_CLASS(pc->agent), "upnp"))
+        g_object_set(pc->agent, "upnp", FALSE, NULL);
+    else
+        g_printerr("reviewer-peer: could not reach the NiceAgent to turn UPnP off\n");
+}
+
+/* --talk: find the offer's audio m-line and its Opus payload type. */
+static gboolean find_opus(const GstSDPMessage *sdp, guint *mline, int *pt)
+{
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
+        const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
+        if (g_strcmp0(gst_sdp_media_get_media(m), "audio") != 0)
+            continue;
+        for (guint j = 0; j < gst_sdp_media_attributes_len(m); j++) {
+            const GstSDPAttribute *a = gst_sdp_media_get_attribute(m, j);
+            int n = -1;
+            char enc[32] = "";
+            if (g_strcmp0(a->key, "rtpmap") == 0 && a->value &&
+                sscanf(a->value, "%d %31[^/]", &n, enc) == 2 && g_ascii_strcasecmp(enc, "opus") == 0) {
+                *mline = i;
+                *pt = n;
+                return TRUE;
+            }
+        }
+    }
+    return FALSE;
+}
+
+/* --talk: an Opus tone linked to the sink pad of the audio m-line, added
+ * before the offer is applied so webrtcbin answers sendrecv for audio. */
+static void add_talk_source(Pc *pc, const GstSDPMessage *sdp)
+{
+    guint mline;
+    int pt;
+    if (!find_opus(sdp, &mline, &pt)) {
+        g_printerr("reviewer-peer: --talk: the offer has no Opus audio\n");
+        return;
+    }
+    char *desc = g_strdup_printf(
+        "audiotestsrc is-live=true wave=sine freq=660 volume=0.3 ! audioconvert ! audioresample"
+        " ! opusenc ! rtpopuspay pt=%d ! queue", pt);
+    GError *err = NULL;
+    GstElement *bin = gst_parse_bin_from_description(desc, TRUE, &err);
+    g_free(desc);
+    if (!bin) {
+        g_printerr("reviewer-peer: --talk: %s\n", err->message);
+        g_error_free(err);
+        return;
+    }
+    gst_bin_add(GST_BIN(pc->pipe), bin);
+    GstCaps *caps = gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio",
+                                        "encoding-name", G_TYPE_STRING, "OPUS",
+                                        "clock-rate", G_TYPE_INT, 48000,
+                                        "payload", G_TYPE_INT, pt, NULL);
+    char *padname = g_strdup_printf("sink_%u", mline);
+    GstPadTemplate *templ =
+        gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(pc->webrtc), "sink_%u");
+    GstPad *srcpad = gst_element_get_static_pad(bin, "src");
+    link_or_warn(srcpad, gst_element_request_pad(pc->webrtc, templ, padname, caps));
+    gst_object_unref(srcpad);
+    gst_caps_unref(caps);
+    g_free(padname);
+}
+
+static Pc *pc_new(const char *id, GstSDPMessage *sdp)
+{
+    Pc *pc = g_new0(Pc, 1);
+    pc->id = g_strdup(id);
+    pc->pipe = gst_pipeline_new(NULL);
+    pc->webrtc = gst_element_factory_make("webrtcbin", NULL);
+    if (!pc->webrtc) {
+        g_printerr("reviewer-peer: no webrtcbin element\n");
+        exit(1);
+    }
+    g_object_set(pc->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+    gst_bin_add(GST_BIN(pc->pipe), pc->webrtc);
+    disable_upnp(pc);
+    g_signal_connect(pc->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), pc);
+    g_signal_connect(pc->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), pc);
+    g_signal_connect(pc->webrtc, "notify::connection-state", G_CALLBACK(on_conn_state), pc);
+    g_signal_connect(pc->webrtc, "pad-added", G_CALLBACK(on_webrtc_pad), pc);
+    GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(pc->pipe));
+    pc->bus_watch = gst_bus_add_watch(bus, on_bus, pc);
+    gst_object_unref(bus);
+    if (app.talk)
+        add_talk_source(pc, sdp);
+    gst_element_set_state(pc->pipe, GST_STATE_PLAYING);
+
+    GstWebRTCSessionDescription *offer =
+        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp); /* takes sdp */
+    GstPromise *p = gst_promise_new_with_change_func(on_remote_set, pc, NULL);
+    g_signal_emit_by_name(pc->webrtc, "set-remote-description", offer, p);
+    gst_webrtc_session_description_free(offer);
+    return pc;
+}
+
+/* Stopping a webrtcbin can block in 1.22.0 (fixed upstream in 1.22.3), so do
+ * it on a thread of its own; the main loop never waits for it. */
+static gpointer pc_stop_thread(gpointer data)
+{
+    Pc *pc = data;
+    gst_element_set_state(pc->pipe, GST_STATE_NULL);
+    gst_object_unref(pc->pipe);
+    g_clear_object(&pc->agent);
+    g_clear_object(&pc->ice);
+    return NULL;
+}
+
+static void pc_close(Pc *pc)
+{
+    if (!pc)
+        return;
+    g_source_remove(pc->bus_watch);
+    g_signal_handlers_disconnect_by_data(pc->webrtc, pc);
+    g_thread_unref(g_thread_new("pc-stop", pc_stop_thread, pc));
+}
+
+/* ---------- WebSocket signaling ---------- */
+
+static void on_offer(JsonObject *o)
+{
+    const char *id = json_object_get_string_member_with_default(o, "pc", NULL);
+    const char *text = json_object_get_string_member_with_default(o, "sdp", NULL);
+    app.pcs++;
+    if (!id || !text) {
+        g_printerr("reviewer-peer: offer without pc or sdp\n");
+        return;
+    }
+    if (app.no_answer)
+        return;
+    if (app.pc && strcmp(app.pc->id, id) == 0) {
+        g_printerr("reviewer-peer: ignoring a renegotiation of %s\n", id);
+        return;
+    }
+    GstSDPMessage *sdp = NULL;
+    if (gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK) {
+        g_printerr("reviewer-peer: unreadable offer SDP for %s\n", id);
+        return;
+    }
+    pc_close(app.pc);
+    app.pc = pc_new(id, sdp);
+}
+
+static void on_remote_ice(JsonObject *o)
+{
+    const char *id = json_object_get_string_member_with_default(o, "pc", NULL);
+    const char *cand = json_object_get_string_member_with_default(o, "candidate", "");
+    gint64 mline = json_object_get_int_member_with_default(o, "sdpMLineIndex", 0);
+    if (!app.pc || (id && strcmp(id, app.pc->id) != 0) || !cand[0])
+        return; /* stale pc, no pc yet, or end of candidates */
+    g_signal_emit_by_name(app.pc->webrtc, "add-ice-candidate", (guint)mline, cand);
+}
+
+static void on_ws_message(SoupWebsocketConnection *ws, gint type, GBytes *msg, gpointer data)
+{
+    gsize len;
+    const char *raw = g_bytes_get_data(msg, &len);
+    JsonParser *parser = json_parser_new();
+    (void)ws;
+    (void)data;
+    if (type != SOUP_WEBSOCKET_DATA_TEXT || !json_parser_load_from_data(parser, raw, (gssize)len, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+        g_printerr("reviewer-peer: unreadable message from the server\n");
+        g_object_unref(parser);
+        return;
+    }
+    if (app.verbose)
+        g_printerr("<- %.*s\n", (int)len, raw);
+    JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+    const char *t = json_object_get_string_member_with_default(o, "type", "");
+    if (strcmp(t, "offer") == 0) {
+        on_offer(o);
+    } else if (strcmp(t, "ice") == 0) {
+        on_remote_ice(o);
+    } else if (strcmp(t, "error") == 0) {
+        const char *code = json_object_get_string_member_with_default(o, "code", "?");
+        g_ptr_array_add(app.errors, g_strdup(code));
+        g_printerr("reviewer-peer: error %s: %s\n", code,
+                   json_object_get_string_member_with_default(o, "message", ""));
+    } else if (strcmp(t, "bye") == 0) {
+        g_printerr("reviewer-peer: bye (%s)\n",
+                   json_object_get_string_member_with_default(o, "reason", ""));
+    }
+    g_object_unref(parser);
+}
+
+static void on_ws_closed(SoupWebsocketConnection *ws, gpointer data)
+{
+    (void)data;
+    g_printerr("reviewer-peer: WebSocket closed (code %u)\n",
+               soup_websocket_connection_get_close_code(ws));
+}
+
+static void on_ws_connected(GObject *src, GAsyncResult *res, gpointer data)
+{
+    GError *err = NULL;
+    (void)data;
+    app.ws = soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
+    if (!app.ws) {
+        g_printerr("reviewer-peer: cannot open %s: %s\n", app.url, err->message);
+        g_error_free(err);
+        app.exit_code = 1;
+        g_main_loop_quit(app.loop);
+        return;
+    }
+    soup_websocket_connection_set_keepalive_interval(app.ws, 0);
+    g_signal_connect(app.ws, "message", G_CALLBACK(on_ws_message), NULL);
+    g_signal_connect(app.ws, "closed", G_CALLBACK(on_ws_closed), NULL);
+    JsonBuilder *b = msg_begin("join");
+    member_str(b, "case", app.case_ref);
+    member_str(b, "role", "reviewer");
+    member_str(b, "name", app.name);
+    app.join_us = g_get_monotonic_time();
+    msg_end_send(b);
+}
+
+/* ---------- the once-a-second report ---------- */
+
+static gboolean on_tick(gpointer data)
+{
+    double elapsed = (double)(g_get_monotonic_time() - app.start_us) / G_USEC_PER_SEC;
+    gboolean connected = app.pc && g_atomic_int_get(&app.pc->conn_state) ==
+                                       GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED;
+    int ffm = g_atomic_int_get(&app.first_frame_ms);
+    JsonBuilder *b = json_builder_new();
+    (void)data;
+    json_builder_begin_object(b);
+    member_int(b, "t", (gint64)(elapsed + 0.5));
+    member_int(b, "frames", g_atomic_int_get(&app.frames));
+    member_int(b, "audio_buffers", g_atomic_int_get(&app.audio_buffers));
+    json_builder_set_member_name(b, "connected");
+    json_builder_add_boolean_value(b, connected);
+    member_int(b, "pcs", app.pcs);
+    json_builder_set_member_name(b, "first_frame_ms");
+    if (ffm < 0)
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_int_value(b, ffm);
+    json_builder_set_member_name(b, "errors");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < app.errors->len; i++)
+        json_builder_add_string_value(b, g_ptr_array_index(app.errors, i));
+    json_builder_end_array(b);
+    char *line = builder_finish(b);
+    puts(line);
+    fflush(stdout);
+    g_free(line);
+    if (elapsed + 0.5 >= app.duration) {
+        g_main_loop_quit(app.loop);
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: reviewer-peer --url ws://HOST:PORT/ws --case REF [--name N]"
+                    " [--duration SECONDS] [--no-answer] [--talk] [--verbose]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    gst_init(&argc, &argv);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--no-answer") == 0) app.no_answer = TRUE;
+        else if (strcmp(a, "--verbose") == 0) app.verbose = TRUE;
+        else if (strcmp(a, "--talk") == 0) app.talk = TRUE;
+        else if (!v) usage();
+        else if (strcmp(a, "--url") == 0) app.url = v, i++;
+        else if (strcmp(a, "--case") == 0) app.case_ref = v, i++;
+        else if (strcmp(a, "--name") == 0) app.name = v, i++;
+        else if (strcmp(a, "--duration") == 0) app.duration = atoi(v), i++;
+        else usage();
+    }
+    if (!app.url || !app.case_ref || app.duration <= 0)
+        usage();
+
+    app.errors = g_ptr_array_new_with_free_func(g_free);
+    app.loop = g_main_loop_new(NULL, FALSE);
+    app.session = soup_session_new();
+    soup_session_set_proxy_resolver(app.session, NULL); /* local server: never a proxy */
+    SoupMessage *msg = soup_message_new(SOUP_METHOD_GET, app.url);
+    if (!msg) {
+        fprintf(stderr, "reviewer-peer: bad --url %s\n", app.url);
+        return 2;
+    }
+    soup_session_websocket_connect_async(app.session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                         NULL, on_ws_connected, NULL);
+    g_object_unref(msg);
+    app.start_us = g_get_monotonic_time();
+    g_timeout_add(1000, on_tick, NULL);
+    g_main_loop_run(app.loop);
+
+    if (app.ws && soup_websocket_connection_get_state(app.ws) == SOUP_WEBSOCKET_STATE_OPEN) {
+        msg_end_send(msg_begin("leave"));
+        soup_websocket_connection_close(app.ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+        /* let the close frame go out */
+        for (int i = 0; i < 50 && soup_websocket_connection_get_state(app.ws) != SOUP_WEBSOCKET_STATE_CLOSED; i++)
+            g_main_context_iteration(NULL, FALSE), g_usleep(10000);
+    }
+    fflush(stdout);
+    /* Do not wait for webrtcbin teardown (it can hang in 1.22.0): exit now. */
+    _Exit(app.exit_code);
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""runner.py — runs every test group of Kanyan and ends with one line `N passed, N failed`.
+
+Groups: GTest unit programs (build/test_*, TAP output), the integration tests with real
+peers (tests/integration, unittest), the browser tests (tests/e2e, node --test) and the
+fuzz smoke runs (build/fuzz_*, when built). `make test` runs it inside tests/netns.sh.
+A group can be chosen: runner.py unit integration …"""
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+passed = failed = 0
+failures = []
+
+
+def record(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        failures.append(f"{name} {detail}".strip())
+    print(f"{'ok  ' if ok else 'FAIL'} {name}", flush=True)
+
+
+def run_unit():
+    for prog in sorted(glob.glob(os.path.join(ROOT, "build", "test_*"))):
+        name = os.path.basename(prog)
+        try:
+            out = subprocess.run([prog, "--tap"], capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            record(name, False, "(timed out)")
+            continue
+        results = re.findall(r"^(ok|not ok) \d+ (.*)$", out.stdout, re.M)
+        for status, test in results:
+            if "# SKIP" in test:
+                continue
+            record(f"{name} {test.strip(' -')}", status == "ok")
+        if out.returncode != 0 and not any(s == "not ok" for s, _ in results):
+            record(name, False, f"(exit {out.returncode}) {out.stderr[-500:]}")
+
+
+class Result(unittest.TextTestResult):
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        record(test.id(), True)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        record(test.id(), False, self._exc_info_to_string(err, test)[-1500:])
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        record(test.id(), False, self._exc_info_to_string(err, test)[-1500:])
+
+
+def run_integration():
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    suite = unittest.defaultTestLoader.discover(os.path.join(ROOT, "tests", "integration"), pattern="test_*.py")
+    with open(os.devnull, "w") as devnull:
+        unittest.TextTestRunner(stream=devnull, resultclass=Result, verbosity=0).run(suite)
+
+
+def run_e2e():
+    files = sorted(glob.glob(os.path.join(ROOT, "tests", "e2e", "*.test.mjs")))
+    if not files:
+        return
+    out = subprocess.run(["node", "--test", "--test-reporter=tap"] + files, capture_output=True, text=True,
+                         timeout=1200, cwd=ROOT)
+    for status, name in re.findall(r"^\s*(ok|not ok) \d+ - (.*)$", out.stdout, re.M):
+        record(f"e2e {name}", status == "ok", "" if status == "ok" else out.stdout[-3000:])
+    if out.returncode != 0 and "not ok" not in out.stdout:
+        record("e2e", False, out.stdout[-2000:] + out.stderr[-2000:])
+
+
+def run_fuzz():
+    seconds = os.environ.get("KANYAN_FUZZ_SECONDS", "30")
+    for prog in sorted(glob.glob(os.path.join(ROOT, "build", "fuzz_*"))):
+        name = os.path.basename(prog)
+        corpus = os.path.join(ROOT, "tests", "fuzz", name[len("fuzz_"):])
+        work = os.path.join(ROOT, "build", "fuzz-corpus", name)
+        os.makedirs(work, exist_ok=True)
+        out = subprocess.run([prog, f"-max_total_time={seconds}", "-max_len=70000", work, corpus],
+                             capture_output=True, text=True, timeout=int(seconds) + 120)
+        record(f"fuzz {name} ({seconds} s)", out.returncode == 0, out.stderr[-2000:])
+
+
+GROUPS = {"unit": run_unit, "integration": run_integration, "e2e": run_e2e, "fuzz": run_fuzz}
+
+if __name__ == "__main__":
+    chosen = sys.argv[1:] or list(GROUPS)
+    started = time.time()
+    for group in chosen:
+        print(f"== {group}", flush=True)
+        GROUPS[group]()
+    for f in failures:
+        print("\nFAILED: " + f)
+    print(f"\n(took {time.time() - started:.0f} s)")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed or not passed else 0)
