@@ -36,12 +36,24 @@ build/test_%: tests/unit/test_%.c build/libkanyan.a
 build/obj:
 	mkdir -p $@
 
+# libFuzzer targets (clang, ASan, UBSan) over the pure parsers; `make fuzz FUZZ_SECONDS=600`
+FUZZ_SRC    := src/protocol.c src/sdp_offer.c src/rtp_keyframe.c src/errors.c
+FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -DG_LOG_DOMAIN=\"kanyan\"
+FUZZ_TARGETS := build/fuzz_protocol build/fuzz_sdp build/fuzz_rtp_keyframe
+FUZZ_SECONDS ?= 60
+
+build/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) src/*.h | build/obj
+	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -Isrc -o $@ $< $(FUZZ_SRC) $(PKG_LIBS)
+
+fuzz: deps $(FUZZ_TARGETS)
+	@KANYAN_FUZZ_SECONDS=$(FUZZ_SECONDS) /usr/bin/python3 tests/runner.py fuzz
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run-demo.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT)
+	@$(MAKE) --no-print-directory all $(UNIT) $(FUZZ_TARGETS)
 	@tests/run-all.sh
 
 clean:

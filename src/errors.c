@@ -21,6 +21,8 @@ static const struct { const gchar *code; guint status; } error_table[] = {
   [KANYAN_ERROR_TIMEOUT]                = { "timeout", 408 },
   [KANYAN_ERROR_REPLACED]               = { "replaced", 409 },
   [KANYAN_ERROR_CONFLICT]               = { "conflict", 409 },
+  [KANYAN_ERROR_RATE_LIMITED]           = { "rate_limited", 429 },
+  [KANYAN_ERROR_FORBIDDEN_ORIGIN]       = { "forbidden_origin", 403 },
   [KANYAN_ERROR_INTERNAL]               = { "internal", 500 },
 };
 

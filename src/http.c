@@ -13,6 +13,8 @@
 
 #define WS_MAX_QUEUE 512
 #define BODY_CHUNK   16384
+#define WS_RATE_PER_S   50.0     /* sustained messages per second per connection */
+#define WS_RATE_BURST  200.0     /* a burst of ICE candidates fits */
 
 struct _KanyanHttp {
   KanyanApp *app;
@@ -50,6 +52,9 @@ struct _WsConn {
   gboolean    rx_too_large;
   gboolean    closing;
   Signaling  *signaling;
+  gdouble     tokens;            /* rate limit: a token bucket */
+  gint64      tokens_at;
+  gint64      last_rate_error;
 };
 
 typedef struct {
@@ -324,6 +329,41 @@ ws_write (WsConn *conn)
   return 0;
 }
 
+static gboolean
+ws_take_token (WsConn *conn)
+{
+  gint64 now = g_get_monotonic_time ();
+  conn->tokens = MIN (WS_RATE_BURST, conn->tokens + (now - conn->tokens_at) * WS_RATE_PER_S / G_USEC_PER_SEC);
+  conn->tokens_at = now;
+  if (conn->tokens < 1.0)
+    return FALSE;
+  conn->tokens -= 1.0;
+  return TRUE;
+}
+
+/* The WebSocket handshake: a browser page of another origin may not open the socket
+ * (it would ride on the user's cookies). Clients that send no Origin are not browsers. */
+static gboolean
+ws_origin_allowed (struct lws *wsi, KanyanHttp *http)
+{
+  g_autofree gchar *origin = copy_token (wsi, WSI_TOKEN_ORIGIN);
+  g_autofree gchar *host = copy_token (wsi, WSI_TOKEN_HOST);
+  if (!origin)
+    return TRUE;
+  g_autoptr (GUri) uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+  if (!uri || !g_uri_get_host (uri))
+    return FALSE;
+  g_autofree gchar *origin_host = g_uri_get_port (uri) > 0
+      ? g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri)) : g_strdup (g_uri_get_host (uri));
+  if (host && g_ascii_strcasecmp (origin_host, host) == 0)
+    return TRUE;
+  g_autofree gchar *public_url = config_public_url (http->app->config);
+  g_autoptr (GUri) public = g_uri_parse (public_url, G_URI_FLAGS_NONE, NULL);
+  return public && g_strcmp0 (g_uri_get_scheme (public), g_uri_get_scheme (uri)) == 0 &&
+         g_ascii_strcasecmp (g_uri_get_host (public), g_uri_get_host (uri)) == 0 &&
+         g_uri_get_port (public) == g_uri_get_port (uri);
+}
+
 static void
 ws_receive (WsConn *conn, const void *in, gsize len)
 {
@@ -337,7 +377,13 @@ ws_receive (WsConn *conn, const void *in, gsize len)
   }
   if (!lws_is_final_fragment (conn->wsi) || lws_remaining_packet_payload (conn->wsi) > 0)
     return;
-  if (conn->rx_too_large)
+  if (!ws_take_token (conn)) {
+    gint64 now = g_get_monotonic_time ();
+    if (now - conn->last_rate_error > G_USEC_PER_SEC) {   /* say it once a second, not per message */
+      conn->last_rate_error = now;
+      signaling_reject_rate_limited (conn->signaling);
+    }
+  } else if (conn->rx_too_large)
     signaling_reject_too_large (conn->signaling);
   else if (lws_frame_is_binary (conn->wsi))
     signaling_reject_binary (conn->signaling);
@@ -402,6 +448,12 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         sd->ex = NULL;
       }
       return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      if (!ws_origin_allowed (wsi, http)) {
+        g_message ("websocket: refused a connection from another origin");
+        return 1;
+      }
+      return 0;
     case LWS_CALLBACK_ESTABLISHED: {
       g_autofree gchar *uri = copy_token (wsi, WSI_TOKEN_GET_URI);
       if (g_strcmp0 (uri, "/ws") != 0)
@@ -412,6 +464,8 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       conn->rx = g_byte_array_new ();
       g_queue_init (&conn->out);
       conn->signaling = signaling_new (http->app, conn);
+      conn->tokens = WS_RATE_BURST;
+      conn->tokens_at = g_get_monotonic_time ();
       sd->ws = conn;
       return 0;
     }

@@ -136,6 +136,12 @@ signaling_reject_too_large (Signaling *sig)
 }
 
 void
+signaling_reject_rate_limited (Signaling *sig)
+{
+  reply_error (sig, KANYAN_ERROR_RATE_LIMITED, "too many messages: at most 50 a second; messages were dropped", NULL);
+}
+
+void
 signaling_reject_binary (Signaling *sig)
 {
   reply_error (sig, KANYAN_ERROR_BAD_JSON, "binary frames are not part of the protocol", NULL);

@@ -9,4 +9,5 @@ Signaling *signaling_new (KanyanApp *app, WsConn *conn);
 void       signaling_receive (Signaling *sig, const gchar *data, gsize len);
 void       signaling_reject_too_large (Signaling *sig);
 void       signaling_reject_binary (Signaling *sig);
+void       signaling_reject_rate_limited (Signaling *sig);
 void       signaling_free (Signaling *sig);    /* the socket closed */

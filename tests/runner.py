@@ -85,7 +85,12 @@ def run_fuzz():
         corpus = os.path.join(ROOT, "tests", "fuzz", name[len("fuzz_"):])
         work = os.path.join(ROOT, "build", "fuzz-corpus", name)
         os.makedirs(work, exist_ok=True)
-        out = subprocess.run([prog, f"-max_total_time={seconds}", "-max_len=70000", work, corpus],
+        options_file = corpus + ".options"
+        words = open(options_file).read().split() if os.path.exists(options_file) else []
+        options = [w for w in words if w.startswith("-")]
+        env = dict(os.environ, **dict(w.split("=", 1) for w in words if not w.startswith("-")))
+        out = subprocess.run([prog, f"-max_total_time={seconds}", "-max_len=70000",
+                              f"-artifact_prefix={work}/"] + options + [work, corpus], env=env,
                              capture_output=True, text=True, timeout=int(seconds) + 120)
         record(f"fuzz {name} ({seconds} s)", out.returncode == 0, out.stderr[-2000:])
 

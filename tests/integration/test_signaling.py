@@ -72,6 +72,38 @@ class SignalingErrorsTest(unittest.TestCase):
         self.assertGreater(reviewer.last("frames")["frames"], before + 30, "the live session kept running")
         self.assertIsNone(self.server.proc.poll())
 
+    def test_flood_is_rate_limited_while_live_session_runs(self):
+        reviewer = self.server.reviewer(self.case, 16, "R")
+        self.server.aiortc_publisher(self.case, 14)
+        self.assertTrue(wait_until(lambda: (reviewer.last("frames") or {}).get("frames", 0) > 10, 20))
+        idle = [connect(self.server) for _ in range(200)]
+        flood = connect(self.server)
+        for i in range(3000):
+            flood.send('{"type":"ping"}')
+        codes = set()
+        flood.settimeout(2)
+        try:
+            while True:
+                msg = json.loads(flood.recv())
+                codes.add(msg.get("code", msg["type"]))
+        except websocket.WebSocketTimeoutException:
+            pass
+        self.assertIn("rate_limited", codes)
+        self.assertIn("pong", codes)
+        before = reviewer.last("frames")["frames"]
+        time.sleep(2)
+        self.assertGreater(reviewer.last("frames")["frames"], before + 30, "the live session kept running")
+        for ws in idle:
+            ws.close()
+        self.assertIsNone(self.server.proc.poll())
+
+    def test_cross_origin_websocket_is_refused(self):
+        with self.assertRaises(websocket.WebSocketException):   # the handshake is closed, no upgrade
+            websocket.create_connection(self.server.ws_url, timeout=5, origin="http://evil.example")
+        ws = websocket.create_connection(self.server.ws_url, timeout=5, origin=self.server.base)
+        ws.send('{"type":"ping"}')
+        self.assertEqual(recv_until(ws, "pong")["type"], "pong")
+
     def test_error_echoes_id(self):
         ws = connect(self.server)
         ws.send(json.dumps({"type": "offer", "sdp": "x", "id": "abc"}))
