@@ -6,11 +6,12 @@
 #include "http.h"
 #include "room.h"
 #include "whip.h"
+#include "recordings.h"
 #include "errors.h"
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 
-#define SHUTDOWN_GRACE_MS 3000
+#define SHUTDOWN_GRACE_MS 5000
 
 KanyanApp *
 app_new (KanyanConfig *config, GError **error)
@@ -72,6 +73,7 @@ shutdown_poll (gpointer data)
   g_hash_table_iter_init (&iter, sd->app->rooms);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     busy |= room_busy (value);
+  busy |= recordings_busy (sd->app);
   if (busy && g_get_monotonic_time () < sd->deadline)
     return G_SOURCE_CONTINUE;
   g_main_loop_quit (sd->app->loop);
@@ -108,6 +110,7 @@ app_serve (KanyanApp *app, GError **error)
   }
   store_recordings_mark_interrupted (app->db);
   app->loop = g_main_loop_new (NULL, FALSE);
+  recordings_finalize_leftovers (app);
   app->http = http_start (app, error);
   if (!app->http)
     return FALSE;

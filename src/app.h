@@ -34,6 +34,7 @@ typedef struct {
   GHashTable   *rooms;      /* case ref (gchar*) -> Room*, live inspections in progress */
   guint         next_peer_id;
   gboolean      stopping;
+  guint         pending_archives;  /* segments being finalized on worker threads */
   GHashTable   *whip_resources; /* resource id -> WhipResource*, owned by whip.c */
 } KanyanApp;
 

@@ -33,6 +33,13 @@ static const gchar *const migrations[] = {
   "  seq INTEGER NOT NULL, path TEXT NOT NULL, video_codec TEXT, audio_codec TEXT,"
   "  started_at INTEGER NOT NULL, ended_at INTEGER, bytes INTEGER,"
   "  state TEXT NOT NULL DEFAULT 'recording');",
+  /* 2: finalized archives */
+  "ALTER TABLE recordings ADD COLUMN archive_path TEXT;"
+  "ALTER TABLE recordings ADD COLUMN archive_sha256 TEXT;"
+  "ALTER TABLE recordings ADD COLUMN archive_bytes INTEGER;"
+  "ALTER TABLE recordings ADD COLUMN duration_ms INTEGER;"
+  "ALTER TABLE recordings ADD COLUMN archive_state TEXT;"   /* archived | salvaged | failed */
+  "ALTER TABLE recordings ADD COLUMN archive_error TEXT;",
 };
 
 gint

@@ -43,3 +43,7 @@ gint64   store_recording_begin (sqlite3 *db, gint64 session_id, gint seq, const 
                                 const gchar *video_codec, const gchar *audio_codec);
 void     store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar *state);
 void     store_recordings_mark_interrupted (sqlite3 *db);   /* at start-up: left open by a crash */
+void     store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar *path, const gchar *sha256,
+                                   gint64 bytes, gint64 duration_ms, gboolean salvaged);
+void     store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message);
+GPtrArray *store_recordings_unarchived (sqlite3 *db);   /* of gchar*[2]: id as text, source path */

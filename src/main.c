@@ -4,6 +4,7 @@
 #include "db.h"
 #include "cases.h"
 #include "qr.h"
+#include "archive.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -190,6 +191,44 @@ cmd_case (int argc, char **argv)
   return 0;
 }
 
+static int
+cmd_archive (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per file", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("finalize FILE… - archive recording segments");
+  g_option_context_set_summary (ctx, "finalize: remuxes Matroska segments into seekable archives (MP4 for H.264,\n"
+                                "WebM for VP8) without transcoding, salvaging what a crash left readable;\n"
+                                "the source is deleted once its archive reads back whole.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc < 3 || g_strcmp0 (argv[1], "finalize") != 0) {
+    g_printerr ("kanyan archive: %s\n", error ? error->message : "say 'finalize FILE…' (see --help)");
+    return 2;
+  }
+  int status = 0;
+  for (int i = 2; i < argc; i++) {
+    g_autoptr (GError) file_error = NULL;
+    g_autoptr (ArchiveResult) r = archive_finalize_file (argv[i], &file_error);
+    if (!r) {
+      g_printerr ("kanyan archive: %s\n", file_error->message);
+      status = 1;
+      continue;
+    }
+    if (json)
+      g_print ("{\"source\":\"%s\",\"archive\":\"%s\",\"sha256\":\"%s\",\"bytes\":%" G_GINT64_FORMAT
+               ",\"duration_ms\":%" G_GINT64_FORMAT ",\"packets\":%u,\"salvaged\":%s}\n",
+               argv[i], r->archive_path, r->sha256, r->bytes, r->duration_ms, r->packets, r->salvaged ? "true" : "false");
+    else
+      g_print ("%s -> %s (%" G_GINT64_FORMAT " ms, %u packets%s) sha256 %s\n", argv[i], r->archive_path,
+               r->duration_ms, r->packets, r->salvaged ? ", salvaged" : "", r->sha256);
+  }
+  return status;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -202,6 +241,8 @@ main (int argc, char **argv)
     return cmd_serve (argc - 1, argv + 1);
   if (g_strcmp0 (command, "case") == 0)
     return cmd_case (argc - 1, argv + 1);
+  if (g_strcmp0 (command, "archive") == 0)
+    return cmd_archive (argc - 1, argv + 1);
   FILE *out = command && (g_strcmp0 (command, "--help") == 0 || g_strcmp0 (command, "-h") == 0) ? stdout : stderr;
   fprintf (out, "Usage: kanyan COMMAND [OPTIONS]\n\n"
                 "Kanyan — remote video inspection and review server.\n\n"
@@ -209,7 +250,8 @@ main (int argc, char **argv)
                 "  serve       run the server (HTTPS, API, signaling, WHIP)\n"
                 "  case add    create a case and print its applicant invite\n"
                 "  case invite issue a new applicant invite for a case\n"
-                "  case list   list the cases\n\n"
+                "  case list   list the cases\n"
+                "  archive finalize FILE…  remux recording segments into seekable archives\n\n"
                 "Each command takes --help.\n");
   return out == stdout ? 0 : 2;
 }

@@ -5,6 +5,7 @@
 #include "room.h"
 #include "relay.h"
 #include "recorder.h"
+#include "recordings.h"
 #include "errors.h"
 #include <json-glib/json-glib.h>
 
@@ -137,7 +138,7 @@ broadcast_participants (Room *room)
 
 /* ---- recording ----------------------------------------------------------------------- */
 
-typedef struct { KanyanApp *app; gchar *case_ref; gint64 recording_id; } SegmentDone;
+typedef struct { KanyanApp *app; gchar *case_ref; gint64 recording_id; gchar *path; } SegmentDone;
 
 /* main loop: a segment's file is closed */
 static void
@@ -145,10 +146,12 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
 {
   SegmentDone *sd = data;
   store_recording_end (sd->app->db, sd->recording_id, bytes, clean ? "complete" : "unfinished");
+  recordings_finalize (sd->app, sd->recording_id, sd->path);
   Room *room = app_get_room (sd->app, sd->case_ref);
   if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
     app_drop_room (sd->app, room);
   g_free (sd->case_ref);
+  g_free (sd->path);
   g_free (sd);
 }
 
@@ -161,6 +164,7 @@ room_stop_recording (Room *room)
   sd->app = room->app;
   sd->case_ref = g_strdup (room->case_ref);
   sd->recording_id = room->recording_id;
+  sd->path = g_strdup (recorder_path (room->recorder));
   room->pending_recorders++;
   Recorder *rec = g_steal_pointer (&room->recorder);
   recorder_stop (rec, on_segment_done, sd);

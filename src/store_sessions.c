@@ -114,3 +114,53 @@ store_recordings_mark_interrupted (sqlite3 *db)
                     "UPDATE participants SET left_at = joined_at WHERE left_at IS NULL;",
                 NULL, NULL, NULL);
 }
+
+void
+store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar *path, const gchar *sha256,
+                          gint64 bytes, gint64 duration_ms, gboolean salvaged)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET archive_path = ?2, archive_sha256 = ?3, archive_bytes = ?4, "
+                          "duration_ms = ?5, archive_state = ?6, archive_error = NULL WHERE id = ?1",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    sqlite3_bind_text (st, 2, path, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 3, sha256, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 4, bytes);
+    sqlite3_bind_int64 (st, 5, duration_ms);
+    sqlite3_bind_text (st, 6, salvaged ? "salvaged" : "archived", -1, SQLITE_STATIC);
+    if (sqlite3_step (st) != SQLITE_DONE)
+      g_warning ("database update failed: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+}
+
+void
+store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET archive_state = 'failed', archive_error = ?2 WHERE id = ?1",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    sqlite3_bind_text (st, 2, message, -1, SQLITE_TRANSIENT);
+    sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+}
+
+GPtrArray *
+store_recordings_unarchived (sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (sqlite3_prepare_v2 (db, "SELECT id, path FROM recordings WHERE archive_state IS NULL "
+                          "AND state <> 'recording' ORDER BY id", -1, &st, NULL) == SQLITE_OK)
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      gchar **row = g_new0 (gchar *, 3);
+      row[0] = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) sqlite3_column_int64 (st, 0));
+      row[1] = g_strdup ((const gchar *) sqlite3_column_text (st, 1));
+      g_ptr_array_add (rows, row);
+    }
+  sqlite3_finalize (st);
+  return rows;
+}

@@ -151,11 +151,14 @@ class Server:
     def db(self):
         return sqlite3.connect(os.path.join(self.data, "kanyan.db"))
 
-    def recording_files(self):
+    def recording_files(self, extensions=(".mkv",)):
         found = []
         for root, _, files in os.walk(self.recordings):
-            found += [os.path.join(root, f) for f in files if f.endswith(".mkv")]
+            found += [os.path.join(root, f) for f in files if f.endswith(tuple(extensions))]
         return sorted(found)
+
+    def archive_files(self):
+        return self.recording_files((".mp4", ".webm"))
 
     def log_text(self):
         with open(self.log_path, errors="replace") as f:
@@ -192,6 +195,29 @@ def ffprobe(path):
     if out.returncode != 0:
         raise AssertionError(f"ffprobe cannot read {path}: {out.stderr}")
     return json.loads(out.stdout)
+
+
+def first_video_frame_is_keyframe(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=key_frame",
+                          "-read_intervals", "%+#1", "-of", "csv=p=0", path], capture_output=True, text=True)
+    lines = [l for l in out.stdout.splitlines() if l.strip()]
+    return bool(lines) and lines[0].split(",")[0] == "1"
+
+
+def mp4_index_at_front(path):
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    moov, mdat = head.find(b"moov"), head.find(b"mdat")
+    return moov >= 0 and (mdat < 0 or moov < mdat)
+
+
+def sha256_file(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def ffmpeg_duration(path):

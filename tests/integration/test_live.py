@@ -6,7 +6,8 @@ import subprocess
 import time
 import unittest
 
-from kanyan import Server, ffprobe, ffmpeg_duration, wait_until
+from kanyan import (Server, ffmpeg_duration, ffprobe, first_video_frame_is_keyframe, mp4_index_at_front,
+                    sha256_file, wait_until)
 
 
 class LiveTest(unittest.TestCase):
@@ -87,17 +88,38 @@ class RecordingTest(LiveTest):
         pub.wait(40)
         published = time.time() - connected_at
         self.server.stop()
-        files = self.server.recording_files()
-        self.assertEqual(len(files), 1, files)
+        self.assertEqual(self.server.recording_files(), [], "the segment was archived and its source removed")
+        files = self.server.archive_files()
+        self.assertEqual([os.path.splitext(f)[1] for f in files], [".webm"], files)
         info = ffprobe(files[0])
         kinds = sorted(s["codec_type"] for s in info["streams"])
         self.assertEqual(kinds.count("video"), 1)
         self.assertGreaterEqual(kinds.count("audio"), 1)
         self.assertEqual([s["codec_name"] for s in info["streams"] if s["codec_type"] == "video"], ["vp8"])
         self.assertAlmostEqual(float(info["format"]["duration"]), published, delta=1.0)
+        self.assertTrue(first_video_frame_is_keyframe(files[0]))
         with self.server.db() as db:
-            rows = db.execute("SELECT video_codec, audio_codec, state, ended_at - started_at FROM recordings").fetchall()
-        self.assertEqual(rows[0][:3], ("VP8", "OPUS", "complete"))
+            rows = db.execute("SELECT video_codec, audio_codec, state, archive_state, archive_path, archive_sha256 "
+                              "FROM recordings").fetchall()
+        self.assertEqual(rows[0][:4], ("VP8", "OPUS", "complete", "archived"))
+        self.assertEqual(rows[0][4], files[0])
+        self.assertEqual(rows[0][5], sha256_file(files[0]))
+
+    def test_h264_archive_is_mp4_with_index_in_front(self):
+        pub = self.server.aiortc_publisher(self.case, 8, codec="h264")
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 15), pub.lines)
+        connected_at = time.time()
+        pub.wait(40)
+        published = time.time() - connected_at
+        # the publisher left: its segment closes and is archived while the server runs
+        self.assertTrue(wait_until(lambda: self.server.archive_files(), 15))
+        path = self.server.archive_files()[0]
+        self.assertTrue(path.endswith(".mp4"))
+        self.assertTrue(mp4_index_at_front(path), "moov before mdat")
+        info = ffprobe(path)
+        self.assertEqual(sorted(s["codec_name"] for s in info["streams"])[:2], ["h264", "opus"])
+        self.assertAlmostEqual(float(info["format"]["duration"]), published, delta=1.0)
+        self.assertTrue(first_video_frame_is_keyframe(path))
 
     def test_kill9_leaves_a_readable_recording(self):
         pub = self.server.aiortc_publisher(self.case, 20, codec="h264")
@@ -112,10 +134,17 @@ class RecordingTest(LiveTest):
         self.assertIn("video", [s["codec_type"] for s in info["streams"]])
         self.assertIn("audio", [s["codec_type"] for s in info["streams"]])
         self.assertGreater(ffmpeg_duration(files[0]), 3.0)
-        # a restart marks what the crash left open
+        # a restart marks what the crash left open and finalizes it into a playable archive
         self.server.start()
+        self.assertTrue(wait_until(lambda: self.server.archive_files(), 15))
+        archive = self.server.archive_files()[0]
+        self.assertTrue(archive.endswith(".mp4") and mp4_index_at_front(archive))
+        self.assertGreater(float(ffprobe(archive)["format"]["duration"]), 3.0)
+        self.assertTrue(first_video_frame_is_keyframe(archive))
         with self.server.db() as db:
-            self.assertEqual(db.execute("SELECT state FROM recordings").fetchall(), [("interrupted",)])
+            state, archive_state = db.execute("SELECT state, archive_state FROM recordings").fetchone()
+        self.assertEqual(state, "interrupted")
+        self.assertIn(archive_state, ("archived", "salvaged"))
 
     def test_reconnect_makes_two_segments_while_reviewer_keeps_frames(self):
         reviewer = self.server.reviewer(self.case, 16, "R")
@@ -124,7 +153,7 @@ class RecordingTest(LiveTest):
         reviewer.wait(30)
         self.server.stop()
         self.assertEqual(len(pub.events("published")), 2, pub.lines)
-        files = self.server.recording_files()
+        files = self.server.archive_files()
         self.assertEqual(len(files), 2, files)
         for f in files:
             self.assertIn("video", [s["codec_type"] for s in ffprobe(f)["streams"]])

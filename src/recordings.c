@@ -1,0 +1,59 @@
+/* recordings.c — hands closed segments to archive.c on a worker thread and stores what it
+ * reports (archive path, SHA-256, duration, salvaged or failed). Never touches live media. */
+#include "recordings.h"
+#include "archive.h"
+#include "db.h"
+
+typedef struct {
+  KanyanApp *app;
+  gint64     recording_id;
+  gchar     *path;
+} Finalizing;
+
+/* main loop */
+static void
+on_finalized (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Finalizing *f = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ArchiveResult) r = archive_finalize_finish (result, &error);
+  if (r) {
+    store_recording_archived (f->app->db, f->recording_id, r->archive_path, r->sha256, r->bytes,
+                              r->duration_ms, r->salvaged);
+    g_info ("recording %" G_GINT64_FORMAT " archived%s: %s (%" G_GINT64_FORMAT " ms, sha256 %s)",
+            f->recording_id, r->salvaged ? " (salvaged)" : "", r->archive_path, r->duration_ms, r->sha256);
+  } else {
+    store_recording_archive_failed (f->app->db, f->recording_id, error->message);
+    g_warning ("recording %" G_GINT64_FORMAT " not archived: %s", f->recording_id, error->message);
+  }
+  f->app->pending_archives--;
+  g_free (f->path);
+  g_free (f);
+}
+
+void
+recordings_finalize (KanyanApp *app, gint64 recording_id, const gchar *path)
+{
+  Finalizing *f = g_new0 (Finalizing, 1);
+  f->app = app;
+  f->recording_id = recording_id;
+  f->path = g_strdup (path);
+  app->pending_archives++;
+  archive_finalize_async (path, on_finalized, f);
+}
+
+void
+recordings_finalize_leftovers (KanyanApp *app)
+{
+  g_autoptr (GPtrArray) rows = store_recordings_unarchived (app->db);
+  for (guint i = 0; i < rows->len; i++) {
+    gchar **row = g_ptr_array_index (rows, i);
+    recordings_finalize (app, g_ascii_strtoll (row[0], NULL, 10), row[1]);
+  }
+}
+
+gboolean
+recordings_busy (KanyanApp *app)
+{
+  return app->pending_archives > 0;
+}
