@@ -115,7 +115,7 @@ static void
 api_invite_issue (KanyanApp *app, HttpExchange *ex, const CaseRow *row)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (Invite) invite = cases_issue_invite (app->db, app->config, row, &error);
+  g_autoptr (Invite) invite = cases_issue_invite (app->db, "api", app->config, row, &error);
   if (!invite) {
     http_exchange_respond_error (ex, error);
     return;

@@ -2,6 +2,7 @@
  * building their links. The token travels in the URL fragment, so it never reaches a
  * server log or a Referer header. */
 #include "cases.h"
+#include "audit.h"
 
 void
 invite_free (Invite *invite)
@@ -21,12 +22,23 @@ cases_invite_url (const KanyanConfig *cfg, const gchar *ref, const gchar *token)
   return g_strdup_printf ("%s/apply/#case=%s&token=%s", base, escaped, token);
 }
 
+CaseRow *
+cases_create (sqlite3 *db, const gchar *actor, const gchar *ref, const gchar *type_key, GError **error)
+{
+  CaseRow *row = store_case_add (db, ref, type_key, error);
+  if (row)
+    audit_note (db, actor, "case.created", row->ref, "type", row->type_key, NULL);
+  return row;
+}
+
 Invite *
-cases_issue_invite (sqlite3 *db, const KanyanConfig *cfg, const CaseRow *row, GError **error)
+cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, const CaseRow *row, GError **error)
 {
   gchar *token = store_invite_issue (db, row->id, cfg->invite_days, error);
   if (!token)
     return NULL;
+  g_autofree gchar *expires = g_strdup_printf ("%" G_GINT64_FORMAT, db_now_ms () + (gint64) cfg->invite_days * 24 * 3600 * 1000);
+  audit_note (db, actor, "invite.issued", row->ref, "expires_at", expires, NULL);   /* never the token */
   Invite *invite = g_new0 (Invite, 1);
   invite->token = token;
   invite->url = cases_invite_url (cfg, row->ref, token);

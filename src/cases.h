@@ -1,4 +1,4 @@
-/* cases.h — the case domain the entry points call: create a case, issue its invite. */
+/* cases.h — the case domain the entry points call: create a case, issue its invite (audited). */
 #pragma once
 #include "app.h"
 #include "db.h"
@@ -11,5 +11,6 @@ typedef struct {
 void invite_free (Invite *invite);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Invite, invite_free)
 
-Invite *cases_issue_invite (sqlite3 *db, const KanyanConfig *cfg, const CaseRow *row, GError **error);
+CaseRow *cases_create (sqlite3 *db, const gchar *actor, const gchar *ref, const gchar *type_key, GError **error);
+Invite  *cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, const CaseRow *row, GError **error);
 gchar  *cases_invite_url (const KanyanConfig *cfg, const gchar *ref, const gchar *token);

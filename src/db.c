@@ -40,6 +40,15 @@ static const gchar *const migrations[] = {
   "ALTER TABLE recordings ADD COLUMN duration_ms INTEGER;"
   "ALTER TABLE recordings ADD COLUMN archive_state TEXT;"   /* archived | salvaged | failed */
   "ALTER TABLE recordings ADD COLUMN archive_error TEXT;",
+  /* 3: the append-only, hash-chained audit log (audit.c) */
+  "CREATE TABLE audit_log ("
+  "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
+  "  case_ref TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+  "CREATE INDEX audit_log_case ON audit_log (case_ref, id);"
+  "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+  "  BEGIN SELECT RAISE (ABORT, 'the audit log is append-only'); END;"
+  "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+  "  BEGIN SELECT RAISE (ABORT, 'the audit log is append-only'); END;",
 };
 
 gint

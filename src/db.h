@@ -46,4 +46,5 @@ void     store_recordings_mark_interrupted (sqlite3 *db);   /* at start-up: left
 void     store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar *path, const gchar *sha256,
                                    gint64 bytes, gint64 duration_ms, gboolean salvaged);
 void     store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message);
-GPtrArray *store_recordings_unarchived (sqlite3 *db);   /* of gchar*[2]: id as text, source path */
+GPtrArray *store_recordings_unarchived (sqlite3 *db);
+gchar     *store_recording_case_ref (sqlite3 *db, gint64 recording_id);   /* of gchar*[2]: id as text, source path */

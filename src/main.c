@@ -5,6 +5,7 @@
 #include "cases.h"
 #include "qr.h"
 #include "archive.h"
+#include "audit.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -156,8 +157,8 @@ cmd_case (int argc, char **argv)
     g_printerr (adding ? "kanyan case add: --ref and --type are required\n" : "kanyan case invite: --ref is required\n");
     return 2;
   }
-  g_autoptr (CaseRow) row = adding ? store_case_add (app->db, ref, type, &error) : store_case_get (app->db, ref, &error);
-  g_autoptr (Invite) invite = row ? cases_issue_invite (app->db, cfg, row, &error) : NULL;
+  g_autoptr (CaseRow) row = adding ? cases_create (app->db, "cli", ref, type, &error) : store_case_get (app->db, ref, &error);
+  g_autoptr (Invite) invite = row ? cases_issue_invite (app->db, "cli", cfg, row, &error) : NULL;
   if (!invite) {
     g_printerr ("kanyan case add: %s\n", error->message);
     return 1;
@@ -229,6 +230,58 @@ cmd_archive (int argc, char **argv)
   return status;
 }
 
+static int
+cmd_audit (int argc, char **argv)
+{
+  CommonOptions o = { 0 };
+  gchar *ref = NULL;
+  GOptionEntry extra[] = {
+    { "case", 0, 0, G_OPTION_ARG_STRING, &ref, "Only this case's entries", "REF" },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  if (!parse (&argc, &argv, "verify|list - the audit log",
+              "verify: recomputes the hash chain; names the first entry that does not match (exit 1).\n"
+              "list: prints the entries.", &o, extra, &error)) {
+    g_printerr ("kanyan audit: %s\n", error->message);
+    return 2;
+  }
+  const gchar *verb = argc > 1 ? argv[1] : NULL;
+  if (g_strcmp0 (verb, "verify") != 0 && g_strcmp0 (verb, "list") != 0) {
+    g_printerr ("kanyan audit: say 'verify' or 'list' (see --help)\n");
+    return 2;
+  }
+  g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
+  g_autoptr (KanyanApp) app = cfg ? app_new (cfg, &error) : NULL;
+  if (!app) {
+    g_printerr ("kanyan audit: %s\n", error->message);
+    return 1;
+  }
+  if (g_strcmp0 (verb, "list") == 0) {
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2 (app->db, "SELECT id, at, actor, action, case_ref, detail, hash FROM audit_log "
+                        "WHERE ?1 IS NULL OR case_ref = ?1 ORDER BY id", -1, &st, NULL);
+    sqlite3_bind_text (st, 1, ref, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step (st) == SQLITE_ROW)
+      g_print ("%lld\t%lld\t%s\t%s\t%s\t%s\t%.16s\n", sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1),
+               sqlite3_column_text (st, 2), sqlite3_column_text (st, 3), sqlite3_column_text (st, 4),
+               sqlite3_column_text (st, 5), sqlite3_column_text (st, 6));
+    sqlite3_finalize (st);
+    return 0;
+  }
+  gint64 bad = 0, checked = 0;
+  if (!audit_verify (app->db, ref, &bad, &checked, &error)) {
+    if (error) {
+      g_printerr ("kanyan audit: %s\n", error->message);
+      return 1;
+    }
+    g_print ("audit chain BROKEN at entry %" G_GINT64_FORMAT ": its content or link does not match its hash\n", bad);
+    return 1;
+  }
+  g_print ("audit chain intact: %" G_GINT64_FORMAT " entries%s%s\n", checked, ref ? " of case " : "", ref ? ref : "");
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -243,6 +296,8 @@ main (int argc, char **argv)
     return cmd_case (argc - 1, argv + 1);
   if (g_strcmp0 (command, "archive") == 0)
     return cmd_archive (argc - 1, argv + 1);
+  if (g_strcmp0 (command, "audit") == 0)
+    return cmd_audit (argc - 1, argv + 1);
   FILE *out = command && (g_strcmp0 (command, "--help") == 0 || g_strcmp0 (command, "-h") == 0) ? stdout : stderr;
   fprintf (out, "Usage: kanyan COMMAND [OPTIONS]\n\n"
                 "Kanyan — remote video inspection and review server.\n\n"
@@ -251,7 +306,9 @@ main (int argc, char **argv)
                 "  case add    create a case and print its applicant invite\n"
                 "  case invite issue a new applicant invite for a case\n"
                 "  case list   list the cases\n"
-                "  archive finalize FILE…  remux recording segments into seekable archives\n\n"
+                "  archive finalize FILE…  remux recording segments into seekable archives\n"
+                "  audit verify [--case REF]  recompute the audit log's hash chain\n"
+                "  audit list [--case REF]    print the audit log\n\n"
                 "Each command takes --help.\n");
   return out == stdout ? 0 : 2;
 }

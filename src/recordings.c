@@ -3,11 +3,13 @@
 #include "recordings.h"
 #include "archive.h"
 #include "db.h"
+#include "audit.h"
 
 typedef struct {
   KanyanApp *app;
   gint64     recording_id;
   gchar     *path;
+  gchar     *case_ref;
 } Finalizing;
 
 /* main loop */
@@ -20,14 +22,21 @@ on_finalized (GObject *source, GAsyncResult *result, gpointer data)
   if (r) {
     store_recording_archived (f->app->db, f->recording_id, r->archive_path, r->sha256, r->bytes,
                               r->duration_ms, r->salvaged);
+    g_autofree gchar *duration = g_strdup_printf ("%" G_GINT64_FORMAT, r->duration_ms);
+    audit_note (f->app->db, "server", "recording.archived", f->case_ref, "source", f->path,
+                "archive", r->archive_path, "sha256", r->sha256, "duration_ms", duration,
+                "salvaged", r->salvaged ? "true" : "false", NULL);
     g_info ("recording %" G_GINT64_FORMAT " archived%s: %s (%" G_GINT64_FORMAT " ms, sha256 %s)",
             f->recording_id, r->salvaged ? " (salvaged)" : "", r->archive_path, r->duration_ms, r->sha256);
   } else {
     store_recording_archive_failed (f->app->db, f->recording_id, error->message);
+    audit_note (f->app->db, "server", "recording.archive_failed", f->case_ref, "source", f->path,
+                "error", error->message, NULL);
     g_warning ("recording %" G_GINT64_FORMAT " not archived: %s", f->recording_id, error->message);
   }
   f->app->pending_archives--;
   g_free (f->path);
+  g_free (f->case_ref);
   g_free (f);
 }
 
@@ -38,6 +47,7 @@ recordings_finalize (KanyanApp *app, gint64 recording_id, const gchar *path)
   f->app = app;
   f->recording_id = recording_id;
   f->path = g_strdup (path);
+  f->case_ref = store_recording_case_ref (app->db, recording_id);
   app->pending_archives++;
   archive_finalize_async (path, on_finalized, f);
 }

@@ -6,6 +6,7 @@
 #include "relay.h"
 #include "recorder.h"
 #include "recordings.h"
+#include "audit.h"
 #include "errors.h"
 #include <json-glib/json-glib.h>
 
@@ -146,6 +147,9 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
 {
   SegmentDone *sd = data;
   store_recording_end (sd->app->db, sd->recording_id, bytes, clean ? "complete" : "unfinished");
+  g_autofree gchar *bytes_text = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
+  audit_note (sd->app->db, "server", "recording.ended", sd->case_ref, "path", sd->path, "bytes", bytes_text,
+              "state", clean ? "complete" : "unfinished", NULL);
   recordings_finalize (sd->app, sd->recording_id, sd->path);
   Room *room = app_get_room (sd->app, sd->case_ref);
   if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
@@ -186,6 +190,10 @@ room_start_recording (Room *room)
   room->recording_id = store_recording_begin (room->app->db, room->session_id, room->segment_seq, path,
                                               relay_codec_name (room->relay, TRACK_VIDEO),
                                               relay_codec_name (room->relay, TRACK_AUDIO));
+  g_autofree gchar *seq = g_strdup_printf ("%d", room->segment_seq);
+  g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
+  audit_note (room->app->db, "server", "recording.started", room->case_ref, "session", session_text,
+              "segment", seq, "path", path, "video", relay_codec_name (room->relay, TRACK_VIDEO), NULL);
   g_info ("case %s: recording segment %d to %s", room->case_ref, room->segment_seq, path);
 }
 
@@ -358,6 +366,8 @@ room_detach (Room *room, Participant *p, gboolean close_transport)
     p->peer = NULL;
   }
   store_participant_leave (room->app->db, p->db_id);
+  g_autofree gchar *actor = g_strdup_printf ("%s:%s", role_names[p->role], p->id);
+  audit_note (room->app->db, actor, "participant.left", room->case_ref, "name", p->name, NULL);
   if (close_transport && p->transport)
     p->transport->close (p->transport_data);
   p->transport = NULL;
@@ -443,6 +453,10 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
   if (role == ROLE_APPLICANT)
     room->applicant = p;
   p->db_id = store_participant_join (room->app->db, room->session_id, p->id, role_names[role], p->name);
+  g_autofree gchar *actor = g_strdup_printf ("%s:%s", role_names[role], p->id);
+  g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
+  audit_note (room->app->db, actor, "participant.joined", room->case_ref, "name", p->name,
+              "session", session_text, "via", whip ? "whip" : "websocket", NULL);
   g_autoptr (JsonBuilder) b = message_begin ("joined");
   json_builder_set_member_name (b, "case");
   json_builder_add_string_value (b, room->case_ref);

@@ -164,3 +164,18 @@ store_recordings_unarchived (sqlite3 *db)
   sqlite3_finalize (st);
   return rows;
 }
+
+gchar *
+store_recording_case_ref (sqlite3 *db, gint64 recording_id)
+{
+  sqlite3_stmt *st = NULL;
+  gchar *ref = NULL;
+  if (sqlite3_prepare_v2 (db, "SELECT c.ref FROM recordings r JOIN live_sessions s ON s.id = r.session_id "
+                          "JOIN cases c ON c.id = s.case_id WHERE r.id = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    if (sqlite3_step (st) == SQLITE_ROW)
+      ref = g_strdup ((const gchar *) sqlite3_column_text (st, 0));
+  }
+  sqlite3_finalize (st);
+  return ref ? ref : g_strdup ("");
+}

@@ -104,6 +104,15 @@ class RecordingTest(LiveTest):
         self.assertEqual(rows[0][:4], ("VP8", "OPUS", "complete", "archived"))
         self.assertEqual(rows[0][4], files[0])
         self.assertEqual(rows[0][5], sha256_file(files[0]))
+        with self.server.db() as db:
+            actions = [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
+            archived = db.execute("SELECT detail FROM audit_log WHERE action = 'recording.archived'").fetchone()[0]
+        for action in ("case.created", "invite.issued", "participant.joined", "recording.started",
+                       "participant.left", "recording.ended", "recording.archived"):
+            self.assertIn(action, actions)
+        self.assertIn(sha256_file(files[0]), archived, "the archive's hash is in the audit chain")
+        self.assertIn("intact", subprocess.run(["build/kanyan", "audit", "verify"] + self.server.common_args(),
+                                               capture_output=True, text=True, cwd=os.path.join(os.path.dirname(__file__), "..", "..")).stdout)
 
     def test_h264_archive_is_mp4_with_index_in_front(self):
         pub = self.server.aiortc_publisher(self.case, 8, codec="h264")

@@ -1,0 +1,18 @@
+/* audit.h — the append-only audit log: every event of a case (created, invite issued,
+ * joined, left, recording started/ended/archived, …) as a row whose SHA-256 covers its
+ * content and the previous row's hash. SQLite triggers refuse UPDATE and DELETE. */
+#pragma once
+#include <glib.h>
+#include <sqlite3.h>
+
+/* detail_json: a JSON object as text (NULL = "{}"). Returns the new row id, 0 on failure. */
+gint64   audit_append (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *case_ref,
+                       const gchar *detail_json, GError **error);
+/* Recomputes the chain. TRUE when intact; otherwise *bad_id names the first row that does
+ * not match (only rows of case_ref count when it is given). *checked = rows checked. */
+gboolean audit_verify (sqlite3 *db, const gchar *case_ref, gint64 *bad_id, gint64 *checked, GError **error);
+/* Convenience: detail from key/value string pairs (NULL-terminated); failures are logged. */
+void     audit_note (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *case_ref,
+                     const gchar *first_key, ...) G_GNUC_NULL_TERMINATED;
+gchar   *audit_row_hash (gint64 id, gint64 at, const gchar *actor, const gchar *action, const gchar *case_ref,
+                         const gchar *detail, const gchar *prev_hash);
