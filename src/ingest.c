@@ -6,19 +6,6 @@
 #include "errors.h"
 #include <string.h>
 
-/* streaming thread: a pad that has nowhere to go still needs a sink, or webrtcbin stops */
-static void
-link_to_fakesink (Relay *relay, GstPad *pad)
-{
-  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
-  g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
-  gst_bin_add (GST_BIN (relay->pipeline), sink);
-  gst_element_sync_state_with_parent (sink);
-  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_link (pad, sink_pad);
-  gst_object_unref (sink_pad);
-}
-
 /* webrtcbin streaming thread: a received stream appeared */
 static void
 on_publisher_pad_added (GstElement *webrtcbin, GstPad *pad, Relay *relay)
@@ -48,7 +35,7 @@ on_publisher_pad_added (GstElement *webrtcbin, GstPad *pad, Relay *relay)
   }
   g_mutex_unlock (&relay->lock);
   if (!linked)
-    link_to_fakesink (relay, pad);
+    relay_discard_pad (relay, pad);
   g_info ("relay %s: publisher %s stream %s", relay->name, linked ? "relays" : "discards",
           media ? media : "?");
   gst_caps_unref (caps);

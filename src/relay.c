@@ -185,6 +185,7 @@ relay_build_talk_chain (Relay *relay, GError **error)
   }
   gst_element_set_name (bin, "talk");
   gst_bin_add (GST_BIN (relay->pipeline), bin);
+  relay->talk_bin = bin;
   relay->mixer = gst_bin_get_by_name (GST_BIN (bin), "mixer");
   relay->talk_pay = gst_bin_get_by_name (GST_BIN (bin), "talkpay");
   relay->tee[TRACK_TALK] = make_tee (relay, TRACK_TALK);
@@ -320,6 +321,18 @@ relay_branch_unlink (Relay *relay, RelayTrack track, RelayBranch *branch)
   gst_bin_remove (GST_BIN (relay->pipeline), branch->queue);
   relay_dispose_element (relay, branch->queue);
   branch->queue = NULL;
+}
+
+void
+relay_discard_pad (Relay *relay, GstPad *pad)
+{
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
+  gst_bin_add (GST_BIN (relay->pipeline), sink);
+  gst_element_sync_state_with_parent (sink);
+  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_link (pad, sink_pad);
+  gst_object_unref (sink_pad);
 }
 
 /* a GstElement pool thread */

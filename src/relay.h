@@ -57,6 +57,9 @@ typedef struct {
 } RelayBranch;
 gboolean relay_branch_link (Relay *relay, RelayTrack track, GstPad *sink, RelayBranch *branch);
 void     relay_branch_unlink (Relay *relay, RelayTrack track, RelayBranch *branch);
+/* Any thread: a received stream nobody uses still needs a sink — an unlinked webrtcbin
+ * src pad returns not-linked and stops the whole receive path of that peer. */
+void     relay_discard_pad (Relay *relay, GstPad *pad);
 /* Take an element (already out of the pipeline) to NULL off the main loop — 1.22.0's
  * webrtcbin can block there when nothing flowed. Takes the caller's reference. */
 void     relay_dispose_element (Relay *relay, GstElement *element);

@@ -19,7 +19,8 @@ struct _RelayViewer {
   RelayBranch branch[TRACK_COUNT];       /* video, audio out to the viewer */
   GstPad     *sink[TRACK_COUNT];         /* webrtcbin sink pads, linked only once answered */
   GstElement *talk_chain;                /* the viewer's microphone → mixer (bin), or NULL */
-  GstPad     *mixer_pad;
+  GstPad     *mixer_pad;                /* request pad on the mixer, inside the talk bin */
+  GstPad     *mixer_ghost;              /* its ghost on the talk bin, which the chain links to */
   gint64      added_us;
   gint64      waiting_keyframe_since;    /* monotonic µs; 0 when not waiting */
   gint64      first_keyframe_us;
@@ -35,7 +36,7 @@ struct _Relay {
   GstElement *tee[TRACK_COUNT];
   GstCaps    *caps[TRACK_COUNT];         /* relay caps of each track (what viewers are offered) */
   RtpCodec    video_codec;
-  GstElement *mixer, *talk_pay;
+  GstElement *talk_bin, *mixer, *talk_pay;
   RelayPublisher *publisher;
   GPtrArray  *viewers;                   /* of RelayViewer* */
   guint       serial;

@@ -11,6 +11,12 @@ on_viewer_pad_added (GstElement *webrtcbin, GstPad *pad, RelayViewer *viewer)
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
   Relay *relay = viewer->relay;
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  const gchar *media = caps ? gst_structure_get_string (gst_caps_get_structure (caps, 0), "media") : NULL;
+  if (g_strcmp0 (media, "audio") != 0) {   /* only a microphone is welcome */
+    relay_discard_pad (relay, pad);
+    return;
+  }
   g_autoptr (GError) error = NULL;
   GstElement *chain = gst_parse_bin_from_description (
       "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample "
@@ -24,13 +30,19 @@ on_viewer_pad_added (GstElement *webrtcbin, GstPad *pad, RelayViewer *viewer)
   if (viewer->talk_chain) {           /* one microphone per viewer */
     g_mutex_unlock (&viewer->lock);
     gst_object_unref (gst_object_ref_sink (chain));
+    relay_discard_pad (relay, pad);
     return;
   }
   gst_bin_add (GST_BIN (relay->pipeline), chain);
   GstPad *chain_sink = gst_element_get_static_pad (chain, "sink");
   GstPad *chain_src = gst_element_get_static_pad (chain, "src");
   viewer->mixer_pad = gst_element_request_pad_simple (relay->mixer, "sink_%u");
-  gst_pad_link (chain_src, viewer->mixer_pad);
+  /* the mixer lives in the talk bin: the chain reaches it through a ghost pad */
+  viewer->mixer_ghost = gst_ghost_pad_new (NULL, viewer->mixer_pad);
+  gst_pad_set_active (viewer->mixer_ghost, TRUE);
+  gst_element_add_pad (relay->talk_bin, gst_object_ref (viewer->mixer_ghost));
+  if (gst_pad_link (chain_src, viewer->mixer_ghost) != GST_PAD_LINK_OK)
+    g_warning ("relay %s: the talk-back chain does not link to the mixer", relay->name);
   gst_element_sync_state_with_parent (chain);
   gst_pad_link (pad, chain_sink);
   viewer->talk_chain = gst_object_ref (chain);
@@ -128,8 +140,10 @@ relay_viewer_remove (Relay *relay, RelayViewer *viewer)
   g_mutex_lock (&viewer->lock);
   if (viewer->talk_chain) {
     GstPad *chain_src = gst_element_get_static_pad (viewer->talk_chain, "src");
-    gst_pad_unlink (chain_src, viewer->mixer_pad);
+    gst_pad_unlink (chain_src, viewer->mixer_ghost);
     gst_object_unref (chain_src);
+    gst_element_remove_pad (relay->talk_bin, viewer->mixer_ghost);
+    gst_clear_object (&viewer->mixer_ghost);
     gst_element_release_request_pad (relay->mixer, viewer->mixer_pad);
     gst_clear_object (&viewer->mixer_pad);
     gst_element_set_locked_state (viewer->talk_chain, TRUE);

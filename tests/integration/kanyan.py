@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-KANYAN = os.path.join(ROOT, "build", "kanyan")
+KANYAN = os.environ.get("KANYAN_BIN") or os.path.join(ROOT, "build", "kanyan")
 REVIEWER = os.path.join(ROOT, "build", "reviewer-peer")
 PEERS = os.path.join(ROOT, "tests", "peers")
 PYTHON = "/usr/bin/python3"           # Debian's, which has aiortc

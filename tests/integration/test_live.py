@@ -63,14 +63,19 @@ class RelayTest(LiveTest):
         self.assertIn("timeout", silent.last("errors")["errors"], silent.lines[-2:])
 
     def test_reviewer_talk_back_reaches_applicant(self):
-        talker = self.server.reviewer(self.case, 10, "talker", ["--talk"])
-        pub = self.server.aiortc_publisher(self.case, 8)
+        listener = self.server.reviewer(self.case, 14, "listener")
+        pub = self.server.aiortc_publisher(self.case, 12)
+        self.assertTrue(wait_until(lambda: len(pub.events("stats")) >= 4, 20), pub.lines)
+        quiet = pub.events("stats")[-1]["audio_rms"]
+        talker = self.server.reviewer(self.case, 7, "talker", ["--talk"])
         self.assertEqual(pub.wait(40), 0)
         talker.wait(30)
-        stats = pub.events("stats")
-        self.assertTrue(stats)
-        # the mix is always sent (silence when nobody talks); what matters is the decoded talk-back
-        self.assertGreater(stats[-1]["audio_frames_received"], 100)
+        listener.wait(30)
+        loud = max(s["audio_rms"] for s in pub.events("stats")[4:])
+        # the mix is always sent: silence while nobody talks, the talker's tone once they do
+        self.assertLess(quiet, 50, "silence while no reviewer talks")
+        self.assertGreater(loud, 500, "the talking reviewer's tone reaches the applicant")
+        self.assertGreater(pub.events("stats")[-1]["audio_frames_received"], 300)
 
     def test_chromium_publisher_reaches_reviewer(self):
         reviewer = self.server.reviewer(self.case, 14, "R")

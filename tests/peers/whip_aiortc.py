@@ -17,7 +17,8 @@ peer connection (once). Prints one JSON object per line:
     {"event":"published","location":...}   {"event":"connected"}
     {"event":"state","state":...}           {"event":"deleted","status":200}
     {"event":"reconnecting"}
-    {"event":"stats","t":s,"frames_sent":n,"audio_frames_received":n,"connectionState":...}
+    {"event":"stats","t":s,"frames_sent":n,"audio_frames_received":n,"audio_rms":peak RMS of the
+     talk-back audio over the last second (int16 scale),"connectionState":...}
     {"event":"error","status":N|null,"body":...}
 Exit status: 0 on success, 1 on any HTTP error or failure to publish, 2 on usage.
 """
@@ -210,6 +211,7 @@ class Publisher:
         self.location = None
         self.video = MovingPicture()
         self.audio_received = 0
+        self.audio_levels = []
         self.tasks = []
 
     @property
@@ -252,8 +254,13 @@ class Publisher:
     async def drain(self, track):
         try:
             while True:
-                await track.recv()
+                frame = await track.recv()
                 self.audio_received += 1
+                # loudness of the talk-back mix: the peak RMS over the last second's frames
+                samples = frame.to_ndarray().astype(np.float64)
+                rms = float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
+                self.audio_levels.append(rms)
+                del self.audio_levels[:-50]
         except MediaStreamError:
             pass
 
@@ -298,6 +305,7 @@ async def run(args):
                 next_tick += 1
                 emit(event="stats", t=round(now - start), frames_sent=pub.frames_sent,
                      audio_frames_received=pub.audio_received,
+                     audio_rms=round(max(pub.audio_levels, default=0.0), 1),
                      connectionState=pub.pc.connectionState)
             await asyncio.sleep(0.1)
         await pub.unpublish()
