@@ -186,8 +186,10 @@ cmd_case (int argc, char **argv)
   }
   if (qr) {
     g_autofree gchar *art = qr_terminal (invite->url);
-    if (art)
-      g_print ("%s", art);
+    if (art) {   /* UTF-8 as it is: g_print would turn it into '?' under a C locale */
+      fflush (stdout);
+      fputs (art, stdout);
+    }
   }
   return 0;
 }

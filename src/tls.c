@@ -19,12 +19,25 @@ write_pem (const gchar *path, gboolean key, EVP_PKEY *pkey, X509 *cert)
   return fclose (f) == 0 && ok;
 }
 
+/* localhost, this host's name, and the host of the public URL (the LAN address under make run) */
+static gchar *
+subject_alt_names (const KanyanConfig *cfg)
+{
+  GString *san = g_string_new (NULL);
+  g_string_printf (san, "DNS:localhost,DNS:%s,IP:127.0.0.1", g_get_host_name ());
+  g_autoptr (GUri) uri = cfg->public_url ? g_uri_parse (cfg->public_url, G_URI_FLAGS_NONE, NULL) : NULL;
+  const gchar *host = uri ? g_uri_get_host (uri) : NULL;
+  if (host && *host && g_strcmp0 (host, "localhost") != 0 && g_strcmp0 (host, "127.0.0.1") != 0)
+    g_string_append_printf (san, ",%s:%s", g_hostname_is_ip_address (host) ? "IP" : "DNS", host);
+  return g_string_free (san, FALSE);
+}
+
 static gboolean
-make_self_signed (const gchar *cert_path, const gchar *key_path, GError **error)
+make_self_signed (const KanyanConfig *cfg, const gchar *cert_path, const gchar *key_path, GError **error)
 {
   EVP_PKEY *pkey = EVP_EC_gen ("P-256");
   X509 *cert = X509_new ();
-  g_autofree gchar *san = g_strdup_printf ("DNS:localhost,DNS:%s,IP:127.0.0.1", g_get_host_name ());
+  g_autofree gchar *san = subject_alt_names (cfg);
   gboolean ok = FALSE;
   if (!pkey || !cert)
     goto out;
@@ -68,5 +81,5 @@ tls_ensure_certificate (const KanyanConfig *cfg, gchar **cert_path, gchar **key_
   if (g_file_test (*cert_path, G_FILE_TEST_EXISTS) && g_file_test (*key_path, G_FILE_TEST_EXISTS))
     return TRUE;
   g_message ("making a self-signed certificate: %s", *cert_path);
-  return make_self_signed (*cert_path, *key_path, error);
+  return make_self_signed (cfg, *cert_path, *key_path, error);
 }
