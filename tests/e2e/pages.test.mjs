@@ -1,0 +1,155 @@
+// pages.test.mjs — the applicant and reviewer pages in real headless Chromium (fake camera and
+// microphone) against a real `kanyan serve`, inside the test network namespace.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const KANYAN = path.join(ROOT, 'build', 'kanyan');
+const ARTIFACTS = path.join(ROOT, 'tests', 'e2e', 'artifacts');
+const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-proxy-server', '--autoplay-policy=no-user-gesture-required'];
+const FAKE_MEDIA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const freePort = () => new Promise((resolve) => {
+  const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let dir, port, server, browser, deniedBrowser;
+const common = () => ['--data-dir', path.join(dir, 'data'), '--recordings', path.join(dir, 'rec'),
+  '--web-dir', path.join(ROOT, 'web'), '--pipelines-dir', path.join(ROOT, 'pipelines')];
+
+async function startServer() {
+  server = spawn(KANYAN, ['serve', '--no-tls', '--port', String(port), '--bind', '127.0.0.1', '--ice-address', '10.77.0.1', ...common()],
+    { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${port}/api/health`)).ok) return; } catch { /* not yet */ }
+    await sleep(100);
+  }
+  throw new Error('kanyan serve did not start');
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  await exited;
+}
+
+function addCase(ref) {
+  return JSON.parse(execFileSync(KANYAN, ['case', 'add', '--ref', ref, '--type', 'fuel-retail', '--json', ...common()]).toString());
+}
+
+const base = () => `http://127.0.0.1:${port}`;
+const applyUrl = (c) => `${base()}/apply/#case=${c.ref}&token=${c.token}`;
+
+async function newPage(b, viewport = { width: 1440, height: 900 }) {
+  const context = await b.newContext({ viewport });
+  return context.newPage();
+}
+
+async function videoPlaying(page, timeout = 5000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const a = await page.evaluate(() => { const v = document.querySelector('[data-testid=live-video]'); return { w: v.videoWidth, t: v.currentTime }; });
+    if (a.w > 0) {
+      await sleep(500);
+      const b = await page.evaluate(() => document.querySelector('[data-testid=live-video]').currentTime);
+      if (b > a.t) return true;
+    }
+    await sleep(200);
+  }
+  return false;
+}
+
+async function waitStatus(page, value, timeout = 15000) {
+  await page.waitForFunction((v) => document.querySelector('[data-testid=status]').textContent === v, value, { timeout });
+}
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'kanyan-e2e-'));
+  port = await freePort();
+  await startServer();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...ARGS, ...FAKE_MEDIA] });
+  deniedBrowser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...ARGS, '--use-fake-device-for-media-stream'] });
+});
+
+after(async () => {
+  await browser?.close();
+  await deniedBrowser?.close();
+  await stopServer();
+});
+
+test('applicant goes live; two reviewers see the video; talk-back reaches the applicant; survives a server restart', async () => {
+  const c = addCase('E2E-LIVE');
+  const applicant = await newPage(browser, { width: 390, height: 844 });
+  await applicant.goto(applyUrl(c));
+  await applicant.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-before.png') });
+  await applicant.getByTestId('start').click();
+  await waitStatus(applicant, 'live');
+
+  const r1 = await newPage(browser);
+  await r1.goto(`${base()}/review/#case=${c.ref}`);
+  assert.ok(await videoPlaying(r1), 'reviewer 1 video plays within 5 s');
+  const r2 = await newPage(browser);
+  await r2.goto(`${base()}/review/#case=${c.ref}`);
+  assert.ok(await videoPlaying(r2), 'reviewer 2 video plays within 5 s');
+  await r1.getByTestId('case-list').locator('li', { hasText: c.ref }).waitFor();
+
+  await r1.getByTestId('talk').click();
+  const audioIn = () => applicant.evaluate(async () => {
+    const el = document.getElementById('voices');
+    const track = el.srcObject && el.srcObject.getAudioTracks()[0];
+    return { live: !!track && track.readyState === 'live', playing: !el.paused };
+  });
+  await sleep(2000);
+  const heard = await audioIn();
+  assert.ok(heard.live && heard.playing, 'the applicant receives and plays the reviewers\' audio');
+
+  await r1.getByRole('button', { name: /invite/i }).click();
+  await r1.getByTestId('invite-qr').locator('svg').waitFor();
+  assert.match(await r1.getByTestId('invite-url').inputValue(), /\/apply\/#case=E2E-LIVE&token=/);
+  await applicant.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-live.png') });
+  await r1.screenshot({ path: path.join(ARTIFACTS, 'review-desktop.png') });
+  const phoneReview = await newPage(browser, { width: 390, height: 844 });
+  await phoneReview.goto(`${base()}/review/`);
+  await phoneReview.screenshot({ path: path.join(ARTIFACTS, 'review-phone.png') });
+  const desktopApply = await newPage(browser);
+  await desktopApply.goto(applyUrl(c));
+  await desktopApply.screenshot({ path: path.join(ARTIFACTS, 'apply-desktop.png') });
+  await desktopApply.close();
+
+  await stopServer();
+  await waitStatus(applicant, 'reconnecting');
+  await startServer();
+  await waitStatus(applicant, 'live', 30000);
+  assert.ok(await videoPlaying(r1, 20000), 'the reviewer video resumes after the restart');
+});
+
+test('an invalid link and a refused camera get their messages', async () => {
+  const c = addCase('E2E-ERR');
+  const bad = await newPage(browser, { width: 390, height: 844 });
+  await bad.goto(`${base()}/apply/#case=${c.ref}&token=not-the-token`);
+  await bad.locator('#error').waitFor({ state: 'visible' });
+  assert.match(await bad.locator('#error').textContent(), /not valid|expired|无效/);
+  await bad.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-invalid-link.png') });
+
+  const context = await deniedBrowser.newContext({ viewport: { width: 390, height: 844 } });
+  const denied = await context.newPage();
+  await denied.goto(applyUrl(c));
+  const cdp = await context.newCDPSession(denied);
+  for (const name of ['camera', 'microphone'])
+    await cdp.send('Browser.setPermission', { permission: { name }, setting: 'denied', origin: base() });
+  await denied.getByTestId('start').click();
+  await denied.locator('#error').waitFor({ state: 'visible' });
+  assert.match(await denied.locator('#error').textContent(), /permission|权限/i);
+  await denied.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-denied.png') });
+});

@@ -1,0 +1,174 @@
+// apply/apply.js — the applicant: camera and microphone to the server over WebRTC, reviewers'
+// voices back, and reconnection by itself (a new WebSocket and RTCPeerConnection each time).
+import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { openSignal, mediaStats } from '../lib/signal.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.hash.slice(1));
+const caseRef = params.get('case');
+const token = params.get('token');
+let invite = null, stream = null, pc = null, signal = null, state = 'connecting', ended = false;
+let facing = 'environment', retryDelay = 1000, retryTimer = null, downTimer = null, lastStats = null;
+
+function showError(key) {
+  $('error').textContent = t(key);
+  $('error').classList.remove('hidden');
+}
+
+function setState(next) {
+  state = next;
+  $('status').textContent = next;                       // the stable test hook: the state itself
+  $('status-text').textContent = t(`state.${next}`);
+  $('status-line').dataset.state = next;
+}
+
+function renderCase() {
+  if (!invite) return;
+  const zh = document.documentElement.lang === 'zh-CN';
+  $('case-title').textContent = zh ? invite.type_title.zh : invite.type_title.en;
+  $('case-ref').textContent = invite.ref;
+  $('items').replaceChildren(...invite.items.map((item) => {
+    const li = document.createElement('li');
+    li.textContent = zh ? item.title_zh : item.title_en;
+    return li;
+  }));
+}
+
+async function loadInvite() {
+  if (!caseRef || !token) return showError('err.link');
+  const resp = await fetch(`/api/invite?case=${encodeURIComponent(caseRef)}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!resp.ok) return showError('err.link');
+  invite = await resp.json();
+  renderCase();
+  $('case').classList.remove('hidden');
+}
+
+function preferCodecs(transceiver) {
+  if (!RTCRtpSender.getCapabilities || !transceiver.setCodecPreferences) return;
+  const codecs = RTCRtpSender.getCapabilities('video').codecs;
+  const rank = (c) => {
+    if (/h264/i.test(c.mimeType) && /profile-level-id=42e01f/.test(c.sdpFmtpLine || '') && /packetization-mode=1/.test(c.sdpFmtpLine || '')) return 0;
+    if (/vp8/i.test(c.mimeType)) return 1;
+    if (/rtx|red|ulpfec/i.test(c.mimeType)) return 2;
+    return 3;
+  };
+  transceiver.setCodecPreferences([...codecs].sort((a, b) => rank(a) - rank(b)));
+}
+
+function scheduleReconnect() {
+  if (ended || retryTimer) return;
+  setState('reconnecting');
+  teardown();
+  retryTimer = setTimeout(() => { retryTimer = null; connect(); }, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 10000);
+}
+
+function teardown() {
+  if (signal) { signal.close(); signal = null; }
+  if (pc) { pc.close(); pc = null; }
+}
+
+function end(key) {
+  ended = true;
+  teardown();
+  setState('ended');
+  if (key) showError(key);
+}
+
+async function onMessage(msg) {
+  if (msg.type === 'joined') {
+    await negotiate();
+  } else if (msg.type === 'answer') {
+    await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+  } else if (msg.type === 'ice' && pc && msg.candidate) {
+    await pc.addIceCandidate({ candidate: msg.candidate, sdpMLineIndex: msg.sdpMLineIndex }).catch(() => {});
+  } else if (msg.type === 'error') {
+    if (msg.code === 'replaced') end('err.replaced');
+    else if (msg.code === 'bad_token' || msg.code === 'unknown_case') end('err.link');
+  }
+}
+
+async function negotiate() {
+  pc = new RTCPeerConnection();
+  const video = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
+  preferCodecs(video);
+  const audioTrack = stream.getAudioTracks()[0];
+  if (audioTrack) pc.addTransceiver(audioTrack, { direction: 'sendrecv', streams: [stream] });
+  else pc.addTransceiver('audio', { direction: 'recvonly' });
+  pc.ontrack = (event) => { $('voices').srcObject = new MediaStream([event.track]); };
+  pc.onicecandidate = (event) => signal && signal.send({ type: 'ice', candidate: event.candidate ? event.candidate.candidate : '',
+    sdpMLineIndex: event.candidate ? event.candidate.sdpMLineIndex : 0 });
+  pc.onconnectionstatechange = () => {
+    const s = pc && pc.connectionState;
+    if (s === 'connected') { clearTimeout(downTimer); retryDelay = 1000; setState('live'); }
+    else if (s === 'failed') scheduleReconnect();
+    else if (s === 'disconnected') { clearTimeout(downTimer); downTimer = setTimeout(scheduleReconnect, 3000); }
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  signal.send({ type: 'offer', sdp: pc.localDescription.sdp });
+}
+
+function connect() {
+  if (ended) return;
+  if (state !== 'reconnecting') setState('connecting');
+  signal = openSignal(onMessage, scheduleReconnect);
+  signal.opened.then(() => signal && signal.send({ type: 'join', case: caseRef, role: 'applicant', token }))
+    .catch(scheduleReconnect);
+}
+
+async function start() {
+  if (!window.RTCPeerConnection || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return showError('err.unsupported');
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: facing, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: true });
+  } catch (err) {
+    return showError(err.name === 'NotAllowedError' ? 'err.denied' : err.name === 'NotFoundError' ? 'err.nocamera' : 'err.unsupported');
+  }
+  $('preview').srcObject = stream;
+  $('case').classList.add('hidden');
+  $('live').classList.remove('hidden');
+  const caps = stream.getVideoTracks()[0].getCapabilities ? stream.getVideoTracks()[0].getCapabilities() : {};
+  if (caps.torch) $('torch').classList.remove('hidden');
+  connect();
+  setInterval(async () => {
+    if (!pc) return;
+    const s = await mediaStats(pc, lastStats);
+    lastStats = s;
+    $('quality').textContent = `${s.bitrateKbps} kbit/s · RTT ${s.rttMs ?? '–'} ms · ${s.lossPct}% loss`;
+  }, 2000);
+}
+
+async function switchCamera() {
+  facing = facing === 'environment' ? 'user' : 'environment';
+  const fresh = await navigator.mediaDevices.getUserMedia({ video: { facingMode: facing } }).catch(() => null);
+  if (!fresh) return;
+  const track = fresh.getVideoTracks()[0];
+  const old = stream.getVideoTracks()[0];
+  stream.removeTrack(old); old.stop(); stream.addTrack(track);
+  const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+  if (sender) await sender.replaceTrack(track);
+  $('preview').srcObject = stream;
+}
+
+function toggleMute() {
+  const audio = stream && stream.getAudioTracks()[0];
+  if (!audio) return;
+  audio.enabled = !audio.enabled;
+  $('mute').setAttribute('aria-pressed', String(!audio.enabled));
+  $('mute').textContent = t(audio.enabled ? 'apply.mute' : 'apply.unmute');
+}
+
+async function toggleTorch() {
+  const track = stream.getVideoTracks()[0];
+  const on = $('torch').getAttribute('aria-pressed') !== 'true';
+  await track.applyConstraints({ advanced: [{ torch: on }] }).catch(() => {});
+  $('torch').setAttribute('aria-pressed', String(on));
+}
+
+applyTranslations();
+installLanguageSwitch($('lang'), () => { renderCase(); setState(state); });
+setState('connecting');
+$('start').addEventListener('click', start);
+$('switch').addEventListener('click', switchCamera);
+$('mute').addEventListener('click', toggleMute);
+$('torch').addEventListener('click', toggleTorch);
+loadInvite();

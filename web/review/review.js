@@ -1,0 +1,142 @@
+// review/review.js — the reviewer: joins a case's live inspection, answers the server's offers
+// (a new `pc` = a new RTCPeerConnection), shows the video, talks back, issues invites.
+import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { openSignal, mediaStats } from '../lib/signal.js';
+
+const $ = (id) => document.getElementById(id);
+let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
+
+async function loadCases() {
+  const resp = await fetch('/api/cases').catch(() => null);
+  if (!resp || !resp.ok) return;
+  const { cases } = await resp.json();
+  const zh = document.documentElement.lang === 'zh-CN';
+  $('cases').replaceChildren(...cases.map((c) => {
+    const li = document.createElement('li');
+    li.tabIndex = 0;
+    li.setAttribute('role', 'option');
+    li.dataset.ref = c.ref;
+    li.setAttribute('aria-current', String(c.ref === current));
+    li.textContent = `${c.ref} · ${zh ? c.type_title.zh : c.type_title.en}`;
+    if (c.live) {
+      const badge = document.createElement('span');
+      badge.className = 'badge';
+      badge.textContent = t('review.live');
+      li.append(badge);
+    }
+    li.addEventListener('click', () => join(c.ref));
+    li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); join(c.ref); } });
+    return li;
+  }));
+}
+
+function closePc() {
+  if (pc) { pc.close(); pc = null; }
+  pcId = null;
+}
+
+async function onOffer(msg) {
+  if (msg.pc !== pcId) {
+    closePc();
+    pcId = msg.pc;
+    pc = new RTCPeerConnection();
+    pc.onicecandidate = (e) => signal && signal.send({ type: 'ice', pc: pcId, candidate: e.candidate ? e.candidate.candidate : '',
+      sdpMLineIndex: e.candidate ? e.candidate.sdpMLineIndex : 0 });
+    pc.ontrack = (e) => {   // the server's offer has no msid: build the streams here
+      if (e.track.kind === 'video') $('video').srcObject = new MediaStream([e.track]);
+      else $('sound').srcObject = new MediaStream([e.track]);
+    };
+  }
+  await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+  for (const tr of pc.getTransceivers()) {
+    if (tr.receiver.track.kind === 'audio') {
+      tr.direction = 'sendrecv';   // talk-back without renegotiation: the track is attached later
+      if (mic) await tr.sender.replaceTrack(mic);
+    }
+  }
+  await pc.setLocalDescription(await pc.createAnswer());
+  signal.send({ type: 'answer', pc: pcId, sdp: pc.localDescription.sdp });
+}
+
+function onMessage(msg) {
+  if (msg.type === 'offer') onOffer(msg);
+  else if (msg.type === 'ice' && pc && msg.pc === pcId && msg.candidate)
+    pc.addIceCandidate({ candidate: msg.candidate, sdpMLineIndex: msg.sdpMLineIndex }).catch(() => {});
+  else if (msg.type === 'participants')
+    $('participants').replaceChildren(...msg.participants.map((p) => {
+      const li = document.createElement('li');
+      li.textContent = `${p.name || p.peer} (${p.role})`;
+      return li;
+    }));
+  else if (msg.type === 'state')
+    $('hint').textContent = msg.applicant === 'live' ? '' : t('review.waiting');
+}
+
+function connect() {
+  if (!current) return;
+  signal = openSignal(onMessage, () => {   // the server went away: come back by ourselves
+    closePc();
+    if (!retryTimer) retryTimer = setTimeout(() => { retryTimer = null; connect(); }, 1500);
+  });
+  signal.opened.then(() => signal.send({ type: 'join', case: current, role: 'reviewer', name: $('name').value }))
+    .catch(() => {});
+}
+
+function join(ref) {
+  if (signal) { signal.close(); signal = null; }
+  closePc();
+  current = ref;
+  history.replaceState(null, '', `#case=${encodeURIComponent(ref)}`);
+  $('current').textContent = ref;
+  $('hint').textContent = t('review.waiting');
+  $('invite-url').classList.add('hidden');
+  $('copy').classList.add('hidden');
+  $('invite-qr').replaceChildren();
+  loadCases();
+  connect();
+}
+
+async function toggleTalk() {
+  const on = $('talk').getAttribute('aria-pressed') !== 'true';
+  if (on && !mic) mic = (await navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => null))?.getAudioTracks()[0] || null;
+  if (mic) mic.enabled = on;
+  const sender = pc && pc.getTransceivers().find((tr) => tr.receiver.track.kind === 'audio')?.sender;
+  if (sender && mic) await sender.replaceTrack(mic);
+  $('talk').setAttribute('aria-pressed', String(on && !!mic));
+  $('talk').textContent = t(on && mic ? 'review.talk.on' : 'review.talk');
+}
+
+async function makeInvite() {
+  if (!current) return;
+  const resp = await fetch(`/api/cases/${encodeURIComponent(current)}/invite`, { method: 'POST' });
+  if (!resp.ok) return;
+  const invite = await resp.json();
+  $('invite-url').value = invite.invite_url;
+  $('invite-url').classList.remove('hidden');
+  $('copy').classList.remove('hidden');
+  // the SVG is drawn by our own server from the URL (qr.c): markup we trust
+  $('invite-qr').innerHTML = invite.qr_svg;
+}
+
+applyTranslations();
+installLanguageSwitch($('lang'), loadCases);
+$('talk').addEventListener('click', toggleTalk);
+$('sound-toggle').addEventListener('click', () => {
+  const on = $('sound-toggle').getAttribute('aria-pressed') !== 'true';
+  $('sound').muted = !on;
+  $('sound-toggle').setAttribute('aria-pressed', String(on));
+});
+$('sound').muted = true;
+$('fullscreen').addEventListener('click', () => $('video').requestFullscreen && $('video').requestFullscreen());
+$('invite').addEventListener('click', makeInvite);
+$('copy').addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText($('invite-url').value));
+setInterval(loadCases, 5000);
+setInterval(async () => {
+  if (!pc) return;
+  const s = await mediaStats(pc, lastStats);
+  lastStats = s;
+  $('stats').textContent = `${s.bitrateKbps} kbit/s · ${s.lossPct}% loss · ${s.width}×${s.height}`;
+}, 1000);
+const fromHash = new URLSearchParams(location.hash.slice(1)).get('case');
+loadCases();
+if (fromHash) join(fromHash);
