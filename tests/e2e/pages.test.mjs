@@ -134,13 +134,22 @@ test('applicant goes live; two reviewers see the video; talk-back reaches the ap
   assert.ok(await videoPlaying(r1, 20000), 'the reviewer video resumes after the restart');
 });
 
-test('an invalid link and a refused camera get their messages', async () => {
+test('an invalid link, an expired link and a refused camera get their messages', async () => {
   const c = addCase('E2E-ERR');
   const bad = await newPage(browser, { width: 390, height: 844 });
   await bad.goto(`${base()}/apply/#case=${c.ref}&token=not-the-token`);
   await bad.locator('#error').waitFor({ state: 'visible' });
   assert.match(await bad.locator('#error').textContent(), /not valid|expired|无效/);
   await bad.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-invalid-link.png') });
+
+  const old = addCase('E2E-EXPIRED');
+  execFileSync('sqlite3', [path.join(dir, 'data', 'kanyan.db'),
+    "UPDATE invites SET expires_at = 1 WHERE case_id = (SELECT id FROM cases WHERE ref = 'E2E-EXPIRED')"]);
+  const expired = await newPage(browser, { width: 390, height: 844 });
+  await expired.goto(applyUrl(old));
+  await expired.locator('#error').waitFor({ state: 'visible' });
+  assert.match(await expired.locator('#error').textContent(), /expired|过期/);
+  assert.ok(await expired.getByTestId('start').isHidden(), 'no start button on an expired link');
 
   const context = await deniedBrowser.newContext({ viewport: { width: 390, height: 844 } });
   const denied = await context.newPage();

@@ -39,7 +39,7 @@ class RelayTest(LiveTest):
 
     def test_late_reviewer_decodes_within_one_second(self):
         pub = self.server.aiortc_publisher(self.case, 12, codec="h264")
-        self.assertTrue(wait_until(lambda: pub.events("connected"), 15), pub.lines)
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 30), pub.lines)
         time.sleep(5)
         late = self.server.reviewer(self.case, 4, "late")
         late.wait(20)
@@ -88,7 +88,7 @@ class RelayTest(LiveTest):
 class RecordingTest(LiveTest):
     def test_recording_has_video_audio_and_duration(self):
         pub = self.server.aiortc_publisher(self.case, 10)
-        self.assertTrue(wait_until(lambda: pub.events("connected"), 15), pub.lines)
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 30), pub.lines)
         connected_at = time.time()
         pub.wait(40)
         published = time.time() - connected_at
@@ -121,7 +121,7 @@ class RecordingTest(LiveTest):
 
     def test_h264_archive_is_mp4_with_index_in_front(self):
         pub = self.server.aiortc_publisher(self.case, 8, codec="h264")
-        self.assertTrue(wait_until(lambda: pub.events("connected"), 15), pub.lines)
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 30), pub.lines)
         connected_at = time.time()
         pub.wait(40)
         published = time.time() - connected_at
@@ -137,7 +137,7 @@ class RecordingTest(LiveTest):
 
     def test_kill9_leaves_a_readable_recording(self):
         pub = self.server.aiortc_publisher(self.case, 20, codec="h264")
-        self.assertTrue(wait_until(lambda: pub.events("connected"), 15), pub.lines)
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 30), pub.lines)
         time.sleep(6)
         self.server.proc.send_signal(signal.SIGKILL)
         self.server.proc.wait()
