@@ -1,0 +1,72 @@
+"""Hostile-input checks on the HTTP side: no way out of the web root, security headers on
+every answer, body limits, and no invite token in the server's log after a whole session."""
+import http.client
+import json
+import unittest
+
+from kanyan import Server, wait_until
+
+
+class HardeningTest(unittest.TestCase):
+    def setUp(self):
+        self.server = Server().start()
+        self.case = self.server.add_case("HARD-1")
+
+    def tearDown(self):
+        self.server.stop()
+
+    def raw_get(self, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=5)
+        conn.putrequest("GET", path, skip_accept_encoding=True)
+        conn.endheaders()
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        return resp.status, body
+
+    def test_no_way_out_of_the_web_root(self):
+        for path in ("/../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/apply/..%2f..%2f..%2fetc/passwd",
+                     "/..%252f..%252fetc/passwd", "/.%2e/.%2e/data/kanyan.db", "/../data/kanyan.db"):
+            status, body = self.raw_get(path)
+            self.assertNotIn(b"root:", body, path)
+            self.assertNotIn(b"SQLite format", body, path)
+            self.assertIn(status, (400, 403, 404), path)
+        status, body = self.raw_get("/apply/")
+        self.assertEqual(status, 200)
+
+    def test_security_headers_everywhere(self):
+        for path in ("/", "/review/", "/api/health", "/api/nope"):
+            status, headers, _ = self.server.request("GET", path)
+            lower = {k.lower(): v for k, v in headers.items()}
+            self.assertIn("frame-ancestors 'none'", lower.get("content-security-policy", ""), path)
+            self.assertNotIn("unsafe-inline", lower.get("content-security-policy", ""), path)
+            self.assertEqual(lower.get("x-content-type-options"), "nosniff", path)
+            self.assertEqual(lower.get("referrer-policy"), "no-referrer", path)
+
+    def test_unknown_api_routes_and_methods(self):
+        status, _, body = self.server.request("GET", "/api/cases/NOPE")
+        self.assertEqual((status, json.loads(body)["code"]), (404, "unknown_case"))
+        status, _, body = self.server.request("DELETE", "/api/cases/HARD-1")
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(body)["code"], "not_found")
+        status, _, body = self.server.request("GET", "/api/invite?case=HARD-1", None, {"Authorization": "Bearer nope"})
+        self.assertEqual((status, json.loads(body)["code"]), (401, "bad_token"))
+        status, _, body = self.server.request("GET", "/api/invite?case=HARD-1",
+                                              None, {"Authorization": "Bearer " + self.case["token"]})
+        self.assertEqual(status, 200)
+        self.assertEqual(len(json.loads(body)["items"]), 8)
+
+    def test_no_token_in_the_log(self):
+        pub = self.server.aiortc_publisher(self.case, 5)
+        reviewer = self.server.reviewer(self.case, 7, "R")
+        self.assertEqual(pub.wait(40), 0)
+        reviewer.wait(30)
+        self.server.request("GET", "/api/invite?case=HARD-1", None, {"Authorization": "Bearer " + self.case["token"]})
+        self.server.stop()
+        log = self.server.log_text()
+        self.assertIn("answer for", log, "the log ran at debug level, SDP included")
+        self.assertNotIn(self.case["token"], log)
+
+
+if __name__ == "__main__":
+    unittest.main()
