@@ -139,3 +139,18 @@ audit_note (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *c
   if (!audit_append (db, actor, action, case_ref, detail, &error))
     g_warning ("%s", error->message);
 }
+
+void
+audit_print (sqlite3 *db, const gchar *case_ref, FILE *out)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "SELECT id, at, actor, action, case_ref, detail, hash FROM audit_log "
+                          "WHERE ?1 IS NULL OR case_ref = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+    return;
+  sqlite3_bind_text (st, 1, case_ref, -1, SQLITE_TRANSIENT);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    fprintf (out, "%lld\t%lld\t%s\t%s\t%s\t%s\t%.16s\n", sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1),
+             sqlite3_column_text (st, 2), sqlite3_column_text (st, 3), sqlite3_column_text (st, 4),
+             sqlite3_column_text (st, 5), sqlite3_column_text (st, 6));
+  sqlite3_finalize (st);
+}

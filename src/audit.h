@@ -4,6 +4,7 @@
 #pragma once
 #include <glib.h>
 #include <sqlite3.h>
+#include <stdio.h>
 
 /* detail_json: a JSON object as text (NULL = "{}"). Returns the new row id, 0 on failure. */
 gint64   audit_append (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *case_ref,
@@ -14,5 +15,7 @@ gboolean audit_verify (sqlite3 *db, const gchar *case_ref, gint64 *bad_id, gint6
 /* Convenience: detail from key/value string pairs (NULL-terminated); failures are logged. */
 void     audit_note (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *case_ref,
                      const gchar *first_key, ...) G_GNUC_NULL_TERMINATED;
+/* One line per entry (id, time, actor, action, case, detail, hash prefix), tab-separated. */
+void     audit_print (sqlite3 *db, const gchar *case_ref, FILE *out);
 gchar   *audit_row_hash (gint64 id, gint64 at, const gchar *actor, const gchar *action, const gchar *case_ref,
                          const gchar *detail, const gchar *prev_hash);

@@ -260,15 +260,7 @@ cmd_audit (int argc, char **argv)
     return 1;
   }
   if (g_strcmp0 (verb, "list") == 0) {
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2 (app->db, "SELECT id, at, actor, action, case_ref, detail, hash FROM audit_log "
-                        "WHERE ?1 IS NULL OR case_ref = ?1 ORDER BY id", -1, &st, NULL);
-    sqlite3_bind_text (st, 1, ref, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step (st) == SQLITE_ROW)
-      g_print ("%lld\t%lld\t%s\t%s\t%s\t%s\t%.16s\n", sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1),
-               sqlite3_column_text (st, 2), sqlite3_column_text (st, 3), sqlite3_column_text (st, 4),
-               sqlite3_column_text (st, 5), sqlite3_column_text (st, 6));
-    sqlite3_finalize (st);
+    audit_print (app->db, ref, stdout);
     return 0;
   }
   gint64 bad = 0, checked = 0;
