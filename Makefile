@@ -48,6 +48,10 @@ build/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) src/*.h | build/obj
 fuzz: deps $(FUZZ_TARGETS)
 	@KANYAN_FUZZ_SECONDS=$(FUZZ_SECONDS) /usr/bin/python3 tests/runner.py fuzz
 
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tests/netns.sh /usr/bin/python3 bench/relay_cost.py
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run-demo.sh

@@ -95,7 +95,15 @@ def run_fuzz():
         record(f"fuzz {name} ({seconds} s)", out.returncode == 0, out.stderr[-2000:])
 
 
-GROUPS = {"unit": run_unit, "integration": run_integration, "e2e": run_e2e, "fuzz": run_fuzz}
+def run_bench():
+    """The benchmark's smoke step, so the bench never rots (figures are printed, never asserted)."""
+    out = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "relay_cost.py"), "--smoke"],
+                         capture_output=True, text=True, timeout=300)
+    print(out.stdout.strip())
+    record("bench relay_cost --smoke", out.returncode == 0, out.stdout[-1500:] + out.stderr[-1500:])
+
+
+GROUPS = {"unit": run_unit, "integration": run_integration, "e2e": run_e2e, "bench": run_bench, "fuzz": run_fuzz}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(GROUPS)
