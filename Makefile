@@ -51,6 +51,7 @@ fuzz: deps $(FUZZ_TARGETS)
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@tests/netns.sh /usr/bin/python3 bench/relay_cost.py
+	@/usr/bin/python3 bench/finalize_speed.py
 
 run: deps
 	@$(MAKE) --no-print-directory all
