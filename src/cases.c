@@ -45,3 +45,12 @@ cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, co
   invite->expires_at = db_now_ms () + (gint64) cfg->invite_days * 24 * 3600 * 1000;
   return invite;
 }
+
+gint
+cases_revoke_invites (sqlite3 *db, const gchar *actor, const CaseRow *row)
+{
+  gint n = store_invites_revoke (db, row->id);
+  g_autofree gchar *count = g_strdup_printf ("%d", n);
+  audit_note (db, actor, "invite.revoked", row->ref, "count", count, NULL);
+  return n;
+}

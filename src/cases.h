@@ -13,4 +13,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Invite, invite_free)
 
 CaseRow *cases_create (sqlite3 *db, const gchar *actor, const gchar *ref, const gchar *type_key, GError **error);
 Invite  *cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, const CaseRow *row, GError **error);
+gint     cases_revoke_invites (sqlite3 *db, const gchar *actor, const CaseRow *row);
 gchar  *cases_invite_url (const KanyanConfig *cfg, const gchar *ref, const gchar *token);

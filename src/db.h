@@ -32,6 +32,7 @@ GPtrArray *store_case_list (sqlite3 *db);                          /* of CaseRow
 GPtrArray *store_case_items (sqlite3 *db, gint64 case_id);         /* of gchar*[3]: en, zh, guidance */
 gchar   *store_invite_issue (sqlite3 *db, gint64 case_id, gint valid_days, GError **error);
 gboolean store_invite_check (sqlite3 *db, gint64 case_id, const gchar *token);
+gint     store_invites_revoke (sqlite3 *db, gint64 case_id);   /* returns how many were live */
 
 /* store_sessions.c — live inspections, participants, recording segments */
 gint64   store_session_open (sqlite3 *db, gint64 case_id, GError **error);

@@ -120,22 +120,24 @@ cmd_case (int argc, char **argv)
   gchar *ref = NULL, *type = NULL;
   gboolean json = FALSE, qr = FALSE;
   GOptionEntry extra[] = {
-    { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add, invite)", "REF" },
+    { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add, invite, revoke)", "REF" },
     { "type", 0, 0, G_OPTION_ARG_STRING, &type, "Case type key: fuel-retail, food-business (add)", "KEY" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { "qr", 0, 0, G_OPTION_ARG_NONE, &qr, "Also print the invite as a QR code (add, invite)", NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
-  if (!parse (&argc, &argv, "add|invite|list - manage cases",
+  if (!parse (&argc, &argv, "add|invite|revoke|list - manage cases",
               "add: creates a case and prints its applicant invite.\ninvite: issues a new invite for a case.\n"
+              "revoke: revokes every live invite of a case (a connected applicant stays until it leaves).\n"
               "list: lists the cases.", &o, extra, &error)) {
     g_printerr ("kanyan case: %s\n", error->message);
     return 2;
   }
   const gchar *verb = argc > 1 ? argv[1] : NULL;
-  if (g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "list") != 0 && g_strcmp0 (verb, "invite") != 0) {
-    g_printerr ("kanyan case: say 'add', 'invite' or 'list' (see --help)\n");
+  if (g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "list") != 0 && g_strcmp0 (verb, "invite") != 0 &&
+      g_strcmp0 (verb, "revoke") != 0) {
+    g_printerr ("kanyan case: say 'add', 'invite', 'revoke' or 'list' (see --help)\n");
     return 2;
   }
   g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
@@ -150,6 +152,15 @@ cmd_case (int argc, char **argv)
       CaseRow *row = g_ptr_array_index (rows, i);
       g_print ("%s\t%s\t%s\n", row->ref, row->type_key, row->status);
     }
+    return 0;
+  }
+  if (g_strcmp0 (verb, "revoke") == 0) {
+    g_autoptr (CaseRow) row = ref ? store_case_get (app->db, ref, &error) : NULL;
+    if (!row) {
+      g_printerr ("kanyan case revoke: %s\n", error ? error->message : "--ref is required");
+      return error ? 1 : 2;
+    }
+    g_print ("%d invite(s) of case %s revoked\n", cases_revoke_invites (app->db, "cli", row), row->ref);
     return 0;
   }
   gboolean adding = g_strcmp0 (verb, "add") == 0;
@@ -299,6 +310,7 @@ main (int argc, char **argv)
                 "  serve       run the server (HTTPS, API, signaling, WHIP)\n"
                 "  case add    create a case and print its applicant invite\n"
                 "  case invite issue a new applicant invite for a case\n"
+                "  case revoke revoke every invite of a case\n"
                 "  case list   list the cases\n"
                 "  archive finalize FILE…  remux recording segments into seekable archives\n"
                 "  audit verify [--case REF]  recompute the audit log's hash chain\n"

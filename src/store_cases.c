@@ -218,3 +218,19 @@ store_invite_check (sqlite3 *db, gint64 case_id, const gchar *token)
   sqlite3_finalize (st);
   return ok;
 }
+
+gint
+store_invites_revoke (sqlite3 *db, gint64 case_id)
+{
+  sqlite3_stmt *st = NULL;
+  gint n = 0;
+  if (sqlite3_prepare_v2 (db, "UPDATE invites SET revoked_at = ?2 WHERE case_id = ?1 AND revoked_at IS NULL "
+                          "AND expires_at > ?2", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    sqlite3_bind_int64 (st, 2, db_now_ms ());
+    if (sqlite3_step (st) == SQLITE_DONE)
+      n = sqlite3_changes (db);
+  }
+  sqlite3_finalize (st);
+  return n;
+}

@@ -4,7 +4,9 @@ import http.client
 import json
 import unittest
 
-from kanyan import Server, wait_until
+import subprocess
+
+from kanyan import KANYAN, Server, wait_until
 
 
 class HardeningTest(unittest.TestCase):
@@ -55,6 +57,20 @@ class HardeningTest(unittest.TestCase):
                                               None, {"Authorization": "Bearer " + self.case["token"]})
         self.assertEqual(status, 200)
         self.assertEqual(len(json.loads(body)["items"]), 8)
+
+    def test_revoked_invite_no_longer_opens_the_case(self):
+        headers = {"Authorization": "Bearer " + self.case["token"]}
+        self.assertEqual(self.server.request("GET", "/api/invite?case=HARD-1", None, headers)[0], 200)
+        out = subprocess.run([KANYAN, "case", "revoke", "--ref", "HARD-1"] + self.server.common_args(),
+                             capture_output=True, text=True)
+        self.assertIn("1 invite(s) of case HARD-1 revoked", out.stdout)
+        status, _, body = self.server.request("GET", "/api/invite?case=HARD-1", None, headers)
+        self.assertEqual((status, json.loads(body)["code"]), (401, "bad_token"))
+        status, _, _ = self.server.request("POST", "/whip/HARD-1", b"v=0\r\n",
+                                           dict(headers, **{"Content-Type": "application/sdp"}))
+        self.assertEqual(status, 401)
+        with self.server.db() as db:
+            self.assertEqual(db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'invite.revoked'").fetchone()[0], 1)
 
     def test_no_token_in_the_log(self):
         pub = self.server.aiortc_publisher(self.case, 5)
