@@ -5,6 +5,8 @@
 #include "room.h"
 #include "qr.h"
 #include "errors.h"
+#include "users.h"
+#include "audit.h"
 
 static void
 add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
@@ -169,6 +171,131 @@ api_invite_view (KanyanApp *app, HttpExchange *ex)
   respond_builder (ex, 200, b);
 }
 
+/* ---- accounts --------------------------------------------------------------------- */
+
+/* A JSON object body; state-changing requests must say application/json, which a page of
+ * another site cannot send without a CORS preflight (with SameSite=Strict: the CSRF defence). */
+static JsonObject *
+json_body (HttpExchange *ex, JsonParser *parser)
+{
+  const gchar *type = http_exchange_header (ex, "content-type");
+  if (!type || g_ascii_strncasecmp (type, "application/json", 16) != 0) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_UNSUPPORTED_MEDIA_TYPE, "send the body as application/json");
+    return NULL;
+  }
+  g_autoptr (GBytes) body = http_exchange_body (ex);
+  gsize len = 0;
+  const gchar *data = g_bytes_get_data (body, &len);
+  if (!data || !g_utf8_validate (data, len, NULL) || !json_parser_load_from_data (parser, data, len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_JSON, "the body must be a JSON object");
+    return NULL;
+  }
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+static const gchar *
+string_member (JsonObject *obj, const gchar *name)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static gchar *
+session_cookie (HttpExchange *ex)
+{
+  const gchar *cookies = http_exchange_header (ex, "cookie");
+  if (!cookies)
+    return NULL;
+  g_auto (GStrv) parts = g_strsplit (cookies, ";", -1);
+  for (gchar **p = parts; *p; p++) {
+    gchar *c = g_strstrip (*p);
+    if (g_str_has_prefix (c, "kanyan_session="))
+      return g_strdup (c + strlen ("kanyan_session="));
+  }
+  return NULL;
+}
+
+static void
+add_user (JsonBuilder *b, const User *u)
+{
+  json_builder_set_member_name (b, "username");
+  json_builder_add_string_value (b, u->username);
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, u->role);
+  json_builder_set_member_name (b, "department");
+  json_builder_add_string_value (b, u->department);
+}
+
+static void
+api_login (KanyanApp *app, HttpExchange *ex)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = json_body (ex, parser);
+  if (!obj)
+    return;
+  const gchar *username = string_member (obj, "username"), *password = string_member (obj, "password");
+  if (!username || !password) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'username' and 'password' are required strings");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  gint64 retry_ms = 0;
+  g_autoptr (User) user = users_login (app->db, username, password, &retry_ms, &error);
+  if (!user) {
+    audit_note (app->db, username, "login.failed", "", "reason", kanyan_error_code (error->code), NULL);
+    if (retry_ms > 0) {
+      g_autofree gchar *seconds = g_strdup_printf ("%" G_GINT64_FORMAT, (retry_ms + 999) / 1000);
+      http_exchange_add_header (ex, "retry-after", seconds);
+    }
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  g_autofree gchar *token = sessions_create (app->db, user->id, &error);
+  if (!token) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  audit_note (app->db, user->username, "login", "", "role", user->role, NULL);
+  g_autofree gchar *cookie = g_strdup_printf ("kanyan_session=%s; Path=/; HttpOnly; SameSite=Strict%s", token,
+                                              app->config->tls ? "; Secure" : "");
+  http_exchange_add_header (ex, "set-cookie", cookie);
+  g_autoptr (JsonBuilder) b = object_begin ();
+  add_user (b, user);
+  respond_builder (ex, 200, b);
+}
+
+static void
+api_logout (KanyanApp *app, HttpExchange *ex)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (!json_body (ex, parser))
+    return;
+  g_autofree gchar *token = session_cookie (ex);
+  g_autoptr (User) user = sessions_lookup (app->db, token);
+  sessions_end (app->db, token);
+  if (user)
+    audit_note (app->db, user->username, "logout", "", "via", "api", NULL);
+  http_exchange_add_header (ex, "set-cookie", "kanyan_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  http_exchange_respond (ex, 204, "text/plain", NULL);
+}
+
+static void
+api_me (KanyanApp *app, HttpExchange *ex)
+{
+  g_autofree gchar *token = session_cookie (ex);
+  g_autoptr (User) user = sessions_lookup (app->db, token);
+  if (!user) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "not logged in, or the session expired");
+    return;
+  }
+  g_autoptr (JsonBuilder) b = object_begin ();
+  add_user (b, user);
+  respond_builder (ex, 200, b);
+}
+
 void
 api_handle (KanyanApp *app, HttpExchange *ex)
 {
@@ -183,6 +310,12 @@ api_handle (KanyanApp *app, HttpExchange *ex)
     { api_case_list (app, ex); return; }
   if (n == 1 && g_strcmp0 (parts[0], "invite") == 0 && get)
     { api_invite_view (app, ex); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "login") == 0 && post)
+    { api_login (app, ex); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "logout") == 0 && post)
+    { api_logout (app, ex); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "me") == 0 && get)
+    { api_me (app, ex); return; }
   if (n >= 2 && n <= 3 && g_strcmp0 (parts[0], "cases") == 0) {
     g_autoptr (GError) error = NULL;
     g_autoptr (CaseRow) row = store_case_get (app->db, parts[1], &error);

@@ -49,6 +49,15 @@ static const gchar *const migrations[] = {
   "  BEGIN SELECT RAISE (ABORT, 'the audit log is append-only'); END;"
   "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
   "  BEGIN SELECT RAISE (ABORT, 'the audit log is append-only'); END;",
+  /* 4: accounts (users.c) */
+  "CREATE TABLE users ("
+  "  id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,"
+  "  role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'lead', 'auditor')),"
+  "  department TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, disabled_at INTEGER,"
+  "  failed_logins INTEGER NOT NULL DEFAULT 0, last_failed_at INTEGER);"
+  "CREATE TABLE sessions ("
+  "  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), token_hash TEXT NOT NULL UNIQUE,"
+  "  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, ended_at INTEGER);",
 };
 
 gint

@@ -6,6 +6,7 @@
 #include "qr.h"
 #include "archive.h"
 #include "audit.h"
+#include "users.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -287,6 +288,86 @@ cmd_audit (int argc, char **argv)
   return 0;
 }
 
+static int
+cmd_user (int argc, char **argv)
+{
+  CommonOptions o = { 0 };
+  gchar *username = NULL, *role = NULL, *department = NULL;
+  gboolean from_stdin = FALSE;
+  GOptionEntry extra[] = {
+    { "username", 'u', 0, G_OPTION_ARG_STRING, &username, "The account (add, passwd, disable)", "NAME" },
+    { "role", 0, 0, G_OPTION_ARG_STRING, &role, "admin, reviewer, lead or auditor (add)", "ROLE" },
+    { "department", 0, 0, G_OPTION_ARG_STRING, &department, "The reviewer's department (add)", "NAME" },
+    { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &from_stdin, "Read the password from standard input "
+      "(otherwise a random one is made and printed once)", NULL },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  if (!parse (&argc, &argv, "add|passwd|list|disable - accounts",
+              "Passwords are stored as Argon2id hashes; a disabled account's sessions end at once.", &o, extra, &error)) {
+    g_printerr ("kanyan user: %s\n", error->message);
+    return 2;
+  }
+  const gchar *verb = argc > 1 ? argv[1] : "";
+  gboolean needs_name = g_strcmp0 (verb, "list") != 0;
+  if ((g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "passwd") != 0 && g_strcmp0 (verb, "list") != 0 &&
+       g_strcmp0 (verb, "disable") != 0) || (needs_name && !username)) {
+    g_printerr ("kanyan user: say add|passwd|list|disable, with --username (see --help)\n");
+    return 2;
+  }
+  g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
+  g_autoptr (KanyanApp) app = cfg ? app_new (cfg, &error) : NULL;
+  if (!app) {
+    g_printerr ("kanyan user: %s\n", error->message);
+    return 1;
+  }
+  if (g_strcmp0 (verb, "list") == 0) {
+    g_autoptr (GPtrArray) users = users_list (app->db);
+    for (guint i = 0; i < users->len; i++) {
+      User *u = g_ptr_array_index (users, i);
+      g_print ("%s\t%s\t%s\t%s\n", u->username, u->role, u->department, u->disabled ? "disabled" : "active");
+    }
+    return 0;
+  }
+  if (g_strcmp0 (verb, "disable") == 0) {
+    if (!users_disable (app->db, username, &error)) {
+      g_printerr ("kanyan user disable: %s\n", error->message);
+      return 1;
+    }
+    audit_note (app->db, "cli", "user.disabled", "", "username", username, NULL);
+    return 0;
+  }
+  g_autofree gchar *password = NULL;
+  if (from_stdin) {
+    gchar line[512];
+    if (!fgets (line, sizeof line, stdin)) {
+      g_printerr ("kanyan user: no password on standard input\n");
+      return 2;
+    }
+    password = g_strdup (g_strchomp (line));
+  } else {
+    password = users_random_password ();
+  }
+  gboolean ok;
+  if (g_strcmp0 (verb, "add") == 0) {
+    g_autoptr (User) user = users_add (app->db, username, password, role, department, &error);
+    ok = user != NULL;
+    if (ok)
+      audit_note (app->db, "cli", "user.added", "", "username", username, "role", role, NULL);
+  } else {
+    ok = users_set_password (app->db, username, password, &error);
+    if (ok)
+      audit_note (app->db, "cli", "user.password_changed", "", "username", username, NULL);
+  }
+  if (!ok) {
+    g_printerr ("kanyan user %s: %s\n", verb, error->message);
+    return 1;
+  }
+  if (!from_stdin)   /* shown once, on the operator's terminal, never logged */
+    g_print ("password for %s: %s\n", username, password);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -303,6 +384,8 @@ main (int argc, char **argv)
     return cmd_archive (argc - 1, argv + 1);
   if (g_strcmp0 (command, "audit") == 0)
     return cmd_audit (argc - 1, argv + 1);
+  if (g_strcmp0 (command, "user") == 0)
+    return cmd_user (argc - 1, argv + 1);
   FILE *out = command && (g_strcmp0 (command, "--help") == 0 || g_strcmp0 (command, "-h") == 0) ? stdout : stderr;
   fprintf (out, "Usage: kanyan COMMAND [OPTIONS]\n\n"
                 "Kanyan — remote video inspection and review server.\n\n"
@@ -314,7 +397,8 @@ main (int argc, char **argv)
                 "  case list   list the cases\n"
                 "  archive finalize FILE…  remux recording segments into seekable archives\n"
                 "  audit verify [--case REF]  recompute the audit log's hash chain\n"
-                "  audit list [--case REF]    print the audit log\n\n"
+                "  audit list [--case REF]    print the audit log\n"
+                "  user add|passwd|list|disable  accounts (admin, reviewer, lead, auditor)\n\n"
                 "Each command takes --help.\n");
   return out == stdout ? 0 : 2;
 }

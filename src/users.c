@@ -1,0 +1,329 @@
+/* users.c — SQL and cryptography of accounts and sessions. Passwords: Argon2id through
+ * crypto_pwhash_str (interactive limits). Session tokens: 32 random bytes, base64url, only
+ * their SHA-256 is stored. Failed logins add a delay that doubles each time (250 ms … 30 s). */
+#include "users.h"
+#include "db.h"
+#include "errors.h"
+#include <sodium.h>
+
+#define BACKOFF_BASE_MS 250
+#define BACKOFF_MAX_MS  30000
+
+static const gchar *const roles[] = { "admin", "reviewer", "lead", "auditor", NULL };
+
+void
+user_free (User *user)
+{
+  if (!user)
+    return;
+  g_free (user->username);
+  g_free (user->role);
+  g_free (user->department);
+  g_free (user);
+}
+
+gboolean
+users_role_is_valid (const gchar *role)
+{
+  return role && g_strv_contains (roles, role);
+}
+
+static gchar *
+hash_password (const gchar *password, GError **error)
+{
+  gchar out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str (out, password, strlen (password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                         crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "out of memory hashing a password");
+    return NULL;
+  }
+  return g_strdup (out);
+}
+
+static gboolean
+password_acceptable (const gchar *password, GError **error)
+{
+  if (!password || g_utf8_strlen (password, -1) < 10 || strlen (password) > 256) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "a password has 10 to 256 characters");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gchar *
+users_random_password (void)
+{
+  guint8 raw[12];
+  gchar out[sodium_base64_ENCODED_LEN (12, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  randombytes_buf (raw, sizeof raw);
+  return g_strdup (sodium_bin2base64 (out, sizeof out, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING));
+}
+
+static User *
+user_from (sqlite3_stmt *st)
+{
+  User *u = g_new0 (User, 1);
+  u->id = sqlite3_column_int64 (st, 0);
+  u->username = g_strdup ((const gchar *) sqlite3_column_text (st, 1));
+  u->role = g_strdup ((const gchar *) sqlite3_column_text (st, 2));
+  u->department = g_strdup ((const gchar *) sqlite3_column_text (st, 3));
+  u->disabled = sqlite3_column_type (st, 4) != SQLITE_NULL;
+  return u;
+}
+
+#define USER_SELECT "SELECT id, username, role, department, disabled_at, password_hash, failed_logins, last_failed_at FROM users "
+
+static User *
+user_get (sqlite3 *db, const gchar *username)
+{
+  sqlite3_stmt *st = NULL;
+  User *u = NULL;
+  if (sqlite3_prepare_v2 (db, USER_SELECT "WHERE username = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step (st) == SQLITE_ROW)
+      u = user_from (st);
+  }
+  sqlite3_finalize (st);
+  return u;
+}
+
+User *
+users_add (sqlite3 *db, const gchar *username, const gchar *password, const gchar *role, const gchar *department,
+           GError **error)
+{
+  if (!username || !*username || strlen (username) > 64 || !g_utf8_validate (username, -1, NULL)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "a username has 1 to 64 characters");
+    return NULL;
+  }
+  if (!users_role_is_valid (role)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "role must be admin, reviewer, lead or auditor");
+    return NULL;
+  }
+  if (!password_acceptable (password, error))
+    return NULL;
+  g_autofree gchar *hash = hash_password (password, error);
+  if (!hash)
+    return NULL;
+  sqlite3_stmt *st = NULL;
+  gint rc = SQLITE_ERROR;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO users (username, password_hash, role, department, created_at) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 3, role, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 4, department ? department : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 5, db_now_ms ());
+    rc = sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+  if (rc == SQLITE_CONSTRAINT) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "a user '%s' exists already", username);
+    return NULL;
+  }
+  if (rc != SQLITE_DONE) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "adding a user: %s", sqlite3_errmsg (db));
+    return NULL;
+  }
+  return user_get (db, username);
+}
+
+static gboolean
+update_user (sqlite3 *db, const gchar *sql, const gchar *username, const gchar *value, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
+    if (value)
+      sqlite3_bind_text (st, 2, value, -1, SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_int64 (st, 2, db_now_ms ());
+    ok = sqlite3_step (st) == SQLITE_DONE && sqlite3_changes (db) == 1;
+  }
+  sqlite3_finalize (st);
+  if (!ok)
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_FOUND, "no user '%s'", username);
+  return ok;
+}
+
+gboolean
+users_set_password (sqlite3 *db, const gchar *username, const gchar *password, GError **error)
+{
+  if (!password_acceptable (password, error))
+    return FALSE;
+  g_autofree gchar *hash = hash_password (password, error);
+  return hash && update_user (db, "UPDATE users SET password_hash = ?2, failed_logins = 0 WHERE username = ?1",
+                              username, hash, error);
+}
+
+gboolean
+users_disable (sqlite3 *db, const gchar *username, GError **error)
+{
+  if (!update_user (db, "UPDATE users SET disabled_at = ?2 WHERE username = ?1", username, NULL, error))
+    return FALSE;
+  /* a disabled account's sessions end now */
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE sessions SET ended_at = ?2 WHERE ended_at IS NULL AND user_id = "
+                          "(SELECT id FROM users WHERE username = ?1)", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, db_now_ms ());
+    sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+  return TRUE;
+}
+
+GPtrArray *
+users_list (sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) user_free);
+  if (sqlite3_prepare_v2 (db, USER_SELECT "ORDER BY username", -1, &st, NULL) == SQLITE_OK)
+    while (sqlite3_step (st) == SQLITE_ROW)
+      g_ptr_array_add (list, user_from (st));
+  sqlite3_finalize (st);
+  return list;
+}
+
+static void
+record_login_result (sqlite3 *db, gint64 user_id, gboolean ok)
+{
+  sqlite3_stmt *st = NULL;
+  const gchar *sql = ok ? "UPDATE users SET failed_logins = 0 WHERE id = ?1"
+                        : "UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = ?2 WHERE id = ?1";
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, user_id);
+    if (!ok)
+      sqlite3_bind_int64 (st, 2, db_now_ms ());
+    sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+}
+
+User *
+users_login (sqlite3 *db, const gchar *username, const gchar *password, gint64 *retry_after_ms, GError **error)
+{
+  *retry_after_ms = 0;
+  sqlite3_stmt *st = NULL;
+  User *u = NULL;
+  g_autofree gchar *hash = NULL;
+  gint failures = 0;
+  gint64 last_failed = 0;
+  if (username && sqlite3_prepare_v2 (db, USER_SELECT "WHERE username = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step (st) == SQLITE_ROW) {
+      u = user_from (st);
+      hash = g_strdup ((const gchar *) sqlite3_column_text (st, 5));
+      failures = sqlite3_column_int (st, 6);
+      last_failed = sqlite3_column_int64 (st, 7);
+    }
+  }
+  sqlite3_finalize (st);
+  if (!u || !password) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_TOKEN, "wrong username or password");
+    user_free (u);
+    return NULL;
+  }
+  if (failures > 0) {
+    gint64 delay = MIN ((gint64) BACKOFF_BASE_MS << MIN (failures - 1, 16), BACKOFF_MAX_MS);
+    gint64 wait = last_failed + delay - db_now_ms ();
+    if (wait > 0) {
+      *retry_after_ms = wait;
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_RATE_LIMITED, "too many failed logins: try again in %" G_GINT64_FORMAT " ms", wait);
+      user_free (u);
+      return NULL;
+    }
+  }
+  gboolean match = crypto_pwhash_str_verify (hash, password, strlen (password)) == 0;
+  record_login_result (db, u->id, match);
+  if (!match) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_TOKEN, "wrong username or password");
+    user_free (u);
+    return NULL;
+  }
+  if (u->disabled) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_FORBIDDEN, "this account is disabled");
+    user_free (u);
+    return NULL;
+  }
+  return u;
+}
+
+static gchar *
+token_hash (const gchar *token)
+{
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+}
+
+gchar *
+sessions_create (sqlite3 *db, gint64 user_id, GError **error)
+{
+  guint8 raw[32];
+  gchar token[sodium_base64_ENCODED_LEN (32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  randombytes_buf (raw, sizeof raw);
+  sodium_bin2base64 (token, sizeof token, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  g_autofree gchar *hash = token_hash (token);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, user_id);
+    sqlite3_bind_text (st, 2, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 3, db_now_ms ());
+    ok = sqlite3_step (st) == SQLITE_DONE;
+  }
+  sqlite3_finalize (st);
+  if (!ok) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot open a session: %s", sqlite3_errmsg (db));
+    return NULL;
+  }
+  return g_strdup (token);
+}
+
+User *
+sessions_lookup (sqlite3 *db, const gchar *token)
+{
+  if (!token || !*token || strlen (token) > 128)
+    return NULL;
+  g_autofree gchar *hash = token_hash (token);
+  gint64 now = db_now_ms ();
+  sqlite3_stmt *st = NULL;
+  User *u = NULL;
+  gint64 session_id = 0;
+  if (sqlite3_prepare_v2 (db, "SELECT u.id, u.username, u.role, u.department, u.disabled_at, s.id FROM sessions s "
+                          "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.ended_at IS NULL "
+                          "AND u.disabled_at IS NULL AND s.last_seen_at > ?2 AND s.created_at > ?3",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, now - SESSION_IDLE_MS);
+    sqlite3_bind_int64 (st, 3, now - SESSION_ABSOLUTE_MS);
+    if (sqlite3_step (st) == SQLITE_ROW) {
+      u = user_from (st);
+      session_id = sqlite3_column_int64 (st, 5);
+    }
+  }
+  sqlite3_finalize (st);
+  if (u && sqlite3_prepare_v2 (db, "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, session_id);
+    sqlite3_bind_int64 (st, 2, now);
+    sqlite3_step (st);
+    sqlite3_finalize (st);
+  }
+  return u;
+}
+
+void
+sessions_end (sqlite3 *db, const gchar *token)
+{
+  if (!token)
+    return;
+  g_autofree gchar *hash = token_hash (token);
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE sessions SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at IS NULL",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, db_now_ms ());
+    sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+}

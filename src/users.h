@@ -1,0 +1,33 @@
+/* users.h — accounts and sessions: Argon2id passwords (libsodium), random 256-bit session
+ * tokens stored only as SHA-256, idle and absolute expiry, growing delays after failed logins. */
+#pragma once
+#include <glib.h>
+#include <sqlite3.h>
+
+#define SESSION_IDLE_MS     (30 * 60 * 1000)         /* 30 minutes without a request */
+#define SESSION_ABSOLUTE_MS (12 * 3600 * 1000)       /* a working day at most */
+
+typedef struct {
+  gint64  id;
+  gchar  *username;
+  gchar  *role;          /* admin | reviewer | lead | auditor */
+  gchar  *department;
+  gboolean disabled;
+} User;
+void user_free (User *user);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (User, user_free)
+
+gboolean  users_role_is_valid (const gchar *role);
+User     *users_add (sqlite3 *db, const gchar *username, const gchar *password, const gchar *role,
+                     const gchar *department, GError **error);
+gboolean  users_set_password (sqlite3 *db, const gchar *username, const gchar *password, GError **error);
+gboolean  users_disable (sqlite3 *db, const gchar *username, GError **error);
+GPtrArray *users_list (sqlite3 *db);                       /* of User* */
+gchar    *users_random_password (void);
+/* Login: the user on success. Wrong name or password → BAD_TOKEN; too soon after failures →
+ * RATE_LIMITED with *retry_after_ms set; disabled → FORBIDDEN. */
+User     *users_login (sqlite3 *db, const gchar *username, const gchar *password, gint64 *retry_after_ms,
+                       GError **error);
+gchar    *sessions_create (sqlite3 *db, gint64 user_id, GError **error);   /* the token, shown once */
+User     *sessions_lookup (sqlite3 *db, const gchar *token);               /* NULL: unknown or expired */
+void      sessions_end (sqlite3 *db, const gchar *token);
