@@ -32,15 +32,17 @@ replace_string (gchar **slot, GKeyFile *kf, const gchar *group, const gchar *key
 static gboolean
 replace_int (gint *slot, GKeyFile *kf, const gchar *group, const gchar *key, GError **error)
 {
-  GError *local = NULL;
   if (!g_key_file_has_key (kf, group, key, NULL))
     return TRUE;
-  gint value = g_key_file_get_integer (kf, group, key, &local);
-  if (local) {
-    g_propagate_prefixed_error (error, local, "[%s] %s: ", group, key);
+  /* g_key_file_get_integer() accepts "80 80" as 80; parse the whole value strictly instead. */
+  g_autofree gchar *text = g_key_file_get_value (kf, group, key, NULL);
+  gint64 value = 0;
+  if (!text || !g_ascii_string_to_signed (g_strstrip (text), 10, G_MININT, G_MAXINT, &value, NULL)) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "[%s] %s: \"%s\" is not a whole number", group, key, text ? text : "");
     return FALSE;
   }
-  *slot = value;
+  *slot = (gint) value;
   return TRUE;
 }
 

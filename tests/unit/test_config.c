@@ -1,4 +1,4 @@
-/* test_config.c — embedded defaults, the GKeyFile layer and its validation. */
+/* test_config.c — config_new_defaults(), config_load_file() over GKeyFile files (overrides and refusals), config_public_url(). */
 #include "app.h"
 #include <glib/gstdio.h>
 
@@ -6,10 +6,11 @@ static gchar *
 write_conf (const gchar *text)
 {
   gchar *path = NULL;
-  gint fd = g_file_open_tmp ("kanyan-XXXXXX.conf", &path, NULL);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  g_autoptr (GError) error = NULL;
+  gint fd = g_file_open_tmp ("kanyan-XXXXXX.conf", &path, &error);
+  g_assert_no_error (error);
   close (fd);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
   return path;
 }
 
@@ -21,49 +22,142 @@ test_defaults (void)
   g_assert_true (cfg->tls);
   g_assert_cmpstr (cfg->data_dir, ==, "data");
   g_assert_cmpstr (cfg->recordings_dir, ==, "recordings");
+  g_assert_cmpstr (cfg->web_dir, ==, "web");
+  g_assert_cmpstr (cfg->pipelines_dir, ==, "pipelines");
+  g_assert_null (cfg->bind_address);
+  g_assert_null (cfg->public_url);
+  g_assert_null (cfg->ice_addresses);
+  g_assert_null (cfg->tls_cert);
   g_assert_cmpint (cfg->invite_days, ==, 7);
-  g_autofree gchar *url = config_public_url (cfg);
-  g_assert_cmpstr (url, ==, "https://localhost:8443");
+  g_assert_cmpint (cfg->viewer_answer_timeout_s, ==, 15);
 }
 
 static void
 test_file_overrides (void)
 {
-  g_autofree gchar *path = write_conf ("[server]\nport=9000\ntls=false\npublic_url=https://x.example:9000\n"
-                                       "[media]\nice_addresses=10.0.0.1;10.0.0.2\nviewer_answer_timeout_s=5\n"
-                                       "[invites]\nvalid_days=3\n");
+  /* written with the GKeyFile API itself, as an operator's tool would */
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_key_file_set_integer (kf, "server", "port", 9000);
+  g_key_file_set_boolean (kf, "server", "tls", FALSE);
+  g_key_file_set_string (kf, "server", "public_url", "https://inspect.example.cn");
+  g_key_file_set_string (kf, "server", "data_dir", "/var/lib/kanyan");
+  const gchar *const addrs[] = { "10.0.0.1", "fd00::2" };
+  g_key_file_set_string_list (kf, "media", "ice_addresses", addrs, G_N_ELEMENTS (addrs));
+  g_key_file_set_integer (kf, "media", "viewer_answer_timeout_s", 5);
+  g_key_file_set_integer (kf, "invites", "valid_days", 3);
+  g_autofree gchar *text = g_key_file_to_data (kf, NULL, NULL);
+  g_autofree gchar *path = write_conf (text);
+
   g_autoptr (KanyanConfig) cfg = config_new_defaults ();
   g_autoptr (GError) error = NULL;
   g_assert_true (config_load_file (cfg, path, &error));
   g_assert_no_error (error);
   g_assert_cmpint (cfg->port, ==, 9000);
   g_assert_false (cfg->tls);
+  g_assert_cmpstr (cfg->public_url, ==, "https://inspect.example.cn");
+  g_assert_cmpstr (cfg->data_dir, ==, "/var/lib/kanyan");
+  g_assert_nonnull (cfg->ice_addresses);
   g_assert_cmpuint (g_strv_length (cfg->ice_addresses), ==, 2);
-  g_assert_cmpstr (cfg->ice_addresses[1], ==, "10.0.0.2");
+  g_assert_cmpstr (cfg->ice_addresses[0], ==, "10.0.0.1");
+  g_assert_cmpstr (cfg->ice_addresses[1], ==, "fd00::2");
   g_assert_cmpint (cfg->viewer_answer_timeout_s, ==, 5);
   g_assert_cmpint (cfg->invite_days, ==, 3);
-  g_autofree gchar *url = config_public_url (cfg);
-  g_assert_cmpstr (url, ==, "https://x.example:9000");
+  /* what the file does not set keeps its default */
+  g_assert_cmpstr (cfg->recordings_dir, ==, "recordings");
+  g_assert_cmpint (cfg->room_linger_s, ==, 30);
   g_unlink (path);
+}
+
+static void
+test_layering (void)
+{
+  /* a second file overrides only what it sets */
+  g_autofree gchar *first = write_conf ("[server]\nport=9000\ntls=false\n[media]\nice_addresses=10.0.0.1;\n");
+  g_autofree gchar *second = write_conf ("# comment\n[server]\nport=9443\n[media]\nice_addresses=192.168.1.2;192.168.1.3;\n");
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_assert_true (config_load_file (cfg, first, NULL));
+  g_assert_true (config_load_file (cfg, second, NULL));
+  g_assert_cmpint (cfg->port, ==, 9443);
+  g_assert_false (cfg->tls);
+  g_assert_cmpuint (g_strv_length (cfg->ice_addresses), ==, 2);
+  g_assert_cmpstr (cfg->ice_addresses[0], ==, "192.168.1.2");
+  g_unlink (first);
+  g_unlink (second);
+  /* the port range ends are valid */
+  const gchar *ok[] = { "[server]\nport=1\n", "[server]\nport=65535\n" };
+  const gint expect[] = { 1, 65535 };
+  for (guint i = 0; i < G_N_ELEMENTS (ok); i++) {
+    g_autofree gchar *path = write_conf (ok[i]);
+    g_autoptr (KanyanConfig) c = config_new_defaults ();
+    g_autoptr (GError) error = NULL;
+    g_assert_true (config_load_file (c, path, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (c->port, ==, expect[i]);
+    g_unlink (path);
+  }
 }
 
 static void
 test_bad_files (void)
 {
-  const gchar *bad[] = { "[server]\nport=0\n", "[server]\nport=70000\n", "[server]\nport=abc\n",
-                         "[server]\ntls=perhaps\n", "not a key file" };
+  const gchar *bad[] = {
+    "[server]\nport=0\n", "[server]\nport=70000\n", "[server]\nport=65536\n", "[server]\nport=-1\n",
+    "[server]\nport=abc\n", "[server]\nport=\n", "[server]\nport=80 80\n",
+    "[server]\ntls=perhaps\n", "[media]\nviewer_answer_timeout_s=soon\n", "[invites]\nvalid_days=7d\n",
+    "not a key file", "[server\nport=9000\n",
+  };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autofree gchar *path = write_conf (bad[i]);
     g_autoptr (KanyanConfig) cfg = config_new_defaults ();
     g_autoptr (GError) error = NULL;
-    g_assert_false (config_load_file (cfg, path, &error));
+    if (config_load_file (cfg, path, &error))
+      g_error ("accepted a bad file: %s", bad[i]);
     g_assert_nonnull (error);
+    g_assert_true (error->domain == G_KEY_FILE_ERROR);
+    g_assert_cmpstr (error->message, !=, "");
     g_unlink (path);
   }
+  /* the port refusal says which setting is wrong */
+  g_autofree gchar *path = write_conf ("[server]\nport=70000\n");
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_autoptr (GError) error = NULL;
+  g_assert_false (config_load_file (cfg, path, &error));
+  g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+  g_assert_nonnull (strstr (error->message, "port"));
+  g_unlink (path);
+}
+
+static void
+test_missing_file (void)
+{
   g_autoptr (KanyanConfig) cfg = config_new_defaults ();
   g_autoptr (GError) error = NULL;
   g_assert_false (config_load_file (cfg, "/nonexistent/kanyan.conf", &error));
-  g_assert_nonnull (error);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_assert_cmpint (cfg->port, ==, 8443);   /* untouched */
+  g_assert_cmpstr (cfg->data_dir, ==, "data");
+}
+
+static void
+test_public_url (void)
+{
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_autofree gchar *https = config_public_url (cfg);
+  g_assert_cmpstr (https, ==, "https://localhost:8443");
+  cfg->tls = FALSE;
+  cfg->port = 8080;
+  g_autofree gchar *http = config_public_url (cfg);
+  g_assert_cmpstr (http, ==, "http://localhost:8080");
+  cfg->public_url = g_strdup ("");                  /* empty means unset */
+  g_autofree gchar *empty = config_public_url (cfg);
+  g_assert_cmpstr (empty, ==, "http://localhost:8080");
+
+  g_autofree gchar *path = write_conf ("[server]\npublic_url=https://kanyan.example.org:7443\nport=9000\n");
+  g_assert_true (config_load_file (cfg, path, NULL));
+  g_autofree gchar *set = config_public_url (cfg);
+  g_assert_cmpstr (set, ==, "https://kanyan.example.org:7443");   /* as given, whatever port/tls say */
+  g_assert_true (set != cfg->public_url);                          /* a copy the caller frees */
+  g_unlink (path);
 }
 
 int
@@ -72,6 +166,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/config/defaults", test_defaults);
   g_test_add_func ("/config/file-overrides", test_file_overrides);
+  g_test_add_func ("/config/layering", test_layering);
   g_test_add_func ("/config/bad-files", test_bad_files);
+  g_test_add_func ("/config/missing-file", test_missing_file);
+  g_test_add_func ("/config/public-url", test_public_url);
   return g_test_run ();
 }

@@ -1,5 +1,4 @@
-/* test_store.c — the SQLite store on a real file: WAL, migrations, seed data, cases,
- * invites (hashed, scoped, expiring), sessions and recordings. */
+/* test_store.c — the SQLite store on a real file: WAL, migrations, seed data, cases, hashed expiring invites, sessions and recordings. */
 #include "db.h"
 #include "errors.h"
 #include <glib/gstdio.h>
@@ -7,25 +6,41 @@
 typedef struct { gchar *dir, *path; sqlite3 *db; } Fixture;
 
 static void
+remove_dir (const gchar *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+  while (d && (name = g_dir_read_name (d))) {
+    g_autofree gchar *p = g_build_filename (dir, name, NULL);
+    g_unlink (p);
+  }
+  g_rmdir (dir);
+}
+
+static void
 setup (Fixture *f, gconstpointer data)
 {
-  f->dir = g_dir_make_tmp ("kanyan-store-XXXXXX", NULL);
-  f->path = g_build_filename (f->dir, "kanyan.db", NULL);
   g_autoptr (GError) error = NULL;
+  f->dir = g_dir_make_tmp ("kanyan-store-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->path = g_build_filename (f->dir, "kanyan.db", NULL);
   f->db = db_open (f->path, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (f->db);
 }
 
 static void
 teardown (Fixture *f, gconstpointer data)
 {
   db_close (f->db);
+  remove_dir (f->dir);
   g_free (f->path);
   g_free (f->dir);
 }
 
+/* The first column of the first row as an integer; -1 when there is no row. */
 static gint64
-count (sqlite3 *db, const gchar *sql)
+query_int (sqlite3 *db, const gchar *sql)
 {
   sqlite3_stmt *st = NULL;
   gint64 n = -1;
@@ -36,24 +51,67 @@ count (sqlite3 *db, const gchar *sql)
   return n;
 }
 
+static gchar *
+query_text (sqlite3 *db, const gchar *sql)
+{
+  sqlite3_stmt *st = NULL;
+  gchar *text = NULL;
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &st, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_NULL)
+    text = g_strdup ((const gchar *) sqlite3_column_text (st, 0));
+  sqlite3_finalize (st);
+  return text;
+}
+
+static void
+exec (sqlite3 *db, const gchar *sql)
+{
+  char *msg = NULL;
+  if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    g_error ("%s: %s", sql, msg);
+}
+
+static gint64
+items_of (sqlite3 *db, const gchar *type_key)
+{
+  g_autofree gchar *sql = g_strdup_printf ("SELECT COUNT(*) FROM case_type_items i JOIN case_types t "
+                                           "ON t.id = i.type_id WHERE t.key = '%s'", type_key);
+  return query_int (db, sql);
+}
+
 static void
 test_schema_and_seed (Fixture *f, gconstpointer data)
 {
+  g_assert_cmpint (db_latest_version (), >=, 3);
   g_assert_cmpint (db_schema_version (f->db), ==, db_latest_version ());
-  sqlite3_stmt *st = NULL;
-  sqlite3_prepare_v2 (f->db, "PRAGMA journal_mode", -1, &st, NULL);
-  g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
-  g_assert_cmpstr ((const gchar *) sqlite3_column_text (st, 0), ==, "wal");
-  sqlite3_finalize (st);
-  /* reopening migrates nothing and seeds nothing twice */
-  db_close (f->db);
-  f->db = db_open (f->path, NULL);
-  g_assert_nonnull (f->db);
-  g_assert_cmpint (count (f->db, "SELECT COUNT(*) FROM case_types"), ==, 2);
-  g_assert_cmpint (count (f->db, "SELECT COUNT(*) FROM case_type_items i JOIN case_types t ON t.id = i.type_id "
-                                 "WHERE t.key = 'fuel-retail'"), ==, 8);
-  g_assert_cmpint (count (f->db, "SELECT COUNT(*) FROM case_type_items i JOIN case_types t ON t.id = i.type_id "
-                                 "WHERE t.key = 'food-business'"), ==, 7);
+  g_assert_cmpint (query_int (f->db, "PRAGMA user_version"), ==, db_latest_version ());
+  g_autofree gchar *mode = query_text (f->db, "PRAGMA journal_mode");
+  g_assert_cmpstr (mode, ==, "wal");
+  g_assert_cmpint (query_int (f->db, "PRAGMA foreign_keys"), ==, 1);
+  g_assert_cmpint (query_int (f->db, "SELECT COUNT(*) FROM case_types"), ==, 2);
+  g_assert_cmpint (items_of (f->db, "fuel-retail"), ==, 8);
+  g_assert_cmpint (items_of (f->db, "food-business"), ==, 7);
+  g_auto (GStrv) keys = store_case_type_keys (f->db);
+  g_assert_cmpuint (g_strv_length (keys), ==, 2);
+  g_assert_cmpstr (keys[0], ==, "food-business");
+  g_assert_cmpstr (keys[1], ==, "fuel-retail");
+  g_assert_true (store_case_type_exists (f->db, "fuel-retail"));
+  g_assert_false (store_case_type_exists (f->db, "fuel"));
+
+  /* reopening migrates nothing and seeds nothing twice, nor touches an edited type */
+  exec (f->db, "UPDATE case_types SET title_en = 'Edited' WHERE key = 'fuel-retail'");
+  for (gint i = 0; i < 2; i++) {
+    db_close (f->db);
+    g_autoptr (GError) error = NULL;
+    f->db = db_open (f->path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (db_schema_version (f->db), ==, db_latest_version ());
+    g_assert_cmpint (query_int (f->db, "SELECT COUNT(*) FROM case_types"), ==, 2);
+    g_assert_cmpint (items_of (f->db, "fuel-retail"), ==, 8);
+    g_assert_cmpint (items_of (f->db, "food-business"), ==, 7);
+    g_autofree gchar *title = query_text (f->db, "SELECT title_en FROM case_types WHERE key = 'fuel-retail'");
+    g_assert_cmpstr (title, ==, "Edited");
+  }
 }
 
 static void
@@ -65,23 +123,62 @@ test_newer_schema_refused (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   f->db = db_open (f->path, &error);
   g_assert_null (f->db);
-  g_assert_nonnull (error);
+  g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL);
   g_assert_nonnull (strstr (error->message, "newer"));
+}
+
+static void
+test_not_a_database (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *junk = g_build_filename (f->dir, "junk.db", NULL);
+  g_autofree gchar *text = g_strnfill (4096, 'J');
+  g_assert_true (g_file_set_contents (junk, text, -1, NULL));
+  g_autoptr (GError) error = NULL;
+  g_assert_null (db_open (junk, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_autofree gchar *missing_dir = g_build_filename (f->dir, "no", "such", "kanyan.db", NULL);
+  g_assert_null (db_open (missing_dir, &error));
+  g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL);
 }
 
 static void
 test_cases (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (CaseRow) row = store_case_add (f->db, "KY-2026-001", "food-business", &error);
+  gint64 before = db_now_ms ();
+  g_autoptr (CaseRow) row = store_case_add (f->db, "KY-2026_001.a", "food-business", &error);
+  gint64 after = db_now_ms ();
   g_assert_no_error (error);
+  g_assert_cmpint (row->id, >, 0);
+  g_assert_cmpstr (row->ref, ==, "KY-2026_001.a");
   g_assert_cmpstr (row->type_key, ==, "food-business");
+  g_assert_cmpstr (row->type_title_en, ==, "Food business licence");
   g_assert_cmpstr (row->type_title_zh, ==, "食品经营许可");
   g_assert_cmpstr (row->status, ==, "accepted");
-  g_assert_null (store_case_add (f->db, "KY-2026-001", "food-business", &error));
+  g_assert_cmpint (row->created_at, >=, before);
+  g_assert_cmpint (row->created_at, <=, after);
+  g_autoptr (CaseRow) again = store_case_get (f->db, "KY-2026_001.a", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (again->id, ==, row->id);
+  g_autoptr (GPtrArray) items = store_case_items (f->db, row->id);
+  g_assert_cmpuint (items->len, ==, 7);
+  g_assert_cmpstr (((gchar **) items->pdata[0])[1], ==, "经营场所与布局");   /* in position order */
+
+  g_autofree gchar *max_ref = g_strnfill (64, 'r');
+  g_autoptr (CaseRow) longest = store_case_add (f->db, max_ref, "fuel-retail", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (longest->ref, ==, max_ref);
+
+  g_assert_null (store_case_add (f->db, "KY-2026_001.a", "food-business", &error));
   g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT);
-  const gchar *bad_refs[] = { "", "../x", ".hidden", "a b", "x/y",
-                              "0123456789012345678901234567890123456789012345678901234567890123X" };
+  g_clear_error (&error);
+  g_assert_null (store_case_add (f->db, "KY-2026_001.a", "fuel-retail", &error));
+  g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT);
+
+  g_autofree gchar *too_long = g_strnfill (65, 'r');
+  const gchar *bad_refs[] = { "", "../x", ".hidden", "..", ".", too_long, "a b", "x/y", "a\\b",
+                              "C-1\n", "é", "a;DROP", "%2e%2e" };
   for (guint i = 0; i < G_N_ELEMENTS (bad_refs); i++) {
     g_clear_error (&error);
     g_assert_null (store_case_add (f->db, bad_refs[i], "fuel-retail", &error));
@@ -90,13 +187,13 @@ test_cases (Fixture *f, gconstpointer data)
   g_clear_error (&error);
   g_assert_null (store_case_add (f->db, "OK-1", "casino", &error));
   g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD);
+  g_assert_nonnull (strstr (error->message, "fuel-retail"));   /* names the known types */
   g_clear_error (&error);
-  g_assert_null (store_case_get (f->db, "NOPE", &error));
+  g_assert_null (store_case_get (f->db, "OK-1", &error));
   g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_UNKNOWN_CASE);
-  g_autoptr (GPtrArray) items = store_case_items (f->db, row->id);
-  g_assert_cmpuint (items->len, ==, 7);
+  g_assert_cmpint (query_int (f->db, "SELECT COUNT(*) FROM cases"), ==, 2);   /* nothing else went in */
   g_autoptr (GPtrArray) list = store_case_list (f->db);
-  g_assert_cmpuint (list->len, ==, 1);
+  g_assert_cmpuint (list->len, ==, 2);
 }
 
 static void
@@ -104,43 +201,131 @@ test_invites (Fixture *f, gconstpointer data)
 {
   g_autoptr (CaseRow) a = store_case_add (f->db, "A", "fuel-retail", NULL);
   g_autoptr (CaseRow) b = store_case_add (f->db, "B", "fuel-retail", NULL);
-  g_autofree gchar *token = store_invite_issue (f->db, a->id, 7, NULL);
-  g_assert_cmpuint (strlen (token), ==, 43);   /* 256 bits, base64url */
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *token = store_invite_issue (f->db, a->id, 7, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (token), ==, 43);   /* 256 bits, base64url without padding */
+  for (const gchar *p = token; *p; p++)
+    g_assert_true (g_ascii_isalnum (*p) || *p == '-' || *p == '_');
+  g_autofree gchar *token_b = store_invite_issue (f->db, b->id, 7, NULL);
+  g_assert_cmpstr (token, !=, token_b);
+
   g_assert_true (store_invite_check (f->db, a->id, token));
-  g_assert_false (store_invite_check (f->db, b->id, token));   /* scoped to its case */
+  g_assert_true (store_invite_check (f->db, b->id, token_b));
+  g_assert_false (store_invite_check (f->db, b->id, token));      /* scoped to its case */
+  g_assert_false (store_invite_check (f->db, a->id, token_b));
   g_assert_false (store_invite_check (f->db, a->id, "wrong"));
   g_assert_false (store_invite_check (f->db, a->id, NULL));
   g_assert_false (store_invite_check (f->db, a->id, ""));
-  g_autofree gchar *like = g_strdup_printf ("SELECT COUNT(*) FROM invites WHERE token_hash LIKE '%%%s%%'", token);
-  g_assert_cmpint (count (f->db, like), ==, 0);                /* never stored in clear */
-  g_assert_true (db_exec (f->db, "UPDATE invites SET expires_at = 1", NULL));
-  g_assert_false (store_invite_check (f->db, a->id, token));   /* expired */
+  g_autofree gchar *prefix = g_strndup (token, 42);
+  g_assert_false (store_invite_check (f->db, a->id, prefix));
+  g_autofree gchar *longer = g_strconcat (token, "x", NULL);
+  g_assert_false (store_invite_check (f->db, a->id, longer));
+
+  /* valid for the days asked */
+  g_assert_cmpint (query_int (f->db, "SELECT expires_at - created_at FROM invites WHERE case_id = 1"),
+                   ==, (gint64) 7 * 24 * 3600 * 1000);
+  /* never stored in clear: no column of any invite row holds the token */
+  sqlite3_stmt *st = NULL;
+  g_assert_cmpint (sqlite3_prepare_v2 (f->db, "SELECT * FROM invites", -1, &st, NULL), ==, SQLITE_OK);
+  gint rows = 0;
+  while (sqlite3_step (st) == SQLITE_ROW) {
+    rows++;
+    for (gint c = 0; c < sqlite3_column_count (st); c++) {
+      const gchar *v = (const gchar *) sqlite3_column_text (st, c);
+      g_assert_true (!v || (!strstr (v, token) && !strstr (v, token_b)));
+    }
+  }
+  sqlite3_finalize (st);
+  g_assert_cmpint (rows, ==, 2);
+
+  /* a second invite of the same case works alongside the first; expiring one leaves the other */
+  g_autofree gchar *token2 = store_invite_issue (f->db, a->id, 1, NULL);
+  g_assert_true (store_invite_check (f->db, a->id, token2));
+  g_autofree gchar *expire = g_strdup_printf ("UPDATE invites SET expires_at = %" G_GINT64_FORMAT
+                                              " WHERE id = 1", db_now_ms () - 1000);
+  exec (f->db, expire);
+  g_assert_false (store_invite_check (f->db, a->id, token));      /* expired */
+  g_assert_true (store_invite_check (f->db, a->id, token2));
+  exec (f->db, "UPDATE invites SET revoked_at = 1 WHERE id = 3");
+  g_assert_false (store_invite_check (f->db, a->id, token2));     /* revoked */
+  g_assert_true (store_invite_check (f->db, b->id, token_b));
 }
 
 static void
 test_sessions_and_recordings (Fixture *f, gconstpointer data)
 {
   g_autoptr (CaseRow) c = store_case_add (f->db, "S", "fuel-retail", NULL);
-  gint64 session = store_session_open (f->db, c->id, NULL);
+  g_autoptr (GError) error = NULL;
+  gint64 session = store_session_open (f->db, c->id, &error);
+  g_assert_no_error (error);
   g_assert_cmpint (session, >, 0);
-  gint64 p = store_participant_join (f->db, session, "p1", "reviewer", "Li");
-  g_assert_cmpint (p, >, 0);
+  g_autofree gchar *sq = g_strdup_printf ("SELECT case_id FROM live_sessions WHERE id = %" G_GINT64_FORMAT
+                                          " AND ended_at IS NULL AND started_at > 0", session);
+  g_assert_cmpint (query_int (f->db, sq), ==, c->id);
+  gint64 p1 = store_participant_join (f->db, session, "p1", "reviewer", "Li");
+  gint64 p2 = store_participant_join (f->db, session, "p2", "applicant", NULL);
+  g_assert_cmpint (p1, >, 0);
+  g_assert_cmpint (p2, >, p1);
+  g_autofree gchar *name = query_text (f->db, "SELECT name || '|' || role || '|' || peer FROM participants WHERE id = 1");
+  g_assert_cmpstr (name, ==, "Li|reviewer|p1");
+  store_participant_leave (f->db, p1);
+  g_assert_cmpint (query_int (f->db, "SELECT COUNT(*) FROM participants WHERE left_at IS NULL"), ==, 1);
+
   gint64 r1 = store_recording_begin (f->db, session, 1, "/r/1.mkv", "H264", "OPUS");
-  gint64 r2 = store_recording_begin (f->db, session, 2, "/r/2.mkv", "H264", "OPUS");
+  gint64 r2 = store_recording_begin (f->db, session, 2, "/r/2.mkv", "VP8", NULL);
+  g_assert_cmpint (r1, >, 0);
+  g_assert_cmpint (r2, >, r1);
+  g_autofree gchar *r2q = g_strdup_printf ("SELECT seq || '|' || path || '|' || video_codec || '|' || state || '|' "
+                                           "|| ifnull (audio_codec, '-') FROM recordings WHERE id = %"
+                                           G_GINT64_FORMAT, r2);
+  g_autofree gchar *r2row = query_text (f->db, r2q);
+  g_assert_cmpstr (r2row, ==, "2|/r/2.mkv|VP8|recording|-");
+  g_autoptr (GPtrArray) none = store_recordings_unarchived (f->db);
+  g_assert_cmpuint (none->len, ==, 0);   /* still recording: not for the archiver */
+
   store_recording_end (f->db, r1, 1234, "complete");
-  g_assert_cmpint (count (f->db, "SELECT bytes FROM recordings WHERE state = 'complete'"), ==, 1234);
+  g_autofree gchar *r1q = g_strdup_printf ("SELECT state || '|' || bytes || '|' || (ended_at IS NOT NULL) "
+                                           "FROM recordings WHERE id = %" G_GINT64_FORMAT, r1);
+  g_autofree gchar *r1row = query_text (f->db, r1q);
+  g_assert_cmpstr (r1row, ==, "complete|1234|1");
+
+  /* a crash left r2 recording, the session open and p2 inside */
   store_recordings_mark_interrupted (f->db);
-  g_autofree gchar *q = g_strdup_printf ("SELECT COUNT(*) FROM recordings WHERE id = %" G_GINT64_FORMAT
-                                         " AND state = 'interrupted'", r2);
-  g_assert_cmpint (count (f->db, q), ==, 1);
-  g_assert_cmpint (count (f->db, "SELECT COUNT(*) FROM participants WHERE left_at IS NULL"), ==, 0);
+  g_autofree gchar *r2state = g_strdup_printf ("SELECT state FROM recordings WHERE id = %" G_GINT64_FORMAT, r2);
+  g_autofree gchar *state2 = query_text (f->db, r2state);
+  g_assert_cmpstr (state2, ==, "interrupted");
+  g_autofree gchar *r1state = g_strdup_printf ("SELECT state FROM recordings WHERE id = %" G_GINT64_FORMAT, r1);
+  g_autofree gchar *state1 = query_text (f->db, r1state);
+  g_assert_cmpstr (state1, ==, "complete");
+  g_assert_cmpint (query_int (f->db, "SELECT COUNT(*) FROM recordings WHERE state = 'recording'"), ==, 0);
+  g_assert_cmpint (query_int (f->db, "SELECT COUNT(*) FROM participants WHERE left_at IS NULL"), ==, 0);
+  g_assert_cmpint (query_int (f->db, "SELECT COUNT(*) FROM live_sessions WHERE ended_at IS NULL"), ==, 0);
+
   g_autoptr (GPtrArray) todo = store_recordings_unarchived (f->db);
   g_assert_cmpuint (todo->len, ==, 2);
+  g_autofree gchar *r1id = g_strdup_printf ("%" G_GINT64_FORMAT, r1);
+  g_assert_cmpstr (((gchar **) todo->pdata[0])[0], ==, r1id);
+  g_assert_cmpstr (((gchar **) todo->pdata[0])[1], ==, "/r/1.mkv");
   store_recording_archived (f->db, r1, "/r/1.mp4", "ab12", 99, 5000, FALSE);
+  store_recording_archive_failed (f->db, r2, "moov missing");
   g_autoptr (GPtrArray) left = store_recordings_unarchived (f->db);
-  g_assert_cmpuint (left->len, ==, 1);
+  g_assert_cmpuint (left->len, ==, 0);
+  g_autofree gchar *arch = query_text (f->db, "SELECT archive_state || '|' || archive_sha256 || '|' || duration_ms "
+                                              "FROM recordings WHERE id = 1");
+  g_assert_cmpstr (arch, ==, "archived|ab12|5000");
   g_autofree gchar *ref = store_recording_case_ref (f->db, r2);
   g_assert_cmpstr (ref, ==, "S");
+  g_autofree gchar *no_ref = store_recording_case_ref (f->db, 9999);
+  g_assert_cmpstr (no_ref, ==, "");
+
+  store_session_close (f->db, session);   /* already ended by the crash recovery: kept as it was */
+  g_assert_cmpint (query_int (f->db, "SELECT ended_at = started_at FROM live_sessions WHERE id = 1"), ==, 1);
+  gint64 s2 = store_session_open (f->db, c->id, NULL);
+  store_session_close (f->db, s2);
+  g_autofree gchar *s2q = g_strdup_printf ("SELECT ended_at >= started_at FROM live_sessions WHERE id = %"
+                                           G_GINT64_FORMAT " AND ended_at IS NOT NULL", s2);
+  g_assert_cmpint (query_int (f->db, s2q), ==, 1);
 }
 
 int
@@ -149,6 +334,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/store/schema-and-seed", Fixture, NULL, setup, test_schema_and_seed, teardown);
   g_test_add ("/store/newer-schema-refused", Fixture, NULL, setup, test_newer_schema_refused, teardown);
+  g_test_add ("/store/not-a-database", Fixture, NULL, setup, test_not_a_database, teardown);
   g_test_add ("/store/cases", Fixture, NULL, setup, test_cases, teardown);
   g_test_add ("/store/invites", Fixture, NULL, setup, test_invites, teardown);
   g_test_add ("/store/sessions-and-recordings", Fixture, NULL, setup, test_sessions_and_recordings, teardown);
