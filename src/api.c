@@ -1,12 +1,17 @@
-/* api.c — REST routes: validate, call the domain (store, cases, rooms), answer JSON.
- * Each handler is thin; errors are KANYAN_ERROR codes rendered by http.c. */
+/* api.c — REST routes: identify the caller, ask auth.c, validate, call the domain (store,
+ * cases, rooms), answer JSON. Each handler is thin; errors are KANYAN_ERROR codes rendered
+ * by http.c. Every state-changing request must be application/json (the CSRF defence with
+ * SameSite=Strict: another site's page cannot send that without a CORS preflight). */
 #include "api.h"
+#include "auth.h"
+#include "calendar.h"
 #include "cases.h"
 #include "room.h"
 #include "qr.h"
 #include "errors.h"
 #include "users.h"
 #include "audit.h"
+#include <math.h>
 
 static void
 add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
@@ -31,6 +36,55 @@ add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_add_int_value (b, room ? room_participant_count (room) : 0);
   json_builder_set_member_name (b, "created_at");
   json_builder_add_int_value (b, row->created_at);
+  json_builder_set_member_name (b, "owner");
+  json_builder_add_string_value (b, row->owner);
+  json_builder_set_member_name (b, "department");
+  json_builder_add_string_value (b, row->department);
+  json_builder_set_member_name (b, "accepted_on");
+  json_builder_add_string_value (b, row->accepted_on);
+  json_builder_set_member_name (b, "deadline_on");
+  json_builder_add_string_value (b, row->deadline_on);
+  GDate today, deadline;
+  calendar_today (&today);
+  json_builder_set_member_name (b, "working_days_left");
+  if (calendar_parse_date (row->deadline_on, &deadline)) {
+    g_autoptr (WorkCalendar) cal = calendar_new ((const gchar *const *) app->config->holidays,
+                                                 (const gchar *const *) app->config->workdays, NULL);
+    gint left = calendar_working_days_left (cal, &today, &deadline);
+    json_builder_add_int_value (b, left);
+    json_builder_set_member_name (b, "overdue");
+    json_builder_add_boolean_value (b, left < 0 && !g_str_has_prefix (row->status, "decided"));
+  } else {
+    json_builder_add_null_value (b);
+  }
+}
+
+static void
+add_case_facts (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
+{
+  json_builder_set_member_name (b, "applicant_name");
+  json_builder_add_string_value (b, row->applicant_name);
+  json_builder_set_member_name (b, "applicant_phone");
+  json_builder_add_string_value (b, row->applicant_phone);
+  json_builder_set_member_name (b, "site_address");
+  json_builder_add_string_value (b, row->site_address);
+  json_builder_set_member_name (b, "site");
+  if (row->has_site) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "lat");
+    json_builder_add_double_value (b, row->site_lat);
+    json_builder_set_member_name (b, "lon");
+    json_builder_add_double_value (b, row->site_lon);
+    json_builder_end_object (b);
+  } else {
+    json_builder_add_null_value (b);
+  }
+  g_autoptr (GPtrArray) co = store_case_reviewers (app->db, row->id);
+  json_builder_set_member_name (b, "co_reviewers");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < co->len; i++)
+    json_builder_add_string_value (b, g_ptr_array_index (co, i));
+  json_builder_end_array (b);
 }
 
 static void
@@ -71,106 +125,6 @@ object_begin (void)
   return b;
 }
 
-static void
-api_health (KanyanApp *app, HttpExchange *ex)
-{
-  g_autoptr (JsonBuilder) b = object_begin ();
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, TRUE);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_string_value (b, KANYAN_VERSION);
-  respond_builder (ex, 200, b);
-}
-
-static void
-api_case_list (KanyanApp *app, HttpExchange *ex)
-{
-  g_autoptr (GPtrArray) rows = store_case_list (app->db);
-  g_autoptr (JsonBuilder) b = object_begin ();
-  json_builder_set_member_name (b, "cases");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < rows->len; i++) {
-    json_builder_begin_object (b);
-    add_case_summary (b, app, g_ptr_array_index (rows, i));
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
-  respond_builder (ex, 200, b);
-}
-
-static void
-api_case_get (KanyanApp *app, HttpExchange *ex, const CaseRow *row)
-{
-  Room *room = app_get_room (app, row->ref);
-  g_autoptr (JsonBuilder) b = object_begin ();
-  add_case_summary (b, app, row);
-  json_builder_set_member_name (b, "session");
-  if (room)
-    json_builder_add_int_value (b, room_session_id (room));
-  else
-    json_builder_add_null_value (b);
-  add_items (b, app, row);
-  respond_builder (ex, 200, b);
-}
-
-static void
-api_invite_issue (KanyanApp *app, HttpExchange *ex, const CaseRow *row)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (Invite) invite = cases_issue_invite (app->db, "api", app->config, row, &error);
-  if (!invite) {
-    http_exchange_respond_error (ex, error);
-    return;
-  }
-  g_autofree gchar *svg = qr_svg (invite->url);
-  g_autoptr (JsonBuilder) b = object_begin ();
-  json_builder_set_member_name (b, "ref");
-  json_builder_add_string_value (b, row->ref);
-  json_builder_set_member_name (b, "token");
-  json_builder_add_string_value (b, invite->token);
-  json_builder_set_member_name (b, "invite_url");
-  json_builder_add_string_value (b, invite->url);
-  json_builder_set_member_name (b, "expires_at");
-  json_builder_add_int_value (b, invite->expires_at);
-  json_builder_set_member_name (b, "qr_svg");
-  json_builder_add_string_value (b, svg ? svg : "");
-  respond_builder (ex, 201, b);
-}
-
-/* what an applicant's page may read with its token: the case and its items */
-static void
-api_invite_view (KanyanApp *app, HttpExchange *ex)
-{
-  const gchar *ref = http_exchange_query (ex, "case");
-  const gchar *token = http_exchange_header (ex, "authorization");
-  if (token && g_ascii_strncasecmp (token, "Bearer ", 7) == 0)
-    token += 7;
-  else
-    token = NULL;
-  if (!ref) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'case' is required");
-    return;
-  }
-  g_autoptr (GError) error = NULL;
-  g_autoptr (CaseRow) row = store_case_get (app->db, ref, &error);
-  if (!row || !store_invite_check (app->db, row->id, token)) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "the invite link is wrong, expired or revoked");
-    return;
-  }
-  g_autoptr (JsonBuilder) b = object_begin ();
-  json_builder_set_member_name (b, "ref");
-  json_builder_add_string_value (b, row->ref);
-  json_builder_set_member_name (b, "type_title");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "en");
-  json_builder_add_string_value (b, row->type_title_en);
-  json_builder_set_member_name (b, "zh");
-  json_builder_add_string_value (b, row->type_title_zh);
-  json_builder_end_object (b);
-  add_items (b, app, row);
-  respond_builder (ex, 200, b);
-}
-
 /* ---- accounts --------------------------------------------------------------------- */
 
 /* A JSON object body; state-changing requests must say application/json, which a page of
@@ -203,21 +157,6 @@ string_member (JsonObject *obj, const gchar *name)
   return json_node_get_string (node);
 }
 
-static gchar *
-session_cookie (HttpExchange *ex)
-{
-  const gchar *cookies = http_exchange_header (ex, "cookie");
-  if (!cookies)
-    return NULL;
-  g_auto (GStrv) parts = g_strsplit (cookies, ";", -1);
-  for (gchar **p = parts; *p; p++) {
-    gchar *c = g_strstrip (*p);
-    if (g_str_has_prefix (c, "kanyan_session="))
-      return g_strdup (c + strlen ("kanyan_session="));
-  }
-  return NULL;
-}
-
 static void
 add_user (JsonBuilder *b, const User *u)
 {
@@ -230,12 +169,249 @@ add_user (JsonBuilder *b, const User *u)
 }
 
 static void
-api_login (KanyanApp *app, HttpExchange *ex)
+api_health (KanyanApp *app, HttpExchange *ex)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *obj = json_body (ex, parser);
-  if (!obj)
+  g_autoptr (JsonBuilder) b = object_begin ();
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_string_value (b, KANYAN_VERSION);
+  respond_builder (ex, 200, b);
+}
+
+/* responds and returns FALSE when the caller may not */
+static gboolean
+api_allowed (KanyanApp *app, HttpExchange *ex, const Identity *id, Ability what, const CaseRow *row)
+{
+  g_autoptr (GError) error = NULL;
+  if (auth_check (app, id, what, row, &error))
+    return TRUE;
+  if (error->code == KANYAN_ERROR_BAD_TOKEN)
+    http_exchange_add_header (ex, "www-authenticate", "Bearer");
+  http_exchange_respond_error (ex, error);
+  return FALSE;
+}
+
+static void
+api_case_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  if (!api_allowed (app, ex, id, ABILITY_LIST_CASES, NULL))
     return;
+  g_autoptr (GPtrArray) rows = store_case_list (app->db);
+  g_autoptr (JsonBuilder) b = object_begin ();
+  json_builder_set_member_name (b, "cases");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rows->len; i++) {
+    CaseRow *row = g_ptr_array_index (rows, i);
+    if (!auth_allows (app, id, ABILITY_READ_CASE, row))
+      continue;
+    json_builder_begin_object (b);
+    add_case_summary (b, app, row);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  respond_builder (ex, 200, b);
+}
+
+static void
+api_case_get (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  Room *room = app_get_room (app, row->ref);
+  g_autoptr (JsonBuilder) b = object_begin ();
+  add_case_summary (b, app, row);
+  add_case_facts (b, app, row);
+  json_builder_set_member_name (b, "session");
+  if (room)
+    json_builder_add_int_value (b, room_session_id (room));
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "can");
+  json_builder_begin_array (b);
+  for (Ability a = 0; a < N_ABILITIES; a++)
+    if (a != ABILITY_LIST_CASES && a != ABILITY_CREATE_CASE && auth_allows (app, id, a, row))
+      json_builder_add_string_value (b, auth_ability_name (a));
+  json_builder_end_array (b);
+  add_items (b, app, row);
+  respond_builder (ex, 200, b);
+}
+
+static void
+api_invite_issue (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (Invite) invite = cases_issue_invite (app->db, auth_actor (id), app->config, row, &error);
+  if (!invite) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  g_autofree gchar *svg = qr_svg (invite->url);
+  g_autoptr (JsonBuilder) b = object_begin ();
+  json_builder_set_member_name (b, "ref");
+  json_builder_add_string_value (b, row->ref);
+  json_builder_set_member_name (b, "token");
+  json_builder_add_string_value (b, invite->token);
+  json_builder_set_member_name (b, "invite_url");
+  json_builder_add_string_value (b, invite->url);
+  json_builder_set_member_name (b, "expires_at");
+  json_builder_add_int_value (b, invite->expires_at);
+  json_builder_set_member_name (b, "qr_svg");
+  json_builder_add_string_value (b, svg ? svg : "");
+  respond_builder (ex, 201, b);
+}
+
+static void
+api_invite_revoke (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  gint n = cases_revoke_invites (app->db, auth_actor (id), row);
+  g_autoptr (JsonBuilder) b = object_begin ();
+  json_builder_set_member_name (b, "revoked");
+  json_builder_add_int_value (b, n);
+  respond_builder (ex, 200, b);
+}
+
+static void
+api_case_assign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  g_autoptr (GError) error = NULL;
+  const gchar *owner = string_member (body, "owner");
+  JsonNode *co = json_object_get_member (body, "co_reviewers");
+  if (!owner && !co) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "give 'owner' and/or 'co_reviewers'");
+    return;
+  }
+  if (co && !JSON_NODE_HOLDS_ARRAY (co)) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'co_reviewers' must be an array of usernames");
+    return;
+  }
+  if (owner && !cases_assign (app->db, auth_actor (id), row, owner, &error)) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  JsonArray *names = co ? json_node_get_array (co) : NULL;
+  for (guint i = 0; names && i < json_array_get_length (names); i++) {
+    JsonNode *n = json_array_get_element (names, i);
+    const gchar *name = JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+                        ? json_node_get_string (n) : NULL;
+    g_autoptr (CaseRow) now = store_case_get (app->db, row->ref, NULL);
+    if (!name || !cases_add_reviewer (app->db, auth_actor (id), now ? now : row, name, &error)) {
+      if (!error)
+        g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'co_reviewers' must be an array of usernames");
+      http_exchange_respond_error (ex, error);
+      return;
+    }
+  }
+  g_autoptr (CaseRow) updated = store_case_get (app->db, row->ref, &error);
+  g_autoptr (JsonBuilder) b = object_begin ();
+  add_case_summary (b, app, updated);
+  add_case_facts (b, app, updated);
+  respond_builder (ex, 200, b);
+}
+
+static gboolean
+double_member (JsonObject *obj, const gchar *name, gdouble *out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (!node || !JSON_NODE_HOLDS_VALUE (node))
+    return FALSE;
+  GType t = json_node_get_value_type (node);
+  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_double (node);
+  return TRUE;
+}
+
+/* POST /api/cases {ref, type, owner?, applicant_name?, applicant_phone?, site_address?, site?: {lat, lon}} */
+static void
+api_case_create (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body)
+{
+  CaseFacts f = { .ref = string_member (body, "ref"), .type_key = string_member (body, "type"),
+                  .applicant_name = string_member (body, "applicant_name"),
+                  .applicant_phone = string_member (body, "applicant_phone"),
+                  .site_address = string_member (body, "site_address") };
+  if (!f.ref || !f.type_key) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'ref' and 'type' are required strings");
+    return;
+  }
+  JsonNode *site = json_object_get_member (body, "site");
+  if (site && !JSON_NODE_HOLDS_NULL (site)) {
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (site) ? json_node_get_object (site) : NULL;
+    if (!o || !double_member (o, "lat", &f.site_lat) || !double_member (o, "lon", &f.site_lon) ||
+        fabs (f.site_lat) > 90 || fabs (f.site_lon) > 180) {
+      http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'site' must be {\"lat\": degrees, \"lon\": degrees}");
+      return;
+    }
+    f.has_site = TRUE;
+  }
+  /* a reviewer takes the case it accepts (首问负责); a lead or admin may name its owner */
+  const gchar *owner = string_member (body, "owner");
+  if (g_strcmp0 (id->user->role, "reviewer") == 0 || (!owner && g_strcmp0 (id->user->role, "lead") == 0))
+    owner = id->user->username;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CaseRow) row = cases_create (app->db, app->config, auth_actor (id), &f, owner, &error);
+  if (!row) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  g_autoptr (JsonBuilder) b = object_begin ();
+  add_case_summary (b, app, row);
+  add_case_facts (b, app, row);
+  respond_builder (ex, 201, b);
+}
+
+/* what an applicant's page may read with its token: the case and its items */
+static void
+api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  const gchar *ref = http_exchange_query (ex, "case");
+  if (!ref) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'case' is required");
+    return;
+  }
+  g_autoptr (CaseRow) row = store_case_get (app->db, ref, NULL);
+  Identity applicant = { NULL, id->invite_token };   /* the token alone: a staff cookie does not count here */
+  if (!row || !auth_allows (app, &applicant, ABILITY_READ_INVITE_VIEW, row)) {
+    http_exchange_add_header (ex, "www-authenticate", "Bearer");
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "the invite link is wrong, expired or revoked");
+    return;
+  }
+  g_autoptr (JsonBuilder) b = object_begin ();
+  json_builder_set_member_name (b, "ref");
+  json_builder_add_string_value (b, row->ref);
+  json_builder_set_member_name (b, "type_title");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "en");
+  json_builder_add_string_value (b, row->type_title_en);
+  json_builder_set_member_name (b, "zh");
+  json_builder_add_string_value (b, row->type_title_zh);
+  json_builder_end_object (b);
+  add_items (b, app, row);
+  respond_builder (ex, 200, b);
+}
+
+static void
+api_user_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  if (!api_allowed (app, ex, id, ABILITY_MANAGE_USERS, NULL))
+    return;
+  g_autoptr (GPtrArray) users = users_list (app->db);
+  g_autoptr (JsonBuilder) b = object_begin ();
+  json_builder_set_member_name (b, "users");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < users->len; i++) {
+    User *u = g_ptr_array_index (users, i);
+    json_builder_begin_object (b);
+    add_user (b, u);
+    json_builder_set_member_name (b, "disabled");
+    json_builder_add_boolean_value (b, u->disabled);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  respond_builder (ex, 200, b);
+}
+
+static void
+api_login (KanyanApp *app, HttpExchange *ex, JsonObject *obj)
+{
   const gchar *username = string_member (obj, "username"), *password = string_member (obj, "password");
   if (!username || !password) {
     http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'username' and 'password' are required strings");
@@ -270,10 +446,7 @@ api_login (KanyanApp *app, HttpExchange *ex)
 static void
 api_logout (KanyanApp *app, HttpExchange *ex)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_body (ex, parser))
-    return;
-  g_autofree gchar *token = session_cookie (ex);
+  g_autofree gchar *token = auth_session_token (http_exchange_header (ex, "cookie"));
   g_autoptr (User) user = sessions_lookup (app->db, token);
   sessions_end (app->db, token);
   if (user)
@@ -283,17 +456,59 @@ api_logout (KanyanApp *app, HttpExchange *ex)
 }
 
 static void
-api_me (KanyanApp *app, HttpExchange *ex)
+api_me (KanyanApp *app, HttpExchange *ex, const Identity *id)
 {
-  g_autofree gchar *token = session_cookie (ex);
-  g_autoptr (User) user = sessions_lookup (app->db, token);
-  if (!user) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "not logged in, or the session expired");
+  if (!id->user) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_UNAUTHENTICATED, "not logged in, or the session expired");
     return;
   }
   g_autoptr (JsonBuilder) b = object_begin ();
-  add_user (b, user);
+  add_user (b, id->user);
+  json_builder_set_member_name (b, "can");
+  json_builder_begin_array (b);
+  for (Ability a = 0; a < N_ABILITIES; a++)
+    if (auth_allows (app, id, a, NULL))
+      json_builder_add_string_value (b, auth_ability_name (a));
+  json_builder_end_array (b);
   respond_builder (ex, 200, b);
+}
+
+typedef void (*CaseHandler) (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
+                             JsonObject *body);
+
+/* /api/cases/{ref}[/{action}]: who may, and who answers */
+static const struct {
+  const gchar *method, *action;   /* action NULL: the case itself */
+  Ability ability;
+  CaseHandler handler;
+} case_routes[] = {
+  { "GET",  NULL,             ABILITY_READ_CASE,      api_case_get },
+  { "POST", "invite",         ABILITY_MANAGE_INVITES, api_invite_issue },
+  { "POST", "revoke-invites", ABILITY_MANAGE_INVITES, api_invite_revoke },
+  { "POST", "assign",         ABILITY_ASSIGN_CASE,    api_case_assign },
+};
+
+static void
+api_case_route (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *ref, const gchar *action,
+                JsonObject *body)
+{
+  const gchar *method = http_exchange_method (ex);
+  for (guint i = 0; i < G_N_ELEMENTS (case_routes); i++) {
+    if (g_strcmp0 (case_routes[i].method, method) != 0 || g_strcmp0 (case_routes[i].action, action) != 0)
+      continue;
+    if (!id->user) {   /* nobody learns which cases exist */
+      http_exchange_respond_code (ex, KANYAN_ERROR_UNAUTHENTICATED, "log in first (or the session expired)");
+      return;
+    }
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CaseRow) row = store_case_get (app->db, ref, &error);
+    if (!row)
+      http_exchange_respond_error (ex, error);
+    else if (api_allowed (app, ex, id, case_routes[i].ability, row))
+      case_routes[i].handler (app, ex, id, row, body);
+    return;
+  }
+  http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such API route");
 }
 
 void
@@ -302,29 +517,36 @@ api_handle (KanyanApp *app, HttpExchange *ex)
   const gchar *method = http_exchange_method (ex);
   g_auto (GStrv) parts = g_strsplit (http_exchange_path (ex) + 5, "/", 0);   /* after "/api/" */
   guint n = g_strv_length (parts);
-  gboolean get = g_strcmp0 (method, "GET") == 0, post = g_strcmp0 (method, "POST") == 0;
+  gboolean get = g_strcmp0 (method, "GET") == 0 || g_strcmp0 (method, "HEAD") == 0;
+  gboolean post = g_strcmp0 (method, "POST") == 0;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *body = NULL;
+  if (!get && !(body = json_body (ex, parser)))   /* the CSRF defence: state changes are JSON */
+    return;
+  g_autoptr (Identity) id = auth_identify (app, ex);
 
   if (n == 1 && g_strcmp0 (parts[0], "health") == 0 && get)
     { api_health (app, ex); return; }
-  if (n == 1 && g_strcmp0 (parts[0], "cases") == 0 && get)
-    { api_case_list (app, ex); return; }
-  if (n == 1 && g_strcmp0 (parts[0], "invite") == 0 && get)
-    { api_invite_view (app, ex); return; }
   if (n == 1 && g_strcmp0 (parts[0], "login") == 0 && post)
-    { api_login (app, ex); return; }
+    { api_login (app, ex, body); return; }
   if (n == 1 && g_strcmp0 (parts[0], "logout") == 0 && post)
     { api_logout (app, ex); return; }
   if (n == 1 && g_strcmp0 (parts[0], "me") == 0 && get)
-    { api_me (app, ex); return; }
-  if (n >= 2 && n <= 3 && g_strcmp0 (parts[0], "cases") == 0) {
-    g_autoptr (GError) error = NULL;
-    g_autoptr (CaseRow) row = store_case_get (app->db, parts[1], &error);
-    if (!row)
-      { http_exchange_respond_error (ex, error); return; }
-    if (n == 2 && get)
-      { api_case_get (app, ex, row); return; }
-    if (n == 3 && g_strcmp0 (parts[2], "invite") == 0 && post)
-      { api_invite_issue (app, ex, row); return; }
+    { api_me (app, ex, id); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "invite") == 0 && get)
+    { api_invite_view (app, ex, id); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "cases") == 0 && get)
+    { api_case_list (app, ex, id); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "cases") == 0 && post) {
+    if (api_allowed (app, ex, id, ABILITY_CREATE_CASE, NULL))
+      api_case_create (app, ex, id, body);
+    return;
+  }
+  if (n == 1 && g_strcmp0 (parts[0], "users") == 0 && get)
+    { api_user_list (app, ex, id); return; }
+  if (n >= 2 && n <= 3 && g_strcmp0 (parts[0], "cases") == 0 && *parts[1]) {
+    api_case_route (app, ex, id, parts[1], n == 3 ? parts[2] : NULL, body);
+    return;
   }
   http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such API route");
 }

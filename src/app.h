@@ -24,6 +24,9 @@ typedef struct {
   gint     viewer_answer_timeout_s;
   gint     room_linger_s;     /* an empty live inspection waits this long for its applicant to come back */
   gint     invite_days;
+  gchar  **holidays;          /* [calendar] holidays: weekdays that are not working days */
+  gchar  **workdays;          /* [calendar] workdays: weekend days that are (调休) */
+  gboolean demo;              /* serve --demo: show the demo logins on the login page (make run) */
 } KanyanConfig;
 
 typedef struct {

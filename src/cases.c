@@ -1,8 +1,11 @@
-/* cases.c — case-level operations shared by the CLI and the API: issuing invites and
- * building their links. The token travels in the URL fragment, so it never reaches a
+/* cases.c — case-level operations shared by the CLI and the API: creating a case (its owner,
+ * department and working-day deadline), co-reviewers, issuing invites and building their links. The token travels in the URL fragment, so it never reaches a
  * server log or a Referer header. */
 #include "cases.h"
 #include "audit.h"
+#include "calendar.h"
+#include "errors.h"
+#include "users.h"
 
 void
 invite_free (Invite *invite)
@@ -22,13 +25,71 @@ cases_invite_url (const KanyanConfig *cfg, const gchar *ref, const gchar *token)
   return g_strdup_printf ("%s/apply/#case=%s&token=%s", base, escaped, token);
 }
 
-CaseRow *
-cases_create (sqlite3 *db, const gchar *actor, const gchar *ref, const gchar *type_key, GError **error)
+/* a reviewer or lead who can own or co-review a case */
+static User *
+case_staff (sqlite3 *db, const gchar *username, GError **error)
 {
-  CaseRow *row = store_case_add (db, ref, type_key, error);
+  g_autoptr (User) user = users_find (db, username);
+  if (!user || user->disabled || (g_strcmp0 (user->role, "reviewer") != 0 && g_strcmp0 (user->role, "lead") != 0)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'%s' is not an active reviewer or lead", username);
+    return NULL;
+  }
+  return g_steal_pointer (&user);
+}
+
+CaseRow *
+cases_create (sqlite3 *db, const KanyanConfig *cfg, const gchar *actor, CaseFacts *facts, const gchar *owner,
+              GError **error)
+{
+  g_autoptr (User) owner_user = NULL;
+  if (owner && *owner) {
+    if (!(owner_user = case_staff (db, owner, error)))
+      return NULL;
+    facts->owner_id = owner_user->id;
+    facts->department = owner_user->department;
+  }
+  gint limit = store_case_type_time_limit (db, facts->type_key);
+  g_autoptr (WorkCalendar) cal = calendar_new ((const gchar *const *) cfg->holidays,
+                                               (const gchar *const *) cfg->workdays, NULL);
+  GDate accepted, deadline;
+  calendar_today (&accepted);
+  calendar_add_working_days (cal, &accepted, MAX (limit, 0), &deadline);
+  g_autofree gchar *accepted_on = calendar_format_date (&accepted);
+  g_autofree gchar *deadline_on = calendar_format_date (&deadline);
+  facts->accepted_on = accepted_on;
+  facts->deadline_on = deadline_on;
+  CaseRow *row = store_case_add (db, facts, error);
   if (row)
-    audit_note (db, actor, "case.created", row->ref, "type", row->type_key, NULL);
+    audit_note (db, actor, "case.created", row->ref, "type", row->type_key, "owner", row->owner,
+                "deadline_on", row->deadline_on, NULL);
   return row;
+}
+
+gboolean
+cases_assign (sqlite3 *db, const gchar *actor, const CaseRow *row, const gchar *owner, GError **error)
+{
+  g_autoptr (User) user = case_staff (db, owner, error);
+  if (!user)
+    return FALSE;
+  store_case_set_owner (db, row->id, user->id, user->department);
+  audit_note (db, actor, "case.assigned", row->ref, "owner", user->username, "department", user->department, NULL);
+  return TRUE;
+}
+
+gboolean
+cases_add_reviewer (sqlite3 *db, const gchar *actor, const CaseRow *row, const gchar *username, GError **error)
+{
+  g_autoptr (User) user = case_staff (db, username, error);
+  if (!user)
+    return FALSE;
+  if (user->id == row->owner_id) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "'%s' owns the case already", username);
+    return FALSE;
+  }
+  store_case_add_reviewer (db, row->id, user->id);
+  audit_note (db, actor, "case.co_reviewer_added", row->ref, "username", user->username, "department",
+              user->department, NULL);
+  return TRUE;
 }
 
 Invite *

@@ -1,6 +1,7 @@
-/* config.c — settings: embedded defaults, then a GKeyFile ([server], [media], [invites]),
- * then command-line flags (main.c applies those). Reads files; never writes any. */
+/* config.c — settings: embedded defaults, then a GKeyFile ([server], [media], [invites],
+ * [calendar]), then command-line flags (main.c applies those). Reads files; never writes any. */
 #include "app.h"
+#include "calendar.h"
 
 KanyanConfig *
 config_new_defaults (void)
@@ -75,6 +76,20 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
     g_strfreev (cfg->ice_addresses);
     cfg->ice_addresses = g_key_file_get_string_list (kf, "media", "ice_addresses", NULL, NULL);
   }
+  for (guint i = 0; i < 2; i++) {
+    const gchar *key = i == 0 ? "holidays" : "workdays";
+    gchar ***slot = i == 0 ? &cfg->holidays : &cfg->workdays;
+    if (!g_key_file_has_key (kf, "calendar", key, NULL))
+      continue;
+    g_auto (GStrv) dates = g_key_file_get_string_list (kf, "calendar", key, NULL, NULL);
+    g_autoptr (WorkCalendar) check = calendar_new ((const gchar *const *) dates, NULL, error);
+    if (!check) {
+      g_prefix_error (error, "[calendar] %s: ", key);
+      return FALSE;
+    }
+    g_strfreev (*slot);
+    *slot = g_steal_pointer (&dates);
+  }
   if (!replace_int (&cfg->ice_port_min, kf, "media", "ice_port_min", error) ||
       !replace_int (&cfg->ice_port_max, kf, "media", "ice_port_max", error) ||
       !replace_int (&cfg->jitter_latency_ms, kf, "media", "jitter_latency_ms", error) ||
@@ -112,5 +127,7 @@ config_free (KanyanConfig *cfg)
   g_free (cfg->tls_key);
   g_free (cfg->public_url);
   g_strfreev (cfg->ice_addresses);
+  g_strfreev (cfg->holidays);
+  g_strfreev (cfg->workdays);
   g_free (cfg);
 }

@@ -58,6 +58,19 @@ static const gchar *const migrations[] = {
   "CREATE TABLE sessions ("
   "  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), token_hash TEXT NOT NULL UNIQUE,"
   "  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, ended_at INTEGER);",
+  /* 5: who a case belongs to (first-contact owner, co-reviewers) and its facts and deadline */
+  "ALTER TABLE cases ADD COLUMN owner_id INTEGER REFERENCES users(id);"
+  "ALTER TABLE cases ADD COLUMN department TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE cases ADD COLUMN applicant_name TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE cases ADD COLUMN applicant_phone TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE cases ADD COLUMN site_address TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE cases ADD COLUMN site_lat REAL;"
+  "ALTER TABLE cases ADD COLUMN site_lon REAL;"
+  "ALTER TABLE cases ADD COLUMN accepted_on TEXT;"      /* YYYY-MM-DD */
+  "ALTER TABLE cases ADD COLUMN deadline_on TEXT;"      /* YYYY-MM-DD, in working days from accepted_on */
+  "CREATE TABLE case_reviewers ("
+  "  case_id INTEGER NOT NULL REFERENCES cases(id), user_id INTEGER NOT NULL REFERENCES users(id),"
+  "  PRIMARY KEY (case_id, user_id));",
 };
 
 gint

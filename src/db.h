@@ -20,13 +20,38 @@ typedef struct {
   gchar  *type_title_zh;
   gchar  *status;
   gint64  created_at;
+  gint64  owner_id;         /* 0: no owner yet */
+  gchar  *owner;            /* the owner's username, "" when none */
+  gchar  *department;       /* the owner's department when assigned: whose lead oversees it */
+  gchar  *applicant_name, *applicant_phone, *site_address;
+  gboolean has_site;        /* site_lat/site_lon are set */
+  gdouble site_lat, site_lon;
+  gchar  *accepted_on, *deadline_on;   /* YYYY-MM-DD */
+  gint    time_limit_days;  /* of its type, in working days */
 } CaseRow;
+
+/* what creating a case takes; cases.c fills in the dates */
+typedef struct {
+  const gchar *ref, *type_key;
+  gint64 owner_id;
+  const gchar *department;
+  const gchar *applicant_name, *applicant_phone, *site_address;
+  gboolean has_site;
+  gdouble site_lat, site_lon;
+  const gchar *accepted_on, *deadline_on;
+} CaseFacts;
 void     case_row_free (CaseRow *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaseRow, case_row_free)
 
 gboolean store_case_type_exists (sqlite3 *db, const gchar *key);
 gchar  **store_case_type_keys (sqlite3 *db);
-CaseRow *store_case_add (sqlite3 *db, const gchar *ref, const gchar *type_key, GError **error);
+CaseRow *store_case_add (sqlite3 *db, const CaseFacts *facts, GError **error);
+gint     store_case_type_time_limit (sqlite3 *db, const gchar *type_key);   /* working days; -1: unknown type */
+gboolean store_case_set_owner (sqlite3 *db, gint64 case_id, gint64 owner_id, const gchar *department);
+gboolean store_case_add_reviewer (sqlite3 *db, gint64 case_id, gint64 user_id);
+gboolean store_case_has_reviewer (sqlite3 *db, gint64 case_id, gint64 user_id);
+GPtrArray *store_case_reviewers (sqlite3 *db, gint64 case_id);   /* of gchar*: usernames of co-reviewers */
+gboolean store_case_set_status (sqlite3 *db, gint64 case_id, const gchar *status);
 CaseRow *store_case_get (sqlite3 *db, const gchar *ref, GError **error);
 GPtrArray *store_case_list (sqlite3 *db);                          /* of CaseRow* */
 GPtrArray *store_case_items (sqlite3 *db, gint64 case_id);         /* of gchar*[3]: en, zh, guidance */

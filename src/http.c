@@ -409,6 +409,10 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 {
   SessionData *sd = user;
   KanyanHttp *http = lws_context_user (lws_get_context (wsi));
+  /* a connection closed before its first request (a bare connect-and-close) still gets
+   * CLOSED_HTTP, with no session data */
+  if (!sd && reason != LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
+    return lws_callback_http_dummy (wsi, reason, user, in, len);
   switch (reason) {
     case LWS_CALLBACK_HTTP: {
       sd->ex = exchange_new (http, wsi);
@@ -463,7 +467,8 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       conn->http = http;
       conn->rx = g_byte_array_new ();
       g_queue_init (&conn->out);
-      conn->signaling = signaling_new (http->app, conn);
+      g_autofree gchar *cookie = copy_token (wsi, WSI_TOKEN_HTTP_COOKIE);
+      conn->signaling = signaling_new (http->app, conn, cookie);
       conn->tokens = WS_RATE_BURST;
       conn->tokens_at = g_get_monotonic_time ();
       sd->ws = conn;

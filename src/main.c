@@ -105,6 +105,18 @@ cmd_serve (int argc, char **argv)
     return 2;
   }
   g_autoptr (KanyanApp) app = app_new (cfg, &error);
+  if (app && users_count (app->db) == 0) {
+    /* first start: one admin, its password shown here once and never logged */
+    g_autofree gchar *password = users_random_password ();
+    g_autoptr (User) admin = users_add (app->db, "admin", password, "admin", "", &error);
+    if (!admin) {
+      g_printerr ("kanyan serve: %s\n", error->message);
+      return 1;
+    }
+    audit_note (app->db, "serve", "user.created", "", "username", "admin", "role", "admin", NULL);
+    g_print ("First start: created the account 'admin' with the one-time password  %s\n"
+             "Sign in and change it (kanyan user passwd -u admin); it is not shown again.\n", password);
+  }
   if (!app || !app_serve (app, &error)) {
     g_printerr ("kanyan serve: %s\n", error->message);
     config_free (cfg);
@@ -118,18 +130,26 @@ static int
 cmd_case (int argc, char **argv)
 {
   CommonOptions o = { 0 };
-  gchar *ref = NULL, *type = NULL;
+  gchar *ref = NULL, *type = NULL, *owner = NULL, *applicant = NULL, *phone = NULL, *address = NULL, *site = NULL;
+  gchar **co_reviewers = NULL;
   gboolean json = FALSE, qr = FALSE;
   GOptionEntry extra[] = {
-    { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add, invite, revoke)", "REF" },
+    { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add, invite, revoke, assign)", "REF" },
     { "type", 0, 0, G_OPTION_ARG_STRING, &type, "Case type key: fuel-retail, food-business (add)", "KEY" },
+    { "owner", 0, 0, G_OPTION_ARG_STRING, &owner, "The owning reviewer's username (add, assign)", "USER" },
+    { "co-reviewer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &co_reviewers, "A co-reviewer's username; repeatable (add, assign)", "USER" },
+    { "applicant", 0, 0, G_OPTION_ARG_STRING, &applicant, "The applicant's name (add)", "NAME" },
+    { "phone", 0, 0, G_OPTION_ARG_STRING, &phone, "The applicant's phone (add)", "PHONE" },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &address, "The site's address (add)", "TEXT" },
+    { "site", 0, 0, G_OPTION_ARG_STRING, &site, "The site's coordinates (add)", "LAT,LON" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { "qr", 0, 0, G_OPTION_ARG_NONE, &qr, "Also print the invite as a QR code (add, invite)", NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
-  if (!parse (&argc, &argv, "add|invite|revoke|list - manage cases",
+  if (!parse (&argc, &argv, "add|invite|revoke|assign|list - manage cases",
               "add: creates a case and prints its applicant invite.\ninvite: issues a new invite for a case.\n"
+              "assign: sets the owner (--owner) and adds co-reviewers (--co-reviewer).\n"
               "revoke: revokes every live invite of a case (a connected applicant stays until it leaves).\n"
               "list: lists the cases.", &o, extra, &error)) {
     g_printerr ("kanyan case: %s\n", error->message);
@@ -137,8 +157,8 @@ cmd_case (int argc, char **argv)
   }
   const gchar *verb = argc > 1 ? argv[1] : NULL;
   if (g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "list") != 0 && g_strcmp0 (verb, "invite") != 0 &&
-      g_strcmp0 (verb, "revoke") != 0) {
-    g_printerr ("kanyan case: say 'add', 'invite', 'revoke' or 'list' (see --help)\n");
+      g_strcmp0 (verb, "revoke") != 0 && g_strcmp0 (verb, "assign") != 0) {
+    g_printerr ("kanyan case: say 'add', 'invite', 'revoke', 'assign' or 'list' (see --help)\n");
     return 2;
   }
   g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
@@ -151,7 +171,8 @@ cmd_case (int argc, char **argv)
     g_autoptr (GPtrArray) rows = store_case_list (app->db);
     for (guint i = 0; i < rows->len; i++) {
       CaseRow *row = g_ptr_array_index (rows, i);
-      g_print ("%s\t%s\t%s\n", row->ref, row->type_key, row->status);
+      g_print ("%s\t%s\t%s\t%s\t%s\n", row->ref, row->type_key, row->status, *row->owner ? row->owner : "-",
+               row->deadline_on);
     }
     return 0;
   }
@@ -164,12 +185,36 @@ cmd_case (int argc, char **argv)
     g_print ("%d invite(s) of case %s revoked\n", cases_revoke_invites (app->db, "cli", row), row->ref);
     return 0;
   }
+  if (g_strcmp0 (verb, "assign") == 0) {
+    g_autoptr (CaseRow) row = ref ? store_case_get (app->db, ref, &error) : NULL;
+    if (!row || (owner && !cases_assign (app->db, "cli", row, owner, &error)))
+      goto assign_failed;
+    for (gchar **u = co_reviewers; u && *u; u++)
+      if (!cases_add_reviewer (app->db, "cli", row, *u, &error))
+        goto assign_failed;
+    g_print ("case %s assigned\n", row->ref);
+    return 0;
+assign_failed:
+    g_printerr ("kanyan case assign: %s\n", error ? error->message : "--ref is required");
+    return error ? 1 : 2;
+  }
   gboolean adding = g_strcmp0 (verb, "add") == 0;
   if (!ref || (adding && !type)) {
     g_printerr (adding ? "kanyan case add: --ref and --type are required\n" : "kanyan case invite: --ref is required\n");
     return 2;
   }
-  g_autoptr (CaseRow) row = adding ? cases_create (app->db, "cli", ref, type, &error) : store_case_get (app->db, ref, &error);
+  CaseFacts facts = { .ref = ref, .type_key = type, .applicant_name = applicant, .applicant_phone = phone,
+                      .site_address = address };
+  if (site && sscanf (site, "%lf,%lf", &facts.site_lat, &facts.site_lon) != 2) {
+    g_printerr ("kanyan case add: --site takes LAT,LON in degrees, e.g. 31.2304,121.4737\n");
+    return 2;
+  }
+  facts.has_site = site != NULL;
+  g_autoptr (CaseRow) row = adding ? cases_create (app->db, cfg, "cli", &facts, owner, &error)
+                                   : store_case_get (app->db, ref, &error);
+  for (gchar **u = co_reviewers; row && adding && u && *u; u++)
+    if (!cases_add_reviewer (app->db, "cli", row, *u, &error))
+      g_clear_pointer (&row, case_row_free);
   g_autoptr (Invite) invite = row ? cases_issue_invite (app->db, "cli", cfg, row, &error) : NULL;
   if (!invite) {
     g_printerr ("kanyan case add: %s\n", error->message);

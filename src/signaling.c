@@ -6,10 +6,13 @@
 #include "room.h"
 #include "db.h"
 #include "errors.h"
+#include "auth.h"
+#include "audit.h"
 
 struct _Signaling {
   KanyanApp   *app;
   WsConn      *conn;
+  gchar       *session_token; /* from the upgrade's cookie; looked up at join (it may expire) */
   gchar       *case_ref;      /* set once joined */
   Participant *participant;   /* NULL when not (or no longer) in a room */
 };
@@ -33,11 +36,12 @@ transport_close (gpointer data)
 static const ParticipantTransport ws_transport = { transport_send, transport_close };
 
 Signaling *
-signaling_new (KanyanApp *app, WsConn *conn)
+signaling_new (KanyanApp *app, WsConn *conn, const gchar *cookie)
 {
   Signaling *sig = g_new0 (Signaling, 1);
   sig->app = app;
   sig->conn = conn;
+  sig->session_token = auth_session_token (cookie);
   return sig;
 }
 
@@ -67,20 +71,32 @@ signaling_join (Signaling *sig, ProtocolMessage *msg, GError **error)
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_ALREADY_JOINED, "this connection has joined already");
     return FALSE;
   }
-  g_autoptr (CaseRow) row = store_case_get (sig->app->db, msg->case_ref, error);
-  if (!row)
-    return FALSE;
   ParticipantRole role = g_strcmp0 (msg->role, "applicant") == 0 ? ROLE_APPLICANT : ROLE_REVIEWER;
-  if (role == ROLE_APPLICANT && !store_invite_check (sig->app->db, row->id, msg->token)) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_TOKEN, "the invite link is wrong, expired or revoked");
+  /* an applicant is its invite token alone; a reviewer its session (cookie) alone. Nobody
+   * without either learns whether a case exists. */
+  g_autoptr (Identity) id = g_new0 (Identity, 1);
+  if (role == ROLE_APPLICANT)
+    id->invite_token = g_strdup (msg->token);
+  else if (sig->session_token)
+    id->user = sessions_lookup (sig->app->db, sig->session_token);
+  g_autoptr (CaseRow) row = store_case_get (sig->app->db, msg->case_ref, NULL);
+  if (!row && id->user) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_UNKNOWN_CASE, "no case with reference '%s'", msg->case_ref);
     return FALSE;
   }
+  if (!row || !auth_check (sig->app, id, role == ROLE_APPLICANT ? ABILITY_PUBLISH : ABILITY_JOIN_LIVE, row, error)) {
+    if (!row)   /* the same error as a wrong token or no session */
+      auth_check (sig->app, id, role == ROLE_APPLICANT ? ABILITY_PUBLISH : ABILITY_JOIN_LIVE, NULL, error);
+    return FALSE;
+  }
+  const gchar *username = id->user ? id->user->username : NULL;
   Room *room = app_ensure_room (sig->app, row->ref, error);
   if (!room)
     return FALSE;
   g_free (sig->case_ref);
   sig->case_ref = g_strdup (row->ref);
-  sig->participant = room_join (room, role, msg->name, FALSE, &ws_transport, sig);
+  /* a reviewer is shown under its account name, whatever it asked to be called */
+  sig->participant = room_join (room, role, username ? username : msg->name, FALSE, &ws_transport, sig);
   return TRUE;
 }
 
@@ -156,5 +172,6 @@ signaling_free (Signaling *sig)
       room_leave (room, sig->participant);
   }
   g_free (sig->case_ref);
+  g_free (sig->session_token);
   g_free (sig);
 }

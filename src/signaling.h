@@ -5,7 +5,8 @@
 
 typedef struct _Signaling Signaling;
 
-Signaling *signaling_new (KanyanApp *app, WsConn *conn);
+/* cookie: the upgrade request's Cookie header (a reviewer's session), or NULL */
+Signaling *signaling_new (KanyanApp *app, WsConn *conn, const gchar *cookie);
 void       signaling_receive (Signaling *sig, const gchar *data, gsize len);
 void       signaling_reject_too_large (Signaling *sig);
 void       signaling_reject_binary (Signaling *sig);

@@ -14,6 +14,13 @@ case_row_free (CaseRow *row)
   g_free (row->type_title_en);
   g_free (row->type_title_zh);
   g_free (row->status);
+  g_free (row->owner);
+  g_free (row->department);
+  g_free (row->applicant_name);
+  g_free (row->applicant_phone);
+  g_free (row->site_address);
+  g_free (row->accepted_on);
+  g_free (row->deadline_on);
   g_free (row);
 }
 
@@ -51,8 +58,10 @@ store_case_type_keys (sqlite3 *db)
 }
 
 #define CASE_SELECT \
-  "SELECT c.id, c.ref, t.key, t.title_en, t.title_zh, c.status, c.created_at " \
-  "FROM cases c JOIN case_types t ON t.id = c.type_id "
+  "SELECT c.id, c.ref, t.key, t.title_en, t.title_zh, c.status, c.created_at, c.owner_id, u.username, " \
+  "c.department, c.applicant_name, c.applicant_phone, c.site_address, c.site_lat, c.site_lon, " \
+  "c.accepted_on, c.deadline_on, t.time_limit_days " \
+  "FROM cases c JOIN case_types t ON t.id = c.type_id LEFT JOIN users u ON u.id = c.owner_id "
 
 static CaseRow *
 case_row_from (sqlite3_stmt *st)
@@ -65,6 +74,18 @@ case_row_from (sqlite3_stmt *st)
   row->type_title_zh = column_dup (st, 4);
   row->status = column_dup (st, 5);
   row->created_at = sqlite3_column_int64 (st, 6);
+  row->owner_id = sqlite3_column_int64 (st, 7);
+  row->owner = column_dup (st, 8);
+  row->department = column_dup (st, 9);
+  row->applicant_name = column_dup (st, 10);
+  row->applicant_phone = column_dup (st, 11);
+  row->site_address = column_dup (st, 12);
+  row->has_site = sqlite3_column_type (st, 13) != SQLITE_NULL && sqlite3_column_type (st, 14) != SQLITE_NULL;
+  row->site_lat = sqlite3_column_double (st, 13);
+  row->site_lon = sqlite3_column_double (st, 14);
+  row->accepted_on = column_dup (st, 15);
+  row->deadline_on = column_dup (st, 16);
+  row->time_limit_days = sqlite3_column_int (st, 17);
   return row;
 }
 
@@ -129,40 +150,134 @@ case_ref_is_valid (const gchar *ref)
   return ref[0] != '.';
 }
 
-CaseRow *
-store_case_add (sqlite3 *db, const gchar *ref, const gchar *type_key, GError **error)
+gint
+store_case_type_time_limit (sqlite3 *db, const gchar *type_key)
 {
-  if (!case_ref_is_valid (ref)) {
+  sqlite3_stmt *st = NULL;
+  gint days = -1;
+  if (sqlite3_prepare_v2 (db, "SELECT time_limit_days FROM case_types WHERE key = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, type_key, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step (st) == SQLITE_ROW)
+      days = sqlite3_column_int (st, 0);
+  }
+  sqlite3_finalize (st);
+  return days;
+}
+
+CaseRow *
+store_case_add (sqlite3 *db, const CaseFacts *f, GError **error)
+{
+  if (!case_ref_is_valid (f->ref)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD,
-                 "case reference '%s' must be 1–64 letters, digits, '-', '_' or '.'", ref);
+                 "case reference '%s' must be 1–64 letters, digits, '-', '_' or '.'", f->ref);
     return NULL;
   }
-  if (!store_case_type_exists (db, type_key)) {
+  if (!store_case_type_exists (db, f->type_key)) {
     g_auto (GStrv) keys = store_case_type_keys (db);
     g_autofree gchar *known = g_strjoinv (", ", keys);
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "unknown case type '%s' (known: %s)",
-                 type_key, known);
+                 f->type_key, known);
     return NULL;
   }
   sqlite3_stmt *st = NULL;
   gint rc = SQLITE_ERROR;
-  if (sqlite3_prepare_v2 (db, "INSERT INTO cases (ref, type_id, created_at) "
-                          "SELECT ?1, id, ?3 FROM case_types WHERE key = ?2", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text (st, 1, ref, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 2, type_key, -1, SQLITE_TRANSIENT);
+  if (sqlite3_prepare_v2 (db, "INSERT INTO cases (ref, type_id, created_at, owner_id, department, applicant_name, "
+                          "applicant_phone, site_address, site_lat, site_lon, accepted_on, deadline_on) "
+                          "SELECT ?1, id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 FROM case_types WHERE key = ?2",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, f->ref, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, f->type_key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64 (st, 3, db_now_ms ());
+    if (f->owner_id > 0)
+      sqlite3_bind_int64 (st, 4, f->owner_id);
+    sqlite3_bind_text (st, 5, f->department ? f->department : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 6, f->applicant_name ? f->applicant_name : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 7, f->applicant_phone ? f->applicant_phone : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 8, f->site_address ? f->site_address : "", -1, SQLITE_TRANSIENT);
+    if (f->has_site) {
+      sqlite3_bind_double (st, 9, f->site_lat);
+      sqlite3_bind_double (st, 10, f->site_lon);
+    }
+    sqlite3_bind_text (st, 11, f->accepted_on, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 12, f->deadline_on, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step (st);
   }
   sqlite3_finalize (st);
   if (rc == SQLITE_CONSTRAINT) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "a case with reference '%s' already exists", ref);
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "a case with reference '%s' already exists", f->ref);
     return NULL;
   }
   if (rc != SQLITE_DONE) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "adding case: %s", sqlite3_errmsg (db));
     return NULL;
   }
-  return store_case_get (db, ref, error);
+  return store_case_get (db, f->ref, error);
+}
+
+static gboolean
+exec_ids (sqlite3 *db, const gchar *sql, gint64 a, gint64 b, const gchar *text)
+{
+  sqlite3_stmt *st = NULL;
+  gint rc = SQLITE_ERROR;
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, a);
+    sqlite3_bind_int64 (st, 2, b);
+    if (text)
+      sqlite3_bind_text (st, 3, text, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+  return rc == SQLITE_DONE || rc == SQLITE_ROW;
+}
+
+gboolean
+store_case_set_owner (sqlite3 *db, gint64 case_id, gint64 owner_id, const gchar *department)
+{
+  return exec_ids (db, "UPDATE cases SET owner_id = ?2, department = ?3 WHERE id = ?1", case_id, owner_id,
+                   department ? department : "");
+}
+
+gboolean
+store_case_add_reviewer (sqlite3 *db, gint64 case_id, gint64 user_id)
+{
+  return exec_ids (db, "INSERT OR IGNORE INTO case_reviewers (case_id, user_id) VALUES (?1, ?2)", case_id, user_id,
+                   NULL);
+}
+
+gboolean
+store_case_has_reviewer (sqlite3 *db, gint64 case_id, gint64 user_id)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean found = FALSE;
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM case_reviewers WHERE case_id = ?1 AND user_id = ?2", -1, &st,
+                          NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    sqlite3_bind_int64 (st, 2, user_id);
+    found = sqlite3_step (st) == SQLITE_ROW;
+  }
+  sqlite3_finalize (st);
+  return found;
+}
+
+GPtrArray *
+store_case_reviewers (sqlite3 *db, gint64 case_id)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  if (sqlite3_prepare_v2 (db, "SELECT u.username FROM case_reviewers r JOIN users u ON u.id = r.user_id "
+                          "WHERE r.case_id = ?1 ORDER BY u.username", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    while (sqlite3_step (st) == SQLITE_ROW)
+      g_ptr_array_add (names, column_dup (st, 0));
+  }
+  sqlite3_finalize (st);
+  return names;
+}
+
+gboolean
+store_case_set_status (sqlite3 *db, gint64 case_id, const gchar *status)
+{
+  return exec_ids (db, "UPDATE cases SET status = ?3 WHERE id = ?1", case_id, 0, status);
 }
 
 static gchar *

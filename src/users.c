@@ -73,8 +73,8 @@ user_from (sqlite3_stmt *st)
 
 #define USER_SELECT "SELECT id, username, role, department, disabled_at, password_hash, failed_logins, last_failed_at FROM users "
 
-static User *
-user_get (sqlite3 *db, const gchar *username)
+User *
+users_find (sqlite3 *db, const gchar *username)
 {
   sqlite3_stmt *st = NULL;
   User *u = NULL;
@@ -124,7 +124,7 @@ users_add (sqlite3 *db, const gchar *username, const gchar *password, const gcha
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "adding a user: %s", sqlite3_errmsg (db));
     return NULL;
   }
-  return user_get (db, username);
+  return users_find (db, username);
 }
 
 static gboolean
@@ -171,6 +171,17 @@ users_disable (sqlite3 *db, const gchar *username, GError **error)
   }
   sqlite3_finalize (st);
   return TRUE;
+}
+
+gint
+users_count (sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  gint n = 0;
+  if (sqlite3_prepare_v2 (db, "SELECT count(*) FROM users", -1, &st, NULL) == SQLITE_OK && sqlite3_step (st) == SQLITE_ROW)
+    n = sqlite3_column_int (st, 0);
+  sqlite3_finalize (st);
+  return n;
 }
 
 GPtrArray *

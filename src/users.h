@@ -23,6 +23,8 @@ User     *users_add (sqlite3 *db, const gchar *username, const gchar *password, 
 gboolean  users_set_password (sqlite3 *db, const gchar *username, const gchar *password, GError **error);
 gboolean  users_disable (sqlite3 *db, const gchar *username, GError **error);
 GPtrArray *users_list (sqlite3 *db);                       /* of User* */
+User     *users_find (sqlite3 *db, const gchar *username);  /* NULL: no such user (disabled ones too) */
+gint      users_count (sqlite3 *db);
 gchar    *users_random_password (void);
 /* Login: the user on success. Wrong name or password → BAD_TOKEN; too soon after failures →
  * RATE_LIMITED with *retry_after_ms set; disabled → FORBIDDEN. */

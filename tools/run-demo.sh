@@ -9,17 +9,39 @@ LAN_IP="$(hostname -I 2>/dev/null | awk '{print $1}')"
 HOST="${LAN_IP:-localhost}"
 PUBLIC="https://$HOST:$PORT"
 DEMO=DEMO-0001
+LOGINS=data/demo-logins.txt
+# demo accounts, made once with random passwords kept (mode 600) in data/ so each run can show them
+if [ ! -s "$LOGINS" ]; then
+  mkdir -p data
+  umask 077
+  : > "$LOGINS.tmp"
+  for spec in demo-reviewer:reviewer:commerce demo-fire:reviewer:fire demo-lead:lead:commerce \
+              demo-auditor:auditor:audit demo-admin:admin:it; do
+    user=${spec%%:*} rest=${spec#*:}
+    pw=$(./build/kanyan user add -u "$user" --role "${rest%%:*}" --department "${rest#*:}" | sed -n 's/^password for [^:]*: //p')
+    [ -n "$pw" ] || pw=$(./build/kanyan user passwd -u "$user" | sed -n 's/^password for [^:]*: //p')
+    printf '%-14s %-9s %s\n' "$user" "${rest%%:*}" "$pw" >> "$LOGINS.tmp"
+  done
+  mv "$LOGINS.tmp" "$LOGINS"
+fi
 if ./build/kanyan case list | cut -f1 | grep -qx "$DEMO"; then
   VERB=invite
+  OWNER=""
 else
   VERB=add
+  OWNER="--owner demo-reviewer --co-reviewer demo-fire --applicant Demo-Applicant --address Demo-Road-1 --site 31.2304,121.4737"
 fi
 echo
 echo "Kanyan — remote site inspection"
 echo "================================"
-./build/kanyan case "$VERB" --ref "$DEMO" --type fuel-retail --public-url "$PUBLIC" --qr
+# shellcheck disable=SC2086
+./build/kanyan case "$VERB" --ref "$DEMO" --type fuel-retail --public-url "$PUBLIC" --qr $OWNER
+echo
+echo "Demo logins (user, role, password; kept in $LOGINS):"
+sed 's/^/  /' "$LOGINS"
 echo
 echo "Reviewer page:  $PUBLIC/review/#case=$DEMO   (or https://localhost:$PORT/review/ on this machine)"
+echo "                sign in as demo-reviewer (owner) or demo-fire (co-reviewer, another department)"
 echo "Applicant:      open the invite URL above on a phone, or scan the QR code."
 echo "                The certificate is self-signed: accept the browser's warning once."
 echo "WHIP ingest:    POST $PUBLIC/whip/$DEMO  with 'Authorization: Bearer <token above>'"

@@ -44,8 +44,27 @@ async function stopServer() {
   await exited;
 }
 
+const PASSWORDS = { rev1: 'e2e-owner-password', rev2: 'e2e-co-reviewer-password' };
+function addUsers() {
+  for (const [user, password] of Object.entries(PASSWORDS))
+    execFileSync(KANYAN, ['user', 'add', '-u', user, '--role', 'reviewer', '--department', user === 'rev1' ? 'commerce' : 'fire',
+      '--password-stdin', ...common()], { input: `${password}\n` });
+}
+
+// a case owned by rev1, co-reviewed by rev2 (parallel approval)
 function addCase(ref) {
-  return JSON.parse(execFileSync(KANYAN, ['case', 'add', '--ref', ref, '--type', 'fuel-retail', '--json', ...common()]).toString());
+  return JSON.parse(execFileSync(KANYAN, ['case', 'add', '--ref', ref, '--type', 'fuel-retail', '--owner', 'rev1',
+    '--co-reviewer', 'rev2', '--json', ...common()]).toString());
+}
+
+// the reviewer page of a case, signed in through its login form
+async function reviewerPage(b, user, ref, viewport) {
+  const page = await newPage(b, viewport);
+  await page.goto(`${base()}/review/${ref ? `#case=${ref}` : ''}`);
+  await page.getByTestId('login-user').fill(user);
+  await page.getByTestId('login-password').fill(PASSWORDS[user]);
+  await page.getByTestId('login-submit').click();
+  return page;
 }
 
 const base = () => `http://127.0.0.1:${port}`;
@@ -77,6 +96,7 @@ async function waitStatus(page, value, timeout = 15000) {
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'kanyan-e2e-'));
   port = await freePort();
+  addUsers();
   await startServer();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...ARGS, ...FAKE_MEDIA] });
   deniedBrowser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...ARGS, '--use-fake-device-for-media-stream'] });
@@ -96,12 +116,10 @@ test('applicant goes live; two reviewers see the video; talk-back reaches the ap
   await applicant.getByTestId('start').click();
   await waitStatus(applicant, 'live');
 
-  const r1 = await newPage(browser);
-  await r1.goto(`${base()}/review/#case=${c.ref}`);
+  const r1 = await reviewerPage(browser, 'rev1', c.ref);
   assert.ok(await videoPlaying(r1), 'reviewer 1 video plays within 5 s');
-  const r2 = await newPage(browser);
-  await r2.goto(`${base()}/review/#case=${c.ref}`);
-  assert.ok(await videoPlaying(r2), 'reviewer 2 video plays within 5 s');
+  const r2 = await reviewerPage(browser, 'rev2', c.ref);
+  assert.ok(await videoPlaying(r2), 'reviewer 2 (co-reviewer) video plays within 5 s');
   await r1.getByTestId('case-list').locator('li', { hasText: c.ref }).waitFor();
 
   await r1.getByTestId('talk').click();
@@ -119,8 +137,8 @@ test('applicant goes live; two reviewers see the video; talk-back reaches the ap
   assert.match(await r1.getByTestId('invite-url').inputValue(), /\/apply\/#case=E2E-LIVE&token=/);
   await applicant.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-live.png') });
   await r1.screenshot({ path: path.join(ARTIFACTS, 'review-desktop.png') });
-  const phoneReview = await newPage(browser, { width: 390, height: 844 });
-  await phoneReview.goto(`${base()}/review/`);
+  const phoneReview = await reviewerPage(browser, 'rev1', null, { width: 390, height: 844 });
+  await phoneReview.getByTestId('case-list').locator('li').first().waitFor();
   await phoneReview.screenshot({ path: path.join(ARTIFACTS, 'review-phone.png') });
   const desktopApply = await newPage(browser);
   await desktopApply.goto(applyUrl(c));
@@ -161,4 +179,26 @@ test('an invalid link, an expired link and a refused camera get their messages',
   await denied.locator('#error').waitFor({ state: 'visible' });
   assert.match(await denied.locator('#error').textContent(), /permission|权限/i);
   await denied.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-denied.png') });
+});
+
+test('the reviewer desk asks for a login, refuses a wrong password, and lists only the reviewer\'s cases', async () => {
+  addCase('E2E-MINE');
+  execFileSync(KANYAN, ['case', 'add', '--ref', 'E2E-NOT-MINE', '--type', 'food-business', '--json', ...common()]);
+  const page = await newPage(browser);
+  await page.goto(`${base()}/review/`);
+  assert.ok(await page.getByTestId('case-list').isHidden(), 'no cases before signing in');
+  await page.getByTestId('login-user').fill('rev2');
+  await page.getByTestId('login-password').fill('wrong password');
+  await page.getByTestId('login-submit').click();
+  await page.waitForFunction(() => document.querySelector('#login-error').textContent !== '');
+  await page.getByTestId('login-password').fill(PASSWORDS.rev2);
+  await page.waitForTimeout(600);   // the server's back-off after one failure is 250 ms
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('case-list').locator('li', { hasText: 'E2E-MINE' }).waitFor();
+  assert.equal(await page.getByTestId('case-list').locator('li', { hasText: 'E2E-NOT-MINE' }).count(), 0,
+    'a co-reviewer sees the cases it is on, and no others');
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'kanyan_session');
+  assert.ok(session && session.httpOnly && session.sameSite === 'Strict', 'HttpOnly, SameSite=Strict session cookie');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'review-desktop-signed-in.png') });
 });

@@ -3,6 +3,7 @@ directory on a free loopback port, and the real peers that talk to it (aiortc an
 WHIP publishers, the webrtcbin reviewer). Run inside tests/netns.sh: media then flows over
 the namespace's veth addresses only."""
 import json
+import re
 import os
 import signal
 import socket
@@ -82,6 +83,8 @@ class Server:
         self.proc = None
         self.log_path = os.path.join(self.dir, "server.log")
         self.children = []
+        self.passwords = {}   # username -> password
+        self.cookies = {}     # username -> "kanyan_session=…"
 
     @property
     def base(self):
@@ -131,10 +134,60 @@ class Server:
         if self.proc:
             self.log.close()
 
-    def add_case(self, ref, type_key="fuel-retail"):
-        out = subprocess.run([KANYAN, "case", "add", "--ref", ref, "--type", type_key, "--json"] + self.common_args(),
-                             check=True, capture_output=True, text=True).stdout
+    # ---- accounts ----------------------------------------------------------------------
+    def add_user(self, username, role="reviewer", department="commerce"):
+        """Creates an account through the CLI (works while the server runs: SQLite WAL)."""
+        password = "pw-" + username + "-" + os.urandom(6).hex()
+        subprocess.run([KANYAN, "user", "add", "-u", username, "--role", role, "--department", department,
+                        "--password-stdin"] + self.common_args(), input=password + "\n", check=True,
+                       capture_output=True, text=True)
+        self.passwords[username] = password
+        return password
+
+    def first_admin_password(self):
+        """The one-time password `kanyan serve` printed when it created `admin` on its first start."""
+        found = re.search(r"created the account 'admin' with the one-time password\s+(\S+)", self.log_text())
+        if found:
+            self.passwords["admin"] = found.group(1)
+        return found and found.group(1)
+
+    def login(self, username):
+        """The account's session cookie ("kanyan_session=…"), logging in once."""
+        if username not in self.cookies:
+            if username not in self.passwords:
+                self.add_user(username)
+            body = json.dumps({"username": username, "password": self.passwords[username]}).encode()
+            status, headers, text = self.request("POST", "/api/login", body, {"Content-Type": "application/json"})
+            if status != 200:
+                raise RuntimeError(f"login {username}: {status} {text!r}")
+            cookie = {k.lower(): v for k, v in headers.items()}["set-cookie"]
+            self.cookies[username] = cookie.split(";")[0]
+        return self.cookies[username]
+
+    def add_case(self, ref, type_key="fuel-retail", owner="owner", extra=()):
+        """A case owned by `owner` (a reviewer, created on first use); its invite."""
+        if owner and owner not in self.passwords:
+            self.add_user(owner)
+        argv = [KANYAN, "case", "add", "--ref", ref, "--type", type_key, "--json"] + list(extra)
+        if owner:
+            argv += ["--owner", owner]
+        out = subprocess.run(argv + self.common_args(), check=True, capture_output=True, text=True).stdout
         return json.loads(out)
+
+    def api(self, method, path, body=None, user=None, headers=None):
+        """A JSON API call as `user` (None: nobody): (status, parsed body or None)."""
+        headers = dict(headers or {})
+        if user:
+            headers["Cookie"] = self.login(user)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        status, _, text = self.request(method, path, data, headers)
+        try:
+            return status, json.loads(text) if text else None
+        except ValueError:
+            return status, None
 
     def request(self, method, path, body=None, headers=None):
         req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
@@ -181,9 +234,11 @@ class Server:
         self.children.append(peer)
         return peer
 
-    def reviewer(self, case, duration, name="R", extra=()):
+    def reviewer(self, case, duration, name="R", extra=(), user="owner"):
         argv = [REVIEWER, "--url", self.ws_url, "--case", case["ref"], "--name", name,
                 "--duration", str(duration)] + list(extra)
+        if user:
+            argv += ["--cookie", self.login(user)]
         peer = JsonLines(argv, os.path.join(self.dir, f"reviewer-{name}.log"))
         self.children.append(peer)
         return peer

@@ -43,7 +43,7 @@ class AccountsTest(unittest.TestCase):
         status, _, _ = self.server.request("POST", "/api/logout", b"{}", {"Cookie": pair, "Content-Type": "application/json"})
         self.assertEqual(status, 204)
         status, _, body = self.server.request("GET", "/api/me", None, {"Cookie": pair})
-        self.assertEqual((status, json.loads(body)["code"]), (401, "bad_token"))
+        self.assertEqual((status, json.loads(body)["code"]), (401, "unauthenticated"))
         with self.server.db() as db:
             rows = db.execute("SELECT token_hash FROM sessions").fetchall() + db.execute("SELECT detail FROM audit_log").fetchall()
             hashes = db.execute("SELECT password_hash FROM users").fetchall()

@@ -47,10 +47,11 @@ class HardeningTest(unittest.TestCase):
 
     def test_unknown_api_routes_and_methods(self):
         status, _, body = self.server.request("GET", "/api/cases/NOPE")
-        self.assertEqual((status, json.loads(body)["code"]), (404, "unknown_case"))
-        status, _, body = self.server.request("DELETE", "/api/cases/HARD-1")
-        self.assertEqual(status, 404)
-        self.assertEqual(json.loads(body)["code"], "not_found")
+        self.assertEqual((status, json.loads(body)["code"]), (401, "unauthenticated"))
+        status, body = self.server.api("GET", "/api/cases/NOPE", user="owner")
+        self.assertEqual((status, body["code"]), (404, "unknown_case"))
+        status, body = self.server.api("DELETE", "/api/cases/HARD-1", {}, user="owner")
+        self.assertEqual((status, body["code"]), (404, "not_found"))
         status, _, body = self.server.request("GET", "/api/invite?case=HARD-1", None, {"Authorization": "Bearer nope"})
         self.assertEqual((status, json.loads(body)["code"]), (401, "bad_token"))
         status, _, body = self.server.request("GET", "/api/invite?case=HARD-1",
@@ -78,10 +79,15 @@ class HardeningTest(unittest.TestCase):
         self.assertEqual(pub.wait(40), 0)
         reviewer.wait(30)
         self.server.request("GET", "/api/invite?case=HARD-1", None, {"Authorization": "Bearer " + self.case["token"]})
+        self.server.api("POST", "/api/cases/HARD-1/invite", {}, user="owner")
         self.server.stop()
         log = self.server.log_text()
         self.assertIn("answer for", log, "the log ran at debug level, SDP included")
         self.assertNotIn(self.case["token"], log)
+        for user, password in self.server.passwords.items():
+            self.assertNotIn(password, log)
+        for cookie in self.server.cookies.values():
+            self.assertNotIn(cookie.split("=", 1)[1], log)
 
 
 if __name__ == "__main__":

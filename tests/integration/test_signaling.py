@@ -9,9 +9,10 @@ import websocket
 from kanyan import Server, wait_until
 
 
-def connect(server):
-    ws = websocket.create_connection(server.ws_url, timeout=5)
-    return ws
+def connect(server, user=None):
+    """A signaling socket; as `user` (their session cookie on the upgrade) when given."""
+    headers = ["Cookie: " + server.login(user)] if user else []
+    return websocket.create_connection(server.ws_url, timeout=5, header=headers)
 
 
 def recv_until(ws, type_, limit=20):
@@ -53,13 +54,24 @@ class SignalingErrorsTest(unittest.TestCase):
         self.expect_error(ws, "{\"type\":\"offer\",\"sdp\":\"v=0\"}", "not_joined")
         self.expect_error(ws, "x" * 70000, "too_large")
         self.expect_error(ws, b"\x00\x01binary", "bad_json")
-        self.expect_error(ws, json.dumps({"type": "join", "case": "NOPE", "role": "reviewer"}), "unknown_case")
+        # nobody learns whether a case exists: no session, no answer about the case
+        self.expect_error(ws, json.dumps({"type": "join", "case": "NOPE", "role": "reviewer"}), "unauthenticated")
+        self.expect_error(ws, json.dumps({"type": "join", "case": "SIG-1", "role": "reviewer"}), "unauthenticated")
+        self.expect_error(ws, json.dumps({"type": "join", "case": "NOPE", "role": "applicant", "token": "x"}), "bad_token")
         self.expect_error(ws, json.dumps({"type": "join", "case": "SIG-1", "role": "applicant", "token": "wrong"}), "bad_token")
         self.expect_error(ws, json.dumps({"type": "join", "case": "SIG-1", "role": "judge"}), "bad_field")
         err = self.expect_error(ws, json.dumps({"type": "ping", "id": 7, "extra": {"deep": [1] * 1000}}) + "x", "bad_json")
+        ws.close()
+        # a reviewer not on the case is refused; an unknown case is named only to staff
+        self.server.add_user("stranger", department="elsewhere")
+        ws = connect(self.server, "stranger")
+        self.expect_error(ws, json.dumps({"type": "join", "case": "SIG-1", "role": "reviewer"}), "forbidden")
+        self.expect_error(ws, json.dumps({"type": "join", "case": "NOPE", "role": "reviewer"}), "unknown_case")
+        ws.close()
         # a reviewer may not offer, nor answer a connection it does not have
+        ws = connect(self.server, "owner")
         ws.send(json.dumps({"type": "join", "case": "SIG-1", "role": "reviewer", "name": "mallory"}))
-        recv_until(ws, "joined")
+        self.assertEqual(recv_until(ws, "joined")["type"], "joined")
         self.expect_error(ws, json.dumps({"type": "offer", "sdp": "v=0", "id": "o1"}), "wrong_role")
         self.expect_error(ws, json.dumps({"type": "answer", "pc": "nope", "sdp": "v=0"}), "bad_field")
         self.expect_error(ws, json.dumps({"type": "ice", "pc": "x", "candidate": "c", "sdpMLineIndex": "0"}), "bad_field")
@@ -120,11 +132,12 @@ class SignalingErrorsTest(unittest.TestCase):
         self.expect_error(ws, json.dumps({"type": "offer", "sdp": audio_only}), "bad_sdp")
 
     def test_reviewer_sees_participants_and_state(self):
-        ws = connect(self.server)
+        ws = connect(self.server, "owner")
         ws.send(json.dumps({"type": "join", "case": "SIG-1", "role": "reviewer", "name": "Li"}))
         joined = recv_until(ws, "joined")
         self.assertEqual(joined["case"], "SIG-1")
-        self.assertEqual(recv_until(ws, "participants")["participants"][0]["name"], "Li")
+        # a reviewer is shown under its account, whatever name it asks for
+        self.assertEqual(recv_until(ws, "participants")["participants"][0]["name"], "owner")
         self.assertEqual(recv_until(ws, "state")["applicant"], "absent")
         ws.send(json.dumps({"type": "leave"}))
         self.assertEqual(recv_until(ws, "bye")["reason"], "left")
@@ -150,8 +163,8 @@ class WhipErrorsTest(unittest.TestCase):
         self.assertEqual(json.loads(body)["code"], "bad_token")
         status, _, _ = self.post("/whip/WHIP-1", token="not-the-token")
         self.assertEqual(status, 401)
-        status, _, body = self.post("/whip/NOPE", token=self.case["token"])
-        self.assertEqual((status, json.loads(body)["code"]), (404, "unknown_case"))
+        status, _, body = self.post("/whip/NOPE", token=self.case["token"])   # no oracle for case refs
+        self.assertEqual((status, json.loads(body)["code"]), (401, "bad_token"))
         status, _, body = self.post("/whip/WHIP-1", b"this is not sdp", token=self.case["token"])
         self.assertEqual((status, json.loads(body)["code"]), (400, "bad_sdp"))
         status, _, body = self.post("/whip/WHIP-1", token=self.case["token"], ctype="text/plain")

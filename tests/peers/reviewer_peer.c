@@ -42,7 +42,7 @@ typedef struct {
 
 static struct {
     /* options */
-    const char *url, *case_ref, *name;
+    const char *url, *case_ref, *name, *cookie;
     int duration;
     gboolean no_answer, talk, verbose;
     /* state (main thread unless noted) */
@@ -575,7 +575,7 @@ static gboolean on_tick(gpointer data)
 static void usage(void)
 {
     fprintf(stderr, "usage: reviewer-peer --url ws://HOST:PORT/ws --case REF [--name N]"
-                    " [--duration SECONDS] [--no-answer] [--talk] [--verbose]\n");
+                    " [--duration SECONDS] [--cookie 'kanyan_session=…'] [--no-answer] [--talk] [--verbose]\n");
     exit(2);
 }
 
@@ -592,6 +592,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--url") == 0) app.url = v, i++;
         else if (strcmp(a, "--case") == 0) app.case_ref = v, i++;
         else if (strcmp(a, "--name") == 0) app.name = v, i++;
+        else if (strcmp(a, "--cookie") == 0) app.cookie = v, i++;
         else if (strcmp(a, "--duration") == 0) app.duration = atoi(v), i++;
         else usage();
     }
@@ -607,6 +608,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "reviewer-peer: bad --url %s\n", app.url);
         return 2;
     }
+    if (app.cookie) /* the reviewer's login session: kanyan_session=… */
+        soup_message_headers_append(soup_message_get_request_headers(msg), "Cookie", app.cookie);
     soup_session_websocket_connect_async(app.session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
                                          NULL, on_ws_connected, NULL);
     g_object_unref(msg);

@@ -5,6 +5,13 @@
 
 typedef struct { gchar *dir, *path; sqlite3 *db; } Fixture;
 
+static CaseRow *
+add_case (sqlite3 *db, const gchar *ref, const gchar *type_key, GError **error)
+{
+  CaseFacts facts = { .ref = ref, .type_key = type_key, .accepted_on = "2026-11-25", .deadline_on = "2026-12-09" };
+  return store_case_add (db, &facts, error);
+}
+
 static void
 remove_dir (const gchar *dir)
 {
@@ -147,7 +154,7 @@ test_cases (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   gint64 before = db_now_ms ();
-  g_autoptr (CaseRow) row = store_case_add (f->db, "KY-2026_001.a", "food-business", &error);
+  g_autoptr (CaseRow) row = add_case (f->db, "KY-2026_001.a", "food-business", &error);
   gint64 after = db_now_ms ();
   g_assert_no_error (error);
   g_assert_cmpint (row->id, >, 0);
@@ -166,14 +173,14 @@ test_cases (Fixture *f, gconstpointer data)
   g_assert_cmpstr (((gchar **) items->pdata[0])[1], ==, "经营场所与布局");   /* in position order */
 
   g_autofree gchar *max_ref = g_strnfill (64, 'r');
-  g_autoptr (CaseRow) longest = store_case_add (f->db, max_ref, "fuel-retail", &error);
+  g_autoptr (CaseRow) longest = add_case (f->db, max_ref, "fuel-retail", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (longest->ref, ==, max_ref);
 
-  g_assert_null (store_case_add (f->db, "KY-2026_001.a", "food-business", &error));
+  g_assert_null (add_case (f->db, "KY-2026_001.a", "food-business", &error));
   g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT);
   g_clear_error (&error);
-  g_assert_null (store_case_add (f->db, "KY-2026_001.a", "fuel-retail", &error));
+  g_assert_null (add_case (f->db, "KY-2026_001.a", "fuel-retail", &error));
   g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT);
 
   g_autofree gchar *too_long = g_strnfill (65, 'r');
@@ -181,11 +188,11 @@ test_cases (Fixture *f, gconstpointer data)
                               "C-1\n", "é", "a;DROP", "%2e%2e" };
   for (guint i = 0; i < G_N_ELEMENTS (bad_refs); i++) {
     g_clear_error (&error);
-    g_assert_null (store_case_add (f->db, bad_refs[i], "fuel-retail", &error));
+    g_assert_null (add_case (f->db, bad_refs[i], "fuel-retail", &error));
     g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD);
   }
   g_clear_error (&error);
-  g_assert_null (store_case_add (f->db, "OK-1", "casino", &error));
+  g_assert_null (add_case (f->db, "OK-1", "casino", &error));
   g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD);
   g_assert_nonnull (strstr (error->message, "fuel-retail"));   /* names the known types */
   g_clear_error (&error);
@@ -199,8 +206,8 @@ test_cases (Fixture *f, gconstpointer data)
 static void
 test_invites (Fixture *f, gconstpointer data)
 {
-  g_autoptr (CaseRow) a = store_case_add (f->db, "A", "fuel-retail", NULL);
-  g_autoptr (CaseRow) b = store_case_add (f->db, "B", "fuel-retail", NULL);
+  g_autoptr (CaseRow) a = add_case (f->db, "A", "fuel-retail", NULL);
+  g_autoptr (CaseRow) b = add_case (f->db, "B", "fuel-retail", NULL);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *token = store_invite_issue (f->db, a->id, 7, &error);
   g_assert_no_error (error);
@@ -255,7 +262,7 @@ test_invites (Fixture *f, gconstpointer data)
 static void
 test_sessions_and_recordings (Fixture *f, gconstpointer data)
 {
-  g_autoptr (CaseRow) c = store_case_add (f->db, "S", "fuel-retail", NULL);
+  g_autoptr (CaseRow) c = add_case (f->db, "S", "fuel-retail", NULL);
   g_autoptr (GError) error = NULL;
   gint64 session = store_session_open (f->db, c->id, &error);
   g_assert_no_error (error);

@@ -2,6 +2,7 @@
 // (a new `pc` = a new RTCPeerConnection), shows the video, talks back, issues invites.
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { openSignal, mediaStats } from '../lib/signal.js';
+import { api, currentUser, requireLogin, logout } from '../lib/session.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
@@ -18,6 +19,12 @@ async function loadCases() {
     li.dataset.ref = c.ref;
     li.setAttribute('aria-current', String(c.ref === current));
     li.textContent = `${c.ref} · ${zh ? c.type_title.zh : c.type_title.en}`;
+    if (c.working_days_left !== null && c.working_days_left !== undefined) {
+      const due = document.createElement('span');
+      due.className = c.overdue ? 'due overdue' : 'due';
+      due.textContent = c.overdue ? t('review.overdue') : `${c.working_days_left} ${t('review.days_left')}`;
+      li.append(due);
+    }
     if (c.live) {
       const badge = document.createElement('span');
       badge.className = 'badge';
@@ -78,7 +85,7 @@ function connect() {
     closePc();
     if (!retryTimer) retryTimer = setTimeout(() => { retryTimer = null; connect(); }, 1500);
   });
-  signal.opened.then(() => signal.send({ type: 'join', case: current, role: 'reviewer', name: $('name').value }))
+  signal.opened.then(() => signal.send({ type: 'join', case: current, role: 'reviewer' }))
     .catch(() => {});
 }
 
@@ -108,9 +115,9 @@ async function toggleTalk() {
 
 async function makeInvite() {
   if (!current) return;
-  const resp = await fetch(`/api/cases/${encodeURIComponent(current)}/invite`, { method: 'POST' });
-  if (!resp.ok) return;
-  const invite = await resp.json();
+  const r = await api(`/api/cases/${encodeURIComponent(current)}/invite`, {});
+  if (!r.ok) { $('hint').textContent = r.body ? r.body.message : ''; return; }
+  const invite = r.body;
   $('invite-url').value = invite.invite_url;
   $('invite-url').classList.remove('hidden');
   $('copy').classList.remove('hidden');
@@ -130,13 +137,18 @@ $('sound').muted = true;
 $('fullscreen').addEventListener('click', () => $('video').requestFullscreen && $('video').requestFullscreen());
 $('invite').addEventListener('click', makeInvite);
 $('copy').addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText($('invite-url').value));
-setInterval(loadCases, 5000);
+setInterval(() => { if (!$('desk').classList.contains('hidden')) loadCases(); }, 5000);
 setInterval(async () => {
   if (!pc) return;
   const s = await mediaStats(pc, lastStats);
   lastStats = s;
   $('stats').textContent = `${s.bitrateKbps} kbit/s · ${s.lossPct}% loss · ${s.width}×${s.height}`;
 }, 1000);
+const me = (await currentUser()) || (await requireLogin($('login'), $('desk')));
+$('desk').classList.remove('hidden');
+$('who').textContent = `${me.username} · ${me.role}`;
+$('logout').classList.remove('hidden');
+$('logout').addEventListener('click', logout);
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('case');
 loadCases();
 if (fromHash) join(fromHash);

@@ -1,0 +1,147 @@
+"""The authorization matrix: every route, signaling message and WHIP request, tried by every
+identity, must be allowed for exactly the expected set. Prints the matrix as a table."""
+import json
+import unittest
+
+import websocket
+
+from kanyan import Server
+
+IDENTITIES = ["nobody", "applicant", "other-applicant", "owner", "co-reviewer", "stranger", "lead",
+              "other-lead", "auditor", "admin"]
+STAFF = {  # username -> (role, department)
+    "owner": ("reviewer", "commerce"), "co-reviewer": ("reviewer", "fire"), "stranger": ("reviewer", "commerce"),
+    "lead": ("lead", "commerce"), "other-lead": ("lead", "fire"), "auditor": ("auditor", "audit"),
+    "admin": ("admin", "it"),
+}
+DENIED = {401, 403}
+
+
+class AuthorizationMatrixTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server().start()
+        # the admin is the one `kanyan serve` made on its first start, with a one-time password
+        assert cls.server.first_admin_password(), "first start prints the admin's one-time password"
+        for name, (role, dept) in STAFF.items():
+            if name != "admin":
+                cls.server.add_user(name, role, dept)
+        cls.case = cls.server.add_case("AZ-1", owner="owner", extra=["--co-reviewer", "co-reviewer"])
+        cls.other = cls.server.add_case("AZ-2", owner="other-owner")
+        cls.created = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    # ---- how each identity asks --------------------------------------------------------
+    def headers(self, who):
+        if who == "applicant":
+            return {"Authorization": "Bearer " + self.case["token"]}
+        if who == "other-applicant":
+            return {"Authorization": "Bearer " + self.other["token"]}
+        if who in STAFF:
+            return {"Cookie": self.server.login(who)}
+        return {}
+
+    def rest(self, who, method, path, body=None):
+        headers = self.headers(who)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        status, _, text = self.server.request(method, path, data, headers)
+        return status, (json.loads(text) if text and text[:1] in b"{[" else None)
+
+    def ws_join(self, who, role):
+        headers = ["Cookie: " + self.server.login(who)] if who in STAFF else []
+        ws = websocket.create_connection(self.server.ws_url, timeout=5, header=headers)
+        try:
+            msg = {"type": "join", "case": "AZ-1", "role": role}
+            if who in ("applicant", "other-applicant"):
+                msg["token"] = (self.case if who == "applicant" else self.other)["token"]
+            elif role == "applicant":
+                msg["token"] = "no-invite"   # staff hold no invite: a session is not a capability to publish
+            ws.send(json.dumps(msg))
+            reply = json.loads(ws.recv())
+            if reply["type"] == "joined":
+                ws.send(json.dumps({"type": "leave"}))
+                return True
+            self.assertIn(reply.get("code"), ("unauthenticated", "forbidden", "bad_token"), reply)
+            return False
+        finally:
+            ws.close()
+
+    # ---- the actions -------------------------------------------------------------------
+    def act_list_shows_case(self, who):
+        status, body = self.rest(who, "GET", "/api/cases")
+        return status == 200 and any(c["ref"] == "AZ-1" for c in body["cases"])
+
+    def act_read_case(self, who):
+        return self.rest(who, "GET", "/api/cases/AZ-1")[0] not in DENIED
+
+    def act_create_case(self, who):
+        AuthorizationMatrixTest.created += 1
+        status, _ = self.rest(who, "POST", "/api/cases", {"ref": f"AZ-NEW-{self.created}", "type": "fuel-retail",
+                                                           "owner": "owner"})
+        return status not in DENIED
+
+    def act_issue_invite(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/invite", {})[0] not in DENIED
+
+    def act_assign(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/assign", {"co_reviewers": ["co-reviewer"]})[0] not in DENIED
+
+    def act_list_users(self, who):
+        return self.rest(who, "GET", "/api/users")[0] not in DENIED
+
+    def act_applicant_page(self, who):
+        return self.rest(who, "GET", "/api/invite?case=AZ-1")[0] not in DENIED
+
+    def act_ws_join_reviewer(self, who):
+        return self.ws_join(who, "reviewer")
+
+    def act_ws_join_applicant(self, who):
+        return self.ws_join(who, "applicant")
+
+    def act_whip_publish(self, who):
+        headers = dict(self.headers(who), **{"Content-Type": "application/sdp"})
+        status, _, _ = self.server.request("POST", "/whip/AZ-1", b"v=0\r\n", headers)   # bad SDP after the check
+        return status not in DENIED
+
+    def act_revoke_invites(self, who):   # last: it ends the applicant's token
+        return self.rest(who, "POST", "/api/cases/AZ-1/revoke-invites", {})[0] not in DENIED
+
+    EXPECTED = [
+        ("GET /api/cases (lists AZ-1)", act_list_shows_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
+        ("GET /api/cases/AZ-1", act_read_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
+        ("POST /api/cases", act_create_case, {"owner", "co-reviewer", "stranger", "lead", "other-lead", "admin"}),
+        ("POST /api/cases/AZ-1/invite", act_issue_invite, {"owner", "lead"}),
+        ("POST /api/cases/AZ-1/assign", act_assign, {"lead", "admin"}),
+        ("GET /api/users", act_list_users, {"admin"}),
+        ("GET /api/invite?case=AZ-1", act_applicant_page, {"applicant"}),
+        ("WS join AZ-1 as reviewer", act_ws_join_reviewer, {"owner", "co-reviewer", "lead"}),
+        ("WS join AZ-1 as applicant", act_ws_join_applicant, {"applicant"}),
+        ("WHIP POST /whip/AZ-1", act_whip_publish, {"applicant"}),
+        ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead"}),
+    ]
+
+    def test_matrix(self):
+        rows, wrong = [], []
+        for label, action, allowed in self.EXPECTED:
+            got = {who for who in IDENTITIES if action(self, who)}
+            rows.append((label, got))
+            if got != allowed:
+                wrong.append(f"{label}: allowed {sorted(got)}, expected {sorted(allowed)}")
+        width = max(len(r[0]) for r in rows)
+        lines = ["", "authorization matrix (x = allowed)", " " * width + " | " + " | ".join(IDENTITIES)]
+        for label, got in rows:
+            cells = [("x" if who in got else ".").center(len(who)) for who in IDENTITIES]
+            lines.append(label.ljust(width) + " | " + " | ".join(cells))
+        print("\n".join(lines))
+        self.assertEqual(wrong, [])
+        self.assertIsNone(self.server.proc.poll())
+
+
+if __name__ == "__main__":
+    unittest.main()
