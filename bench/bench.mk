@@ -1,0 +1,14 @@
+# bench/bench.mk — make fragment for the benchmark (issue 7). The top-level Makefile includes
+# it (`-include bench/bench.mk`); bench/run.sh also uses it on its own
+# (`make -f bench/bench.mk build/bench-loadgen`), so it needs nothing from the Makefile.
+# build/bench-loadgen: the C load generator (GStreamer webrtcbin, libsoup 3, json-glib).
+
+BENCH_PKGS   := gstreamer-1.0 gstreamer-webrtc-1.0 gstreamer-sdp-1.0 gstreamer-rtp-1.0 gstreamer-app-1.0 \
+                libsoup-3.0 json-glib-1.0 nice
+BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $(shell pkg-config --cflags $(BENCH_PKGS))
+BENCH_LIBS   := $(shell pkg-config --libs $(BENCH_PKGS))
+BENCH_SRC    := bench/loadgen.c bench/lg_media.c bench/lg_publisher.c bench/lg_reviewer.c
+
+build/bench-loadgen: $(BENCH_SRC) bench/loadgen.h bench/bench.mk
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_SRC) $(BENCH_LIBS)

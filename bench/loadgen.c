@@ -1,0 +1,449 @@
+/* loadgen.c — Kanyan's load generator: one benchmark step (bench/run.sh runs the ramp).
+ *
+ *   bench-loadgen --base http://127.0.0.1:PORT --cases FILE --clip CLIP.mkv
+ *                 [--reviewers 2] [--seconds 20] [--warmup S] [--server-pid PID]
+ *                 [--idle-rss-kb N --idle-threads N] [--ice-address 10.77.0.2] [--header]
+ *                 [--username U --password P] [--watchdog S]
+ *
+ * FILE holds one `kanyan case add --json` object per line ({ref, token, ...}): one live
+ * inspection each. Each gets a WHIP publisher (started 40 ms apart); once it is connected
+ * its reviewers join over the WebSocket, 1 s later and 300 ms apart. From --warmup to
+ * --seconds the server process (/proc/PID/stat utime+stime, VmRSS, Threads), this process,
+ * the machine (/proc/stat) and the media counters are sampled; then one Markdown table row
+ * goes to stdout, followed by `RESULT key=value…` for the driver. Exit 0 when every reviewer
+ * received video and a keyframe, 1 otherwise, 2 on a usage error, 3 when the wall-clock
+ * watchdog (--seconds + 30 s unless --watchdog) fired. With --username/--password it logs
+ * in (POST /api/login) and every reviewer's WebSocket upgrade carries the session cookie.
+ * See bench/README.md. */
+#include "loadgen.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+LoadGen lg;
+
+static struct {
+  const char *cases_file, *clip_path;
+  char *username, *password;
+  gint seconds, server_pid, idle_rss_kb, idle_threads, watchdog;
+  double warmup;
+  gboolean header;
+} opt = { .seconds = 20, .warmup = -1 };
+
+typedef struct {
+  gint64 at_us;
+  guint64 server_ticks, self_ticks, machine_busy, machine_total;
+  gint64 rss_kb, threads;
+  gint64 sent, received, expected;
+} Sample;
+
+static Sample s0;
+
+/* ---------- /proc ---------- */
+
+static guint64
+proc_ticks (const char *path)
+{
+  char *text = NULL;
+  guint64 utime = 0, stime = 0;
+  if (g_file_get_contents (path, &text, NULL, NULL)) {
+    const char *p = strrchr (text, ')');   /* the command name may hold spaces */
+    if (p && sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+                     &utime, &stime) != 2)
+      utime = stime = 0;
+  }
+  g_free (text);
+  return utime + stime;
+}
+
+static void
+proc_status (gint pid, gint64 *rss_kb, gint64 *threads)
+{
+  char path[64], *text = NULL;
+  *rss_kb = *threads = 0;
+  g_snprintf (path, sizeof path, "/proc/%d/status", pid);
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return;
+  const char *p;
+  if ((p = strstr (text, "\nVmRSS:")))
+    *rss_kb = g_ascii_strtoll (p + 7, NULL, 10);
+  if ((p = strstr (text, "\nThreads:")))
+    *threads = g_ascii_strtoll (p + 9, NULL, 10);
+  g_free (text);
+}
+
+static void
+machine_ticks (guint64 *busy, guint64 *total)
+{
+  char *text = NULL;
+  guint64 v[8] = { 0 };
+  *busy = *total = 0;
+  if (g_file_get_contents ("/proc/stat", &text, NULL, NULL) &&
+      sscanf (text, "cpu %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+              " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+              &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+    for (int i = 0; i < 8; i++)
+      *total += v[i];
+    *busy = *total - v[3] - v[4];   /* less idle and iowait */
+  }
+  g_free (text);
+}
+
+static void
+take_sample (Sample *s)
+{
+  char path[64];
+  s->at_us = g_get_monotonic_time ();
+  g_snprintf (path, sizeof path, "/proc/%d/stat", opt.server_pid);
+  s->server_ticks = opt.server_pid ? proc_ticks (path) : 0;
+  s->self_ticks = proc_ticks ("/proc/self/stat");
+  machine_ticks (&s->machine_busy, &s->machine_total);
+  proc_status (opt.server_pid, &s->rss_kb, &s->threads);
+  s->sent = s->received = s->expected = 0;
+  for (guint i = 0; i < lg.pubs->len; i++) {
+    Pub *pub = g_ptr_array_index (lg.pubs, i);
+    for (guint k = 0; k < N_TRACKS; k++)
+      s->sent += __atomic_load_n (&pub->map[k]->packets, __ATOMIC_RELAXED);
+    for (guint r = 0; r < pub->revs->len; r++) {
+      Rev *rev = g_ptr_array_index (pub->revs, r);
+      g_mutex_lock (&rev->lock);
+      for (guint k = 0; k < N_TRACKS; k++) {
+        s->received += rev->rx[k].packets;
+        if (rev->rx[k].max_ext >= 0)
+          s->expected += rev->rx[k].max_ext - rev->rx[k].first_ext + 1;
+      }
+      g_mutex_unlock (&rev->lock);
+    }
+  }
+}
+
+/* ---------- the step ---------- */
+
+static gboolean
+start_reviewer (gpointer data)
+{
+  Pub *pub = data;
+  rev_start (pub, pub->revs->len);
+  return G_SOURCE_REMOVE;
+}
+
+void
+lg_pub_connected (Pub *pub)
+{
+  for (guint r = 0; r < lg.reviewers; r++)
+    g_timeout_add (1000 + 300 * r, start_reviewer, pub);
+}
+
+typedef struct {
+  char *ref, *token;
+  guint index;
+} CaseArg;
+
+static gboolean
+start_publisher (gpointer data)
+{
+  CaseArg *c = data;
+  g_ptr_array_add (lg.pubs, pub_start (c->index, c->ref, c->token));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+pace_all (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+  (void) data;
+  for (guint i = 0; i < lg.pubs->len; i++)
+    pub_pace (g_ptr_array_index (lg.pubs, i), now);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+window_start (gpointer data)
+{
+  (void) data;
+  take_sample (&s0);
+  latency_reset ();
+  return G_SOURCE_REMOVE;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* nearest-rank quantile of sorted v[n] */
+static double
+quantile (const double *v, guint n, double q)
+{
+  if (!n)
+    return -1;
+  guint i = (guint) (q * n + 0.999999);
+  return v[MIN (MAX (i, 1), n) - 1];
+}
+
+static void
+fmt_ms (char *buf, gsize size, double ms)
+{
+  if (ms < 0)
+    g_strlcpy (buf, "–", size);
+  else
+    g_snprintf (buf, size, ms < 10 ? "%.1f" : "%.0f", ms);
+}
+
+static int exit_code;
+
+static gboolean
+window_end (gpointer data)
+{
+  Sample s1;
+  (void) data;
+  take_sample (&s1);
+  double dt = (s1.at_us - s0.at_us) / 1e6, hz = (double) sysconf (_SC_CLK_TCK);
+  guint n = lg.pubs->len;
+  double server_cpu = 100.0 * (s1.server_ticks - s0.server_ticks) / hz / dt;
+  double self_cpu = 100.0 * (s1.self_ticks - s0.self_ticks) / hz / dt;
+  double busy = s1.machine_total > s0.machine_total
+      ? 100.0 * (s1.machine_busy - s0.machine_busy) / (s1.machine_total - s0.machine_total) : 0;
+  gint64 expected = s1.expected - s0.expected, received = s1.received - s0.received;
+  double loss = expected > 0 ? 100.0 * MAX (expected - received, 0) / expected : 100.0;
+
+  guint n_revs = 0, with_media = 0, with_key = 0, jumps = 0, ssrc_changes = 0;
+  double *join_key = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
+  for (guint i = 0; i < n; i++) {
+    Pub *pub = g_ptr_array_index (lg.pubs, i);
+    jumps += pub->keyframe_jumps;
+    for (guint r = 0; r < pub->revs->len; r++) {
+      Rev *rev = g_ptr_array_index (pub->revs, r);
+      gint64 key_us = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get (&rev->first_key_us));
+      g_mutex_lock (&rev->lock);
+      with_media += rev->rx[TRACK_VIDEO].packets > 0 && rev->rx[TRACK_AUDIO].packets > 0;
+      ssrc_changes += rev->rx[TRACK_VIDEO].ssrc_changes + rev->rx[TRACK_AUDIO].ssrc_changes;
+      g_mutex_unlock (&rev->lock);
+      if (key_us && rev->join_us)
+        join_key[with_key++] = (key_us - rev->join_us) / 1000.0;
+      g_mutex_lock (&rev->lock);
+      fprintf (stderr, "loadgen: %s: pcs %u, state %d, video %" G_GINT64_FORMAT " pkts (%" G_GINT64_FORMAT
+               " keyframes), audio %" G_GINT64_FORMAT " pkts, latency samples %d\n", rev->name, rev->pcs,
+               g_atomic_int_get (&rev->conn_state), rev->rx[TRACK_VIDEO].packets, rev->rx[TRACK_VIDEO].keyframes,
+               rev->rx[TRACK_AUDIO].packets, g_atomic_int_get (&rev->latency_samples));
+      g_mutex_unlock (&rev->lock);
+    }
+    n_revs += pub->revs->len;
+  }
+  qsort (join_key, with_key, sizeof (double), cmp_double);
+  double q[] = { 0.5, 0.99 }, lat[2];
+  guint64 lat_samples;
+  latency_quantiles (q, 2, lat, &lat_samples);
+
+  char k50[16], k95[16], l50[16], l99[16];
+  fmt_ms (k50, sizeof k50, quantile (join_key, with_key, 0.5));
+  fmt_ms (k95, sizeof k95, quantile (join_key, with_key, 0.95));
+  fmt_ms (l50, sizeof l50, lat[0]);
+  fmt_ms (l99, sizeof l99, lat[1]);
+  if (opt.header)
+    printf ("| inspections | server CPU %% of a core | per inspection | server RSS MB | per inspection "
+            "| server threads | per inspection | loadgen CPU %% | machine busy %% (%ld cores) "
+            "| RTP pkt/s in | RTP pkt/s out | loss %% | join→keyframe ms p50 | p95 "
+            "| relay latency ms p50 | p99 |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", sysconf (_SC_NPROCESSORS_ONLN));
+  printf ("| %u | %.1f | %.1f | %.1f | %.1f | %" G_GINT64_FORMAT " | %.1f | %.1f | %.0f | %.0f | %.0f | %.2f "
+          "| %s | %s | %s | %s |\n",
+          n, server_cpu, server_cpu / n, s1.rss_kb / 1024.0, (s1.rss_kb - opt.idle_rss_kb) / 1024.0 / n,
+          s1.threads, (double) (s1.threads - opt.idle_threads) / n, self_cpu, busy,
+          (s1.sent - s0.sent) / dt, received / dt, loss, k50, k95, l50, l99);
+  gboolean ok = n > 0 && with_media == n_revs && with_key == n_revs && n_revs == n * lg.reviewers;
+  printf ("RESULT inspections=%u server_cpu=%.1f loss=%.3f busy=%.1f reviewers=%u with_media=%u with_keyframe=%u "
+          "latency_samples=%" G_GUINT64_FORMAT " keyframe_jumps=%u ssrc_changes=%u window_s=%.1f ok=%d\n",
+          n, server_cpu, loss, busy, n_revs, with_media, with_key, lat_samples, jumps, ssrc_changes, dt, ok);
+  fflush (stdout);
+  g_free (join_key);
+  exit_code = ok ? 0 : 1;
+  g_main_loop_quit (lg.loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---------- setup ---------- */
+
+static GPtrArray *
+read_cases (const char *path)
+{
+  char *text = NULL;
+  GError *err = NULL;
+  if (!g_file_get_contents (path, &text, NULL, &err))
+    g_error ("--cases: %s", err->message);
+  GPtrArray *cases = g_ptr_array_new ();
+  char **lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    JsonParser *p = json_parser_new ();
+    if (**l == '{' && json_parser_load_from_data (p, *l, -1, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
+      JsonObject *o = json_node_get_object (json_parser_get_root (p));
+      CaseArg *c = g_new0 (CaseArg, 1);
+      c->ref = g_strdup (json_object_get_string_member_with_default (o, "ref", ""));
+      c->token = g_strdup (json_object_get_string_member_with_default (o, "token", ""));
+      c->index = cases->len;
+      g_ptr_array_add (cases, c);
+    }
+    g_object_unref (p);
+  }
+  g_strfreev (lines);
+  g_free (text);
+  return cases;
+}
+
+/* the server answers /api/health (it may still be starting) */
+static gboolean
+wait_health (void)
+{
+  char *url = g_strdup_printf ("%s/api/health", lg.base);
+  gboolean up = FALSE;
+  for (int i = 0; i < 100 && !up; i++) {
+    SoupMessage *msg = soup_message_new (SOUP_METHOD_GET, url);
+    GBytes *b = soup_session_send_and_read (lg.http, msg, NULL, NULL);
+    up = soup_message_get_status (msg) == 200;
+    if (b)
+      g_bytes_unref (b);
+    g_object_unref (msg);
+    if (!up)
+      g_usleep (100000);
+  }
+  g_free (url);
+  return up;
+}
+
+/* POST /api/login; keeps "kanyan_session=…" from Set-Cookie for the reviewers' upgrades */
+static gboolean
+login (const char *username, const char *password)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "username");
+  json_builder_add_string_value (b, username);
+  json_builder_set_member_name (b, "password");
+  json_builder_add_string_value (b, password);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *json = json_to_string (root, FALSE);
+  g_autofree char *url = g_strdup_printf ("%s/api/login", lg.base);
+  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_POST, url);
+  g_autoptr (GBytes) body = g_bytes_new (json, strlen (json));
+  soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GBytes) reply = soup_session_send_and_read (lg.http, msg, NULL, &err);
+  guint status = soup_message_get_status (msg);
+  if (status != 200) {
+    gsize len = 0;
+    const char *text = reply ? g_bytes_get_data (reply, &len) : "";
+    fprintf (stderr, "bench-loadgen: login as %s: %u %.*s%s\n", username, status, (int) MIN (len, 300), text,
+             err ? err->message : "");
+    return FALSE;
+  }
+  const char *cookies = soup_message_headers_get_list (soup_message_get_response_headers (msg), "Set-Cookie");
+  g_auto (GStrv) parts = g_strsplit (cookies ? cookies : "", ";", -1);
+  for (char **p = parts; *p; p++) {
+    const char *c = *p + strspn (*p, " ,");
+    if (g_str_has_prefix (c, "kanyan_session=") && c[strlen ("kanyan_session=")]) {
+      lg.cookie = g_strdup (c);
+      return TRUE;
+    }
+  }
+  fprintf (stderr, "bench-loadgen: login as %s: no kanyan_session cookie in the answer\n", username);
+  return FALSE;
+}
+
+/* The wall-clock watchdog: a thread of its own, so that it fires even when the main loop
+ * is stuck (a blocking GStreamer call, a deadlock): the step can never hang the bench. */
+static gpointer
+watchdog_thread (gpointer data)
+{
+  g_usleep ((gulong) GPOINTER_TO_UINT (data) * G_USEC_PER_SEC);
+  printf ("RESULT watchdog=%u ok=0\n", GPOINTER_TO_UINT (data));
+  fflush (stdout);
+  fprintf (stderr, "bench-loadgen: watchdog: still running after %u s, giving up\n", GPOINTER_TO_UINT (data));
+  _Exit (3);
+}
+
+int
+main (int argc, char **argv)
+{
+  gint reviewers = 2;
+  char *base = NULL, *ice = NULL;
+  GOptionEntry entries[] = {
+    { "base", 0, 0, G_OPTION_ARG_STRING, &base, "Server base URL, e.g. http://127.0.0.1:18443", "URL" },
+    { "cases", 0, 0, G_OPTION_ARG_FILENAME, &opt.cases_file, "`kanyan case add --json` lines", "FILE" },
+    { "clip", 0, 0, G_OPTION_ARG_FILENAME, &opt.clip_path, "Pre-encoded H.264 + Opus Matroska clip", "FILE" },
+    { "reviewers", 0, 0, G_OPTION_ARG_INT, &reviewers, "Reviewers per inspection (2)", "N" },
+    { "seconds", 0, 0, G_OPTION_ARG_INT, &opt.seconds, "Length of the step (20)", "S" },
+    { "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &opt.warmup, "Measure from S on (40 % of --seconds)", "S" },
+    { "server-pid", 0, 0, G_OPTION_ARG_INT, &opt.server_pid, "The server process to sample", "PID" },
+    { "idle-rss-kb", 0, 0, G_OPTION_ARG_INT, &opt.idle_rss_kb, "The idle server's VmRSS", "KB" },
+    { "idle-threads", 0, 0, G_OPTION_ARG_INT, &opt.idle_threads, "The idle server's threads", "N" },
+    { "ice-address", 0, 0, G_OPTION_ARG_STRING, &ice, "The only local address ICE uses", "ADDR" },
+    { "header", 0, 0, G_OPTION_ARG_NONE, &opt.header, "Print the table header first", NULL },
+    { "username", 0, 0, G_OPTION_ARG_STRING, &opt.username, "Log the reviewers in as this account", "NAME" },
+    { "password", 0, 0, G_OPTION_ARG_STRING, &opt.password, "Its password", "PASSWORD" },
+    { "watchdog", 0, 0, G_OPTION_ARG_INT, &opt.watchdog, "Exit 3 after S seconds whatever happens (--seconds + 30)", "S" },
+    { NULL, 0, 0, 0, NULL, NULL, NULL },
+  };
+  GOptionContext *ctx = g_option_context_new ("- one Kanyan benchmark step");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  GError *err = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &err) || !base || !opt.cases_file || !opt.clip_path ||
+      reviewers < 0 || opt.seconds < 2) {
+    fprintf (stderr, "bench-loadgen: %s\n", err ? err->message : "--base, --cases and --clip are required");
+    return 2;
+  }
+  g_option_context_free (ctx);
+  if (!opt.watchdog)
+    opt.watchdog = opt.seconds + 30;
+  g_thread_unref (g_thread_new ("watchdog", watchdog_thread, GUINT_TO_POINTER ((guint) opt.watchdog)));
+  lg.base = base;
+  lg.ice_address = ice;
+  lg.reviewers = (guint) reviewers;
+  lg.pubs = g_ptr_array_new ();
+  lg.loop = g_main_loop_new (NULL, FALSE);
+  /* every request and WebSocket handshake is bounded (seconds) */
+  lg.http = soup_session_new_with_options ("max-conns", 1000, "max-conns-per-host", 1000, "timeout", 10,
+                                           "idle-timeout", 30, NULL);
+  soup_session_set_proxy_resolver (lg.http, NULL);   /* a local server: never a proxy */
+  if (opt.warmup < 0)
+    opt.warmup = opt.seconds * 0.4;
+
+  if (!clip_load (&lg.clip, opt.clip_path, &err)) {
+    fprintf (stderr, "bench-loadgen: %s: %s\n", opt.clip_path, err->message);
+    return 1;
+  }
+  GPtrArray *cases = read_cases (opt.cases_file);
+  if (!cases->len) {
+    fprintf (stderr, "bench-loadgen: no case in %s\n", opt.cases_file);
+    return 2;
+  }
+  if (!wait_health ()) {
+    fprintf (stderr, "bench-loadgen: %s does not answer /api/health\n", lg.base);
+    return 1;
+  }
+  if (opt.username && !login (opt.username, opt.password ? opt.password : ""))
+    return 1;
+  for (guint i = 0; i < cases->len; i++)
+    g_timeout_add (40 * i, start_publisher, g_ptr_array_index (cases, i));
+  g_timeout_add_full (G_PRIORITY_HIGH, 5, pace_all, NULL, NULL);
+  g_timeout_add ((guint) (opt.warmup * 1000), window_start, NULL);
+  g_timeout_add ((guint) (opt.seconds * 1000), window_end, NULL);
+  g_main_loop_run (lg.loop);
+
+  /* leave politely, give the messages a moment, and do not wait for webrtcbin teardown */
+  for (guint i = 0; i < lg.pubs->len; i++) {
+    Pub *pub = g_ptr_array_index (lg.pubs, i);
+    for (guint r = 0; r < pub->revs->len; r++)
+      rev_leave (g_ptr_array_index (pub->revs, r));
+    pub_delete (pub);
+  }
+  for (gint64 until = g_get_monotonic_time () + 500000; g_get_monotonic_time () < until;)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (5000);
+  fflush (stdout);
+  _Exit (exit_code);
+}

@@ -1,0 +1,253 @@
+#!/bin/bash
+# bench/run.sh — Kanyan's benchmark (issue 7); what `make bench` runs. See bench/README.md.
+#
+#   bench/run.sh                 the ramp: 1, 2, 5, 10, 20, 30, 40… inspections (1 WHIP publisher
+#                                + 2 reviewers each, recording on) for 20 s a step, until loss
+#                                passes 1 % or the machine saturates; then archive finalization
+#                                of a 10-minute recording
+#   bench/run.sh --smoke         one inspection for 10 s (for `make test`): fails when the
+#                                generator received no media
+#   options: --steps "1 2 5"  --seconds S  --no-finalize  --finalize-only
+#            --profile           one inspection for 60 s with the server under callgrind
+#
+# Runs inside tests/netns.sh (re-executes itself there): a private network namespace with
+# loopback and the veth pair 10.77.0.1 (server's ICE) / 10.77.0.2 (the generator's ICE);
+# no packet leaves it. Builds only through make. Server: `kanyan serve --no-tls` on
+# 127.0.0.1 in a temporary directory that is removed at the end (kept when a step fails).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${KANYAN_NETNS:-}" != 1 ]; then
+    exec tests/netns.sh bash bench/run.sh "$@"
+fi
+
+STEPS="1 2 5 10 20 30 40 50 60 80 100"
+SECONDS_PER_STEP=20
+SMOKE=0 FINALIZE=1 RAMP=1 PROFILE=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --smoke) SMOKE=1 STEPS=1 SECONDS_PER_STEP=10 FINALIZE=0 ;;
+        --steps) STEPS="$2"; shift ;;
+        --seconds) SECONDS_PER_STEP="$2"; shift ;;
+        --no-finalize) FINALIZE=0 ;;
+        --finalize-only) RAMP=0 ;;
+        --profile) PROFILE=1 STEPS=1 SECONDS_PER_STEP=60 FINALIZE=0 ;;
+        *) echo "usage: bench/run.sh [--smoke] [--steps \"1 2 5\"] [--seconds S] [--no-finalize] [--finalize-only] [--profile]" >&2
+           exit 2 ;;
+    esac
+    shift
+done
+
+make --no-print-directory -s build/kanyan
+make --no-print-directory -s -f bench/bench.mk build/bench-loadgen
+
+CACHE=build/bench-cache
+CLIP=$CACHE/clip-720p30-h264cb-opus-20s.mkv
+mkdir -p "$CACHE"
+
+# The publishers' clip, made once: a moving pattern with a patch of noise (so x264 spends its
+# bits as on a real scene), 1280x720 30 fps, H.264 constrained baseline ~1.5 Mbit/s CBR,
+# an IDR every 60 frames and no other I frames (scenecut off), Opus 32 kbit/s; 20 s.
+make_clip() {
+    [ -s "$CLIP" ] && return 0
+    echo "bench: encoding the 20 s publisher clip once ($CLIP)…"
+    timeout 900 gst-launch-1.0 -q -e \
+        compositor name=mix sink_1::xpos=560 sink_1::ypos=300 \
+        ! video/x-raw,width=1280,height=720,framerate=30/1 ! videoconvert \
+        ! x264enc bitrate=1500 pass=cbr vbv-buf-capacity=1000 speed-preset=veryfast tune=zerolatency \
+                  key-int-max=60 option-string=scenecut=0 \
+        ! video/x-h264,profile=constrained-baseline ! h264parse ! queue ! matroskamux name=mux \
+        ! filesink location="$CLIP.tmp" \
+        videotestsrc num-buffers=600 pattern=smpte horizontal-speed=4 \
+        ! video/x-raw,width=1280,height=720,framerate=30/1 ! mix.sink_0 \
+        videotestsrc num-buffers=600 pattern=snow ! video/x-raw,width=160,height=120,framerate=30/1 ! mix.sink_1 \
+        audiotestsrc num-buffers=1000 samplesperbuffer=960 wave=sine freq=440 \
+        ! audio/x-raw,rate=48000,channels=1 ! opusenc bitrate=32000 ! queue ! mux.
+    mv "$CLIP.tmp" "$CLIP"
+}
+
+# ---------- archive finalization of a 10-minute recording ----------
+finalize_bench() {
+    local rec=$CACHE/recording-10min.mkv work list t0 t1
+    if [ ! -s "$rec" ]; then
+        list=$(mktemp /tmp/kanyan-bench-concat.XXXXXX)
+        for _ in $(seq 30); do echo "file '$PWD/$CLIP'"; done > "$list"
+        # the same pre-encoded codecs, concatenated: no encoding, seconds not minutes
+        timeout 600 ffmpeg -v error -y -f concat -safe 0 -i "$list" -c copy "$rec.tmp.mkv"
+        rm -f "$list"
+        mv "$rec.tmp.mkv" "$rec"
+    fi
+    local dur size
+    dur=$(ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 "$rec")
+    size=$(stat -c %s "$rec")
+    work=$(mktemp -d /tmp/kanyan-bench-final.XXXXXX)
+    echo
+    echo "Archive finalization: $(awk -v d="$dur" 'BEGIN{printf "%.0f s", d}') of H.264 + Opus, $(awk -v s="$size" 'BEGIN{printf "%.0f MB", s/1e6}') Matroska"
+    echo "| what | wall time s | × real time |"
+    echo "|---|---|---|"
+    # ffmpeg's own remux (the stand-in named in issue 7); best of 3, page cache warm
+    local best=""
+    for _ in 1 2 3; do
+        t0=$(date +%s.%N)
+        timeout 300 ffmpeg -v error -y -i "$rec" -c copy -movflags +faststart "$work/out.mp4"
+        t1=$(date +%s.%N)
+        best=$(awk -v a="$t0" -v b="$t1" -v best="$best" 'BEGIN{d=b-a; if (best=="" || d<best) best=d; print best}')
+    done
+    awk -v d="$dur" -v t="$best" 'BEGIN{printf "| `ffmpeg -i in.mkv -c copy -movflags +faststart out.mp4` | %.2f | %.0f× |\n", t, d/t}'
+    # the server's own finalization (libavformat remux + read-back + SHA-256), which deletes its source
+    best=""
+    for _ in 1 2 3; do
+        cp "$rec" "$work/segment-001.mkv"
+        rm -f "$work"/segment-001.mp4
+        t0=$(date +%s.%N)
+        timeout 300 build/kanyan archive finalize --json "$work/segment-001.mkv" > "$work/final.json"
+        t1=$(date +%s.%N)
+        best=$(awk -v a="$t0" -v b="$t1" -v best="$best" 'BEGIN{d=b-a; if (best=="" || d<best) best=d; print best}')
+    done
+    awk -v d="$dur" -v t="$best" 'BEGIN{printf "| `kanyan archive finalize` (remux, read-back, SHA-256) | %.2f | %.0f× |\n", t, d/t}'
+    rm -rf "$work"
+}
+
+if [ "$RAMP" = 0 ]; then
+    make_clip
+    finalize_bench
+    exit 0
+fi
+
+make_clip
+
+# ---------- the server ----------
+T=$(mktemp -d /tmp/kanyan-bench.XXXXXX)
+PORT=18443
+KEEP=0
+cat > "$T/kanyan.conf" <<EOF
+[media]
+# rooms of the previous step must not linger into the next one's measurement
+room_linger_s=2
+EOF
+SERVE=(build/kanyan serve --no-tls --bind 127.0.0.1 --port "$PORT" --ice-address 10.77.0.1
+       --data-dir "$T/data" --recordings "$T/recordings" --web-dir web --pipelines-dir pipelines
+       --config "$T/kanyan.conf")
+if [ "$PROFILE" = 1 ]; then
+    valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.out" "${SERVE[@]}" > "$T/server.log" 2>&1 &
+else
+    "${SERVE[@]}" > "$T/server.log" 2>&1 &
+fi
+SERVER=$!
+# stop the server: SIGTERM, then SIGKILL if it has not exited within $1 seconds
+stop_server() {
+    kill "$SERVER" 2>/dev/null || return 0
+    for _ in $(seq $(( ${1:-10} * 10 ))); do
+        kill -0 "$SERVER" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$SERVER" 2>/dev/null || true
+    wait "$SERVER" 2>/dev/null || true
+}
+cleanup() {
+    stop_server 10
+    if [ "$KEEP" = 1 ]; then echo "bench: kept $T (server.log, step-*.err)" >&2; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+# Wait for /api/health with a whole request: a bare connect-and-close crashes this server
+# (LWS_CALLBACK_CLOSED_HTTP with no session data, src/http.c).
+health() {
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+    printf 'GET /api/health HTTP/1.0\r\n\r\n' >&3
+    local line; read -r -t 2 line <&3 || true; exec 3<&-
+    [[ "$line" == *" 200 "* ]]
+}
+up=0
+for _ in $(seq $(( PROFILE ? 1200 : 300 ))); do    # 30 s (120 s under callgrind)
+    health 2>/dev/null && { up=1; break; }
+    kill -0 "$SERVER" 2>/dev/null || break
+    sleep 0.1
+done
+if [ "$up" != 1 ]; then
+    echo "bench: the server did not answer /api/health" >&2
+    tail -n 30 "$T/server.log" >&2
+    KEEP=1
+    exit 1
+fi
+sleep 1
+status_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+IDLE_RSS=$(status_of "$SERVER" VmRSS)
+IDLE_THREADS=$(status_of "$SERVER" Threads)
+
+echo "Kanyan benchmark — $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "Idle server: RSS $(awk -v k="$IDLE_RSS" 'BEGIN{printf "%.1f", k/1024}') MB, $IDLE_THREADS threads." \
+     "Each inspection: 1 WHIP publisher (720p30 H.264 CB ~1.5 Mbit/s + Opus) + 2 reviewers, recording on;" \
+     "${SECONDS_PER_STEP} s per step, measured over its last 60 %."
+echo
+
+# Since accounts, reviewers sign in: one reviewer account owns every case and the generator
+# logs in with it (POST /api/login; the session cookie rides on each WebSocket upgrade).
+# Against a server without accounts both steps fail quietly and the generator joins as before.
+BENCH_USER=bench
+BENCH_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+LOGIN=() OWNER=()
+if printf '%s\n' "$BENCH_PASSWORD" | timeout 30 build/kanyan user add -u "$BENCH_USER" --role reviewer \
+        --department bench --password-stdin --data-dir "$T/data" > "$T/user.log" 2>&1; then
+    LOGIN=(--username "$BENCH_USER" --password "$BENCH_PASSWORD")
+    OWNER=(--owner "$BENCH_USER")
+fi
+
+failed=0 header=--header stop=""
+for n in $STEPS; do
+    cases=$T/cases-$n.jsonl
+    : > "$cases"
+    for i in $(seq "$n"); do
+        timeout 30 build/kanyan case add --ref "B$n-$i" --type fuel-retail "${OWNER[@]}" --data-dir "$T/data" \
+            --json >> "$cases"
+    done
+    rc=0
+    # the generator has its own wall-clock watchdog (--seconds + 30 s); timeout(1) is the backstop
+    timeout -k 5 $((SECONDS_PER_STEP + 60)) \
+    build/bench-loadgen --base "http://127.0.0.1:$PORT" --cases "$cases" --clip "$CLIP" --reviewers 2 \
+        --seconds "$SECONDS_PER_STEP" --server-pid "$SERVER" --idle-rss-kb "$IDLE_RSS" \
+        --idle-threads "$IDLE_THREADS" --ice-address 10.77.0.2 "${LOGIN[@]}" $header \
+        > "$T/step-$n.out" 2> "$T/step-$n.err" || rc=$?
+    header=
+    grep '^|' "$T/step-$n.out" || true
+    result=$(grep '^RESULT' "$T/step-$n.out" || true)
+    if [ "$rc" != 0 ] || [ -z "$result" ]; then
+        echo "bench: step $n failed (loadgen exit $rc): ${result:-no result}" >&2
+        tail -n 20 "$T/step-$n.err" >&2
+        failed=1 KEEP=1
+        break
+    fi
+    if ! kill -0 "$SERVER" 2>/dev/null; then
+        echo "bench: the server died during step $n" >&2
+        tail -n 30 "$T/server.log" >&2
+        failed=1 KEEP=1
+        break
+    fi
+    loss=$(sed -n 's/.* loss=\([0-9.]*\).*/\1/p' <<< "$result")
+    busy=$(sed -n 's/.* busy=\([0-9.]*\).*/\1/p' <<< "$result")
+    if awk -v l="$loss" 'BEGIN{exit !(l > 1.0)}'; then stop="loss passed 1 % at $n inspections"; break; fi
+    if awk -v b="$busy" 'BEGIN{exit !(b >= 95)}'; then stop="the machine saturated at $n inspections (${busy} % busy)"; break; fi
+    [ "$SMOKE" = 1 ] || sleep 4    # the step's rooms close (linger 2 s) before the next one
+done
+echo
+[ -n "$stop" ] && echo "Stopped: $stop."
+for n in $STEPS; do
+    [ -f "$T/step-$n.out" ] && grep "^RESULT" "$T/step-$n.out"
+done
+
+if [ "$PROFILE" = 1 ]; then
+    stop_server 120    # callgrind writes its profile as the server exits
+    out=$CACHE/callgrind-1-inspection.txt
+    callgrind_annotate --inclusive=no "$T/callgrind.out" 2>/dev/null | head -60 > "$out" || true
+    callgrind_annotate --inclusive=yes "$T/callgrind.out" 2>/dev/null | head -80 > "${out%.txt}-inclusive.txt" || true
+    cp "$T/callgrind.out" "$CACHE/callgrind.out"
+    echo "profile: $out, ${out%.txt}-inclusive.txt and $CACHE/callgrind.out"
+fi
+
+if [ "$failed" = 0 ] && [ "$FINALIZE" = 1 ]; then
+    finalize_bench
+fi
+if [ "$failed" != 0 ]; then
+    echo "bench: FAILED" >&2
+    exit 1
+fi
+echo "bench: ok"
