@@ -48,10 +48,9 @@ build/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) src/*.h | build/obj
 fuzz: deps $(FUZZ_TARGETS)
 	@KANYAN_FUZZ_SECONDS=$(FUZZ_SECONDS) /usr/bin/python3 tests/runner.py fuzz
 
+# the ramp and archive finalization (bench/README.md); bench/run.sh enters tests/netns.sh itself
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@tests/netns.sh /usr/bin/python3 bench/relay_cost.py
-	@/usr/bin/python3 bench/finalize_speed.py
+	@bench/run.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all
