@@ -3,8 +3,10 @@
  * by http.c. Every state-changing request must be application/json (the CSRF defence with
  * SameSite=Strict: another site's page cannot send that without a CORS preflight). */
 #include "api.h"
+#include "api_private.h"
 #include "auth.h"
 #include "calendar.h"
+#include "workflow.h"
 #include "cases.h"
 #include "room.h"
 #include "qr.h"
@@ -53,7 +55,7 @@ add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
     gint left = calendar_working_days_left (cal, &today, &deadline);
     json_builder_add_int_value (b, left);
     json_builder_set_member_name (b, "overdue");
-    json_builder_add_boolean_value (b, left < 0 && !g_str_has_prefix (row->status, "decided"));
+    json_builder_add_boolean_value (b, left < 0 && workflow_status_is_open (row->status));
   } else {
     json_builder_add_null_value (b);
   }
@@ -109,16 +111,16 @@ add_items (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_end_array (b);
 }
 
-static void
-respond_builder (HttpExchange *ex, guint status, JsonBuilder *b)
+void
+api_respond_builder (HttpExchange *ex, guint status, JsonBuilder *b)
 {
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   http_exchange_respond_json (ex, status, root);
 }
 
-static JsonBuilder *
-object_begin (void)
+JsonBuilder *
+api_object_begin (void)
 {
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
@@ -148,8 +150,8 @@ json_body (HttpExchange *ex, JsonParser *parser)
   return json_node_get_object (json_parser_get_root (parser));
 }
 
-static const gchar *
-string_member (JsonObject *obj, const gchar *name)
+const gchar *
+api_string_member (JsonObject *obj, const gchar *name)
 {
   JsonNode *node = json_object_get_member (obj, name);
   if (!node || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
@@ -171,16 +173,16 @@ add_user (JsonBuilder *b, const User *u)
 static void
 api_health (KanyanApp *app, HttpExchange *ex)
 {
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "ok");
   json_builder_add_boolean_value (b, TRUE);
   json_builder_set_member_name (b, "version");
   json_builder_add_string_value (b, KANYAN_VERSION);
-  respond_builder (ex, 200, b);
+  api_respond_builder (ex, 200, b);
 }
 
 /* responds and returns FALSE when the caller may not */
-static gboolean
+gboolean
 api_allowed (KanyanApp *app, HttpExchange *ex, const Identity *id, Ability what, const CaseRow *row)
 {
   g_autoptr (GError) error = NULL;
@@ -198,7 +200,7 @@ api_case_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
   if (!api_allowed (app, ex, id, ABILITY_LIST_CASES, NULL))
     return;
   g_autoptr (GPtrArray) rows = store_case_list (app->db);
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "cases");
   json_builder_begin_array (b);
   for (guint i = 0; i < rows->len; i++) {
@@ -210,14 +212,14 @@ api_case_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
-  respond_builder (ex, 200, b);
+  api_respond_builder (ex, 200, b);
 }
 
 static void
 api_case_get (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
   Room *room = app_get_room (app, row->ref);
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   add_case_summary (b, app, row);
   add_case_facts (b, app, row);
   json_builder_set_member_name (b, "session");
@@ -231,8 +233,17 @@ api_case_get (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRo
     if (a != ABILITY_LIST_CASES && a != ABILITY_CREATE_CASE && auth_allows (app, id, a, row))
       json_builder_add_string_value (b, auth_ability_name (a));
   json_builder_end_array (b);
-  add_items (b, app, row);
-  respond_builder (ex, 200, b);
+  gint64 latest = store_session_latest (app->db, row->id);
+  workflow_add_items_with_marks (b, app->db, row, latest);
+  api_review_add_sessions (b, app, row, TRUE);
+  api_review_add_decisions (b, app, row);
+  api_review_add_notice (b, app, row);
+  json_builder_set_member_name (b, "challenge");
+  if (room)
+    json_builder_add_string_value (b, room_challenge (room));
+  else
+    json_builder_add_null_value (b);
+  api_respond_builder (ex, 200, b);
 }
 
 static void
@@ -245,7 +256,7 @@ api_invite_issue (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
     return;
   }
   g_autofree gchar *svg = qr_svg (invite->url);
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "ref");
   json_builder_add_string_value (b, row->ref);
   json_builder_set_member_name (b, "token");
@@ -256,24 +267,24 @@ api_invite_issue (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
   json_builder_add_int_value (b, invite->expires_at);
   json_builder_set_member_name (b, "qr_svg");
   json_builder_add_string_value (b, svg ? svg : "");
-  respond_builder (ex, 201, b);
+  api_respond_builder (ex, 201, b);
 }
 
 static void
 api_invite_revoke (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
   gint n = cases_revoke_invites (app->db, auth_actor (id), row);
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "revoked");
   json_builder_add_int_value (b, n);
-  respond_builder (ex, 200, b);
+  api_respond_builder (ex, 200, b);
 }
 
 static void
 api_case_assign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
   g_autoptr (GError) error = NULL;
-  const gchar *owner = string_member (body, "owner");
+  const gchar *owner = api_string_member (body, "owner");
   JsonNode *co = json_object_get_member (body, "co_reviewers");
   if (!owner && !co) {
     http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "give 'owner' and/or 'co_reviewers'");
@@ -301,14 +312,14 @@ api_case_assign (KanyanApp *app, HttpExchange *ex, const Identity *id, const Cas
     }
   }
   g_autoptr (CaseRow) updated = store_case_get (app->db, row->ref, &error);
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   add_case_summary (b, app, updated);
   add_case_facts (b, app, updated);
-  respond_builder (ex, 200, b);
+  api_respond_builder (ex, 200, b);
 }
 
-static gboolean
-double_member (JsonObject *obj, const gchar *name, gdouble *out)
+gboolean
+api_double_member (JsonObject *obj, const gchar *name, gdouble *out)
 {
   JsonNode *node = json_object_get_member (obj, name);
   if (!node || !JSON_NODE_HOLDS_VALUE (node))
@@ -324,10 +335,10 @@ double_member (JsonObject *obj, const gchar *name, gdouble *out)
 static void
 api_case_create (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body)
 {
-  CaseFacts f = { .ref = string_member (body, "ref"), .type_key = string_member (body, "type"),
-                  .applicant_name = string_member (body, "applicant_name"),
-                  .applicant_phone = string_member (body, "applicant_phone"),
-                  .site_address = string_member (body, "site_address") };
+  CaseFacts f = { .ref = api_string_member (body, "ref"), .type_key = api_string_member (body, "type"),
+                  .applicant_name = api_string_member (body, "applicant_name"),
+                  .applicant_phone = api_string_member (body, "applicant_phone"),
+                  .site_address = api_string_member (body, "site_address") };
   if (!f.ref || !f.type_key) {
     http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'ref' and 'type' are required strings");
     return;
@@ -335,7 +346,7 @@ api_case_create (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObjec
   JsonNode *site = json_object_get_member (body, "site");
   if (site && !JSON_NODE_HOLDS_NULL (site)) {
     JsonObject *o = JSON_NODE_HOLDS_OBJECT (site) ? json_node_get_object (site) : NULL;
-    if (!o || !double_member (o, "lat", &f.site_lat) || !double_member (o, "lon", &f.site_lon) ||
+    if (!o || !api_double_member (o, "lat", &f.site_lat) || !api_double_member (o, "lon", &f.site_lon) ||
         fabs (f.site_lat) > 90 || fabs (f.site_lon) > 180) {
       http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'site' must be {\"lat\": degrees, \"lon\": degrees}");
       return;
@@ -343,7 +354,7 @@ api_case_create (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObjec
     f.has_site = TRUE;
   }
   /* a reviewer takes the case it accepts (首问负责); a lead or admin may name its owner */
-  const gchar *owner = string_member (body, "owner");
+  const gchar *owner = api_string_member (body, "owner");
   if (g_strcmp0 (id->user->role, "reviewer") == 0 || (!owner && g_strcmp0 (id->user->role, "lead") == 0))
     owner = id->user->username;
   g_autoptr (GError) error = NULL;
@@ -352,10 +363,10 @@ api_case_create (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObjec
     http_exchange_respond_error (ex, error);
     return;
   }
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   add_case_summary (b, app, row);
   add_case_facts (b, app, row);
-  respond_builder (ex, 201, b);
+  api_respond_builder (ex, 201, b);
 }
 
 /* what an applicant's page may read with its token: the case and its items */
@@ -374,7 +385,7 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
     http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "the invite link is wrong, expired or revoked");
     return;
   }
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "ref");
   json_builder_add_string_value (b, row->ref);
   json_builder_set_member_name (b, "type_title");
@@ -384,8 +395,17 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
   json_builder_set_member_name (b, "zh");
   json_builder_add_string_value (b, row->type_title_zh);
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, row->status);
   add_items (b, app, row);
-  respond_builder (ex, 200, b);
+  api_review_add_notice (b, app, row);
+  Room *room = app_get_room (app, row->ref);
+  json_builder_set_member_name (b, "challenge");
+  if (room)
+    json_builder_add_string_value (b, room_challenge (room));
+  else
+    json_builder_add_null_value (b);
+  api_respond_builder (ex, 200, b);
 }
 
 static void
@@ -394,7 +414,7 @@ api_user_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
   if (!api_allowed (app, ex, id, ABILITY_MANAGE_USERS, NULL))
     return;
   g_autoptr (GPtrArray) users = users_list (app->db);
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "users");
   json_builder_begin_array (b);
   for (guint i = 0; i < users->len; i++) {
@@ -406,13 +426,13 @@ api_user_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
-  respond_builder (ex, 200, b);
+  api_respond_builder (ex, 200, b);
 }
 
 static void
 api_login (KanyanApp *app, HttpExchange *ex, JsonObject *obj)
 {
-  const gchar *username = string_member (obj, "username"), *password = string_member (obj, "password");
+  const gchar *username = api_string_member (obj, "username"), *password = api_string_member (obj, "password");
   if (!username || !password) {
     http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'username' and 'password' are required strings");
     return;
@@ -438,9 +458,9 @@ api_login (KanyanApp *app, HttpExchange *ex, JsonObject *obj)
   g_autofree gchar *cookie = g_strdup_printf ("kanyan_session=%s; Path=/; HttpOnly; SameSite=Strict%s", token,
                                               app->config->tls ? "; Secure" : "");
   http_exchange_add_header (ex, "set-cookie", cookie);
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   add_user (b, user);
-  respond_builder (ex, 200, b);
+  api_respond_builder (ex, 200, b);
 }
 
 static void
@@ -462,7 +482,7 @@ api_me (KanyanApp *app, HttpExchange *ex, const Identity *id)
     http_exchange_respond_code (ex, KANYAN_ERROR_UNAUTHENTICATED, "not logged in, or the session expired");
     return;
   }
-  g_autoptr (JsonBuilder) b = object_begin ();
+  g_autoptr (JsonBuilder) b = api_object_begin ();
   add_user (b, id->user);
   json_builder_set_member_name (b, "can");
   json_builder_begin_array (b);
@@ -470,11 +490,8 @@ api_me (KanyanApp *app, HttpExchange *ex, const Identity *id)
     if (auth_allows (app, id, a, NULL))
       json_builder_add_string_value (b, auth_ability_name (a));
   json_builder_end_array (b);
-  respond_builder (ex, 200, b);
+  api_respond_builder (ex, 200, b);
 }
-
-typedef void (*CaseHandler) (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
-                             JsonObject *body);
 
 /* /api/cases/{ref}[/{action}]: who may, and who answers */
 static const struct {
@@ -486,6 +503,11 @@ static const struct {
   { "POST", "invite",         ABILITY_MANAGE_INVITES, api_invite_issue },
   { "POST", "revoke-invites", ABILITY_MANAGE_INVITES, api_invite_revoke },
   { "POST", "assign",         ABILITY_ASSIGN_CASE,    api_case_assign },
+  { "POST", "marks",          ABILITY_MARK,           api_review_mark },
+  { "GET",  "marks",          ABILITY_READ_CASE,      api_review_marks },
+  { "POST", "challenge-seen", ABILITY_MARK,           api_review_challenge_seen },
+  { "POST", "decisions",      ABILITY_DECIDE,         api_review_decide },
+  { "POST", "countersign",    ABILITY_COUNTERSIGN,    api_review_countersign },
 };
 
 static void
@@ -542,6 +564,10 @@ api_handle (KanyanApp *app, HttpExchange *ex)
       api_case_create (app, ex, id, body);
     return;
   }
+  if (n == 1 && g_strcmp0 (parts[0], "countersign") == 0 && get)
+    { api_review_queue (app, ex, id); return; }
+  if (n == 2 && g_strcmp0 (parts[0], "invite") == 0 && g_strcmp0 (parts[1], "geo") == 0 && post)
+    { api_review_geo (app, ex, id, body); return; }
   if (n == 1 && g_strcmp0 (parts[0], "users") == 0 && get)
     { api_user_list (app, ex, id); return; }
   if (n >= 2 && n <= 3 && g_strcmp0 (parts[0], "cases") == 0 && *parts[1]) {

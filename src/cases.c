@@ -6,6 +6,7 @@
 #include "calendar.h"
 #include "errors.h"
 #include "users.h"
+#include "workflow.h"
 
 void
 invite_free (Invite *invite)
@@ -100,6 +101,7 @@ cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, co
     return NULL;
   g_autofree gchar *expires = g_strdup_printf ("%" G_GINT64_FORMAT, db_now_ms () + (gint64) cfg->invite_days * 24 * 3600 * 1000);
   audit_note (db, actor, "invite.issued", row->ref, "expires_at", expires, NULL);   /* never the token */
+  workflow_note (db, actor, row, CASE_EVENT_INVITE);
   Invite *invite = g_new0 (Invite, 1);
   invite->token = token;
   invite->url = cases_invite_url (cfg, row->ref, token);

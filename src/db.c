@@ -71,6 +71,27 @@ static const gchar *const migrations[] = {
   "CREATE TABLE case_reviewers ("
   "  case_id INTEGER NOT NULL REFERENCES cases(id), user_id INTEGER NOT NULL REFERENCES users(id),"
   "  PRIMARY KEY (case_id, user_id));",
+  /* 6: the review workflow: marks, decisions, the on-site challenge and the phone's location */
+  "CREATE TABLE marks ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  session_id INTEGER NOT NULL REFERENCES live_sessions(id), item INTEGER NOT NULL,"
+  "  result TEXT NOT NULL CHECK (result IN ('pass', 'fail', 'not_shown')), note TEXT NOT NULL DEFAULT '',"
+  "  by_user TEXT NOT NULL, at INTEGER NOT NULL, media_ms INTEGER);"
+  "CREATE INDEX marks_session ON marks (session_id, item, id);"
+  "CREATE TABLE decisions ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id), session_id INTEGER,"
+  "  kind TEXT NOT NULL CHECK (kind IN ('approve', 'rectify', 'reject')), reason TEXT NOT NULL,"
+  "  by_user TEXT NOT NULL, at INTEGER NOT NULL,"
+  "  state TEXT NOT NULL CHECK (state IN ('final', 'awaiting_countersign', 'returned')),"
+  "  countersigned_by TEXT, countersigned_at INTEGER, countersign_note TEXT,"
+  "  notice TEXT);"   /* the one-time notice (JSON), frozen when a rectify decision is made */
+  "ALTER TABLE live_sessions ADD COLUMN challenge TEXT;"
+  "ALTER TABLE live_sessions ADD COLUMN challenge_seen_by TEXT;"
+  "ALTER TABLE live_sessions ADD COLUMN challenge_seen_at INTEGER;"
+  "ALTER TABLE live_sessions ADD COLUMN geo_lat REAL;"
+  "ALTER TABLE live_sessions ADD COLUMN geo_lon REAL;"
+  "ALTER TABLE live_sessions ADD COLUMN geo_accuracy_m REAL;"
+  "ALTER TABLE live_sessions ADD COLUMN geo_at INTEGER;",
 };
 
 gint

@@ -74,3 +74,43 @@ void     store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar
 void     store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message);
 GPtrArray *store_recordings_unarchived (sqlite3 *db);
 gchar     *store_recording_case_ref (sqlite3 *db, gint64 recording_id);   /* of gchar*[2]: id as text, source path */
+
+/* store_review.c — marks, decisions, and each live inspection's challenge and location */
+typedef struct {
+  gint64 id, session_id, at, media_ms;   /* media_ms < 0: before any media */
+  gint   item;                           /* 1-based position in the case type's items */
+  gchar *result, *note, *by_user;
+} MarkRow;
+void       mark_row_free (MarkRow *row);
+typedef struct {
+  gint64 id, session_id, at, countersigned_at;
+  gchar *kind, *reason, *by_user, *state, *countersigned_by, *countersign_note, *notice;
+  gchar *case_ref;
+} DecisionRow;
+void       decision_row_free (DecisionRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DecisionRow, decision_row_free)
+typedef struct {
+  gint64  id, started_at, ended_at, challenge_seen_at, geo_at;
+  gchar  *challenge, *challenge_seen_by;
+  gboolean has_geo;
+  gdouble geo_lat, geo_lon, geo_accuracy_m;
+} SessionRow;
+void       session_row_free (SessionRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SessionRow, session_row_free)
+
+gint64     store_mark_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint item, const gchar *result,
+                           const gchar *note, const gchar *by_user, gint64 media_ms);
+GPtrArray *store_marks (sqlite3 *db, gint64 session_id);              /* of MarkRow*, oldest first */
+gint64     store_decision_add (sqlite3 *db, gint64 case_id, gint64 session_id, const gchar *kind,
+                               const gchar *reason, const gchar *by_user, const gchar *state, const gchar *notice);
+GPtrArray *store_decisions (sqlite3 *db, gint64 case_id);             /* of DecisionRow*, oldest first */
+GPtrArray *store_decisions_awaiting (sqlite3 *db);                    /* every awaiting_countersign */
+DecisionRow *store_decision_get (sqlite3 *db, gint64 decision_id);
+gboolean   store_decision_countersign (sqlite3 *db, gint64 decision_id, const gchar *by_user, const gchar *note,
+                                       const gchar *state);
+DecisionRow *store_decision_latest_notice (sqlite3 *db, gint64 case_id);   /* the last rectify, or NULL */
+GPtrArray *store_sessions_of_case (sqlite3 *db, gint64 case_id);      /* of SessionRow*, oldest first */
+gint64     store_session_latest (sqlite3 *db, gint64 case_id);        /* 0: none yet */
+void       store_session_set_challenge (sqlite3 *db, gint64 session_id, const gchar *code);
+gboolean   store_session_challenge_seen (sqlite3 *db, gint64 session_id, const gchar *by_user);
+gboolean   store_session_set_geo (sqlite3 *db, gint64 session_id, gdouble lat, gdouble lon, gdouble accuracy_m);

@@ -8,7 +8,9 @@
 #include "recordings.h"
 #include "audit.h"
 #include "errors.h"
+#include "workflow.h"
 #include <json-glib/json-glib.h>
+#include <sodium.h>
 
 struct _Participant {
   Room           *room;
@@ -41,6 +43,8 @@ struct _Room {
   guint       pending_recorders; /* segments still finishing */
   guint       linger;            /* empty: waiting for someone to come back */
   gboolean    closing;
+  gchar       challenge[5];      /* 4 random digits the applicant shows on paper (on-site proof) */
+  gint64      first_media_ms;    /* wall clock when the session's first segment began; 0 before */
 };
 
 static const gchar *role_names[] = { "applicant", "reviewer" };
@@ -187,6 +191,8 @@ room_start_recording (Room *room)
     g_warning ("case %s: recording does not start: %s", room->case_ref, error->message);
     return;
   }
+  if (!room->first_media_ms)
+    room->first_media_ms = db_now_ms ();
   room->recording_id = store_recording_begin (room->app->db, room->session_id, room->segment_seq, path,
                                               relay_codec_name (room->relay, TRACK_VIDEO),
                                               relay_codec_name (room->relay, TRACK_AUDIO));
@@ -340,6 +346,8 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   room->session_id = session_id;
   room->relay = relay;
   room->participants = g_ptr_array_new ();
+  g_snprintf (room->challenge, sizeof room->challenge, "%04u", randombytes_uniform (10000));
+  store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
   g_info ("case %s: live inspection %" G_GINT64_FORMAT " opened", row->ref, session_id);
   return room;
@@ -423,6 +431,23 @@ room_free (Room *room)
 }
 
 const gchar *room_case_ref (Room *room) { return room->case_ref; }
+const gchar *room_challenge (Room *room) { return room->challenge; }
+
+gint64
+room_media_ms (Room *room)
+{
+  return room->first_media_ms ? db_now_ms () - room->first_media_ms : -1;
+}
+
+void
+room_broadcast (Room *room, const gchar *json, gboolean reviewers_only)
+{
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index (room->participants, i);
+    if (!reviewers_only || p->role == ROLE_REVIEWER)
+      p->transport->send (p->transport_data, json);
+  }
+}
 gint64 room_session_id (Room *room) { return room->session_id; }
 gboolean room_is_live (Room *room) { return room->media_flowing; }
 guint room_participant_count (Room *room) { return room->participants->len; }
@@ -450,8 +475,12 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
   g_ptr_array_add (room->participants, p);   /* first, so the room never looks empty */
   if (replaced)   /* a reloaded page or a new WHIP publish takes over */
     room_remove (room, replaced, KANYAN_ERROR_REPLACED, "a newer applicant connection took over");
-  if (role == ROLE_APPLICANT)
+  if (role == ROLE_APPLICANT) {
     room->applicant = p;
+    g_autoptr (CaseRow) row = store_case_get (room->app->db, room->case_ref, NULL);
+    if (row)   /* the case is being inspected (again) */
+      workflow_note (room->app->db, "server", row, CASE_EVENT_LIVE);
+  }
   p->db_id = store_participant_join (room->app->db, room->session_id, p->id, role_names[role], p->name);
   g_autofree gchar *actor = g_strdup_printf ("%s:%s", role_names[role], p->id);
   g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
@@ -466,6 +495,8 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
   json_builder_add_string_value (b, p->id);
   json_builder_set_member_name (b, "role");
   json_builder_add_string_value (b, role_names[role]);
+  json_builder_set_member_name (b, "challenge");
+  json_builder_add_string_value (b, room->challenge);
   send_builder (p, b);
   broadcast_participants (room);
   if (role == ROLE_REVIEWER) {

@@ -19,6 +19,11 @@ void         room_free (Room *room);
 const gchar *room_case_ref (Room *room);
 gint64       room_session_id (Room *room);
 gboolean     room_is_live (Room *room);           /* an applicant's media is flowing */
+const gchar *room_challenge (Room *room);         /* the 4-digit on-site challenge of this session */
+/* ms into the session's recording (since its first segment began); -1 before any media */
+gint64       room_media_ms (Room *room);
+/* one protocol message to everyone in the room (or only its reviewers) */
+void         room_broadcast (Room *room, const gchar *json, gboolean reviewers_only);
 guint        room_participant_count (Room *room);
 
 /* whip: the applicant wants one complete answer (with candidates) instead of trickle. */

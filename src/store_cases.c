@@ -110,7 +110,7 @@ store_case_list (sqlite3 *db)
 {
   sqlite3_stmt *st = NULL;
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) case_row_free);
-  if (sqlite3_prepare_v2 (db, CASE_SELECT "ORDER BY c.created_at DESC, c.id DESC", -1, &st, NULL) == SQLITE_OK)
+  if (sqlite3_prepare_v2 (db, CASE_SELECT "ORDER BY c.deadline_on IS NULL, c.deadline_on, c.id", -1, &st, NULL) == SQLITE_OK)
     while (sqlite3_step (st) == SQLITE_ROW)
       g_ptr_array_add (rows, case_row_from (st));
   sqlite3_finalize (st);

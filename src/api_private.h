@@ -1,0 +1,31 @@
+/* api_private.h — helpers shared by the REST route files (api.c, api_review.c). */
+#pragma once
+#include "app.h"
+#include "auth.h"
+#include "http.h"
+#include <json-glib/json-glib.h>
+
+JsonBuilder *api_object_begin (void);                       /* an open object */
+void         api_respond_builder (HttpExchange *ex, guint status, JsonBuilder *b);   /* closes it */
+const gchar *api_string_member (JsonObject *obj, const gchar *name);
+gboolean     api_double_member (JsonObject *obj, const gchar *name, gdouble *out);
+/* responds (401/403) and returns FALSE when the caller may not */
+gboolean     api_allowed (KanyanApp *app, HttpExchange *ex, const Identity *id, Ability what, const CaseRow *row);
+
+/* api_review.c: the review workflow's routes and the parts of a case they add */
+typedef void (*CaseHandler) (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
+                             JsonObject *body);
+void api_review_mark (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_marks (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_challenge_seen (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
+                                JsonObject *body);
+void api_review_decide (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_countersign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
+                             JsonObject *body);
+void api_review_queue (KanyanApp *app, HttpExchange *ex, const Identity *id);
+void api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
+/* into an open object: "sessions" (challenge, location, distance from the site), "decisions" */
+void api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gboolean with_challenge);
+void api_review_add_decisions (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
+/* into an open object: "notice", the latest one-time notice, or null */
+void api_review_add_notice (JsonBuilder *b, KanyanApp *app, const CaseRow *row);

@@ -1,0 +1,317 @@
+/* api_review.c — REST routes of the review workflow: marks, the challenge, decisions and
+ * countersignatures, the applicant's location. Validates and calls workflow.c; the policy of
+ * who may call each route sits in api.c's table and auth.c. */
+#include "api_private.h"
+#include "workflow.h"
+#include "room.h"
+#include "audit.h"
+#include "errors.h"
+#include <math.h>
+
+static gboolean
+int_member (JsonObject *obj, const gchar *name, gint64 *out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_int (node);
+  return TRUE;
+}
+
+static void
+respond_ok (HttpExchange *ex, guint status, const gchar *member, gint64 value)
+{
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, member);
+  json_builder_add_int_value (b, value);
+  api_respond_builder (ex, status, b);
+}
+
+/* POST /api/cases/{ref}/marks {item, result, note?} */
+void
+api_review_mark (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  gint64 item = 0;
+  const gchar *result = api_string_member (body, "result");
+  const gchar *note = api_string_member (body, "note");
+  if (!int_member (body, "item", &item) || !result) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'item' (a number) and 'result' are required");
+    return;
+  }
+  if (json_object_has_member (body, "note") && !note) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'note' must be a string");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  if (!workflow_mark (app, auth_actor (id), row, (gint) CLAMP (item, -1, G_MAXINT), result, note, &error)) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  respond_ok (ex, 201, "item", item);
+}
+
+/* GET /api/cases/{ref}/marks[?session=N]: every mark of an inspection (the latest by default), oldest first */
+void
+api_review_marks (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  const gchar *which = http_exchange_query (ex, "session");
+  gint64 session = store_session_latest (app->db, row->id);
+  if (which) {
+    g_autoptr (GPtrArray) sessions = store_sessions_of_case (app->db, row->id);
+    guint64 wanted = 0;
+    gboolean found = FALSE;
+    if (g_ascii_string_to_unsigned (which, 10, 1, G_MAXINT64, &wanted, NULL))
+      for (guint i = 0; i < sessions->len; i++)
+        found |= ((SessionRow *) g_ptr_array_index (sessions, i))->id == (gint64) wanted;
+    if (!found) {
+      http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such live inspection of this case");
+      return;
+    }
+    session = (gint64) wanted;
+  }
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "session");
+  json_builder_add_int_value (b, session);
+  workflow_add_items_with_marks (b, app->db, row, session);
+  g_autoptr (GPtrArray) marks = session ? store_marks (app->db, session) : g_ptr_array_new ();
+  json_builder_set_member_name (b, "history");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < marks->len; i++) {
+    MarkRow *m = g_ptr_array_index (marks, i);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "item");
+    json_builder_add_int_value (b, m->item);
+    json_builder_set_member_name (b, "result");
+    json_builder_add_string_value (b, m->result);
+    json_builder_set_member_name (b, "note");
+    json_builder_add_string_value (b, m->note);
+    json_builder_set_member_name (b, "by");
+    json_builder_add_string_value (b, m->by_user);
+    json_builder_set_member_name (b, "at");
+    json_builder_add_int_value (b, m->at);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  api_respond_builder (ex, 200, b);
+}
+
+/* POST /api/cases/{ref}/challenge-seen {} */
+void
+api_review_challenge_seen (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
+                           JsonObject *body)
+{
+  g_autoptr (GError) error = NULL;
+  if (!workflow_challenge_seen (app, auth_actor (id), row, &error))
+    http_exchange_respond_error (ex, error);
+  else
+    http_exchange_respond (ex, 204, "text/plain", NULL);
+}
+
+/* POST /api/cases/{ref}/decisions {kind, reason} */
+void
+api_review_decide (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  const gchar *kind = api_string_member (body, "kind"), *reason = api_string_member (body, "reason");
+  if (!kind || !reason) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'kind' and 'reason' are required strings");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  gint64 decision = workflow_decide (app, auth_actor (id), row, kind, reason, &error);
+  if (!decision) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  respond_ok (ex, 201, "decision", decision);
+}
+
+/* POST /api/cases/{ref}/countersign {decision, sign: true|false, note?} */
+void
+api_review_countersign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  gint64 decision = 0;
+  JsonNode *sign = json_object_get_member (body, "sign");
+  if (!int_member (body, "decision", &decision) || !sign || !JSON_NODE_HOLDS_VALUE (sign) ||
+      json_node_get_value_type (sign) != G_TYPE_BOOLEAN) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'decision' (a number) and 'sign' (true or false) "
+                                "are required");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  if (!workflow_countersign (app, auth_actor (id), row, decision, json_node_get_boolean (sign),
+                             api_string_member (body, "note"), &error))
+    http_exchange_respond_error (ex, error);
+  else
+    respond_ok (ex, 200, "decision", decision);
+}
+
+static void
+add_decision (JsonBuilder *b, const DecisionRow *d)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_int_value (b, d->id);
+  json_builder_set_member_name (b, "case");
+  json_builder_add_string_value (b, d->case_ref);
+  json_builder_set_member_name (b, "session");
+  json_builder_add_int_value (b, d->session_id);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, d->kind);
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, d->reason);
+  json_builder_set_member_name (b, "by");
+  json_builder_add_string_value (b, d->by_user);
+  json_builder_set_member_name (b, "at");
+  json_builder_add_int_value (b, d->at);
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, d->state);
+  json_builder_set_member_name (b, "countersigned_by");
+  if (d->countersigned_by)
+    json_builder_add_string_value (b, d->countersigned_by);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "countersign_note");
+  json_builder_add_string_value (b, d->countersign_note ? d->countersign_note : "");
+  json_builder_end_object (b);
+}
+
+/* GET /api/countersign: the rejections this lead may sign or return */
+void
+api_review_queue (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  if (!id->user) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_UNAUTHENTICATED, "log in first (or the session expired)");
+    return;
+  }
+  g_autoptr (GPtrArray) pending = store_decisions_awaiting (app->db);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "decisions");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < pending->len; i++) {
+    DecisionRow *d = g_ptr_array_index (pending, i);
+    g_autoptr (CaseRow) row = store_case_get (app->db, d->case_ref, NULL);
+    if (row && auth_allows (app, id, ABILITY_COUNTERSIGN, row))
+      add_decision (b, d);
+  }
+  json_builder_end_array (b);
+  api_respond_builder (ex, 200, b);
+}
+
+void
+api_review_add_decisions (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
+{
+  g_autoptr (GPtrArray) decisions = store_decisions (app->db, row->id);
+  json_builder_set_member_name (b, "decisions");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < decisions->len; i++)
+    add_decision (b, g_ptr_array_index (decisions, i));
+  json_builder_end_array (b);
+}
+
+void
+api_review_add_notice (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
+{
+  g_autoptr (DecisionRow) d = store_decision_latest_notice (app->db, row->id);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  json_builder_set_member_name (b, "notice");
+  if (d && d->notice && json_parser_load_from_data (parser, d->notice, -1, NULL))
+    json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+  else
+    json_builder_add_null_value (b);
+}
+
+/* great-circle distance, metres */
+static gdouble
+distance_m (gdouble lat1, gdouble lon1, gdouble lat2, gdouble lon2)
+{
+  const gdouble r = 6371000.0, rad = G_PI / 180.0;
+  gdouble dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+  gdouble a = sin (dlat / 2) * sin (dlat / 2) + cos (lat1 * rad) * cos (lat2 * rad) * sin (dlon / 2) * sin (dlon / 2);
+  return 2 * r * atan2 (sqrt (a), sqrt (1 - a));
+}
+
+void
+api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gboolean with_challenge)
+{
+  g_autoptr (GPtrArray) sessions = store_sessions_of_case (app->db, row->id);
+  json_builder_set_member_name (b, "sessions");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < sessions->len; i++) {
+    SessionRow *s = g_ptr_array_index (sessions, i);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, s->id);
+    json_builder_set_member_name (b, "started_at");
+    json_builder_add_int_value (b, s->started_at);
+    json_builder_set_member_name (b, "ended_at");
+    if (s->ended_at)
+      json_builder_add_int_value (b, s->ended_at);
+    else
+      json_builder_add_null_value (b);
+    if (with_challenge) {
+      json_builder_set_member_name (b, "challenge");
+      json_builder_add_string_value (b, s->challenge ? s->challenge : "");
+    }
+    json_builder_set_member_name (b, "challenge_seen_by");
+    if (s->challenge_seen_by)
+      json_builder_add_string_value (b, s->challenge_seen_by);
+    else
+      json_builder_add_null_value (b);
+    json_builder_set_member_name (b, "location");
+    if (s->has_geo) {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "lat");
+      json_builder_add_double_value (b, s->geo_lat);
+      json_builder_set_member_name (b, "lon");
+      json_builder_add_double_value (b, s->geo_lon);
+      json_builder_set_member_name (b, "accuracy_m");
+      json_builder_add_double_value (b, s->geo_accuracy_m);
+      json_builder_set_member_name (b, "distance_m");
+      if (row->has_site)
+        json_builder_add_int_value (b, (gint64) round (distance_m (s->geo_lat, s->geo_lon, row->site_lat, row->site_lon)));
+      else
+        json_builder_add_null_value (b);
+      json_builder_end_object (b);
+    } else {
+      json_builder_add_null_value (b);
+    }
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+/* POST /api/invite/geo?case=REF {lat, lon, accuracy} with the invite as Bearer: the phone's
+ * location during the live inspection */
+void
+api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body)
+{
+  const gchar *ref = http_exchange_query (ex, "case");
+  g_autoptr (CaseRow) row = ref ? store_case_get (app->db, ref, NULL) : NULL;
+  Identity applicant = { NULL, id->invite_token };
+  if (!row || !auth_allows (app, &applicant, ABILITY_PUBLISH, row)) {
+    http_exchange_add_header (ex, "www-authenticate", "Bearer");
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "the invite link is wrong, expired or revoked");
+    return;
+  }
+  gdouble lat, lon, accuracy;
+  if (!api_double_member (body, "lat", &lat) || !api_double_member (body, "lon", &lon) ||
+      !api_double_member (body, "accuracy", &accuracy) || fabs (lat) > 90 || fabs (lon) > 180 || accuracy < 0 ||
+      accuracy > 1e6) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'lat', 'lon' (degrees) and 'accuracy' (metres) are required");
+    return;
+  }
+  Room *room = app_get_room (app, row->ref);
+  if (!room) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_CONFLICT, "the location is sent during a live inspection");
+    return;
+  }
+  store_session_set_geo (app->db, room_session_id (room), lat, lon, accuracy);
+  g_autofree gchar *where = g_strdup_printf ("%.6f,%.6f ±%.0f m", lat, lon, accuracy);
+  audit_note (app->db, "applicant", "location", row->ref, "where", where, NULL);
+  g_autofree gchar *distance = row->has_site
+    ? g_strdup_printf ("%.0f", round (distance_m (lat, lon, row->site_lat, row->site_lon))) : g_strdup ("null");
+  g_autofree gchar *msg = g_strdup_printf ("{\"type\":\"location\",\"lat\":%.6f,\"lon\":%.6f,\"accuracy_m\":%.0f,"
+                                           "\"distance_m\":%s}", lat, lon, accuracy, distance);
+  room_broadcast (room, msg, TRUE);
+  http_exchange_respond (ex, 204, "text/plain", NULL);
+}
