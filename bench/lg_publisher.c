@@ -162,14 +162,14 @@ static void
 on_posted (GObject *src, GAsyncResult *res, gpointer data)
 {
   Pub *pub = data;
-  GError *err = NULL;
-  GBytes *body = soup_session_send_and_read_finish (SOUP_SESSION (src), res, &err);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (src), res, &err);
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (src), res);
   guint status = msg ? soup_message_get_status (msg) : 0;
   gsize len = 0;
   const char *text = body ? g_bytes_get_data (body, &len) : NULL;
   GstSDPMessage *sdp = NULL;
-  char *answer_text = text ? g_strndup (text, len) : NULL;
+  g_autofree char *answer_text = text ? g_strndup (text, len) : NULL;
   if (status != 201 || !text || gst_sdp_message_new_from_text (answer_text, &sdp) != GST_SDP_OK) {
     g_printerr ("loadgen: WHIP POST for %s: %u %.*s%s\n", pub->ref, status, (int) MIN (len, 300),
                 text ? text : "", err ? err->message : "");
@@ -181,10 +181,6 @@ on_posted (GObject *src, GAsyncResult *res, gpointer data)
     g_signal_emit_by_name (pub->webrtc, "set-remote-description", answer, p);
     gst_webrtc_session_description_free (answer);
   }
-  g_free (answer_text);
-  g_clear_error (&err);
-  if (body)
-    g_bytes_unref (body);
 }
 
 /* main loop: gathering is complete, the local description holds every candidate */
@@ -200,17 +196,13 @@ post_offer_main (gpointer data)
     gst_webrtc_session_description_free (offer);
   if (g_getenv ("LG_DEBUG_SDP"))
     g_printerr ("loadgen: %s: WHIP offer\n%s\n", pub->ref, sdp);
-  char *url = g_strdup_printf ("%s/whip/%s", lg.base, pub->ref);
-  char *auth = g_strdup_printf ("Bearer %s", pub->token);
-  SoupMessage *msg = soup_message_new (SOUP_METHOD_POST, url);
+  g_autofree char *url = g_strdup_printf ("%s/whip/%s", lg.base, pub->ref);
+  g_autofree char *auth = g_strdup_printf ("Bearer %s", pub->token);
+  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_POST, url);
   soup_message_headers_append (soup_message_get_request_headers (msg), "Authorization", auth);
-  GBytes *body = g_bytes_new_take (sdp, strlen (sdp));
+  g_autoptr (GBytes) body = g_bytes_new_take (sdp, strlen (sdp));
   soup_message_set_request_body_from_bytes (msg, "application/sdp", body);
   soup_session_send_and_read_async (lg.http, msg, G_PRIORITY_DEFAULT, NULL, on_posted, pub);
-  g_bytes_unref (body);
-  g_object_unref (msg);
-  g_free (url);
-  g_free (auth);
   hop_free (h);
   return G_SOURCE_REMOVE;
 }
@@ -253,7 +245,10 @@ static gboolean
 connected_main (gpointer data)
 {
   Hop *h = data;
-  lg_pub_connected (h->pub);
+  if (!h->pub->revs_scheduled) {   /* once: a reconnect does not add reviewers */
+    h->pub->revs_scheduled = TRUE;
+    lg_pub_connected (h->pub);
+  }
   hop_free (h);
   return G_SOURCE_REMOVE;
 }
@@ -342,13 +337,10 @@ pub_delete (Pub *pub)
 {
   if (!pub->location)
     return;
-  char *url = g_str_has_prefix (pub->location, "http") ? g_strdup (pub->location)
-                                                       : g_strdup_printf ("%s%s", lg.base, pub->location);
-  char *auth = g_strdup_printf ("Bearer %s", pub->token);
-  SoupMessage *msg = soup_message_new (SOUP_METHOD_DELETE, url);
+  g_autofree char *url = g_str_has_prefix (pub->location, "http") ? g_strdup (pub->location)
+                                                                  : g_strdup_printf ("%s%s", lg.base, pub->location);
+  g_autofree char *auth = g_strdup_printf ("Bearer %s", pub->token);
+  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_DELETE, url);
   soup_message_headers_append (soup_message_get_request_headers (msg), "Authorization", auth);
   soup_session_send_and_read_async (lg.http, msg, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-  g_object_unref (msg);
-  g_free (url);
-  g_free (auth);
 }

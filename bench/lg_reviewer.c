@@ -39,12 +39,10 @@ static void
 send_msg (Rev *rev, JsonBuilder *b)
 {
   json_builder_end_object (b);
-  JsonNode *root = json_builder_get_root (b);
-  char *text = json_to_string (root, FALSE);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (root, FALSE);
   if (rev->ws && soup_websocket_connection_get_state (rev->ws) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_send_text (rev->ws, text);
-  g_free (text);
-  json_node_unref (root);
   g_object_unref (b);
 }
 
@@ -265,13 +263,11 @@ on_ws_message (SoupWebsocketConnection *ws, gint type, GBytes *msg, gpointer dat
   Rev *rev = data;
   gsize len;
   const char *raw = g_bytes_get_data (msg, &len);
-  JsonParser *parser = json_parser_new ();
+  g_autoptr (JsonParser) parser = json_parser_new ();
   (void) ws;
   if (type != SOUP_WEBSOCKET_DATA_TEXT || !json_parser_load_from_data (parser, raw, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
-    g_object_unref (parser);
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return;
-  }
   JsonObject *o = json_node_get_object (json_parser_get_root (parser));
   const char *t = json_object_get_string_member_with_default (o, "type", "");
   if (strcmp (t, "offer") == 0) {
@@ -287,18 +283,16 @@ on_ws_message (SoupWebsocketConnection *ws, gint type, GBytes *msg, gpointer dat
                 json_object_get_string_member_with_default (o, "code", "?"),
                 json_object_get_string_member_with_default (o, "message", ""));
   }
-  g_object_unref (parser);
 }
 
 static void
 on_ws_connected (GObject *src, GAsyncResult *res, gpointer data)
 {
   Rev *rev = data;
-  GError *err = NULL;
+  g_autoptr (GError) err = NULL;
   rev->ws = soup_session_websocket_connect_finish (SOUP_SESSION (src), res, &err);
   if (!rev->ws) {
     g_printerr ("loadgen: %s: WebSocket: %s\n", rev->name, err->message);
-    g_error_free (err);
     return;
   }
   soup_websocket_connection_set_keepalive_interval (rev->ws, 0);
@@ -322,15 +316,13 @@ rev_start (Pub *pub, guint index)
   g_mutex_init (&rev->lock);
   for (guint k = 0; k < N_TRACKS; k++)
     rev->rx[k].max_ext = -1;
-  char *url = g_strdup_printf ("%s/ws", lg.base);
-  char *ws_url = g_str_has_prefix (url, "https") ? g_strconcat ("wss", url + 5, NULL) : g_strconcat ("ws", url + 4, NULL);
-  SoupMessage *msg = soup_message_new (SOUP_METHOD_GET, ws_url);
+  g_autofree char *url = g_strdup_printf ("%s/ws", lg.base);
+  g_autofree char *ws_url = g_str_has_prefix (url, "https") ? g_strconcat ("wss", url + 5, NULL)
+                                                            : g_strconcat ("ws", url + 4, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, ws_url);
   if (lg.cookie)   /* since accounts: a reviewer is its session cookie */
     soup_message_headers_append (soup_message_get_request_headers (msg), "Cookie", lg.cookie);
   soup_session_websocket_connect_async (lg.http, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL, on_ws_connected, rev);
-  g_object_unref (msg);
-  g_free (url);
-  g_free (ws_url);
   g_ptr_array_add (pub->revs, rev);
   return rev;
 }

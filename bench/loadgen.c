@@ -45,7 +45,7 @@ static Sample s0;
 static guint64
 proc_ticks (const char *path)
 {
-  char *text = NULL;
+  g_autofree char *text = NULL;
   guint64 utime = 0, stime = 0;
   if (g_file_get_contents (path, &text, NULL, NULL)) {
     const char *p = strrchr (text, ')');   /* the command name may hold spaces */
@@ -53,14 +53,14 @@ proc_ticks (const char *path)
                      &utime, &stime) != 2)
       utime = stime = 0;
   }
-  g_free (text);
   return utime + stime;
 }
 
 static void
 proc_status (gint pid, gint64 *rss_kb, gint64 *threads)
 {
-  char path[64], *text = NULL;
+  char path[64];
+  g_autofree char *text = NULL;
   *rss_kb = *threads = 0;
   g_snprintf (path, sizeof path, "/proc/%d/status", pid);
   if (!g_file_get_contents (path, &text, NULL, NULL))
@@ -70,13 +70,12 @@ proc_status (gint pid, gint64 *rss_kb, gint64 *threads)
     *rss_kb = g_ascii_strtoll (p + 7, NULL, 10);
   if ((p = strstr (text, "\nThreads:")))
     *threads = g_ascii_strtoll (p + 9, NULL, 10);
-  g_free (text);
 }
 
 static void
 machine_ticks (guint64 *busy, guint64 *total)
 {
-  char *text = NULL;
+  g_autofree char *text = NULL;
   guint64 v[8] = { 0 };
   *busy = *total = 0;
   if (g_file_get_contents ("/proc/stat", &text, NULL, NULL) &&
@@ -87,7 +86,6 @@ machine_ticks (guint64 *busy, guint64 *total)
       *total += v[i];
     *busy = *total - v[3] - v[4];   /* less idle and iowait */
   }
-  g_free (text);
 }
 
 static void
@@ -211,7 +209,7 @@ window_end (gpointer data)
   double loss = expected > 0 ? 100.0 * MAX (expected - received, 0) / expected : 100.0;
 
   guint n_revs = 0, with_media = 0, with_key = 0, jumps = 0, ssrc_changes = 0;
-  double *join_key = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
+  g_autofree double *join_key = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
   for (guint i = 0; i < n; i++) {
     Pub *pub = g_ptr_array_index (lg.pubs, i);
     jumps += pub->keyframe_jumps;
@@ -259,7 +257,6 @@ window_end (gpointer data)
           "latency_samples=%" G_GUINT64_FORMAT " keyframe_jumps=%u ssrc_changes=%u window_s=%.1f ok=%d\n",
           n, server_cpu, loss, busy, n_revs, with_media, with_key, lat_samples, jumps, ssrc_changes, dt, ok);
   fflush (stdout);
-  g_free (join_key);
   exit_code = ok ? 0 : 1;
   g_main_loop_quit (lg.loop);
   return G_SOURCE_REMOVE;
@@ -270,14 +267,16 @@ window_end (gpointer data)
 static GPtrArray *
 read_cases (const char *path)
 {
-  char *text = NULL;
-  GError *err = NULL;
-  if (!g_file_get_contents (path, &text, NULL, &err))
-    g_error ("--cases: %s", err->message);
+  g_autofree char *text = NULL;
+  g_autoptr (GError) err = NULL;
   GPtrArray *cases = g_ptr_array_new ();
-  char **lines = g_strsplit (text, "\n", -1);
+  if (!g_file_get_contents (path, &text, NULL, &err)) {
+    fprintf (stderr, "bench-loadgen: --cases: %s\n", err->message);
+    return cases;
+  }
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   for (char **l = lines; *l; l++) {
-    JsonParser *p = json_parser_new ();
+    g_autoptr (JsonParser) p = json_parser_new ();
     if (**l == '{' && json_parser_load_from_data (p, *l, -1, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
       JsonObject *o = json_node_get_object (json_parser_get_root (p));
       CaseArg *c = g_new0 (CaseArg, 1);
@@ -286,10 +285,7 @@ read_cases (const char *path)
       c->index = cases->len;
       g_ptr_array_add (cases, c);
     }
-    g_object_unref (p);
   }
-  g_strfreev (lines);
-  g_free (text);
   return cases;
 }
 
@@ -297,19 +293,15 @@ read_cases (const char *path)
 static gboolean
 wait_health (void)
 {
-  char *url = g_strdup_printf ("%s/api/health", lg.base);
+  g_autofree char *url = g_strdup_printf ("%s/api/health", lg.base);
   gboolean up = FALSE;
   for (int i = 0; i < 100 && !up; i++) {
-    SoupMessage *msg = soup_message_new (SOUP_METHOD_GET, url);
-    GBytes *b = soup_session_send_and_read (lg.http, msg, NULL, NULL);
+    g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, url);
+    g_autoptr (GBytes) b = soup_session_send_and_read (lg.http, msg, NULL, NULL);
     up = soup_message_get_status (msg) == 200;
-    if (b)
-      g_bytes_unref (b);
-    g_object_unref (msg);
     if (!up)
       g_usleep (100000);
   }
-  g_free (url);
   return up;
 }
 

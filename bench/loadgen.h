@@ -76,7 +76,7 @@ struct Pub {
   GstElement *pipe, *webrtc, *src[N_TRACKS];
   GObject *ice, *agent;
   gint conn_state;               /* atomic GstWebRTCPeerConnectionState */
-  gboolean sending, http_failed;
+  gboolean sending, http_failed, revs_scheduled;
   gint64 start_us;               /* monotonic time of the clip's time 0 */
   GstClockTime start_rt;         /* the pipeline's running time then */
   guint next[N_TRACKS];
