@@ -202,3 +202,37 @@ test('the reviewer desk asks for a login, refuses a wrong password, and lists on
   assert.ok(session && session.httpOnly && session.sameSite === 'Strict', 'HttpOnly, SameSite=Strict session cookie');
   await page.screenshot({ path: path.join(ARTIFACTS, 'review-desktop-signed-in.png') });
 });
+
+test('the checklist: marks appear for the co-reviewer, the challenge matches, rectify shows the notice on the phone', async () => {
+  const c = addCase('E2E-REVIEW');
+  const applicant = await newPage(browser, { width: 390, height: 844 });
+  await applicant.goto(applyUrl(c));
+  await applicant.getByTestId('start').click();
+  await waitStatus(applicant, 'live');
+  const owner = await reviewerPage(browser, 'rev1', c.ref);
+  const co = await reviewerPage(browser, 'rev2', c.ref);
+  assert.ok(await videoPlaying(owner), 'the owner sees the site');
+  const code = await applicant.getByTestId('challenge').textContent();
+  assert.match(code, /^\d{4}$/);
+  await owner.getByTestId('challenge').filter({ hasText: code }).waitFor();
+
+  const item2 = owner.getByTestId('checklist').locator('li[data-item="2"]');
+  await item2.locator('input.note').fill('no leak barrier at tank 2');
+  await item2.locator('button[data-result="fail"]').click();
+  await co.getByTestId('checklist').locator('li[data-item="2"].fail').waitFor({ timeout: 5000 });
+  assert.equal(await co.getByTestId('checklist').locator('li[data-item="2"] input.note').inputValue(), 'no leak barrier at tank 2',
+    'the co-reviewer sees the owner\'s mark and note appear');
+  await co.getByTestId('checklist').locator('li[data-item="1"] button[data-result="pass"]').click();
+  await owner.getByTestId('checklist').locator('li[data-item="1"].pass').waitFor({ timeout: 5000 });
+  assert.ok(await co.getByTestId('decide').isHidden(), 'only the owner decides');
+
+  await owner.getByTestId('decide-kind').selectOption('rectify');
+  await owner.getByTestId('decide-reason').fill('Fix the tank area; show the other items next time.');
+  await owner.getByTestId('decide-submit').click();
+  await applicant.getByTestId('notice').waitFor({ state: 'visible', timeout: 10000 });
+  const notice = await applicant.getByTestId('notice').textContent();
+  assert.match(notice, /no leak barrier at tank 2/);
+  assert.equal(await applicant.locator('#notice-items li').count(), 7, 'every item not passed, all at once');
+  await applicant.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-notice.png') });
+  await owner.screenshot({ path: path.join(ARTIFACTS, 'review-desktop-checklist.png') });
+});

@@ -73,6 +73,17 @@ class HardeningTest(unittest.TestCase):
         with self.server.db() as db:
             self.assertEqual(db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'invite.revoked'").fetchone()[0], 1)
 
+    def test_connections_closed_before_a_request_are_harmless(self):
+        # lws reports CLOSED_HTTP for a connection that never sent a request (no session data)
+        import socket
+        for i in range(50):
+            sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
+            if i % 2:
+                sock.sendall(b"GET /api/hea")   # half a request line, then gone
+            sock.close()
+        self.assertEqual(self.server.get_json("/api/health")["ok"], True)
+        self.assertIsNone(self.server.proc.poll())
+
     def test_no_token_in_the_log(self):
         pub = self.server.aiortc_publisher(self.case, 5)
         reviewer = self.server.reviewer(self.case, 7, "R")

@@ -34,12 +34,49 @@ function renderCase() {
   }));
 }
 
+function renderNotice() {
+  const n = invite && invite.notice;
+  if (!n) return;
+  const zh = document.documentElement.lang === 'zh-CN';
+  $('notice-meta').textContent = `${invite.ref} · ${new Date(n.issued_at).toLocaleString()} · ${n.issued_by}`;
+  $('notice-reason').textContent = n.reason;
+  $('notice-items').replaceChildren(...n.items.map((item) => {
+    const li = document.createElement('li');
+    li.value = item.position;
+    const title = document.createElement('strong');
+    title.textContent = zh ? item.title_zh : item.title_en;
+    const what = document.createElement('span');
+    what.className = `result ${item.result}`;
+    what.textContent = ` — ${t(`mark.${item.result}`)}`;
+    li.append(title, what);
+    if (item.note) {
+      const note = document.createElement('p');
+      note.textContent = item.note;
+      li.append(note);
+    }
+    return li;
+  }));
+  $('notice').classList.toggle('hidden', invite.status !== 'rectification_required');
+}
+
+// the phone's location, once per live inspection, when the person allows it
+function sendLocation() {
+  if (!navigator.geolocation) return;
+  navigator.geolocation.getCurrentPosition((pos) => {
+    fetch(`/api/invite/geo?case=${encodeURIComponent(caseRef)}`, { method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy: pos.coords.accuracy }) })
+      .catch(() => {});
+  }, () => {}, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+}
+
 async function loadInvite() {
   if (!caseRef || !token) return showError('err.link');
   const resp = await fetch(`/api/invite?case=${encodeURIComponent(caseRef)}`, { headers: { Authorization: `Bearer ${token}` } });
   if (!resp.ok) return showError('err.link');
   invite = await resp.json();
   renderCase();
+  renderNotice();
   $('case').classList.remove('hidden');
 }
 
@@ -77,7 +114,17 @@ function end(key) {
 
 async function onMessage(msg) {
   if (msg.type === 'joined') {
+    if (msg.challenge) {
+      $('challenge').textContent = msg.challenge;
+      $('challenge-box').classList.remove('hidden');
+    }
     await negotiate();
+    sendLocation();
+  } else if (msg.type === 'challenge_seen') {
+    $('challenge-box').classList.add('hidden');
+  } else if (msg.type === 'decision') {
+    const resp = await fetch(`/api/invite?case=${encodeURIComponent(caseRef)}`, { headers: { Authorization: `Bearer ${token}` } });
+    if (resp.ok) { invite = await resp.json(); renderNotice(); }
   } else if (msg.type === 'answer') {
     await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
   } else if (msg.type === 'ice' && pc && msg.candidate) {
@@ -165,7 +212,8 @@ async function toggleTorch() {
 }
 
 applyTranslations();
-installLanguageSwitch($('lang'), () => { renderCase(); setState(state); });
+installLanguageSwitch($('lang'), () => { renderCase(); renderNotice(); setState(state); });
+$('notice-print').addEventListener('click', () => window.print());
 setState('connecting');
 $('start').addEventListener('click', start);
 $('switch').addEventListener('click', switchCamera);

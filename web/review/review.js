@@ -3,9 +3,65 @@
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { openSignal, mediaStats } from '../lib/signal.js';
 import { api, currentUser, requireLogin, logout } from '../lib/session.js';
+import { Checklist } from './checklist.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
+const checklist = new Checklist($('checklist'), (message) => { $('hint').textContent = message; });
+
+// the open case's facts, checklist, challenge and decision form
+async function loadCase() {
+  if (!current) return;
+  const r = await api(`/api/cases/${encodeURIComponent(current)}`);
+  if (!r.ok) { $('hint').textContent = r.body ? r.body.message : ''; return; }
+  const c = r.body;
+  checklist.show(current, c);
+  const facts = [c.applicant_name, c.site_address, `${t('review.deadline')} ${c.deadline_on}`,
+    `${t('review.status')}: ${t(`status.${c.status}`)}`, c.owner && `${t('review.owner')}: ${c.owner}`,
+    c.co_reviewers.length && `${t('review.co')}: ${c.co_reviewers.join(', ')}`].filter(Boolean);
+  $('facts').textContent = facts.join(' · ');
+  const session = c.sessions[c.sessions.length - 1];
+  $('challenge').textContent = c.challenge || '';
+  $('challenge-box').classList.toggle('hidden', !c.challenge);
+  $('challenge-seen').disabled = !!(session && session.challenge_seen_by) || !c.can.includes('mark');
+  if (session && session.location) showLocation(session.location);
+  $('decide').classList.toggle('hidden', !c.can.includes('decide'));
+}
+
+function showLocation(loc) {
+  const distance = loc.distance_m != null ? ` · ${t('review.distance')} ${loc.distance_m} m` : '';
+  $('location').textContent = `${t('review.location')}: ${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)} ±${Math.round(loc.accuracy_m)} m${distance}`;
+}
+
+async function loadQueue() {
+  const r = await api('/api/countersign');
+  const pending = r.ok ? r.body.decisions : [];
+  $('queue-box').classList.toggle('hidden', pending.length === 0);
+  $('queue').replaceChildren(...pending.map((d) => {
+    const li = document.createElement('li');
+    li.textContent = `${d.case} · ${d.by}: ${d.reason} `;
+    for (const sign of [true, false]) {
+      const b = document.createElement('button');
+      b.textContent = t(sign ? 'review.countersign' : 'review.return');
+      b.addEventListener('click', async () => {
+        const note = sign ? '' : prompt(t('review.return.note')) || '';
+        const res = await api(`/api/cases/${encodeURIComponent(d.case)}/countersign`, { decision: d.id, sign, note });
+        if (!res.ok) $('hint').textContent = res.body ? res.body.message : '';
+        loadQueue();
+      });
+      li.append(b);
+    }
+    return li;
+  }));
+}
+
+async function decide(event) {
+  event.preventDefault();
+  const r = await api(`/api/cases/${encodeURIComponent(current)}/decisions`,
+    { kind: $('decide-kind').value, reason: $('decide-reason').value });
+  $('decide-result').textContent = r.ok ? t('review.decided') : (r.body ? r.body.message : t('err.network'));
+  if (r.ok) { $('decide-reason').value = ''; loadCase(); loadCases(); }
+}
 
 async function loadCases() {
   const resp = await fetch('/api/cases').catch(() => null);
@@ -77,6 +133,14 @@ function onMessage(msg) {
     }));
   else if (msg.type === 'state')
     $('hint').textContent = msg.applicant === 'live' ? '' : t('review.waiting');
+  else if (msg.type === 'mark')
+    checklist.apply(msg.mark);
+  else if (msg.type === 'location')
+    showLocation(msg);
+  else if (msg.type === 'challenge_seen')
+    $('challenge-seen').disabled = true;
+  else if (msg.type === 'joined' || msg.type === 'decision')
+    loadCase();
 }
 
 function connect() {
@@ -99,7 +163,9 @@ function join(ref) {
   $('invite-url').classList.add('hidden');
   $('copy').classList.add('hidden');
   $('invite-qr').replaceChildren();
+  $('location').textContent = '';
   loadCases();
+  loadCase();
   connect();
 }
 
@@ -126,7 +192,7 @@ async function makeInvite() {
 }
 
 applyTranslations();
-installLanguageSwitch($('lang'), loadCases);
+installLanguageSwitch($('lang'), () => { loadCases(); checklist.render(); });
 $('talk').addEventListener('click', toggleTalk);
 $('sound-toggle').addEventListener('click', () => {
   const on = $('sound-toggle').getAttribute('aria-pressed') !== 'true';
@@ -149,6 +215,12 @@ $('desk').classList.remove('hidden');
 $('who').textContent = `${me.username} · ${me.role}`;
 $('logout').classList.remove('hidden');
 $('logout').addEventListener('click', logout);
+$('decide').addEventListener('submit', decide);
+$('challenge-seen').addEventListener('click', async () => {
+  const r = await api(`/api/cases/${encodeURIComponent(current)}/challenge-seen`, {});
+  if (r.ok) $('challenge-seen').disabled = true;
+});
+if (me.role === 'lead') { loadQueue(); setInterval(loadQueue, 10000); }
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('case');
 loadCases();
 if (fromHash) join(fromHash);
