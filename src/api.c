@@ -237,6 +237,7 @@ api_case_get (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRo
   workflow_add_items_with_marks (b, app->db, row, latest);
   api_review_add_sessions (b, app, row, TRUE);
   api_review_add_decisions (b, app, row);
+  api_review_add_stills (b, app, row);
   api_review_add_notice (b, app, row);
   json_builder_set_member_name (b, "challenge");
   if (room)
@@ -508,6 +509,8 @@ static const struct {
   { "POST", "challenge-seen", ABILITY_MARK,           api_review_challenge_seen },
   { "POST", "decisions",      ABILITY_DECIDE,         api_review_decide },
   { "POST", "countersign",    ABILITY_COUNTERSIGN,    api_review_countersign },
+  { "POST", "stills",         ABILITY_MARK,           api_review_still },
+  { "POST", "annotations",    ABILITY_MARK,           api_review_annotate },
 };
 
 static void

@@ -23,6 +23,9 @@ void api_review_decide (KanyanApp *app, HttpExchange *ex, const Identity *id, co
 void api_review_countersign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
                              JsonObject *body);
 void api_review_queue (KanyanApp *app, HttpExchange *ex, const Identity *id);
+void api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_annotate (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_add_stills (JsonBuilder *b, KanyanApp *app, const CaseRow *row);   /* "stills" */
 void api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
 /* into an open object: "sessions" (challenge, location, distance from the site), "decisions" */
 void api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gboolean with_challenge);

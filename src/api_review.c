@@ -6,6 +6,7 @@
 #include "room.h"
 #include "audit.h"
 #include "errors.h"
+#include "stills.h"
 #include <math.h>
 
 static gboolean
@@ -314,4 +315,66 @@ api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject
                                            "\"distance_m\":%s}", lat, lon, accuracy, distance);
   room_broadcast (room, msg, TRUE);
   http_exchange_respond (ex, 204, "text/plain", NULL);
+}
+
+/* main loop: the still is stored (or failed); the request has waited for it */
+static void
+on_still_reply (gpointer data, const StillRow *still, const GError *error)
+{
+  HttpExchange *ex = data;
+  if (http_exchange_is_open (ex)) {
+    if (!still) {
+      http_exchange_respond_error (ex, error);
+    } else {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      stills_add_json (b, still);
+      g_autoptr (JsonNode) root = json_builder_get_root (b);
+      http_exchange_respond_json (ex, 201, root);
+    }
+  }
+  http_exchange_unref (ex);
+}
+
+/* POST /api/cases/{ref}/stills {item}: answers once the next keyframe is stored as a JPEG */
+void
+api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  gint64 item = 0;
+  if (!int_member (body, "item", &item)) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'item' (a number) is required");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  http_exchange_ref (ex);
+  if (!stills_capture (app, auth_actor (id), row, (gint) CLAMP (item, -1, G_MAXINT), on_still_reply, ex, &error)) {
+    http_exchange_respond_error (ex, error);
+    http_exchange_unref (ex);
+  }
+}
+
+/* POST /api/cases/{ref}/annotations {still, shapes} */
+void
+api_review_annotate (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  gint64 still = 0;
+  if (!int_member (body, "still", &still) || !json_object_has_member (body, "shapes")) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'still' (a number) and 'shapes' are required");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  if (!stills_annotate (app, auth_actor (id), row, still, json_object_get_member (body, "shapes"), &error))
+    http_exchange_respond_error (ex, error);
+  else
+    http_exchange_respond (ex, 204, "text/plain", NULL);
+}
+
+void
+api_review_add_stills (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
+{
+  g_autoptr (GPtrArray) stills = store_stills_of_case (app->db, row->id);
+  json_builder_set_member_name (b, "stills");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < stills->len; i++)
+    stills_add_json (b, g_ptr_array_index (stills, i));
+  json_builder_end_array (b);
 }

@@ -92,6 +92,13 @@ static const gchar *const migrations[] = {
   "ALTER TABLE live_sessions ADD COLUMN geo_lon REAL;"
   "ALTER TABLE live_sessions ADD COLUMN geo_accuracy_m REAL;"
   "ALTER TABLE live_sessions ADD COLUMN geo_at INTEGER;",
+  /* 7: evidence stills; a drawing on one is a separate layer, the image stays untouched */
+  "CREATE TABLE stills ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  session_id INTEGER NOT NULL REFERENCES live_sessions(id), item INTEGER NOT NULL,"
+  "  path TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, media_ms INTEGER,"
+  "  at INTEGER NOT NULL, by_user TEXT NOT NULL,"
+  "  annotation TEXT, annotated_by TEXT, annotated_at INTEGER);",
 };
 
 gint

@@ -114,3 +114,17 @@ gint64     store_session_latest (sqlite3 *db, gint64 case_id);        /* 0: none
 void       store_session_set_challenge (sqlite3 *db, gint64 session_id, const gchar *code);
 gboolean   store_session_challenge_seen (sqlite3 *db, gint64 session_id, const gchar *by_user);
 gboolean   store_session_set_geo (sqlite3 *db, gint64 session_id, gdouble lat, gdouble lon, gdouble accuracy_m);
+
+/* store_review.c — evidence stills */
+typedef struct {
+  gint64 id, case_id, session_id, bytes, media_ms, at, annotated_at;
+  gint   item;
+  gchar *path, *sha256, *by_user, *annotation, *annotated_by, *case_ref;
+} StillRow;
+void       still_row_free (StillRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StillRow, still_row_free)
+gint64     store_still_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint item, const gchar *path,
+                            const gchar *sha256, gint64 bytes, gint64 media_ms, const gchar *by_user);
+GPtrArray *store_stills_of_case (sqlite3 *db, gint64 case_id);        /* of StillRow*, oldest first */
+StillRow  *store_still_get (sqlite3 *db, gint64 still_id);
+gboolean   store_still_annotate (sqlite3 *db, gint64 still_id, const gchar *annotation, const gchar *by_user);

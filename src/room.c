@@ -5,6 +5,7 @@
 #include "room.h"
 #include "relay.h"
 #include "recorder.h"
+#include "still.h"
 #include "recordings.h"
 #include "audit.h"
 #include "errors.h"
@@ -43,8 +44,16 @@ struct _Room {
   guint       pending_recorders; /* segments still finishing */
   guint       linger;            /* empty: waiting for someone to come back */
   gboolean    closing;
+  GPtrArray  *stills;            /* of RoomStill*: captures in progress */
   gchar       challenge[5];      /* 4 random digits the applicant shows on paper (on-site proof) */
   gint64      first_media_ms;    /* wall clock when the session's first segment began; 0 before */
+};
+
+struct _RoomStill {
+  Room          *room;
+  StillCapture  *capture;
+  RoomStillDone  done;
+  gpointer       data;
 };
 
 static const gchar *role_names[] = { "applicant", "reviewer" };
@@ -346,6 +355,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   room->session_id = session_id;
   room->relay = relay;
   room->participants = g_ptr_array_new ();
+  room->stills = g_ptr_array_new ();
   g_snprintf (room->challenge, sizeof room->challenge, "%04u", randombytes_uniform (10000));
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
@@ -423,11 +433,50 @@ room_free (Room *room)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
     room_stop_recording (room);   /* best effort at shutdown: the file stays readable */
+  while (room->stills->len) {   /* their requesters are told the inspection ended */
+    RoomStill *s = g_ptr_array_steal_index (room->stills, 0);
+    still_capture_cancel (s->capture);
+    s->done (s->data, NULL, -1, "the live inspection ended");
+    g_free (s);
+  }
+  g_ptr_array_unref (room->stills);
   relay_free (room->relay);
   store_session_close (room->app->db, room->session_id);
   g_ptr_array_unref (room->participants);
   g_free (room->case_ref);
   g_free (room);
+}
+
+/* ---- evidence stills ------------------------------------------------------------------ */
+
+/* main loop */
+static void
+on_still (gpointer data, GBytes *jpeg, const gchar *message)
+{
+  RoomStill *s = data;
+  g_ptr_array_remove (s->room->stills, s);
+  s->done (s->data, jpeg, room_media_ms (s->room), message);
+  g_free (s);
+}
+
+gboolean
+room_capture_still (Room *room, RoomStillDone done, gpointer data, GError **error)
+{
+  if (!room->media_flowing) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "no video is coming from the applicant now");
+    return FALSE;
+  }
+  RoomStill *s = g_new0 (RoomStill, 1);
+  s->room = room;
+  s->done = done;
+  s->data = data;
+  s->capture = still_capture_start (room->relay, room->app->config, on_still, s, error);
+  if (!s->capture) {
+    g_free (s);
+    return FALSE;
+  }
+  g_ptr_array_add (room->stills, s);
+  return TRUE;
 }
 
 const gchar *room_case_ref (Room *room) { return room->case_ref; }

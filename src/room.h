@@ -22,6 +22,11 @@ gboolean     room_is_live (Room *room);           /* an applicant's media is flo
 const gchar *room_challenge (Room *room);         /* the 4-digit on-site challenge of this session */
 /* ms into the session's recording (since its first segment began); -1 before any media */
 gint64       room_media_ms (Room *room);
+/* An evidence still of the live video: done (main loop) gets the JPEG and the media time, or
+ * NULL and a message. FALSE (and no call) when no video flows. */
+typedef struct _RoomStill RoomStill;
+typedef void (*RoomStillDone) (gpointer data, GBytes *jpeg, gint64 media_ms, const gchar *error_message);
+gboolean     room_capture_still (Room *room, RoomStillDone done, gpointer data, GError **error);
 /* one protocol message to everyone in the room (or only its reviewers) */
 void         room_broadcast (Room *room, const gchar *json, gboolean reviewers_only);
 guint        room_participant_count (Room *room);

@@ -290,3 +290,104 @@ store_session_set_geo (sqlite3 *db, gint64 session_id, gdouble lat, gdouble lon,
   return session_update (db, "UPDATE live_sessions SET geo_lat = ?3, geo_lon = ?4, geo_accuracy_m = ?5, geo_at = ?2 "
                          "WHERE id = ?1", session_id, NULL, values);
 }
+
+/* ---- evidence stills ---------------------------------------------------------------- */
+
+void
+still_row_free (StillRow *row)
+{
+  if (!row)
+    return;
+  g_free (row->path);
+  g_free (row->sha256);
+  g_free (row->by_user);
+  g_free (row->annotation);
+  g_free (row->annotated_by);
+  g_free (row->case_ref);
+  g_free (row);
+}
+
+gint64
+store_still_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint item, const gchar *path, const gchar *sha256,
+                 gint64 bytes, gint64 media_ms, const gchar *by_user)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO stills (case_id, session_id, item, path, sha256, bytes, media_ms, at, by_user) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &st, NULL) != SQLITE_OK)
+    return 0;
+  sqlite3_bind_int64 (st, 1, case_id);
+  sqlite3_bind_int64 (st, 2, session_id);
+  sqlite3_bind_int (st, 3, item);
+  sqlite3_bind_text (st, 4, path, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 5, sha256, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 6, bytes);
+  if (media_ms >= 0)
+    sqlite3_bind_int64 (st, 7, media_ms);
+  sqlite3_bind_int64 (st, 8, db_now_ms ());
+  sqlite3_bind_text (st, 9, by_user, -1, SQLITE_TRANSIENT);
+  return step_insert (db, st);
+}
+
+static GPtrArray *
+stills_query (sqlite3 *db, const gchar *where, gint64 arg)
+{
+  g_autofree gchar *sql = g_strdup_printf (
+      "SELECT s.id, s.case_id, s.session_id, s.item, s.path, s.sha256, s.bytes, s.media_ms, s.at, s.by_user, "
+      "s.annotation, s.annotated_by, s.annotated_at, c.ref FROM stills s JOIN cases c ON c.id = s.case_id "
+      "WHERE %s ORDER BY s.id", where);
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) still_row_free);
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, arg);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      StillRow *r = g_new0 (StillRow, 1);
+      r->id = sqlite3_column_int64 (st, 0);
+      r->case_id = sqlite3_column_int64 (st, 1);
+      r->session_id = sqlite3_column_int64 (st, 2);
+      r->item = sqlite3_column_int (st, 3);
+      r->path = text_dup (st, 4);
+      r->sha256 = text_dup (st, 5);
+      r->bytes = sqlite3_column_int64 (st, 6);
+      r->media_ms = sqlite3_column_type (st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64 (st, 7);
+      r->at = sqlite3_column_int64 (st, 8);
+      r->by_user = text_dup (st, 9);
+      r->annotation = text_dup (st, 10);
+      r->annotated_by = text_dup (st, 11);
+      r->annotated_at = sqlite3_column_int64 (st, 12);
+      r->case_ref = text_dup (st, 13);
+      g_ptr_array_add (rows, r);
+    }
+  }
+  sqlite3_finalize (st);
+  return rows;
+}
+
+GPtrArray *
+store_stills_of_case (sqlite3 *db, gint64 case_id)
+{
+  return stills_query (db, "s.case_id = ?1", case_id);
+}
+
+StillRow *
+store_still_get (sqlite3 *db, gint64 still_id)
+{
+  g_autoptr (GPtrArray) rows = stills_query (db, "s.id = ?1", still_id);
+  return rows->len ? g_ptr_array_steal_index (rows, 0) : NULL;
+}
+
+gboolean
+store_still_annotate (sqlite3 *db, gint64 still_id, const gchar *annotation, const gchar *by_user)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  if (sqlite3_prepare_v2 (db, "UPDATE stills SET annotation = ?2, annotated_by = ?3, annotated_at = ?4 WHERE id = ?1",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, still_id);
+    sqlite3_bind_text (st, 2, annotation, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 3, by_user, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 4, db_now_ms ());
+    ok = sqlite3_step (st) == SQLITE_DONE && sqlite3_changes (db) == 1;
+  }
+  sqlite3_finalize (st);
+  return ok;
+}

@@ -249,6 +249,7 @@ build_notice (sqlite3 *db, const CaseRow *row, gint64 session_id, const gchar *a
   g_autoptr (GPtrArray) items = store_case_items (db, row->id);
   g_autoptr (GPtrArray) marks = session_id ? store_marks (db, session_id) : g_ptr_array_new ();
   g_autofree MarkRow **latest = effective_marks (marks, items->len);
+  g_autoptr (GPtrArray) stills = store_stills_of_case (db, row->id);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "case");
@@ -280,6 +281,20 @@ build_notice (sqlite3 *db, const CaseRow *row, gint64 session_id, const gchar *a
     json_builder_add_string_value (b, latest[i] ? latest[i]->result : "not_shown");
     json_builder_set_member_name (b, "note");
     json_builder_add_string_value (b, latest[i] ? latest[i]->note : "");
+    json_builder_set_member_name (b, "stills");   /* the evidence of this inspection, by id and hash */
+    json_builder_begin_array (b);
+    for (guint k = 0; k < stills->len; k++) {
+      StillRow *s = g_ptr_array_index (stills, k);
+      if (s->session_id != session_id || (guint) s->item != i + 1)
+        continue;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_int_value (b, s->id);
+      json_builder_set_member_name (b, "sha256");
+      json_builder_add_string_value (b, s->sha256);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);

@@ -1,0 +1,200 @@
+/* stills.c — evidence stills (取证截图). Asks the room for one decoded keyframe, writes it as
+ * a JPEG next to the session's recording, hashes it (SHA-256), records it and tells every
+ * reviewer. A drawing on a still is kept as JSON beside it; the image file never changes.
+ * Never touches GStreamer itself (room.c / still.c do). */
+#include "stills.h"
+#include "room.h"
+#include "audit.h"
+#include "errors.h"
+#include <glib/gstdio.h>
+
+typedef struct {
+  KanyanApp  *app;
+  gchar      *actor, *case_ref;
+  gint64      case_id, session_id;
+  gint        item;
+  StillsReply reply;
+  gpointer    data;
+} Pending;
+
+void
+stills_add_json (JsonBuilder *b, const StillRow *s)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_int_value (b, s->id);
+  json_builder_set_member_name (b, "item");
+  json_builder_add_int_value (b, s->item);
+  json_builder_set_member_name (b, "session");
+  json_builder_add_int_value (b, s->session_id);
+  json_builder_set_member_name (b, "sha256");
+  json_builder_add_string_value (b, s->sha256);
+  json_builder_set_member_name (b, "bytes");
+  json_builder_add_int_value (b, s->bytes);
+  json_builder_set_member_name (b, "media_ms");
+  if (s->media_ms >= 0)
+    json_builder_add_int_value (b, s->media_ms);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "at");
+  json_builder_add_int_value (b, s->at);
+  json_builder_set_member_name (b, "by");
+  json_builder_add_string_value (b, s->by_user);
+  json_builder_set_member_name (b, "url");
+  g_autofree gchar *url = g_strdup_printf ("/media/stills/%" G_GINT64_FORMAT, s->id);
+  json_builder_add_string_value (b, url);
+  json_builder_set_member_name (b, "annotation");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (s->annotation && json_parser_load_from_data (parser, s->annotation, -1, NULL))
+    json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+}
+
+static void
+pending_free (Pending *p)
+{
+  g_free (p->actor);
+  g_free (p->case_ref);
+  g_free (p);
+}
+
+static void
+fail (Pending *p, gint code, const gchar *message)
+{
+  g_autoptr (GError) error = g_error_new_literal (KANYAN_ERROR, code, message);
+  p->reply (p->data, NULL, error);
+  pending_free (p);
+}
+
+/* main loop: the room's capture ended */
+static void
+on_jpeg (gpointer data, GBytes *jpeg, gint64 media_ms, const gchar *error_message)
+{
+  Pending *p = data;
+  if (!jpeg) {
+    fail (p, KANYAN_ERROR_TIMEOUT, error_message ? error_message : "no still");
+    return;
+  }
+  g_autofree gchar *session = g_strdup_printf ("session-%" G_GINT64_FORMAT, p->session_id);
+  g_autofree gchar *name = g_strdup_printf ("still-item%02d-%" G_GINT64_FORMAT ".jpg", p->item, db_now_ms ());
+  g_autofree gchar *dir = g_build_filename (p->app->config->recordings_dir, p->case_ref, session, NULL);
+  g_autofree gchar *path = g_build_filename (dir, name, NULL);
+  gsize len = 0;
+  const gchar *bytes = g_bytes_get_data (jpeg, &len);
+  g_autoptr (GError) error = NULL;
+  if (g_mkdir_with_parents (dir, 0750) != 0 || !g_file_set_contents (path, bytes, len, &error)) {
+    g_warning ("case %s: a still cannot be written to %s", p->case_ref, path);
+    fail (p, KANYAN_ERROR_INTERNAL, "the still could not be written");
+    return;
+  }
+  g_autofree gchar *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, jpeg);
+  gint64 id = store_still_add (p->app->db, p->case_id, p->session_id, p->item, path, sha, (gint64) len, media_ms,
+                               p->actor);
+  g_autoptr (StillRow) still = id ? store_still_get (p->app->db, id) : NULL;
+  if (!still) {
+    fail (p, KANYAN_ERROR_INTERNAL, "the still could not be recorded");
+    return;
+  }
+  g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+  g_autofree gchar *item_text = g_strdup_printf ("%d", p->item);
+  g_autofree gchar *media_text = g_strdup_printf ("%" G_GINT64_FORMAT, media_ms);
+  audit_note (p->app->db, p->actor, "still.captured", p->case_ref, "still", id_text, "item", item_text, "sha256", sha,
+              "media_ms", media_text, NULL);
+  Room *room = app_get_room (p->app, p->case_ref);
+  if (room) {   /* every reviewer gets the thumbnail */
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "type");
+    json_builder_add_string_value (b, "still");
+    json_builder_set_member_name (b, "still");
+    stills_add_json (b, still);
+    json_builder_end_object (b);
+    g_autoptr (JsonNode) root = json_builder_get_root (b);
+    g_autofree gchar *text = json_to_string (root, FALSE);
+    room_broadcast (room, text, TRUE);
+  }
+  p->reply (p->data, still, NULL);
+  pending_free (p);
+}
+
+gboolean
+stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item, StillsReply reply, gpointer data,
+                GError **error)
+{
+  Room *room = app_get_room (app, row->ref);
+  if (!room) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", row->ref);
+    return FALSE;
+  }
+  g_autoptr (GPtrArray) items = store_case_items (app->db, row->id);
+  if (item < 1 || (guint) item > items->len) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'item' must be 1 to %u", items->len);
+    return FALSE;
+  }
+  Pending *p = g_new0 (Pending, 1);
+  p->app = app;
+  p->actor = g_strdup (actor);
+  p->case_ref = g_strdup (row->ref);
+  p->case_id = row->id;
+  p->session_id = room_session_id (room);
+  p->item = item;
+  p->reply = reply;
+  p->data = data;
+  if (!room_capture_still (room, on_jpeg, p, error)) {
+    pending_free (p);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+coordinate (JsonObject *o, const gchar *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n))
+    return FALSE;
+  GType t = json_node_get_value_type (n);
+  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
+    return FALSE;
+  gdouble v = json_node_get_double (n);
+  return v >= 0 && v <= 1;
+}
+
+gboolean
+stills_annotate (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 still_id, JsonNode *shapes,
+                 GError **error)
+{
+  g_autoptr (StillRow) still = store_still_get (app->db, still_id);
+  if (!still || still->case_id != row->id) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_FOUND, "case %s has no still %" G_GINT64_FORMAT, row->ref, still_id);
+    return FALSE;
+  }
+  JsonArray *list = shapes && JSON_NODE_HOLDS_ARRAY (shapes) ? json_node_get_array (shapes) : NULL;
+  if (!list || json_array_get_length (list) > 50) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'shapes' must be an array of at most 50 shapes");
+    return FALSE;
+  }
+  static const gchar *const kinds[] = { "arrow", "circle", "box", NULL };
+  for (guint i = 0; i < json_array_get_length (list); i++) {
+    JsonNode *n = json_array_get_element (list, i);
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+    const gchar *kind = o && json_object_has_member (o, "kind") &&
+                        JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "kind")) &&
+                        json_node_get_value_type (json_object_get_member (o, "kind")) == G_TYPE_STRING
+                        ? json_object_get_string_member (o, "kind") : NULL;
+    if (!kind || !g_strv_contains (kinds, kind) || !coordinate (o, "x1") || !coordinate (o, "y1") ||
+        !coordinate (o, "x2") || !coordinate (o, "y2") || json_object_get_size (o) != 5) {
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "shape %u must be {kind: arrow|circle|box, x1, y1, x2, y2} "
+                   "with coordinates from 0 to 1 of the image", i + 1);
+      return FALSE;
+    }
+  }
+  g_autofree gchar *text = json_to_string (shapes, FALSE);
+  store_still_annotate (app->db, still_id, text, actor);
+  g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, still_id);
+  g_autofree gchar *count = g_strdup_printf ("%u", json_array_get_length (list));
+  audit_note (app->db, actor, "still.annotated", row->ref, "still", id_text, "shapes", count, NULL);
+  return TRUE;
+}
