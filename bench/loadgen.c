@@ -3,7 +3,7 @@
  *   bench-loadgen --base http://127.0.0.1:PORT --cases FILE --clip CLIP.mkv
  *                 [--reviewers 2] [--seconds 20] [--warmup S] [--server-pid PID]
  *                 [--idle-rss-kb N --idle-threads N] [--ice-address 10.77.0.2] [--header]
- *                 [--username U --password P] [--watchdog S]
+ *                 [--username U --password P] [--watchdog S] [--http-timeout S]
  *
  * FILE holds one `kanyan case add --json` object per line ({ref, token, ...}): one live
  * inspection each. Each gets a WHIP publisher (started 40 ms apart); once it is connected
@@ -26,10 +26,10 @@ LoadGen lg;
 static struct {
   const char *cases_file, *clip_path;
   char *username, *password;
-  gint seconds, server_pid, idle_rss_kb, idle_threads, watchdog;
+  gint seconds, server_pid, idle_rss_kb, idle_threads, watchdog, http_timeout;
   double warmup;
   gboolean header;
-} opt = { .seconds = 20, .warmup = -1 };
+} opt = { .seconds = 20, .warmup = -1, .http_timeout = 10 };
 
 typedef struct {
   gint64 at_us;
@@ -377,6 +377,7 @@ main (int argc, char **argv)
     { "username", 0, 0, G_OPTION_ARG_STRING, &opt.username, "Log the reviewers in as this account", "NAME" },
     { "password", 0, 0, G_OPTION_ARG_STRING, &opt.password, "Its password", "PASSWORD" },
     { "watchdog", 0, 0, G_OPTION_ARG_INT, &opt.watchdog, "Exit 3 after S seconds whatever happens (--seconds + 30)", "S" },
+    { "http-timeout", 0, 0, G_OPTION_ARG_INT, &opt.http_timeout, "Bound on each HTTP request and WebSocket handshake (10)", "S" },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   GOptionContext *ctx = g_option_context_new ("- one Kanyan benchmark step");
@@ -398,7 +399,7 @@ main (int argc, char **argv)
   lg.pubs = g_ptr_array_new ();
   lg.loop = g_main_loop_new (NULL, FALSE);
   /* every request and WebSocket handshake is bounded (seconds) */
-  lg.http = soup_session_new_with_options ("max-conns", 1000, "max-conns-per-host", 1000, "timeout", 10,
+  lg.http = soup_session_new_with_options ("max-conns", 1000, "max-conns-per-host", 1000, "timeout", opt.http_timeout,
                                            "idle-timeout", 30, NULL);
   soup_session_set_proxy_resolver (lg.http, NULL);   /* a local server: never a proxy */
   if (opt.warmup < 0)

@@ -9,7 +9,7 @@
 #                                generator received no media
 #   options: --steps "1 2 5"  --seconds S  --no-finalize  --finalize-only
 #            --jitter-latency MS  the server's [media] jitter_latency_ms (default: the server's, 100)
-#            --profile           one inspection for 60 s with the server under callgrind
+#            --profile           one inspection for 120 s with the server under callgrind
 #
 # Runs inside tests/netns.sh (re-executes itself there): a private network namespace with
 # loopback and the veth pair 10.77.0.1 (server's ICE) / 10.77.0.2 (the generator's ICE);
@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
         --no-finalize) FINALIZE=0 ;;
         --finalize-only) RAMP=0 ;;
         --jitter-latency) JITTER_MS="$2"; shift ;;
-        --profile) PROFILE=1 STEPS=1 SECONDS_PER_STEP=60 FINALIZE=0 ;;
+        --profile) PROFILE=1 STEPS=1 SECONDS_PER_STEP=120 FINALIZE=0 ;;
         *) echo "usage: bench/run.sh [--smoke] [--steps \"1 2 5\"] [--seconds S] [--no-finalize] [--finalize-only] [--jitter-latency MS] [--profile]" >&2
            exit 2 ;;
     esac
@@ -199,7 +199,7 @@ IDLE_THREADS=$(status_of "$SERVER" Threads)
 echo "Kanyan benchmark — $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "Idle server: RSS $(awk -v k="$IDLE_RSS" 'BEGIN{printf "%.1f", k/1024}') MB, $IDLE_THREADS threads." \
      "Each inspection: 1 WHIP publisher (720p30 H.264 CB ~1.5 Mbit/s + Opus) + 2 reviewers, recording on;" \
-     "${SECONDS_PER_STEP} s per step, measured over its last 60 %."
+     "${SECONDS_PER_STEP} s per step, measured over its last $([ "$PROFILE" = 1 ] && echo 50 || echo 60) %${JITTER_MS:+; server jitterbuffer $JITTER_MS ms}."
 echo
 
 # Since accounts, reviewers sign in: one reviewer account owns every case and the generator
@@ -214,6 +214,10 @@ if printf '%s\n' "$BENCH_PASSWORD" | timeout 30 build/kanyan user add -u "$BENCH
     OWNER=(--owner "$BENCH_USER")
 fi
 
+# under callgrind the server runs ~50 times slower: its WHIP answer alone takes tens of seconds
+SLOW=()
+[ "$PROFILE" = 1 ] && SLOW=(--http-timeout 120 --watchdog $((SECONDS_PER_STEP + 300)) --warmup $((SECONDS_PER_STEP / 2)))
+
 failed=0 header=--header stop=""
 for n in $STEPS; do
     cases=$T/cases-$n.jsonl
@@ -224,10 +228,10 @@ for n in $STEPS; do
     done
     rc=0
     # the generator has its own wall-clock watchdog (--seconds + 30 s); timeout(1) is the backstop
-    timeout -k 5 $((SECONDS_PER_STEP + 60)) \
+    timeout -k 5 $((SECONDS_PER_STEP + 60 + (PROFILE ? 300 : 0))) \
     build/bench-loadgen --base "http://127.0.0.1:$PORT" --cases "$cases" --clip "$CLIP" --reviewers 2 \
         --seconds "$SECONDS_PER_STEP" --server-pid "$SERVER" --idle-rss-kb "$IDLE_RSS" \
-        --idle-threads "$IDLE_THREADS" --ice-address 10.77.0.2 "${LOGIN[@]}" $header \
+        --idle-threads "$IDLE_THREADS" --ice-address 10.77.0.2 "${LOGIN[@]}" "${SLOW[@]}" $header \
         > "$T/step-$n.out" 2> "$T/step-$n.err" || rc=$?
     header=
     grep '^|' "$T/step-$n.out" || true
