@@ -10,8 +10,9 @@
  * its reviewers join over the WebSocket, 1 s later and 300 ms apart. From --warmup to
  * --seconds the server process (/proc/PID/stat utime+stime, VmRSS, Threads), this process,
  * the machine (/proc/stat) and the media counters are sampled; then one Markdown table row
- * goes to stdout, followed by `RESULT key=value…` for the driver. Exit 0 when every reviewer
- * received video and a keyframe, 1 otherwise, 2 on a usage error, 3 when the wall-clock
+ * goes to stdout, followed by `RESULT key=value…` for the driver; each reviewer's counts go to
+ * stderr (LG_DEBUG_SDP=1 adds every offer and answer). Exit 0 when every reviewer
+ * received video, audio and a keyframe, 1 otherwise, 2 on a usage error, 3 when the wall-clock
  * watchdog (--seconds + 30 s unless --watchdog) fired. With --username/--password it logs
  * in (POST /api/login) and every reviewer's WebSocket upgrade carries the session cookie.
  * See bench/README.md. */
