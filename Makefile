@@ -37,9 +37,9 @@ build/obj:
 	mkdir -p $@
 
 # libFuzzer targets (clang, ASan, UBSan) over the pure parsers; `make fuzz FUZZ_SECONDS=600`
-FUZZ_SRC    := src/protocol.c src/sdp_offer.c src/rtp_keyframe.c src/errors.c
+FUZZ_SRC    := src/protocol.c src/sdp_offer.c src/rtp_keyframe.c src/errors.c src/bodies.c
 FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -DG_LOG_DOMAIN=\"kanyan\"
-FUZZ_TARGETS := build/fuzz_protocol build/fuzz_sdp build/fuzz_rtp_keyframe
+FUZZ_TARGETS := build/fuzz_protocol build/fuzz_sdp build/fuzz_rtp_keyframe build/fuzz_bodies
 FUZZ_SECONDS ?= 60
 
 build/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) src/*.h | build/obj

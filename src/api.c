@@ -7,13 +7,13 @@
 #include "auth.h"
 #include "calendar.h"
 #include "workflow.h"
+#include "bodies.h"
 #include "cases.h"
 #include "room.h"
 #include "qr.h"
 #include "errors.h"
 #include "users.h"
 #include "audit.h"
-#include <math.h>
 
 static void
 add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
@@ -142,21 +142,11 @@ json_body (HttpExchange *ex, JsonParser *parser)
   g_autoptr (GBytes) body = http_exchange_body (ex);
   gsize len = 0;
   const gchar *data = g_bytes_get_data (body, &len);
-  if (!data || !g_utf8_validate (data, len, NULL) || !json_parser_load_from_data (parser, data, len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_JSON, "the body must be a JSON object");
-    return NULL;
-  }
-  return json_node_get_object (json_parser_get_root (parser));
-}
-
-const gchar *
-api_string_member (JsonObject *obj, const gchar *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  if (!node || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
+  g_autoptr (GError) error = NULL;
+  JsonObject *obj = bodies_parse_object (parser, data, len, &error);
+  if (!obj)
+    http_exchange_respond_error (ex, error);
+  return obj;
 }
 
 static void
@@ -285,32 +275,17 @@ static void
 api_case_assign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
   g_autoptr (GError) error = NULL;
-  const gchar *owner = api_string_member (body, "owner");
-  JsonNode *co = json_object_get_member (body, "co_reviewers");
-  if (!owner && !co) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "give 'owner' and/or 'co_reviewers'");
-    return;
+  AssignBody a = { 0 };
+  gboolean ok = bodies_parse_assign (body, &a, &error) &&
+                (!a.owner || cases_assign (app->db, auth_actor (id), row, a.owner, &error));
+  for (guint i = 0; ok && i < a.co_reviewers->len; i++) {
+    g_autoptr (CaseRow) now = store_case_get (app->db, row->ref, NULL);   /* the owner may have changed */
+    ok = cases_add_reviewer (app->db, auth_actor (id), now ? now : row, g_ptr_array_index (a.co_reviewers, i), &error);
   }
-  if (co && !JSON_NODE_HOLDS_ARRAY (co)) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'co_reviewers' must be an array of usernames");
-    return;
-  }
-  if (owner && !cases_assign (app->db, auth_actor (id), row, owner, &error)) {
+  g_clear_pointer (&a.co_reviewers, g_ptr_array_unref);
+  if (!ok) {
     http_exchange_respond_error (ex, error);
     return;
-  }
-  JsonArray *names = co ? json_node_get_array (co) : NULL;
-  for (guint i = 0; names && i < json_array_get_length (names); i++) {
-    JsonNode *n = json_array_get_element (names, i);
-    const gchar *name = JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-                        ? json_node_get_string (n) : NULL;
-    g_autoptr (CaseRow) now = store_case_get (app->db, row->ref, NULL);
-    if (!name || !cases_add_reviewer (app->db, auth_actor (id), now ? now : row, name, &error)) {
-      if (!error)
-        g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'co_reviewers' must be an array of usernames");
-      http_exchange_respond_error (ex, error);
-      return;
-    }
   }
   g_autoptr (CaseRow) updated = store_case_get (app->db, row->ref, &error);
   g_autoptr (JsonBuilder) b = api_object_begin ();
@@ -319,46 +294,23 @@ api_case_assign (KanyanApp *app, HttpExchange *ex, const Identity *id, const Cas
   api_respond_builder (ex, 200, b);
 }
 
-gboolean
-api_double_member (JsonObject *obj, const gchar *name, gdouble *out)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  if (!node || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-  GType t = json_node_get_value_type (node);
-  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
-    return FALSE;
-  *out = json_node_get_double (node);
-  return TRUE;
-}
-
 /* POST /api/cases {ref, type, owner?, applicant_name?, applicant_phone?, site_address?, site?: {lat, lon}} */
 static void
 api_case_create (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body)
 {
-  CaseFacts f = { .ref = api_string_member (body, "ref"), .type_key = api_string_member (body, "type"),
-                  .applicant_name = api_string_member (body, "applicant_name"),
-                  .applicant_phone = api_string_member (body, "applicant_phone"),
-                  .site_address = api_string_member (body, "site_address") };
-  if (!f.ref || !f.type_key) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'ref' and 'type' are required strings");
+  g_autoptr (GError) error = NULL;
+  CaseBody c;
+  if (!bodies_parse_case (body, &c, &error)) {
+    http_exchange_respond_error (ex, error);
     return;
   }
-  JsonNode *site = json_object_get_member (body, "site");
-  if (site && !JSON_NODE_HOLDS_NULL (site)) {
-    JsonObject *o = JSON_NODE_HOLDS_OBJECT (site) ? json_node_get_object (site) : NULL;
-    if (!o || !api_double_member (o, "lat", &f.site_lat) || !api_double_member (o, "lon", &f.site_lon) ||
-        fabs (f.site_lat) > 90 || fabs (f.site_lon) > 180) {
-      http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'site' must be {\"lat\": degrees, \"lon\": degrees}");
-      return;
-    }
-    f.has_site = TRUE;
-  }
+  CaseFacts f = { .ref = c.ref, .type_key = c.type_key, .applicant_name = c.applicant_name,
+                  .applicant_phone = c.applicant_phone, .site_address = c.site_address, .has_site = c.has_site,
+                  .site_lat = c.site_lat, .site_lon = c.site_lon };
   /* a reviewer takes the case it accepts (首问负责); a lead or admin may name its owner */
-  const gchar *owner = api_string_member (body, "owner");
+  const gchar *owner = c.owner;
   if (g_strcmp0 (id->user->role, "reviewer") == 0 || (!owner && g_strcmp0 (id->user->role, "lead") == 0))
     owner = id->user->username;
-  g_autoptr (GError) error = NULL;
   g_autoptr (CaseRow) row = cases_create (app->db, app->config, auth_actor (id), &f, owner, &error);
   if (!row) {
     http_exchange_respond_error (ex, error);
@@ -433,12 +385,13 @@ api_user_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
 static void
 api_login (KanyanApp *app, HttpExchange *ex, JsonObject *obj)
 {
-  const gchar *username = api_string_member (obj, "username"), *password = api_string_member (obj, "password");
-  if (!username || !password) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'username' and 'password' are required strings");
+  g_autoptr (GError) error = NULL;
+  LoginBody login;
+  if (!bodies_parse_login (obj, &login, &error)) {
+    http_exchange_respond_error (ex, error);
     return;
   }
-  g_autoptr (GError) error = NULL;
+  const gchar *username = login.username, *password = login.password;
   gint64 retry_ms = 0;
   g_autoptr (User) user = users_login (app->db, username, password, &retry_ms, &error);
   if (!user) {

@@ -7,8 +7,6 @@
 
 JsonBuilder *api_object_begin (void);                       /* an open object */
 void         api_respond_builder (HttpExchange *ex, guint status, JsonBuilder *b);   /* closes it */
-const gchar *api_string_member (JsonObject *obj, const gchar *name);
-gboolean     api_double_member (JsonObject *obj, const gchar *name, gdouble *out);
 /* responds (401/403) and returns FALSE when the caller may not */
 gboolean     api_allowed (KanyanApp *app, HttpExchange *ex, const Identity *id, Ability what, const CaseRow *row);
 

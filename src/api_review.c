@@ -7,17 +7,8 @@
 #include "audit.h"
 #include "errors.h"
 #include "stills.h"
+#include "bodies.h"
 #include <math.h>
-
-static gboolean
-int_member (JsonObject *obj, const gchar *name, gint64 *out)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  if (!node || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return FALSE;
-  *out = json_node_get_int (node);
-  return TRUE;
-}
 
 static void
 respond_ok (HttpExchange *ex, guint status, const gchar *member, gint64 value)
@@ -32,23 +23,14 @@ respond_ok (HttpExchange *ex, guint status, const gchar *member, gint64 value)
 void
 api_review_mark (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
-  gint64 item = 0;
-  const gchar *result = api_string_member (body, "result");
-  const gchar *note = api_string_member (body, "note");
-  if (!int_member (body, "item", &item) || !result) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'item' (a number) and 'result' are required");
-    return;
-  }
-  if (json_object_has_member (body, "note") && !note) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'note' must be a string");
-    return;
-  }
   g_autoptr (GError) error = NULL;
-  if (!workflow_mark (app, auth_actor (id), row, (gint) CLAMP (item, -1, G_MAXINT), result, note, &error)) {
+  MarkBody m;
+  if (!bodies_parse_mark (body, &m, &error) ||
+      !workflow_mark (app, auth_actor (id), row, m.item, m.result, m.note, &error)) {
     http_exchange_respond_error (ex, error);
     return;
   }
-  respond_ok (ex, 201, "item", item);
+  respond_ok (ex, 201, "item", m.item);
 }
 
 /* GET /api/cases/{ref}/marks[?session=N]: every mark of an inspection (the latest by default), oldest first */
@@ -112,14 +94,11 @@ api_review_challenge_seen (KanyanApp *app, HttpExchange *ex, const Identity *id,
 void
 api_review_decide (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
-  const gchar *kind = api_string_member (body, "kind"), *reason = api_string_member (body, "reason");
-  if (!kind || !reason) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'kind' and 'reason' are required strings");
-    return;
-  }
   g_autoptr (GError) error = NULL;
-  gint64 decision = workflow_decide (app, auth_actor (id), row, kind, reason, &error);
-  if (!decision) {
+  DecisionBody d;
+  gint64 decision = 0;
+  if (!bodies_parse_decision (body, &d, &error) ||
+      !(decision = workflow_decide (app, auth_actor (id), row, d.kind, d.reason, &error))) {
     http_exchange_respond_error (ex, error);
     return;
   }
@@ -130,20 +109,13 @@ api_review_decide (KanyanApp *app, HttpExchange *ex, const Identity *id, const C
 void
 api_review_countersign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
-  gint64 decision = 0;
-  JsonNode *sign = json_object_get_member (body, "sign");
-  if (!int_member (body, "decision", &decision) || !sign || !JSON_NODE_HOLDS_VALUE (sign) ||
-      json_node_get_value_type (sign) != G_TYPE_BOOLEAN) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'decision' (a number) and 'sign' (true or false) "
-                                "are required");
-    return;
-  }
   g_autoptr (GError) error = NULL;
-  if (!workflow_countersign (app, auth_actor (id), row, decision, json_node_get_boolean (sign),
-                             api_string_member (body, "note"), &error))
+  CountersignBody c;
+  if (!bodies_parse_countersign (body, &c, &error) ||
+      !workflow_countersign (app, auth_actor (id), row, c.decision, c.sign, c.note, &error))
     http_exchange_respond_error (ex, error);
   else
-    respond_ok (ex, 200, "decision", decision);
+    respond_ok (ex, 200, "decision", c.decision);
 }
 
 static void
@@ -294,13 +266,13 @@ api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject
     http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "the invite link is wrong, expired or revoked");
     return;
   }
-  gdouble lat, lon, accuracy;
-  if (!api_double_member (body, "lat", &lat) || !api_double_member (body, "lon", &lon) ||
-      !api_double_member (body, "accuracy", &accuracy) || fabs (lat) > 90 || fabs (lon) > 180 || accuracy < 0 ||
-      accuracy > 1e6) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'lat', 'lon' (degrees) and 'accuracy' (metres) are required");
+  g_autoptr (GError) error = NULL;
+  GeoBody g;
+  if (!bodies_parse_geo (body, &g, &error)) {
+    http_exchange_respond_error (ex, error);
     return;
   }
+  gdouble lat = g.lat, lon = g.lon, accuracy = g.accuracy;
   Room *room = app_get_room (app, row->ref);
   if (!room) {
     http_exchange_respond_code (ex, KANYAN_ERROR_CONFLICT, "the location is sent during a live inspection");
@@ -339,14 +311,14 @@ on_still_reply (gpointer data, const StillRow *still, const GError *error)
 void
 api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
-  gint64 item = 0;
-  if (!int_member (body, "item", &item)) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'item' (a number) is required");
+  g_autoptr (GError) error = NULL;
+  StillBody b;
+  if (!bodies_parse_still (body, &b, &error)) {
+    http_exchange_respond_error (ex, error);
     return;
   }
-  g_autoptr (GError) error = NULL;
   http_exchange_ref (ex);
-  if (!stills_capture (app, auth_actor (id), row, (gint) CLAMP (item, -1, G_MAXINT), on_still_reply, ex, &error)) {
+  if (!stills_capture (app, auth_actor (id), row, b.item, on_still_reply, ex, &error)) {
     http_exchange_respond_error (ex, error);
     http_exchange_unref (ex);
   }
@@ -356,13 +328,9 @@ api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
 void
 api_review_annotate (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
-  gint64 still = 0;
-  if (!int_member (body, "still", &still) || !json_object_has_member (body, "shapes")) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_MISSING_FIELD, "'still' (a number) and 'shapes' are required");
-    return;
-  }
   g_autoptr (GError) error = NULL;
-  if (!stills_annotate (app, auth_actor (id), row, still, json_object_get_member (body, "shapes"), &error))
+  AnnotationBody a;
+  if (!bodies_parse_annotation (body, &a, &error) || !stills_annotate (app, auth_actor (id), row, a.still, a.shapes, &error))
     http_exchange_respond_error (ex, error);
   else
     http_exchange_respond (ex, 204, "text/plain", NULL);

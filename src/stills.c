@@ -149,19 +149,6 @@ stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row, gint ite
   return TRUE;
 }
 
-static gboolean
-coordinate (JsonObject *o, const gchar *name)
-{
-  JsonNode *n = json_object_get_member (o, name);
-  if (!n || !JSON_NODE_HOLDS_VALUE (n))
-    return FALSE;
-  GType t = json_node_get_value_type (n);
-  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
-    return FALSE;
-  gdouble v = json_node_get_double (n);
-  return v >= 0 && v <= 1;
-}
-
 gboolean
 stills_annotate (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 still_id, JsonNode *shapes,
                  GError **error)
@@ -171,30 +158,10 @@ stills_annotate (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_FOUND, "case %s has no still %" G_GINT64_FORMAT, row->ref, still_id);
     return FALSE;
   }
-  JsonArray *list = shapes && JSON_NODE_HOLDS_ARRAY (shapes) ? json_node_get_array (shapes) : NULL;
-  if (!list || json_array_get_length (list) > 50) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'shapes' must be an array of at most 50 shapes");
-    return FALSE;
-  }
-  static const gchar *const kinds[] = { "arrow", "circle", "box", NULL };
-  for (guint i = 0; i < json_array_get_length (list); i++) {
-    JsonNode *n = json_array_get_element (list, i);
-    JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-    const gchar *kind = o && json_object_has_member (o, "kind") &&
-                        JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "kind")) &&
-                        json_node_get_value_type (json_object_get_member (o, "kind")) == G_TYPE_STRING
-                        ? json_object_get_string_member (o, "kind") : NULL;
-    if (!kind || !g_strv_contains (kinds, kind) || !coordinate (o, "x1") || !coordinate (o, "y1") ||
-        !coordinate (o, "x2") || !coordinate (o, "y2") || json_object_get_size (o) != 5) {
-      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "shape %u must be {kind: arrow|circle|box, x1, y1, x2, y2} "
-                   "with coordinates from 0 to 1 of the image", i + 1);
-      return FALSE;
-    }
-  }
   g_autofree gchar *text = json_to_string (shapes, FALSE);
   store_still_annotate (app->db, still_id, text, actor);
   g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, still_id);
-  g_autofree gchar *count = g_strdup_printf ("%u", json_array_get_length (list));
+  g_autofree gchar *count = g_strdup_printf ("%u", JSON_NODE_HOLDS_ARRAY (shapes) ? json_array_get_length (json_node_get_array (shapes)) : 0);
   audit_note (app->db, actor, "still.annotated", row->ref, "still", id_text, "shapes", count, NULL);
   return TRUE;
 }

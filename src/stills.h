@@ -11,7 +11,7 @@ typedef void (*StillsReply) (gpointer data, const StillRow *still, const GError 
 /* FALSE (and no reply) when it cannot start: no live video, bad item */
 gboolean stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item, StillsReply reply,
                          gpointer data, GError **error);
-/* shapes: [{kind: arrow|circle|box, x1, y1, x2, y2}] in 0…1 of the image; replaces the layer */
+/* shapes: validated by bodies_parse_annotation(); replaces the still's drawing layer */
 gboolean stills_annotate (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 still_id, JsonNode *shapes,
                           GError **error);
 void     stills_add_json (JsonBuilder *b, const StillRow *still);   /* one still as an object */

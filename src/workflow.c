@@ -94,8 +94,6 @@ workflow_note (sqlite3 *db, const gchar *actor, const CaseRow *row, CaseEvent ev
 
 /* ---- marks ------------------------------------------------------------------------- */
 
-static const gchar *const mark_results[] = { "pass", "fail", "not_shown", NULL };
-
 /* the latest mark of each item (index item-1), borrowed from `marks` */
 static MarkRow **
 effective_marks (GPtrArray *marks, guint n_items)
@@ -184,14 +182,6 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
   g_autoptr (GPtrArray) items = store_case_items (app->db, row->id);
   if (item < 1 || (guint) item > items->len) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'item' must be 1 to %u", items->len);
-    return FALSE;
-  }
-  if (!result || !g_strv_contains (mark_results, result)) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'result' must be pass, fail or not_shown");
-    return FALSE;
-  }
-  if (note && g_utf8_strlen (note, -1) > 2000) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'note' is limited to 2000 characters");
     return FALSE;
   }
   gint64 session = room_session_id (room), media_ms = room_media_ms (room);
@@ -327,11 +317,6 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'kind' must be approve, rectify or reject");
     return 0;
   }
-  g_autofree gchar *trimmed = g_strstrip (g_strdup (reason ? reason : ""));
-  if (!*trimmed || g_utf8_strlen (reason, -1) > 4000) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "a decision needs a 'reason' (1 to 4000 characters)");
-    return 0;
-  }
   CaseStatus from, to;
   if (!workflow_status_parse (row->status, &from) || !workflow_next (from, event, &to)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_ILLEGAL_TRANSITION, "case %s is '%s': it cannot %s now",
@@ -382,10 +367,6 @@ workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gi
   }
   if (g_strcmp0 (d->by_user, actor) == 0) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_FORBIDDEN, "a rejection needs a second person: %s made it", actor);
-    return FALSE;
-  }
-  if (!sign && (!note || !*note)) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "returning a rejection needs a 'note' for its owner");
     return FALSE;
   }
   CaseEvent event = sign ? CASE_EVENT_COUNTERSIGN : CASE_EVENT_RETURN;

@@ -32,7 +32,8 @@ gboolean     workflow_apply (sqlite3 *db, const gchar *actor, const CaseRow *row
 /* the same, for events that may or may not move the case (an invite, a live start) */
 void         workflow_note (sqlite3 *db, const gchar *actor, const CaseRow *row, CaseEvent event);
 
-/* a mark on item `item` (1-based) in the running live inspection; told to its reviewers at once */
+/* a mark on item `item` (1-based) in the running live inspection; told to its reviewers at once.
+ * result and note come validated (bodies_parse_mark) */
 gboolean workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item, const gchar *result,
                         const gchar *note, GError **error);
 gboolean workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row, GError **error);

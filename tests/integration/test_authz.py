@@ -109,6 +109,29 @@ class AuthorizationMatrixTest(unittest.TestCase):
         status, _, _ = self.server.request("POST", "/whip/AZ-1", b"v=0\r\n", headers)   # bad SDP after the check
         return status not in DENIED
 
+    # the workflow: most calls fail after the check (unknown id, items unmarked, no video), so
+    # "allowed" means "got past authorization"; at most a mark is stored
+    def act_mark(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/marks", {"item": 1, "result": "pass"})[0] not in DENIED
+
+    def act_read_marks(self, who):
+        return self.rest(who, "GET", "/api/cases/AZ-1/marks")[0] not in DENIED
+
+    def act_decide(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/decisions", {"kind": "approve", "reason": "x"})[0] not in DENIED
+
+    def act_countersign(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/countersign", {"decision": 999, "sign": True})[0] not in DENIED
+
+    def act_capture_still(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/stills", {"item": 1})[0] not in DENIED
+
+    def act_annotate(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/annotations", {"still": 999, "shapes": []})[0] not in DENIED
+
+    def act_geo(self, who):
+        return self.rest(who, "POST", "/api/invite/geo?case=AZ-1", {"lat": 1, "lon": 1, "accuracy": 5})[0] not in DENIED
+
     def act_revoke_invites(self, who):   # last: it ends the applicant's token
         return self.rest(who, "POST", "/api/cases/AZ-1/revoke-invites", {})[0] not in DENIED
 
@@ -123,6 +146,13 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("WS join AZ-1 as reviewer", act_ws_join_reviewer, {"owner", "co-reviewer", "lead"}),
         ("WS join AZ-1 as applicant", act_ws_join_applicant, {"applicant"}),
         ("WHIP POST /whip/AZ-1", act_whip_publish, {"applicant"}),
+        ("POST /api/cases/AZ-1/marks", act_mark, {"owner", "co-reviewer", "lead"}),
+        ("GET /api/cases/AZ-1/marks", act_read_marks, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
+        ("POST /api/cases/AZ-1/decisions", act_decide, {"owner"}),
+        ("POST /api/cases/AZ-1/countersign", act_countersign, {"lead"}),
+        ("POST /api/cases/AZ-1/stills", act_capture_still, {"owner", "co-reviewer", "lead"}),
+        ("POST /api/cases/AZ-1/annotations", act_annotate, {"owner", "co-reviewer", "lead"}),
+        ("POST /api/invite/geo?case=AZ-1", act_geo, {"applicant"}),
         ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead"}),
     ]
 

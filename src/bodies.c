@@ -1,0 +1,272 @@
+/* bodies.c — validation of every REST request body, one function per body. Pure: what is
+ * well-formed is decided here; whether it is allowed and what it does is not (auth.c,
+ * workflow.c, cases.c). Every refusal is a KANYAN_ERROR with a message naming the field. */
+#include "bodies.h"
+#include "errors.h"
+#include <math.h>
+
+JsonObject *
+bodies_parse_object (JsonParser *parser, const gchar *data, gsize len, GError **error)
+{
+  if (!data || len == 0 || !g_utf8_validate (data, len, NULL) ||
+      !json_parser_load_from_data (parser, data, len, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_JSON, "the body must be a JSON object");
+    return NULL;
+  }
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+static const gchar *
+string_member (JsonObject *obj, const gchar *name)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+/* absent or null: TRUE and *out NULL; a string: TRUE; anything else: FALSE */
+static gboolean
+optional_string (JsonObject *obj, const gchar *name, const gchar **out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  *out = NULL;
+  if (!node || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!(*out = string_member (obj, name))) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'%s' must be a string", name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+required_strings (JsonObject *obj, GError **error, const gchar *a, const gchar **out_a, const gchar *b,
+                  const gchar **out_b)
+{
+  *out_a = string_member (obj, a);
+  *out_b = string_member (obj, b);
+  if (!*out_a || !*out_b) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "'%s' and '%s' are required strings", a, b);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+number_member (JsonObject *obj, const gchar *name, gdouble *out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (!node || !JSON_NODE_HOLDS_VALUE (node))
+    return FALSE;
+  GType t = json_node_get_value_type (node);
+  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_double (node);
+  return isfinite (*out);
+}
+
+static gboolean
+int_member (JsonObject *obj, const gchar *name, gint64 *out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_int (node);
+  return TRUE;
+}
+
+static gboolean
+text_limit (const gchar *text, const gchar *name, glong max, GError **error)
+{
+  if (text && g_utf8_strlen (text, -1) > max) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'%s' is limited to %ld characters", name, max);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+bodies_parse_login (JsonObject *obj, LoginBody *out, GError **error)
+{
+  return required_strings (obj, error, "username", &out->username, "password", &out->password) &&
+         text_limit (out->username, "username", 64, error) && text_limit (out->password, "password", 1024, error);
+}
+
+gboolean
+bodies_parse_case (JsonObject *obj, CaseBody *out, GError **error)
+{
+  memset (out, 0, sizeof *out);
+  if (!required_strings (obj, error, "ref", &out->ref, "type", &out->type_key) ||
+      !optional_string (obj, "owner", &out->owner, error) ||
+      !optional_string (obj, "applicant_name", &out->applicant_name, error) ||
+      !optional_string (obj, "applicant_phone", &out->applicant_phone, error) ||
+      !optional_string (obj, "site_address", &out->site_address, error) ||
+      !text_limit (out->applicant_name, "applicant_name", 200, error) ||
+      !text_limit (out->applicant_phone, "applicant_phone", 40, error) ||
+      !text_limit (out->site_address, "site_address", 500, error))
+    return FALSE;
+  JsonNode *site = json_object_get_member (obj, "site");
+  if (site && !JSON_NODE_HOLDS_NULL (site)) {
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (site) ? json_node_get_object (site) : NULL;
+    if (!o || !number_member (o, "lat", &out->site_lat) || !number_member (o, "lon", &out->site_lon) ||
+        fabs (out->site_lat) > 90 || fabs (out->site_lon) > 180) {
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'site' must be {\"lat\": degrees, \"lon\": degrees}");
+      return FALSE;
+    }
+    out->has_site = TRUE;
+  }
+  return TRUE;
+}
+
+gboolean
+bodies_parse_assign (JsonObject *obj, AssignBody *out, GError **error)
+{
+  out->co_reviewers = g_ptr_array_new ();
+  if (!optional_string (obj, "owner", &out->owner, error))
+    return FALSE;
+  JsonNode *co = json_object_get_member (obj, "co_reviewers");
+  if (!out->owner && !co) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "give 'owner' and/or 'co_reviewers'");
+    return FALSE;
+  }
+  JsonArray *names = co && JSON_NODE_HOLDS_ARRAY (co) ? json_node_get_array (co) : NULL;
+  if (co && (!names || json_array_get_length (names) > 20)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'co_reviewers' must be an array of at most 20 usernames");
+    return FALSE;
+  }
+  for (guint i = 0; names && i < json_array_get_length (names); i++) {
+    JsonNode *n = json_array_get_element (names, i);
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'co_reviewers' must be an array of usernames");
+      return FALSE;
+    }
+    g_ptr_array_add (out->co_reviewers, (gpointer) json_node_get_string (n));
+  }
+  return TRUE;
+}
+
+gboolean
+bodies_parse_mark (JsonObject *obj, MarkBody *out, GError **error)
+{
+  gint64 item = 0;
+  out->result = string_member (obj, "result");
+  if (!int_member (obj, "item", &item) || !out->result) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "'item' (a number) and 'result' are required");
+    return FALSE;
+  }
+  static const gchar *const results[] = { "pass", "fail", "not_shown", NULL };
+  if (!g_strv_contains (results, out->result)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'result' must be pass, fail or not_shown");
+    return FALSE;
+  }
+  if (item < 1 || item > 1000) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'item' is the item's position, from 1");
+    return FALSE;
+  }
+  out->item = (gint) item;
+  return optional_string (obj, "note", &out->note, error) && text_limit (out->note, "note", BODY_NOTE_MAX, error);
+}
+
+gboolean
+bodies_parse_decision (JsonObject *obj, DecisionBody *out, GError **error)
+{
+  if (!required_strings (obj, error, "kind", &out->kind, "reason", &out->reason))
+    return FALSE;
+  static const gchar *const kinds[] = { "approve", "rectify", "reject", NULL };
+  if (!g_strv_contains (kinds, out->kind)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'kind' must be approve, rectify or reject");
+    return FALSE;
+  }
+  g_autofree gchar *trimmed = g_strstrip (g_strdup (out->reason));
+  if (!*trimmed || !text_limit (out->reason, "reason", BODY_REASON_MAX, error)) {
+    if (error && !*error)
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "a decision needs a 'reason'");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+bodies_parse_countersign (JsonObject *obj, CountersignBody *out, GError **error)
+{
+  JsonNode *sign = json_object_get_member (obj, "sign");
+  if (!int_member (obj, "decision", &out->decision) || !sign || !JSON_NODE_HOLDS_VALUE (sign) ||
+      json_node_get_value_type (sign) != G_TYPE_BOOLEAN) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "'decision' (a number) and 'sign' (true or false) "
+                 "are required");
+    return FALSE;
+  }
+  out->sign = json_node_get_boolean (sign);
+  if (!optional_string (obj, "note", &out->note, error) || !text_limit (out->note, "note", BODY_NOTE_MAX, error))
+    return FALSE;
+  if (!out->sign && (!out->note || !*out->note)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "returning a rejection needs a 'note' for its owner");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+bodies_parse_geo (JsonObject *obj, GeoBody *out, GError **error)
+{
+  if (!number_member (obj, "lat", &out->lat) || !number_member (obj, "lon", &out->lon) ||
+      !number_member (obj, "accuracy", &out->accuracy) || fabs (out->lat) > 90 || fabs (out->lon) > 180 ||
+      out->accuracy < 0 || out->accuracy > 1e6) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'lat', 'lon' (degrees) and 'accuracy' (metres) are required");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+bodies_parse_still (JsonObject *obj, StillBody *out, GError **error)
+{
+  gint64 item = 0;
+  if (!int_member (obj, "item", &item)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "'item' (a number) is required");
+    return FALSE;
+  }
+  if (item < 1 || item > 1000) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'item' is the item's position, from 1");
+    return FALSE;
+  }
+  out->item = (gint) item;
+  return TRUE;
+}
+
+static gboolean
+coordinate (JsonObject *o, const gchar *name)
+{
+  gdouble v;
+  return number_member (o, name, &v) && v >= 0 && v <= 1;
+}
+
+gboolean
+bodies_parse_annotation (JsonObject *obj, AnnotationBody *out, GError **error)
+{
+  out->shapes = json_object_get_member (obj, "shapes");
+  if (!int_member (obj, "still", &out->still) || !out->shapes) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "'still' (a number) and 'shapes' are required");
+    return FALSE;
+  }
+  JsonArray *list = JSON_NODE_HOLDS_ARRAY (out->shapes) ? json_node_get_array (out->shapes) : NULL;
+  if (!list || json_array_get_length (list) > BODY_SHAPES_MAX) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'shapes' must be an array of at most %d shapes",
+                 BODY_SHAPES_MAX);
+    return FALSE;
+  }
+  static const gchar *const kinds[] = { "arrow", "circle", "box", NULL };
+  for (guint i = 0; i < json_array_get_length (list); i++) {
+    JsonNode *n = json_array_get_element (list, i);
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+    const gchar *kind = o ? string_member (o, "kind") : NULL;
+    if (!kind || !g_strv_contains (kinds, kind) || !coordinate (o, "x1") || !coordinate (o, "y1") ||
+        !coordinate (o, "x2") || !coordinate (o, "y2") || json_object_get_size (o) != 5) {
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "shape %u must be {kind: arrow|circle|box, x1, y1, x2, "
+                   "y2} with coordinates from 0 to 1 of the image", i + 1);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
