@@ -11,13 +11,23 @@ export class Checklist {
     this.onError = onError;
     this.caseRef = null;
     this.items = [];
+    this.stills = [];
     this.canMark = false;
+    this.onOpenStill = null;   // (still) => void: the drawing dialog
   }
 
   show(caseRef, detail) {
     this.caseRef = caseRef;
     this.items = detail.items;
+    this.stills = detail.stills || [];
+    this.session = detail.sessions && detail.sessions.length ? detail.sessions[detail.sessions.length - 1].id : null;
     this.canMark = detail.can.includes('mark');
+    this.render();
+  }
+
+  // a `still` message from the signaling socket
+  addStill(still) {
+    if (!this.stills.some((s) => s.id === still.id)) this.stills.push(still);
     this.render();
   }
 
@@ -60,7 +70,30 @@ export class Checklist {
         b.addEventListener('click', () => this.mark(item.position, result, note.value));
         group.append(b);
       }
+      const capture = document.createElement('button');
+      capture.type = 'button';
+      capture.className = 'capture';
+      capture.dataset.testid = 'capture';
+      capture.textContent = t('review.capture');
+      capture.disabled = !this.canMark;
+      capture.addEventListener('click', () => this.capture(item.position, capture));
+      group.append(capture);
       li.append(group, note);
+      const thumbs = document.createElement('div');
+      thumbs.className = 'thumbs';
+      for (const still of this.stills.filter((s) => s.item === item.position)) {
+        const img = document.createElement('img');
+        img.src = still.url;
+        img.alt = `${t('review.still')} ${still.id}`;
+        img.dataset.still = still.id;
+        img.tabIndex = 0;
+        img.title = `${still.by} · ${formatMedia(still.media_ms || 0)} · SHA-256 ${still.sha256.slice(0, 12)}…`;
+        const open = () => this.onOpenStill && this.onOpenStill(still);
+        img.addEventListener('click', open);
+        img.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+        thumbs.append(img);
+      }
+      li.append(thumbs);
       if (item.mark) {
         const who = document.createElement('div');
         who.className = 'muted who';
@@ -70,6 +103,16 @@ export class Checklist {
       }
       return li;
     }));
+  }
+
+  async capture(item, button) {
+    button.disabled = true;
+    button.textContent = t('review.capturing');
+    const r = await api(`/api/cases/${encodeURIComponent(this.caseRef)}/stills`, { item });
+    button.disabled = false;
+    button.textContent = t('review.capture');
+    if (!r.ok) this.onError(r.body ? r.body.message : t('err.network'));
+    else this.addStill(r.body);
   }
 
   async mark(item, result, note) {

@@ -4,10 +4,12 @@ import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { openSignal, mediaStats } from '../lib/signal.js';
 import { api, currentUser, requireLogin, logout } from '../lib/session.js';
 import { Checklist } from './checklist.js';
+import { openDrawing } from './drawing.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
 const checklist = new Checklist($('checklist'), (message) => { $('hint').textContent = message; });
+checklist.onOpenStill = (still) => openDrawing($('drawing'), current, still);
 
 // the open case's facts, checklist, challenge and decision form
 async function loadCase() {
@@ -135,6 +137,8 @@ function onMessage(msg) {
     $('hint').textContent = msg.applicant === 'live' ? '' : t('review.waiting');
   else if (msg.type === 'mark')
     checklist.apply(msg.mark);
+  else if (msg.type === 'still')
+    checklist.addStill(msg.still);
   else if (msg.type === 'location')
     showLocation(msg);
   else if (msg.type === 'challenge_seen')
