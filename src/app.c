@@ -2,6 +2,7 @@
  * main loop, keeps the live rooms by case reference, and shuts down cleanly on SIGINT or
  * SIGTERM (recordings closed first). */
 #include "app.h"
+#include <gst/gst.h>
 #include "db.h"
 #include "http.h"
 #include "room.h"
@@ -100,6 +101,18 @@ on_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* worker thread: the DTLS plugin makes its one RSA key and certificate the first time a DTLS
+ * element is created — about half a second of CPU that would otherwise stall the main loop
+ * inside the first WHIP request or join (bench/README.md, the profile). */
+static gpointer
+dtls_prewarm (gpointer data)
+{
+  GstElement *dec = gst_element_factory_make ("dtlsdec", NULL);
+  if (dec)
+    gst_object_unref (gst_object_ref_sink (dec));
+  return NULL;
+}
+
 gboolean
 app_serve (KanyanApp *app, GError **error)
 {
@@ -109,6 +122,7 @@ app_serve (KanyanApp *app, GError **error)
     return FALSE;
   }
   store_recordings_mark_interrupted (app->db);
+  g_thread_unref (g_thread_new ("dtls-prewarm", dtls_prewarm, NULL));
   app->loop = g_main_loop_new (NULL, FALSE);
   recordings_finalize_leftovers (app);
   app->http = http_start (app, error);

@@ -91,7 +91,10 @@ analyze_media (const GstSDPMedia *media, OfferMedia *out)
   out->kind = g_strcmp0 (kind, "video") == 0 ? MEDIA_KIND_VIDEO
             : g_strcmp0 (kind, "audio") == 0 ? MEDIA_KIND_AUDIO : MEDIA_KIND_NONE;
   out->recv_only = gst_sdp_media_get_attribute_val (media, "recvonly") != NULL;
-  if (out->kind == MEDIA_KIND_NONE || gst_sdp_media_get_port (media) == 0)
+  /* port 0 rejects a line, unless it is bundle-only (RFC 8843): then it rides the bundle's
+   * transport, as "max-bundle" offerers (GStreamer, some browsers) send every line after the first */
+  gboolean bundle_only = gst_sdp_media_get_attribute_val (media, "bundle-only") != NULL;
+  if (out->kind == MEDIA_KIND_NONE || (gst_sdp_media_get_port (media) == 0 && !bundle_only))
     return;
   gint best = 0;
   for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {

@@ -214,6 +214,13 @@ test_port_zero_and_recvonly (void)
   g_assert_false (media (r, 1)->recv_only);
   g_assert_cmpint (r->video_index, ==, 1);
   analyze (HEAD VP8_ONLY ("9", "a=recvonly\r\n"), KANYAN_ERROR_BAD_SDP);
+  /* port 0 with bundle-only (a "max-bundle" offer) is not rejected: it shares the bundle */
+  g_autoptr (OfferAnalysis) b = analyze (HEAD VP8_ONLY ("9", "a=mid:0\r\n")
+                                         "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+                                         "a=bundle-only\r\na=rtpmap:111 opus/48000/2\r\n", -1);
+  g_assert_cmpint (b->video_index, ==, 0);
+  g_assert_cmpint (b->audio_index, ==, 1);
+  g_assert_cmpstr (media (b, 1)->encoding, ==, "OPUS");
 }
 
 static void
