@@ -382,6 +382,51 @@ api_user_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
   api_respond_builder (ex, 200, b);
 }
 
+typedef struct {
+  KanyanApp    *app;
+  HttpExchange *ex;
+  gchar        *username;
+} LoginRequest;
+
+/* main loop: the password check is back from its worker thread */
+static void
+on_login (gpointer data, User *user_in, gint64 retry_ms, const GError *failure)
+{
+  LoginRequest *req = data;
+  g_autoptr (User) user = user_in;
+  KanyanApp *app = req->app;
+  HttpExchange *ex = req->ex;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *token = NULL;
+  if (!user) {
+    audit_note (app->db, req->username, "login.failed", "", "reason", kanyan_error_code (failure->code), NULL);
+    if (retry_ms > 0 && http_exchange_is_open (ex)) {
+      g_autofree gchar *seconds = g_strdup_printf ("%" G_GINT64_FORMAT, (retry_ms + 999) / 1000);
+      http_exchange_add_header (ex, "retry-after", seconds);
+    }
+    if (http_exchange_is_open (ex))
+      http_exchange_respond_error (ex, failure);
+  } else if (!(token = sessions_create (app->db, user->id, &error))) {
+    if (http_exchange_is_open (ex))
+      http_exchange_respond_error (ex, error);
+  } else {
+    audit_note (app->db, user->username, "login", "", "role", user->role, NULL);
+    if (http_exchange_is_open (ex)) {
+      g_autofree gchar *cookie = g_strdup_printf ("kanyan_session=%s; Path=/; HttpOnly; SameSite=Strict%s", token,
+                                                  app->config->tls ? "; Secure" : "");
+      http_exchange_add_header (ex, "set-cookie", cookie);
+      g_autoptr (JsonBuilder) b = api_object_begin ();
+      add_user (b, user);
+      api_respond_builder (ex, 200, b);
+    } else {
+      sessions_end (app->db, token);   /* nobody is there to receive it */
+    }
+  }
+  http_exchange_unref (ex);
+  g_free (req->username);
+  g_free (req);
+}
+
 static void
 api_login (KanyanApp *app, HttpExchange *ex, JsonObject *obj)
 {
@@ -391,30 +436,11 @@ api_login (KanyanApp *app, HttpExchange *ex, JsonObject *obj)
     http_exchange_respond_error (ex, error);
     return;
   }
-  const gchar *username = login.username, *password = login.password;
-  gint64 retry_ms = 0;
-  g_autoptr (User) user = users_login (app->db, username, password, &retry_ms, &error);
-  if (!user) {
-    audit_note (app->db, username, "login.failed", "", "reason", kanyan_error_code (error->code), NULL);
-    if (retry_ms > 0) {
-      g_autofree gchar *seconds = g_strdup_printf ("%" G_GINT64_FORMAT, (retry_ms + 999) / 1000);
-      http_exchange_add_header (ex, "retry-after", seconds);
-    }
-    http_exchange_respond_error (ex, error);
-    return;
-  }
-  g_autofree gchar *token = sessions_create (app->db, user->id, &error);
-  if (!token) {
-    http_exchange_respond_error (ex, error);
-    return;
-  }
-  audit_note (app->db, user->username, "login", "", "role", user->role, NULL);
-  g_autofree gchar *cookie = g_strdup_printf ("kanyan_session=%s; Path=/; HttpOnly; SameSite=Strict%s", token,
-                                              app->config->tls ? "; Secure" : "");
-  http_exchange_add_header (ex, "set-cookie", cookie);
-  g_autoptr (JsonBuilder) b = api_object_begin ();
-  add_user (b, user);
-  api_respond_builder (ex, 200, b);
+  LoginRequest *req = g_new0 (LoginRequest, 1);
+  req->app = app;
+  req->ex = http_exchange_ref (ex);
+  req->username = g_strdup (login.username);
+  users_login_async (app->db, login.username, login.password, on_login, req);
 }
 
 static void

@@ -2,6 +2,7 @@
  * crypto_pwhash_str (interactive limits). Session tokens: 32 random bytes, base64url, only
  * their SHA-256 is stored. Failed logins add a delay that doubles each time (250 ms … 30 s). */
 #include "users.h"
+#include <gio/gio.h>
 #include "db.h"
 #include "errors.h"
 #include <sodium.h>
@@ -211,53 +212,102 @@ record_login_result (sqlite3 *db, gint64 user_id, gboolean ok)
   sqlite3_finalize (st);
 }
 
-User *
-users_login (sqlite3 *db, const gchar *username, const gchar *password, gint64 *retry_after_ms, GError **error)
+/* A login in three steps: the account and its back-off on the main loop, the Argon2id check
+ * (~0.1 s of CPU) on a worker thread so signaling and media setup never wait for it, then the
+ * result recorded on the main loop. An unknown name is checked against a dummy hash, so the
+ * answer takes as long as for a real account and does not reveal which names exist. */
+typedef struct {
+  sqlite3       *db;
+  User          *user;       /* NULL: no such account */
+  gchar         *hash, *password;
+  gboolean       match;
+  UsersLoginDone done;
+  gpointer       data;
+} Login;
+
+static void
+login_free (Login *l)
 {
-  *retry_after_ms = 0;
+  user_free (l->user);
+  g_free (l->hash);
+  if (l->password) {
+    sodium_memzero (l->password, strlen (l->password));
+    g_free (l->password);
+  }
+  g_free (l);
+}
+
+static const gchar *
+dummy_hash (void)
+{
+  static gchar *hash;
+  if (g_once_init_enter (&hash)) {
+    g_autofree gchar *password = users_random_password ();
+    g_once_init_leave (&hash, hash_password (password, NULL));
+  }
+  return hash;
+}
+
+/* worker thread: touches nothing but the Login it owns */
+static void
+login_verify (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Login *l = task_data;
+  const gchar *hash = l->hash ? l->hash : dummy_hash ();
+  l->match = hash && crypto_pwhash_str_verify (hash, l->password, strlen (l->password)) == 0 && l->user;
+  g_task_return_boolean (task, TRUE);
+}
+
+/* main loop */
+static void
+login_finish (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Login *l = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+  if (l->user)
+    record_login_result (l->db, l->user->id, l->match);
+  if (!l->match)
+    g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_BAD_TOKEN, "wrong username or password");
+  else if (l->user->disabled)
+    g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_FORBIDDEN, "this account is disabled");
+  l->done (l->data, error ? NULL : g_steal_pointer (&l->user), 0, error);
+}
+
+void
+users_login_async (sqlite3 *db, const gchar *username, const gchar *password, UsersLoginDone done, gpointer data)
+{
+  Login *l = g_new0 (Login, 1);
+  l->db = db;
+  l->done = done;
+  l->data = data;
+  l->password = g_strdup (password ? password : "");
   sqlite3_stmt *st = NULL;
-  User *u = NULL;
-  g_autofree gchar *hash = NULL;
   gint failures = 0;
   gint64 last_failed = 0;
   if (username && sqlite3_prepare_v2 (db, USER_SELECT "WHERE username = ?1", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
     if (sqlite3_step (st) == SQLITE_ROW) {
-      u = user_from (st);
-      hash = g_strdup ((const gchar *) sqlite3_column_text (st, 5));
+      l->user = user_from (st);
+      l->hash = g_strdup ((const gchar *) sqlite3_column_text (st, 5));
       failures = sqlite3_column_int (st, 6);
       last_failed = sqlite3_column_int64 (st, 7);
     }
   }
   sqlite3_finalize (st);
-  if (!u || !password) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_TOKEN, "wrong username or password");
-    user_free (u);
-    return NULL;
-  }
   if (failures > 0) {
     gint64 delay = MIN ((gint64) BACKOFF_BASE_MS << MIN (failures - 1, 16), BACKOFF_MAX_MS);
     gint64 wait = last_failed + delay - db_now_ms ();
     if (wait > 0) {
-      *retry_after_ms = wait;
-      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_RATE_LIMITED, "too many failed logins: try again in %" G_GINT64_FORMAT " ms", wait);
-      user_free (u);
-      return NULL;
+      g_autoptr (GError) error = g_error_new (KANYAN_ERROR, KANYAN_ERROR_RATE_LIMITED,
+                                              "too many failed logins: try again in %" G_GINT64_FORMAT " ms", wait);
+      done (data, NULL, wait, error);
+      login_free (l);
+      return;
     }
   }
-  gboolean match = crypto_pwhash_str_verify (hash, password, strlen (password)) == 0;
-  record_login_result (db, u->id, match);
-  if (!match) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_TOKEN, "wrong username or password");
-    user_free (u);
-    return NULL;
-  }
-  if (u->disabled) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_FORBIDDEN, "this account is disabled");
-    user_free (u);
-    return NULL;
-  }
-  return u;
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, login_finish, NULL);
+  g_task_set_task_data (task, l, (GDestroyNotify) login_free);
+  g_task_run_in_thread (task, login_verify);
 }
 
 static gchar *

@@ -26,10 +26,12 @@ GPtrArray *users_list (sqlite3 *db);                       /* of User* */
 User     *users_find (sqlite3 *db, const gchar *username);  /* NULL: no such user (disabled ones too) */
 gint      users_count (sqlite3 *db);
 gchar    *users_random_password (void);
-/* Login: the user on success. Wrong name or password → BAD_TOKEN; too soon after failures →
- * RATE_LIMITED with *retry_after_ms set; disabled → FORBIDDEN. */
-User     *users_login (sqlite3 *db, const gchar *username, const gchar *password, gint64 *retry_after_ms,
-                       GError **error);
+/* Login, answered on the main loop (the password check runs on a worker thread): the user
+ * (transfer full) on success. Wrong name or password → BAD_TOKEN; too soon after failures →
+ * RATE_LIMITED with retry_after_ms; disabled → FORBIDDEN. */
+typedef void (*UsersLoginDone) (gpointer data, User *user, gint64 retry_after_ms, const GError *error);
+void      users_login_async (sqlite3 *db, const gchar *username, const gchar *password, UsersLoginDone done,
+                             gpointer data);
 gchar    *sessions_create (sqlite3 *db, gint64 user_id, GError **error);   /* the token, shown once */
 User     *sessions_lookup (sqlite3 *db, const gchar *token);               /* NULL: unknown or expired */
 void      sessions_end (sqlite3 *db, const gchar *token);
