@@ -3,6 +3,7 @@
  * SIGTERM (recordings closed first). */
 #include "app.h"
 #include <gst/gst.h>
+#include "retention.h"
 #include "db.h"
 #include "http.h"
 #include "room.h"
@@ -128,6 +129,7 @@ app_serve (KanyanApp *app, GError **error)
   app->http = http_start (app, error);
   if (!app->http)
     return FALSE;
+  retention_schedule (app);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, app);
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, app);
   g_message ("kanyan %s listening on %s://%s:%d/", KANYAN_VERSION, app->config->tls ? "https" : "http",

@@ -26,6 +26,7 @@ typedef struct {
   gint     invite_days;
   gchar  **holidays;          /* [calendar] holidays: weekdays that are not working days */
   gchar  **workdays;          /* [calendar] workdays: weekend days that are (调休) */
+  gint     retention_days;    /* [archive] retention_days: media kept this long after the decision; 0 = forever */
   gboolean demo;              /* serve --demo: show the demo logins on the login page (make run) */
 } KanyanConfig;
 

@@ -17,6 +17,7 @@ config_new_defaults (void)
   cfg->viewer_answer_timeout_s = 15;
   cfg->room_linger_s = 30;
   cfg->invite_days = 7;
+  cfg->retention_days = 3650;   /* ten years after the decision, unless configured */
   return cfg;
 }
 
@@ -95,7 +96,8 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
       !replace_int (&cfg->jitter_latency_ms, kf, "media", "jitter_latency_ms", error) ||
       !replace_int (&cfg->viewer_answer_timeout_s, kf, "media", "viewer_answer_timeout_s", error) ||
       !replace_int (&cfg->room_linger_s, kf, "media", "room_linger_s", error) ||
-      !replace_int (&cfg->invite_days, kf, "invites", "valid_days", error))
+      !replace_int (&cfg->invite_days, kf, "invites", "valid_days", error) ||
+      !replace_int (&cfg->retention_days, kf, "archive", "retention_days", error))
     return FALSE;
   if (cfg->port <= 0 || cfg->port > 65535) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,

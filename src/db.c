@@ -99,6 +99,9 @@ static const gchar *const migrations[] = {
   "  path TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, media_ms INTEGER,"
   "  at INTEGER NOT NULL, by_user TEXT NOT NULL,"
   "  annotation TEXT, annotated_by TEXT, annotated_at INTEGER);",
+  /* 8: retention: media deleted past its period keeps its row and hash (the chain still verifies) */
+  "ALTER TABLE recordings ADD COLUMN purged_at INTEGER;"
+  "ALTER TABLE stills ADD COLUMN purged_at INTEGER;",
 };
 
 gint

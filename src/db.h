@@ -128,3 +128,15 @@ gint64     store_still_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint
 GPtrArray *store_stills_of_case (sqlite3 *db, gint64 case_id);        /* of StillRow*, oldest first */
 StillRow  *store_still_get (sqlite3 *db, gint64 still_id);
 gboolean   store_still_annotate (sqlite3 *db, gint64 still_id, const gchar *annotation, const gchar *by_user);
+
+/* store_review.c — retention: media of cases decided before a time */
+typedef struct {
+  gchar  *kind;        /* "recording" | "still" */
+  gint64  id;
+  gchar  *case_ref, *path, *sha256;
+} PurgeRow;
+void       purge_row_free (PurgeRow *row);
+/* every unpurged recording (source and archive) and still of a case whose last final decision
+ * (approve, or a countersigned reject) is older than before_ms */
+GPtrArray *store_media_decided_before (sqlite3 *db, gint64 before_ms);   /* of PurgeRow* */
+void       store_media_mark_purged (sqlite3 *db, const gchar *kind, gint64 id);

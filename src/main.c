@@ -7,6 +7,7 @@
 #include "archive.h"
 #include "audit.h"
 #include "users.h"
+#include "retention.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -251,9 +252,47 @@ assign_failed:
   return 0;
 }
 
+static void
+print_purge (const gchar *kind, const gchar *case_ref, const gchar *path, gpointer data)
+{
+  g_print ("%s%s\t%s\t%s\n", (const gchar *) data, kind, case_ref, path);
+}
+
+static int
+cmd_archive_purge (int argc, char **argv)
+{
+  CommonOptions o = { 0 };
+  gboolean dry_run = FALSE;
+  GOptionEntry extra[] = {
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only list what would be deleted", NULL },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  if (!parse (&argc, &argv, "purge - delete media past its retention period",
+              "Deletes the recordings and evidence stills of cases finally decided (approved, or rejected\n"
+              "with a countersignature) more than [archive] retention_days ago. Each deletion is an audit\n"
+              "entry; the rows and hashes stay, so the audit chain still verifies. The server also does this\n"
+              "once a day.", &o, extra, &error)) {
+    g_printerr ("kanyan archive purge: %s\n", error->message);
+    return 2;
+  }
+  g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
+  g_autoptr (KanyanApp) app = cfg ? app_new (cfg, &error) : NULL;
+  if (!app) {
+    g_printerr ("kanyan archive purge: %s\n", error->message);
+    return 1;
+  }
+  guint n = retention_purge (app->db, cfg, "cli", dry_run, print_purge, dry_run ? "would delete " : "deleted ");
+  g_print ("%u file(s) %s (retention: %d days after the decision)\n", n, dry_run ? "listed" : "deleted",
+           cfg->retention_days);
+  return 0;
+}
+
 static int
 cmd_archive (int argc, char **argv)
 {
+  if (argc > 1 && g_strcmp0 (argv[1], "purge") == 0)
+    return cmd_archive_purge (argc, argv);
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per file", NULL },
@@ -441,6 +480,7 @@ main (int argc, char **argv)
                 "  case revoke revoke every invite of a case\n"
                 "  case list   list the cases\n"
                 "  archive finalize FILE…  remux recording segments into seekable archives\n"
+                "  archive purge [--dry-run]  delete media past its retention period\n"
                 "  audit verify [--case REF]  recompute the audit log's hash chain\n"
                 "  audit list [--case REF]    print the audit log\n"
                 "  user add|passwd|list|disable  accounts (admin, reviewer, lead, auditor)\n\n"

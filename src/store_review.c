@@ -391,3 +391,64 @@ store_still_annotate (sqlite3 *db, gint64 still_id, const gchar *annotation, con
   sqlite3_finalize (st);
   return ok;
 }
+
+/* ---- retention ------------------------------------------------------------------------ */
+
+void
+purge_row_free (PurgeRow *row)
+{
+  if (!row)
+    return;
+  g_free (row->kind);
+  g_free (row->case_ref);
+  g_free (row->path);
+  g_free (row->sha256);
+  g_free (row);
+}
+
+GPtrArray *
+store_media_decided_before (sqlite3 *db, gint64 before_ms)
+{
+  static const gchar sql[] =
+    "WITH decided AS (SELECT d.case_id, max(d.at) AS at FROM decisions d JOIN cases c ON c.id = d.case_id "
+    "  WHERE d.state = 'final' AND d.kind IN ('approve', 'reject') AND c.status IN ('approved', 'rejected') "
+    "  GROUP BY d.case_id) "
+    "SELECT 'recording', r.id, c.ref, coalesce(r.archive_path, r.path), coalesce(r.archive_sha256, '') "
+    "  FROM recordings r JOIN live_sessions s ON s.id = r.session_id JOIN cases c ON c.id = s.case_id "
+    "  JOIN decided ON decided.case_id = c.id WHERE decided.at < ?1 AND r.purged_at IS NULL "
+    "UNION ALL "
+    "SELECT 'still', st.id, c.ref, st.path, st.sha256 FROM stills st JOIN cases c ON c.id = st.case_id "
+    "  JOIN decided ON decided.case_id = c.id WHERE decided.at < ?1 AND st.purged_at IS NULL";
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) purge_row_free);
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, before_ms);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      PurgeRow *r = g_new0 (PurgeRow, 1);
+      r->kind = text_dup (st, 0);
+      r->id = sqlite3_column_int64 (st, 1);
+      r->case_ref = text_dup (st, 2);
+      r->path = text_dup (st, 3);
+      r->sha256 = text_dup (st, 4);
+      g_ptr_array_add (rows, r);
+    }
+  } else {
+    g_warning ("retention query: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+  return rows;
+}
+
+void
+store_media_mark_purged (sqlite3 *db, const gchar *kind, gint64 id)
+{
+  sqlite3_stmt *st = NULL;
+  const gchar *sql = g_strcmp0 (kind, "still") == 0 ? "UPDATE stills SET purged_at = ?2 WHERE id = ?1"
+                                                      : "UPDATE recordings SET purged_at = ?2 WHERE id = ?1";
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, id);
+    sqlite3_bind_int64 (st, 2, db_now_ms ());
+    sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+}
