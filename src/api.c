@@ -552,6 +552,14 @@ api_handle (KanyanApp *app, HttpExchange *ex)
     { api_review_geo (app, ex, id, body); return; }
   if (n == 1 && g_strcmp0 (parts[0], "users") == 0 && get)
     { api_user_list (app, ex, id); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "users") == 0 && post)
+    { api_admin_user_add (app, ex, id, body); return; }
+  if (n == 3 && g_strcmp0 (parts[0], "users") == 0 && g_strcmp0 (parts[2], "disable") == 0 && post)
+    { api_admin_user_disable (app, ex, id, parts[1]); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "case-types") == 0 && get)
+    { api_admin_case_types (app, ex, id); return; }
+  if (n <= 2 && g_strcmp0 (parts[0], "case-types") == 0 && post)
+    { api_admin_case_type_save (app, ex, id, n == 2 ? parts[1] : NULL, body); return; }
   if (n >= 2 && n <= 3 && g_strcmp0 (parts[0], "cases") == 0 && *parts[1]) {
     api_case_route (app, ex, id, parts[1], n == 3 ? parts[2] : NULL, body);
     return;

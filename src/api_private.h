@@ -25,6 +25,12 @@ void api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, con
 void api_review_annotate (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_review_add_stills (JsonBuilder *b, KanyanApp *app, const CaseRow *row);   /* "stills" */
 void api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
+/* api_admin.c */
+void api_admin_case_types (KanyanApp *app, HttpExchange *ex, const Identity *id);
+void api_admin_case_type_save (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *key,
+                               JsonObject *body);   /* key NULL: create */
+void api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
+void api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *username);
 /* into an open object: "sessions" (challenge, location, distance from the site), "decisions" */
 void api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gboolean with_challenge);
 void api_review_add_decisions (JsonBuilder *b, KanyanApp *app, const CaseRow *row);

@@ -270,3 +270,80 @@ bodies_parse_annotation (JsonObject *obj, AnnotationBody *out, GError **error)
   }
   return TRUE;
 }
+
+static gboolean
+type_key_is_valid (const gchar *key)
+{
+  gsize len = strlen (key);
+  if (len == 0 || len > 40 || !g_ascii_islower (key[0]))
+    return FALSE;
+  for (const gchar *p = key; *p; p++)
+    if (!g_ascii_islower (*p) && !g_ascii_isdigit (*p) && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+bodies_parse_case_type (JsonObject *obj, const gchar *key_from_url, CaseTypeDef *out, GError **error)
+{
+  memset (out, 0, sizeof *out);
+  out->key = key_from_url ? key_from_url : string_member (obj, "key");
+  if (!out->key) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "'key' is required");
+    return FALSE;
+  }
+  if (!required_strings (obj, error, "title_en", &out->title_en, "title_zh", &out->title_zh))
+    return FALSE;
+  gint64 days = 0;
+  if (!type_key_is_valid (out->key) || !int_member (obj, "time_limit_days", &days) || days < 1 || days > 365 ||
+      !*out->title_en || !*out->title_zh || g_utf8_strlen (out->title_en, -1) > 200 ||
+      g_utf8_strlen (out->title_zh, -1) > 200) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "a case type needs a 'key' (lower-case letters, digits, "
+                 "'-'), both titles (up to 200 characters), and 'time_limit_days' from 1 to 365");
+    return FALSE;
+  }
+  out->time_limit_days = (gint) days;
+  JsonNode *items = json_object_get_member (obj, "items");
+  if (!items) {
+    if (key_from_url)
+      return TRUE;   /* editing titles and time limit only */
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "a new case type needs its 'items'");
+    return FALSE;
+  }
+  JsonArray *list = JSON_NODE_HOLDS_ARRAY (items) ? json_node_get_array (items) : NULL;
+  if (!list || json_array_get_length (list) < 1 || json_array_get_length (list) > 100) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'items' must be an array of 1 to 100 items");
+    return FALSE;
+  }
+  out->items = g_array_new (FALSE, TRUE, sizeof (CaseTypeItemDef));
+  for (guint i = 0; i < json_array_get_length (list); i++) {
+    JsonNode *n = json_array_get_element (list, i);
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+    CaseTypeItemDef item = { NULL, NULL, NULL };
+    if (!o || !(item.title_en = string_member (o, "title_en")) || !(item.title_zh = string_member (o, "title_zh")) ||
+        !*item.title_en || !*item.title_zh || !optional_string (o, "guidance", &item.guidance, NULL) ||
+        g_utf8_strlen (item.title_en, -1) > 300 || g_utf8_strlen (item.title_zh, -1) > 300 ||
+        (item.guidance && g_utf8_strlen (item.guidance, -1) > 2000)) {
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "item %u needs 'title_en' and 'title_zh' (up to 300 "
+                   "characters) and may have 'guidance' (up to 2000)", i + 1);
+      g_clear_pointer (&out->items, g_array_unref);
+      return FALSE;
+    }
+    g_array_append_val (out->items, item);
+  }
+  return TRUE;
+}
+
+gboolean
+bodies_parse_user (JsonObject *obj, UserBody *out, GError **error)
+{
+  static const gchar *const roles[] = { "admin", "reviewer", "lead", "auditor", NULL };
+  if (!required_strings (obj, error, "username", &out->username, "role", &out->role) ||
+      !optional_string (obj, "department", &out->department, error))
+    return FALSE;
+  if (!g_strv_contains (roles, out->role)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'role' must be admin, reviewer, lead or auditor");
+    return FALSE;
+  }
+  return text_limit (out->username, "username", 64, error) && text_limit (out->department, "department", 100, error);
+}

@@ -4,6 +4,7 @@
 #pragma once
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include "db.h"
 
 #define BODY_NOTE_MAX    2000   /* characters */
 #define BODY_REASON_MAX  4000
@@ -39,6 +40,15 @@ gboolean bodies_parse_geo (JsonObject *obj, GeoBody *out, GError **error);
 
 typedef struct { gint item; } StillBody;
 gboolean bodies_parse_still (JsonObject *obj, StillBody *out, GError **error);
+
+/* {username, role, department?} */
+typedef struct { const gchar *username, *role, *department; } UserBody;
+gboolean bodies_parse_user (JsonObject *obj, UserBody *out, GError **error);
+
+/* {key, title_en, title_zh, time_limit_days, items?: [{title_en, title_zh, guidance?}]}; when
+ * editing, key comes from the URL (key_from_url) and items may be left out. out->items is owned
+ * by the caller (g_array_unref), its strings borrowed. */
+gboolean bodies_parse_case_type (JsonObject *obj, const gchar *key_from_url, CaseTypeDef *out, GError **error);
 
 /* {still, shapes: [{kind: arrow|circle|box, x1, y1, x2, y2}]} in 0…1 image coordinates */
 typedef struct { gint64 still; JsonNode *shapes; } AnnotationBody;

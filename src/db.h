@@ -43,7 +43,19 @@ typedef struct {
 void     case_row_free (CaseRow *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaseRow, case_row_free)
 
+/* a case type as written by an admin: titles, time limit, required items */
+typedef struct { const gchar *title_en, *title_zh, *guidance; } CaseTypeItemDef;
+typedef struct {
+  const gchar *key, *title_en, *title_zh;
+  gint time_limit_days;
+  GArray *items;          /* of CaseTypeItemDef; NULL: keep the items (when editing) */
+} CaseTypeDef;
 gboolean store_case_type_exists (sqlite3 *db, const gchar *key);
+/* creates, or (replace) edits; items of a type that cases already use cannot change (CONFLICT) */
+gboolean store_case_type_save (sqlite3 *db, const CaseTypeDef *def, gboolean replace, GError **error);
+/* every type as JSON-ready rows: of gchar*[5]: key, title_en, title_zh, days, cases using it */
+GPtrArray *store_case_types (sqlite3 *db);
+GPtrArray *store_case_type_items (sqlite3 *db, const gchar *key);   /* of gchar*[3]: en, zh, guidance */
 gchar  **store_case_type_keys (sqlite3 *db);
 CaseRow *store_case_add (sqlite3 *db, const CaseFacts *facts, GError **error);
 gint     store_case_type_time_limit (sqlite3 *db, const gchar *type_key);   /* working days; -1: unknown type */

@@ -57,6 +57,127 @@ store_case_type_keys (sqlite3 *db)
   return (gchar **) g_ptr_array_free (keys, FALSE);
 }
 
+GPtrArray *
+store_case_types (sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (sqlite3_prepare_v2 (db, "SELECT t.key, t.title_en, t.title_zh, t.time_limit_days, "
+                          "(SELECT count(*) FROM cases c WHERE c.type_id = t.id) FROM case_types t ORDER BY t.key",
+                          -1, &st, NULL) == SQLITE_OK)
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      gchar **row = g_new0 (gchar *, 6);
+      for (gint i = 0; i < 5; i++)
+        row[i] = column_dup (st, i);
+      g_ptr_array_add (rows, row);
+    }
+  sqlite3_finalize (st);
+  return rows;
+}
+
+GPtrArray *
+store_case_type_items (sqlite3 *db, const gchar *key)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (sqlite3_prepare_v2 (db, "SELECT i.title_en, i.title_zh, i.guidance FROM case_type_items i "
+                          "JOIN case_types t ON t.id = i.type_id WHERE t.key = ?1 ORDER BY i.position", -1, &st,
+                          NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      gchar **item = g_new0 (gchar *, 4);
+      for (gint i = 0; i < 3; i++)
+        item[i] = column_dup (st, i);
+      g_ptr_array_add (items, item);
+    }
+  }
+  sqlite3_finalize (st);
+  return items;
+}
+
+static gint64
+type_case_count (sqlite3 *db, const gchar *key)
+{
+  sqlite3_stmt *st = NULL;
+  gint64 n = 0;
+  if (sqlite3_prepare_v2 (db, "SELECT count(*) FROM cases c JOIN case_types t ON t.id = c.type_id WHERE t.key = ?1",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step (st) == SQLITE_ROW)
+      n = sqlite3_column_int64 (st, 0);
+  }
+  sqlite3_finalize (st);
+  return n;
+}
+
+static gboolean
+step_done (sqlite3_stmt *st)
+{
+  gint rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  return rc == SQLITE_DONE;
+}
+
+gboolean
+store_case_type_save (sqlite3 *db, const CaseTypeDef *def, gboolean replace, GError **error)
+{
+  gboolean exists = store_case_type_exists (db, def->key);
+  if (exists != replace) {
+    g_set_error (error, KANYAN_ERROR, replace ? KANYAN_ERROR_NOT_FOUND : KANYAN_ERROR_CONFLICT,
+                 replace ? "no case type '%s'" : "a case type '%s' exists already", def->key);
+    return FALSE;
+  }
+  gint64 in_use = replace ? type_case_count (db, def->key) : 0;
+  if (def->items && in_use > 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "%" G_GINT64_FORMAT " case(s) use '%s': its items cannot "
+                 "change under them (their marks point at them); make a new type instead", in_use, def->key);
+    return FALSE;
+  }
+  if (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "database busy");
+    return FALSE;
+  }
+  sqlite3_stmt *st = NULL;
+  gboolean ok = sqlite3_prepare_v2 (db, replace
+      ? "UPDATE case_types SET title_en = ?2, title_zh = ?3, time_limit_days = ?4 WHERE key = ?1"
+      : "INSERT INTO case_types (key, title_en, title_zh, time_limit_days) VALUES (?1, ?2, ?3, ?4)", -1, &st,
+      NULL) == SQLITE_OK;
+  if (ok) {
+    sqlite3_bind_text (st, 1, def->key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, def->title_en, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 3, def->title_zh, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int (st, 4, def->time_limit_days);
+    ok = step_done (st);
+  }
+  if (ok && def->items) {
+    ok = sqlite3_prepare_v2 (db, "DELETE FROM case_type_items WHERE type_id = (SELECT id FROM case_types WHERE key = ?1)",
+                             -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+      sqlite3_bind_text (st, 1, def->key, -1, SQLITE_TRANSIENT);
+      ok = step_done (st);
+    }
+    for (guint i = 0; ok && i < def->items->len; i++) {
+      const CaseTypeItemDef *item = &g_array_index (def->items, CaseTypeItemDef, i);
+      ok = sqlite3_prepare_v2 (db, "INSERT INTO case_type_items (type_id, position, title_en, title_zh, guidance) "
+                               "SELECT id, ?2, ?3, ?4, ?5 FROM case_types WHERE key = ?1", -1, &st, NULL) == SQLITE_OK;
+      if (!ok)
+        break;
+      sqlite3_bind_text (st, 1, def->key, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int (st, 2, (gint) i + 1);
+      sqlite3_bind_text (st, 3, item->title_en, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (st, 4, item->title_zh, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (st, 5, item->guidance ? item->guidance : "", -1, SQLITE_TRANSIENT);
+      ok = step_done (st);
+    }
+  }
+  if (!ok || sqlite3_exec (db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "saving case type: %s", sqlite3_errmsg (db));
+    sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 #define CASE_SELECT \
   "SELECT c.id, c.ref, t.key, t.title_en, t.title_zh, c.status, c.created_at, c.owner_id, u.username, " \
   "c.department, c.applicant_name, c.applicant_phone, c.site_address, c.site_lat, c.site_lon, " \

@@ -1,5 +1,6 @@
 /* fuzz_bodies.c — libFuzzer target: one REST request body into bodies_parse_object() and then
- * every body parser (login, case, assign, mark, decision, countersign, geo, still, annotation).
+ * every body parser (login, case, assign, mark, decision, countersign, geo, still, annotation,
+ * user, case type).
  * Each must answer TRUE, or FALSE with exactly one KANYAN_ERROR. */
 #include "bodies.h"
 #include "errors.h"
@@ -41,5 +42,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   CHECK (bodies_parse_geo (obj, &g, &e));
   CHECK (bodies_parse_still (obj, &s, &e));
   CHECK (bodies_parse_annotation (obj, &an, &e));
+  UserBody u;
+  CHECK (bodies_parse_user (obj, &u, &e));
+  for (gint edit = 0; edit < 2; edit++) {
+    CaseTypeDef def;
+    CHECK (bodies_parse_case_type (obj, edit ? "fuel-retail" : NULL, &def, &e));
+    g_clear_pointer (&def.items, g_array_unref);
+  }
   return 0;
 }
