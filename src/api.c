@@ -490,6 +490,8 @@ static const struct {
   { "POST", "countersign",    ABILITY_COUNTERSIGN,    api_review_countersign },
   { "POST", "stills",         ABILITY_MARK,           api_review_still },
   { "POST", "annotations",    ABILITY_MARK,           api_review_annotate },
+  { "GET",  "timeline",       ABILITY_READ_AUDIT,     api_audit_timeline },
+  { "GET",  "integrity",      ABILITY_READ_AUDIT,     api_audit_integrity },
 };
 
 static void
@@ -546,6 +548,8 @@ api_handle (KanyanApp *app, HttpExchange *ex)
       api_case_create (app, ex, id, body);
     return;
   }
+  if (n == 1 && g_strcmp0 (parts[0], "search") == 0 && get)
+    { api_audit_search (app, ex, id); return; }
   if (n == 1 && g_strcmp0 (parts[0], "countersign") == 0 && get)
     { api_review_queue (app, ex, id); return; }
   if (n == 2 && g_strcmp0 (parts[0], "invite") == 0 && g_strcmp0 (parts[1], "geo") == 0 && post)

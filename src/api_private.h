@@ -25,6 +25,10 @@ void api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, con
 void api_review_annotate (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_review_add_stills (JsonBuilder *b, KanyanApp *app, const CaseRow *row);   /* "stills" */
 void api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
+/* api_audit.c */
+void api_audit_search (KanyanApp *app, HttpExchange *ex, const Identity *id);
+void api_audit_timeline (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_audit_integrity (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 /* api_admin.c */
 void api_admin_case_types (KanyanApp *app, HttpExchange *ex, const Identity *id);
 void api_admin_case_type_save (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *key,

@@ -154,3 +154,42 @@ audit_print (sqlite3 *db, const gchar *case_ref, FILE *out)
              sqlite3_column_text (st, 5), sqlite3_column_text (st, 6));
   sqlite3_finalize (st);
 }
+
+void
+audit_entry_free (AuditEntry *e)
+{
+  if (!e)
+    return;
+  g_free (e->actor);
+  g_free (e->action);
+  g_free (e->case_ref);
+  g_free (e->detail);
+  g_free (e->prev_hash);
+  g_free (e->hash);
+  g_free (e);
+}
+
+GPtrArray *
+audit_entries (sqlite3 *db, const gchar *case_ref)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) audit_entry_free);
+  if (sqlite3_prepare_v2 (db, "SELECT id, at, actor, action, case_ref, detail, prev_hash, hash FROM audit_log "
+                          "WHERE ?1 IS NULL OR case_ref = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+    return rows;
+  sqlite3_bind_text (st, 1, case_ref, -1, SQLITE_TRANSIENT);
+  while (sqlite3_step (st) == SQLITE_ROW) {
+    AuditEntry *e = g_new0 (AuditEntry, 1);
+    e->id = sqlite3_column_int64 (st, 0);
+    e->at = sqlite3_column_int64 (st, 1);
+    e->actor = g_strdup ((const gchar *) sqlite3_column_text (st, 2));
+    e->action = g_strdup ((const gchar *) sqlite3_column_text (st, 3));
+    e->case_ref = g_strdup ((const gchar *) sqlite3_column_text (st, 4));
+    e->detail = g_strdup ((const gchar *) sqlite3_column_text (st, 5));
+    e->prev_hash = g_strdup ((const gchar *) sqlite3_column_text (st, 6));
+    e->hash = g_strdup ((const gchar *) sqlite3_column_text (st, 7));
+    g_ptr_array_add (rows, e);
+  }
+  sqlite3_finalize (st);
+  return rows;
+}

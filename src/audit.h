@@ -15,6 +15,12 @@ gboolean audit_verify (sqlite3 *db, const gchar *case_ref, gint64 *bad_id, gint6
 /* Convenience: detail from key/value string pairs (NULL-terminated); failures are logged. */
 void     audit_note (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *case_ref,
                      const gchar *first_key, ...) G_GNUC_NULL_TERMINATED;
+typedef struct {
+  gint64 id, at;
+  gchar *actor, *action, *case_ref, *detail, *prev_hash, *hash;
+} AuditEntry;
+void       audit_entry_free (AuditEntry *e);
+GPtrArray *audit_entries (sqlite3 *db, const gchar *case_ref);   /* of AuditEntry*, oldest first */
 /* One line per entry (id, time, actor, action, case, detail, hash prefix), tab-separated. */
 void     audit_print (sqlite3 *db, const gchar *case_ref, FILE *out);
 gchar   *audit_row_hash (gint64 id, gint64 at, const gchar *actor, const gchar *action, const gchar *case_ref,

@@ -85,7 +85,14 @@ void     store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar
                                    gint64 bytes, gint64 duration_ms, gboolean salvaged);
 void     store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message);
 GPtrArray *store_recordings_unarchived (sqlite3 *db);
-gchar     *store_recording_case_ref (sqlite3 *db, gint64 recording_id);   /* of gchar*[2]: id as text, source path */
+gchar     *store_recording_case_ref (sqlite3 *db, gint64 recording_id);
+typedef struct {
+  gint64 id, session_id, started_at, ended_at, duration_ms, archive_bytes, purged_at;
+  gint   seq;
+  gchar *video_codec, *audio_codec, *state, *archive_state, *archive_path, *archive_sha256;
+} RecordingRow;
+void       recording_row_free (RecordingRow *row);
+GPtrArray *store_recordings_of_case (sqlite3 *db, gint64 case_id);   /* of RecordingRow*, in time order */   /* of gchar*[2]: id as text, source path */
 
 /* store_review.c — marks, decisions, and each live inspection's challenge and location */
 typedef struct {

@@ -179,3 +179,57 @@ store_recording_case_ref (sqlite3 *db, gint64 recording_id)
   sqlite3_finalize (st);
   return ref ? ref : g_strdup ("");
 }
+
+void
+recording_row_free (RecordingRow *row)
+{
+  if (!row)
+    return;
+  g_free (row->video_codec);
+  g_free (row->audio_codec);
+  g_free (row->state);
+  g_free (row->archive_state);
+  g_free (row->archive_path);
+  g_free (row->archive_sha256);
+  g_free (row);
+}
+
+static gchar *
+text_or_null (sqlite3_stmt *st, gint col)
+{
+  const unsigned char *t = sqlite3_column_text (st, col);
+  return t ? g_strdup ((const gchar *) t) : NULL;
+}
+
+GPtrArray *
+store_recordings_of_case (sqlite3 *db, gint64 case_id)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) recording_row_free);
+  if (sqlite3_prepare_v2 (db, "SELECT r.id, r.session_id, r.seq, r.started_at, r.ended_at, r.duration_ms, "
+                          "r.archive_bytes, r.purged_at, r.video_codec, r.audio_codec, r.state, r.archive_state, "
+                          "r.archive_path, r.archive_sha256 FROM recordings r JOIN live_sessions s ON s.id = r.session_id "
+                          "WHERE s.case_id = ?1 ORDER BY r.started_at, r.id", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      RecordingRow *r = g_new0 (RecordingRow, 1);
+      r->id = sqlite3_column_int64 (st, 0);
+      r->session_id = sqlite3_column_int64 (st, 1);
+      r->seq = sqlite3_column_int (st, 2);
+      r->started_at = sqlite3_column_int64 (st, 3);
+      r->ended_at = sqlite3_column_int64 (st, 4);
+      r->duration_ms = sqlite3_column_int64 (st, 5);
+      r->archive_bytes = sqlite3_column_int64 (st, 6);
+      r->purged_at = sqlite3_column_int64 (st, 7);
+      r->video_codec = text_or_null (st, 8);
+      r->audio_codec = text_or_null (st, 9);
+      r->state = text_or_null (st, 10);
+      r->archive_state = text_or_null (st, 11);
+      r->archive_path = text_or_null (st, 12);
+      r->archive_sha256 = text_or_null (st, 13);
+      g_ptr_array_add (rows, r);
+    }
+  }
+  sqlite3_finalize (st);
+  return rows;
+}

@@ -132,6 +132,16 @@ class AuthorizationMatrixTest(unittest.TestCase):
     def act_geo(self, who):
         return self.rest(who, "POST", "/api/invite/geo?case=AZ-1", {"lat": 1, "lon": 1, "accuracy": 5})[0] not in DENIED
 
+    def act_timeline(self, who):
+        return self.rest(who, "GET", "/api/cases/AZ-1/timeline")[0] not in DENIED
+
+    def act_integrity(self, who):
+        return self.rest(who, "GET", "/api/cases/AZ-1/integrity")[0] not in DENIED
+
+    def act_search_finds_case(self, who):
+        status, body = self.rest(who, "GET", "/api/search?ref=AZ-1")
+        return status == 200 and [c["ref"] for c in body["cases"]] == ["AZ-1"]
+
     def act_revoke_invites(self, who):   # last: it ends the applicant's token
         return self.rest(who, "POST", "/api/cases/AZ-1/revoke-invites", {})[0] not in DENIED
 
@@ -153,6 +163,9 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("POST /api/cases/AZ-1/stills", act_capture_still, {"owner", "co-reviewer", "lead"}),
         ("POST /api/cases/AZ-1/annotations", act_annotate, {"owner", "co-reviewer", "lead"}),
         ("POST /api/invite/geo?case=AZ-1", act_geo, {"applicant"}),
+        ("GET /api/cases/AZ-1/timeline", act_timeline, {"lead", "auditor"}),
+        ("GET /api/cases/AZ-1/integrity", act_integrity, {"lead", "auditor"}),
+        ("GET /api/search?ref=AZ-1 (finds it)", act_search_finds_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
         ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead"}),
     ]
 

@@ -1,0 +1,235 @@
+/* api_audit.c — REST routes of the auditors' side: search, a case's whole timeline (every
+ * audit entry and recording segment), and the integrity check (the hash chain and every
+ * archive's and still's SHA-256 recomputed). Reads only; the check itself is audited. */
+#include "api_private.h"
+#include "archive.h"
+#include "audit.h"
+#include "calendar.h"
+#include "errors.h"
+#include "workflow.h"
+
+static gboolean
+contains_casefold (const gchar *haystack, const gchar *needle)
+{
+  if (!needle || !*needle)
+    return TRUE;
+  g_autofree gchar *h = g_utf8_casefold (haystack ? haystack : "", -1);
+  g_autofree gchar *n = g_utf8_casefold (needle, -1);
+  return strstr (h, n) != NULL;
+}
+
+static gboolean
+case_has_reviewer (KanyanApp *app, const CaseRow *row, const gchar *name)
+{
+  if (!name || !*name || g_strcmp0 (row->owner, name) == 0)
+    return TRUE;
+  g_autoptr (GPtrArray) co = store_case_reviewers (app->db, row->id);
+  for (guint i = 0; i < co->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (co, i), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* GET /api/search?ref=&applicant=&reviewer=&from=YYYY-MM-DD&to=YYYY-MM-DD&status=&overdue=1 */
+void
+api_audit_search (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  if (!api_allowed (app, ex, id, ABILITY_LIST_CASES, NULL))
+    return;
+  const gchar *ref = http_exchange_query (ex, "ref"), *applicant = http_exchange_query (ex, "applicant");
+  const gchar *reviewer = http_exchange_query (ex, "reviewer"), *status = http_exchange_query (ex, "status");
+  const gchar *from = http_exchange_query (ex, "from"), *to = http_exchange_query (ex, "to");
+  gboolean overdue_only = g_strcmp0 (http_exchange_query (ex, "overdue"), "1") == 0;
+  GDate d;
+  if ((from && *from && !calendar_parse_date (from, &d)) || (to && *to && !calendar_parse_date (to, &d))) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'from' and 'to' are dates, YYYY-MM-DD");
+    return;
+  }
+  g_autoptr (WorkCalendar) cal = calendar_new ((const gchar *const *) app->config->holidays,
+                                               (const gchar *const *) app->config->workdays, NULL);
+  GDate today;
+  calendar_today (&today);
+  g_autoptr (GPtrArray) rows = store_case_list (app->db);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "cases");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rows->len; i++) {
+    CaseRow *row = g_ptr_array_index (rows, i);
+    GDate deadline;
+    gboolean overdue = calendar_parse_date (row->deadline_on, &deadline) && workflow_status_is_open (row->status) &&
+                       calendar_working_days_left (cal, &today, &deadline) < 0;
+    if (!auth_allows (app, id, ABILITY_READ_CASE, row) || !contains_casefold (row->ref, ref) ||
+        !contains_casefold (row->applicant_name, applicant) || !case_has_reviewer (app, row, reviewer) ||
+        (status && *status && g_strcmp0 (row->status, status) != 0) ||
+        (from && *from && g_strcmp0 (row->accepted_on, from) < 0) || (to && *to && g_strcmp0 (row->accepted_on, to) > 0) ||
+        (overdue_only && !overdue))
+      continue;
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "ref");
+    json_builder_add_string_value (b, row->ref);
+    json_builder_set_member_name (b, "type");
+    json_builder_add_string_value (b, row->type_key);
+    json_builder_set_member_name (b, "applicant_name");
+    json_builder_add_string_value (b, row->applicant_name);
+    json_builder_set_member_name (b, "owner");
+    json_builder_add_string_value (b, row->owner);
+    json_builder_set_member_name (b, "status");
+    json_builder_add_string_value (b, row->status);
+    json_builder_set_member_name (b, "accepted_on");
+    json_builder_add_string_value (b, row->accepted_on);
+    json_builder_set_member_name (b, "deadline_on");
+    json_builder_add_string_value (b, row->deadline_on);
+    json_builder_set_member_name (b, "overdue");
+    json_builder_add_boolean_value (b, overdue);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  api_respond_builder (ex, 200, b);
+}
+
+static void
+add_recordings (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
+{
+  g_autoptr (GPtrArray) recs = store_recordings_of_case (app->db, row->id);
+  json_builder_set_member_name (b, "recordings");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < recs->len; i++) {
+    RecordingRow *r = g_ptr_array_index (recs, i);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, r->id);
+    json_builder_set_member_name (b, "session");
+    json_builder_add_int_value (b, r->session_id);
+    json_builder_set_member_name (b, "seq");
+    json_builder_add_int_value (b, r->seq);
+    json_builder_set_member_name (b, "started_at");
+    json_builder_add_int_value (b, r->started_at);
+    json_builder_set_member_name (b, "ended_at");
+    json_builder_add_int_value (b, r->ended_at);
+    json_builder_set_member_name (b, "duration_ms");
+    json_builder_add_int_value (b, r->duration_ms);
+    json_builder_set_member_name (b, "video_codec");
+    json_builder_add_string_value (b, r->video_codec ? r->video_codec : "");
+    json_builder_set_member_name (b, "archive_state");
+    json_builder_add_string_value (b, r->purged_at ? "purged" : r->archive_state ? r->archive_state : r->state);
+    json_builder_set_member_name (b, "sha256");
+    json_builder_add_string_value (b, r->archive_sha256 ? r->archive_sha256 : "");
+    json_builder_set_member_name (b, "url");
+    g_autofree gchar *url = g_strdup_printf ("/media/recordings/%" G_GINT64_FORMAT, r->id);
+    if (r->archive_path && !r->purged_at)
+      json_builder_add_string_value (b, url);
+    else
+      json_builder_add_null_value (b);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+/* GET /api/cases/{ref}/timeline: every audit entry of the case and its recording segments */
+void
+api_audit_timeline (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  g_autoptr (GPtrArray) entries = audit_entries (app->db, row->ref);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "ref");
+  json_builder_add_string_value (b, row->ref);
+  json_builder_set_member_name (b, "entries");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < entries->len; i++) {
+    AuditEntry *e = g_ptr_array_index (entries, i);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, e->id);
+    json_builder_set_member_name (b, "at");
+    json_builder_add_int_value (b, e->at);
+    json_builder_set_member_name (b, "actor");
+    json_builder_add_string_value (b, e->actor);
+    json_builder_set_member_name (b, "action");
+    json_builder_add_string_value (b, e->action);
+    json_builder_set_member_name (b, "detail");
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    if (e->detail && json_parser_load_from_data (parser, e->detail, -1, NULL))
+      json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+    else
+      json_builder_add_null_value (b);
+    json_builder_set_member_name (b, "hash");
+    json_builder_add_string_value (b, e->hash);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  add_recordings (b, app, row);
+  api_respond_builder (ex, 200, b);
+}
+
+static void
+add_file_check (JsonBuilder *b, const gchar *kind, gint64 id, const gchar *path, const gchar *expected, gboolean purged,
+                guint *bad)
+{
+  const gchar *status = "ok";
+  g_autoptr (GError) error = NULL;
+  gint64 bytes = 0;
+  g_autofree gchar *actual = NULL;
+  if (purged)
+    status = "purged";
+  else if (!path || !g_file_test (path, G_FILE_TEST_EXISTS))
+    status = "missing";
+  else if (!(actual = archive_sha256_file (path, &bytes, &error)) || g_strcmp0 (actual, expected) != 0)
+    status = "mismatch";
+  if (g_strcmp0 (status, "ok") != 0 && !purged)
+    (*bad)++;
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, kind);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_int_value (b, id);
+  json_builder_set_member_name (b, "file");
+  g_autofree gchar *base = path ? g_path_get_basename (path) : g_strdup ("");
+  json_builder_add_string_value (b, base);
+  json_builder_set_member_name (b, "sha256");
+  json_builder_add_string_value (b, expected ? expected : "");
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, status);
+  json_builder_end_object (b);
+}
+
+/* GET /api/cases/{ref}/integrity: the audit chain, and each archive and still against its hash */
+void
+api_audit_integrity (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  gint64 bad_id = 0, checked = 0;
+  g_autoptr (GError) error = NULL;
+  gboolean chain_ok = audit_verify (app->db, NULL, &bad_id, &checked, &error);
+  g_autoptr (GPtrArray) recs = store_recordings_of_case (app->db, row->id);
+  g_autoptr (GPtrArray) stills = store_stills_of_case (app->db, row->id);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "chain");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, chain_ok);
+  json_builder_set_member_name (b, "checked");
+  json_builder_add_int_value (b, checked);
+  json_builder_set_member_name (b, "first_bad_entry");
+  if (bad_id)
+    json_builder_add_int_value (b, bad_id);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  guint bad = 0;
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < recs->len; i++) {
+    RecordingRow *r = g_ptr_array_index (recs, i);
+    if (r->archive_sha256)
+      add_file_check (b, "recording", r->id, r->archive_path, r->archive_sha256, r->purged_at != 0, &bad);
+  }
+  for (guint i = 0; i < stills->len; i++) {
+    StillRow *s = g_ptr_array_index (stills, i);
+    add_file_check (b, "still", s->id, s->path, s->sha256, FALSE, &bad);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, chain_ok && bad == 0);
+  g_autofree gchar *result = g_strdup_printf ("%s, %u file(s) not matching", chain_ok ? "chain intact" : "chain broken", bad);
+  audit_note (app->db, auth_actor (id), "integrity.checked", row->ref, "result", result, NULL);
+  api_respond_builder (ex, 200, b);
+}

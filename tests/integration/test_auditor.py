@@ -1,0 +1,92 @@
+"""The auditors' side over a real recorded inspection: search, the case's whole timeline with
+its recordings, and the integrity check naming a tampered archive or a broken chain."""
+import json
+import unittest
+
+import websocket
+
+from kanyan import Server, wait_until
+
+
+class AuditorTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        s = cls.server = Server(config="[media]\nroom_linger_s=1\n").start()
+        s.add_user("owner", "reviewer", "commerce")
+        s.add_user("lead", "lead", "commerce")
+        s.add_user("auditor", "auditor", "audit")
+        cls.case = s.add_case("AU-1", owner="owner", extra=["--applicant", "Zhao Min"])
+        s.add_case("AU-2", owner="lead")
+        ws = websocket.create_connection(s.ws_url, timeout=10, header=["Cookie: " + s.login("owner")])
+        ws.send(json.dumps({"type": "join", "case": "AU-1", "role": "reviewer"}))
+        pub = s.aiortc_publisher(cls.case, 6)
+        assert wait_until(lambda: s.api("GET", "/api/cases/AU-1", user="owner")[1]["live"], 20)
+        s.api("POST", "/api/cases/AU-1/stills", {"item": 2}, user="owner")
+        for item in range(1, 9):
+            s.api("POST", "/api/cases/AU-1/marks", {"item": item, "result": "pass"}, user="owner")
+        s.api("POST", "/api/cases/AU-1/decisions", {"kind": "approve", "reason": "all present"}, user="owner")
+        pub.wait(40)
+        ws.close()
+        assert wait_until(lambda: s.archive_files(), 20)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_search(self):
+        s = self.server
+        refs = lambda q, user="auditor": [c["ref"] for c in s.api("GET", "/api/search" + q, user=user)[1]["cases"]]
+        self.assertEqual(refs(""), ["AU-1", "AU-2"])
+        self.assertEqual(refs("?applicant=zhao"), ["AU-1"])
+        self.assertEqual(refs("?reviewer=lead"), ["AU-2"])
+        self.assertEqual(refs("?status=approved"), ["AU-1"])
+        self.assertEqual(refs("?overdue=1"), [])
+        self.assertEqual(refs("?from=2000-01-01&to=2999-12-31&ref=au-2"), ["AU-2"])
+        self.assertEqual(refs("?to=2000-01-01"), [])
+        self.assertEqual(refs("", user="owner"), ["AU-1"], "a reviewer finds only its own cases")
+        self.assertEqual(s.api("GET", "/api/search?from=yesterday", user="auditor")[0], 400)
+        self.assertEqual(s.api("GET", "/api/search")[0], 401)
+
+    def test_timeline_and_integrity(self):
+        s = self.server
+        self.assertEqual(s.api("GET", "/api/cases/AU-1/timeline", user="owner")[0], 403, "the log is for auditors and leads")
+        status, tl = s.api("GET", "/api/cases/AU-1/timeline", user="auditor")
+        self.assertEqual(status, 200)
+        actions = [e["action"] for e in tl["entries"]]
+        for action in ("case.created", "participant.joined", "recording.started", "still.captured", "mark", "decision",
+                       "recording.archived"):
+            self.assertIn(action, actions)
+        rec = tl["recordings"][0]
+        self.assertEqual(rec["url"], f"/media/recordings/{rec['id']}")
+        self.assertGreater(rec["duration_ms"], 2000)
+        self.assertEqual(len(rec["sha256"]), 64)
+        status, check = s.api("GET", "/api/cases/AU-1/integrity", user="lead")
+        self.assertEqual(status, 200)
+        self.assertTrue(check["ok"], check)
+        self.assertEqual(sorted(f["kind"] for f in check["files"]), ["recording", "still"])
+        # one byte changed in the archive: the check names it
+        archive = s.archive_files()[0]
+        with open(archive, "r+b") as f:
+            f.seek(2000)
+            byte = f.read(1)
+            f.seek(2000)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        check = s.api("GET", "/api/cases/AU-1/integrity", user="auditor")[1]
+        self.assertFalse(check["ok"])
+        bad = [f for f in check["files"] if f["status"] != "ok"]
+        self.assertEqual([(f["kind"], f["status"]) for f in bad], [("recording", "mismatch")])
+        with open(archive, "r+b") as f:
+            f.seek(2000)
+            f.write(byte)
+        # an audit entry changed behind the triggers' back breaks the chain
+        with s.db() as db:
+            db.execute("DROP TRIGGER audit_log_no_update")
+            first = db.execute("SELECT min(id) FROM audit_log WHERE case_ref = 'AU-1' AND action = 'mark'").fetchone()[0]
+            db.execute("UPDATE audit_log SET detail = replace(detail, 'pass', 'fail') WHERE id = ?", (first,))
+        check = s.api("GET", "/api/cases/AU-1/integrity", user="auditor")[1]
+        self.assertFalse(check["chain"]["ok"])
+        self.assertEqual(check["chain"]["first_bad_entry"], first)
+
+
+if __name__ == "__main__":
+    unittest.main()

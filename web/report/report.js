@@ -1,0 +1,69 @@
+// report/report.js — one case's inspection report: facts, each item with its marks, notes and
+// stills, the decisions and countersignature, the reviewers, times and recordings with hashes.
+import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { api } from '../lib/session.js';
+
+const $ = (id) => document.getElementById(id);
+const ref = new URLSearchParams(location.hash.slice(1)).get('case');
+let data = null;
+
+function row(label, value) {
+  const tr = document.createElement('tr');
+  tr.append(Object.assign(document.createElement('th'), { textContent: label }),
+    Object.assign(document.createElement('td'), { textContent: value || '–' }));
+  return tr;
+}
+
+function render() {
+  if (!data) return;
+  const [c, tl] = data;
+  const zh = document.documentElement.lang === 'zh-CN';
+  $('r-title').textContent = `${zh ? c.type_title.zh : c.type_title.en} — ${c.ref}`;
+  $('r-facts').replaceChildren(row(t('audit.applicant'), `${c.applicant_name} ${c.applicant_phone}`),
+    row(t('report.site'), c.site_address), row(t('review.owner'), c.owner), row(t('review.co'), c.co_reviewers.join(', ')),
+    row(t('review.status'), t(`status.${c.status}`)), row(t('report.accepted'), c.accepted_on),
+    row(t('review.deadline'), c.deadline_on));
+  $('r-items').replaceChildren(...c.items.map((item) => {
+    const li = document.createElement('li');
+    const m = item.mark;
+    li.append(Object.assign(document.createElement('strong'), { textContent: zh ? item.title_zh : item.title_en }),
+      document.createTextNode(m ? ` — ${t(`mark.${m.result}`)} · ${m.by} · ${new Date(m.at).toLocaleString()}` : ` — ${t('report.unmarked')}`));
+    if (m && m.note) li.append(Object.assign(document.createElement('p'), { textContent: m.note }));
+    const stills = c.stills.filter((s) => s.item === item.position);
+    for (const s of stills) {
+      const fig = document.createElement('figure');
+      fig.append(Object.assign(document.createElement('img'), { src: s.url, alt: `${t('review.still')} ${s.id}` }),
+        Object.assign(document.createElement('figcaption'), { className: 'hash', textContent: `SHA-256 ${s.sha256}` }));
+      li.append(fig);
+    }
+    return li;
+  }));
+  $('r-decisions').replaceChildren(...c.decisions.map((d) => Object.assign(document.createElement('li'), {
+    textContent: `${t(`decision.${d.kind}`)} · ${d.reason} · ${d.by} · ${new Date(d.at).toLocaleString()} · ${d.state}` +
+      (d.countersigned_by ? ` · ${t('review.countersign')}: ${d.countersigned_by} ${d.countersign_note || ''}` : '') })));
+  $('r-sessions').replaceChildren(...c.sessions.map((s) => Object.assign(document.createElement('li'), {
+    textContent: `#${s.id} · ${new Date(s.started_at).toLocaleString()}` +
+      (s.challenge_seen_by ? ` · ${t('review.challenge.seen')}: ${s.challenge_seen_by}` : '') +
+      (s.location ? ` · ${t('review.location')} ±${Math.round(s.location.accuracy_m)} m` +
+        (s.location.distance_m != null ? `, ${s.location.distance_m} m ${t('review.distance')}` : '') : '') })));
+  $('r-recordings').replaceChildren(...tl.recordings.map((r) => {
+    const tr = document.createElement('tr');
+    tr.append(Object.assign(document.createElement('td'), { textContent: `${r.session}.${r.seq}` }),
+      Object.assign(document.createElement('td'), { textContent: new Date(r.started_at).toLocaleString() }),
+      Object.assign(document.createElement('td'), { textContent: `${(r.duration_ms / 1000).toFixed(1)} s` }),
+      Object.assign(document.createElement('td'), { className: 'hash', textContent: r.sha256 || r.archive_state }));
+    return tr;
+  }));
+  $('r-generated').textContent = `${t('report.generated')} ${new Date().toLocaleString()}`;
+  $('report').classList.remove('hidden');
+}
+
+applyTranslations();
+installLanguageSwitch($('lang'), render);
+$('print').addEventListener('click', () => window.print());
+if (!ref) $('error').textContent = t('report.nocase');
+else {
+  const [c, tl] = await Promise.all([api(`/api/cases/${encodeURIComponent(ref)}`), api(`/api/cases/${encodeURIComponent(ref)}/timeline`)]);
+  if (!c.ok || !tl.ok) $('error').textContent = (c.body || tl.body || {}).message || t('err.network');
+  else { data = [c.body, tl.body]; render(); }
+}
