@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "users.h"
 #include "retention.h"
+#include "export.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -132,7 +133,7 @@ cmd_case (int argc, char **argv)
 {
   CommonOptions o = { 0 };
   gchar *ref = NULL, *type = NULL, *owner = NULL, *applicant = NULL, *phone = NULL, *address = NULL, *site = NULL;
-  gchar **co_reviewers = NULL;
+  gchar **co_reviewers = NULL, *out = NULL;
   gboolean json = FALSE, qr = FALSE;
   GOptionEntry extra[] = {
     { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add, invite, revoke, assign)", "REF" },
@@ -143,14 +144,16 @@ cmd_case (int argc, char **argv)
     { "phone", 0, 0, G_OPTION_ARG_STRING, &phone, "The applicant's phone (add)", "PHONE" },
     { "address", 0, 0, G_OPTION_ARG_STRING, &address, "The site's address (add)", "TEXT" },
     { "site", 0, 0, G_OPTION_ARG_STRING, &site, "The site's coordinates (add)", "LAT,LON" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Where to write the bundle (export)", "FILE.zip" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { "qr", 0, 0, G_OPTION_ARG_NONE, &qr, "Also print the invite as a QR code (add, invite)", NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
-  if (!parse (&argc, &argv, "add|invite|revoke|assign|list - manage cases",
+  if (!parse (&argc, &argv, "add|invite|revoke|assign|export|list - manage cases",
               "add: creates a case and prints its applicant invite.\ninvite: issues a new invite for a case.\n"
               "assign: sets the owner (--owner) and adds co-reviewers (--co-reviewer).\n"
+              "export: writes the case as one ZIP bundle (report, recordings, stills, audit entries).\n"
               "revoke: revokes every live invite of a case (a connected applicant stays until it leaves).\n"
               "list: lists the cases.", &o, extra, &error)) {
     g_printerr ("kanyan case: %s\n", error->message);
@@ -158,8 +161,8 @@ cmd_case (int argc, char **argv)
   }
   const gchar *verb = argc > 1 ? argv[1] : NULL;
   if (g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "list") != 0 && g_strcmp0 (verb, "invite") != 0 &&
-      g_strcmp0 (verb, "revoke") != 0 && g_strcmp0 (verb, "assign") != 0) {
-    g_printerr ("kanyan case: say 'add', 'invite', 'revoke', 'assign' or 'list' (see --help)\n");
+      g_strcmp0 (verb, "revoke") != 0 && g_strcmp0 (verb, "assign") != 0 && g_strcmp0 (verb, "export") != 0) {
+    g_printerr ("kanyan case: say 'add', 'invite', 'revoke', 'assign', 'export' or 'list' (see --help)\n");
     return 2;
   }
   g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
@@ -184,6 +187,15 @@ cmd_case (int argc, char **argv)
       return error ? 1 : 2;
     }
     g_print ("%d invite(s) of case %s revoked\n", cases_revoke_invites (app->db, "cli", row), row->ref);
+    return 0;
+  }
+  if (g_strcmp0 (verb, "export") == 0) {
+    g_autoptr (CaseRow) row = ref && out ? store_case_get (app->db, ref, &error) : NULL;
+    if (!row || !export_case_bundle (app, row, "cli", out, &error)) {
+      g_printerr ("kanyan case export: %s\n", error ? error->message : "--ref and --out are required");
+      return error ? 1 : 2;
+    }
+    g_print ("case %s exported to %s\n", row->ref, out);
     return 0;
   }
   if (g_strcmp0 (verb, "assign") == 0) {
@@ -332,14 +344,17 @@ static int
 cmd_audit (int argc, char **argv)
 {
   CommonOptions o = { 0 };
-  gchar *ref = NULL;
+  gchar *ref = NULL, *bundle = NULL;
   GOptionEntry extra[] = {
     { "case", 0, 0, G_OPTION_ARG_STRING, &ref, "Only this case's entries", "REF" },
+    { "bundle", 0, 0, G_OPTION_ARG_FILENAME, &bundle, "Verify an exported case bundle (no database needed)", "FILE.zip" },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
   if (!parse (&argc, &argv, "verify|list - the audit log",
               "verify: recomputes the hash chain; names the first entry that does not match (exit 1).\n"
+              "verify --bundle FILE: checks an exported bundle on any machine: each audit entry's hash,\n"
+              "each file's SHA-256, and that each file is the one the audit log recorded (exit 1 naming it).\n"
               "list: prints the entries.", &o, extra, &error)) {
     g_printerr ("kanyan audit: %s\n", error->message);
     return 2;
@@ -348,6 +363,14 @@ cmd_audit (int argc, char **argv)
   if (g_strcmp0 (verb, "verify") != 0 && g_strcmp0 (verb, "list") != 0) {
     g_printerr ("kanyan audit: say 'verify' or 'list' (see --help)\n");
     return 2;
+  }
+  if (bundle && g_strcmp0 (verb, "verify") == 0) {
+    if (!export_verify_bundle (bundle, stdout, &error)) {
+      g_print ("bundle %s FAILS verification: %s\n", bundle, error->message);
+      return 1;
+    }
+    g_print ("bundle %s verifies\n", bundle);
+    return 0;
   }
   g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
   g_autoptr (KanyanApp) app = cfg ? app_new (cfg, &error) : NULL;
@@ -481,7 +504,9 @@ main (int argc, char **argv)
                 "  case list   list the cases\n"
                 "  archive finalize FILE…  remux recording segments into seekable archives\n"
                 "  archive purge [--dry-run]  delete media past its retention period\n"
+                "  case export --ref REF --out FILE.zip  the case as one verifiable bundle\n"
                 "  audit verify [--case REF]  recompute the audit log's hash chain\n"
+                "  audit verify --bundle FILE.zip  verify an exported bundle (no database needed)\n"
                 "  audit list [--case REF]    print the audit log\n"
                 "  user add|passwd|list|disable  accounts (admin, reviewer, lead, auditor)\n\n"
                 "Each command takes --help.\n");

@@ -1,11 +1,17 @@
 """The auditors' side over a real recorded inspection: search, the case's whole timeline with
 its recordings, and the integrity check naming a tampered archive or a broken chain."""
+import hashlib
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 import unittest
+import zipfile
 
 import websocket
 
-from kanyan import Server, wait_until
+from kanyan import KANYAN, Server, wait_until
 
 
 class AuditorTest(unittest.TestCase):
@@ -32,6 +38,71 @@ class AuditorTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
+
+    def test_bundle_export_and_verify(self):
+        s = self.server
+        work = tempfile.mkdtemp(prefix="kanyan-bundle-")
+        elsewhere = tempfile.mkdtemp(prefix="kanyan-elsewhere-")
+        try:
+            bundle = os.path.join(work, "AU-1.zip")
+            out = subprocess.run([KANYAN, "case", "export", "--ref", "AU-1", "--out", bundle] + s.common_args(),
+                                 capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            with zipfile.ZipFile(bundle) as z:
+                names = z.namelist()
+                manifest = json.loads(z.read("manifest.json"))
+                members = {n: z.read(n) for n in names}
+            self.assertIn("report.html", names)
+            self.assertIn("audit.json", names)
+            self.assertEqual(sorted(f["kind"] for f in manifest["files"]), ["recording", "still"])
+            self.assertIn(b"Inspection report", members["report.html"])
+            # on "another machine": a fresh directory, no database, no server
+            copy = shutil.copy(bundle, elsewhere)
+            verify = lambda path: subprocess.run([KANYAN, "audit", "verify", "--bundle", path], cwd=elsewhere,
+                                                 capture_output=True, text=True)
+            good = verify(copy)
+            self.assertEqual(good.returncode, 0, good.stdout + good.stderr)
+            self.assertIn("verifies", good.stdout)
+            self.assertFalse(os.path.exists(os.path.join(elsewhere, "data")), "no database was made")
+
+            def tampered(name, change):
+                path = os.path.join(elsewhere, f"tampered-{len(os.listdir(elsewhere))}.zip")
+                with zipfile.ZipFile(path, "w") as z:
+                    for n, data in members.items():
+                        z.writestr(n, change(n, data))
+                return verify(path)
+
+            archive = next(f["path"] for f in manifest["files"] if f["kind"] == "recording")
+            flip = lambda n, d: d[:3000] + bytes([d[3000] ^ 1]) + d[3001:] if n == archive else d
+            bad = tampered("byte", flip)
+            self.assertEqual(bad.returncode, 1)
+            self.assertIn(archive, bad.stdout, "the tampered file is named")
+            # the file and the manifest changed together: the audit log still knows the real hash
+            forged_sha = hashlib.sha256(flip(archive, members[archive])).hexdigest()
+            def both(n, d):
+                if n == "manifest.json":
+                    m = json.loads(d)
+                    for f in m["files"]:
+                        if f["path"] == archive:
+                            f["sha256"] = forged_sha
+                    return json.dumps(m).encode()
+                return flip(n, d)
+            bad = tampered("both", both)
+            self.assertEqual(bad.returncode, 1)
+            self.assertIn("audit log recorded", bad.stdout)
+            # an audit entry edited inside the bundle
+            def entry(n, d):
+                if n != "audit.json":
+                    return d
+                entries = json.loads(d)
+                entries[-1]["actor"] = "someone else"
+                return json.dumps(entries).encode()
+            bad = tampered("entry", entry)
+            self.assertEqual(bad.returncode, 1)
+            self.assertIn("was altered", bad.stdout)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(elsewhere, ignore_errors=True)
 
     def test_search(self):
         s = self.server
