@@ -52,6 +52,9 @@ class JsonLines:
         rc = self.proc.wait(timeout=timeout)
         self.thread.join(timeout=5)
         self.log.close()
+        if rc != 0:   # a failing peer says why in the assertion that shows its lines
+            with open(self.log.name, errors="replace") as f:
+                self.lines.append({"exit": rc, "stderr": f.read()[-1500:]})
         return rc
 
     def stop(self):

@@ -27,21 +27,26 @@ class AuditTest(unittest.TestCase):
     def test_untouched_chain_verifies(self):
         out = kanyan(self.data, "audit", "verify")
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertIn("intact: 5 entries", out.stdout)
+        total = self.sql("SELECT COUNT(*) FROM audit_log").stdout.strip()
+        self.assertGreaterEqual(int(total), 5)
+        self.assertIn(f"intact: {total} entries", out.stdout)
         out = kanyan(self.data, "audit", "verify", "--case", "AUD-2")
-        self.assertIn("intact: 2 entries of case AUD-2", out.stdout)
+        # created, its invite, and the status the invite moved it to
+        self.assertIn("intact: 3 entries of case AUD-2", out.stdout)
 
     def test_triggers_refuse_update_and_delete(self):
+        before = self.sql("SELECT COUNT(*), max(hash) FROM audit_log").stdout
         self.assertIn("append-only", self.sql("UPDATE audit_log SET actor = 'x' WHERE id = 1").stderr)
         self.assertIn("append-only", self.sql("DELETE FROM audit_log WHERE id = 1").stderr)
-        self.assertEqual(self.sql("SELECT COUNT(*) FROM audit_log").stdout.strip(), "5")
+        self.assertEqual(self.sql("SELECT COUNT(*), max(hash) FROM audit_log").stdout, before)
 
     def test_tampered_row_is_named(self):
         self.sql("DROP TRIGGER audit_log_no_update")
-        self.sql("UPDATE audit_log SET detail = '{\"type\":\"fuel-retail\"}' WHERE id = 3")
+        victim = self.sql("SELECT id FROM audit_log WHERE case_ref = 'AUD-2' AND action = 'case.created'").stdout.strip()
+        self.sql(f"UPDATE audit_log SET detail = '{{\"type\":\"fuel-retail\"}}' WHERE id = {victim}")
         out = kanyan(self.data, "audit", "verify")
         self.assertEqual(out.returncode, 1)
-        self.assertIn("BROKEN at entry 3", out.stdout)
+        self.assertIn(f"BROKEN at entry {victim}", out.stdout)
         # the other case's entries are still intact
         self.assertEqual(kanyan(self.data, "audit", "verify", "--case", "AUD-1").returncode, 0)
 
