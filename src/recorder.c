@@ -21,6 +21,8 @@ struct _Recorder {
   gint        finished;          /* atomic: EOS reached the file */
   RecorderDone done;
   gpointer    done_data;
+  GstCaps    *video_caps;        /* the format this segment's file was opened with */
+  gint        format_changed;    /* atomic: from then on, video is dropped */
   guint       stop_timeout;
   guint       keyframe_timer;
 };
@@ -50,6 +52,36 @@ drop_until_keyframe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     return GST_PAD_PROBE_DROP;
   g_atomic_int_set (&rec->seen_keyframe, 1);
   return GST_PAD_PROBE_REMOVE;
+}
+
+/* streaming thread, after the video parser: a Matroska file cannot change its video format
+ * (phones raise their resolution as bandwidth grows). Refusing the caps would fail the chain
+ * with not-negotiated, and the error would travel back through the tee and stop the relay.
+ * So the new format never reaches the muxer: the segment ends where it was whole, and a bus
+ * message (handled on the main loop, while the relay lives) has the room start a new one. */
+static GstPadProbeReturn
+guard_video_format (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Recorder *rec = data;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    return g_atomic_int_get (&rec->format_changed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps = NULL;
+  gst_event_parse_caps (event, &caps);
+  if (!rec->video_caps) {   /* only this streaming thread writes it */
+    rec->video_caps = gst_caps_ref (caps);
+    return GST_PAD_PROBE_OK;
+  }
+  if (gst_caps_is_equal (caps, rec->video_caps))
+    return GST_PAD_PROBE_OK;
+  if (g_atomic_int_compare_and_exchange (&rec->format_changed, 0, 1)) {
+    GstObject *chain = GST_OBJECT_PARENT (pad);
+    gst_element_post_message (GST_ELEMENT (chain), gst_message_new_application (
+        chain, gst_structure_new_empty (RECORDER_FORMAT_CHANGED)));
+  }
+  return GST_PAD_PROBE_DROP;
 }
 
 /* main loop: the segment waits for its first keyframe; keep asking the publisher */
@@ -114,6 +146,9 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
     gst_element_add_pad (rec->mux_bin, ghost);
   }
   gboolean ok = ghost && gst_pad_link (src, ghost) == GST_PAD_LINK_OK;
+  if (ok && track == TRACK_VIDEO)
+    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, guard_video_format, rec,
+                       NULL);
   gst_clear_object (&mux);
   gst_object_unref (src);
   if (!ok) {
@@ -211,6 +246,7 @@ recorder_free (Recorder *rec)
     gst_object_unref (gst_object_ref_sink (rec->mux_bin));
   }
   g_free (rec->path);
+  gst_clear_caps (&rec->video_caps);
   g_free (rec);
 }
 

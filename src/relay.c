@@ -41,6 +41,8 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer data)
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_LATENCY) {
     /* elements join a playing pipeline: hand every branch the new latency */
     gst_bin_recalculate_latency (GST_BIN (relay->pipeline));
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_APPLICATION && relay->branch_notify) {
+    relay->branch_notify (relay->media_owner, gst_structure_get_name (gst_message_get_structure (msg)));
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
     g_autoptr (GError) err = NULL;
     gst_message_parse_warning (msg, &err, NULL);
@@ -229,6 +231,12 @@ relay_set_media_notify (Relay *relay, RelayMediaNotify notify, gpointer owner)
 {
   relay->media_notify = notify;
   relay->media_owner = owner;
+}
+
+void
+relay_set_branch_notify (Relay *relay, RelayBranchNotify notify)
+{
+  relay->branch_notify = notify;
 }
 
 void

@@ -29,6 +29,10 @@ void     relay_publisher_stop (Relay *relay);
 gboolean relay_has_publisher_codecs (Relay *relay);   /* a publisher has negotiated once */
 const gchar *relay_codec_name (Relay *relay, RelayTrack track);   /* "H264", "VP8", "OPUS" or NULL */
 void     relay_set_media_notify (Relay *relay, RelayMediaNotify notify, gpointer owner);
+/* Called on the main loop with the name of an application message a branch posted on the
+ * relay's bus (the recorder's RECORDER_FORMAT_CHANGED); never after relay_free(). Same owner. */
+typedef void (*RelayBranchNotify) (gpointer owner, const gchar *what);
+void     relay_set_branch_notify (Relay *relay, RelayBranchNotify notify);
 
 /* Viewers (reviewers). relay_viewer_add creates the webrtcbin and makes the offer. */
 RelayViewer *relay_viewer_add (Relay *relay, const gchar *name, const WebrtcPeerEvents *events,

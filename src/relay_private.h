@@ -46,6 +46,7 @@ struct _Relay {
   gpointer    last_keyframe_seen_us;     /* monotonic µs as a pointer: written atomically by the tee probe */
   gint        media_flowing;             /* atomic */
   RelayMediaNotify media_notify;
+  RelayBranchNotify branch_notify;   /* shares media_owner */
   gpointer    media_owner;
   GMutex      lock;
 };

@@ -212,6 +212,18 @@ room_start_recording (Room *room)
   g_info ("case %s: recording segment %d to %s", room->case_ref, room->segment_seq, path);
 }
 
+/* main loop: the recorder refused a new video format (the phone raised its resolution): the
+ * segment so far is whole; continue in a new one */
+static void
+on_branch_event (gpointer owner, const gchar *what)
+{
+  Room *room = owner;
+  if (g_strcmp0 (what, RECORDER_FORMAT_CHANGED) == 0 && room->recorder && room->media_flowing) {
+    g_info ("case %s: the video format changed; recording continues in a new segment", room->case_ref);
+    room_start_recording (room);
+  }
+}
+
 /* main loop: the applicant's video started or stopped flowing */
 static void
 on_media_flowing (gpointer owner, gboolean flowing)
@@ -359,6 +371,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   g_snprintf (room->challenge, sizeof room->challenge, "%04u", randombytes_uniform (10000));
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
+  relay_set_branch_notify (relay, on_branch_event);
   g_info ("case %s: live inspection %" G_GINT64_FORMAT " opened", row->ref, session_id);
   return room;
 }

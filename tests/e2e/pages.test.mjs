@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-back
   '--disable-component-update', '--disable-sync', '--no-proxy-server', '--autoplay-policy=no-user-gesture-required'];
 const FAKE_MEDIA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 mkdirSync(ARTIFACTS, { recursive: true });
+rmSync(path.join(ARTIFACTS, 'server.log'), { force: true });
 
 const freePort = () => new Promise((resolve) => {
   const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
@@ -28,8 +29,10 @@ const common = () => ['--data-dir', path.join(dir, 'data'), '--recordings', path
   '--web-dir', path.join(ROOT, 'web'), '--pipelines-dir', path.join(ROOT, 'pipelines')];
 
 async function startServer() {
+  // the server's log goes to the artifacts, at debug level, for when a browser test fails
+  const log = openSync(path.join(ARTIFACTS, 'server.log'), 'a');
   server = spawn(KANYAN, ['serve', '--no-tls', '--port', String(port), '--bind', '127.0.0.1', '--ice-address', '10.77.0.1', ...common()],
-    { stdio: 'ignore' });
+    { stdio: ['ignore', log, log], env: { ...process.env, G_MESSAGES_DEBUG: 'kanyan' } });
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(`http://127.0.0.1:${port}/api/health`)).ok) return; } catch { /* not yet */ }
     await sleep(100);
@@ -119,7 +122,9 @@ test('applicant goes live; two reviewers see the video; talk-back reaches the ap
   const r1 = await reviewerPage(browser, 'rev1', c.ref);
   assert.ok(await videoPlaying(r1), 'reviewer 1 video plays within 5 s');
   const r2 = await reviewerPage(browser, 'rev2', c.ref);
-  assert.ok(await videoPlaying(r2), 'reviewer 2 (co-reviewer) video plays within 5 s');
+  const r2Playing = await videoPlaying(r2);
+  if (!r2Playing) await r2.screenshot({ path: path.join(ARTIFACTS, 'review-2-not-playing.png') });
+  assert.ok(r2Playing, 'reviewer 2 (co-reviewer) video plays within 5 s');
   await r1.getByTestId('case-list').locator('li', { hasText: c.ref }).waitFor();
 
   await r1.getByTestId('talk').click();
