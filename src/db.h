@@ -93,6 +93,8 @@ typedef struct {
 } RecordingRow;
 void       recording_row_free (RecordingRow *row);
 GPtrArray *store_recordings_of_case (sqlite3 *db, gint64 case_id);   /* of RecordingRow*, in time order */   /* of gchar*[2]: id as text, source path */
+/* one recording and its case's reference (*case_ref, to free); NULL for an unknown id */
+RecordingRow *store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref);
 
 /* store_review.c — marks, decisions, and each live inspection's challenge and location */
 typedef struct {

@@ -27,6 +27,7 @@ static const struct { const gchar *code; guint status; } error_table[] = {
   [KANYAN_ERROR_UNAUTHENTICATED]        = { "unauthenticated", 401 },
   [KANYAN_ERROR_ILLEGAL_TRANSITION]     = { "illegal_transition", 409 },
   [KANYAN_ERROR_INTERNAL]               = { "internal", 500 },
+  [KANYAN_ERROR_RANGE_NOT_SATISFIABLE] = { "range_not_satisfiable", 416 },
 };
 
 const gchar *

@@ -27,6 +27,7 @@ typedef enum {
   KANYAN_ERROR_UNAUTHENTICATED,
   KANYAN_ERROR_ILLEGAL_TRANSITION,
   KANYAN_ERROR_INTERNAL,
+  KANYAN_ERROR_RANGE_NOT_SATISFIABLE,   /* a media Range outside the file, or malformed (416) */
 } KanyanError;
 
 #define KANYAN_ERROR (kanyan_error_quark ())

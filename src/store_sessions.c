@@ -233,3 +233,41 @@ store_recordings_of_case (sqlite3 *db, gint64 case_id)
   sqlite3_finalize (st);
   return rows;
 }
+
+/* One recording with the reference of its case, for the media URL (media_http.c). NULL when
+ * the id is unknown. *case_ref is set (never NULL) when a row is returned. */
+RecordingRow *
+store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref)
+{
+  sqlite3_stmt *st = NULL;
+  RecordingRow *r = NULL;
+  if (sqlite3_prepare_v2 (db, "SELECT r.id, r.session_id, r.seq, r.started_at, r.ended_at, r.duration_ms, "
+                          "r.archive_bytes, r.purged_at, r.video_codec, r.audio_codec, r.state, r.archive_state, "
+                          "r.archive_path, r.archive_sha256, c.ref FROM recordings r "
+                          "JOIN live_sessions s ON s.id = r.session_id JOIN cases c ON c.id = s.case_id "
+                          "WHERE r.id = ?1", -1, &st, NULL) != SQLITE_OK) {
+    g_warning ("database query failed: %s", sqlite3_errmsg (db));
+    return NULL;
+  }
+  sqlite3_bind_int64 (st, 1, recording_id);
+  if (sqlite3_step (st) == SQLITE_ROW) {
+    r = g_new0 (RecordingRow, 1);
+    r->id = sqlite3_column_int64 (st, 0);
+    r->session_id = sqlite3_column_int64 (st, 1);
+    r->seq = sqlite3_column_int (st, 2);
+    r->started_at = sqlite3_column_int64 (st, 3);
+    r->ended_at = sqlite3_column_int64 (st, 4);
+    r->duration_ms = sqlite3_column_int64 (st, 5);
+    r->archive_bytes = sqlite3_column_int64 (st, 6);
+    r->purged_at = sqlite3_column_int64 (st, 7);
+    r->video_codec = text_or_null (st, 8);
+    r->audio_codec = text_or_null (st, 9);
+    r->state = text_or_null (st, 10);
+    r->archive_state = text_or_null (st, 11);
+    r->archive_path = text_or_null (st, 12);
+    r->archive_sha256 = text_or_null (st, 13);
+    *case_ref = text_or_null (st, 14);
+  }
+  sqlite3_finalize (st);
+  return r;
+}
