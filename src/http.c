@@ -1,6 +1,8 @@
 /* http.c — libwebsockets on the GLib main loop: TLS, static files from web/ (lws file mount,
- * which refuses paths out of its root), routing of /api/ and /whip/ to api.c and whip.c,
- * bodies capped at HTTP_MAX_BODY, and the /ws WebSocket with a bounded send queue.
+ * which refuses paths out of its root), routing of /api/, /whip/ and /media/ to api.c, whip.c
+ * and media_http.c, bodies capped at HTTP_MAX_BODY, and the /ws WebSocket with a bounded send
+ * queue. A response body is either in memory (GBytes) or a range of an open file, read one
+ * chunk per writable callback so a large file never sits in memory.
  * Parses nothing itself: lws parses HTTP, json-glib parses JSON. Every lws callback runs
  * on the main loop. */
 #include "http.h"
@@ -8,18 +10,22 @@
 #include "signaling.h"
 #include "api.h"
 #include "whip.h"
+#include "media_http.h"
 #include "tls.h"
 #include <libwebsockets.h>
+#include <errno.h>
+#include <unistd.h>
 
 #define WS_MAX_QUEUE 512
 #define BODY_CHUNK   16384
+#define FILE_CHUNK   65536     /* read from a file body per writable callback */
 #define WS_RATE_PER_S   50.0     /* sustained messages per second per connection */
 #define WS_RATE_BURST  200.0     /* a burst of ICE candidates fits */
 
 struct _KanyanHttp {
   KanyanApp *app;
   struct lws_context *ctx;
-  struct lws_http_mount mounts[3];
+  struct lws_http_mount mounts[4];
   struct lws_protocol_vhost_options headers[5];
   gchar *web_dir;
   gchar *cert, *key;
@@ -41,6 +47,8 @@ struct _HttpExchange {
   gchar      *content_type;
   GPtrArray  *extra_headers;     /* "name:", "value" pairs */
   GBytes     *response;
+  gint        body_fd;           /* >= 0: the body is [body_offset, +body_length) of this file */
+  goffset     body_offset, body_length;
   gsize       sent;
 };
 
@@ -71,11 +79,21 @@ http_exchange_ref (HttpExchange *ex)
   return ex;
 }
 
+static void
+exchange_close_body (HttpExchange *ex)
+{
+  if (ex->body_fd >= 0) {
+    close (ex->body_fd);
+    ex->body_fd = -1;
+  }
+}
+
 void
 http_exchange_unref (HttpExchange *ex)
 {
   if (!ex || !g_atomic_ref_count_dec (&ex->ref))
     return;
+  exchange_close_body (ex);
   g_free (ex->method);
   g_free (ex->path);
   g_hash_table_unref (ex->query);
@@ -129,6 +147,20 @@ http_exchange_respond (HttpExchange *ex, guint status, const gchar *content_type
   ex->response = body ? g_bytes_ref (body) : g_bytes_new_static ("", 0);
   if (ex->wsi)
     lws_callback_on_writable (ex->wsi);
+}
+
+void
+http_exchange_respond_file (HttpExchange *ex, guint status, const gchar *content_type, gint fd,
+                            goffset offset, goffset length)
+{
+  if (ex->responded) {
+    close (fd);
+    return;
+  }
+  ex->body_fd = fd;
+  ex->body_offset = offset;
+  ex->body_length = length;
+  http_exchange_respond (ex, status, content_type, NULL);
 }
 
 void
@@ -193,6 +225,7 @@ exchange_new (KanyanHttp *http, struct lws *wsi)
   g_atomic_ref_count_init (&ex->ref);
   ex->wsi = wsi;
   ex->http = http;
+  ex->body_fd = -1;
   ex->body = g_byte_array_new ();
   ex->extra_headers = g_ptr_array_new_with_free_func (g_free);
   ex->query = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -235,8 +268,44 @@ exchange_dispatch (KanyanHttp *http, HttpExchange *ex)
     whip_handle (http->app, ex);
   else if (g_str_has_prefix (ex->path, "/api/"))
     api_handle (http->app, ex);
+  else if (g_str_has_prefix (ex->path, "/media/"))
+    media_http_handle (http->app, ex);
   else
     http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such resource");
+}
+
+/* One chunk of a file body; lws buffers what the socket does not take and asks for more only
+ * once it has drained, so at most one chunk per connection is in memory. -1 closes. */
+static gint
+exchange_write_file (HttpExchange *ex)
+{
+  struct lws *wsi = ex->wsi;
+  gsize n = (gsize) MIN ((guint64) (ex->body_length - (goffset) ex->sent), (guint64) FILE_CHUNK);
+  g_autofree guchar *buf = g_malloc (LWS_PRE + n);
+  gsize got = 0;
+  while (got < n) {
+    gssize r = pread (ex->body_fd, buf + LWS_PRE + got, n - got, ex->body_offset + (goffset) (ex->sent + got));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {   /* the file shrank or failed under us: the promised length cannot be kept */
+      g_warning ("http: reading a file body of %s failed: %s", ex->path, r < 0 ? g_strerror (errno) : "short file");
+      exchange_close_body (ex);
+      return -1;
+    }
+    got += (gsize) r;
+  }
+  gboolean final = (goffset) (ex->sent + n) >= ex->body_length;
+  if (lws_write (wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (gint) n) {
+    exchange_close_body (ex);
+    return -1;
+  }
+  ex->sent += n;
+  if (!final) {
+    lws_callback_on_writable (wsi);
+    return 0;
+  }
+  exchange_close_body (ex);
+  return lws_http_transaction_completed (wsi) ? -1 : 0;
 }
 
 /* returns -1 to close the connection */
@@ -249,7 +318,7 @@ exchange_write (HttpExchange *ex)
   if (!ex->headers_sent) {
     guchar buf[LWS_PRE + 4096];
     guchar *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    gsize len = g_bytes_get_size (ex->response);
+    guint64 len = ex->body_fd >= 0 ? (guint64) ex->body_length : g_bytes_get_size (ex->response);
     if (lws_add_http_common_headers (wsi, ex->status, ex->content_type, len, &p, end))
       return -1;
     for (guint i = 0; i + 1 < ex->extra_headers->len; i += 2) {
@@ -267,8 +336,11 @@ exchange_write (HttpExchange *ex)
       lws_callback_on_writable (wsi);
       return 0;
     }
+    exchange_close_body (ex);
     return lws_http_transaction_completed (wsi) ? -1 : 0;
   }
+  if (ex->body_fd >= 0)
+    return exchange_write_file (ex);
   gsize total = g_bytes_get_size (ex->response);
   gsize n = MIN (total - ex->sent, (gsize) BODY_CHUNK);
   g_autofree guchar *buf = g_malloc (LWS_PRE + n);
@@ -415,6 +487,11 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     return lws_callback_http_dummy (wsi, reason, user, in, len);
   switch (reason) {
     case LWS_CALLBACK_HTTP: {
+      if (sd->ex) {   /* the previous request of a kept-alive connection */
+        sd->ex->wsi = NULL;
+        exchange_close_body (sd->ex);
+        http_exchange_unref (sd->ex);
+      }
       sd->ex = exchange_new (http, wsi);
       if (!sd->ex->method) {
         http_exchange_respond_code (sd->ex, KANYAN_ERROR_METHOD_NOT_ALLOWED, "method not supported");
@@ -448,6 +525,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_CLOSED_HTTP:
       if (sd->ex) {
         sd->ex->wsi = NULL;
+        exchange_close_body (sd->ex);   /* a handler may still hold a ref; the file goes now */
         http_exchange_unref (sd->ex);
         sd->ex = NULL;
       }
@@ -535,7 +613,7 @@ http_start (KanyanApp *app, GError **error)
     http->headers[i].next = i + 1 < G_N_ELEMENTS (header_values) ? &http->headers[i + 1] : NULL;
   }
 
-  /* /api and /whip go to the callback; everything else is a file under web/ */
+  /* /api, /whip and /media go to the callback; everything else is a file under web/ */
   http->mounts[0] = (struct lws_http_mount) {
     .mount_next = &http->mounts[1], .mountpoint = "/api", .origin = "kanyan",
     .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 4 };
@@ -543,6 +621,9 @@ http_start (KanyanApp *app, GError **error)
     .mount_next = &http->mounts[2], .mountpoint = "/whip", .origin = "kanyan",
     .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 5 };
   http->mounts[2] = (struct lws_http_mount) {
+    .mount_next = &http->mounts[3], .mountpoint = "/media", .origin = "kanyan",
+    .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 6 };
+  http->mounts[3] = (struct lws_http_mount) {
     .mount_next = NULL, .mountpoint = "/", .origin = http->web_dir, .def = "index.html",
     .origin_protocol = LWSMPRO_FILE, .mountpoint_len = 1 };
 

@@ -1,5 +1,5 @@
 /* http.h — the HTTP(S) and WebSocket server on libwebsockets, running on the GLib loop.
- * Serves web/ as static files, hands /api/ and /whip/ requests to their handlers as
+ * Serves web/ as static files, hands /api/, /whip/ and /media/ requests to their handlers as
  * HttpExchange objects, and WebSocket connections on /ws to signaling.c as WsConn. */
 #pragma once
 #include "app.h"
@@ -27,6 +27,10 @@ gboolean      http_exchange_body_too_large (HttpExchange *ex);
 gboolean      http_exchange_is_open (HttpExchange *ex);
 void          http_exchange_add_header (HttpExchange *ex, const gchar *name, const gchar *value);
 void          http_exchange_respond (HttpExchange *ex, guint status, const gchar *content_type, GBytes *body);
+/* the body is [offset, offset + length) of fd, read in chunks as the socket drains (HEAD: not
+ * read); takes fd and closes it when the body is sent or the connection closes */
+void          http_exchange_respond_file (HttpExchange *ex, guint status, const gchar *content_type, gint fd,
+                                          goffset offset, goffset length);
 void          http_exchange_respond_json (HttpExchange *ex, guint status, JsonNode *node);
 void          http_exchange_respond_error (HttpExchange *ex, const GError *error);
 void          http_exchange_respond_code (HttpExchange *ex, gint code, const gchar *message);
