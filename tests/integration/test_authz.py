@@ -1,6 +1,7 @@
 """The authorization matrix: every route, signaling message and WHIP request, tried by every
 identity, must be allowed for exactly the expected set. Prints the matrix as a table."""
 import json
+import os
 import unittest
 
 import websocket
@@ -142,6 +143,22 @@ class AuthorizationMatrixTest(unittest.TestCase):
         status, body = self.rest(who, "GET", "/api/search?ref=AZ-1")
         return status == 200 and [c["ref"] for c in body["cases"]] == ["AZ-1"]
 
+    def act_read_recording(self, who):
+        if not getattr(AuthorizationMatrixTest, "recording", None):   # a real file and row; no media encoded
+            os.makedirs(self.server.recordings, exist_ok=True)
+            path = os.path.join(self.server.recordings, "az-1.webm")
+            with open(path, "wb") as f:
+                f.write(b"\x1a\x45\xdf\xa3" + bytes(996))
+            with self.server.db() as db:
+                session = db.execute("INSERT INTO live_sessions (case_id, started_at, ended_at) SELECT id, 0, 1 "
+                                     "FROM cases WHERE ref = 'AZ-1'").lastrowid
+                AuthorizationMatrixTest.recording = db.execute(
+                    "INSERT INTO recordings (session_id, seq, path, started_at, state, archive_path, archive_bytes, "
+                    "archive_state) VALUES (?, 1, ?, 0, 'complete', ?, 1000, 'archived')",
+                    (session, path + ".mkv", path)).lastrowid
+        headers = dict(self.headers(who), Range="bytes=0-99")
+        return self.server.request("GET", f"/media/recordings/{self.recording}", None, headers)[0] not in DENIED
+
     def act_revoke_invites(self, who):   # last: it ends the applicant's token
         return self.rest(who, "POST", "/api/cases/AZ-1/revoke-invites", {})[0] not in DENIED
 
@@ -166,6 +183,7 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("GET /api/cases/AZ-1/timeline", act_timeline, {"lead", "auditor"}),
         ("GET /api/cases/AZ-1/integrity", act_integrity, {"lead", "auditor"}),
         ("GET /api/search?ref=AZ-1 (finds it)", act_search_finds_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
+        ("GET /media/recordings/{id}", act_read_recording, {"owner", "co-reviewer", "lead", "auditor"}),
         ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead"}),
     ]
 
