@@ -21,8 +21,7 @@ struct _Recorder {
   gint        finished;          /* atomic: EOS reached the file */
   RecorderDone done;
   gpointer    done_data;
-  GstCaps    *video_caps;        /* the format this segment's file was opened with */
-  gint        format_changed;    /* atomic: from then on, video is dropped */
+
   guint       stop_timeout;
   guint       keyframe_timer;
 };
@@ -59,27 +58,43 @@ drop_until_keyframe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
  * with not-negotiated, and the error would travel back through the tee and stop the relay.
  * So the new format never reaches the muxer: the segment ends where it was whole, and a bus
  * message (handled on the main loop, while the relay lives) has the room start a new one. */
+/* A probe's own state, freed with the probe (never the Recorder: a branch's streaming thread
+ * may outlive it by a buffer while the branch is taken down) */
+typedef struct {
+  GstCaps *caps;          /* video: the format this segment's file was opened with */
+  gboolean changed;       /* video: from then on, buffers are dropped */
+} BranchGuard;
+
+static void
+branch_guard_free (gpointer data)
+{
+  BranchGuard *g = data;
+  gst_clear_caps (&g->caps);
+  g_free (g);
+}
+
 static GstPadProbeReturn
 guard_video_format (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  Recorder *rec = data;
+  BranchGuard *g = data;   /* only this pad's streaming thread touches it */
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    return g_atomic_int_get (&rec->format_changed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+    return g->changed ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
   if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
     return GST_PAD_PROBE_OK;
   GstCaps *caps = NULL;
   gst_event_parse_caps (event, &caps);
-  if (!rec->video_caps) {   /* only this streaming thread writes it */
-    rec->video_caps = gst_caps_ref (caps);
+  if (!g->caps) {
+    g->caps = gst_caps_ref (caps);
     return GST_PAD_PROBE_OK;
   }
-  if (gst_caps_is_equal (caps, rec->video_caps))
+  if (gst_caps_is_equal (caps, g->caps))
     return GST_PAD_PROBE_OK;
-  if (g_atomic_int_compare_and_exchange (&rec->format_changed, 0, 1)) {
+  if (!g->changed) {
+    g->changed = TRUE;
     GstObject *chain = GST_OBJECT_PARENT (pad);
     gst_element_post_message (GST_ELEMENT (chain), gst_message_new_application (
-        chain, gst_structure_new_empty (RECORDER_FORMAT_CHANGED)));
+        chain, gst_structure_new_empty (RECORDER_RESTART)));
   }
   return GST_PAD_PROBE_DROP;
 }
@@ -130,7 +145,7 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
   g_autofree gchar *desc = g_strdup_printf (
       /* bounded by packets, not time: timestamps jump at a segment's start and a
        * time-bounded queue would leak the very keyframe the segment waits for */
-      "queue leaky=downstream max-size-buffers=2000 max-size-bytes=0 max-size-time=0 ! %s", depay);
+      "queue name=isolate leaky=downstream max-size-buffers=2000 max-size-bytes=0 max-size-time=0 ! %s", depay);
   GstElement *chain = gst_parse_bin_from_description (desc, TRUE, error);
   if (!chain)
     return FALSE;
@@ -147,8 +162,8 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
   }
   gboolean ok = ghost && gst_pad_link (src, ghost) == GST_PAD_LINK_OK;
   if (ok && track == TRACK_VIDEO)
-    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, guard_video_format, rec,
-                       NULL);
+    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, guard_video_format,
+                       g_new0 (BranchGuard, 1), branch_guard_free);
   gst_clear_object (&mux);
   gst_object_unref (src);
   if (!ok) {
@@ -157,6 +172,12 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
     return FALSE;
   }
   gst_object_unref (mux_pad);
+  GstElement *queue = gst_bin_get_by_name (GST_BIN (chain), "isolate");
+  GstPad *queue_src = queue ? gst_element_get_static_pad (queue, "src") : NULL;
+  if (queue_src)
+    relay_isolate_branch (queue_src, RECORDER_RESTART);
+  gst_clear_object (&queue_src);
+  gst_clear_object (&queue);
   GstPad *sink = gst_element_get_static_pad (chain, "sink");
   gst_pad_set_offset (sink, -(gint64) base);
   if (track == TRACK_VIDEO && rec->video_codec != RTP_CODEC_UNKNOWN)
@@ -246,7 +267,6 @@ recorder_free (Recorder *rec)
     gst_object_unref (gst_object_ref_sink (rec->mux_bin));
   }
   g_free (rec->path);
-  gst_clear_caps (&rec->video_caps);
   g_free (rec);
 }
 

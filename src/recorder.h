@@ -8,10 +8,11 @@ typedef struct _Recorder Recorder;
 /* main loop, once the file is closed (or given up on); bytes = file size */
 typedef void (*RecorderDone) (gpointer data, gint64 bytes, gboolean clean);
 
-/* When the phone changes its video format mid-segment (a new resolution: a new SPS), the
- * segment keeps what it had, drops what follows, and posts RECORDER_FORMAT_CHANGED as an
- * application message on the relay's bus: the room then starts a new segment. */
-#define RECORDER_FORMAT_CHANGED "kanyan-recorder-format-changed"
+/* When the phone changes its video format mid-segment (a new resolution: a new SPS), or the
+ * muxer or the file fails, the segment keeps what it had, drops what follows, and posts
+ * RECORDER_RESTART as an application message on the relay's bus: the room then starts a new
+ * segment. Nothing that goes wrong in a recording reaches the relay. */
+#define RECORDER_RESTART "kanyan-recorder-restart"
 
 Recorder *recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError **error);
 /* Ends the segment: EOS through the muxer, then done() on the main loop. Frees the recorder. */

@@ -376,3 +376,50 @@ relay_untap_track (Relay *relay, RelayTrack track, GstPad *tee_pad)
   gst_element_release_request_pad (relay->tee[track], tee_pad);
   gst_object_unref (tee_pad);
 }
+
+typedef struct {
+  gchar   *failure;
+  gboolean pushing;   /* our own push is under way */
+  gboolean failed;    /* told once */
+} Isolation;
+
+static void
+isolation_free (gpointer data)
+{
+  Isolation *iso = data;
+  g_free (iso->failure);
+  g_free (iso);
+}
+
+/* streaming thread of the branch's queue (the only one touching its Isolation) */
+static GstPadProbeReturn
+isolate_push (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Isolation *iso = data;
+  if (iso->pushing)
+    return GST_PAD_PROBE_OK;   /* our own push, below */
+  iso->pushing = TRUE;
+  GstFlowReturn ret = gst_pad_push (pad, GST_PAD_PROBE_INFO_BUFFER (info));
+  iso->pushing = FALSE;
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING && ret != GST_FLOW_EOS && !iso->failed) {
+    iso->failed = TRUE;
+    GstObject *branch = gst_pad_get_parent (pad);
+    while (branch && GST_OBJECT_PARENT (branch) && !GST_IS_PIPELINE (GST_OBJECT_PARENT (branch)))
+      branch = (gst_object_unref (branch), gst_object_get_parent (branch));   /* up to the branch's bin */
+    if (branch && iso->failure)
+      gst_element_post_message (GST_ELEMENT (branch), gst_message_new_application (
+          branch, gst_structure_new (iso->failure, "flow", G_TYPE_STRING, gst_flow_get_name (ret), NULL)));
+    gst_clear_object (&branch);
+  }
+  info->data = NULL;   /* gst_pad_push took the buffer */
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = GST_FLOW_OK;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+void
+relay_isolate_branch (GstPad *queue_src, const gchar *failure)
+{
+  Isolation *iso = g_new0 (Isolation, 1);
+  iso->failure = g_strdup (failure);
+  gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER, isolate_push, iso, isolation_free);
+}

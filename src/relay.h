@@ -54,6 +54,12 @@ void     relay_untap_track (Relay *relay, RelayTrack track, GstPad *tee_pad);
 GstCaps *relay_track_caps (Relay *relay, RelayTrack track);
 GstClockTime relay_running_time (Relay *relay);
 
+/* A branch's queue (recorder, still) pushes through this probe, which always reports OK to the
+ * queue: a queue that saw an error keeps returning it upstream, into the tee, and that would stop
+ * the publisher's receive path. On the first failure, `failure` (if not NULL) is posted as an
+ * application message from the branch on the relay's bus. Any thread. */
+void     relay_isolate_branch (GstPad *queue_src, const gchar *failure);
+
 /* Shared by ingest.c / viewer.c: a leaky queue from a tee to a sink pad. */
 typedef struct {
   GstPad     *tee_pad;

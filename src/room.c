@@ -212,14 +212,15 @@ room_start_recording (Room *room)
   g_info ("case %s: recording segment %d to %s", room->case_ref, room->segment_seq, path);
 }
 
-/* main loop: the recorder refused a new video format (the phone raised its resolution): the
- * segment so far is whole; continue in a new one */
+/* main loop: the recorder refused a new video format (the phone raised its resolution) or its
+ * muxer failed: the segment so far is whole; continue in a new one */
 static void
 on_branch_event (gpointer owner, const gchar *what)
 {
   Room *room = owner;
-  if (g_strcmp0 (what, RECORDER_FORMAT_CHANGED) == 0 && room->recorder && room->media_flowing) {
-    g_info ("case %s: the video format changed; recording continues in a new segment", room->case_ref);
+  if (g_strcmp0 (what, RECORDER_RESTART) == 0 && room->recorder && room->media_flowing) {
+    g_info ("case %s: the recording branch restarts (a new video format, or a muxer error); a new segment "
+            "follows", room->case_ref);
     room_start_recording (room);
   }
 }

@@ -159,7 +159,7 @@ still_capture_start (Relay *relay, const KanyanConfig *cfg, StillDone done, gpoi
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "%s: needs [decode] %s and [encode] jpeg", path, encoding);
     return NULL;
   }
-  g_autofree gchar *desc = g_strdup_printf ("queue leaky=downstream max-size-buffers=500 max-size-bytes=0 "
+  g_autofree gchar *desc = g_strdup_printf ("queue name=isolate leaky=downstream max-size-buffers=500 max-size-bytes=0 "
                                             "max-size-time=0 ! %s ! %s ! appsink name=sink sync=false "
                                             "max-buffers=1 drop=true", decode, encode);
   GstElement *branch = gst_parse_bin_from_description (desc, TRUE, error);
@@ -176,6 +176,11 @@ still_capture_start (Relay *relay, const KanyanConfig *cfg, StillDone done, gpoi
   gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, cap, NULL);
   gst_object_unref (sink);
   gst_bin_add (relay_pipeline (relay), branch);
+  GstElement *queue = gst_bin_get_by_name (GST_BIN (branch), "isolate");
+  GstPad *queue_src = gst_element_get_static_pad (queue, "src");
+  relay_isolate_branch (queue_src, NULL);   /* a decoder error stays in this branch */
+  gst_object_unref (queue_src);
+  gst_object_unref (queue);
   GstPad *branch_sink = gst_element_get_static_pad (branch, "sink");
   if (cap->codec != RTP_CODEC_UNKNOWN)
     gst_pad_add_probe (branch_sink, GST_PAD_PROBE_TYPE_BUFFER, drop_until_keyframe, cap, NULL);
