@@ -138,7 +138,7 @@ gboolean   store_session_set_geo (sqlite3 *db, gint64 session_id, gdouble lat, g
 
 /* store_review.c — evidence stills */
 typedef struct {
-  gint64 id, case_id, session_id, bytes, media_ms, at, annotated_at;
+  gint64 id, case_id, session_id, bytes, media_ms, at, annotated_at, purged_at;
   gint   item;
   gchar *path, *sha256, *by_user, *annotation, *annotated_by, *case_ref;
 } StillRow;

@@ -1,4 +1,4 @@
-/* media_http.c — GET and HEAD /media/recordings/{id}: an archived recording served from its
+/* media_http.c — GET and HEAD /media/recordings/{id} and /media/stills/{id}: an archived recording served from its
  * file with byte ranges (docs/media.md). Owns the Range parser (pure), the check that an
  * archive path resolves inside the recordings root, and the recording.accessed audit entry.
  * Never touches rooms, GStreamer or SQL (store_sessions.c has the query), and never holds a
@@ -137,6 +137,8 @@ media_content_type (const gchar *path)
     return "video/webm";
   if (g_str_has_suffix (path, ".mkv"))
     return "video/x-matroska";
+  if (g_str_has_suffix (path, ".jpg"))
+    return "image/jpeg";
   return "application/octet-stream";
 }
 
@@ -211,9 +213,10 @@ parse_id (const gchar *text)
   return id;
 }
 
+/* what: "recording" or "still"; path NULL when there is nothing to serve (yet) */
 static void
-serve_recording (KanyanApp *app, HttpExchange *ex, const Identity *id, const RecordingRow *rec,
-                 const gchar *case_ref)
+serve_media (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *what, gint64 media_id,
+             const gchar *case_ref, const gchar *path, gboolean purged)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (CaseRow) row = store_case_get (app->db, case_ref, &error);
@@ -226,17 +229,16 @@ serve_recording (KanyanApp *app, HttpExchange *ex, const Identity *id, const Rec
     return;
   }
   /* only now, to someone who may read the case's media, say what state the recording is in */
-  if (rec->purged_at) {
-    http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "the recording was deleted after its retention period");
+  if (purged) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "the file was deleted after its retention period");
     return;
   }
-  if (!rec->archive_path || !(g_strcmp0 (rec->archive_state, "archived") == 0 ||
-                              g_strcmp0 (rec->archive_state, "salvaged") == 0)) {
+  if (!path) {
     http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "the recording has no archive (yet)");
     return;
   }
   goffset size = 0;
-  gint fd = open_archive (app->config->recordings_dir, rec->archive_path, rec->id, &size, &error);
+  gint fd = open_archive (app->config->recordings_dir, path, media_id, &size, &error);
   if (fd < 0) {
     http_exchange_respond_error (ex, error);
     return;
@@ -269,12 +271,13 @@ serve_recording (KanyanApp *app, HttpExchange *ex, const Identity *id, const Rec
   } else {
     start = 0;   /* NONE, and MULTI: several ranges are answered with the whole file */
   }
-  g_autofree gchar *rec_id = g_strdup_printf ("%" G_GINT64_FORMAT, rec->id);
+  g_autofree gchar *media_text = g_strdup_printf ("%" G_GINT64_FORMAT, media_id);
+  g_autofree gchar *action = g_strdup_printf ("%s.accessed", what);
   gboolean head = g_strcmp0 (http_exchange_method (ex), "HEAD") == 0;
-  /* once per request; a HEAD says so (its first key ends the list when this is a GET) */
-  audit_note (app->db, auth_actor (id), "recording.accessed", case_ref, "recording", rec_id, "range", served,
+  /* once per request: who watched what, when; a HEAD says so (its first key ends the list when this is a GET) */
+  audit_note (app->db, auth_actor (id), action, case_ref, what, media_text, "range", served,
               head ? "method" : NULL, "HEAD", NULL);
-  http_exchange_respond_file (ex, status, media_content_type (rec->archive_path), fd, (goffset) start, length);
+  http_exchange_respond_file (ex, status, media_content_type (path), fd, (goffset) start, length);
 }
 
 void
@@ -282,7 +285,7 @@ media_http_handle (KanyanApp *app, HttpExchange *ex)
 {
   const gchar *method = http_exchange_method (ex);
   const gchar *path = http_exchange_path (ex);
-  const gchar *prefix = "/media/recordings/";
+  const gchar *prefix = g_str_has_prefix (path, "/media/stills/") ? "/media/stills/" : "/media/recordings/";
   if (!g_str_has_prefix (path, prefix)) {
     http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such resource");
     return;
@@ -297,13 +300,23 @@ media_http_handle (KanyanApp *app, HttpExchange *ex)
     http_exchange_respond_code (ex, KANYAN_ERROR_UNAUTHENTICATED, "log in first (or the session expired)");
     return;
   }
-  gint64 rec_id = parse_id (path + strlen (prefix));
+  gint64 media_id = parse_id (path + strlen (prefix));
+  if (g_str_equal (prefix, "/media/stills/")) {
+    g_autoptr (StillRow) still = media_id > 0 ? store_still_get (app->db, media_id) : NULL;
+    if (!still)
+      http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such still");
+    else
+      serve_media (app, ex, id, "still", still->id, still->case_ref, still->path, still->purged_at != 0);
+    return;
+  }
   g_autofree gchar *case_ref = NULL;
-  RecordingRow *rec = rec_id > 0 ? store_recording_get (app->db, rec_id, &case_ref) : NULL;
+  RecordingRow *rec = media_id > 0 ? store_recording_get (app->db, media_id, &case_ref) : NULL;
   if (!rec) {
     http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such recording");
     return;
   }
-  serve_recording (app, ex, id, rec, case_ref);
+  gboolean ready = rec->archive_path && (g_strcmp0 (rec->archive_state, "archived") == 0 ||
+                                         g_strcmp0 (rec->archive_state, "salvaged") == 0);
+  serve_media (app, ex, id, "recording", rec->id, case_ref, ready ? rec->archive_path : NULL, rec->purged_at != 0);
   recording_row_free (rec);
 }

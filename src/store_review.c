@@ -333,7 +333,7 @@ stills_query (sqlite3 *db, const gchar *where, gint64 arg)
 {
   g_autofree gchar *sql = g_strdup_printf (
       "SELECT s.id, s.case_id, s.session_id, s.item, s.path, s.sha256, s.bytes, s.media_ms, s.at, s.by_user, "
-      "s.annotation, s.annotated_by, s.annotated_at, c.ref FROM stills s JOIN cases c ON c.id = s.case_id "
+      "s.annotation, s.annotated_by, s.annotated_at, c.ref, s.purged_at FROM stills s JOIN cases c ON c.id = s.case_id "
       "WHERE %s ORDER BY s.id", where);
   sqlite3_stmt *st = NULL;
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) still_row_free);
@@ -355,6 +355,7 @@ stills_query (sqlite3 *db, const gchar *where, gint64 arg)
       r->annotated_by = text_dup (st, 11);
       r->annotated_at = sqlite3_column_int64 (st, 12);
       r->case_ref = text_dup (st, 13);
+      r->purged_at = sqlite3_column_int64 (st, 14);
       g_ptr_array_add (rows, r);
     }
   }

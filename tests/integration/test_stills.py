@@ -83,6 +83,16 @@ class StillsTest(unittest.TestCase):
         self.assertEqual(self.server.api("POST", "/api/cases/ST-VP8/stills", {"item": 1}, user="auditor")[0], 403)
         with open(path, "rb") as f:
             self.assertEqual(f.read(), data, "the original stays untouched")
+        # served to those who may read the case's media, audited; refused to others
+        status, headers, body = self.server.request("GET", still["url"], None, {"Cookie": self.server.login("auditor")})
+        self.assertEqual((status, {k.lower(): v for k, v in headers.items()}["content-type"]), (200, "image/jpeg"))
+        self.assertEqual(body, data)
+        self.server.add_user("stranger", "reviewer", "elsewhere")
+        self.assertEqual(self.server.request("GET", still["url"], None, {"Cookie": self.server.login("stranger")})[0], 403)
+        self.assertEqual(self.server.request("GET", still["url"])[0], 401)
+        with self.server.db() as db:
+            self.assertEqual(db.execute("SELECT actor FROM audit_log WHERE action = 'still.accessed'").fetchall(),
+                             [("auditor",)])
         listed = self.server.api("GET", "/api/cases/ST-VP8", user="auditor")[1]["stills"]
         self.assertEqual(listed[0]["annotation"], shapes)
         # the notice lists the still with its failed item
