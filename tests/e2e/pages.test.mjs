@@ -47,10 +47,13 @@ async function stopServer() {
   await exited;
 }
 
-const PASSWORDS = { rev1: 'e2e-owner-password', rev2: 'e2e-co-reviewer-password' };
+const PASSWORDS = { rev1: 'e2e-owner-password', rev2: 'e2e-co-reviewer-password', aud1: 'e2e-auditor-password',
+  lead1: 'e2e-lead-password' };
+const ROLES = { rev1: 'reviewer', rev2: 'reviewer', aud1: 'auditor', lead1: 'lead' };
 function addUsers() {
   for (const [user, password] of Object.entries(PASSWORDS))
-    execFileSync(KANYAN, ['user', 'add', '-u', user, '--role', 'reviewer', '--department', user === 'rev1' ? 'commerce' : 'fire',
+    execFileSync(KANYAN, ['user', 'add', '-u', user, '--role', ROLES[user],
+      '--department', user === 'rev1' || user === 'lead1' ? 'commerce' : 'fire',
       '--password-stdin', ...common()], { input: `${password}\n` });
 }
 
@@ -230,6 +233,45 @@ test('the checklist: marks appear for the co-reviewer, the challenge matches, re
   await co.getByTestId('checklist').locator('li[data-item="1"] button[data-result="pass"]').click();
   await owner.getByTestId('checklist').locator('li[data-item="1"].pass').waitFor({ timeout: 5000 });
   assert.ok(await co.getByTestId('decide').isHidden(), 'only the owner decides');
+  // every item marked: 6 fails, 7 was not shown, the rest pass
+  for (const [item, result] of [[3, 'pass'], [4, 'pass'], [5, 'pass'], [6, 'fail'], [7, 'not_shown'], [8, 'pass']]) {
+    await owner.getByTestId('checklist').locator(`li[data-item="${item}"] button[data-result="${result}"]`).click();
+    await owner.getByTestId('checklist').locator(`li[data-item="${item}"].${result}`).waitFor({ timeout: 5000 });
+  }
+  // two stills: their JPEGs decode and are not blank; one gets a drawing
+  for (const item of [2, 6]) {
+    await owner.getByTestId('checklist').locator(`li[data-item="${item}"] [data-testid="capture"]`).click();
+    await co.getByTestId('checklist').locator(`li[data-item="${item}"] .thumbs img`).waitFor({ timeout: 15000 });
+  }
+  const stills = await owner.evaluate(async () => {
+    const imgs = [...document.querySelectorAll('[data-testid=checklist] .thumbs img')];
+    await Promise.all(imgs.map((i) => (i.complete ? null : new Promise((r) => { i.onload = r; i.onerror = r; }))));
+    return imgs.map((img) => {
+      const c = document.createElement('canvas');
+      c.width = 64; c.height = 36;
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0, 64, 36);
+      const px = g.getImageData(0, 0, 64, 36).data;
+      let sum = 0, sq = 0;
+      for (let k = 0; k < px.length; k += 4) { const y = (px[k] + px[k + 1] + px[k + 2]) / 3; sum += y; sq += y * y; }
+      const n = px.length / 4;
+      return { w: img.naturalWidth, variance: sq / n - (sum / n) ** 2 };
+    });
+  });
+  assert.equal(stills.length, 2, 'two stills');
+  for (const s of stills) assert.ok(s.w > 0 && s.variance > 20, `a decoded, non-blank still (${JSON.stringify(s)})`);
+  await owner.getByTestId('checklist').locator('li[data-item="2"] .thumbs img').click();
+  const canvas = owner.getByTestId('drawing-canvas');
+  await canvas.waitFor();
+  const box = await canvas.boundingBox();
+  await owner.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.2);
+  await owner.mouse.down();
+  await owner.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7, { steps: 5 });
+  await owner.mouse.up();
+  await owner.getByTestId('drawing-save').click();
+  await owner.locator('#drawing .result').filter({ hasText: /saved|保存/ }).waitFor();
+  await owner.screenshot({ path: path.join(ARTIFACTS, 'review-desktop-drawing.png') });
+  await owner.locator('#drawing .close').click();
 
   await owner.getByTestId('decide-kind').selectOption('rectify');
   await owner.getByTestId('decide-reason').fill('Fix the tank area; show the other items next time.');
@@ -237,7 +279,88 @@ test('the checklist: marks appear for the co-reviewer, the challenge matches, re
   await applicant.getByTestId('notice').waitFor({ state: 'visible', timeout: 10000 });
   const notice = await applicant.getByTestId('notice').textContent();
   assert.match(notice, /no leak barrier at tank 2/);
-  assert.equal(await applicant.locator('#notice-items li').count(), 7, 'every item not passed, all at once');
+  const listed = await applicant.locator('#notice-items li').evaluateAll((lis) => lis.map((li) => li.value));
+  assert.deepEqual(listed, [2, 6, 7], 'exactly the failed and not-shown items, all at once');
   await applicant.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-notice.png') });
   await owner.screenshot({ path: path.join(ARTIFACTS, 'review-desktop-checklist.png') });
+});
+
+test('a still from the checklist, then the auditor replays the case with its markers and verifies it', async () => {
+  const c = addCase('E2E-AUDIT');
+  const applicant = await newPage(browser, { width: 390, height: 844 });
+  await applicant.goto(applyUrl(c));
+  await applicant.getByTestId('start').click();
+  await waitStatus(applicant, 'live');
+  const owner = await reviewerPage(browser, 'rev1', c.ref);
+  assert.ok(await videoPlaying(owner), 'the owner sees the site');
+  const item1 = owner.getByTestId('checklist').locator('li[data-item="1"]');
+  await item1.locator('button[data-result="pass"]').click();
+  await item1.locator('[data-testid="capture"]').click();
+  const thumb = item1.locator('.thumbs img');
+  await thumb.waitFor({ timeout: 15000 });
+  await owner.waitForFunction(() => { const i = document.querySelector('li[data-item="1"] .thumbs img'); return i && i.naturalWidth > 0; });
+  await owner.waitForTimeout(2000);
+  await applicant.close();   // the inspection ends: its segment is finalized into an archive
+
+  const login = await fetch(`${base()}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'aud1', password: PASSWORDS.aud1 }) });
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  let archived = false;
+  for (let i = 0; i < 60 && !archived; i++) {
+    const tl = await (await fetch(`${base()}/api/cases/${c.ref}/timeline`, { headers: { Cookie: cookie } })).json();
+    archived = tl.recordings.some((r) => r.url);
+    if (!archived) await sleep(500);
+  }
+  assert.ok(archived, 'the recording was finalized');
+
+  const auditor = await newPage(browser);
+  await auditor.goto(`${base()}/audit/#case=${c.ref}`);
+  await auditor.getByTestId('login-user').fill('aud1');
+  await auditor.getByTestId('login-password').fill(PASSWORDS.aud1);
+  await auditor.getByTestId('login-submit').click();
+  await auditor.getByTestId('markers').locator('button').first().waitFor();
+  const actions = await auditor.getByTestId('markers').locator('button').evaluateAll((bs) => bs.map((b) => b.dataset.action));
+  for (const a of ['participant.joined', 'mark', 'still.captured']) assert.ok(actions.includes(a), `a ${a} marker`);
+  const played = await auditor.evaluate(async () => {
+    const v = document.querySelector('[data-testid=player]');
+    v.muted = true;
+    await v.play();
+    await new Promise((r) => setTimeout(r, 1500));
+    return { w: v.videoWidth, t: v.currentTime };
+  });
+  assert.ok(played.w > 0 && played.t > 0.5, `the archive plays in the browser (${JSON.stringify(played)})`);
+  await auditor.getByTestId('markers').locator('button[data-action="mark"]').first().click();
+  await auditor.getByTestId('verify').click();
+  await auditor.getByTestId('integrity').locator('p.ok').waitFor({ timeout: 15000 });
+  assert.equal(await auditor.getByTestId('integrity').locator('li.error').count(), 0, 'every file matches its hash');
+  await auditor.screenshot({ path: path.join(ARTIFACTS, 'audit-desktop.png') });
+  const report = await newPage(browser);
+  await report.context().addCookies([{ name: 'kanyan_session', value: cookie.split('=')[1], url: base() }]);
+  await report.goto(`${base()}/report/#case=${c.ref}`);
+  await report.getByTestId('report').waitFor({ state: 'visible' });
+  await report.waitForFunction(() => [...document.querySelectorAll('.report-items img')].some((i) => i.naturalWidth > 0));
+  await report.screenshot({ path: path.join(ARTIFACTS, 'report.png'), fullPage: true });
+});
+
+test('a reviewer\'s rejection waits for the lead, who countersigns it from the queue', async () => {
+  const c = addCase('E2E-REJECT');
+  const applicant = await newPage(browser, { width: 390, height: 844 });
+  await applicant.goto(applyUrl(c));
+  await applicant.getByTestId('start').click();
+  await waitStatus(applicant, 'live');
+  const owner = await reviewerPage(browser, 'rev1', c.ref);
+  await owner.getByTestId('decide').waitFor();
+  await owner.getByTestId('decide-kind').selectOption('reject');
+  await owner.getByTestId('decide-reason').fill('The site is not the one applied for.');
+  await owner.getByTestId('decide-submit').click();
+  await owner.locator('#decide-result').filter({ hasText: /recorded|记录/ }).waitFor();
+  const status = async (page) => page.evaluate(async (ref) => (await (await fetch(`/api/cases/${ref}`)).json()).status, c.ref);
+  assert.equal(await status(owner), 'rejection_pending', 'a reviewer cannot reject alone');
+  const lead = await reviewerPage(browser, 'lead1', null);
+  const queue = lead.getByTestId('countersign-queue');
+  await queue.locator('li', { hasText: c.ref }).waitFor({ timeout: 10000 });
+  await queue.locator('li', { hasText: c.ref }).getByRole('button', { name: /countersign|会签/i }).click();
+  await lead.waitForFunction(async (ref) => (await (await fetch(`/api/cases/${ref}`)).json()).status === 'rejected', c.ref);
+  assert.equal(await status(owner), 'rejected');
+  await applicant.close();
 });

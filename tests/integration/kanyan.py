@@ -7,6 +7,7 @@ import re
 import os
 import signal
 import socket
+import ssl
 import sqlite3
 import subprocess
 import tempfile
@@ -77,7 +78,8 @@ class JsonLines:
 
 
 class Server:
-    def __init__(self, config=None):
+    def __init__(self, config=None, tls=False):
+        self.tls = tls   # HTTPS with the self-signed certificate made in the data directory
         self.dir = tempfile.mkdtemp(prefix="kanyan-it-")
         self.data = os.path.join(self.dir, "data")
         self.recordings = os.path.join(self.dir, "recordings")
@@ -91,7 +93,7 @@ class Server:
 
     @property
     def base(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self):
@@ -108,7 +110,7 @@ class Server:
         return args
 
     def start(self):
-        argv = [KANYAN, "serve", "--no-tls", "--port", str(self.port), "--bind", "127.0.0.1",
+        argv = [KANYAN, "serve"] + ([] if self.tls else ["--no-tls"]) + ["--port", str(self.port), "--bind", "127.0.0.1",
                 "--ice-address", ICE_ADDRESS] + self.common_args()
         env = dict(os.environ, G_MESSAGES_DEBUG="kanyan", GST_DEBUG="1")
         self.log = open(self.log_path, "a")
@@ -195,13 +197,21 @@ class Server:
     def request(self, method, path, body=None, headers=None):
         req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=10, context=self.ssl_context()) as resp:
                 return resp.status, dict(resp.headers), resp.read()
         except urllib.error.HTTPError as err:
             return err.code, dict(err.headers), err.read()
 
+    def ssl_context(self):
+        if not self.tls:
+            return None
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE   # the server's own self-signed certificate
+        return ctx
+
     def get_json(self, path):
-        with urllib.request.urlopen(self.base + path, timeout=5) as resp:
+        with urllib.request.urlopen(self.base + path, timeout=5, context=self.ssl_context()) as resp:
             return json.loads(resp.read())
 
     def db(self):

@@ -101,5 +101,45 @@ class AccountsTest(unittest.TestCase):
         self.assertEqual(self.login("z", password)[0], 200)
 
 
+    def test_sessions_expire_idle_and_absolute(self):
+        s = self.server
+        for column, minutes in (("last_seen_at", 31), ("created_at", 12 * 60 + 1)):
+            name = f"exp-{column}"
+            s.add_user(name)
+            self.assertEqual(s.api("GET", "/api/me", user=name)[0], 200)
+            with s.db() as db:   # the session, as if it had been idle / alive that long
+                db.execute(f"UPDATE sessions SET {column} = {column} - ? WHERE user_id = "
+                           "(SELECT id FROM users WHERE username = ?)", (minutes * 60 * 1000, name))
+                if column == "created_at":
+                    db.execute("UPDATE sessions SET last_seen_at = ? WHERE user_id = (SELECT id FROM users WHERE "
+                               "username = ?)", (int(time.time() * 1000), name))
+            status, body = s.api("GET", "/api/me", user=name)
+            self.assertEqual((status, body["code"]), (401, "unauthenticated"), column)
+
+    def test_state_changes_refuse_anything_but_json(self):
+        s = self.server
+        s.add_case("CSRF-1", owner="owner")
+        cookie = {"Cookie": s.login("owner")}
+        for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+            status, _, body = s.request("POST", "/api/cases/CSRF-1/invite", b"{}", dict(cookie, **{"Content-Type": ctype}))
+            self.assertEqual((status, json.loads(body)["code"]), (415, "unsupported_media_type"), ctype)
+        status, _, _ = s.request("POST", "/api/cases/CSRF-1/invite", b"{}", dict(cookie, **{"Content-Type": "application/json"}))
+        self.assertEqual(status, 201)
+
+
+class TlsCookieTest(unittest.TestCase):
+    def test_cookie_is_secure_under_tls(self):
+        server = Server(tls=True).start()
+        try:
+            server.add_user("li")
+            body = json.dumps({"username": "li", "password": server.passwords["li"]}).encode()
+            status, headers, _ = server.request("POST", "/api/login", body, {"Content-Type": "application/json"})
+            cookie = {k.lower(): v for k, v in headers.items()}["set-cookie"]
+            self.assertEqual(status, 200)
+            for flag in ("HttpOnly", "SameSite=Strict", "Secure"):
+                self.assertIn(flag, cookie)
+        finally:
+            server.stop()
+
 if __name__ == "__main__":
     unittest.main()

@@ -66,6 +66,25 @@ test_holidays_and_makeup_days (void)
 }
 
 static void
+test_year_end (void)
+{
+  /* Wed 2026-12-30 + 3: Thu 31, Fri Jan 1 and Mon Jan 4 — or, with New Year's Day off, Tue Jan 5 */
+  g_autofree gchar *plain = plus (NULL, "2026-12-30", 3);
+  g_assert_cmpstr (plain, ==, "2027-01-04");
+  const gchar *holidays[] = { "2027-01-01", NULL };
+  g_autoptr (WorkCalendar) cal = calendar_new (holidays, NULL, NULL);
+  g_autofree gchar *with_holiday = plus (cal, "2026-12-30", 3);
+  g_assert_cmpstr (with_holiday, ==, "2027-01-05");
+  GDate today, deadline;
+  date ("2026-12-28", &today);
+  date ("2027-01-05", &deadline);
+  g_assert_cmpint (calendar_working_days_left (cal, &today, &deadline), ==, 5);   /* 29, 30, 31, Jan 4, 5 */
+  /* a leap day */
+  g_autofree gchar *leap = plus (NULL, "2028-02-28", 1);
+  g_assert_cmpstr (leap, ==, "2028-02-29");
+}
+
+static void
 test_days_left (void)
 {
   GDate today, deadline;
@@ -86,5 +105,6 @@ main (int argc, char **argv)
   g_test_add_func ("/calendar/weekends", test_weekends);
   g_test_add_func ("/calendar/holidays-and-make-up-days", test_holidays_and_makeup_days);
   g_test_add_func ("/calendar/days-left", test_days_left);
+  g_test_add_func ("/calendar/year-end", test_year_end);
   return g_test_run ();
 }
