@@ -30,6 +30,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Every secret the tests handled (passwords, session cookies, invite tokens) and every server
+# log of the run: tests/runner.py checks at the end that no log line holds any of them.
+SECRETS = set()
+SERVER_LOGS = []
+
+
+def remember_secrets(value):
+    """Collects "token" and "password" values from an API answer."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in ("token", "password") and isinstance(v, str):
+                SECRETS.add(v)
+            else:
+                remember_secrets(v)
+    elif isinstance(value, list):
+        for v in value:
+            remember_secrets(v)
+
+
 class JsonLines:
     """A child process whose stdout is one JSON object per line, collected as it comes."""
 
@@ -87,6 +106,7 @@ class Server:
         self.config = config
         self.proc = None
         self.log_path = os.path.join(self.dir, "server.log")
+        SERVER_LOGS.append(self.log_path)
         self.children = []
         self.passwords = {}   # username -> password
         self.cookies = {}     # username -> "kanyan_session=…"
@@ -147,6 +167,7 @@ class Server:
                         "--password-stdin"] + self.common_args(), input=password + "\n", check=True,
                        capture_output=True, text=True)
         self.passwords[username] = password
+        SECRETS.add(password)
         return password
 
     def first_admin_password(self):
@@ -167,6 +188,7 @@ class Server:
                 raise RuntimeError(f"login {username}: {status} {text!r}")
             cookie = {k.lower(): v for k, v in headers.items()}["set-cookie"]
             self.cookies[username] = cookie.split(";")[0]
+            SECRETS.add(self.cookies[username].split("=", 1)[1])
         return self.cookies[username]
 
     def add_case(self, ref, type_key="fuel-retail", owner="owner", extra=()):
@@ -177,7 +199,9 @@ class Server:
         if owner:
             argv += ["--owner", owner]
         out = subprocess.run(argv + self.common_args(), check=True, capture_output=True, text=True).stdout
-        return json.loads(out)
+        case = json.loads(out)
+        SECRETS.add(case["token"])
+        return case
 
     def api(self, method, path, body=None, user=None, headers=None):
         """A JSON API call as `user` (None: nobody): (status, parsed body or None)."""
@@ -190,9 +214,11 @@ class Server:
             headers.setdefault("Content-Type", "application/json")
         status, _, text = self.request(method, path, data, headers)
         try:
-            return status, json.loads(text) if text else None
+            parsed = json.loads(text) if text else None
         except ValueError:
             return status, None
+        remember_secrets(parsed)
+        return status, parsed
 
     def request(self, method, path, body=None, headers=None):
         req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
