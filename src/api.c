@@ -492,6 +492,7 @@ static const struct {
   { "POST", "annotations",    ABILITY_MARK,           api_review_annotate },
   { "GET",  "timeline",       ABILITY_READ_AUDIT,     api_audit_timeline },
   { "GET",  "integrity",      ABILITY_READ_AUDIT,     api_audit_integrity },
+  { "GET",  "report.pdf",     ABILITY_READ_CASE,      api_audit_report_pdf },
 };
 
 static void

@@ -7,6 +7,10 @@
 #include "calendar.h"
 #include "errors.h"
 #include "workflow.h"
+#include "report_pdf.h"
+#include <glib/gstdio.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static gboolean
 contains_casefold (const gchar *haystack, const gchar *needle)
@@ -232,4 +236,37 @@ api_audit_integrity (KanyanApp *app, HttpExchange *ex, const Identity *id, const
   g_autofree gchar *result = g_strdup_printf ("%s, %u file(s) not matching", chain_ok ? "chain intact" : "chain broken", bad);
   audit_note (app->db, auth_actor (id), "integrity.checked", row->ref, "result", result, NULL);
   api_respond_builder (ex, 200, b);
+}
+
+/* GET /api/cases/{ref}/report.pdf: the inspection report as a PDF download */
+void
+api_audit_report_pdf (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *tmp = NULL;
+  gint fd = g_file_open_tmp ("kanyan-report-XXXXXX.pdf", &tmp, &error);
+  if (fd < 0) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  close (fd);
+  if (!report_pdf_write (app, row, tmp, &error)) {
+    g_unlink (tmp);
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  fd = g_open (tmp, O_RDONLY | O_CLOEXEC, 0);
+  GStatBuf st;
+  gboolean ok = fd >= 0 && fstat (fd, &st) == 0;
+  g_unlink (tmp);   /* the open descriptor keeps it until it is sent */
+  if (!ok) {
+    if (fd >= 0)
+      close (fd);
+    http_exchange_respond_code (ex, KANYAN_ERROR_INTERNAL, "the report could not be read back");
+    return;
+  }
+  audit_note (app->db, auth_actor (id), "report.downloaded", row->ref, "format", "pdf", NULL);
+  g_autofree gchar *disposition = g_strdup_printf ("attachment; filename=\"report-%s.pdf\"", row->ref);
+  http_exchange_add_header (ex, "content-disposition", disposition);
+  http_exchange_respond_file (ex, 200, "application/pdf", fd, 0, st.st_size);
 }

@@ -28,6 +28,7 @@ void api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonO
 /* api_audit.c */
 void api_audit_search (KanyanApp *app, HttpExchange *ex, const Identity *id);
 void api_audit_timeline (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_audit_report_pdf (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_audit_integrity (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 /* api_admin.c */
 void api_admin_case_types (KanyanApp *app, HttpExchange *ex, const Identity *id);

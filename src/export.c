@@ -3,7 +3,7 @@
  *                  its SHA-256 and size
  *   audit.json     every audit entry of the case, with its prev_hash and hash
  *   case.json      the facts, items with their latest marks, decisions and stills
- *   report.html    the inspection report, readable without Kanyan
+ *   report.html    the inspection report, readable without Kanyan; report.pdf the same as PDF
  *   recordings/…   the archives as finalized (MP4/WebM), stills/… the evidence JPEGs
  * Verification recomputes each entry's hash from its fields, each file's SHA-256 from the ZIP,
  * and checks the files against the hashes the audit entries recorded when they were made.
@@ -12,6 +12,7 @@
 #include "archive.h"
 #include "audit.h"
 #include "errors.h"
+#include "report_pdf.h"
 #include <json-glib/json-glib.h>
 #include <zip.h>
 #include <glib/gstdio.h>
@@ -271,6 +272,15 @@ export_case_bundle (KanyanApp *app, const CaseRow *row, const gchar *actor, cons
   g_autoptr (JsonNode) file_list = json_builder_get_root (files);
   json_builder_add_value (m, g_steal_pointer (&file_list));
   json_builder_end_object (m);
+  g_autofree gchar *pdf = g_strdup_printf ("%s.report.pdf", tmp);
+  ok = ok && report_pdf_write (app, row, pdf, error);
+  zip_source_t *pdf_src = ok ? zip_source_file (zip, pdf, 0, -1) : NULL;
+  if (ok && (!pdf_src || zip_file_add (zip, "report.pdf", pdf_src, ZIP_FL_ENC_UTF_8) < 0)) {
+    if (pdf_src)
+      zip_source_free (pdf_src);
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "bundle: report.pdf: %s", zip_strerror (zip));
+    ok = FALSE;
+  }
   ok = ok && add_buffer (zip, "manifest.json", node_text (m), error) &&
        add_buffer (zip, "audit.json", audit_json (entries), error) &&
        add_buffer (zip, "case.json", case_json (app, row, stills), error) &&
@@ -278,9 +288,12 @@ export_case_bundle (KanyanApp *app, const CaseRow *row, const gchar *actor, cons
   if (!ok) {
     zip_discard (zip);
     g_unlink (tmp);
+    g_unlink (pdf);
     return FALSE;
   }
-  if (zip_close (zip) < 0) {
+  gboolean closed = zip_close (zip) == 0;   /* the PDF is read here */
+  g_unlink (pdf);
+  if (!closed) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "writing %s: %s", tmp, zip_strerror (zip));
     zip_discard (zip);
     g_unlink (tmp);

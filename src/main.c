@@ -12,6 +12,7 @@
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
+#include <locale.h>
 #include <stdio.h>
 
 typedef struct {
@@ -478,6 +479,11 @@ cmd_user (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+  /* arguments are UTF-8 (an applicant's name, an address in Chinese), also under the C locale
+   * of a service or a container, where GOption would refuse them */
+  setlocale (LC_ALL, "");
+  if (!g_get_charset (NULL))
+    setlocale (LC_CTYPE, "C.UTF-8");
   if (sodium_init () < 0) {
     g_printerr ("kanyan: libsodium does not initialise\n");
     return 1;

@@ -53,6 +53,7 @@ class AuditorTest(unittest.TestCase):
                 manifest = json.loads(z.read("manifest.json"))
                 members = {n: z.read(n) for n in names}
             self.assertIn("report.html", names)
+            self.assertTrue(members["report.pdf"].startswith(b"%PDF-"))
             self.assertIn("audit.json", names)
             self.assertEqual(sorted(f["kind"] for f in manifest["files"]), ["recording", "still"])
             self.assertIn(b"Inspection report", members["report.html"])
@@ -103,6 +104,25 @@ class AuditorTest(unittest.TestCase):
         finally:
             shutil.rmtree(work, ignore_errors=True)
             shutil.rmtree(elsewhere, ignore_errors=True)
+
+    def test_report_pdf(self):
+        s = self.server
+        status, headers, body = s.request("GET", "/api/cases/AU-1/report.pdf", None, {"Cookie": s.login("owner")})
+        headers = {k.lower(): v for k, v in headers.items()}
+        self.assertEqual((status, headers["content-type"]), (200, "application/pdf"))
+        self.assertIn('filename="report-AU-1.pdf"', headers["content-disposition"])
+        self.assertTrue(body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF"))
+        self.assertIn(b"AU-1", body, "the title metadata names the case")
+        s.add_user("outsider", "reviewer", "elsewhere")
+        self.assertEqual(s.request("GET", "/api/cases/AU-1/report.pdf", None, {"Cookie": s.login("outsider")})[0], 403)
+        self.assertEqual(s.request("GET", "/api/cases/AU-1/report.pdf")[0], 401)
+        if shutil.which("pdftotext"):
+            with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+                f.write(body)
+                f.flush()
+                text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True).stdout
+            for words in ("Zhao Min", "all present", "Required items"):
+                self.assertIn(words, text)
 
     def test_search(self):
         s = self.server

@@ -72,6 +72,7 @@ async function openCase(ref) {
   $('case-facts').textContent = [c.body.applicant_name, c.body.site_address, c.body.owner, t(`status.${c.body.status}`),
     `${c.body.accepted_on} → ${c.body.deadline_on}`].filter(Boolean).join(' · ');
   $('report-link').href = `/report/#case=${encodeURIComponent(ref)}`;
+  $('report-pdf').href = `/api/cases/${encodeURIComponent(ref)}/report.pdf`;
   $('integrity').replaceChildren();
   segments = tl.body.recordings.filter((s) => s.url && s.duration_ms > 0);
   current = -1;

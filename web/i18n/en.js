@@ -144,4 +144,5 @@ export default {
   'report.unmarked': 'not marked',
   'report.generated': 'Report generated',
   'report.nocase': 'No case given.',
+  'report.pdf': 'Download PDF',
 };

@@ -144,4 +144,5 @@ export default {
   'report.unmarked': '未核查',
   'report.generated': '报告生成于',
   'report.nocase': '未指定办件。',
+  'report.pdf': '下载 PDF',
 };

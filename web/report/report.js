@@ -61,6 +61,7 @@ function render() {
 applyTranslations();
 installLanguageSwitch($('lang'), render);
 $('print').addEventListener('click', () => window.print());
+if (ref) $('pdf').href = `/api/cases/${encodeURIComponent(ref)}/report.pdf`;
 if (!ref) $('error').textContent = t('report.nocase');
 else {
   const [c, tl] = await Promise.all([api(`/api/cases/${encodeURIComponent(ref)}`), api(`/api/cases/${encodeURIComponent(ref)}/timeline`)]);
