@@ -159,6 +159,16 @@ class AuthorizationMatrixTest(unittest.TestCase):
         headers = dict(self.headers(who), Range="bytes=0-99")
         return self.server.request("GET", f"/media/recordings/{self.recording}", None, headers)[0] not in DENIED
 
+    def act_report_pdf(self, who):
+        return self.rest(who, "GET", "/api/cases/AZ-1/report.pdf")[0] not in DENIED
+
+    def act_case_types(self, who):
+        return self.rest(who, "GET", "/api/case-types")[0] not in DENIED
+
+    def act_edit_case_type(self, who):   # a title change only: the same title again
+        body = {"title_en": "Fuel retail station opening", "title_zh": "成品油零售经营批准", "time_limit_days": 10}
+        return self.rest(who, "POST", "/api/case-types/fuel-retail", body)[0] not in DENIED
+
     def act_revoke_invites(self, who):   # last: it ends the applicant's token
         return self.rest(who, "POST", "/api/cases/AZ-1/revoke-invites", {})[0] not in DENIED
 
@@ -184,6 +194,10 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("GET /api/cases/AZ-1/integrity", act_integrity, {"lead", "auditor"}),
         ("GET /api/search?ref=AZ-1 (finds it)", act_search_finds_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
         ("GET /media/recordings/{id}", act_read_recording, {"owner", "co-reviewer", "lead", "auditor"}),
+        ("GET /api/cases/AZ-1/report.pdf", act_report_pdf, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
+        ("GET /api/case-types", act_case_types, {"owner", "co-reviewer", "stranger", "lead", "other-lead", "auditor",
+                                                 "admin"}),
+        ("POST /api/case-types/fuel-retail", act_edit_case_type, {"admin"}),
         ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead"}),
     ]
 
