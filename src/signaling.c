@@ -80,7 +80,7 @@ signaling_join (Signaling *sig, ProtocolMessage *msg, GError **error)
   else if (sig->session_token)
     id->user = sessions_lookup (sig->app->db, sig->session_token);
   g_autoptr (CaseRow) row = store_case_get (sig->app->db, msg->case_ref, NULL);
-  if (!row && id->user) {
+  if (!row && (id->user || role == ROLE_APPLICANT)) {   /* as WHIP answers 404 for an unknown case */
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_UNKNOWN_CASE, "no case with reference '%s'", msg->case_ref);
     return FALSE;
   }

@@ -144,10 +144,15 @@ whip_handle (KanyanApp *app, HttpExchange *ex)
                                 n == 2 ? "POST an SDP offer here" : "only DELETE ends a WHIP session (no trickle ICE)");
     return;
   }
-  /* an unknown case and a wrong token look the same: nobody learns which cases exist */
-  g_autoptr (CaseRow) row = store_case_get (app->db, parts[1], NULL);
+  /* WHIP's contract (issue 2, docs/protocol.md): an unknown case is 404, a wrong token 401 */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CaseRow) row = store_case_get (app->db, parts[1], &error);
+  if (!row) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
   Identity applicant = { NULL, (gchar *) bearer_token (ex) };
-  if (!row || !auth_allows (app, &applicant, ABILITY_PUBLISH, row)) {
+  if (!auth_allows (app, &applicant, ABILITY_PUBLISH, row)) {
     http_exchange_add_header (ex, "www-authenticate", "Bearer");
     http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "a valid invite token is required as the Bearer token");
     return;

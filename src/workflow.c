@@ -230,6 +230,23 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
 
 /* ---- decisions --------------------------------------------------------------------- */
 
+/* A decision is on disk before anyone is told it is saved: the decision, the case's new status
+ * and their audit entries are one transaction, committed with synchronous=FULL (the WAL is
+ * synced, not just written) — then the usual NORMAL again. */
+static gboolean
+durable_begin (sqlite3 *db, GError **error)
+{
+  return db_exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", error);
+}
+
+static gboolean
+durable_end (sqlite3 *db, gboolean ok, GError **error)
+{
+  gboolean done = ok ? db_exec (db, "COMMIT", error) : db_exec (db, "ROLLBACK", NULL);
+  db_exec (db, "PRAGMA synchronous = NORMAL", NULL);
+  return ok && done;
+}
+
 /* The one-time notice: every item of the last inspection not marked "pass" (failed, not
  * shown, or never marked), with its note — all at once. NULL when every item passed. */
 static gchar *
@@ -336,16 +353,20 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
     return 0;
   }
   const gchar *state = event == CASE_EVENT_REJECT ? "awaiting_countersign" : "final";
+  if (!durable_begin (app->db, error))
+    return 0;
   gint64 id = store_decision_add (app->db, row->id, session, kind, reason, actor, state,
                                   event == CASE_EVENT_RECTIFY ? notice : NULL);
-  if (!id || !workflow_apply (app->db, actor, row, event, error)) {
-    if (!id)
-      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the decision could not be stored");
-    return 0;
+  gboolean ok = id && workflow_apply (app->db, actor, row, event, error);
+  if (ok) {
+    g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+    audit_note (app->db, actor, "decision", row->ref, "decision", id_text, "kind", kind, "reason", reason, "state",
+                state, NULL);
+  } else if (!id) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the decision could not be stored");
   }
-  g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
-  audit_note (app->db, actor, "decision", row->ref, "decision", id_text, "kind", kind, "reason", reason, "state", state,
-              NULL);
+  if (!durable_end (app->db, ok, ok ? error : NULL))
+    return 0;
   tell_room (app, row, kind, workflow_status_name (to));
   return id;
 }
@@ -370,12 +391,19 @@ workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gi
     return FALSE;
   }
   CaseEvent event = sign ? CASE_EVENT_COUNTERSIGN : CASE_EVENT_RETURN;
-  if (!workflow_apply (app->db, actor, row, event, error))
+  if (!durable_begin (app->db, error))
     return FALSE;
-  store_decision_countersign (app->db, decision_id, actor, note, sign ? "final" : "returned");
-  g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, decision_id);
-  audit_note (app->db, actor, sign ? "decision.countersigned" : "decision.returned", row->ref, "decision", id_text,
-              "note", note ? note : "", NULL);
+  gboolean ok = workflow_apply (app->db, actor, row, event, error) &&
+                store_decision_countersign (app->db, decision_id, actor, note, sign ? "final" : "returned");
+  if (ok) {
+    g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, decision_id);
+    audit_note (app->db, actor, sign ? "decision.countersigned" : "decision.returned", row->ref, "decision", id_text,
+                "note", note ? note : "", NULL);
+  } else if (error && !*error) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the countersignature could not be stored");
+  }
+  if (!durable_end (app->db, ok, ok ? error : NULL))
+    return FALSE;
   tell_room (app, row, sign ? "reject" : "returned", sign ? "rejected" : "inspecting");
   return TRUE;
 }

@@ -57,7 +57,7 @@ class SignalingErrorsTest(unittest.TestCase):
         # nobody learns whether a case exists: no session, no answer about the case
         self.expect_error(ws, json.dumps({"type": "join", "case": "NOPE", "role": "reviewer"}), "unauthenticated")
         self.expect_error(ws, json.dumps({"type": "join", "case": "SIG-1", "role": "reviewer"}), "unauthenticated")
-        self.expect_error(ws, json.dumps({"type": "join", "case": "NOPE", "role": "applicant", "token": "x"}), "bad_token")
+        self.expect_error(ws, json.dumps({"type": "join", "case": "NOPE", "role": "applicant", "token": "x"}), "unknown_case")
         self.expect_error(ws, json.dumps({"type": "join", "case": "SIG-1", "role": "applicant", "token": "wrong"}), "bad_token")
         self.expect_error(ws, json.dumps({"type": "join", "case": "SIG-1", "role": "judge"}), "bad_field")
         err = self.expect_error(ws, json.dumps({"type": "ping", "id": 7, "extra": {"deep": [1] * 1000}}) + "x", "bad_json")
@@ -163,8 +163,8 @@ class WhipErrorsTest(unittest.TestCase):
         self.assertEqual(json.loads(body)["code"], "bad_token")
         status, _, _ = self.post("/whip/WHIP-1", token="not-the-token")
         self.assertEqual(status, 401)
-        status, _, body = self.post("/whip/NOPE", token=self.case["token"])   # no oracle for case refs
-        self.assertEqual((status, json.loads(body)["code"]), (401, "bad_token"))
+        status, _, body = self.post("/whip/NOPE", token=self.case["token"])
+        self.assertEqual((status, json.loads(body)["code"]), (404, "unknown_case"))
         status, _, body = self.post("/whip/WHIP-1", b"this is not sdp", token=self.case["token"])
         self.assertEqual((status, json.loads(body)["code"]), (400, "bad_sdp"))
         status, _, body = self.post("/whip/WHIP-1", token=self.case["token"], ctype="text/plain")
