@@ -314,10 +314,13 @@ test('a still from the checklist, then the auditor replays the case with its mar
   assert.ok(archived, 'the recording was finalized');
 
   const auditor = await newPage(browser);
-  await auditor.goto(`${base()}/audit/#case=${c.ref}`);
+  await auditor.goto(`${base()}/audit/`);
   await auditor.getByTestId('login-user').fill('aud1');
   await auditor.getByTestId('login-password').fill(PASSWORDS.aud1);
   await auditor.getByTestId('login-submit').click();
+  await auditor.getByTestId('search').locator('input[name=ref]').fill('e2e-audit');
+  await auditor.getByTestId('search').getByRole('button', { name: /search|查询/i }).click();
+  await auditor.getByTestId('results').locator('li', { hasText: c.ref }).click();
   await auditor.getByTestId('markers').locator('button').first().waitFor();
   const actions = await auditor.getByTestId('markers').locator('button').evaluateAll((bs) => bs.map((b) => b.dataset.action));
   for (const a of ['participant.joined', 'mark', 'still.captured']) assert.ok(actions.includes(a), `a ${a} marker`);
@@ -329,7 +332,22 @@ test('a still from the checklist, then the auditor replays the case with its mar
     return { w: v.videoWidth, t: v.currentTime };
   });
   assert.ok(played.w > 0 && played.t > 0.5, `the archive plays in the browser (${JSON.stringify(played)})`);
-  await auditor.getByTestId('markers').locator('button[data-action="mark"]').first().click();
+  // the third marker: the video lands within 1 s of its time on the timeline
+  const third = auditor.getByTestId('markers').locator('button').nth(2);
+  const target = Number(await third.getAttribute('data-ms'));
+  // start far from it: the last segment, near its end
+  await auditor.getByTestId('markers').locator('button').last().dispatchEvent('click');
+  await auditor.evaluate(() => { const v = document.querySelector('[data-testid=player]'); v.currentTime = Math.max(0, v.duration - 0.3); });
+  await auditor.waitForFunction((ms) => {
+    const v = document.querySelector('[data-testid=player]');
+    return Math.abs(Number(v.dataset.offset || 0) + v.currentTime * 1000 - ms) > 1500;
+  }, target);
+  await third.dispatchEvent('click');   // markers of one moment overlap: this one, exactly
+  await auditor.waitForFunction((ms) => {
+    const v = document.querySelector('[data-testid=player]');
+    const at = Number(v.dataset.offset || 0) + v.currentTime * 1000;
+    return v.readyState >= 1 && Math.abs(at - ms) < 1000;
+  }, target, { timeout: 10000 });
   await auditor.getByTestId('verify').click();
   await auditor.getByTestId('integrity').locator('p.ok').waitFor({ timeout: 15000 });
   assert.equal(await auditor.getByTestId('integrity').locator('li.error').count(), 0, 'every file matches its hash');
@@ -338,7 +356,11 @@ test('a still from the checklist, then the auditor replays the case with its mar
   await report.context().addCookies([{ name: 'kanyan_session', value: cookie.split('=')[1], url: base() }]);
   await report.goto(`${base()}/report/#case=${c.ref}`);
   await report.getByTestId('report').waitFor({ state: 'visible' });
-  await report.waitForFunction(() => [...document.querySelectorAll('.report-items img')].some((i) => i.naturalWidth > 0));
+  assert.equal(await report.locator('.report-items > li').count(), 8, 'every item');
+  await report.waitForFunction(() => {
+    const imgs = [...document.querySelectorAll('.report-items img')];
+    return imgs.length === 1 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  });
   await report.screenshot({ path: path.join(ARTIFACTS, 'report.png'), fullPage: true });
 });
 

@@ -39,6 +39,7 @@ function toTimeline(at) {
 
 function play(index, atMs) {
   if (index < 0 || index >= segments.length) return;
+  $('player').dataset.offset = segments.slice(0, index).reduce((n, s) => n + s.duration_ms, 0);
   if (index !== current) {
     current = index;
     pendingSeek = atMs / 1000;
@@ -78,14 +79,21 @@ async function openCase(ref) {
   current = -1;
   $('player').removeAttribute('src');
   const total = segments.reduce((n, s) => n + s.duration_ms, 0) || 1;
+  let lastLeft = -100, stack = 0;
   $('markers').replaceChildren(...tl.body.entries.filter((e) => MARKED.includes(e.action)).map((e) => {
     const b = document.createElement('button');
     const pos = toTimeline(e.at);
+    const left = (100 * pos) / total;
+    stack = left - lastLeft < 1.2 ? stack + 1 : 0;   // events at the same moment stack upwards
+    lastLeft = left;
     b.className = `marker ${e.action.replace(/\./g, '-')}`;
-    b.style.left = `${(100 * pos) / total}%`;
+    b.style.left = `${left}%`;
+    b.style.top = `${0.2 - stack * 0.5}rem`;
+    b.style.zIndex = String(10 + stack);
     b.title = describe(e);
     b.setAttribute('aria-label', describe(e));
     b.dataset.action = e.action;
+    b.dataset.ms = Math.round(pos);   // where on the back-to-back timeline it sits
     b.addEventListener('click', () => seekTimeline(pos));
     return b;
   }));
