@@ -3,6 +3,7 @@ server (nftables inside the test's own namespace) the server's NACKs reach the p
 which retransmits, and the reviewer keeps decoding."""
 import os
 import subprocess
+import sys
 import unittest
 
 from kanyan import ICE_ADDRESS, Server
@@ -39,6 +40,15 @@ class LossTest(unittest.TestCase):
         self.assertGreater(last["nackCount"], 0, "the server sent NACKs for lost packets")
         self.assertGreater(last["retransmittedPacketsSent"], 0, "the publisher retransmitted")
         self.assertGreater(reviewer.last("frames")["frames"], 100, reviewer.lines[-3:])
+        # the recording made under loss decodes without a single error (retransmissions repaired it)
+        self.server.stop()
+        archives = self.server.archive_files()
+        self.assertTrue(archives)
+        for path in archives:
+            out = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
+            errors = [l for l in out.stderr.splitlines() if l.strip()]
+            print(f"{os.path.basename(path)}: {len(errors)} decode errors", file=sys.stderr)
+            self.assertLessEqual(len(errors), 0, errors[:5])
 
 
 if __name__ == "__main__":
