@@ -145,4 +145,6 @@ export default {
   'report.generated': 'Report generated',
   'report.nocase': 'No case given.',
   'report.pdf': 'Download PDF',
+  'review.revoke': 'Revoke the invite links',
+  'review.revoked': 'Invite links revoked:',
 };

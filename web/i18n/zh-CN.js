@@ -145,4 +145,6 @@ export default {
   'report.generated': '报告生成于',
   'report.nocase': '未指定办件。',
   'report.pdf': '下载 PDF',
+  'review.revoke': '作废邀请链接',
+  'review.revoked': '已作废的邀请链接：',
 };

@@ -206,6 +206,12 @@ $('sound-toggle').addEventListener('click', () => {
 $('sound').muted = true;
 $('fullscreen').addEventListener('click', () => $('video').requestFullscreen && $('video').requestFullscreen());
 $('invite').addEventListener('click', makeInvite);
+$('revoke').addEventListener('click', async () => {
+  if (!current) return;
+  const r = await api(`/api/cases/${encodeURIComponent(current)}/revoke-invites`, {});
+  $('hint').textContent = r.ok ? `${t('review.revoked')} ${r.body.revoked}` : (r.body ? r.body.message : '');
+  if (r.ok) { $('invite-url').classList.add('hidden'); $('copy').classList.add('hidden'); $('invite-qr').replaceChildren(); }
+});
 $('copy').addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText($('invite-url').value));
 setInterval(() => { if (!$('desk').classList.contains('hidden')) loadCases(); }, 5000);
 setInterval(async () => {
