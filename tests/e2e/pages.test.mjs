@@ -386,3 +386,25 @@ test('a reviewer\'s rejection waits for the lead, who countersigns it from the q
   assert.equal(await status(owner), 'rejected');
   await applicant.close();
 });
+
+test('every string the pages use is in both catalogues', async () => {
+  const { default: en } = await import(path.join(ROOT, 'web', 'i18n', 'en.js'));
+  const { default: zh } = await import(path.join(ROOT, 'web', 'i18n', 'zh-CN.js'));
+  assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort(), 'the same keys in English and Chinese');
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const used = new Set();
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(html|js)$/.test(e.name) && !p.includes(`${path.sep}i18n${path.sep}`)) {
+        const text = readFileSync(p, 'utf8');
+        for (const m of text.matchAll(/data-i18n="([^"]+)"|\bt\('([a-z0-9_.]+)'\)/g)) used.add(m[1] || m[2]);
+      }
+    }
+  };
+  walk(path.join(ROOT, 'web'));
+  assert.ok(used.size > 80, `the pages' keys were found (${used.size})`);
+  const missing = [...used].filter((k) => !(k in en));
+  assert.deepEqual(missing, [], 'keys used by the pages but missing from the catalogues');
+});
