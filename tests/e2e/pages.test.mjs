@@ -140,7 +140,7 @@ test('applicant goes live; two reviewers see the video; talk-back reaches the ap
   const heard = await audioIn();
   assert.ok(heard.live && heard.playing, 'the applicant receives and plays the reviewers\' audio');
 
-  await r1.getByRole('button', { name: /invite/i }).click();
+  await r1.getByRole('button', { name: /make an invite/i }).click();
   await r1.getByTestId('invite-qr').locator('svg').waitFor();
   assert.match(await r1.getByTestId('invite-url').inputValue(), /\/apply\/#case=E2E-LIVE&token=/);
   await applicant.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-live.png') });
@@ -337,6 +337,10 @@ test('a still from the checklist, then the auditor replays the case with its mar
   const target = Number(await third.getAttribute('data-ms'));
   // start far from it: the last segment, near its end
   await auditor.getByTestId('markers').locator('button').last().dispatchEvent('click');
+  await auditor.waitForFunction(() => {   // the last segment may be another file: wait for its metadata
+    const v = document.querySelector('[data-testid=player]');
+    return v.readyState >= 1 && Number.isFinite(v.duration);
+  });
   await auditor.evaluate(() => { const v = document.querySelector('[data-testid=player]'); v.currentTime = Math.max(0, v.duration - 0.3); });
   await auditor.waitForFunction((ms) => {
     const v = document.querySelector('[data-testid=player]');

@@ -258,8 +258,9 @@ class Server:
 
     # ---- peers -------------------------------------------------------------------------
     def aiortc_publisher(self, case, duration, codec="vp8", reconnect_after=None, name="pub"):
+        # "--token=…": a random token may begin with "-", which argparse would take for an option
         argv = [PYTHON, os.path.join(PEERS, "whip_aiortc.py"), "--url", f"{self.base}/whip/{case['ref']}",
-                "--token", case["token"], "--duration", str(duration), "--codec", codec]
+                "--token=" + case["token"], "--duration", str(duration), "--codec", codec]
         if reconnect_after:
             argv += ["--reconnect-after", str(reconnect_after)]
         peer = JsonLines(argv, os.path.join(self.dir, f"{name}.log"))

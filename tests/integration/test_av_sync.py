@@ -145,7 +145,7 @@ class AvSyncTest(unittest.TestCase):
         for name, extra in cls.PUBLISHERS.items():
             case = cls.server.add_case(f"IT-AVSYNC-{name.upper()}")
             argv = [PYTHON, os.path.join(PEERS, "beep_flash_aiortc.py"), "--url",
-                    f"{cls.server.base}/whip/{case['ref']}", "--token", case["token"],
+                    f"{cls.server.base}/whip/{case['ref']}", "--token=" + case["token"],
                     "--duration", str(PUBLISH_S)] + extra
             pub = JsonLines(argv, os.path.join(cls.server.dir, f"beep-flash-{name}.log"))
             cls.server.children.append(pub)

@@ -46,7 +46,9 @@ class LossTest(unittest.TestCase):
         self.assertTrue(archives)
         for path in archives:
             out = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
-            errors = [l for l in out.stderr.splitlines() if l.strip()]
+            # the decoders' complaints only: the null muxer's note about a repeated timestamp is
+            # not a damaged picture
+            errors = [l for l in out.stderr.splitlines() if l.strip() and not l.startswith("[null @")]
             print(f"{os.path.basename(path)}: {len(errors)} decode errors", file=sys.stderr)
             self.assertLessEqual(len(errors), 0, errors[:5])
 
