@@ -99,6 +99,42 @@ guard_video_format (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_DROP;
 }
 
+/* The recording's timeline is the phone's RTP clock. The ingest jitterbuffers stamp buffers
+ * from arrival times (their "slave" mode, right for the live relay, which must follow our
+ * clock); after an uplink delay spike that stamping wanders for a second or two, differently
+ * per track, and the archive's audio and video drift apart (tests/integration/test_av_sync).
+ * So each recorded track keeps the time of its first packet and counts on in RTP time. */
+typedef struct {
+  guint        clock_rate;
+  guint64      last_ext, first_ext;
+  GstClockTime first_pts;
+} Retime;
+
+/* streaming thread of the branch (the only one touching its Retime) */
+static GstPadProbeReturn
+retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Retime *r = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!GST_BUFFER_PTS_IS_VALID (buf) || !gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
+    return GST_PAD_PROBE_OK;
+  guint32 ts = gst_rtp_buffer_get_timestamp (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+  guint64 ext = gst_rtp_buffer_ext_timestamp (&r->last_ext, ts);
+  if (r->first_pts == GST_CLOCK_TIME_NONE) {
+    r->first_pts = GST_BUFFER_PTS (buf);
+    r->first_ext = ext;
+  }
+  if (ext < r->first_ext)
+    return GST_PAD_PROBE_DROP;   /* older than the segment's start */
+  buf = gst_buffer_make_writable (buf);
+  GST_BUFFER_PTS (buf) = r->first_pts + gst_util_uint64_scale (ext - r->first_ext, GST_SECOND, r->clock_rate);
+  GST_BUFFER_DTS (buf) = GST_BUFFER_PTS (buf);
+  GST_PAD_PROBE_INFO_DATA (info) = buf;
+  return GST_PAD_PROBE_OK;
+}
+
 /* main loop: the segment waits for its first keyframe; keep asking the publisher */
 static gboolean
 recorder_want_keyframe (gpointer data)
@@ -180,6 +216,15 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
   gst_clear_object (&queue);
   GstPad *sink = gst_element_get_static_pad (chain, "sink");
   gst_pad_set_offset (sink, -(gint64) base);
+  gint clock_rate = 0;
+  if (track != TRACK_TALK && caps &&   /* the talk-back mix is ours: already on our clock */
+      gst_structure_get_int (gst_caps_get_structure (caps, 0), "clock-rate", &clock_rate) && clock_rate > 0) {
+    Retime *r = g_new0 (Retime, 1);
+    r->clock_rate = (guint) clock_rate;
+    r->last_ext = G_MAXUINT64;   /* no packet yet: gst_rtp_buffer_ext_timestamp starts from the first */
+    r->first_pts = GST_CLOCK_TIME_NONE;
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, retime_from_rtp, r, g_free);
+  }
   if (track == TRACK_VIDEO && rec->video_codec != RTP_CODEC_UNKNOWN)
     gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, drop_until_keyframe, rec, NULL);
   else if (track == TRACK_VIDEO)

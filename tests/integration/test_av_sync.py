@@ -192,17 +192,12 @@ class AvSyncTest(unittest.TestCase):
         self.assertAlmostEqual(statistics.median(offsets), skew, delta=0.030, msg=report)
         self.assertGreater(max(abs(o) for o in offsets), MAX_OFFSET_S, "this archive would fail the sync check")
 
-    @unittest.expectedFailure
     def test_vp8_sync_survives_uplink_delay_spikes(self):
-        """Known server fault (see docs/architecture.md, "Audio/video sync check"). After a
-        400 ms stall the archive loses the late packets. That part is expected, because the
-        jitter buffer holds 100 ms. But for a second or two afterwards, one track's
-        timestamps run 100–400 ms off the other's, and the segment's video pts even step
-        backwards (the archive is then marked salvaged). The publisher's RTP timestamps and
-        sender reports stay true to its capture clock, so the likely cause is the ingest
-        jitter buffers: rtpbin's default "slave" mode stamps buffers from arrival times.
-        Five stalls make the failure near certain: a single stall desyncs by over 100 ms
-        about half the time. Remove the decorator once the server passes."""
+        """Five 400 ms publisher stalls: the late packets are lost (the jitter buffer holds
+        100 ms), but the archive's audio and video stay in sync. The ingest jitter buffers stamp
+        buffers from arrival times (rtpbin's "slave" mode, right for the live relay), which
+        wander after a stall; the recorder therefore times each track from its first packet on
+        in RTP time (src/recorder.c, retime_from_rtp). Before that, this failed by 135–820 ms."""
         self.assertEqual(len(self.pubs["spikes"].events("stall")), len(STALLS.split(",")), self.pubs["spikes"].lines)
         self.check_sync("spikes", ".webm", min_pairs=12)   # a stall may swallow a mark
 
