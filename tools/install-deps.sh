@@ -7,7 +7,7 @@ gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.
 libnice-dev libwebsockets-dev libwebsockets-evlib-glib libjson-glib-dev libsqlite3-dev sqlite3
 libsodium-dev libqrencode-dev libzip-dev libcairo2-dev libpango1.0-dev fonts-droid-fallback libavformat-dev libavcodec-dev libavutil-dev libssl-dev ffmpeg
 libsoup-3.0-dev python3 python3-aiortc python3-numpy python3-websocket chromium nftables iproute2 util-linux
-clang qrencode poppler-utils"
+clang qrencode poppler-utils firefox-esr vlc-bin vlc-plugin-base"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -21,7 +21,8 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-# Browser-test driver (playwright-core drives Debian's chromium; it downloads no browser).
-if [ -f tests/package.json ] && [ ! -d tests/node_modules/playwright-core ]; then
+# Browser-test drivers (playwright-core drives Debian's chromium, puppeteer-core Debian's
+# firefox-esr over WebDriver BiDi; neither downloads a browser).
+if [ -f tests/package.json ] && { [ ! -d tests/node_modules/playwright-core ] || [ ! -d tests/node_modules/puppeteer-core ]; }; then
   npm install --prefix tests --no-audit --no-fund --silent >/dev/null
 fi
