@@ -139,7 +139,7 @@ make_clip
 # ---------- the server ----------
 T=$(mktemp -d /tmp/kanyan-bench.XXXXXX)
 PORT=18443
-KEEP=0
+KEEP=${BENCH_KEEP:-0}
 cat > "$T/kanyan.conf" <<EOF
 [media]
 # rooms of the previous step must not linger into the next one's measurement

@@ -137,6 +137,22 @@ peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
   }
 }
 
+/* Any thread that builds webrtcbin's insides. webrtcbin 1.22 paces what it sends: a
+ * `clocksync` on each outgoing stream and the RTP `nicesink` wait for each buffer's
+ * running time plus the pipeline latency (the ingest jitterbuffer's and more), so every
+ * relayed packet would leave 100–350 ms after it arrived. The relay forwards RTP that is
+ * already paced by the phone, and the talk-back mixer paces itself: send each packet the
+ * moment it is ready. */
+static void
+on_element_added (GstBin *webrtcbin, GstBin *sub_bin, GstElement *element, gpointer data)
+{
+  (void) webrtcbin; (void) sub_bin; (void) data;
+  GstElementFactory *factory = gst_element_get_factory (element);
+  const gchar *kind = factory ? GST_OBJECT_NAME (factory) : NULL;
+  if (g_strcmp0 (kind, "clocksync") == 0 || g_strcmp0 (kind, "nicesink") == 0)
+    g_object_set (element, "sync", FALSE, NULL);
+}
+
 WebrtcPeer *
 webrtc_peer_new (GstBin *pipeline, const gchar *name, const KanyanConfig *cfg,
                  const WebrtcPeerEvents *events, gpointer owner)
@@ -154,6 +170,7 @@ webrtc_peer_new (GstBin *pipeline, const gchar *name, const KanyanConfig *cfg,
   g_object_set (webrtcbin, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
                 "latency", (guint) cfg->jitter_latency_ms, NULL);
   peer_configure_ice (peer, cfg);
+  g_signal_connect (webrtcbin, "deep-element-added", G_CALLBACK (on_element_added), NULL);
   g_signal_connect (webrtcbin, "on-ice-candidate", G_CALLBACK (on_ice_candidate), peer);
   g_signal_connect (webrtcbin, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state), peer);
   g_signal_connect (webrtcbin, "notify::connection-state", G_CALLBACK (on_connection_state), peer);
