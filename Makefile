@@ -13,6 +13,7 @@ LIB_SRC := $(filter-out src/main.c,$(SRC))
 OBJ     := $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
 UNIT    := $(patsubst tests/unit/%.c,build/%,$(wildcard tests/unit/test_*.c))
 
+.DEFAULT_GOAL := all   # peers.mk, included next, must not make its first rule the default
 -include tests/peers/peers.mk
 
 .PHONY: all deps run test unit clean fuzz bench

@@ -106,6 +106,8 @@ add_items (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
     json_builder_add_string_value (b, item[1]);
     json_builder_set_member_name (b, "guidance");
     json_builder_add_string_value (b, item[2]);
+    json_builder_set_member_name (b, "department");
+    json_builder_add_string_value (b, item[3]);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -224,7 +226,8 @@ api_case_get (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRo
       json_builder_add_string_value (b, auth_ability_name (a));
   json_builder_end_array (b);
   gint64 latest = store_session_latest (app->db, row->id);
-  workflow_add_items_with_marks (b, app->db, row, latest);
+  ApiMarkerScope scope = { app, id, row };
+  workflow_add_items_with_marks (b, app->db, row, latest, api_review_may_mark, &scope);
   api_review_add_sessions (b, app, row, TRUE);
   api_review_add_decisions (b, app, row);
   api_review_add_stills (b, app, row);

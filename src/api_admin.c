@@ -43,6 +43,8 @@ api_admin_case_types (KanyanApp *app, HttpExchange *ex, const Identity *id)
       json_builder_add_string_value (b, item[1]);
       json_builder_set_member_name (b, "guidance");
       json_builder_add_string_value (b, item[2]);
+      json_builder_set_member_name (b, "department");
+      json_builder_add_string_value (b, item[3]);
       json_builder_end_object (b);
     }
     json_builder_end_array (b);

@@ -13,6 +13,9 @@ gboolean     api_allowed (KanyanApp *app, HttpExchange *ex, const Identity *id, 
 /* api_review.c: the review workflow's routes and the parts of a case they add */
 typedef void (*CaseHandler) (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
                              JsonObject *body);
+/* which items the asking user may mark (parallel approval): a WorkflowItemFilter over this */
+typedef struct { KanyanApp *app; const Identity *id; const CaseRow *row; } ApiMarkerScope;
+gboolean api_review_may_mark (const gchar *item_department, gpointer scope);
 void api_review_mark (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_review_marks (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_review_challenge_seen (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,

@@ -19,13 +19,36 @@ respond_ok (HttpExchange *ex, guint status, const gchar *member, gint64 value)
   api_respond_builder (ex, status, b);
 }
 
+gboolean
+api_review_may_mark (const gchar *item_department, gpointer scope)
+{
+  const ApiMarkerScope *s = scope;
+  return auth_may_mark_item (s->app, s->id, s->row, item_department);
+}
+
+/* parallel approval: a co-reviewer marks only the items of their own department */
+static gboolean
+check_item_is_theirs (KanyanApp *app, const Identity *id, const CaseRow *row, gint item, GError **error)
+{
+  g_autoptr (GPtrArray) items = store_case_items (app->db, row->id);
+  if (item < 1 || (guint) item > items->len)
+    return TRUE;   /* workflow_mark names the valid range */
+  const gchar *department = ((gchar **) g_ptr_array_index (items, item - 1))[3];
+  if (auth_may_mark_item (app, id, row, department))
+    return TRUE;
+  g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_YOUR_ITEM,
+               "item %d is for the %s department: its reviewer or the case owner marks it", item,
+               *department ? department : (*row->department ? row->department : "owner's"));
+  return FALSE;
+}
+
 /* POST /api/cases/{ref}/marks {item, result, note?} */
 void
 api_review_mark (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
   g_autoptr (GError) error = NULL;
   MarkBody m;
-  if (!bodies_parse_mark (body, &m, &error) ||
+  if (!bodies_parse_mark (body, &m, &error) || !check_item_is_theirs (app, id, row, m.item, &error) ||
       !workflow_mark (app, auth_actor (id), row, m.item, m.result, m.note, &error)) {
     http_exchange_respond_error (ex, error);
     return;
@@ -55,7 +78,8 @@ api_review_marks (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
   g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "session");
   json_builder_add_int_value (b, session);
-  workflow_add_items_with_marks (b, app->db, row, session);
+  ApiMarkerScope scope = { app, id, row };
+  workflow_add_items_with_marks (b, app->db, row, session, api_review_may_mark, &scope);
   g_autoptr (GPtrArray) marks = session ? store_marks (app->db, session) : g_ptr_array_new ();
   json_builder_set_member_name (b, "history");
   json_builder_begin_array (b);

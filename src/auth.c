@@ -160,6 +160,18 @@ auth_allows (KanyanApp *app, const Identity *id, Ability what, const CaseRow *ro
 }
 
 gboolean
+auth_may_mark_item (KanyanApp *app, const Identity *id, const CaseRow *row, const gchar *item_department)
+{
+  if (!auth_allows (app, id, ABILITY_MARK, row))
+    return FALSE;
+  Relation r = relation_to (app, id->user, staff_role (id->user), row);
+  if (r.owner || r.dept_lead)
+    return TRUE;
+  const gchar *department = item_department && *item_department ? item_department : row->department;
+  return *department && g_strcmp0 (department, id->user->department) == 0;
+}
+
+gboolean
 auth_check (KanyanApp *app, const Identity *id, Ability what, const CaseRow *row, GError **error)
 {
   if (auth_allows (app, id, what, row))

@@ -319,13 +319,15 @@ bodies_parse_case_type (JsonObject *obj, const gchar *key_from_url, CaseTypeDef 
   for (guint i = 0; i < json_array_get_length (list); i++) {
     JsonNode *n = json_array_get_element (list, i);
     JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-    CaseTypeItemDef item = { NULL, NULL, NULL };
+    CaseTypeItemDef item = { NULL, NULL, NULL, NULL };
     if (!o || !(item.title_en = string_member (o, "title_en")) || !(item.title_zh = string_member (o, "title_zh")) ||
         !*item.title_en || !*item.title_zh || !optional_string (o, "guidance", &item.guidance, NULL) ||
+        !optional_string (o, "department", &item.department, NULL) ||
+        (item.department && g_utf8_strlen (item.department, -1) > 100) ||
         g_utf8_strlen (item.title_en, -1) > 300 || g_utf8_strlen (item.title_zh, -1) > 300 ||
         (item.guidance && g_utf8_strlen (item.guidance, -1) > 2000)) {
       g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "item %u needs 'title_en' and 'title_zh' (up to 300 "
-                   "characters) and may have 'guidance' (up to 2000)", i + 1);
+                   "characters) and may have 'guidance' (up to 2000) and 'department' (up to 100)", i + 1);
       g_clear_pointer (&out->items, g_array_unref);
       return FALSE;
     }

@@ -102,6 +102,12 @@ static const gchar *const migrations[] = {
   /* 8: retention: media deleted past its period keeps its row and hash (the chain still verifies) */
   "ALTER TABLE recordings ADD COLUMN purged_at INTEGER;"
   "ALTER TABLE stills ADD COLUMN purged_at INTEGER;",
+  /* 9: parallel approval — a required item may belong to another department, whose
+   * co-reviewer marks it ('' = the owner's department). The demo fire items move there. */
+  "ALTER TABLE case_type_items ADD COLUMN department TEXT NOT NULL DEFAULT '';"
+  "UPDATE case_type_items SET department = 'fire' WHERE type_id = (SELECT id FROM case_types WHERE key = 'fuel-retail')"
+  "  AND title_en IN ('Fire equipment: extinguishers, fire blankets, sand',"
+  "                   'Safety signs: no smoking, no open flame, engine off');",
 };
 
 gint

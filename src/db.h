@@ -44,7 +44,7 @@ void     case_row_free (CaseRow *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaseRow, case_row_free)
 
 /* a case type as written by an admin: titles, time limit, required items */
-typedef struct { const gchar *title_en, *title_zh, *guidance; } CaseTypeItemDef;
+typedef struct { const gchar *title_en, *title_zh, *guidance, *department; } CaseTypeItemDef;
 typedef struct {
   const gchar *key, *title_en, *title_zh;
   gint time_limit_days;
@@ -55,7 +55,7 @@ gboolean store_case_type_exists (sqlite3 *db, const gchar *key);
 gboolean store_case_type_save (sqlite3 *db, const CaseTypeDef *def, gboolean replace, GError **error);
 /* every type as JSON-ready rows: of gchar*[5]: key, title_en, title_zh, days, cases using it */
 GPtrArray *store_case_types (sqlite3 *db);
-GPtrArray *store_case_type_items (sqlite3 *db, const gchar *key);   /* of gchar*[3]: en, zh, guidance */
+GPtrArray *store_case_type_items (sqlite3 *db, const gchar *key);   /* of gchar*[4]: en, zh, guidance, department */
 gchar  **store_case_type_keys (sqlite3 *db);
 CaseRow *store_case_add (sqlite3 *db, const CaseFacts *facts, GError **error);
 gint     store_case_type_time_limit (sqlite3 *db, const gchar *type_key);   /* working days; -1: unknown type */
@@ -66,7 +66,7 @@ GPtrArray *store_case_reviewers (sqlite3 *db, gint64 case_id);   /* of gchar*: u
 gboolean store_case_set_status (sqlite3 *db, gint64 case_id, const gchar *status);
 CaseRow *store_case_get (sqlite3 *db, const gchar *ref, GError **error);
 GPtrArray *store_case_list (sqlite3 *db);                          /* of CaseRow* */
-GPtrArray *store_case_items (sqlite3 *db, gint64 case_id);         /* of gchar*[3]: en, zh, guidance */
+GPtrArray *store_case_items (sqlite3 *db, gint64 case_id);         /* of gchar*[4]: en, zh, guidance, department */
 gchar   *store_invite_issue (sqlite3 *db, gint64 case_id, gint valid_days, GError **error);
 gboolean store_invite_check (sqlite3 *db, gint64 case_id, const gchar *token);
 gint     store_invites_revoke (sqlite3 *db, gint64 case_id);   /* returns how many were live */

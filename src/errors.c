@@ -24,6 +24,7 @@ static const struct { const gchar *code; guint status; } error_table[] = {
   [KANYAN_ERROR_RATE_LIMITED]           = { "rate_limited", 429 },
   [KANYAN_ERROR_FORBIDDEN_ORIGIN]       = { "forbidden_origin", 403 },
   [KANYAN_ERROR_FORBIDDEN]              = { "forbidden", 403 },
+  [KANYAN_ERROR_NOT_YOUR_ITEM]          = { "not_your_item", 403 },
   [KANYAN_ERROR_UNAUTHENTICATED]        = { "unauthenticated", 401 },
   [KANYAN_ERROR_ILLEGAL_TRANSITION]     = { "illegal_transition", 409 },
   [KANYAN_ERROR_INTERNAL]               = { "internal", 500 },

@@ -3,7 +3,7 @@
 #include "seed.h"
 #include "errors.h"
 
-typedef struct { const gchar *en, *zh; } SeedItem;
+typedef struct { const gchar *en, *zh, *department; } SeedItem;   /* department NULL: the owner's */
 typedef struct {
   const gchar *key, *title_en, *title_zh;
   gint time_limit_days;
@@ -15,8 +15,8 @@ static const SeedType seed_types[] = {
     { "Site matches the application: gate and address plate visible", "场所与申请地址一致" },
     { "Underground tank area with leak prevention", "储油罐区及防渗措施" },
     { "Dispensers carry valid metrology seals", "加油机计量检定标志" },
-    { "Fire equipment: extinguishers, fire blankets, sand", "消防器材配置" },
-    { "Safety signs: no smoking, no open flame, engine off", "安全警示标志" },
+    { "Fire equipment: extinguishers, fire blankets, sand", "消防器材配置", "fire" },
+    { "Safety signs: no smoking, no open flame, engine off", "安全警示标志", "fire" },
     { "Vapour recovery installed", "油气回收装置" },
     { "Lightning and static protection", "防雷防静电设施" },
     { "Emergency shut-off reachable", "紧急切断装置" },
@@ -41,8 +41,8 @@ seed_case_types (sqlite3 *db, GError **error)
     goto fail;
   if (sqlite3_prepare_v2 (db, "INSERT OR IGNORE INTO case_types (key, title_en, title_zh, time_limit_days)"
                           " VALUES (?1, ?2, ?3, ?4)", -1, &type_st, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2 (db, "INSERT OR IGNORE INTO case_type_items (type_id, position, title_en, title_zh)"
-                          " SELECT id, ?2, ?3, ?4 FROM case_types WHERE key = ?1", -1, &item_st, NULL) != SQLITE_OK)
+      sqlite3_prepare_v2 (db, "INSERT OR IGNORE INTO case_type_items (type_id, position, title_en, title_zh, department)"
+                          " SELECT id, ?2, ?3, ?4, ?5 FROM case_types WHERE key = ?1", -1, &item_st, NULL) != SQLITE_OK)
     goto fail;
   for (guint t = 0; t < G_N_ELEMENTS (seed_types); t++) {
     const SeedType *st = &seed_types[t];
@@ -61,6 +61,7 @@ seed_case_types (sqlite3 *db, GError **error)
       sqlite3_bind_int (item_st, 2, i + 1);
       sqlite3_bind_text (item_st, 3, st->items[i].en, -1, SQLITE_STATIC);
       sqlite3_bind_text (item_st, 4, st->items[i].zh, -1, SQLITE_STATIC);
+      sqlite3_bind_text (item_st, 5, st->items[i].department ? st->items[i].department : "", -1, SQLITE_STATIC);
       if (sqlite3_step (item_st) != SQLITE_DONE)
         goto fail;
     }

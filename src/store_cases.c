@@ -80,13 +80,13 @@ store_case_type_items (sqlite3 *db, const gchar *key)
 {
   sqlite3_stmt *st = NULL;
   GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  if (sqlite3_prepare_v2 (db, "SELECT i.title_en, i.title_zh, i.guidance FROM case_type_items i "
+  if (sqlite3_prepare_v2 (db, "SELECT i.title_en, i.title_zh, i.guidance, i.department FROM case_type_items i "
                           "JOIN case_types t ON t.id = i.type_id WHERE t.key = ?1 ORDER BY i.position", -1, &st,
                           NULL) == SQLITE_OK) {
     sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
     while (sqlite3_step (st) == SQLITE_ROW) {
-      gchar **item = g_new0 (gchar *, 4);
-      for (gint i = 0; i < 3; i++)
+      gchar **item = g_new0 (gchar *, 5);
+      for (gint i = 0; i < 4; i++)
         item[i] = column_dup (st, i);
       g_ptr_array_add (items, item);
     }
@@ -158,8 +158,8 @@ store_case_type_save (sqlite3 *db, const CaseTypeDef *def, gboolean replace, GEr
     }
     for (guint i = 0; ok && i < def->items->len; i++) {
       const CaseTypeItemDef *item = &g_array_index (def->items, CaseTypeItemDef, i);
-      ok = sqlite3_prepare_v2 (db, "INSERT INTO case_type_items (type_id, position, title_en, title_zh, guidance) "
-                               "SELECT id, ?2, ?3, ?4, ?5 FROM case_types WHERE key = ?1", -1, &st, NULL) == SQLITE_OK;
+      ok = sqlite3_prepare_v2 (db, "INSERT INTO case_type_items (type_id, position, title_en, title_zh, guidance, department) "
+                               "SELECT id, ?2, ?3, ?4, ?5, ?6 FROM case_types WHERE key = ?1", -1, &st, NULL) == SQLITE_OK;
       if (!ok)
         break;
       sqlite3_bind_text (st, 1, def->key, -1, SQLITE_TRANSIENT);
@@ -167,6 +167,7 @@ store_case_type_save (sqlite3 *db, const CaseTypeDef *def, gboolean replace, GEr
       sqlite3_bind_text (st, 3, item->title_en, -1, SQLITE_TRANSIENT);
       sqlite3_bind_text (st, 4, item->title_zh, -1, SQLITE_TRANSIENT);
       sqlite3_bind_text (st, 5, item->guidance ? item->guidance : "", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (st, 6, item->department ? item->department : "", -1, SQLITE_TRANSIENT);
       ok = step_done (st);
     }
   }
@@ -243,15 +244,14 @@ store_case_items (sqlite3 *db, gint64 case_id)
 {
   sqlite3_stmt *st = NULL;
   GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  if (sqlite3_prepare_v2 (db, "SELECT i.title_en, i.title_zh, i.guidance FROM case_type_items i "
+  if (sqlite3_prepare_v2 (db, "SELECT i.title_en, i.title_zh, i.guidance, i.department FROM case_type_items i "
                           "JOIN cases c ON c.type_id = i.type_id WHERE c.id = ?1 ORDER BY i.position",
                           -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64 (st, 1, case_id);
     while (sqlite3_step (st) == SQLITE_ROW) {
-      gchar **item = g_new0 (gchar *, 4);
-      item[0] = column_dup (st, 0);
-      item[1] = column_dup (st, 1);
-      item[2] = column_dup (st, 2);
+      gchar **item = g_new0 (gchar *, 5);
+      for (gint i = 0; i < 4; i++)
+        item[i] = column_dup (st, i);
       g_ptr_array_add (items, item);
     }
   }

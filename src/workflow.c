@@ -134,7 +134,8 @@ add_mark (JsonBuilder *b, const MarkRow *m)
 }
 
 void
-workflow_add_items_with_marks (JsonBuilder *b, sqlite3 *db, const CaseRow *row, gint64 session_id)
+workflow_add_items_with_marks (JsonBuilder *b, sqlite3 *db, const CaseRow *row, gint64 session_id,
+                               WorkflowItemFilter may_mark, gpointer data)
 {
   g_autoptr (GPtrArray) items = store_case_items (db, row->id);
   g_autoptr (GPtrArray) marks = session_id ? store_marks (db, session_id) : g_ptr_array_new ();
@@ -152,6 +153,12 @@ workflow_add_items_with_marks (JsonBuilder *b, sqlite3 *db, const CaseRow *row, 
     json_builder_add_string_value (b, item[1]);
     json_builder_set_member_name (b, "guidance");
     json_builder_add_string_value (b, item[2]);
+    json_builder_set_member_name (b, "department");
+    json_builder_add_string_value (b, item[3]);
+    if (may_mark) {
+      json_builder_set_member_name (b, "may_mark");
+      json_builder_add_boolean_value (b, may_mark (item[3], data));
+    }
     json_builder_set_member_name (b, "mark");
     if (latest[i])
       add_mark (b, latest[i]);

@@ -43,5 +43,8 @@ gint64   workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row
 gboolean workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 decision_id,
                                gboolean sign, const gchar *note, GError **error);
 
-/* the items of a case with the effective (latest) mark of each in one live inspection */
-void     workflow_add_items_with_marks (JsonBuilder *b, sqlite3 *db, const CaseRow *row, gint64 session_id);
+/* the items of a case with the effective (latest) mark of each in one live inspection; with
+ * may_mark, each item also says whether the asking user may mark it ("may_mark") */
+typedef gboolean (*WorkflowItemFilter) (const gchar *item_department, gpointer data);
+void     workflow_add_items_with_marks (JsonBuilder *b, sqlite3 *db, const CaseRow *row, gint64 session_id,
+                                        WorkflowItemFilter may_mark, gpointer data);

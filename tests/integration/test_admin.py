@@ -6,7 +6,7 @@ from kanyan import Server
 
 SALON = {"key": "hair-salon", "title_en": "Hair salon licence", "title_zh": "美发店许可", "time_limit_days": 5,
          "items": [{"title_en": "Sterilizer cabinet", "title_zh": "消毒柜", "guidance": "Open it to the camera"},
-                   {"title_en": "Price list posted", "title_zh": "价目表公示"}]}
+                   {"title_en": "Price list posted", "title_zh": "价目表公示", "department": "pricing"}]}
 
 
 class AdminTest(unittest.TestCase):
@@ -29,7 +29,9 @@ class AdminTest(unittest.TestCase):
         salon2 = {**SALON, "key": "salon-2"}
         for bad in ({**SALON, "key": "Bad Key"}, {**salon2, "time_limit_days": 0}, {**salon2, "items": []},
                     {**salon2, "items": [{"title_en": "x"}]}, {k: v for k, v in salon2.items() if k != "items"},
-                    {**salon2, "title_zh": 5}):
+                    {**salon2, "title_zh": 5},
+                    {**salon2, "items": [{"title_en": "x", "title_zh": "x", "department": 7}]},
+                    {**salon2, "items": [{"title_en": "x", "title_zh": "x", "department": "d" * 101}]}):
             status, body = s.api("POST", "/api/case-types", bad, user="admin")
             self.assertEqual(status, 400, (bad, body))
         types = {t["key"]: t for t in s.api("GET", "/api/case-types", user="owner")[1]["types"]}
@@ -43,6 +45,8 @@ class AdminTest(unittest.TestCase):
         self.assertLessEqual(case["working_days_left"], 5)
         detail = s.api("GET", "/api/cases/SALON-1", user="owner")[1]
         self.assertEqual(detail["items"][0]["guidance"], "Open it to the camera")
+        self.assertEqual([i["department"] for i in detail["items"]], ["", "pricing"],
+                         "an item may belong to another department (parallel approval)")
         # titles and the time limit may change; items under a case may not
         edit = {k: v for k, v in SALON.items() if k not in ("key", "items")}
         self.assertEqual(s.api("POST", "/api/case-types/hair-salon", {**edit, "time_limit_days": 7}, user="admin")[0], 200)

@@ -113,6 +113,9 @@ class AuthorizationMatrixTest(unittest.TestCase):
     # the workflow: most calls fail after the check (unknown id, items unmarked, no video), so
     # "allowed" means "got past authorization"; at most a mark is stored
     def act_mark(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/marks", {"item": 4, "result": "pass"})[0] not in DENIED
+
+    def act_mark_owners_item(self, who):
         return self.rest(who, "POST", "/api/cases/AZ-1/marks", {"item": 1, "result": "pass"})[0] not in DENIED
 
     def act_read_marks(self, who):
@@ -183,7 +186,8 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("WS join AZ-1 as reviewer", act_ws_join_reviewer, {"owner", "co-reviewer", "lead"}),
         ("WS join AZ-1 as applicant", act_ws_join_applicant, {"applicant"}),
         ("WHIP POST /whip/AZ-1", act_whip_publish, {"applicant"}),
-        ("POST /api/cases/AZ-1/marks", act_mark, {"owner", "co-reviewer", "lead"}),
+        ("POST /api/cases/AZ-1/marks (fire item)", act_mark, {"owner", "co-reviewer", "lead"}),
+        ("POST /api/cases/AZ-1/marks (owner's item)", act_mark_owners_item, {"owner", "lead"}),
         ("GET /api/cases/AZ-1/marks", act_read_marks, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
         ("POST /api/cases/AZ-1/decisions", act_decide, {"owner"}),
         ("POST /api/cases/AZ-1/countersign", act_countersign, {"lead"}),

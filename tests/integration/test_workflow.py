@@ -76,8 +76,19 @@ class WorkflowTest(unittest.TestCase):
         self.assertEqual(self.mark(1, "pass", "gate and plate visible")[0], 201)
         seen = recv_type(fire_ws, "mark")["mark"]
         self.assertEqual((seen["item"], seen["result"], seen["by"]), (1, "pass", "owner"))
-        self.assertEqual(self.mark(2, "fail", "no leak barrier at tank 2", user="fire")[0], 201)
+        self.assertEqual(self.mark(2, "fail", "no leak barrier at tank 2")[0], 201)
+        # parallel approval: the fire co-reviewer marks the fire department's items, not the owner's
+        status, body = self.mark(2, "pass", user="fire")
+        self.assertEqual((status, body["code"]), (403, "not_your_item"))
+        self.assertIn("commerce", body["message"])
+        self.assertEqual(self.mark(5, "not_shown", "signs hidden behind a van", user="fire")[0], 201)
+        mine = {i["position"]: i["may_mark"] for i in s.api("GET", "/api/cases/WF-1/marks", user="fire")[1]["items"]}
+        self.assertEqual([p for p, may in mine.items() if may], [4, 5], "the fire items are the co-reviewer's")
+        owners = s.api("GET", "/api/cases/WF-1", user="owner")[1]["items"]
+        self.assertTrue(all(i["may_mark"] for i in owners), "the owner marks every item")
+        self.assertEqual([i["department"] for i in owners][3:5], ["fire", "fire"])
         self.assertEqual(recv_type(owner_ws, "mark")["mark"]["by"], "owner", "everyone sees every mark, own ones too")
+        self.assertEqual(recv_type(owner_ws, "mark")["mark"]["by"], "owner")
         self.assertEqual(recv_type(owner_ws, "mark")["mark"]["by"], "fire")
         for bad, code in (({"item": 99, "result": "pass"}, "bad_field"), ({"item": 1, "result": "maybe"}, "bad_field"),
                           ({"item": "1", "result": "pass"}, "missing_field"), ({"result": "pass"}, "missing_field"),
@@ -134,7 +145,7 @@ class WorkflowTest(unittest.TestCase):
         self.assertNotEqual(marks["session"], session["id"])
         self.assertTrue(all(i["mark"] is None for i in marks["items"]), "a new inspection starts unmarked")
         old = s.api("GET", f"/api/cases/WF-1/marks?session={session['id']}", user="auditor")[1]
-        self.assertEqual(len(old["history"]), 3, "the first inspection keeps its marks")
+        self.assertEqual(len(old["history"]), 4, "the first inspection keeps its marks")
 
         # a reviewer cannot reject alone; a lead of another department cannot sign; the owner's lead can
         self.assertEqual(self.decide("reject", "the tank area is not fixed")[0], 201)

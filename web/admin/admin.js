@@ -28,7 +28,7 @@ function fillType(ty) {
   $('type-en').value = ty.title_en;
   $('type-zh').value = ty.title_zh;
   $('type-days').value = ty.time_limit_days;
-  $('type-items').value = ty.items.map((i) => [i.title_en, i.title_zh, i.guidance].join(' | ')).join('\n');
+  $('type-items').value = ty.items.map((i) => [i.title_en, i.title_zh, i.guidance, i.department || ''].join(' | ').replace(/( \| )+$/, '')).join('\n');
 }
 
 async function saveType(e) {
@@ -36,12 +36,12 @@ async function saveType(e) {
   const key = $('type-key').value.trim();
   const existing = types.find((ty) => ty.key === key);
   const items = $('type-items').value.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
-    const [en, zh, guidance] = l.split('|').map((p) => (p || '').trim());
-    return { title_en: en, title_zh: zh || en, guidance: guidance || '' };
+    const [en, zh, guidance, department] = l.split('|').map((p) => (p || '').trim());
+    return { title_en: en, title_zh: zh || en, guidance: guidance || '', department: department || '' };
   });
   const body = { title_en: $('type-en').value, title_zh: $('type-zh').value, time_limit_days: Number($('type-days').value) };
-  const sameItems = existing && JSON.stringify(existing.items.map((i) => [i.title_en, i.title_zh, i.guidance])) ===
-    JSON.stringify(items.map((i) => [i.title_en, i.title_zh, i.guidance]));
+  const sameItems = existing && JSON.stringify(existing.items.map((i) => [i.title_en, i.title_zh, i.guidance, i.department || ''])) ===
+    JSON.stringify(items.map((i) => [i.title_en, i.title_zh, i.guidance, i.department]));
   if (!sameItems) body.items = items;
   const r = existing ? await api(`/api/case-types/${encodeURIComponent(key)}`, body)
     : await api('/api/case-types', { key, ...body });

@@ -49,6 +49,15 @@ export class Checklist {
       title.className = 'item-title';
       title.textContent = zh ? item.title_zh : item.title_en;
       li.append(title);
+      // parallel approval: an item of another department is marked by its co-reviewer
+      const mine = this.canMark && item.may_mark !== false;
+      if (item.department) {
+        const dept = document.createElement('span');
+        dept.className = 'muted department';
+        dept.dataset.testid = 'item-department';
+        dept.textContent = `${t('review.department')} ${item.department}`;
+        title.append(' ', dept);
+      }
       const group = document.createElement('div');
       group.className = 'marks';
       group.setAttribute('role', 'group');
@@ -59,14 +68,15 @@ export class Checklist {
       note.placeholder = t('review.note');
       note.setAttribute('aria-label', `${t('review.note')}: ${title.textContent}`);
       note.value = item.mark ? item.mark.note : '';
-      note.disabled = !this.canMark;
+      note.disabled = !mine;
       for (const result of RESULTS) {
         const b = document.createElement('button');
         b.type = 'button';
         b.dataset.result = result;
         b.textContent = t(`mark.${result}`);
         b.setAttribute('aria-pressed', String(!!item.mark && item.mark.result === result));
-        b.disabled = !this.canMark;
+        b.disabled = !mine;
+        if (this.canMark && !mine) b.title = t('review.not_yours');
         b.addEventListener('click', () => this.mark(item.position, result, note.value));
         group.append(b);
       }
