@@ -148,6 +148,8 @@ gint64     store_still_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint
                             const gchar *sha256, gint64 bytes, gint64 media_ms, const gchar *by_user);
 GPtrArray *store_stills_of_case (sqlite3 *db, gint64 case_id);        /* of StillRow*, oldest first */
 StillRow  *store_still_get (sqlite3 *db, gint64 still_id);
+/* whether a rectify decision's one-time notice of the case lists this still */
+gboolean   store_still_in_notice (sqlite3 *db, gint64 case_id, gint64 still_id);
 gboolean   store_still_annotate (sqlite3 *db, gint64 still_id, const gchar *annotation, const gchar *by_user);
 
 /* store_review.c — retention: media of cases decided before a time */

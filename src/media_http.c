@@ -199,6 +199,24 @@ open_archive (const gchar *root, const gchar *archive_path, gint64 recording_id,
 
 /* ---- the route --------------------------------------------------------------------------- */
 
+/* An applicant's invite token reads the case's one-time notice, and the notice lists the
+ * stills of its failed items: those stills, and no other media, are theirs to see. A wrong
+ * token and an unknown still get the same 401, so a token learns nothing of other cases. */
+static gboolean
+applicant_may_see_still (KanyanApp *app, HttpExchange *ex, const Identity *id, const StillRow *still)
+{
+  g_autoptr (CaseRow) row = still ? store_case_get (app->db, still->case_ref, NULL) : NULL;
+  if (!row || !auth_allows (app, id, ABILITY_READ_INVITE_VIEW, row)) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "the invite link is wrong, expired or revoked");
+    return FALSE;
+  }
+  if (!store_still_in_notice (app->db, row->id, still->id)) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_FORBIDDEN, "an invite shows only the stills of its one-time notice");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gint64
 parse_id (const gchar *text)
 {
@@ -215,8 +233,8 @@ parse_id (const gchar *text)
 
 /* what: "recording" or "still"; path NULL when there is nothing to serve (yet) */
 static void
-serve_media (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *what, gint64 media_id,
-             const gchar *case_ref, const gchar *path, gboolean purged)
+serve_media (KanyanApp *app, HttpExchange *ex, const Identity *id, Ability ability, const gchar *what,
+             gint64 media_id, const gchar *case_ref, const gchar *path, gboolean purged)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (CaseRow) row = store_case_get (app->db, case_ref, &error);
@@ -224,7 +242,7 @@ serve_media (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *
     http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such recording");
     return;
   }
-  if (!auth_check (app, id, ABILITY_READ_MEDIA, row, &error)) {
+  if (!auth_check (app, id, ability, row, &error)) {
     http_exchange_respond_error (ex, error);
     return;
   }
@@ -296,17 +314,21 @@ media_http_handle (KanyanApp *app, HttpExchange *ex)
     return;
   }
   g_autoptr (Identity) id = auth_identify (app, ex);
-  if (!id->user) {   /* 401 before anything is looked up: nobody learns which ids exist */
+  gboolean still_route = g_str_equal (prefix, "/media/stills/");
+  if (!id->user && !(still_route && id->invite_token)) {   /* 401 before any lookup: nobody learns which ids exist */
     http_exchange_respond_code (ex, KANYAN_ERROR_UNAUTHENTICATED, "log in first (or the session expired)");
     return;
   }
   gint64 media_id = parse_id (path + strlen (prefix));
-  if (g_str_equal (prefix, "/media/stills/")) {
+  if (still_route) {
     g_autoptr (StillRow) still = media_id > 0 ? store_still_get (app->db, media_id) : NULL;
+    if (!id->user && !applicant_may_see_still (app, ex, id, still))
+      return;
     if (!still)
       http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such still");
     else
-      serve_media (app, ex, id, "still", still->id, still->case_ref, still->path, still->purged_at != 0);
+      serve_media (app, ex, id, id->user ? ABILITY_READ_MEDIA : ABILITY_READ_INVITE_VIEW, "still", still->id,
+                   still->case_ref, still->path, still->purged_at != 0);
     return;
   }
   g_autofree gchar *case_ref = NULL;
@@ -317,6 +339,6 @@ media_http_handle (KanyanApp *app, HttpExchange *ex)
   }
   gboolean ready = rec->archive_path && (g_strcmp0 (rec->archive_state, "archived") == 0 ||
                                          g_strcmp0 (rec->archive_state, "salvaged") == 0);
-  serve_media (app, ex, id, "recording", rec->id, case_ref, ready ? rec->archive_path : NULL, rec->purged_at != 0);
+  serve_media (app, ex, id, ABILITY_READ_MEDIA, "recording", rec->id, case_ref, ready ? rec->archive_path : NULL, rec->purged_at != 0);
   recording_row_free (rec);
 }

@@ -453,3 +453,20 @@ store_media_mark_purged (sqlite3 *db, const gchar *kind, gint64 id)
   }
   sqlite3_finalize (st);
 }
+
+gboolean
+store_still_in_notice (sqlite3 *db, gint64 case_id, gint64 still_id)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean found = FALSE;
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM decisions d, json_each (d.notice, '$.items') i, "
+                          "json_each (i.value, '$.stills') s WHERE d.case_id = ?1 AND d.kind = 'rectify' "
+                          "AND d.notice IS NOT NULL AND json_extract (s.value, '$.id') = ?2 LIMIT 1",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    sqlite3_bind_int64 (st, 2, still_id);
+    found = sqlite3_step (st) == SQLITE_ROW;
+  }
+  sqlite3_finalize (st);
+  return found;
+}

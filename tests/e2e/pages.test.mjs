@@ -284,6 +284,11 @@ test('the checklist: marks appear for the co-reviewer, the challenge matches, re
   const notice = await applicant.getByTestId('notice').textContent();
   assert.match(notice, /no leak barrier at tank 2/);
   const listed = await applicant.locator('#notice-items li').evaluateAll((lis) => lis.map((li) => li.value));
+  // the stills of the failed items come with the notice, fetched with the invite token
+  await applicant.waitForFunction(() => {
+    const imgs = [...document.querySelectorAll('[data-testid=notice-still]')];
+    return imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  }, null, { timeout: 10000 });
   assert.deepEqual(listed, [2, 6, 7], 'exactly the failed and not-shown items, all at once');
   await applicant.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-notice.png') });
   await owner.screenshot({ path: path.join(ARTIFACTS, 'review-desktop-checklist.png') });

@@ -102,8 +102,29 @@ class StillsTest(unittest.TestCase):
         notice = self.server.api("GET", "/api/cases/ST-VP8", user="owner")[1]["notice"]
         item3 = [i for i in notice["items"] if i["position"] == 3][0]
         self.assertEqual(item3["stills"], [{"id": still["id"], "sha256": still["sha256"]}])
+        # the applicant sees the notice's stills with the invite token, and nothing else
+        other = self.capture("ST-VP8", 1)[1]     # item 1 is not in the notice (taken after it, too)
+        other_case = self.server.add_case("ST-OTHER", owner="owner")
+
+        def as_applicant(still_id, token):
+            return self.server.request("GET", f"/media/stills/{still_id}",
+                                       headers={"Authorization": "Bearer " + token} if token else {})
+        status, headers, body = as_applicant(still["id"], case["token"])
+        self.assertEqual((status, {k.lower(): v for k, v in headers.items()}.get("content-type")), (200, "image/jpeg"))
+        self.assertEqual(hashlib.sha256(body).hexdigest(), still["sha256"])
+        self.assertEqual(as_applicant(other["id"], case["token"])[0], 403, "not in the notice")
+        self.assertEqual(as_applicant(still["id"], other_case["token"])[0], 401, "another case's invite")
+        self.assertEqual(as_applicant(still["id"], "x" * 43)[0], 401, "a made-up token")
+        self.assertEqual(as_applicant(999999, case["token"])[0], 401, "an unknown still looks like a wrong token")
+        self.assertEqual(as_applicant(still["id"], None)[0], 401)
+        self.assertEqual(self.server.request("GET", "/media/recordings/1",
+                                             headers={"Authorization": "Bearer " + case["token"]})[0], 401,
+                         "an invite never opens a recording")
         with self.server.db() as db:
-            self.assertEqual(db.execute("SELECT count(*) FROM audit_log WHERE action = 'still.captured'").fetchone()[0], 1)
+            who = db.execute("SELECT actor FROM audit_log WHERE action = 'still.accessed' ORDER BY id DESC LIMIT 1").fetchone()
+        self.assertEqual(who, ("applicant",), "the applicant's view is in the audit log")
+        with self.server.db() as db:
+            self.assertEqual(db.execute("SELECT count(*) FROM audit_log WHERE action = 'still.captured'").fetchone()[0], 2)
         ws.close()
 
     def test_still_from_h264(self):

@@ -54,6 +54,18 @@ function renderNotice() {
       note.textContent = item.note;
       li.append(note);
     }
+    // the evidence stills of this item: fetched with the invite token (an <img> cannot send it)
+    for (const still of item.stills || []) {
+      const img = document.createElement('img');
+      img.className = 'notice-still';
+      img.dataset.testid = 'notice-still';
+      img.alt = `${t('apply.notice.still')} ${still.id}`;
+      img.title = `SHA-256 ${still.sha256}`;
+      li.append(img);
+      fetch(`/media/stills/${still.id}`, { headers: { Authorization: `Bearer ${token}` } })
+        .then((r) => (r.ok ? r.blob() : null))
+        .then((blob) => { if (blob) img.src = URL.createObjectURL(blob); });
+    }
     return li;
   }));
   $('notice').classList.toggle('hidden', invite.status !== 'rectification_required');

@@ -80,6 +80,7 @@ export default {
   'status.rejected': 'rejected',
   'apply.challenge': 'Write this number on paper and show it to the camera:',
   'notice.title': 'One-time notice: what to fix',
+  'apply.notice.still': 'Evidence still',
   'notice.print': 'Print',
   'review.capture': 'Capture still',
   'review.capturing': 'Capturing…',

@@ -80,6 +80,7 @@ export default {
   'status.rejected': '不予',
   'apply.challenge': '请把这个数字写在纸上，对准镜头：',
   'notice.title': '一次性告知书：需补正事项',
+  'apply.notice.still': '取证截图',
   'notice.print': '打印',
   'review.capture': '取证截图',
   'review.capturing': '截图中…',
