@@ -121,6 +121,31 @@ test_schema_and_seed (Fixture *f, gconstpointer data)
   }
 }
 
+static gchar *
+fuel_departments (sqlite3 *db)
+{
+  return query_text (db, "SELECT group_concat (department, ',') FROM (SELECT i.department FROM case_type_items i "
+                         "JOIN case_types t ON t.id = i.type_id WHERE t.key = 'fuel-retail' ORDER BY i.position)");
+}
+
+/* migration 9 (items of other departments): seeded on a new database, and brought to one
+ * made before it, where the demo's fire items move to the fire department */
+static void
+test_item_departments (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *fresh = fuel_departments (f->db);
+  g_assert_cmpstr (fresh, ==, ",,,fire,fire,,,");
+  exec (f->db, "ALTER TABLE case_type_items DROP COLUMN department");
+  exec (f->db, "PRAGMA user_version = 8");
+  db_close (f->db);
+  g_autoptr (GError) error = NULL;
+  f->db = db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (db_schema_version (f->db), ==, db_latest_version ());
+  g_autofree gchar *upgraded = fuel_departments (f->db);
+  g_assert_cmpstr (upgraded, ==, ",,,fire,fire,,,");
+}
+
 static void
 test_newer_schema_refused (Fixture *f, gconstpointer data)
 {
@@ -340,6 +365,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/store/schema-and-seed", Fixture, NULL, setup, test_schema_and_seed, teardown);
+  g_test_add ("/store/item-departments", Fixture, NULL, setup, test_item_departments, teardown);
   g_test_add ("/store/newer-schema-refused", Fixture, NULL, setup, test_newer_schema_refused, teardown);
   g_test_add ("/store/not-a-database", Fixture, NULL, setup, test_not_a_database, teardown);
   g_test_add ("/store/cases", Fixture, NULL, setup, test_cases, teardown);
