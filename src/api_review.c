@@ -37,7 +37,7 @@ check_item_is_theirs (KanyanApp *app, const Identity *id, const CaseRow *row, gi
   if (auth_may_mark_item (app, id, row, department))
     return TRUE;
   g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_YOUR_ITEM,
-               "item %d is for the %s department: its reviewer or the case owner marks it", item,
+               "item %d is for the %s department: that department's reviewer on this case marks it", item,
                *department ? department : (*row->department ? row->department : "owner's"));
   return FALSE;
 }

@@ -165,9 +165,9 @@ auth_may_mark_item (KanyanApp *app, const Identity *id, const CaseRow *row, cons
   if (!auth_allows (app, id, ABILITY_MARK, row))
     return FALSE;
   Relation r = relation_to (app, id->user, staff_role (id->user), row);
-  if (r.owner || r.dept_lead)
-    return TRUE;
   const gchar *department = item_department && *item_department ? item_department : row->department;
+  if (r.owner || r.dept_lead)   /* all but the items of a department that has its own co-reviewer here */
+    return g_strcmp0 (department, row->department) == 0 || !store_case_has_reviewer_of (app->db, row->id, department);
   return *department && g_strcmp0 (department, id->user->department) == 0;
 }
 

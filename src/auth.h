@@ -44,7 +44,8 @@ gboolean  auth_allows (KanyanApp *app, const Identity *id, Ability what, const C
 gboolean  auth_check (KanyanApp *app, const Identity *id, Ability what, const CaseRow *row, GError **error);
 /* who to name in the audit log: the username, "applicant", or "anonymous" */
 const gchar *auth_actor (const Identity *id);
-/* Parallel approval: of the items a user may mark (ABILITY_MARK), which are theirs. The owner
- * and the case department's lead mark every item; a co-reviewer only those of their own
- * department (an item's department, or the case's when the item names none). */
+/* Parallel approval: of the items a user may mark (ABILITY_MARK), which are theirs. An item
+ * belongs to its department (or the case's, when it names none). A co-reviewer marks the
+ * items of their own department; the owner and the case department's lead mark the rest —
+ * every item whose department has no co-reviewer on the case. */
 gboolean  auth_may_mark_item (KanyanApp *app, const Identity *id, const CaseRow *row, const gchar *item_department);

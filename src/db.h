@@ -62,6 +62,8 @@ gint     store_case_type_time_limit (sqlite3 *db, const gchar *type_key);   /* w
 gboolean store_case_set_owner (sqlite3 *db, gint64 case_id, gint64 owner_id, const gchar *department);
 gboolean store_case_add_reviewer (sqlite3 *db, gint64 case_id, gint64 user_id);
 gboolean store_case_has_reviewer (sqlite3 *db, gint64 case_id, gint64 user_id);
+/* whether one of the case's co-reviewers (an enabled account) belongs to that department */
+gboolean store_case_has_reviewer_of (sqlite3 *db, gint64 case_id, const gchar *department);
 GPtrArray *store_case_reviewers (sqlite3 *db, gint64 case_id);   /* of gchar*: usernames of co-reviewers */
 gboolean store_case_set_status (sqlite3 *db, gint64 case_id, const gchar *status);
 CaseRow *store_case_get (sqlite3 *db, const gchar *ref, GError **error);

@@ -380,6 +380,22 @@ store_case_has_reviewer (sqlite3 *db, gint64 case_id, gint64 user_id)
   return found;
 }
 
+gboolean
+store_case_has_reviewer_of (sqlite3 *db, gint64 case_id, const gchar *department)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean found = FALSE;
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM case_reviewers r JOIN users u ON u.id = r.user_id "
+                          "WHERE r.case_id = ?1 AND u.department = ?2 AND u.disabled_at IS NULL LIMIT 1",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    sqlite3_bind_text (st, 2, department, -1, SQLITE_TRANSIENT);
+    found = sqlite3_step (st) == SQLITE_ROW;
+  }
+  sqlite3_finalize (st);
+  return found;
+}
+
 GPtrArray *
 store_case_reviewers (sqlite3 *db, gint64 case_id)
 {

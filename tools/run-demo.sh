@@ -41,7 +41,7 @@ echo "Demo logins (user, role, password; kept in $LOGINS):"
 sed 's/^/  /' "$LOGINS"
 echo
 echo "Reviewer page:  $PUBLIC/review/#case=$DEMO   (or https://localhost:$PORT/review/ on this machine)"
-echo "                sign in as demo-reviewer (owner) or demo-fire (co-reviewer, another department)"
+echo "                sign in as demo-reviewer (owner) or demo-fire (co-reviewer: the fire items 4 and 5 are theirs)"
 echo "Applicant:      open the invite URL above on a phone, or scan the QR code."
 echo "                The certificate is self-signed: accept the browser's warning once."
 echo "WHIP ingest:    POST $PUBLIC/whip/$DEMO  with 'Authorization: Bearer <token above>'"

@@ -186,7 +186,7 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("WS join AZ-1 as reviewer", act_ws_join_reviewer, {"owner", "co-reviewer", "lead"}),
         ("WS join AZ-1 as applicant", act_ws_join_applicant, {"applicant"}),
         ("WHIP POST /whip/AZ-1", act_whip_publish, {"applicant"}),
-        ("POST /api/cases/AZ-1/marks (fire item)", act_mark, {"owner", "co-reviewer", "lead"}),
+        ("POST /api/cases/AZ-1/marks (fire item)", act_mark, {"co-reviewer"}),
         ("POST /api/cases/AZ-1/marks (owner's item)", act_mark_owners_item, {"owner", "lead"}),
         ("GET /api/cases/AZ-1/marks", act_read_marks, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
         ("POST /api/cases/AZ-1/decisions", act_decide, {"owner"}),

@@ -69,7 +69,7 @@ export default {
   'mark.pass': 'Pass',
   'mark.fail': 'Fail',
   'review.department': '· department:',
-  'review.not_yours': 'Marked by that department’s reviewer or the case owner',
+  'review.not_yours': 'Another reviewer on this case marks this item (its department’s, or the owner)',
   'mark.not_shown': 'Not shown',
   'status.accepted': 'accepted',
   'status.awaiting_inspection': 'awaiting inspection',

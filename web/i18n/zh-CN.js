@@ -69,7 +69,7 @@ export default {
   'mark.pass': '符合',
   'mark.fail': '不符合',
   'review.department': '· 部门：',
-  'review.not_yours': '由该部门审查人员或承办人核查',
+  'review.not_yours': '此项由本案其他审查人员核查（该部门人员或承办人）',
   'mark.not_shown': '未展示',
   'status.accepted': '已受理',
   'status.awaiting_inspection': '待踏勘',
