@@ -96,6 +96,7 @@ case_json (KanyanApp *app, const CaseRow *row, GPtrArray *stills)
     member_int (b, "position", i + 1);
     member_str (b, "title_en", item[0]);
     member_str (b, "title_zh", item[1]);
+    member_str (b, "department", item[3]);
     member_str (b, "result", latest ? latest->result : "");
     member_str (b, "note", latest ? latest->note : "");
     member_str (b, "by", latest ? latest->by_user : "");

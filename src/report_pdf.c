@@ -111,7 +111,8 @@ report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError 
       if (((MarkRow *) g_ptr_array_index (marks, k))->item == (gint) i + 1)
         m = g_ptr_array_index (marks, k);
     g_autofree gchar *at = m ? when (m->at) : g_strdup ("");
-    pen_printf (&pen, body, 2, "<b>%u. %s</b> / %s\n%s%s%s%s%s", i + 1, item[1], item[0],
+    pen_printf (&pen, body, 2, "<b>%u. %s</b> / %s%s%s\n%s%s%s%s%s", i + 1, item[1], item[0],
+                *item[3] ? " · 部门 department: " : "", item[3],
                 m ? m->result : "not marked", m ? " · " : "", m ? m->by_user : "", m ? " · " : "", at);
     if (m && *m->note)
       pen_printf (&pen, body, 2, "<i>%s</i>", m->note);

@@ -57,6 +57,8 @@ class AuditorTest(unittest.TestCase):
             self.assertIn("audit.json", names)
             self.assertEqual(sorted(f["kind"] for f in manifest["files"]), ["recording", "still"])
             self.assertIn(b"Inspection report", members["report.html"])
+            items = json.loads(members["case.json"])["items"]
+            self.assertEqual([i["department"] for i in items][3:5], ["fire", "fire"], "whose items they were")
             # on "another machine": a fresh directory, no database, no server
             copy = shutil.copy(bundle, elsewhere)
             verify = lambda path: subprocess.run([KANYAN, "audit", "verify", "--bundle", path], cwd=elsewhere,
@@ -121,7 +123,7 @@ class AuditorTest(unittest.TestCase):
                 f.write(body)
                 f.flush()
                 text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True).stdout
-            for words in ("Zhao Min", "all present", "Required items"):
+            for words in ("Zhao Min", "all present", "Required items", "department: fire"):
                 self.assertIn(words, text)
 
     def test_search(self):

@@ -27,6 +27,7 @@ function render() {
     const li = document.createElement('li');
     const m = item.mark;
     li.append(Object.assign(document.createElement('strong'), { textContent: zh ? item.title_zh : item.title_en }),
+      document.createTextNode(item.department ? ` ${t('review.department')} ${item.department}` : ''),
       document.createTextNode(m ? ` — ${t(`mark.${m.result}`)} · ${m.by} · ${new Date(m.at).toLocaleString()}` : ` — ${t('report.unmarked')}`));
     if (m && m.note) li.append(Object.assign(document.createElement('p'), { textContent: m.note }));
     const stills = c.stills.filter((s) => s.item === item.position);
