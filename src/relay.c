@@ -204,7 +204,8 @@ relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
   g_mutex_init (&relay->lock);
   relay->viewers = g_ptr_array_new ();
   relay->pipeline = GST_PIPELINE (gst_pipeline_new (name));
-  /* viewers' webrtcbins need a configured latency to send on time */
+  /* a configured latency: the talk-back mixer runs on it, and webrtcbin's elements warn on
+   * every packet without one (nothing waits on it on the way out: see peer.c) */
   gst_pipeline_set_latency (relay->pipeline, (GstClockTime) cfg->jitter_latency_ms * GST_MSECOND);
   GstBus *bus = gst_pipeline_get_bus (relay->pipeline);
   relay->bus_watch = gst_bus_add_watch (bus, on_bus_message, relay);
