@@ -26,7 +26,7 @@ api_review_may_mark (const gchar *item_department, gpointer scope)
   return auth_may_mark_item (s->app, s->id, s->row, item_department);
 }
 
-/* parallel approval: a co-reviewer marks only the items of their own department */
+/* parallel approval: only the items that are the user's to mark (auth_may_mark_item) */
 static gboolean
 check_item_is_theirs (KanyanApp *app, const Identity *id, const CaseRow *row, gint item, GError **error)
 {
