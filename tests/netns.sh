@@ -32,5 +32,8 @@ exec unshare $userns --net -- sh -c '
     ip addr add 10.77.0.2/24 dev kt1
     ip link set kt0 up
     ip link set kt1 up
+    # a default route that stays inside: Firefox gathers no ICE candidate at all on a
+    # machine without one; anything sent to it loops back into this namespace
+    ip route add default via 10.77.0.1 dev kt1
     exec "$@"
 ' netns.sh "$@"

@@ -1,12 +1,13 @@
 """Live inspection core with real peers: an aiortc or Chromium WHIP publisher, webrtcbin
 reviewers over the WebSocket protocol, the real server, ffprobe on every recording."""
 import os
+import shutil
 import signal
 import subprocess
 import time
 import unittest
 
-from kanyan import (Server, ffmpeg_duration, ffprobe, first_video_frame_is_keyframe, mp4_index_at_front,
+from kanyan import (PEERS, JsonLines, Server, ffmpeg_duration, ffprobe, first_video_frame_is_keyframe, mp4_index_at_front,
                     sha256_file, wait_until)
 
 
@@ -82,6 +83,19 @@ class RelayTest(LiveTest):
         pub = self.server.chromium_publisher(self.case, 10, codec="h264")
         self.assertEqual(pub.wait(60), 0, pub.lines[-3:])
         reviewer.wait(30)
+        self.assertGreater(self.frames(reviewer), 60, reviewer.lines[-3:])
+
+    @unittest.skipUnless(shutil.which("firefox-esr"), "firefox-esr is not installed (make deps installs it)")
+    def test_firefox_applicant_page_reaches_reviewer(self):
+        """The applicant page itself, in Firefox ESR (phones run Firefox too): live, and decoded."""
+        reviewer = self.server.reviewer(self.case, 25, "R")
+        url = f"{self.server.base}/apply/#case={self.case['ref']}&token={self.case['token']}"
+        page = JsonLines(["node", os.path.join(PEERS, "apply_firefox.mjs"), "--url", url, "--duration", "8"],
+                         os.path.join(self.server.dir, "firefox.log"))
+        self.server.children.append(page)
+        self.assertEqual(page.wait(90), 0, page.lines[-5:])
+        self.assertTrue(page.events("live"))
+        reviewer.wait(40)
         self.assertGreater(self.frames(reviewer), 60, reviewer.lines[-3:])
 
 
