@@ -1,5 +1,6 @@
 """Live inspection core with real peers: an aiortc or Chromium WHIP publisher, webrtcbin
 reviewers over the WebSocket protocol, the real server, ffprobe on every recording."""
+import json
 import os
 import shutil
 import signal
@@ -97,6 +98,21 @@ class RelayTest(LiveTest):
         self.assertTrue(page.events("live"))
         reviewer.wait(40)
         self.assertGreater(self.frames(reviewer), 60, reviewer.lines[-3:])
+
+
+    @unittest.skipUnless(shutil.which("firefox-esr"), "firefox-esr is not installed (make deps installs it)")
+    def test_firefox_reviewer_page_plays_the_live_video(self):
+        """A reviewer at a desk may use Firefox: sign in, open the case, the live video plays."""
+        pub = self.server.aiortc_publisher(self.case, 30)
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 30), pub.lines)
+        login = json.dumps({"username": "owner", "password": self.server.passwords["owner"]})
+        out = subprocess.run(["node", os.path.join(PEERS, "review_firefox.mjs"), "--base", self.server.base,
+                              "--case", self.case["ref"]], input=login, capture_output=True, text=True, timeout=120)
+        lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+        self.assertTrue(lines, out.stderr[-1500:])
+        got = json.loads(lines[-1])
+        self.assertGreater(got["width"], 0, got)
+        self.assertTrue(got["advanced"], got)
 
 
 class RecordingTest(LiveTest):
