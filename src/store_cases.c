@@ -335,8 +335,9 @@ store_case_add (sqlite3 *db, const CaseFacts *f, GError **error)
   return store_case_get (db, f->ref, error);
 }
 
-static gboolean
-exec_ids (sqlite3 *db, const gchar *sql, gint64 a, gint64 b, const gchar *text)
+/* one statement with ?1, ?2 (integers) and ?3 (text, when given); its last step's code */
+static gint
+step_ids (sqlite3 *db, const gchar *sql, gint64 a, gint64 b, const gchar *text)
 {
   sqlite3_stmt *st = NULL;
   gint rc = SQLITE_ERROR;
@@ -348,7 +349,21 @@ exec_ids (sqlite3 *db, const gchar *sql, gint64 a, gint64 b, const gchar *text)
     rc = sqlite3_step (st);
   }
   sqlite3_finalize (st);
+  return rc;
+}
+
+static gboolean
+exec_ids (sqlite3 *db, const gchar *sql, gint64 a, gint64 b, const gchar *text)
+{
+  gint rc = step_ids (db, sql, a, b, text);
   return rc == SQLITE_DONE || rc == SQLITE_ROW;
+}
+
+/* whether the query finds a row */
+static gboolean
+exists_ids (sqlite3 *db, const gchar *sql, gint64 a, gint64 b, const gchar *text)
+{
+  return step_ids (db, sql, a, b, text) == SQLITE_ROW;
 }
 
 gboolean
@@ -368,32 +383,14 @@ store_case_add_reviewer (sqlite3 *db, gint64 case_id, gint64 user_id)
 gboolean
 store_case_has_reviewer (sqlite3 *db, gint64 case_id, gint64 user_id)
 {
-  sqlite3_stmt *st = NULL;
-  gboolean found = FALSE;
-  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM case_reviewers WHERE case_id = ?1 AND user_id = ?2", -1, &st,
-                          NULL) == SQLITE_OK) {
-    sqlite3_bind_int64 (st, 1, case_id);
-    sqlite3_bind_int64 (st, 2, user_id);
-    found = sqlite3_step (st) == SQLITE_ROW;
-  }
-  sqlite3_finalize (st);
-  return found;
+  return exists_ids (db, "SELECT 1 FROM case_reviewers WHERE case_id = ?1 AND user_id = ?2", case_id, user_id, NULL);
 }
 
 gboolean
 store_case_has_reviewer_of (sqlite3 *db, gint64 case_id, const gchar *department)
 {
-  sqlite3_stmt *st = NULL;
-  gboolean found = FALSE;
-  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM case_reviewers r JOIN users u ON u.id = r.user_id "
-                          "WHERE r.case_id = ?1 AND u.department = ?2 AND u.disabled_at IS NULL LIMIT 1",
-                          -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64 (st, 1, case_id);
-    sqlite3_bind_text (st, 2, department, -1, SQLITE_TRANSIENT);
-    found = sqlite3_step (st) == SQLITE_ROW;
-  }
-  sqlite3_finalize (st);
-  return found;
+  return exists_ids (db, "SELECT 1 FROM case_reviewers r JOIN users u ON u.id = r.user_id WHERE r.case_id = ?1 "
+                         "AND u.department = ?3 AND u.disabled_at IS NULL LIMIT 1", case_id, 0, department);
 }
 
 GPtrArray *
