@@ -126,12 +126,14 @@ on_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* main loop: keep asking the phone until a keyframe passes */
+/* main loop: keep asking the phone until an image is taken — not merely until a keyframe
+ * passes: a keyframe that reaches the branch while it starts may not decode, and then
+ * only the next one will */
 static gboolean
 want_keyframe (gpointer data)
 {
   StillCapture *cap = data;
-  if (g_atomic_int_get (&cap->seen_keyframe)) {
+  if (g_atomic_int_get (&cap->taken)) {
     cap->keyframe_timer = 0;
     return G_SOURCE_REMOVE;
   }
