@@ -161,8 +161,11 @@ still_capture_start (Relay *relay, const KanyanConfig *cfg, StillDone done, gpoi
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "%s: needs [decode] %s and [encode] jpeg", path, encoding);
     return NULL;
   }
+  /* async=false, like every sink added to the playing relay: an async sink waits for preroll
+   * through the pipeline's state machinery, and when that races with another branch's change
+   * (a recording segment restarting) it can stay in PAUSED, holding its one image */
   g_autofree gchar *desc = g_strdup_printf ("queue name=isolate leaky=downstream max-size-buffers=500 max-size-bytes=0 "
-                                            "max-size-time=0 ! %s ! %s ! appsink name=sink sync=false "
+                                            "max-size-time=0 ! %s ! %s ! appsink name=sink sync=false async=false "
                                             "max-buffers=1 drop=true", decode, encode);
   GstElement *branch = gst_parse_bin_from_description (desc, TRUE, error);
   if (!branch)
