@@ -58,6 +58,12 @@ class Result(unittest.TextTestResult):
         super().addError(test, err)
         record(test.id(), False, self._exc_info_to_string(err, test)[-1500:])
 
+    def addSubTest(self, test, subtest, err):
+        # a failing subTest never reaches addFailure, and its test no addSuccess: count it here
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            record(subtest.id(), False, self._exc_info_to_string(err, subtest)[-1500:])
+
 
 def run_integration():
     sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))

@@ -323,6 +323,24 @@ def ffmpeg_duration(path):
     return (max(times) - min(times)) if times else 0.0
 
 
+def decode_errors(path):
+    """What ffmpeg's decoders complain of while decoding the whole file (video and audio). The
+    null muxer's note about a repeated timestamp is left out: it comes from ffmpeg rounding
+    decoded frames onto its own output clock, not from the file (see packet_dts_repeats)."""
+    out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", path, "-map", "0:v?", "-map", "0:a?", "-f", "null", "-"],
+                         capture_output=True, text=True)
+    errors = [l for l in out.stderr.splitlines() if l.strip() and not l.startswith("[null @")]
+    return errors + ([f"ffmpeg exited {out.returncode}"] if out.returncode else [])
+
+
+def packet_dts_repeats(path, stream="v:0"):
+    """The packets of a stream whose decoding timestamp does not increase: a muxing fault."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", "packet=dts",
+                          "-of", "csv=p=0", path], capture_output=True, text=True)
+    dts = [int(t) for t in out.stdout.split() if t.lstrip("-").isdigit()]
+    return [b for a, b in zip(dts, dts[1:]) if b <= a]
+
+
 def wait_until(predicate, timeout, step=0.2):
     deadline = time.time() + timeout
     while time.time() < deadline:
