@@ -303,12 +303,31 @@ api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject
     return;
   }
   store_session_set_geo (app->db, room_session_id (room), lat, lon, accuracy);
-  g_autofree gchar *where = g_strdup_printf ("%.6f,%.6f ±%.0f m", lat, lon, accuracy);
+  /* numbers in text and JSON never follow the locale (a comma-decimal LC_NUMERIC would break both) */
+  gchar lat_text[G_ASCII_DTOSTR_BUF_SIZE], lon_text[G_ASCII_DTOSTR_BUF_SIZE], acc_text[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (lat_text, sizeof lat_text, "%.6f", lat);
+  g_ascii_formatd (lon_text, sizeof lon_text, "%.6f", lon);
+  g_ascii_formatd (acc_text, sizeof acc_text, "%.0f", accuracy);
+  g_autofree gchar *where = g_strdup_printf ("%s,%s ±%s m", lat_text, lon_text, acc_text);
   audit_note (app->db, "applicant", "location", row->ref, "where", where, NULL);
-  g_autofree gchar *distance = row->has_site
-    ? g_strdup_printf ("%.0f", round (distance_m (lat, lon, row->site_lat, row->site_lon))) : g_strdup ("null");
-  g_autofree gchar *msg = g_strdup_printf ("{\"type\":\"location\",\"lat\":%.6f,\"lon\":%.6f,\"accuracy_m\":%.0f,"
-                                           "\"distance_m\":%s}", lat, lon, accuracy, distance);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "location");
+  json_builder_set_member_name (b, "lat");
+  json_builder_add_double_value (b, round (lat * 1e6) / 1e6);
+  json_builder_set_member_name (b, "lon");
+  json_builder_add_double_value (b, round (lon * 1e6) / 1e6);
+  json_builder_set_member_name (b, "accuracy_m");
+  json_builder_add_int_value (b, (gint64) round (accuracy));
+  json_builder_set_member_name (b, "distance_m");
+  if (row->has_site)
+    json_builder_add_int_value (b, (gint64) round (distance_m (lat, lon, row->site_lat, row->site_lon)));
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree gchar *msg = json_to_string (root, FALSE);
   room_broadcast (room, msg, TRUE);
   http_exchange_respond (ex, 204, "text/plain", NULL);
 }

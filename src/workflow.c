@@ -230,7 +230,14 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
     return FALSE;
   }
   audit_note (app->db, actor, "challenge.seen", row->ref, "challenge", room_challenge (room), NULL);
-  g_autofree gchar *text = g_strdup_printf ("{\"type\":\"challenge_seen\",\"by\":\"%s\"}", actor);
+  g_autoptr (JsonBuilder) b = json_builder_new ();   /* never printf: a name may hold any character */
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "challenge_seen");
+  json_builder_set_member_name (b, "by");
+  json_builder_add_string_value (b, actor);
+  json_builder_end_object (b);
+  g_autofree gchar *text = builder_text (b);
   room_broadcast (room, text, FALSE);
   return TRUE;
 }
@@ -322,7 +329,16 @@ tell_room (KanyanApp *app, const CaseRow *row, const gchar *kind, const gchar *s
   Room *room = app_get_room (app, row->ref);
   if (!room)
     return;
-  g_autofree gchar *text = g_strdup_printf ("{\"type\":\"decision\",\"kind\":\"%s\",\"status\":\"%s\"}", kind, status);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "decision");
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, kind);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, status);
+  json_builder_end_object (b);
+  g_autofree gchar *text = builder_text (b);
   room_broadcast (room, text, FALSE);
 }
 
