@@ -129,6 +129,32 @@ api_review_decide (KanyanApp *app, HttpExchange *ex, const Identity *id, const C
   respond_ok (ex, 201, "decision", decision);
 }
 
+/* POST /api/cases/{ref}/reopen {reason}: a lead of the case's department (or an admin) reopens
+ * a finally decided case; audited with the reason */
+void
+api_review_reopen (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = json_object_get_member (body, "reason");
+  const gchar *reason = node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING
+                        ? json_node_get_string (node) : NULL;
+  g_autofree gchar *trimmed = reason ? g_strstrip (g_strdup (reason)) : NULL;
+  if (!reason)
+    g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "'reason' (why the case is reopened) is required");
+  else if (!*trimmed || strlen (reason) > BODY_REASON_MAX)
+    g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'reason' must say why, in at most %d bytes",
+                 BODY_REASON_MAX);
+  if (error || !workflow_reopen (app, auth_actor (id), row, reason, &error)) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  g_autoptr (CaseRow) now = store_case_get (app->db, row->ref, NULL);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, now ? now->status : "accepted");
+  api_respond_builder (ex, 200, b);
+}
+
 /* POST /api/cases/{ref}/countersign {decision, sign: true|false, note?} */
 void
 api_review_countersign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
@@ -356,7 +382,8 @@ api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
 {
   g_autoptr (GError) error = NULL;
   StillBody b;
-  if (!bodies_parse_still (body, &b, &error)) {
+  if (!bodies_parse_still (body, &b, &error) || !workflow_check_open (row, &error) ||
+      !check_item_is_theirs (app, id, row, b.item, &error)) {   /* as marks: their own items only */
     http_exchange_respond_error (ex, error);
     return;
   }
@@ -373,7 +400,15 @@ api_review_annotate (KanyanApp *app, HttpExchange *ex, const Identity *id, const
 {
   g_autoptr (GError) error = NULL;
   AnnotationBody a;
-  if (!bodies_parse_annotation (body, &a, &error) || !stills_annotate (app, auth_actor (id), row, a.still, a.shapes, &error))
+  if (!bodies_parse_annotation (body, &a, &error)) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  /* a drawing is judged like a mark of the still's item: who may mark that item may draw on
+   * it (and replace an earlier drawing), nobody else */
+  g_autoptr (StillRow) still = store_still_get (app->db, a.still);
+  if ((still && still->case_id == row->id && !check_item_is_theirs (app, id, row, still->item, &error)) ||
+      !stills_annotate (app, auth_actor (id), row, a.still, a.shapes, &error))
     http_exchange_respond_error (ex, error);
   else
     http_exchange_respond (ex, 204, "text/plain", NULL);

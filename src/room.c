@@ -666,3 +666,83 @@ room_busy (Room *room)
 {
   return room->pending_recorders > 0;
 }
+
+/* ---- the end of a live inspection, and what follows a notice ----------------------------- */
+
+static void
+send_bye (Participant *p, const gchar *reason)
+{
+  g_autoptr (JsonBuilder) b = message_begin ("bye");
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  send_builder (p, b);
+}
+
+void
+room_end (Room *room, const gchar *reason)
+{
+  g_info ("case %s: the live inspection ends (%s)", room->case_ref, reason);
+  while (room->participants->len) {
+    Participant *p = g_ptr_array_index (room->participants, 0);
+    send_bye (p, reason);
+    room_detach (room, p, TRUE);
+  }
+  if (room->linger) {
+    g_source_remove (room->linger);
+    room->linger = 0;
+  }
+  room->closing = TRUE;   /* no lingering: nobody may come back */
+  room_stop_recording (room);
+  if (room->pending_recorders == 0)
+    app_drop_room (room->app, room);
+}
+
+void
+room_end_applicant (Room *room, const gchar *reason)
+{
+  Participant *p = room->applicant;
+  if (!p)
+    return;
+  send_bye (p, reason);
+  room_detach (room, p, TRUE);
+  broadcast_participants (room);
+  broadcast_state (room);
+  room_maybe_close (room);
+}
+
+gboolean
+room_next_session (Room *room, GError **error)
+{
+  gint64 id = store_session_open (room->app->db, room->case_id, error);
+  if (!id)
+    return FALSE;
+  gint64 old = room->session_id;
+  store_session_close (room->app->db, old);
+  room->session_id = id;
+  room->segment_seq = 0;
+  room->first_media_ms = 0;
+  store_session_set_challenge (room->app->db, id, room->challenge);   /* the same paper stays valid */
+  for (guint i = 0; i < room->participants->len; i++) {   /* everyone present is now in the new one */
+    Participant *p = g_ptr_array_index (room->participants, i);
+    store_participant_leave (room->app->db, p->db_id);
+    p->db_id = store_participant_join (room->app->db, id, p->id, role_names[p->role], p->name);
+  }
+  if (room->recorder)   /* the old session's segment ends with it; the new session records its own */
+    room_start_recording (room);
+  g_autofree gchar *old_text = g_strdup_printf ("%" G_GINT64_FORMAT, old);
+  g_autofree gchar *new_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+  audit_note (room->app->db, "server", "session.continued", room->case_ref, "after", old_text, "session", new_text,
+              NULL);
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index (room->participants, i);
+    g_autoptr (JsonBuilder) b = message_begin ("session");
+    json_builder_set_member_name (b, "session");
+    json_builder_add_int_value (b, id);
+    json_builder_set_member_name (b, "challenge");
+    json_builder_add_string_value (b, room->challenge);
+    send_builder (p, b);
+  }
+  g_info ("case %s: live inspection %" G_GINT64_FORMAT " follows %" G_GINT64_FORMAT " (a notice froze its marks)",
+          room->case_ref, id, old);
+  return TRUE;
+}
