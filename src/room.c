@@ -47,6 +47,7 @@ struct _Room {
   GPtrArray  *stills;            /* of RoomStill*: captures in progress */
   gchar       challenge[5];      /* 4 random digits the applicant shows on paper (on-site proof) */
   gint64      first_media_ms;    /* wall clock when the session's first segment began; 0 before */
+  guint       revocation_check;  /* what another process or the clock revoked (room_end, below) */
 };
 
 struct _RoomStill {
@@ -349,6 +350,9 @@ viewer_offer (Room *room, Participant *p)
 
 /* ---- membership ---------------------------------------------------------------------- */
 
+#define ROOM_REVOCATION_CHECK_S 5
+static gboolean on_revocation_check (gpointer data);
+
 Room *
 room_new (KanyanApp *app, const CaseRow *row, GError **error)
 {
@@ -373,6 +377,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
   relay_set_branch_notify (relay, on_branch_event);
+  room->revocation_check = g_timeout_add_seconds (ROOM_REVOCATION_CHECK_S, on_revocation_check, room);
   g_info ("case %s: live inspection %" G_GINT64_FORMAT " opened", row->ref, session_id);
   return room;
 }
@@ -443,6 +448,8 @@ room_free (Room *room)
 {
   if (room->linger)
     g_source_remove (room->linger);
+  if (room->revocation_check)
+    g_source_remove (room->revocation_check);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
@@ -703,6 +710,7 @@ room_end_applicant (Room *room, const gchar *reason)
   Participant *p = room->applicant;
   if (!p)
     return;
+  g_info ("case %s: the applicant %s is let go (%s)", room->case_ref, p->id, reason);
   send_bye (p, reason);
   room_detach (room, p, TRUE);
   broadcast_participants (room);
@@ -745,4 +753,22 @@ room_next_session (Room *room, GError **error)
   g_info ("case %s: live inspection %" G_GINT64_FORMAT " follows %" G_GINT64_FORMAT " (a notice froze its marks)",
           room->case_ref, id, old);
   return TRUE;
+}
+
+/* main loop, every ROOM_REVOCATION_CHECK_S: a case closed, or its invites revoked or expired,
+ * by another process (`kanyan case revoke`) or by the clock, ends the applicant here too —
+ * a WHIP publisher as well as a WebSocket (signaling.c checks each socket's own token) */
+static gboolean
+on_revocation_check (gpointer data)
+{
+  Room *room = data;
+  g_autoptr (CaseRow) row = store_case_get (room->app->db, room->case_ref, NULL);
+  if (row && workflow_status_is_closed (row->status)) {
+    room->revocation_check = 0;   /* room_end may free the room */
+    room_end (room, "case_closed");
+    return G_SOURCE_REMOVE;
+  }
+  if (row && room->applicant && !store_invite_any_live (room->app->db, row->id))
+    room_end_applicant (room, "invite_revoked");
+  return G_SOURCE_CONTINUE;
 }

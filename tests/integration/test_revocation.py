@@ -121,6 +121,17 @@ class RevocationTest(unittest.TestCase):
                 "SELECT count(*) FROM recordings WHERE ended_at IS NULL").fetchone()[0] == 0, 20))
         pub.stop()
 
+    def test_invite_revoked_by_the_command_line_ends_the_whip_publisher(self):
+        s = self.server
+        pub = s.aiortc_publisher(self.case, 60)
+        self.assertTrue(wait_until(lambda: s.api("GET", "/api/cases/RV-1", user="owner")[1]["live"], 30), "media flows")
+        subprocess.run([KANYAN, "case", "revoke", "--ref", "RV-1"] + s.common_args(), check=True, capture_output=True)
+        # another process: the room notices within its check (5 s)
+        self.assertTrue(wait_until(lambda: s.api("GET", "/api/cases/RV-1", user="owner")[1]["participants"] == 0, 30),
+                        "the publisher is let go")
+        self.assertIn("invite_revoked", s.log_text())
+        pub.stop()
+
     def test_stills_and_drawings_follow_the_item_rules_of_marks(self):
         s = self.server
         for user, item in (("fire", 1), ("owner", 4)):
