@@ -72,6 +72,9 @@ GPtrArray *store_case_items (sqlite3 *db, gint64 case_id);         /* of gchar*[
 gchar   *store_invite_issue (sqlite3 *db, gint64 case_id, gint valid_days, GError **error);
 gboolean store_invite_check (sqlite3 *db, gint64 case_id, const gchar *token);
 gint     store_invites_revoke (sqlite3 *db, gint64 case_id);   /* returns how many were live */
+/* the token was issued for this case, whatever became of it since (revoked, expired) */
+gboolean store_invite_known (sqlite3 *db, gint64 case_id, const gchar *token);
+gboolean store_invite_any_live (sqlite3 *db, gint64 case_id);   /* an invite neither revoked nor expired */
 
 /* store_sessions.c — live inspections, participants, recording segments */
 gint64   store_session_open (sqlite3 *db, gint64 case_id, GError **error);

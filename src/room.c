@@ -47,6 +47,7 @@ struct _Room {
   GPtrArray  *stills;            /* of RoomStill*: captures in progress */
   gchar       challenge[5];      /* 4 random digits the applicant shows on paper (on-site proof) */
   gint64      first_media_ms;    /* wall clock when the session's first segment began; 0 before */
+  guint       revocation_check;  /* what another process or the clock revoked (room_end, below) */
 };
 
 struct _RoomStill {
@@ -349,6 +350,9 @@ viewer_offer (Room *room, Participant *p)
 
 /* ---- membership ---------------------------------------------------------------------- */
 
+#define ROOM_REVOCATION_CHECK_S 5
+static gboolean on_revocation_check (gpointer data);
+
 Room *
 room_new (KanyanApp *app, const CaseRow *row, GError **error)
 {
@@ -373,6 +377,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
   relay_set_branch_notify (relay, on_branch_event);
+  room->revocation_check = g_timeout_add_seconds (ROOM_REVOCATION_CHECK_S, on_revocation_check, room);
   g_info ("case %s: live inspection %" G_GINT64_FORMAT " opened", row->ref, session_id);
   return room;
 }
@@ -443,6 +448,8 @@ room_free (Room *room)
 {
   if (room->linger)
     g_source_remove (room->linger);
+  if (room->revocation_check)
+    g_source_remove (room->revocation_check);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
@@ -665,4 +672,103 @@ gboolean
 room_busy (Room *room)
 {
   return room->pending_recorders > 0;
+}
+
+/* ---- the end of a live inspection, and what follows a notice ----------------------------- */
+
+static void
+send_bye (Participant *p, const gchar *reason)
+{
+  g_autoptr (JsonBuilder) b = message_begin ("bye");
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  send_builder (p, b);
+}
+
+void
+room_end (Room *room, const gchar *reason)
+{
+  g_info ("case %s: the live inspection ends (%s)", room->case_ref, reason);
+  while (room->participants->len) {
+    Participant *p = g_ptr_array_index (room->participants, 0);
+    send_bye (p, reason);
+    room_detach (room, p, TRUE);
+  }
+  if (room->linger) {
+    g_source_remove (room->linger);
+    room->linger = 0;
+  }
+  room->closing = TRUE;   /* no lingering: nobody may come back */
+  room_stop_recording (room);
+  if (room->pending_recorders == 0)
+    app_drop_room (room->app, room);
+}
+
+void
+room_end_applicant (Room *room, const gchar *reason)
+{
+  Participant *p = room->applicant;
+  if (!p)
+    return;
+  g_info ("case %s: the applicant %s is let go (%s)", room->case_ref, p->id, reason);
+  send_bye (p, reason);
+  room_detach (room, p, TRUE);
+  broadcast_participants (room);
+  broadcast_state (room);
+  room_maybe_close (room);
+}
+
+gboolean
+room_next_session (Room *room, GError **error)
+{
+  gint64 id = store_session_open (room->app->db, room->case_id, error);
+  if (!id)
+    return FALSE;
+  gint64 old = room->session_id;
+  store_session_close (room->app->db, old);
+  room->session_id = id;
+  room->segment_seq = 0;
+  room->first_media_ms = 0;
+  store_session_set_challenge (room->app->db, id, room->challenge);   /* the same paper stays valid */
+  for (guint i = 0; i < room->participants->len; i++) {   /* everyone present is now in the new one */
+    Participant *p = g_ptr_array_index (room->participants, i);
+    store_participant_leave (room->app->db, p->db_id);
+    p->db_id = store_participant_join (room->app->db, id, p->id, role_names[p->role], p->name);
+  }
+  if (room->recorder)   /* the old session's segment ends with it; the new session records its own */
+    room_start_recording (room);
+  g_autofree gchar *old_text = g_strdup_printf ("%" G_GINT64_FORMAT, old);
+  g_autofree gchar *new_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+  audit_note (room->app->db, "server", "session.continued", room->case_ref, "after", old_text, "session", new_text,
+              NULL);
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index (room->participants, i);
+    g_autoptr (JsonBuilder) b = message_begin ("session");
+    json_builder_set_member_name (b, "session");
+    json_builder_add_int_value (b, id);
+    json_builder_set_member_name (b, "challenge");
+    json_builder_add_string_value (b, room->challenge);
+    send_builder (p, b);
+  }
+  g_info ("case %s: live inspection %" G_GINT64_FORMAT " follows %" G_GINT64_FORMAT " (a notice froze its marks)",
+          room->case_ref, id, old);
+  return TRUE;
+}
+
+/* main loop, every ROOM_REVOCATION_CHECK_S: a case closed, or its invites revoked or expired,
+ * by another process (`kanyan case revoke`) or by the clock, ends the applicant here too —
+ * a WHIP publisher as well as a WebSocket (signaling.c checks each socket's own token) */
+static gboolean
+on_revocation_check (gpointer data)
+{
+  Room *room = data;
+  g_autoptr (CaseRow) row = store_case_get (room->app->db, room->case_ref, NULL);
+  if (row && workflow_status_is_closed (row->status)) {
+    room->revocation_check = 0;   /* room_end may free the room */
+    room_end (room, "case_closed");
+    return G_SOURCE_REMOVE;
+  }
+  if (row && room->applicant && !store_invite_any_live (room->app->db, row->id))
+    room_end_applicant (room, "invite_revoked");
+  return G_SOURCE_CONTINUE;
 }

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "db.h"
 #include "errors.h"
+#include "workflow.h"
 #include <sodium.h>
 
 typedef struct {
@@ -152,6 +153,12 @@ whip_handle (KanyanApp *app, HttpExchange *ex)
     return;
   }
   Identity applicant = { NULL, (gchar *) bearer_token (ex) };
+  /* a finally decided case takes no publisher; its own applicant's encoder hears why */
+  if (n == 2 && workflow_status_is_closed (row->status) && store_invite_known (app->db, row->id, applicant.invite_token)) {
+    workflow_check_open (row, &error);
+    http_exchange_respond_error (ex, error);
+    return;
+  }
   if (!auth_allows (app, &applicant, ABILITY_PUBLISH, row)) {
     http_exchange_add_header (ex, "www-authenticate", "Bearer");
     http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "a valid invite token is required as the Bearer token");
