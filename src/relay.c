@@ -405,8 +405,11 @@ isolate_push (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING && ret != GST_FLOW_EOS && !iso->failed) {
     iso->failed = TRUE;
     GstObject *branch = gst_pad_get_parent (pad);
-    while (branch && GST_OBJECT_PARENT (branch) && !GST_IS_PIPELINE (GST_OBJECT_PARENT (branch)))
-      branch = (gst_object_unref (branch), gst_object_get_parent (branch));   /* up to the branch's bin */
+    while (branch && GST_OBJECT_PARENT (branch) && !GST_IS_PIPELINE (GST_OBJECT_PARENT (branch))) {
+      GstObject *up = gst_object_get_parent (branch);   /* up to the branch's bin: take the parent first, */
+      gst_object_unref (branch);                        /* then let go of the child (never the reverse) */
+      branch = up;
+    }
     if (branch && iso->failure)
       gst_element_post_message (GST_ELEMENT (branch), gst_message_new_application (
           branch, gst_structure_new (iso->failure, "flow", G_TYPE_STRING, gst_flow_get_name (ret), NULL)));
