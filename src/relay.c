@@ -38,6 +38,15 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer data)
     gst_message_parse_error (msg, &err, &debug);
     g_warning ("relay %s: %s: %s (%s)", relay->name, GST_OBJECT_NAME (msg->src), err->message,
                debug ? debug : "");
+    /* a branch that writes (the recorder's file) asked to hear of its write errors */
+    const gchar *failure = NULL;
+    for (GstObject *o = msg->src; o && !failure; o = GST_OBJECT_PARENT (o))
+      failure = g_object_get_data (G_OBJECT (o), RELAY_WRITE_FAILURE);
+    if (failure && err->domain == GST_RESOURCE_ERROR && relay->branch_notify) {
+      g_autofree gchar *what = g_strconcat (failure, err->code == GST_RESOURCE_ERROR_NO_SPACE_LEFT
+                                                     ? RELAY_NO_SPACE_SUFFIX : "", NULL);
+      relay->branch_notify (relay->media_owner, what);
+    }
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_LATENCY) {
     /* elements join a playing pipeline: hand every branch the new latency */
     gst_bin_recalculate_latency (GST_BIN (relay->pipeline));

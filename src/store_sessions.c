@@ -271,3 +271,36 @@ store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref)
   sqlite3_finalize (st);
   return r;
 }
+
+void
+store_recording_gap_add (sqlite3 *db, gint64 recording_id, gint64 at, gint64 duration_ms, const gchar *reason)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO recording_gaps (recording_id, at, duration_ms, reason) "
+                          "VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
+    g_warning ("database insert failed: %s", sqlite3_errmsg (db));
+    return;
+  }
+  sqlite3_bind_int64 (st, 1, recording_id);
+  sqlite3_bind_int64 (st, 2, at);
+  sqlite3_bind_int64 (st, 3, duration_ms);
+  sqlite3_bind_text (st, 4, reason, -1, SQLITE_TRANSIENT);
+  insert_returning_id (db, st);
+}
+
+GArray *
+store_recording_gaps (sqlite3 *db, gint64 recording_id)
+{
+  GArray *gaps = g_array_new (FALSE, FALSE, sizeof (GapRow));
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "SELECT at, duration_ms FROM recording_gaps WHERE recording_id = ?1 ORDER BY at, id",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      GapRow gap = { sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1) };
+      g_array_append_val (gaps, gap);
+    }
+  }
+  sqlite3_finalize (st);
+  return gaps;
+}
