@@ -60,6 +60,27 @@ class SegmentTest(unittest.TestCase):
     def test_h264_resolution_change_stays_in_one_segment(self):
         self.check_resolution_change("h264")
 
+    def test_reviewers_joining_and_leaving_keep_one_segment(self):
+        case = self.server.add_case("JOIN-LEAVE")
+        pub = self.server.chromium_publisher(case, 180, codec="vp8")
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 60), pub.lines[-3:])
+        # two reviewers, each joining and leaving three times while the phone publishes
+        for round_ in range(3):
+            a = self.server.reviewer(case, 25, name=f"A{round_}")
+            self.assertTrue(wait_until(lambda: (a.last("frames") or {}).get("frames", 0) > 0, 30), a.lines[-3:])
+            b = self.server.reviewer(case, 15, name=f"B{round_}")
+            self.assertEqual(a.wait(60), 0, a.lines[-3:])
+            self.assertEqual(b.wait(60), 0, b.lines[-3:])
+            self.assertGreater((a.last("frames") or {}).get("frames", 0), 0, a.lines[-3:])
+        self.assertEqual(pub.wait(240), 0, pub.lines[-3:])
+        self.server.stop()
+        rows = segment_rows(self.server, case["ref"])
+        self.assertEqual(len(rows), 1, rows)
+        self.assertNotIn("loop detected", self.server.log_text())
+        archives = self.server.archive_files()
+        self.assertEqual(len(archives), 1, archives)
+        self.assertEqual(decode_errors(archives[0]), [])
+
 
 if __name__ == "__main__":
     unittest.main()
