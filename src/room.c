@@ -268,6 +268,12 @@ on_recording_confirmed (gpointer data)
   room->recording_stopped = NULL;
   room->retry_delay_s = 0;
   broadcast_recording_state (room);
+  /* the segment the failure cut could not be archived then (no room for the archive): now */
+  g_autoptr (GPtrArray) failed = store_recordings_archive_failed (room->app->db, room->session_id);
+  for (guint i = 0; i < failed->len; i++) {
+    gchar **row = g_ptr_array_index (failed, i);
+    recordings_finalize (room->app, g_ascii_strtoll (row[0], NULL, 10), row[1]);
+  }
   return G_SOURCE_REMOVE;
 }
 

@@ -304,3 +304,22 @@ store_recording_gaps (sqlite3 *db, gint64 recording_id)
   sqlite3_finalize (st);
   return gaps;
 }
+
+GPtrArray *
+store_recordings_archive_failed (sqlite3 *db, gint64 session_id)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (sqlite3_prepare_v2 (db, "SELECT id, path FROM recordings WHERE session_id = ?1 AND archive_state = 'failed' "
+                          "AND state <> 'recording' AND purged_at IS NULL ORDER BY id", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, session_id);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      gchar **row = g_new0 (gchar *, 3);
+      row[0] = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) sqlite3_column_int64 (st, 0));
+      row[1] = g_strdup ((const gchar *) sqlite3_column_text (st, 1));
+      g_ptr_array_add (rows, row);
+    }
+  }
+  sqlite3_finalize (st);
+  return rows;
+}

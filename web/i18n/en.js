@@ -150,4 +150,6 @@ export default {
   'report.pdf': 'Download PDF',
   'review.revoke': 'Revoke the invite links',
   'review.revoked': 'Invite links revoked:',
+  'review.recordingDiskFull': 'Recording stopped: the recordings disk is full. The live inspection goes on; recording resumes once there is space.',
+  'review.recordingStopped': 'Recording stopped: the recording could not be written. The live inspection goes on; recording is retried.',
 };

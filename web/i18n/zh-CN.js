@@ -150,4 +150,6 @@ export default {
   'report.pdf': '下载 PDF',
   'review.revoke': '作废邀请链接',
   'review.revoked': '已作废的邀请链接：',
+  'review.recordingDiskFull': '录像已停止：录像磁盘已满。现场检查继续进行，腾出空间后录像将自动恢复。',
+  'review.recordingStopped': '录像已停止：录像无法写入。现场检查继续进行，系统将重试录像。',
 };
