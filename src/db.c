@@ -108,6 +108,14 @@ static const gchar *const migrations[] = {
   "UPDATE case_type_items SET department = 'fire' WHERE type_id = (SELECT id FROM case_types WHERE key = 'fuel-retail')"
   "  AND title_en IN ('Fire equipment: extinguishers, fire blankets, sand',"
   "                   'Safety signs: no smoking, no open flame, engine off');",
+  /* 10: reserved for another helper's migration (the merge puts it here) */
+  "",
+  /* 11: stretches of a recording segment without video: a loss the jitterbuffer could not
+   * repair, frozen until the next keyframe (at: wall-clock ms when it began) */
+  "CREATE TABLE recording_gaps ("
+  "  id INTEGER PRIMARY KEY, recording_id INTEGER NOT NULL REFERENCES recordings(id),"
+  "  at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, reason TEXT NOT NULL);"
+  "CREATE INDEX recording_gaps_recording ON recording_gaps (recording_id);",
 };
 
 gint

@@ -100,6 +100,13 @@ void       recording_row_free (RecordingRow *row);
 GPtrArray *store_recordings_of_case (sqlite3 *db, gint64 case_id);   /* of RecordingRow*, in time order */   /* of gchar*[2]: id as text, source path */
 /* one recording and its case's reference (*case_ref, to free); NULL for an unknown id */
 RecordingRow *store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref);
+/* a segment's stretches without video (migration 11) */
+typedef struct { gint64 at, duration_ms; } GapRow;
+void       store_recording_gap_add (sqlite3 *db, gint64 recording_id, gint64 at, gint64 duration_ms,
+                                    const gchar *reason);
+GArray    *store_recording_gaps (sqlite3 *db, gint64 recording_id);   /* of GapRow, in time order */
+/* a live inspection's segments whose archiving failed (a full disk): of gchar*[2], id as text, path */
+GPtrArray *store_recordings_archive_failed (sqlite3 *db, gint64 session_id);
 
 /* store_review.c — marks, decisions, and each live inspection's challenge and location */
 typedef struct {

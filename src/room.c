@@ -12,6 +12,7 @@
 #include "workflow.h"
 #include <json-glib/json-glib.h>
 #include <sodium.h>
+#include <sys/statvfs.h>
 
 struct _Participant {
   Room           *room;
@@ -48,6 +49,11 @@ struct _Room {
   gchar       challenge[5];      /* 4 random digits the applicant shows on paper (on-site proof) */
   gint64      first_media_ms;    /* wall clock when the session's first segment began; 0 before */
   guint       revocation_check;  /* what another process or the clock revoked (room_end, below) */
+  gint64      segment_started_us;/* monotonic: when the current segment began */
+  const gchar *recording_stopped;/* why recording stopped on a write failure ("disk_full"…); NULL: fine */
+  guint       recording_retry;   /* timer: start a segment again (after a write failure or a fast restart) */
+  guint       recording_confirm; /* timer: a resumed segment has run long enough to call it resumed */
+  guint       retry_delay_s;     /* the back-off, doubled on each failure */
 };
 
 struct _RoomStill {
@@ -153,17 +159,32 @@ broadcast_participants (Room *room)
 
 /* ---- recording ----------------------------------------------------------------------- */
 
-typedef struct { KanyanApp *app; gchar *case_ref; gint64 recording_id; gchar *path; } SegmentDone;
+#define RECORDING_RETRY_MIN_S    2
+#define RECORDING_RETRY_MAX_S    60
+#define RECORDING_CONFIRM_S      5          /* a resumed segment that runs this long is a resumption */
+#define RECORDING_MIN_LIFE_US    (10 * G_USEC_PER_SEC)   /* a restart sooner than this waits */
+#define RECORDING_FREE_FLOOR     (4 * 1024 * 1024)       /* bytes free before a retry is tried */
 
-/* main loop: a segment's file is closed */
+typedef struct {
+  KanyanApp *app;
+  gchar     *case_ref;
+  gint64     recording_id;
+  gchar     *path;
+  guint      gaps;
+  gint64     gap_ms;
+} SegmentDone;
+
+/* main loop: a segment's file is closed. Its one audit entry also sums up its gaps. */
 static void
 on_segment_done (gpointer data, gint64 bytes, gboolean clean)
 {
   SegmentDone *sd = data;
   store_recording_end (sd->app->db, sd->recording_id, bytes, clean ? "complete" : "unfinished");
   g_autofree gchar *bytes_text = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
+  g_autofree gchar *gaps_text = g_strdup_printf ("%u", sd->gaps);
+  g_autofree gchar *gap_ms_text = g_strdup_printf ("%" G_GINT64_FORMAT, sd->gap_ms);
   audit_note (sd->app->db, "server", "recording.ended", sd->case_ref, "path", sd->path, "bytes", bytes_text,
-              "state", clean ? "complete" : "unfinished", NULL);
+              "state", clean ? "complete" : "unfinished", "gaps", gaps_text, "gap_ms", gap_ms_text, NULL);
   recordings_finalize (sd->app, sd->recording_id, sd->path);
   Room *room = app_get_room (sd->app, sd->case_ref);
   if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
@@ -183,15 +204,142 @@ room_stop_recording (Room *room)
   sd->case_ref = g_strdup (room->case_ref);
   sd->recording_id = room->recording_id;
   sd->path = g_strdup (recorder_path (room->recorder));
+  /* the stretches frozen after a loss: one row each, one line in the segment's audit entry */
+  g_autoptr (GArray) gaps = recorder_take_gaps (room->recorder);
+  for (guint i = 0; i < gaps->len; i++) {
+    const RecorderGap *gap = &g_array_index (gaps, RecorderGap, i);
+    store_recording_gap_add (room->app->db, room->recording_id, gap->at_ms, gap->duration_ms, gap->reason);
+    sd->gap_ms += gap->duration_ms;
+  }
+  sd->gaps = gaps->len;
   room->pending_recorders++;
   Recorder *rec = g_steal_pointer (&room->recorder);
   recorder_stop (rec, on_segment_done, sd);
 }
 
+/* Reviewers see whether the inspection is being recorded: {"type":"recording","state":
+ * "stopped","reason":"disk_full"} when a write failure stopped it, {"state":"recording"}
+ * when it resumed (docs/protocol.md). */
 static void
+send_recording_state (Participant *p, Room *room)
+{
+  g_autoptr (JsonBuilder) b = message_begin ("recording");
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, room->recording_stopped ? "stopped" : "recording");
+  if (room->recording_stopped) {
+    json_builder_set_member_name (b, "reason");
+    json_builder_add_string_value (b, room->recording_stopped);
+  }
+  send_builder (p, b);
+}
+
+static void
+broadcast_recording_state (Room *room)
+{
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index (room->participants, i);
+    if (p->role == ROLE_REVIEWER)
+      send_recording_state (p, room);
+  }
+}
+
+static gboolean room_start_recording (Room *room);
+static void room_schedule_recording (Room *room);
+
+/* enough room on the recordings volume to try again (unknown: yes) */
+static gboolean
+recordings_have_space (Room *room)
+{
+  struct statvfs fs;
+  if (statvfs (room->app->config->recordings_dir, &fs) != 0)
+    return TRUE;
+  return (guint64) fs.f_bavail * fs.f_frsize >= RECORDING_FREE_FLOOR;
+}
+
+/* main loop: a resumed segment kept writing: recording is back */
+static gboolean
+on_recording_confirmed (gpointer data)
+{
+  Room *room = data;
+  room->recording_confirm = 0;
+  if (!room->recording_stopped || !room->recorder)
+    return G_SOURCE_REMOVE;
+  g_info ("case %s: recording resumed after %s", room->case_ref, room->recording_stopped);
+  audit_note (room->app->db, "server", "recording.resumed", room->case_ref, "after", room->recording_stopped, NULL);
+  room->recording_stopped = NULL;
+  room->retry_delay_s = 0;
+  broadcast_recording_state (room);
+  /* the segment the failure cut could not be archived then (no room for the archive): now */
+  g_autoptr (GPtrArray) failed = store_recordings_archive_failed (room->app->db, room->session_id);
+  for (guint i = 0; i < failed->len; i++) {
+    gchar **row = g_ptr_array_index (failed, i);
+    recordings_finalize (room->app, g_ascii_strtoll (row[0], NULL, 10), row[1]);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* main loop: the back-off is over */
+static gboolean
+on_recording_retry (gpointer data)
+{
+  Room *room = data;
+  room->recording_retry = 0;
+  if (room->recorder || !room->media_flowing || room->closing)
+    return G_SOURCE_REMOVE;   /* media that starts flowing again starts a segment itself */
+  if (room->recording_stopped && !recordings_have_space (room)) {
+    room_schedule_recording (room);   /* still full: wait longer, quietly */
+    return G_SOURCE_REMOVE;
+  }
+  if (room_start_recording (room) && room->recording_stopped && !room->recording_confirm)
+    room->recording_confirm = g_timeout_add_seconds (RECORDING_CONFIRM_S, on_recording_confirmed, room);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+room_schedule_recording (Room *room)
+{
+  if (room->recording_retry)
+    return;
+  room->retry_delay_s = room->retry_delay_s ? MIN (room->retry_delay_s * 2, RECORDING_RETRY_MAX_S)
+                                            : RECORDING_RETRY_MIN_S;
+  room->recording_retry = g_timeout_add_seconds (room->retry_delay_s, on_recording_retry, room);
+}
+
+/* main loop: the file cannot be written (a full disk, a failing volume). Restarting at once
+ * would only fail again: recording stops — the live inspection goes on — reviewers are told,
+ * once, with one audit entry, and a new segment of the same session is tried with back-off
+ * once there is room again. A segment that fails again before it was confirmed stays in the
+ * same outage (no new alert). */
+static void
+room_recording_failed (Room *room, const gchar *reason)
+{
+  room_stop_recording (room);
+  if (room->recording_confirm) {
+    g_source_remove (room->recording_confirm);
+    room->recording_confirm = 0;
+  }
+  if (!room->recording_stopped) {
+    room->recording_stopped = reason;
+    room->retry_delay_s = 0;
+    g_warning ("case %s: recording stopped: %s; the live inspection goes on, recording is retried", room->case_ref,
+               reason);
+    g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
+    audit_note (room->app->db, "server", "recording.stopped", room->case_ref, "session", session_text,
+                "reason", reason, NULL);
+    broadcast_recording_state (room);
+  }
+  room_schedule_recording (room);
+}
+
+/* returns whether a segment started */
+static gboolean
 room_start_recording (Room *room)
 {
   room_stop_recording (room);
+  if (room->recording_retry) {
+    g_source_remove (room->recording_retry);
+    room->recording_retry = 0;
+  }
   g_autofree gchar *name = g_strdup_printf ("segment-%03d.mkv", ++room->segment_seq);
   g_autofree gchar *session = g_strdup_printf ("session-%" G_GINT64_FORMAT, room->session_id);
   g_autofree gchar *path = g_build_filename (room->app->config->recordings_dir, room->case_ref, session, name, NULL);
@@ -199,8 +347,11 @@ room_start_recording (Room *room)
   room->recorder = recorder_start (room->relay, room->app->config, path, &error);
   if (!room->recorder) {
     g_warning ("case %s: recording does not start: %s", room->case_ref, error->message);
-    return;
+    room->segment_seq--;
+    room_recording_failed (room, "write_failed");
+    return FALSE;
   }
+  room->segment_started_us = g_get_monotonic_time ();
   if (!room->first_media_ms)
     room->first_media_ms = db_now_ms ();
   room->recording_id = store_recording_begin (room->app->db, room->session_id, room->segment_seq, path,
@@ -211,18 +362,29 @@ room_start_recording (Room *room)
   audit_note (room->app->db, "server", "recording.started", room->case_ref, "session", session_text,
               "segment", seq, "path", path, "video", relay_codec_name (room->relay, TRACK_VIDEO), NULL);
   g_info ("case %s: recording segment %d to %s", room->case_ref, room->segment_seq, path);
+  return TRUE;
 }
 
-/* main loop: the recorder refused a new video format (the phone raised its resolution) or its
- * muxer failed: the segment so far is whole; continue in a new one */
+/* main loop: the recording branch failed. A write failure stops recording (see above); a
+ * muxer failure ends the segment where it was whole and continues in a new one — at once the
+ * first time, with back-off when segments keep failing young, so nothing can loop. */
 static void
 on_branch_event (gpointer owner, const gchar *what)
 {
   Room *room = owner;
-  if (g_strcmp0 (what, RECORDER_RESTART) == 0 && room->recorder && room->media_flowing) {
-    g_info ("case %s: the recording branch restarts (a new video format, or a muxer error); a new segment "
-            "follows", room->case_ref);
-    room_start_recording (room);
+  if (g_str_has_prefix (what, RECORDER_WRITE_FAILED) && room->recorder) {
+    room_recording_failed (room, g_str_has_suffix (what, RELAY_NO_SPACE_SUFFIX) ? "disk_full" : "write_failed");
+  } else if (g_strcmp0 (what, RECORDER_RESTART) == 0 && room->recorder && room->media_flowing) {
+    gboolean young = g_get_monotonic_time () - room->segment_started_us < RECORDING_MIN_LIFE_US;
+    g_info ("case %s: the recording branch restarts (a muxer error)%s; a new segment follows", room->case_ref,
+            young ? " again soon after the last" : "");
+    if (young) {
+      room_stop_recording (room);
+      room_schedule_recording (room);
+    } else {
+      room->retry_delay_s = 0;
+      room_start_recording (room);
+    }
   }
 }
 
@@ -232,8 +394,10 @@ on_media_flowing (gpointer owner, gboolean flowing)
 {
   Room *room = owner;
   room->media_flowing = flowing;
-  if (flowing)
+  if (flowing && !room->recording_stopped)
     room_start_recording (room);
+  else if (flowing)
+    room_schedule_recording (room);   /* a write failure is being waited out */
   else
     room_stop_recording (room);
   broadcast_state (room);
@@ -450,6 +614,10 @@ room_free (Room *room)
     g_source_remove (room->linger);
   if (room->revocation_check)
     g_source_remove (room->revocation_check);
+  if (room->recording_retry)
+    g_source_remove (room->recording_retry);
+  if (room->recording_confirm)
+    g_source_remove (room->recording_confirm);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
@@ -574,6 +742,8 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
     json_builder_set_member_name (s, "applicant");
     json_builder_add_string_value (s, room_applicant_state (room));
     send_builder (p, s);
+    if (room->recording_stopped)
+      send_recording_state (p, room);
     if (room->applicant && relay_has_publisher_codecs (room->relay))
       viewer_offer (room, p);
   }

@@ -184,4 +184,6 @@ export default {
   'error.internal': 'The server failed. Try again; if it happens again, tell the administrator.',
   'error.network': 'The server cannot be reached. Check the connection and try again.',
   'error.generic': 'The server refused this. Try again, or ask the administrator.',
+  'review.recordingDiskFull': 'Recording stopped: the recordings disk is full. The live inspection goes on; recording resumes once there is space.',
+  'review.recordingStopped': 'Recording stopped: the recording could not be written. The live inspection goes on; recording is retried.',
 };

@@ -184,4 +184,6 @@ export default {
   'error.internal': '服务器出错，请重试；如再次出现，请告知管理员。',
   'error.network': '无法连接服务器，请检查网络后重试。',
   'error.generic': '服务器拒绝了该操作，请重试或联系管理员。',
+  'review.recordingDiskFull': '录像已停止：录像磁盘已满。现场检查继续进行，腾出空间后录像将自动恢复。',
+  'review.recordingStopped': '录像已停止：录像无法写入。现场检查继续进行，系统将重试录像。',
 };

@@ -125,6 +125,14 @@ async function onOffer(msg) {
   signal.send({ type: 'answer', pc: pcId, sdp: pc.localDescription.sdp });
 }
 
+// The server could not write the recording (a full disk): say so until it resumes.
+function showRecording(msg) {
+  const alert = $('recording-alert');
+  alert.hidden = msg.state !== 'stopped';
+  alert.textContent = msg.state === 'stopped'
+    ? t(msg.reason === 'disk_full' ? 'review.recordingDiskFull' : 'review.recordingStopped') : '';
+}
+
 function onMessage(msg) {
   if (msg.type === 'offer') onOffer(msg);
   else if (msg.type === 'ice' && pc && msg.pc === pcId && msg.candidate)
@@ -137,6 +145,8 @@ function onMessage(msg) {
     }));
   else if (msg.type === 'state')
     $('hint').textContent = msg.applicant === 'live' ? '' : t('review.waiting');
+  else if (msg.type === 'recording')
+    showRecording(msg);
   else if (msg.type === 'mark')
     checklist.apply(msg.mark);
   else if (msg.type === 'still')
