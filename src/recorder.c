@@ -24,6 +24,7 @@ struct _Recorder {
 
   guint       stop_timeout;
   guint       keyframe_timer;
+  struct FirstMedia *first_media;   /* shared with the muxer pads' probes */
 };
 
 const gchar *
@@ -146,6 +147,58 @@ recorder_want_keyframe (gpointer data)
   }
   relay_request_keyframe (rec->relay);
   return G_SOURCE_CONTINUE;
+}
+
+/* The wall-clock moment the first buffer reached the muxer, and that buffer's running time
+ * (what matroskamux writes as its timestamp). With the archive's shift (archive.c) it gives
+ * the wall-clock time of the archive's 0. Atomic rc box: a streaming thread may still hold a
+ * probe for a moment after the Recorder is freed. */
+struct FirstMedia {
+  gint         taken;     /* atomic: 0 none yet, 1 being written, 2 written */
+  gint64       wall_us;   /* g_get_real_time () */
+  GstClockTime running;
+};
+
+/* streaming thread of any muxer pad */
+static GstPadProbeReturn
+note_first_media (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  struct FirstMedia *fm = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (g_atomic_int_get (&fm->taken) || !GST_BUFFER_PTS_IS_VALID (buf))
+    return GST_PAD_PROBE_OK;
+  GstEvent *seg_event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  const GstSegment *seg = NULL;
+  if (seg_event)
+    gst_event_parse_segment (seg_event, &seg);
+  GstClockTime running = seg ? gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_PTS (buf))
+                             : GST_CLOCK_TIME_NONE;
+  gst_clear_event (&seg_event);
+  if (running != GST_CLOCK_TIME_NONE && g_atomic_int_compare_and_exchange (&fm->taken, 0, 1)) {
+    fm->wall_us = g_get_real_time ();
+    fm->running = running;
+    g_atomic_int_set (&fm->taken, 2);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static gboolean
+watch_first_media (GstElement *mux, GstPad *pad, gpointer data)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, note_first_media, g_atomic_rc_box_acquire (data),
+                     (GDestroyNotify) g_atomic_rc_box_release);
+  return TRUE;
+}
+
+gboolean
+recorder_first_media (Recorder *rec, gint64 *wall_us, GstClockTime *running)
+{
+  struct FirstMedia *fm = rec->first_media;
+  if (!fm || g_atomic_int_get (&fm->taken) != 2)
+    return FALSE;
+  *wall_us = fm->wall_us;
+  *running = fm->running;
+  return TRUE;
 }
 
 static GKeyFile *
@@ -283,6 +336,11 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
       return NULL;
     }
   }
+  GstElement *mux = gst_bin_get_by_name (GST_BIN (rec->mux_bin), "mux");
+  rec->first_media = g_atomic_rc_box_new0 (struct FirstMedia);
+  if (mux)
+    gst_element_foreach_sink_pad (mux, watch_first_media, rec->first_media);
+  gst_clear_object (&mux);
   relay_request_keyframe (relay);
   rec->keyframe_timer = g_timeout_add (KEYFRAME_RETRY_MS, recorder_want_keyframe, rec);
   return rec;
@@ -311,6 +369,8 @@ recorder_free (Recorder *rec)
   } else if (rec->mux_bin) {
     gst_object_unref (gst_object_ref_sink (rec->mux_bin));
   }
+  if (rec->first_media)
+    g_atomic_rc_box_release (rec->first_media);
   g_free (rec->path);
   g_free (rec);
 }

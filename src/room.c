@@ -152,7 +152,10 @@ broadcast_participants (Room *room)
 
 /* ---- recording ----------------------------------------------------------------------- */
 
-typedef struct { KanyanApp *app; gchar *case_ref; gint64 recording_id; gchar *path; } SegmentDone;
+typedef struct {
+  KanyanApp *app; gchar *case_ref; gint64 recording_id; gchar *path;
+  gint64 first_media_us, first_pts_us;   /* when the first media reached the muxer; 0: none */
+} SegmentDone;
 
 /* main loop: a segment's file is closed */
 static void
@@ -160,6 +163,8 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
 {
   SegmentDone *sd = data;
   store_recording_end (sd->app->db, sd->recording_id, bytes, clean ? "complete" : "unfinished");
+  if (sd->first_media_us)
+    store_recording_first_media (sd->app->db, sd->recording_id, sd->first_media_us / 1000, sd->first_pts_us);
   g_autofree gchar *bytes_text = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
   audit_note (sd->app->db, "server", "recording.ended", sd->case_ref, "path", sd->path, "bytes", bytes_text,
               "state", clean ? "complete" : "unfinished", NULL);
@@ -182,6 +187,9 @@ room_stop_recording (Room *room)
   sd->case_ref = g_strdup (room->case_ref);
   sd->recording_id = room->recording_id;
   sd->path = g_strdup (recorder_path (room->recorder));
+  GstClockTime first_running = 0;
+  if (recorder_first_media (room->recorder, &sd->first_media_us, &first_running))
+    sd->first_pts_us = (gint64) (first_running / GST_USECOND);
   room->pending_recorders++;
   Recorder *rec = g_steal_pointer (&room->recorder);
   recorder_stop (rec, on_segment_done, sd);
