@@ -18,6 +18,7 @@ Recorder *recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *pa
 /* Ends the segment: EOS through the muxer, then done() on the main loop. Frees the recorder. */
 void      recorder_stop (Recorder *rec, RecorderDone done, gpointer data);
 const gchar *recorder_path (Recorder *rec);
-/* The wall-clock time (g_get_real_time) at which the segment's first buffer reached the muxer,
- * and its running time (its timestamp in the segment's file). FALSE before any media. */
+/* Where the file lies on the wall clock: the arrival time (g_get_real_time) of the video buffer
+ * that reached the muxer with the least delay, and its running time (its timestamp in the
+ * segment's file). FALSE before any media. */
 gboolean  recorder_first_media (Recorder *rec, gint64 *wall_us, GstClockTime *running);

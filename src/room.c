@@ -164,7 +164,7 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
   SegmentDone *sd = data;
   store_recording_end (sd->app->db, sd->recording_id, bytes, clean ? "complete" : "unfinished");
   if (sd->first_media_us)
-    store_recording_first_media (sd->app->db, sd->recording_id, sd->first_media_us / 1000, sd->first_pts_us);
+    store_recording_media_clock (sd->app->db, sd->recording_id, sd->first_media_us / 1000, sd->first_pts_us);
   g_autofree gchar *bytes_text = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
   audit_note (sd->app->db, "server", "recording.ended", sd->case_ref, "path", sd->path, "bytes", bytes_text,
               "state", clean ? "complete" : "unfinished", NULL);

@@ -107,10 +107,10 @@ store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar
 }
 
 void
-store_recording_first_media (sqlite3 *db, gint64 recording_id, gint64 at_ms, gint64 pts_us)
+store_recording_media_clock (sqlite3 *db, gint64 recording_id, gint64 at_ms, gint64 pts_us)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET media_first_at = ?2, media_first_pts_us = ?3 WHERE id = ?1",
+  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET media_ref_at = ?2, media_ref_pts_us = ?3 WHERE id = ?1",
                           -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64 (st, 1, recording_id);
     sqlite3_bind_int64 (st, 2, at_ms);
@@ -121,21 +121,19 @@ store_recording_first_media (sqlite3 *db, gint64 recording_id, gint64 at_ms, gin
   sqlite3_finalize (st);
 }
 
-/* The archive's 0 is the source's time shift_us; the first media, at media_first_pts_us in the
- * source, reached the muxer at media_first_at: so the archive's 0 happened
- * (media_first_pts_us - shift_us) earlier. That difference is what other tracks had before
- * the first buffer (at most a few hundred ms); outside 0..5 s the two clocks disagree, and the
- * first media's own moment is kept. Unknown shift (an archive picked up after a crash): the
- * first media's moment, off by at most that same difference. */
+/* The archive's 0 is the source's time shift_us; the reference buffer, at media_ref_pts_us in
+ * the source, reached the muxer at media_ref_at: so the archive's 0 happened
+ * (media_ref_pts_us - shift_us) earlier. When the shift is unknown (an archive picked up after
+ * a crash) or the two disagree, it stays NULL: readers take started_at, which the first media
+ * follows within the keyframe wait. */
 void
 store_recording_media_start (sqlite3 *db, gint64 recording_id, gint64 shift_us, gboolean shift_known)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2 (db, "UPDATE recordings SET media_started_at = CASE "
-                          "WHEN media_first_at IS NULL THEN NULL "
-                          "WHEN ?3 AND media_first_pts_us - ?2 BETWEEN 0 AND 5000000 "
-                          "  THEN media_first_at - (media_first_pts_us - ?2) / 1000 "
-                          "ELSE media_first_at END WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+                          "WHEN media_ref_at IS NULL THEN NULL "
+                          "WHEN ?3 AND media_ref_pts_us >= ?2 THEN media_ref_at - (media_ref_pts_us - ?2) / 1000 "
+                          "ELSE NULL END WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64 (st, 1, recording_id);
     sqlite3_bind_int64 (st, 2, shift_us);
     sqlite3_bind_int (st, 3, shift_known ? 1 : 0);
