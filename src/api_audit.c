@@ -1,5 +1,6 @@
 /* api_audit.c — REST routes of the auditors' side: search, a case's whole timeline (every
- * audit entry and recording segment), and the integrity check (the hash chain and every
+ * audit entry and recording segment, each segment placed on the wall clock by
+ * media_started_at, the moment of its archive's 0), and the integrity check (the hash chain and every
  * archive's and still's SHA-256 recomputed). Reads only; the check itself is audited. */
 #include "api_private.h"
 #include "archive.h"
@@ -110,6 +111,9 @@ add_recordings (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
     json_builder_add_int_value (b, r->started_at);
     json_builder_set_member_name (b, "ended_at");
     json_builder_add_int_value (b, r->ended_at);
+    /* the wall-clock time of the archive's 0: where the file lies on the case's axis */
+    json_builder_set_member_name (b, "media_started_at");
+    json_builder_add_int_value (b, r->media_started_at ? r->media_started_at : r->started_at);
     json_builder_set_member_name (b, "duration_ms");
     json_builder_add_int_value (b, r->duration_ms);
     json_builder_set_member_name (b, "video_codec");

@@ -85,14 +85,19 @@ void     store_participant_leave (sqlite3 *db, gint64 participant_id);
 gint64   store_recording_begin (sqlite3 *db, gint64 session_id, gint seq, const gchar *path,
                                 const gchar *video_codec, const gchar *audio_codec);
 void     store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar *state);
+/* a reference buffer: when it reached the muxer (wall clock, ms), and its time in the file (µs) */
+void     store_recording_media_clock (sqlite3 *db, gint64 recording_id, gint64 at_ms, gint64 pts_us);
 void     store_recordings_mark_interrupted (sqlite3 *db);   /* at start-up: left open by a crash */
 void     store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar *path, const gchar *sha256,
                                    gint64 bytes, gint64 duration_ms, gboolean salvaged);
+/* the wall-clock time (ms) of the archive's 0, from the first media and the archive's shift */
+void     store_recording_media_start (sqlite3 *db, gint64 recording_id, gint64 shift_us, gboolean shift_known);
 void     store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message);
 GPtrArray *store_recordings_unarchived (sqlite3 *db);
 gchar     *store_recording_case_ref (sqlite3 *db, gint64 recording_id);
 typedef struct {
   gint64 id, session_id, started_at, ended_at, duration_ms, archive_bytes, purged_at;
+  gint64 media_started_at;   /* wall clock of the archive's 0; started_at when unknown */
   gint   seq;
   gchar *video_codec, *audio_codec, *state, *archive_state, *archive_path, *archive_sha256;
 } RecordingRow;

@@ -41,6 +41,7 @@ struct _Recorder {
 
   guint       stop_timeout;
   guint       keyframe_timer;
+  struct FirstMedia *first_media;   /* shared with the muxer pads' probes */
 };
 
 const gchar *
@@ -332,6 +333,106 @@ recorder_want_keyframe (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Where the segment's file lies on the wall clock: for each video buffer reaching the muxer,
+ * the wall-clock time of its arrival less its running time (what matroskamux writes as its
+ * timestamp); the least of these, over the segment, is the buffer that was delayed least (a
+ * start-up burst or a busy moment only ever delays). With the archive's shift (archive.c) it
+ * gives the wall-clock time of the archive's 0, the moment a reviewer saw that picture live
+ * (the relay and the recorder leave the same jitter buffer). Video only: the talk-back mix is
+ * stamped by our clock, not the phone's. An atomic rc box with a lock: a streaming thread may
+ * still run a probe for a moment after the Recorder is freed. */
+struct FirstMedia {
+  GMutex       lock;
+  gboolean     known;
+  gint64       wall_us;   /* g_get_real_time () at the arrival of the reference buffer */
+  GstClockTime running;   /* and its running time */
+};
+
+static void
+first_media_clear (gpointer data)
+{
+  g_mutex_clear (&((struct FirstMedia *) data)->lock);
+}
+
+static void
+first_media_release (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, first_media_clear);
+}
+
+/* streaming thread of a video pad of the muxer */
+static GstPadProbeReturn
+note_media_clock (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  struct FirstMedia *fm = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (!GST_BUFFER_PTS_IS_VALID (buf))
+    return GST_PAD_PROBE_OK;
+  gint64 wall_us = g_get_real_time ();
+  GstEvent *seg_event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  const GstSegment *seg = NULL;
+  if (seg_event)
+    gst_event_parse_segment (seg_event, &seg);
+  GstClockTime running = seg ? gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_PTS (buf))
+                             : GST_CLOCK_TIME_NONE;
+  gst_clear_event (&seg_event);
+  if (running == GST_CLOCK_TIME_NONE)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&fm->lock);
+  if (!fm->known || wall_us - (gint64) (running / GST_USECOND) < fm->wall_us - (gint64) (fm->running / GST_USECOND)) {
+    fm->known = TRUE;
+    fm->wall_us = wall_us;
+    fm->running = running;
+  }
+  g_mutex_unlock (&fm->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+typedef struct { struct FirstMedia *fm; gboolean all; guint watched; } WatchPads;
+
+static gboolean
+watch_media_clock (GstElement *mux, GstPad *pad, gpointer data)
+{
+  WatchPads *w = data;
+  if (w->all || g_str_has_prefix (GST_PAD_NAME (pad), "video")) {
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, note_media_clock, g_atomic_rc_box_acquire (w->fm),
+                       first_media_release);
+    w->watched++;
+  }
+  return TRUE;
+}
+
+/* main loop, once the muxer's pads exist: video pads, or every pad of a file without video */
+static void
+recorder_watch_media_clock (Recorder *rec)
+{
+  GstElement *mux = gst_bin_get_by_name (GST_BIN (rec->mux_bin), "mux");
+  rec->first_media = g_atomic_rc_box_new0 (struct FirstMedia);
+  g_mutex_init (&rec->first_media->lock);
+  WatchPads w = { rec->first_media, FALSE, 0 };
+  if (mux)
+    gst_element_foreach_sink_pad (mux, watch_media_clock, &w);
+  if (mux && w.watched == 0) {
+    w.all = TRUE;
+    gst_element_foreach_sink_pad (mux, watch_media_clock, &w);
+  }
+  gst_clear_object (&mux);
+}
+
+gboolean
+recorder_first_media (Recorder *rec, gint64 *wall_us, GstClockTime *running)
+{
+  struct FirstMedia *fm = rec->first_media;
+  if (!fm)
+    return FALSE;
+  g_mutex_lock (&fm->lock);
+  gboolean known = fm->known;
+  *wall_us = fm->wall_us;
+  *running = fm->running;
+  g_mutex_unlock (&fm->lock);
+  return known;
+}
+
 static GKeyFile *
 load_description (const KanyanConfig *cfg, GError **error)
 {
@@ -478,6 +579,7 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
       return NULL;
     }
   }
+  recorder_watch_media_clock (rec);
   relay_request_keyframe (relay);
   rec->keyframe_timer = g_timeout_add (KEYFRAME_RETRY_MS, recorder_want_keyframe, rec);
   return rec;
@@ -507,6 +609,8 @@ recorder_free (Recorder *rec)
     gst_object_unref (gst_object_ref_sink (rec->mux_bin));
   }
   gap_log_unref (rec->gaps);
+  if (rec->first_media)
+    first_media_release (rec->first_media);
   g_free (rec->path);
   g_free (rec);
 }

@@ -172,6 +172,7 @@ typedef struct {
   gchar     *path;
   guint      gaps;
   gint64     gap_ms;
+  gint64     first_media_us, first_pts_us;   /* when the first media reached the muxer; 0: none */
 } SegmentDone;
 
 /* main loop: a segment's file is closed. Its one audit entry also sums up its gaps. */
@@ -180,6 +181,8 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
 {
   SegmentDone *sd = data;
   store_recording_end (sd->app->db, sd->recording_id, bytes, clean ? "complete" : "unfinished");
+  if (sd->first_media_us)
+    store_recording_media_clock (sd->app->db, sd->recording_id, sd->first_media_us / 1000, sd->first_pts_us);
   g_autofree gchar *bytes_text = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
   g_autofree gchar *gaps_text = g_strdup_printf ("%u", sd->gaps);
   g_autofree gchar *gap_ms_text = g_strdup_printf ("%" G_GINT64_FORMAT, sd->gap_ms);
@@ -212,6 +215,9 @@ room_stop_recording (Room *room)
     sd->gap_ms += gap->duration_ms;
   }
   sd->gaps = gaps->len;
+  GstClockTime first_running = 0;
+  if (recorder_first_media (room->recorder, &sd->first_media_us, &first_running))
+    sd->first_pts_us = (gint64) (first_running / GST_USECOND);
   room->pending_recorders++;
   Recorder *rec = g_steal_pointer (&room->recorder);
   recorder_stop (rec, on_segment_done, sd);

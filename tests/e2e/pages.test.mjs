@@ -384,12 +384,17 @@ test('a still from the checklist, then the auditor replays the case with its mar
   const owner = await reviewerPage(browser, 'rev1', c.ref);
   assert.ok(await videoPlaying(owner), 'the owner sees the site');
   const item1 = owner.getByTestId('checklist').locator('li[data-item="1"]');
+  const beforeMark = Date.now();
   await item1.locator('button[data-result="pass"]').click();
+  await owner.waitForFunction(() => document.querySelector('li[data-item="1"] button[data-result="pass"]')
+    ?.getAttribute('aria-pressed') === 'true', null, { timeout: 30000 });
+  const markAt = (beforeMark + Date.now()) / 2;   // when the mark was made, on this test's clock
   await item1.locator('[data-testid="capture"]').click();
   const thumb = item1.locator('.thumbs img');
   await thumb.waitFor();
   await owner.waitForFunction(() => { const i = document.querySelector('li[data-item="1"] .thumbs img'); return i && i.naturalWidth > 0; });
   await owner.waitForTimeout(2000);
+  const closedAt = Date.now();
   await applicant.close();   // the inspection ends: its segment is finalized into an archive
 
   const login = await fetch(`${base()}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
@@ -425,26 +430,35 @@ test('a still from the checklist, then the auditor replays the case with its mar
   }).then(() => true, () => false);
   const played = await auditor.evaluate(() => { const v = document.querySelector('[data-testid=player]'); return { w: v.videoWidth, t: v.currentTime }; });
   assert.ok(playing, `the archive plays in the browser (${JSON.stringify(played)})`);
-  // the third marker: the video lands within 1 s of its time on the timeline
-  const third = auditor.getByTestId('markers').locator('button').nth(2);
-  const target = Number(await third.getAttribute('data-ms'));
-  // start far from it: the last segment, near its end
+  // the mark's marker: the video lands within 1 s of the moment the mark was made. The expected
+  // second comes from this test's clock, not the page's: the segment's file ends when the phone
+  // was closed (or at its ended_at if the recording branch restarted after it), so the mark lies
+  // (end - mark) before the end of the file, whose duration is the video element's own.
+  const markMarker = auditor.getByTestId('markers').locator('button[data-action="mark"]').first();
+  // start far from it: the last marker, at the end of its segment
   await auditor.getByTestId('markers').locator('button').last().dispatchEvent('click');
   await auditor.waitForFunction(() => {   // the last segment may be another file: wait for its metadata
     const v = document.querySelector('[data-testid=player]');
     return v.readyState >= 1 && Number.isFinite(v.duration);
   });
   await auditor.evaluate(() => { const v = document.querySelector('[data-testid=player]'); v.currentTime = Math.max(0, v.duration - 0.3); });
-  await auditor.waitForFunction((ms) => {
+  await markMarker.dispatchEvent('click');   // markers of one moment overlap: this one, exactly
+  const recs = (await (await fetch(`${base()}/api/cases/${c.ref}/timeline`, { headers: { Cookie: cookie } })).json())
+    .recordings.filter((r) => r.url).sort((x, y) => x.started_at - y.started_at);
+  const markRec = recs.filter((r) => r.started_at <= markAt).pop();
+  assert.ok(markRec, 'a segment was recording when the mark was made');
+  await auditor.waitForFunction((id) => {
     const v = document.querySelector('[data-testid=player]');
-    return Math.abs(Number(v.dataset.offset || 0) + v.currentTime * 1000 - ms) > 1500;
-  }, target);
-  await third.dispatchEvent('click');   // markers of one moment overlap: this one, exactly
-  await auditor.waitForFunction((ms) => {
+    return v.dataset.recording === String(id) && v.readyState >= 1 && !v.seeking && Number.isFinite(v.duration);
+  }, markRec.id);
+  const seen = await auditor.evaluate(() => {
     const v = document.querySelector('[data-testid=player]');
-    const at = Number(v.dataset.offset || 0) + v.currentTime * 1000;
-    return v.readyState >= 1 && Math.abs(at - ms) < 1000;
-  }, target, { timeout: 10000 });
+    return { t: v.currentTime, d: v.duration };
+  });
+  const endAt = markRec === recs[recs.length - 1] ? closedAt : markRec.ended_at;
+  const expected = Math.max(0, seen.d - (endAt - markAt) / 1000);
+  assert.ok(Math.abs(seen.t - expected) < 1, `the mark's marker seeks to ${seen.t.toFixed(2)} s of ${seen.d.toFixed(2)} s; ` +
+    `the mark was made at ${expected.toFixed(2)} s`);
   await auditor.getByTestId('verify').click();
   await auditor.getByTestId('integrity').locator('p.ok').waitFor();
   assert.equal(await auditor.getByTestId('integrity').locator('li.error').count(), 0, 'every file matches its hash');
