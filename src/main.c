@@ -14,6 +14,13 @@
 #include <sodium.h>
 #include <locale.h>
 #include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include "errors.h"
+
+#define FIRST_ADMIN_FILE "admin-password.txt"
 
 typedef struct {
   gchar   *config_file;
@@ -92,6 +99,36 @@ parse (int *argc, char ***argv, const gchar *usage, const gchar *summary, Common
   return g_option_context_parse (ctx, argc, argv, error);
 }
 
+/* First start: one admin. Its password goes to a file only its owner can read (mode 0600) in
+ * the data directory, never to stdout, which a service manager keeps in its journal. */
+static gboolean
+create_first_admin (KanyanApp *app, GError **error)
+{
+  g_autofree gchar *password = users_random_password ();
+  g_autofree gchar *path = g_build_filename (app->config->data_dir, FIRST_ADMIN_FILE, NULL);
+  g_autofree gchar *text = g_strdup_printf ("username: admin\npassword: %s\n", password);
+  g_unlink (path);   /* a stale one from an earlier database */
+  gint fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  gboolean written = fd >= 0 && write (fd, text, strlen (text)) == (gssize) strlen (text) && fsync (fd) == 0;
+  if (fd >= 0)
+    close (fd);
+  sodium_memzero (text, strlen (text));
+  if (!written) {
+    g_unlink (path);
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot write %s: %s", path, g_strerror (errno));
+    return FALSE;
+  }
+  g_autoptr (User) admin = users_add (app->db, "admin", password, "admin", "", error);
+  if (!admin) {
+    g_unlink (path);
+    return FALSE;
+  }
+  audit_note (app->db, "serve", "user.created", "", "username", "admin", "role", "admin", NULL);
+  g_print ("First start: created the account 'admin'; its one-time password is in %s (mode 0600).\n"
+           "Sign in, change it (kanyan user passwd -u admin) and delete that file.\n", path);
+  return TRUE;
+}
+
 static int
 cmd_serve (int argc, char **argv)
 {
@@ -108,17 +145,9 @@ cmd_serve (int argc, char **argv)
     return 2;
   }
   g_autoptr (KanyanApp) app = app_new (cfg, &error);
-  if (app && users_count (app->db) == 0) {
-    /* first start: one admin, its password shown here once and never logged */
-    g_autofree gchar *password = users_random_password ();
-    g_autoptr (User) admin = users_add (app->db, "admin", password, "admin", "", &error);
-    if (!admin) {
-      g_printerr ("kanyan serve: %s\n", error->message);
-      return 1;
-    }
-    audit_note (app->db, "serve", "user.created", "", "username", "admin", "role", "admin", NULL);
-    g_print ("First start: created the account 'admin' with the one-time password  %s\n"
-             "Sign in and change it (kanyan user passwd -u admin); it is not shown again.\n", password);
+  if (app && users_count (app->db) == 0 && !create_first_admin (app, &error)) {
+    g_printerr ("kanyan serve: %s\n", error->message);
+    return 1;
   }
   if (!app || !app_serve (app, &error)) {
     g_printerr ("kanyan serve: %s\n", error->message);
