@@ -171,10 +171,16 @@ class Server:
         return password
 
     def first_admin_password(self):
-        """The one-time password `kanyan serve` printed when it created `admin` on its first start."""
-        found = re.search(r"created the account 'admin' with the one-time password\s+(\S+)", self.log_text())
+        """The one-time password `kanyan serve` wrote (mode 0600) to data/admin-password.txt when it
+        created `admin` on its first start."""
+        try:
+            with open(os.path.join(self.data, "admin-password.txt")) as f:
+                found = re.search(r"^password: (\S+)$", f.read(), re.M)
+        except FileNotFoundError:
+            return None
         if found:
             self.passwords["admin"] = found.group(1)
+            SECRETS.add(found.group(1))
         return found and found.group(1)
 
     def login(self, username):
