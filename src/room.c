@@ -27,7 +27,7 @@ struct _Participant {
   RelayViewer    *viewer;        /* reviewer: its viewer (owned by the relay) */
   gchar          *pc;            /* reviewer: id of the current peer connection */
   guint           pc_serial;
-  guint           answer_timeout;
+  guint           answer_timeout; /* reviewer: its answer; WHIP applicant: its ICE connection */
 };
 
 struct _Room {
@@ -462,6 +462,10 @@ on_connection_state (gpointer owner, WebrtcPeer *peer, GstWebRTCPeerConnectionSt
   Room *room = p->room;
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && p->viewer)
     relay_viewer_connected (room->relay, p->viewer);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && p->whip && p->answer_timeout) {
+    g_source_remove (p->answer_timeout);
+    p->answer_timeout = 0;
+  }
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED && p->whip)
     room_remove (room, p, KANYAN_ERROR_TIMEOUT, "the WHIP publisher's connection failed");
 }
@@ -472,6 +476,8 @@ on_peer_failed (gpointer owner, WebrtcPeer *peer, const gchar *message)
   Participant *p = owner;
   g_warning ("case %s: %s: negotiation failed: %s", p->room->case_ref, p->id, message);
   send_error (p, KANYAN_ERROR_BAD_SDP, message);
+  if (p->whip)   /* nobody can retry on this WHIP resource: let its webrtcbin go */
+    room_remove (p->room, p, KANYAN_ERROR_BAD_SDP, message);
 }
 
 static const WebrtcPeerEvents peer_events = {
@@ -485,7 +491,8 @@ on_answer_timeout (gpointer data)
 {
   Participant *p = data;
   p->answer_timeout = 0;
-  room_remove (p->room, p, KANYAN_ERROR_TIMEOUT, "no answer to the offer in time");
+  room_remove (p->room, p, KANYAN_ERROR_TIMEOUT, p->whip ? "the WHIP publisher did not connect in time"
+                                                          : "no answer to the offer in time");
   return G_SOURCE_REMOVE;
 }
 
@@ -779,6 +786,9 @@ room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, G
   p->peer = relay_publisher_start (room->relay, offer, &peer_events, p, &codecs_changed, error);
   if (!p->peer)
     return FALSE;
+  if (p->whip && !p->answer_timeout)   /* an abandoned WHIP offer holds a webrtcbin: not forever */
+    p->answer_timeout = g_timeout_add_seconds (MAX (room->app->config->publisher_connect_timeout_s, 1),
+                                               on_answer_timeout, p);
   /* reviewers without a connection, or whose codecs changed, get a fresh offer */
   for (guint i = 0; i < room->participants->len; i++) {
     Participant *r = g_ptr_array_index (room->participants, i);

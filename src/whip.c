@@ -7,6 +7,7 @@
 #include "db.h"
 #include "errors.h"
 #include "workflow.h"
+#include "sdp_offer.h"
 #include <sodium.h>
 
 typedef struct {
@@ -49,7 +50,13 @@ transport_send (gpointer data, const gchar *json)
     http_exchange_respond (ex, 201, "application/sdp", body);
   } else if (g_strcmp0 (type, "error") == 0) {
     ex = g_steal_pointer (&res->pending);
-    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_SDP, json_object_get_string_member (obj, "message"));
+    /* the room's code (replaced, timeout, bad_sdp…) becomes the HTTP status */
+    const gchar *code = json_object_get_string_member_with_default (obj, "code", "");
+    gint known = KANYAN_ERROR_BAD_SDP;
+    for (gint c = 0; c < 256; c++)   /* past the table: "internal" */
+      if (g_strcmp0 (kanyan_error_code (c), code) == 0)
+        known = c;
+    http_exchange_respond_code (ex, known, json_object_get_string_member_with_default (obj, "message", ""));
   }
 }
 
@@ -85,6 +92,27 @@ whip_publish (KanyanApp *app, HttpExchange *ex, const CaseRow *row)
   gsize len = 0;
   const gchar *sdp = g_bytes_get_data (body, &len);
   g_autoptr (GError) error = NULL;
+  /* an offer that cannot be relayed changes nothing: no live session is opened, the case's
+   * state and the publisher already connected stay as they are */
+  g_autoptr (OfferAnalysis) check = sdp_offer_analyze (sdp, len, &error);
+  if (!check) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  /* one offer per case is answered at a time: a burst of parallel offers would otherwise
+   * make a webrtcbin each, most of them replaced before they could answer */
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, app->whip_resources);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    WhipResource *other = value;
+    if (other->case_id == row->id && other->pending) {
+      http_exchange_add_header (ex, "retry-after", "1");
+      http_exchange_respond_code (ex, KANYAN_ERROR_RATE_LIMITED,
+                                  "another offer for this case is being answered; try again in a moment");
+      return;
+    }
+  }
   Room *room = app_ensure_room (app, row->ref, &error);
   if (!room) {
     http_exchange_respond_error (ex, error);
