@@ -23,7 +23,7 @@ class AuditorTest(unittest.TestCase):
         s.add_user("auditor", "auditor", "audit")
         cls.case = s.add_case("AU-1", owner="owner", extra=["--applicant", "Zhao Min"])
         s.add_case("AU-2", owner="lead")
-        ws = websocket.create_connection(s.ws_url, timeout=10, header=["Cookie: " + s.login("owner")])
+        ws = websocket.create_connection(s.ws_url, timeout=30, header=["Cookie: " + s.login("owner")])
         ws.send(json.dumps({"type": "join", "case": "AU-1", "role": "reviewer"}))
         pub = s.aiortc_publisher(cls.case, 6)
         assert wait_until(lambda: s.api("GET", "/api/cases/AU-1", user="owner")[1]["live"], 20)

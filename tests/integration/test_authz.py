@@ -56,7 +56,7 @@ class AuthorizationMatrixTest(unittest.TestCase):
 
     def ws_join(self, who, role):
         headers = ["Cookie: " + self.server.login(who)] if who in STAFF else []
-        ws = websocket.create_connection(self.server.ws_url, timeout=5, header=headers)
+        ws = websocket.create_connection(self.server.ws_url, timeout=30, header=headers)
         try:
             msg = {"type": "join", "case": "AZ-1", "role": role}
             if who in ("applicant", "other-applicant"):

@@ -18,7 +18,7 @@ class HardeningTest(unittest.TestCase):
         self.server.stop()
 
     def raw_get(self, path):
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=5)
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
         conn.putrequest("GET", path, skip_accept_encoding=True)
         conn.endheaders()
         resp = conn.getresponse()

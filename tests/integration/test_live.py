@@ -107,7 +107,7 @@ class RelayTest(LiveTest):
         self.assertTrue(wait_until(lambda: pub.events("connected"), 30), pub.lines)
         login = json.dumps({"username": "owner", "password": self.server.passwords["owner"]})
         out = subprocess.run(["node", os.path.join(PEERS, "review_firefox.mjs"), "--base", self.server.base,
-                              "--case", self.case["ref"]], input=login, capture_output=True, text=True, timeout=120)
+                              "--case", self.case["ref"]], input=login, capture_output=True, text=True, timeout=300)
         lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
         self.assertTrue(lines, out.stderr[-1500:])
         got = json.loads(lines[-1])
@@ -168,7 +168,9 @@ class RecordingTest(LiveTest):
     def test_kill9_leaves_a_readable_recording(self):
         pub = self.server.aiortc_publisher(self.case, 20, codec="h264")
         self.assertTrue(wait_until(lambda: pub.events("connected"), 30), pub.lines)
-        time.sleep(6)
+        # media flows into the open segment: the kill comes once it holds over 4 s
+        self.assertTrue(wait_until(lambda: self.server.recording_files() and
+                                   ffmpeg_duration(self.server.recording_files()[0]) > 4.0, 15, step=1))
         self.server.proc.send_signal(signal.SIGKILL)
         self.server.proc.wait()
         pub.stop()

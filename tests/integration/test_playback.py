@@ -56,7 +56,7 @@ class PlaybackTest(unittest.TestCase):
             with self.subTest(codec=codec):
                 out = subprocess.run(["node", os.path.join(PEERS, "play_archive.mjs"), "--browser", browser,
                                       "--base", self.server.base, "--media", archive["url"]],
-                                     input=self.server.login("auditor"), capture_output=True, text=True, timeout=120)
+                                     input=self.server.login("auditor"), capture_output=True, text=True, timeout=300)
                 lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
                 self.assertTrue(lines, f"{browser} printed nothing: {out.stderr[-1500:]}")
                 got = json.loads(lines[-1])

@@ -30,7 +30,7 @@ class RetentionTest(unittest.TestCase):
         """A real live inspection: reviewer and aiortc publisher, a still, every item passed."""
         s = self.server
         case = s.add_case(ref, owner="owner")
-        ws = websocket.create_connection(s.ws_url, timeout=10, header=["Cookie: " + s.login("owner")])
+        ws = websocket.create_connection(s.ws_url, timeout=30, header=["Cookie: " + s.login("owner")])
         ws.send(json.dumps({"type": "join", "case": ref, "role": "reviewer"}))
         pub = s.aiortc_publisher(case, 6, name=f"pub-{ref}")
         self.assertTrue(wait_until(lambda: s.api("GET", f"/api/cases/{ref}", user="owner")[1]["live"], 20))

@@ -31,7 +31,7 @@ class StillsTest(unittest.TestCase):
 
     def live_case(self, ref, codec):
         case = self.server.add_case(ref, owner="owner", extra=["--co-reviewer", "fire"])
-        ws = websocket.create_connection(self.server.ws_url, timeout=10, header=["Cookie: " + self.server.login("fire")])
+        ws = websocket.create_connection(self.server.ws_url, timeout=30, header=["Cookie: " + self.server.login("fire")])
         ws.send(json.dumps({"type": "join", "case": ref, "role": "reviewer"}))
         recv_type(ws, "joined")
         pub = self.server.aiortc_publisher(case, 20, codec=codec, name=f"pub-{codec}")

@@ -6,7 +6,7 @@ import unittest
 
 import websocket
 
-from kanyan import Server
+from kanyan import Server, wait_until
 
 ALL_ITEMS = range(1, 9)   # fuel-retail has 8 required items
 
@@ -39,7 +39,7 @@ class WorkflowTest(unittest.TestCase):
 
     def join(self, role, user=None, token=None):
         headers = ["Cookie: " + self.server.login(user)] if user else []
-        ws = websocket.create_connection(self.server.ws_url, timeout=5, header=headers)
+        ws = websocket.create_connection(self.server.ws_url, timeout=30, header=headers)
         self.sockets.append(ws)
         msg = {"type": "join", "case": "WF-1", "role": role}
         if token:
@@ -138,8 +138,9 @@ class WorkflowTest(unittest.TestCase):
         for ws in self.sockets:
             ws.close()
         self.sockets = []
-        import time
-        time.sleep(2.5)   # the room lingers 1 s, then closes
+        # the room lingers 1 s, then closes: its live inspection ends
+        self.assertTrue(wait_until(lambda: all(x["ended_at"] for x in s.api("GET", "/api/cases/WF-1", user="owner")[1]["sessions"]), 20),
+                        "the first live inspection ended")
         owner_ws, joined2 = self.join("reviewer", "owner")
         self.join("applicant", token=self.case["token"])
         self.assertEqual(self.status(), "inspecting")

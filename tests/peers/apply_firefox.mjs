@@ -26,7 +26,7 @@ const browser = await puppeteer.launch({
   },
 });
 const watchdog = setTimeout(() => { print({ event: 'error', message: 'timeout' }); process.exit(1); },
-  (Number(opt.duration) + 60) * 1000);
+  (Number(opt.duration) + 180) * 1000);
 let live = false;
 try {
   const page = await browser.newPage();
@@ -34,7 +34,7 @@ try {
   await page.goto(opt.url);
   await page.click('[data-testid=start]');
   let last = '';
-  for (let i = 0; i < 300 && !live; i++) {
+  for (const deadline = Date.now() + 150000; !live && Date.now() < deadline;) {   // a failure bound
     const status = await page.$eval('[data-testid=status]', (e) => e.textContent);
     if (status !== last) print({ event: 'status', status });
     last = status;

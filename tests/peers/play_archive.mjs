@@ -20,7 +20,8 @@ const browser = await puppeteer.launch(firefox
   : { browser: 'chrome', executablePath: '/usr/bin/chromium', headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--no-proxy-server', '--autoplay-policy=no-user-gesture-required'] });
-const watchdog = setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(3); }, 60000);
+// waits are for conditions, bounded generously (a loaded machine plays slowly); the watchdog bounds all
+const watchdog = setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(3); }, 240000);
 try {
   const url = new URL(opt.base);
   await browser.setCookie({ name, value, domain: url.hostname, path: '/', httpOnly: true, sameSite: 'Strict' });
@@ -38,12 +39,12 @@ try {
     if (meta) return { error: meta };
     const out = { duration: v.duration, width: v.videoWidth, height: v.videoHeight };
     await v.play();
-    await sleep(1500);
+    for (const deadline = Date.now() + 60000; v.currentTime <= 0.5 && !v.error && Date.now() < deadline;) await sleep(100);
     out.playedTo = v.currentTime;
     // the whole file, not just its start: seek near the end and play through to 'ended'
     const ended = new Promise((r) => v.addEventListener('ended', () => r(true)));
     v.currentTime = Math.max(0, v.duration - 1);
-    out.ended = await Promise.race([ended, sleep(8000).then(() => false)]);
+    out.ended = await Promise.race([ended, sleep(90000).then(() => false)]);
     out.finalTime = v.currentTime;
     out.frames = v.getVideoPlaybackQuality().totalVideoFrames;
     out.audio = 'mozHasAudio' in v ? v.mozHasAudio : v.webkitAudioDecodedByteCount > 0;

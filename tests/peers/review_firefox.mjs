@@ -23,7 +23,7 @@ const browser = await puppeteer.launch({
   extraPrefsFirefox: { 'media.autoplay.default': 0, 'media.navigator.streams.fake': true,
     'media.navigator.permission.disabled': true },
 });
-const watchdog = setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(1); }, 60000);
+const watchdog = setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(1); }, 240000);
 const result = { width: 0, advanced: false, error: null };
 try {
   const page = await browser.newPage();
@@ -32,7 +32,7 @@ try {
   await page.type('[data-testid=login-user]', login.username);
   await page.type('[data-testid=login-password]', login.password);
   await page.click('[data-testid=login-submit]');
-  for (let i = 0; i < 200 && !result.advanced; i++) {
+  for (const deadline = Date.now() + 150000; !result.advanced && Date.now() < deadline;) {   // a failure bound
     const a = await page.$eval('[data-testid=live-video]', (v) => ({ w: v.videoWidth, t: v.currentTime }));
     if (a.w > 0) {
       await sleep(500);

@@ -196,7 +196,7 @@ def http(method, url, token, body=None, content_type=None):
     data = body.encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with NO_PROXY.open(req, timeout=15) as resp:
+        with NO_PROXY.open(req, timeout=60) as resp:   # the answer waits for the server's ICE gathering
             return resp.status, resp.headers, resp.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read().decode(errors="replace")

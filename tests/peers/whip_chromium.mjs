@@ -95,7 +95,7 @@ async function publishInPage({ url, token, codec }) {
   // WHIP without trickle: wait for every candidate to be in the offer.
   await new Promise((resolve) => {
     if (pc.iceGatheringState === 'complete') return resolve();
-    const timer = setTimeout(resolve, 5000);
+    const timer = setTimeout(resolve, 30000);   // a failure bound: it resolves once gathering completes
     pc.addEventListener('icegatheringstatechange', () => {
       if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); }
     });
