@@ -184,4 +184,8 @@ export default {
   'error.internal': 'The server failed. Try again; if it happens again, tell the administrator.',
   'error.network': 'The server cannot be reached. Check the connection and try again.',
   'error.generic': 'The server refused this. Try again, or ask the administrator.',
+  'review.reopen': 'Reopen the case',
+  'review.reopen.why': 'The decision is final. A lead may reopen the case, saying why; it is audited.',
+  'review.reopen.submit': 'Reopen',
+  'review.reopened': 'The case is open again: issue a new invite for a new live inspection.',
 };

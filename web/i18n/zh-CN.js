@@ -184,4 +184,8 @@ export default {
   'error.internal': '服务器出错，请重试；如再次出现，请告知管理员。',
   'error.network': '无法连接服务器，请检查网络后重试。',
   'error.generic': '服务器拒绝了该操作，请重试或联系管理员。',
+  'review.reopen': '重新开启办件',
+  'review.reopen.why': '该决定为最终决定。科室负责人可说明理由后重新开启本案，此操作记入审计日志。',
+  'review.reopen.submit': '重新开启',
+  'review.reopened': '本案已重新开启：请签发新的邀请以进行新的远程踏勘。',
 };
