@@ -132,6 +132,12 @@ test('after an approval the phone shows the outcome and stops streaming; the rev
   await owner.getByRole('button', { name: /make an invite/i }).click();
   await owner.locator('#hint').filter({ hasText: /finally decided|最终决定/ }).waitFor({ timeout: 10000 });
   assert.doesNotMatch(await owner.locator('#hint').textContent(), /case_closed|illegal_transition|approved'/);
+  // …in the chosen language
+  await owner.locator('#lang').click();
+  await owner.locator('#invite').click();
+  await owner.locator('#hint').filter({ hasText: /最终决定/ }).waitFor({ timeout: 10000 });
+  await phone.locator('#lang').click();
+  assert.match(await phone.getByTestId('outcome-text').textContent(), /准予/);
 });
 
 test('after a countersigned rejection the phone shows the outcome and stops streaming', async () => {
