@@ -4,7 +4,9 @@
  * Revocation reaches open connections: a disabled account, an ended session, a revoked invite
  * or a closed case ends the joined connections resting on it with a typed `bye` — at once
  * when this process made the change (users.c's hook, room_end), and within SWEEP_S seconds
- * when another did it (the command line) or time did it (expiry). */
+ * when another did it (the command line) or time did it (expiry). The sweep looks a reviewer's
+ * session up as a request would, so a joined socket counts as activity (as the desk's own
+ * polling does): the idle limit ends a session whose sockets are gone, the absolute one any. */
 #include "signaling.h"
 #include "protocol.h"
 #include "room.h"

@@ -132,6 +132,12 @@ test('after an approval the phone shows the outcome and stops streaming; the rev
   await owner.getByRole('button', { name: /make an invite/i }).click();
   await owner.locator('#hint').filter({ hasText: /finally decided|最终决定/ }).waitFor({ timeout: 10000 });
   assert.doesNotMatch(await owner.locator('#hint').textContent(), /case_closed|illegal_transition|approved'/);
+  // …in the chosen language
+  await owner.locator('#lang').click();
+  await owner.locator('#invite').click();
+  await owner.locator('#hint').filter({ hasText: /最终决定/ }).waitFor({ timeout: 10000 });
+  await phone.locator('#lang').click();
+  assert.match(await phone.getByTestId('outcome-text').textContent(), /准予/);
 });
 
 test('after a countersigned rejection the phone shows the outcome and stops streaming', async () => {
@@ -157,4 +163,13 @@ test('after a countersigned rejection the phone shows the outcome and stops stre
   assert.equal((await call(lead, `/api/cases/${c.ref}/countersign`, { decision: decision.id, sign: true })).status, 200);
   await assertPhoneEnded(phone, c, 'rejected', /rejected|未予准许/);
   await phone.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-rejected.png') });
+  // the lead reopens it from the desk, saying why; the owner has no such control
+  assert.ok(await owner.getByTestId('reopen').isHidden(), 'only a lead (or an admin) reopens');
+  await lead.getByTestId('reopen').waitFor({ state: 'visible', timeout: 10000 });
+  await lead.getByTestId('reopen-reason').fill('The applicant brought new evidence.');
+  await lead.getByTestId('reopen-submit').click();
+  await lead.locator('#hint').filter({ hasText: /open again|重新开启/ }).waitFor({ timeout: 10000 });
+  assert.equal(sql(`SELECT status FROM cases WHERE ref = '${c.ref}'`), 'accepted');
+  assert.match(sql(`SELECT detail FROM audit_log WHERE action = 'case.reopened'`), /new evidence/);
+  await lead.getByTestId('reopen').waitFor({ state: 'hidden', timeout: 10000 });
 });

@@ -4,12 +4,15 @@ stop, and invites, joins, WHIP publishes, marks and stills are refused with `cas
 until a lead reopens the case (audited). A notice keeps what it said when a mark changes
 after it; a rejection right after a rectify needs no reconnection; a username with a quote
 arrives intact and cannot forge a message (issue 12, item 9)."""
+import glob
 import json
+import os
+import re
 import unittest
 
 import websocket
 
-from kanyan import Server, wait_until
+from kanyan import ROOT, Server, wait_until
 
 ITEMS = range(1, 9)   # fuel-retail has 8 required items
 
@@ -224,6 +227,25 @@ class FinalityTest(unittest.TestCase):
             seen = messages_until(ws, "challenge_seen")
             self.assertEqual(seen[-1], {"type": "challenge_seen", "by": name})
             self.assertNotIn("decision", [m["type"] for m in seen], "no forged event")
+
+
+class NoPrintfJsonTest(unittest.TestCase):
+    """JSON only through json-glib: no printf-family call in src/ writes a JSON object or member
+    (an unescaped name forged events; a comma-decimal locale broke numbers)."""
+
+    def test_no_json_is_printf_built(self):
+        call = re.compile(r'\b(?:g_strdup_printf|g_string_append_printf|g_string_printf|g_print|g_printf|printf|'
+                          r'fprintf|g_fprintf|snprintf|g_snprintf)\s*\(([^;]*);', re.S)
+        json_like = re.compile(r'"\{\\"|\\":|\\":\\"|,\\"')   # "{\"…", \"name\":, ,\"name
+        found = []
+        for path in sorted(glob.glob(os.path.join(ROOT, "src", "*.c"))):
+            with open(path) as f:
+                text = f.read()
+            for m in call.finditer(text):
+                if json_like.search(m.group(1)):
+                    line = text.count("\n", 0, m.start()) + 1
+                    found.append(f"{os.path.basename(path)}:{line}: {m.group(0)[:100]}")
+        self.assertEqual(found, [])
 
 
 if __name__ == "__main__":

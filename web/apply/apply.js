@@ -45,6 +45,15 @@ function showOutcome(status) {
   $('outcome').classList.remove('hidden');
 }
 
+// the case was decided while this page was away (a reconnection was refused): ask which way
+async function closedWhileAway() {
+  showOutcome(null);
+  const resp = await fetch(`/api/invite?case=${encodeURIComponent(caseRef)}`, { headers: { Authorization: `Bearer ${token}` } })
+    .catch(() => null);
+  const body = resp ? await resp.json().catch(() => null) : null;
+  if (body && body.code === 'case_closed' && body.status) showOutcome(body.status);
+}
+
 function setState(next) {
   state = next;
   $('status').textContent = next;                       // the stable test hook: the state itself
@@ -183,7 +192,7 @@ async function onMessage(msg) {
     else end();
   } else if (msg.type === 'error') {
     if (msg.code === 'replaced') end('err.replaced');
-    else if (msg.code === 'case_closed') showOutcome(null);
+    else if (msg.code === 'case_closed') closedWhileAway();
     else if (msg.code === 'bad_token' || msg.code === 'unknown_case') end('err.link');
     else showErrorText(errorText(msg));
   }

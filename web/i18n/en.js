@@ -190,4 +190,8 @@ export default {
   'error.generic': 'The server refused this. Try again, or ask the administrator.',
   'review.recordingDiskFull': 'Recording stopped: the recordings disk is full. The live inspection goes on; recording resumes once there is space.',
   'review.recordingStopped': 'Recording stopped: the recording could not be written. The live inspection goes on; recording is retried.',
+  'review.reopen': 'Reopen the case',
+  'review.reopen.why': 'The decision is final. A lead may reopen the case, saying why; it is audited.',
+  'review.reopen.submit': 'Reopen',
+  'review.reopened': 'The case is open again: issue a new invite for a new live inspection.',
 };

@@ -190,4 +190,8 @@ export default {
   'error.generic': '服务器拒绝了该操作，请重试或联系管理员。',
   'review.recordingDiskFull': '录像已停止：录像磁盘已满。现场检查继续进行，腾出空间后录像将自动恢复。',
   'review.recordingStopped': '录像已停止：录像无法写入。现场检查继续进行，系统将重试录像。',
+  'review.reopen': '重新开启办件',
+  'review.reopen.why': '该决定为最终决定。科室负责人可说明理由后重新开启本案，此操作记入审计日志。',
+  'review.reopen.submit': '重新开启',
+  'review.reopened': '本案已重新开启：请签发新的邀请以进行新的远程踏勘。',
 };

@@ -30,6 +30,19 @@ async function loadCase() {
   $('challenge-seen').disabled = !!(session && session.challenge_seen_by) || !c.can.includes('mark');
   if (session && session.location) showLocation(session.location);
   $('decide').classList.toggle('hidden', !c.can.includes('decide'));
+  // a finally decided case: a lead of its department (or an admin) may reopen it
+  $('reopen').classList.toggle('hidden', !c.can.includes('reopen') || !['approved', 'rejected'].includes(c.status));
+}
+
+async function reopen(event) {
+  event.preventDefault();
+  const r = await api(`/api/cases/${encodeURIComponent(current)}/reopen`, { reason: $('reopen-reason').value });
+  $('reopen-result').textContent = r.ok ? '' : errorText(r.body);
+  if (r.ok) {   // the form goes away with the closed state: the news goes to the hint line
+    $('hint').textContent = t('review.reopened');
+    $('reopen-reason').value = '';
+    loadCase(); loadCases();
+  }
 }
 
 function showLocation(loc) {
@@ -251,6 +264,7 @@ $('who').textContent = `${me.username} · ${me.role}`;
 $('logout').classList.remove('hidden');
 $('logout').addEventListener('click', logout);
 $('decide').addEventListener('submit', decide);
+$('reopen').addEventListener('submit', reopen);
 $('challenge-seen').addEventListener('click', async () => {
   const r = await api(`/api/cases/${encodeURIComponent(current)}/challenge-seen`, {});
   if (r.ok) $('challenge-seen').disabled = true;
