@@ -154,6 +154,10 @@ relay_publisher_start (Relay *relay, OfferAnalysis *offer, const WebrtcPeerEvent
   memcpy (pub->video_ssrcs, video->ssrcs, sizeof pub->video_ssrcs);
   pub->n_video_ssrcs = video->n_ssrcs;
   pub->rtpbin = gst_bin_get_by_name (GST_BIN (peer->webrtcbin), "rtpbin");
+  /* each received buffer carries the sender's NTP time from its RTCP sender reports: the
+   * recorder times all tracks of a segment on it (lip sync by the phone's clocks) */
+  if (pub->rtpbin && g_object_class_find_property (G_OBJECT_GET_CLASS (pub->rtpbin), "add-reference-timestamp-meta"))
+    g_object_set (pub->rtpbin, "add-reference-timestamp-meta", TRUE, NULL);
   if (pub->rtpbin)
     pub->jitterbuffer_id = g_signal_connect (pub->rtpbin, "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer), pub);
 

@@ -35,6 +35,7 @@ struct _Recorder {
   GstPad     *tee_pad[TRACK_COUNT];
   RtpCodec    video_codec;
   GapLog     *gaps;              /* shared with the video chain's frame filter */
+  struct _SyncRef *sync;         /* the segment's one timing reference, shared by its tracks */
   gint        finished;          /* atomic: EOS reached the file */
   RecorderDone done;
   gpointer    done_data;
@@ -286,16 +287,77 @@ guard_video_format (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_DROP;
 }
 
-/* The recording's timeline is the phone's RTP clock. The ingest jitterbuffers stamp buffers
- * from arrival times (their "slave" mode, right for the live relay, which must follow our
- * clock); after an uplink delay spike that stamping wanders for a second or two, differently
- * per track, and the archive's audio and video drift apart (tests/integration/test_av_sync).
- * So each recorded track keeps the time of its first packet and counts on in RTP time. */
+/* The recording's timeline is the phone's clock. The ingest jitterbuffers stamp buffers from
+ * arrival times (their "slave" mode, right for the live relay, which must follow our clock);
+ * after an uplink delay spike that stamping wanders for a second or two, differently per
+ * track, and the archive's audio and video drift apart (tests/integration/test_av_sync). So
+ * a recorded track counts in RTP time. And all tracks of a segment hang on ONE reference: the
+ * sender's RTCP sender reports map each track's RTP clock onto its NTP wall clock (the ingest
+ * asks rtpbin to attach that as a GstReferenceTimestampMeta, timestamp/x-ntp), so a buffer's
+ * time in the file is the segment's first mapped arrival time plus its NTP distance from that
+ * buffer — the phone's own lip sync, not the order packets happened to arrive in. The segment
+ * starts when every track has had its first sender report (packets before are dropped), all
+ * tracks at one instant, so the first flash keeps its beep; after SYNC_WAIT without one, the
+ * tracks that have a mapping start, and one that still has none is anchored on its first
+ * packet's arrival. */
+#define SYNC_WAIT (3 * GST_SECOND)
+
+typedef struct _SyncRef {
+  gint         refs;          /* atomic */
+  GMutex       lock;
+  guint        tracks;        /* tracks timed on it (set while the segment is built) */
+  gint         mapped;        /* atomic: how many of them have their first sender report */
+  GstClockTime first_seen;    /* arrival PTS of the segment's first packet, any track */
+  gboolean     set;
+  GstClockTime ntp0, pts0;    /* the segment's reference: an NTP time and its arrival PTS */
+} SyncRef;
+
+static SyncRef *
+sync_ref_new (void)
+{
+  SyncRef *sync = g_new0 (SyncRef, 1);
+  sync->refs = 1;
+  sync->first_seen = GST_CLOCK_TIME_NONE;
+  g_mutex_init (&sync->lock);
+  return sync;
+}
+
+static void
+sync_ref_unref (SyncRef *sync)
+{
+  if (!g_atomic_int_dec_and_test (&sync->refs))
+    return;
+  g_mutex_clear (&sync->lock);
+  g_free (sync);
+}
+
 typedef struct {
   guint        clock_rate;
-  guint64      last_ext, first_ext;
+  guint64      last_ext;
+  SyncRef     *sync;
+  gboolean     mapped;        /* a sender report gave this track's RTP ↔ NTP mapping */
+  guint64      map_ext;
+  GstClockTime map_ntp;
+  gboolean     fallback;      /* no sender report in time: anchored on arrival */
+  guint64      first_ext;
   GstClockTime first_pts;
+  GstClockTime last_pts;
 } Retime;
+
+static void
+retime_free (gpointer data)
+{
+  Retime *r = data;
+  sync_ref_unref (r->sync);
+  g_free (r);
+}
+
+static GstCaps *
+ntp_caps (void)
+{
+  static GstStaticCaps caps = GST_STATIC_CAPS ("timestamp/x-ntp");
+  return gst_static_caps_get (&caps);
+}
 
 /* streaming thread of the branch (the only one touching its Retime) */
 static GstPadProbeReturn
@@ -309,15 +371,64 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   guint32 ts = gst_rtp_buffer_get_timestamp (&rtp);
   gst_rtp_buffer_unmap (&rtp);
   guint64 ext = gst_rtp_buffer_ext_timestamp (&r->last_ext, ts);
-  if (r->first_pts == GST_CLOCK_TIME_NONE) {
-    r->first_pts = GST_BUFFER_PTS (buf);
-    r->first_ext = ext;
+  GstClockTime pts, arrival = GST_BUFFER_PTS (buf);
+  SyncRef *sync = r->sync;
+  g_mutex_lock (&sync->lock);
+  if (sync->first_seen == GST_CLOCK_TIME_NONE)
+    sync->first_seen = arrival;
+  gboolean late = arrival >= sync->first_seen + SYNC_WAIT;
+  g_mutex_unlock (&sync->lock);
+  if (!r->fallback) {
+    g_autoptr (GstCaps) caps = ntp_caps ();
+    GstReferenceTimestampMeta *meta = gst_buffer_get_reference_timestamp_meta (buf, caps);
+    if (meta) {   /* the latest sender report's mapping: follows the sender's clock drift */
+      if (!r->mapped)
+        g_atomic_int_inc (&sync->mapped);
+      r->mapped = TRUE;
+      r->map_ext = ext;
+      r->map_ntp = meta->timestamp;
+    }
+    if (!r->mapped && !late)
+      return GST_PAD_PROBE_DROP;   /* no sender report yet: this track's place is unknown */
+    if (!r->mapped) {
+      g_debug ("recorder: no RTCP sender report within %" GST_TIME_FORMAT ": a track is timed by arrival",
+               GST_TIME_ARGS (SYNC_WAIT));
+      r->fallback = TRUE;
+    }
   }
-  if (ext < r->first_ext)
-    return GST_PAD_PROBE_DROP;   /* older than the segment's start */
+  if (!r->fallback) {
+    if (ext < r->map_ext)
+      return GST_PAD_PROBE_DROP;
+    GstClockTime ntp = r->map_ntp + gst_util_uint64_scale (ext - r->map_ext, GST_SECOND, r->clock_rate);
+    g_mutex_lock (&sync->lock);
+    /* the segment starts once every track knows its place (or waited long enough), all
+     * tracks at the same instant: no flash without its beep at the start */
+    gboolean ready = sync->set || g_atomic_int_get (&sync->mapped) >= (gint) sync->tracks || late;
+    if (ready && !sync->set) {
+      sync->set = TRUE;
+      sync->ntp0 = ntp;
+      sync->pts0 = arrival;
+    }
+    GstClockTime ntp0 = sync->ntp0, pts0 = sync->pts0;
+    g_mutex_unlock (&sync->lock);
+    if (!ready || ntp < ntp0)
+      return GST_PAD_PROBE_DROP;   /* before the segment's reference */
+    pts = pts0 + ntp - ntp0;
+  } else {
+    if (r->first_pts == GST_CLOCK_TIME_NONE) {
+      r->first_pts = GST_BUFFER_PTS (buf);
+      r->first_ext = ext;
+    }
+    if (ext < r->first_ext)
+      return GST_PAD_PROBE_DROP;   /* older than the track's start */
+    pts = r->first_pts + gst_util_uint64_scale (ext - r->first_ext, GST_SECOND, r->clock_rate);
+  }
+  if (r->last_pts != GST_CLOCK_TIME_NONE && pts < r->last_pts)
+    pts = r->last_pts;   /* a new sender report moved the mapping back a little: never go backwards */
+  r->last_pts = pts;
   buf = gst_buffer_make_writable (buf);
-  GST_BUFFER_PTS (buf) = r->first_pts + gst_util_uint64_scale (ext - r->first_ext, GST_SECOND, r->clock_rate);
-  GST_BUFFER_DTS (buf) = GST_BUFFER_PTS (buf);
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DTS (buf) = pts;
   GST_PAD_PROBE_INFO_DATA (info) = buf;
   return GST_PAD_PROBE_OK;
 }
@@ -519,15 +630,15 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
     Retime *r = g_new0 (Retime, 1);
     r->clock_rate = (guint) clock_rate;
     r->last_ext = G_MAXUINT64;   /* no packet yet: gst_rtp_buffer_ext_timestamp starts from the first */
-    r->first_pts = GST_CLOCK_TIME_NONE;
-    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, retime_from_rtp, r, g_free);
+    r->first_pts = r->last_pts = GST_CLOCK_TIME_NONE;
+    g_atomic_int_inc (&rec->sync->refs);
+    r->sync = rec->sync;
+    rec->sync->tracks++;   /* before any buffer: the tee pad links below */
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, retime_from_rtp, r, retime_free);
   }
   gst_element_sync_state_with_parent (chain);
-  rec->tee_pad[track] = relay_tap_track (relay, track);
-  if (rec->tee_pad[track])
-    gst_pad_link (rec->tee_pad[track], sink);
   gst_object_unref (sink);
-  return TRUE;
+  return TRUE;   /* recorder_start taps the tees once every track is in place */
 }
 
 static void recorder_free (Recorder *rec);
@@ -551,6 +662,7 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
   rec->path = g_strdup (path);
   rec->video_codec = rtp_codec_from_name (relay_codec_name (relay, TRACK_VIDEO));
   rec->gaps = gap_log_new ();
+  rec->sync = sync_ref_new ();
   rec->mux_bin = gst_parse_bin_from_description (mux_desc, FALSE, error);
   if (!rec->mux_bin) {
     recorder_free (rec);
@@ -580,6 +692,15 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
     }
   }
   recorder_watch_media_clock (rec);
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    if (!rec->chain[t])
+      continue;
+    rec->tee_pad[t] = relay_tap_track (relay, t);
+    GstPad *sink = gst_element_get_static_pad (rec->chain[t], "sink");
+    if (rec->tee_pad[t])
+      gst_pad_link (rec->tee_pad[t], sink);
+    gst_object_unref (sink);
+  }
   relay_request_keyframe (relay);
   rec->keyframe_timer = g_timeout_add (KEYFRAME_RETRY_MS, recorder_want_keyframe, rec);
   return rec;
@@ -611,6 +732,7 @@ recorder_free (Recorder *rec)
   gap_log_unref (rec->gaps);
   if (rec->first_media)
     first_media_release (rec->first_media);
+  sync_ref_unref (rec->sync);
   g_free (rec->path);
   g_free (rec);
 }
