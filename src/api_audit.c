@@ -128,6 +128,20 @@ add_recordings (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
       json_builder_add_string_value (b, url);
     else
       json_builder_add_null_value (b);
+    /* stretches frozen after a loss (recorder.c): the timeline shows them */
+    g_autoptr (GArray) gaps = store_recording_gaps (app->db, r->id);
+    json_builder_set_member_name (b, "gaps");
+    json_builder_begin_array (b);
+    for (guint g = 0; g < gaps->len; g++) {
+      const GapRow *gap = &g_array_index (gaps, GapRow, g);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "at");
+      json_builder_add_int_value (b, gap->at);
+      json_builder_set_member_name (b, "duration_ms");
+      json_builder_add_int_value (b, gap->duration_ms);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);

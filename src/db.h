@@ -72,6 +72,9 @@ GPtrArray *store_case_items (sqlite3 *db, gint64 case_id);         /* of gchar*[
 gchar   *store_invite_issue (sqlite3 *db, gint64 case_id, gint valid_days, GError **error);
 gboolean store_invite_check (sqlite3 *db, gint64 case_id, const gchar *token);
 gint     store_invites_revoke (sqlite3 *db, gint64 case_id);   /* returns how many were live */
+/* the token was issued for this case, whatever became of it since (revoked, expired) */
+gboolean store_invite_known (sqlite3 *db, gint64 case_id, const gchar *token);
+gboolean store_invite_any_live (sqlite3 *db, gint64 case_id);   /* an invite neither revoked nor expired */
 
 /* store_sessions.c — live inspections, participants, recording segments */
 gint64   store_session_open (sqlite3 *db, gint64 case_id, GError **error);
@@ -102,6 +105,13 @@ void       recording_row_free (RecordingRow *row);
 GPtrArray *store_recordings_of_case (sqlite3 *db, gint64 case_id);   /* of RecordingRow*, in time order */   /* of gchar*[2]: id as text, source path */
 /* one recording and its case's reference (*case_ref, to free); NULL for an unknown id */
 RecordingRow *store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref);
+/* a segment's stretches without video (migration 11) */
+typedef struct { gint64 at, duration_ms; } GapRow;
+void       store_recording_gap_add (sqlite3 *db, gint64 recording_id, gint64 at, gint64 duration_ms,
+                                    const gchar *reason);
+GArray    *store_recording_gaps (sqlite3 *db, gint64 recording_id);   /* of GapRow, in time order */
+/* a live inspection's segments whose archiving failed (a full disk): of gchar*[2], id as text, path */
+GPtrArray *store_recordings_archive_failed (sqlite3 *db, gint64 session_id);
 
 /* store_review.c — marks, decisions, and each live inspection's challenge and location */
 typedef struct {

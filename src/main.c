@@ -14,6 +14,14 @@
 #include <sodium.h>
 #include <locale.h>
 #include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include "errors.h"
+#include "signing.h"
+
+#define FIRST_ADMIN_FILE "admin-password.txt"
 
 typedef struct {
   gchar   *config_file;
@@ -92,6 +100,36 @@ parse (int *argc, char ***argv, const gchar *usage, const gchar *summary, Common
   return g_option_context_parse (ctx, argc, argv, error);
 }
 
+/* First start: one admin. Its password goes to a file only its owner can read (mode 0600) in
+ * the data directory, never to stdout, which a service manager keeps in its journal. */
+static gboolean
+create_first_admin (KanyanApp *app, GError **error)
+{
+  g_autofree gchar *password = users_random_password ();
+  g_autofree gchar *path = g_build_filename (app->config->data_dir, FIRST_ADMIN_FILE, NULL);
+  g_autofree gchar *text = g_strdup_printf ("username: admin\npassword: %s\n", password);
+  g_unlink (path);   /* a stale one from an earlier database */
+  gint fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  gboolean written = fd >= 0 && write (fd, text, strlen (text)) == (gssize) strlen (text) && fsync (fd) == 0;
+  if (fd >= 0)
+    close (fd);
+  sodium_memzero (text, strlen (text));
+  if (!written) {
+    g_unlink (path);
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot write %s: %s", path, g_strerror (errno));
+    return FALSE;
+  }
+  g_autoptr (User) admin = users_add (app->db, "admin", password, "admin", "", error);
+  if (!admin) {
+    g_unlink (path);
+    return FALSE;
+  }
+  audit_note (app->db, "serve", "user.created", "", "username", "admin", "role", "admin", NULL);
+  g_print ("First start: created the account 'admin'; its one-time password is in %s (mode 0600).\n"
+           "Sign in, change it (kanyan user passwd -u admin) and delete that file.\n", path);
+  return TRUE;
+}
+
 static int
 cmd_serve (int argc, char **argv)
 {
@@ -108,18 +146,17 @@ cmd_serve (int argc, char **argv)
     return 2;
   }
   g_autoptr (KanyanApp) app = app_new (cfg, &error);
-  if (app && users_count (app->db) == 0) {
-    /* first start: one admin, its password shown here once and never logged */
-    g_autofree gchar *password = users_random_password ();
-    g_autoptr (User) admin = users_add (app->db, "admin", password, "admin", "", &error);
-    if (!admin) {
-      g_printerr ("kanyan serve: %s\n", error->message);
-      return 1;
-    }
-    audit_note (app->db, "serve", "user.created", "", "username", "admin", "role", "admin", NULL);
-    g_print ("First start: created the account 'admin' with the one-time password  %s\n"
-             "Sign in and change it (kanyan user passwd -u admin); it is not shown again.\n", password);
+  if (app && users_count (app->db) == 0 && !create_first_admin (app, &error)) {
+    g_printerr ("kanyan serve: %s\n", error->message);
+    return 1;
   }
+  g_autofree gchar *public_key = app ? signing_public_hex (cfg->data_dir, &error) : NULL;   /* made on first start */
+  if (app && !public_key) {
+    g_printerr ("kanyan serve: %s\n", error->message);
+    return 1;
+  }
+  if (public_key)
+    g_message ("bundles are signed with the Ed25519 key %s", public_key);
   if (!app || !app_serve (app, &error)) {
     g_printerr ("kanyan serve: %s\n", error->message);
     config_free (cfg);
@@ -330,10 +367,28 @@ cmd_archive (int argc, char **argv)
       status = 1;
       continue;
     }
-    if (json)
-      g_print ("{\"source\":\"%s\",\"archive\":\"%s\",\"sha256\":\"%s\",\"bytes\":%" G_GINT64_FORMAT
-               ",\"duration_ms\":%" G_GINT64_FORMAT ",\"packets\":%u,\"salvaged\":%s}\n",
-               argv[i], r->archive_path, r->sha256, r->bytes, r->duration_ms, r->packets, r->salvaged ? "true" : "false");
+    if (json) {   /* a JSON builder, never printf: a file name may hold a quote */
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "source");
+      json_builder_add_string_value (b, argv[i]);
+      json_builder_set_member_name (b, "archive");
+      json_builder_add_string_value (b, r->archive_path);
+      json_builder_set_member_name (b, "sha256");
+      json_builder_add_string_value (b, r->sha256);
+      json_builder_set_member_name (b, "bytes");
+      json_builder_add_int_value (b, r->bytes);
+      json_builder_set_member_name (b, "duration_ms");
+      json_builder_add_int_value (b, r->duration_ms);
+      json_builder_set_member_name (b, "packets");
+      json_builder_add_int_value (b, r->packets);
+      json_builder_set_member_name (b, "salvaged");
+      json_builder_add_boolean_value (b, r->salvaged);
+      json_builder_end_object (b);
+      g_autoptr (JsonNode) root = json_builder_get_root (b);
+      g_autofree gchar *text = json_to_string (root, FALSE);
+      g_print ("%s\n", text);
+    }
     else
       g_print ("%s -> %s (%" G_GINT64_FORMAT " ms, %u packets%s) sha256 %s\n", argv[i], r->archive_path,
                r->duration_ms, r->packets, r->salvaged ? ", salvaged" : "", r->sha256);
@@ -345,32 +400,50 @@ static int
 cmd_audit (int argc, char **argv)
 {
   CommonOptions o = { 0 };
-  gchar *ref = NULL, *bundle = NULL;
+  gchar *ref = NULL, *bundle = NULL, *pubkey = NULL;
   GOptionEntry extra[] = {
     { "case", 0, 0, G_OPTION_ARG_STRING, &ref, "Only this case's entries", "REF" },
     { "bundle", 0, 0, G_OPTION_ARG_FILENAME, &bundle, "Verify an exported case bundle (no database needed)", "FILE.zip" },
+    { "pubkey", 0, 0, G_OPTION_ARG_STRING, &pubkey, "The issuing server's public key (`kanyan audit pubkey` there), "
+      "or a file holding it (verify --bundle)", "KEY" },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
-  if (!parse (&argc, &argv, "verify|list - the audit log",
+  if (!parse (&argc, &argv, "verify|list|pubkey - the audit log",
               "verify: recomputes the hash chain; names the first entry that does not match (exit 1).\n"
-              "verify --bundle FILE: checks an exported bundle on any machine: each audit entry's hash,\n"
-              "each file's SHA-256, and that each file is the one the audit log recorded (exit 1 naming it).\n"
+              "verify --bundle FILE [--pubkey KEY]: checks an exported bundle on any machine: the manifest's\n"
+              "Ed25519 signature (by KEY when given), every file listed with its SHA-256 and nothing else,\n"
+              "the audit entries as an unbroken chain between the signed first and last entries, and each\n"
+              "file is the one the audit log recorded (exit 1 naming what is wrong).\n"
+              "pubkey: prints this server's public signing key (made on first use, kept in the data dir).\n"
               "list: prints the entries.", &o, extra, &error)) {
     g_printerr ("kanyan audit: %s\n", error->message);
     return 2;
   }
   const gchar *verb = argc > 1 ? argv[1] : NULL;
-  if (g_strcmp0 (verb, "verify") != 0 && g_strcmp0 (verb, "list") != 0) {
-    g_printerr ("kanyan audit: say 'verify' or 'list' (see --help)\n");
+  if (g_strcmp0 (verb, "verify") != 0 && g_strcmp0 (verb, "list") != 0 && g_strcmp0 (verb, "pubkey") != 0) {
+    g_printerr ("kanyan audit: say 'verify', 'list' or 'pubkey' (see --help)\n");
     return 2;
   }
   if (bundle && g_strcmp0 (verb, "verify") == 0) {
-    if (!export_verify_bundle (bundle, stdout, &error)) {
+    g_autofree gchar *key_text = NULL;
+    if (pubkey && !signing_public_key_valid (pubkey) && g_file_get_contents (pubkey, &key_text, NULL, NULL))
+      pubkey = g_strstrip (key_text);   /* a file holding the key */
+    if (!export_verify_bundle (bundle, pubkey, stdout, &error)) {
       g_print ("bundle %s FAILS verification: %s\n", bundle, error->message);
       return 1;
     }
     g_print ("bundle %s verifies\n", bundle);
+    return 0;
+  }
+  if (g_strcmp0 (verb, "pubkey") == 0) {
+    g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
+    g_autofree gchar *key = cfg ? signing_public_hex (cfg->data_dir, &error) : NULL;
+    if (!key) {
+      g_printerr ("kanyan audit pubkey: %s\n", error->message);
+      return 1;
+    }
+    g_print ("%s\n", key);
     return 0;
   }
   g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
@@ -512,7 +585,8 @@ main (int argc, char **argv)
                 "  archive purge [--dry-run]  delete media past its retention period\n"
                 "  case export --ref REF --out FILE.zip  the case as one verifiable bundle\n"
                 "  audit verify [--case REF]  recompute the audit log's hash chain\n"
-                "  audit verify --bundle FILE.zip  verify an exported bundle (no database needed)\n"
+                "  audit verify --bundle FILE.zip [--pubkey KEY]  verify an exported bundle (no database needed)\n"
+                "  audit pubkey               print the public key that signs exported bundles\n"
                 "  audit list [--case REF]    print the audit log\n"
                 "  user add|passwd|list|disable  accounts (admin, reviewer, lead, auditor)\n\n"
                 "Each command takes --help.\n");

@@ -311,3 +311,55 @@ store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref)
   sqlite3_finalize (st);
   return r;
 }
+
+void
+store_recording_gap_add (sqlite3 *db, gint64 recording_id, gint64 at, gint64 duration_ms, const gchar *reason)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO recording_gaps (recording_id, at, duration_ms, reason) "
+                          "VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
+    g_warning ("database insert failed: %s", sqlite3_errmsg (db));
+    return;
+  }
+  sqlite3_bind_int64 (st, 1, recording_id);
+  sqlite3_bind_int64 (st, 2, at);
+  sqlite3_bind_int64 (st, 3, duration_ms);
+  sqlite3_bind_text (st, 4, reason, -1, SQLITE_TRANSIENT);
+  insert_returning_id (db, st);
+}
+
+GArray *
+store_recording_gaps (sqlite3 *db, gint64 recording_id)
+{
+  GArray *gaps = g_array_new (FALSE, FALSE, sizeof (GapRow));
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "SELECT at, duration_ms FROM recording_gaps WHERE recording_id = ?1 ORDER BY at, id",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      GapRow gap = { sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1) };
+      g_array_append_val (gaps, gap);
+    }
+  }
+  sqlite3_finalize (st);
+  return gaps;
+}
+
+GPtrArray *
+store_recordings_archive_failed (sqlite3 *db, gint64 session_id)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (sqlite3_prepare_v2 (db, "SELECT id, path FROM recordings WHERE session_id = ?1 AND archive_state = 'failed' "
+                          "AND state <> 'recording' AND purged_at IS NULL ORDER BY id", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, session_id);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      gchar **row = g_new0 (gchar *, 3);
+      row[0] = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) sqlite3_column_int64 (st, 0));
+      row[1] = g_strdup ((const gchar *) sqlite3_column_text (st, 1));
+      g_ptr_array_add (rows, row);
+    }
+  }
+  sqlite3_finalize (st);
+  return rows;
+}

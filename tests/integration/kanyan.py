@@ -171,10 +171,16 @@ class Server:
         return password
 
     def first_admin_password(self):
-        """The one-time password `kanyan serve` printed when it created `admin` on its first start."""
-        found = re.search(r"created the account 'admin' with the one-time password\s+(\S+)", self.log_text())
+        """The one-time password `kanyan serve` wrote (mode 0600) to data/admin-password.txt when it
+        created `admin` on its first start."""
+        try:
+            with open(os.path.join(self.data, "admin-password.txt")) as f:
+                found = re.search(r"^password: (\S+)$", f.read(), re.M)
+        except FileNotFoundError:
+            return None
         if found:
             self.passwords["admin"] = found.group(1)
+            SECRETS.add(found.group(1))
         return found and found.group(1)
 
     def login(self, username):
@@ -267,9 +273,9 @@ class Server:
         self.children.append(peer)
         return peer
 
-    def chromium_publisher(self, case, duration, codec="vp8", name="chromium"):
+    def chromium_publisher(self, case, duration, codec="vp8", name="chromium", extra=()):
         argv = ["node", os.path.join(PEERS, "whip_chromium.mjs"), "--url", f"{self.base}/whip/{case['ref']}",
-                "--token", case["token"], "--duration", str(duration), "--codec", codec]
+                "--token", case["token"], "--duration", str(duration), "--codec", codec] + list(extra)
         peer = JsonLines(argv, os.path.join(self.dir, f"{name}.log"))
         self.children.append(peer)
         return peer

@@ -80,7 +80,7 @@ class AuditorTest(unittest.TestCase):
             bad = tampered("byte", flip)
             self.assertEqual(bad.returncode, 1)
             self.assertIn(archive, bad.stdout, "the tampered file is named")
-            # the file and the manifest changed together: the audit log still knows the real hash
+            # the file and the manifest changed together: the manifest's signature no longer verifies
             forged_sha = hashlib.sha256(flip(archive, members[archive])).hexdigest()
             def both(n, d):
                 if n == "manifest.json":
@@ -92,7 +92,7 @@ class AuditorTest(unittest.TestCase):
                 return flip(n, d)
             bad = tampered("both", both)
             self.assertEqual(bad.returncode, 1)
-            self.assertIn("audit log recorded", bad.stdout)
+            self.assertIn("signature of manifest.json does not verify", bad.stdout)
             # an audit entry edited inside the bundle
             def entry(n, d):
                 if n != "audit.json":
