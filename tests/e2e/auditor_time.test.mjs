@@ -195,7 +195,7 @@ test('each marker seeks the segment that was recording when the mark was made, a
       `the mark was made at ${expected.toFixed(2)} s`);
     assert.ok(v.d < (endAt(loaded) - loaded.started_at) / 1000 + TOLERANCE_S, `the segment's duration is its own (${v.d} s)`);
   }
-  await auditor.screenshot({ path: path.join(ARTIFACTS, 'audit-time.png') });
+  await auditor.screenshot({ path: path.join(ARTIFACTS, 'audit-time.png'), fullPage: true });
 
   // a segment that cannot be decoded: the player says so and moves on to the next one
   const broken = recs[0];
