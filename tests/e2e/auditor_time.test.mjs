@@ -6,10 +6,11 @@
 // this test closes the phone (its own clock), so the mark lies (close − mark) before the end of
 // the segment's file, whose duration is the file's own (the video element's). A segment that
 // ended otherwise (the recording branch restarted) is anchored on its ended_at instead.
+// Then a segment's archive is cut in half: the player must say it cannot decode it and move on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, openSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,6 +63,7 @@ after(async () => {
     server.kill('SIGTERM');
     await exited;
   }
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function newPage(viewport = { width: 1440, height: 900 }) {
@@ -193,5 +195,24 @@ test('each marker seeks the segment that was recording when the mark was made, a
       `the mark was made at ${expected.toFixed(2)} s`);
     assert.ok(v.d < (endAt(loaded) - loaded.started_at) / 1000 + TOLERANCE_S, `the segment's duration is its own (${v.d} s)`);
   }
-  await auditor.screenshot({ path: path.join(ARTIFACTS, 'audit-time.png') });
+  await auditor.screenshot({ path: path.join(ARTIFACTS, 'audit-time.png'), fullPage: true });
+
+  // a segment that cannot be decoded: the player says so and moves on to the next one
+  const broken = recs[0];
+  const folder = path.join(dir, 'rec', c.ref, `session-${broken.session}`);
+  const file = readdirSync(folder).find((f) => f.startsWith(`segment-${String(broken.seq).padStart(3, '0')}.`) &&
+    !f.endsWith('.mkv'));
+  truncateSync(path.join(folder, file), Math.floor(statSync(path.join(folder, file)).size / 2));
+  const replay = await newPage();   // a fresh browser context: nothing of the whole file cached
+  await signIn(replay, `${base()}/audit/#case=${c.ref}`, 'aud1');
+  // the case opens on its first segment, at 0
+  await replay.waitForFunction((id) => document.querySelector('[data-testid=player]').dataset.recording === String(id),
+    broken.id, { timeout: 30000 });
+  await replay.evaluate(() => { const v = document.querySelector('[data-testid=player]'); v.muted = true; v.play().catch(() => {}); });
+  await replay.waitForFunction(() => document.querySelector('[data-testid=player]').dataset.segment === '1', null,
+    { timeout: 60000 });
+  assert.match(await replay.getByTestId('player-note').textContent(), /could not be decoded.*segment 2/,
+    'the page says why it moved on');
+  await replay.waitForFunction(() => document.querySelector('[data-testid=player]').currentTime > 0.5, null,
+    { timeout: 30000 });   // and the next segment plays
 });

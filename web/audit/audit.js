@@ -210,7 +210,12 @@ $('verify').addEventListener('click', verify);
 $('player').addEventListener('loadedmetadata', () => {
   if (pendingSeek !== null) { $('player').currentTime = pendingSeek; pendingSeek = null; }
 });
-$('player').addEventListener('ended', () => moveOn('ended'));
+// playing, as the auditor left it: a seek to a segment's very end while paused also fires
+// 'ended', which must not start the next segment (at a natural end 'pause' comes with ended set)
+let playing = false;
+$('player').addEventListener('play', () => { playing = true; });
+$('player').addEventListener('pause', () => { if (!$('player').ended) playing = false; });
+$('player').addEventListener('ended', () => { if (playing) moveOn('ended'); });
 $('player').addEventListener('error', () => { if ($('player').getAttribute('src')) moveOn('error'); });
 $('player').addEventListener('timeupdate', movePlayhead);
 $('player').addEventListener('seeked', movePlayhead);
