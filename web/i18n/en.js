@@ -150,4 +150,7 @@ export default {
   'report.pdf': 'Download PDF',
   'review.revoke': 'Revoke the invite links',
   'review.revoked': 'Invite links revoked:',
+  'audit.progress.files': 'files',
+  'audit.progress.of': 'of',
+  'report.signing_key': 'Exported bundles of this case are signed with the Ed25519 key',
 };

@@ -150,4 +150,7 @@ export default {
   'report.pdf': '下载 PDF',
   'review.revoke': '作废邀请链接',
   'review.revoked': '已作废的邀请链接：',
+  'audit.progress.files': '个文件',
+  'audit.progress.of': '/',
+  'report.signing_key': '本办件导出包的签名公钥（Ed25519）',
 };
