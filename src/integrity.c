@@ -1,6 +1,6 @@
 /* integrity.c — the integrity check off the main loop. The main loop gathers what to check
- * (file paths, expected hashes, sizes); one GTask per case hashes the files on a worker
- * thread at a lower CPU priority, with its own read-only SQLite connection for the audit
+ * (file paths, expected hashes, sizes); one GTask per case hashes the files on a thread of
+ * its own at a lower CPU priority, with its own read-only SQLite connection for the audit
  * chain, and counts bytes as it goes; the result comes back to the main loop, which audits
  * it and keeps it for whoever asks (by job id) for JOB_KEEP_MS. A second start for the same
  * case joins the running check. The worker never writes the database. */
@@ -144,6 +144,14 @@ job_run (GTask *task, gpointer source, gpointer task_data, GCancellable *cancell
   g_task_return_boolean (task, TRUE);
 }
 
+static gpointer
+job_thread (gpointer task)
+{
+  job_run (task, NULL, g_task_get_task_data (task), NULL);
+  g_object_unref (task);
+  return NULL;
+}
+
 static JsonNode *
 job_result (Job *job)
 {
@@ -266,9 +274,11 @@ integrity_start (KanyanApp *app, const CaseRow *row, const gchar *actor)
   job->files_total = job->files->len;
   g_hash_table_insert (running, job->case_ref, job);
   g_hash_table_insert (jobs, GUINT_TO_POINTER (job->id), job);
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, job_finish, job);
+  GTask *task = g_task_new (NULL, NULL, job_finish, job);
   g_task_set_task_data (task, job, NULL);
-  g_task_run_in_thread (task, job_run);
+  /* its own thread, not GTask's shared pool: it runs at a lower priority, which must not stay
+   * with a pool thread, and may take minutes */
+  g_thread_unref (g_thread_new ("integrity", job_thread, task));
   return job->id;
 }
 
