@@ -1,7 +1,8 @@
 /* api_audit.c — REST routes of the auditors' side: search, a case's whole timeline (every
  * audit entry and recording segment, each segment placed on the wall clock by
- * media_started_at, the moment of its archive's 0), and the integrity check (the hash chain and every
- * archive's and still's SHA-256 recomputed). Reads only; the check itself is audited. */
+ * media_started_at, the moment of its archive's 0), and the integrity check (the hash chain and
+ * every archive's and still's SHA-256 recomputed, on a worker thread: integrity.c) with its
+ * progress, and the public signing key. Reads only; the check itself is audited. */
 #include "api_private.h"
 #include "archive.h"
 #include "audit.h"
@@ -9,6 +10,8 @@
 #include "errors.h"
 #include "workflow.h"
 #include "report_pdf.h"
+#include "integrity.h"
+#include "signing.h"
 #include <glib/gstdio.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -183,76 +186,45 @@ api_audit_timeline (KanyanApp *app, HttpExchange *ex, const Identity *id, const 
   api_respond_builder (ex, 200, b);
 }
 
-static void
-add_file_check (JsonBuilder *b, const gchar *kind, gint64 id, const gchar *path, const gchar *expected, gboolean purged,
-                guint *bad)
-{
-  const gchar *status = "ok";
-  g_autoptr (GError) error = NULL;
-  gint64 bytes = 0;
-  g_autofree gchar *actual = NULL;
-  if (purged)
-    status = "purged";
-  else if (!path || !g_file_test (path, G_FILE_TEST_EXISTS))
-    status = "missing";
-  else if (!(actual = archive_sha256_file (path, &bytes, &error)) || g_strcmp0 (actual, expected) != 0)
-    status = "mismatch";
-  if (g_strcmp0 (status, "ok") != 0 && !purged)
-    (*bad)++;
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "kind");
-  json_builder_add_string_value (b, kind);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, id);
-  json_builder_set_member_name (b, "file");
-  g_autofree gchar *base = path ? g_path_get_basename (path) : g_strdup ("");
-  json_builder_add_string_value (b, base);
-  json_builder_set_member_name (b, "sha256");
-  json_builder_add_string_value (b, expected ? expected : "");
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, status);
-  json_builder_end_object (b);
-}
-
-/* GET /api/cases/{ref}/integrity: the audit chain, and each archive and still against its hash */
+/* GET /api/cases/{ref}/integrity[?job=N]: the audit chain, and each archive and still against
+ * its hash. Without job: starts the check on a worker thread (integrity.c; or joins the one
+ * running for the case) and answers 202 with its progress. With job: 202 and the progress
+ * while it runs, 200 and the result once it is done. */
 void
 api_audit_integrity (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
-  gint64 bad_id = 0, checked = 0;
+  const gchar *job_text = http_exchange_query (ex, "job");
+  guint64 job = 0;
+  if (job_text && (!g_ascii_string_to_unsigned (job_text, 10, 1, G_MAXUINT, &job, NULL))) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'job' is the number a started check answered with");
+    return;
+  }
+  if (!job_text)
+    job = integrity_start (app, row, auth_actor (id));
+  g_autoptr (JsonNode) node = integrity_status ((guint) job, row->ref);
+  if (!node) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such integrity check of this case (kept 10 minutes)");
+    return;
+  }
+  gboolean running = json_object_get_boolean_member (json_node_get_object (node), "running");
+  http_exchange_respond_json (ex, running ? 202 : 200, node);
+}
+
+/* GET /api/signing-key: the public key exported bundles are signed with (public, like a certificate) */
+void
+api_audit_signing_key (KanyanApp *app, HttpExchange *ex)
+{
   g_autoptr (GError) error = NULL;
-  gboolean chain_ok = audit_verify (app->db, NULL, &bad_id, &checked, &error);
-  g_autoptr (GPtrArray) recs = store_recordings_of_case (app->db, row->id);
-  g_autoptr (GPtrArray) stills = store_stills_of_case (app->db, row->id);
+  g_autofree gchar *key = signing_public_hex (app->config->data_dir, &error);
+  if (!key) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  json_builder_set_member_name (b, "chain");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, chain_ok);
-  json_builder_set_member_name (b, "checked");
-  json_builder_add_int_value (b, checked);
-  json_builder_set_member_name (b, "first_bad_entry");
-  if (bad_id)
-    json_builder_add_int_value (b, bad_id);
-  else
-    json_builder_add_null_value (b);
-  json_builder_end_object (b);
-  guint bad = 0;
-  json_builder_set_member_name (b, "files");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < recs->len; i++) {
-    RecordingRow *r = g_ptr_array_index (recs, i);
-    if (r->archive_sha256)
-      add_file_check (b, "recording", r->id, r->archive_path, r->archive_sha256, r->purged_at != 0, &bad);
-  }
-  for (guint i = 0; i < stills->len; i++) {
-    StillRow *s = g_ptr_array_index (stills, i);
-    add_file_check (b, "still", s->id, s->path, s->sha256, FALSE, &bad);
-  }
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, chain_ok && bad == 0);
-  g_autofree gchar *result = g_strdup_printf ("%s, %u file(s) not matching", chain_ok ? "chain intact" : "chain broken", bad);
-  audit_note (app->db, auth_actor (id), "integrity.checked", row->ref, "result", result, NULL);
+  json_builder_set_member_name (b, "algorithm");
+  json_builder_add_string_value (b, "ed25519");
+  json_builder_set_member_name (b, "public_key");
+  json_builder_add_string_value (b, key);
   api_respond_builder (ex, 200, b);
 }
 

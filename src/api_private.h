@@ -45,3 +45,4 @@ void api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row
 void api_review_add_decisions (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
 /* into an open object: "notice", the latest one-time notice, or null */
 void api_review_add_notice (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
+void api_audit_signing_key (KanyanApp *app, HttpExchange *ex);

@@ -41,6 +41,7 @@ struct _HttpExchange {
   GByteArray *body;
   gboolean    body_too_large;
   gboolean    dispatched;
+  gchar      *peer;              /* the client's address as the TCP connection shows it */
   /* response */
   gboolean    responded, headers_sent;
   guint       status;
@@ -100,6 +101,7 @@ http_exchange_unref (HttpExchange *ex)
   g_hash_table_unref (ex->headers);
   g_byte_array_unref (ex->body);
   g_free (ex->content_type);
+  g_free (ex->peer);
   g_ptr_array_unref (ex->extra_headers);
   if (ex->response)
     g_bytes_unref (ex->response);
@@ -110,6 +112,7 @@ const gchar *http_exchange_method (HttpExchange *ex) { return ex->method; }
 const gchar *http_exchange_path (HttpExchange *ex) { return ex->path; }
 gboolean http_exchange_is_open (HttpExchange *ex) { return ex->wsi != NULL && !ex->responded; }
 gboolean http_exchange_body_too_large (HttpExchange *ex) { return ex->body_too_large; }
+const gchar *http_exchange_peer (HttpExchange *ex) { return ex->peer; }
 
 const gchar *
 http_exchange_query (HttpExchange *ex, const gchar *name)
@@ -230,6 +233,10 @@ exchange_new (KanyanHttp *http, struct lws *wsi)
   ex->extra_headers = g_ptr_array_new_with_free_func (g_free);
   ex->query = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   ex->headers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  gchar peer[64] = "";
+  lws_get_peer_simple (wsi, peer, sizeof peer);
+  /* an IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d */
+  ex->peer = g_strdup (g_str_has_prefix (peer, "::ffff:") && strchr (peer, '.') ? peer + 7 : peer);
   for (guint i = 0; i < G_N_ELEMENTS (method_tokens) && !ex->method; i++) {
     gchar *uri = copy_token (wsi, method_tokens[i].token);
     if (uri) {

@@ -25,6 +25,7 @@ const gchar  *http_exchange_header (HttpExchange *ex, const gchar *name);  /* "a
 GBytes       *http_exchange_body (HttpExchange *ex);
 gboolean      http_exchange_body_too_large (HttpExchange *ex);
 gboolean      http_exchange_is_open (HttpExchange *ex);
+const gchar  *http_exchange_peer (HttpExchange *ex);   /* the client's IP address, as the TCP connection shows it */
 void          http_exchange_add_header (HttpExchange *ex, const gchar *name, const gchar *value);
 void          http_exchange_respond (HttpExchange *ex, guint status, const gchar *content_type, GBytes *body);
 /* the body is [offset, offset + length) of fd, read in chunks as the socket drains (HEAD: not

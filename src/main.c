@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 #include "errors.h"
 #include "signing.h"
+#include "login_guard.h"
 
 #define FIRST_ADMIN_FILE "admin-password.txt"
 
@@ -157,7 +158,10 @@ cmd_serve (int argc, char **argv)
   }
   if (public_key)
     g_message ("bundles are signed with the Ed25519 key %s", public_key);
-  if (!app || !app_serve (app, &error)) {
+  gboolean served = app && app_serve (app, &error);
+  if (app)
+    login_guard_flush (app->db);   /* the failed logins still being counted */
+  if (!served) {
     g_printerr ("kanyan serve: %s\n", error->message);
     config_free (cfg);
     return 1;

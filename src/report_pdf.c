@@ -3,6 +3,7 @@
  * file; never touches media or sockets. The same facts as web/report/, for the file and for
  * whoever cannot print from a browser. */
 #include "report_pdf.h"
+#include "signing.h"
 #include "errors.h"
 #include <cairo-pdf.h>
 #include <pango/pangocairo.h>
@@ -158,6 +159,9 @@ report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError 
                 r->seq, started, r->duration_ms / 1000.0, r->purged_at ? "purged" : (r->archive_state ? r->archive_state : r->state),
                 r->archive_sha256 ? r->archive_sha256 : "–");
   }
+  g_autofree gchar *public_key = signing_public_hex (app->config->data_dir, NULL);
+  if (public_key)   /* the key exported bundles of this server are signed with (kanyan audit pubkey) */
+    pen_printf (&pen, small, 3, "签名公钥 Signing key (Ed25519): %s", public_key);
   g_autofree gchar *now = when (db_now_ms ());
   pen_printf (&pen, small, 0, "Kanyan %s · generated %s", KANYAN_VERSION, now);
 

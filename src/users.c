@@ -1,14 +1,17 @@
 /* users.c — SQL and cryptography of accounts and sessions. Passwords: Argon2id through
- * crypto_pwhash_str (interactive limits). Session tokens: 32 random bytes, base64url, only
- * their SHA-256 is stored. Failed logins add a delay that doubles each time (250 ms … 30 s). */
+ * crypto_pwhash_str (interactive limits: 64 MiB each), checked on a pool of two threads with
+ * a short queue; a login beyond it is refused at once. Who may try when is login_guard.c's.
+ * Session tokens: 32 random bytes, base64url, only their SHA-256 is stored. */
 #include "users.h"
 #include <gio/gio.h>
 #include "db.h"
 #include "errors.h"
 #include <sodium.h>
 
-#define BACKOFF_BASE_MS 250
-#define BACKOFF_MAX_MS  30000
+#include "login_guard.h"
+
+#define HASH_THREADS 2       /* password checks running at once (64 MiB each) */
+#define HASH_PENDING 8       /* … running and waiting: beyond this a login is refused at once */
 
 static const gchar *const roles[] = { "admin", "reviewer", "lead", "auditor", NULL };
 
@@ -207,38 +210,29 @@ users_list (sqlite3 *db)
   return list;
 }
 
-static void
-record_login_result (sqlite3 *db, gint64 user_id, gboolean ok)
-{
-  sqlite3_stmt *st = NULL;
-  const gchar *sql = ok ? "UPDATE users SET failed_logins = 0 WHERE id = ?1"
-                        : "UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = ?2 WHERE id = ?1";
-  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64 (st, 1, user_id);
-    if (!ok)
-      sqlite3_bind_int64 (st, 2, db_now_ms ());
-    sqlite3_step (st);
-  }
-  sqlite3_finalize (st);
-}
-
-/* A login in three steps: the account and its back-off on the main loop, the Argon2id check
- * (~0.1 s of CPU) on a worker thread so signaling and media setup never wait for it, then the
- * result recorded on the main loop. An unknown name is checked against a dummy hash, so the
- * answer takes as long as for a real account and does not reveal which names exist. */
+/* A login in three steps: the back-off decided and the attempt counted on the main loop
+ * (login_guard.c), the Argon2id check (~0.1 s of CPU, 64 MiB) on the pool of HASH_THREADS so
+ * signaling and media setup never wait for it, then the result recorded on the main loop. An
+ * unknown name is checked against a dummy hash, so the answer takes as long as for a real
+ * account and does not reveal which names exist. */
 typedef struct {
   sqlite3       *db;
   User          *user;       /* NULL: no such account */
-  gchar         *hash, *password;
+  gchar         *username, *address, *hash, *password;
   gboolean       match;
   UsersLoginDone done;
   gpointer       data;
 } Login;
 
+static GThreadPool *hash_pool;
+static guint hashes_pending;   /* running and queued; main loop only */
+
 static void
 login_free (Login *l)
 {
   user_free (l->user);
+  g_free (l->username);
+  g_free (l->address);
   g_free (l->hash);
   if (l->password) {
     sodium_memzero (l->password, strlen (l->password));
@@ -258,14 +252,17 @@ dummy_hash (void)
   return hash;
 }
 
-/* worker thread: touches nothing but the Login it owns */
+/* pool thread: touches nothing but the Login its task owns */
 static void
-login_verify (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+login_verify (gpointer task_ptr, gpointer unused)
 {
-  Login *l = task_data;
+  GTask *task = task_ptr;
+  Login *l = g_task_get_task_data (task);
   const gchar *hash = l->hash ? l->hash : dummy_hash ();
   l->match = hash && crypto_pwhash_str_verify (hash, l->password, strlen (l->password)) == 0 && l->user;
-  g_task_return_boolean (task, TRUE);
+  sodium_memzero (l->password, strlen (l->password));
+  g_task_return_boolean (task, TRUE);   /* login_finish runs on the main loop */
+  g_object_unref (task);
 }
 
 /* main loop */
@@ -274,50 +271,53 @@ login_finish (GObject *source, GAsyncResult *result, gpointer data)
 {
   Login *l = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
-  if (l->user)
-    record_login_result (l->db, l->user->id, l->match);
+  hashes_pending--;
   if (!l->match)
     g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_BAD_TOKEN, "wrong username or password");
   else if (l->user->disabled)
     g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_FORBIDDEN, "this account is disabled");
+  login_guard_end (l->db, l->username, l->address, !error, error ? kanyan_error_code (error->code) : NULL);
   l->done (l->data, error ? NULL : g_steal_pointer (&l->user), 0, error);
 }
 
 void
-users_login_async (sqlite3 *db, const gchar *username, const gchar *password, UsersLoginDone done, gpointer data)
+users_login_async (sqlite3 *db, const gchar *username, const gchar *password, const gchar *address,
+                   UsersLoginDone done, gpointer data)
 {
+  g_autoptr (GError) error = NULL;
+  gint64 retry = 0;
+  if (!login_guard_begin (db, username ? username : "", address, &retry, &error)) {
+    done (data, NULL, retry, error);
+    return;
+  }
+  if (hashes_pending >= HASH_PENDING) {   /* the queue is full: answered now, nothing hashed */
+    login_guard_cancel (username ? username : "", address);
+    g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_LOGIN_QUEUE_FULL, "too many logins at once: try again in a second");
+    done (data, NULL, 1000, error);
+    return;
+  }
+  if (!hash_pool)
+    hash_pool = g_thread_pool_new (login_verify, NULL, HASH_THREADS, FALSE, NULL);
   Login *l = g_new0 (Login, 1);
   l->db = db;
   l->done = done;
   l->data = data;
+  l->username = g_strdup (username ? username : "");
+  l->address = g_strdup (address);
   l->password = g_strdup (password ? password : "");
   sqlite3_stmt *st = NULL;
-  gint failures = 0;
-  gint64 last_failed = 0;
   if (username && sqlite3_prepare_v2 (db, USER_SELECT "WHERE username = ?1", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
     if (sqlite3_step (st) == SQLITE_ROW) {
       l->user = user_from (st);
       l->hash = g_strdup ((const gchar *) sqlite3_column_text (st, 5));
-      failures = sqlite3_column_int (st, 6);
-      last_failed = sqlite3_column_int64 (st, 7);
     }
   }
   sqlite3_finalize (st);
-  if (failures > 0) {
-    gint64 delay = MIN ((gint64) BACKOFF_BASE_MS << MIN (failures - 1, 16), BACKOFF_MAX_MS);
-    gint64 wait = last_failed + delay - db_now_ms ();
-    if (wait > 0) {
-      g_autoptr (GError) error = g_error_new (KANYAN_ERROR, KANYAN_ERROR_RATE_LIMITED,
-                                              "too many failed logins: try again in %" G_GINT64_FORMAT " ms", wait);
-      done (data, NULL, wait, error);
-      login_free (l);
-      return;
-    }
-  }
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, login_finish, NULL);
+  GTask *task = g_task_new (NULL, NULL, login_finish, NULL);
   g_task_set_task_data (task, l, (GDestroyNotify) login_free);
-  g_task_run_in_thread (task, login_verify);
+  hashes_pending++;
+  g_thread_pool_push (hash_pool, task, NULL);   /* the pool thread drops this reference */
 }
 
 static gchar *

@@ -1,5 +1,5 @@
 /* users.h — accounts and sessions: Argon2id passwords (libsodium), random 256-bit session
- * tokens stored only as SHA-256, idle and absolute expiry, growing delays after failed logins. */
+ * tokens stored only as SHA-256, idle and absolute expiry; logins bounded by login_guard.h. */
 #pragma once
 #include <glib.h>
 #include <sqlite3.h>
@@ -26,12 +26,14 @@ GPtrArray *users_list (sqlite3 *db);                       /* of User* */
 User     *users_find (sqlite3 *db, const gchar *username);  /* NULL: no such user (disabled ones too) */
 gint      users_count (sqlite3 *db);
 gchar    *users_random_password (void);
-/* Login, answered on the main loop (the password check runs on a worker thread): the user
- * (transfer full) on success. Wrong name or password → BAD_TOKEN; too soon after failures →
- * RATE_LIMITED with retry_after_ms; disabled → FORBIDDEN. */
+/* Login from a client address, answered on the main loop (the password check runs on a small
+ * thread pool): the user (transfer full) on success. Wrong name or password → BAD_TOKEN; too
+ * soon after failures of this name from this address, or too many from this address →
+ * RATE_LIMITED with retry_after_ms (login_guard.h); too many checks queued →
+ * LOGIN_QUEUE_FULL; disabled → FORBIDDEN. Failures are audited, aggregated, by login_guard.c. */
 typedef void (*UsersLoginDone) (gpointer data, User *user, gint64 retry_after_ms, const GError *error);
-void      users_login_async (sqlite3 *db, const gchar *username, const gchar *password, UsersLoginDone done,
-                             gpointer data);
+void      users_login_async (sqlite3 *db, const gchar *username, const gchar *password, const gchar *address,
+                             UsersLoginDone done, gpointer data);
 gchar    *sessions_create (sqlite3 *db, gint64 user_id, GError **error);   /* the token, shown once */
 User     *sessions_lookup (sqlite3 *db, const gchar *token);               /* NULL: unknown or expired */
 void      sessions_end (sqlite3 *db, const gchar *token);

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 import zipfile
 
@@ -55,7 +56,8 @@ class AuditorTest(unittest.TestCase):
             self.assertIn("report.html", names)
             self.assertTrue(members["report.pdf"].startswith(b"%PDF-"))
             self.assertIn("audit.json", names)
-            self.assertEqual(sorted(f["kind"] for f in manifest["files"]), ["recording", "still"])
+            self.assertEqual(sorted(f["kind"] for f in manifest["files"]),
+                             ["audit", "audit-links", "case", "recording", "report", "report", "still"])
             self.assertIn(b"Inspection report", members["report.html"])
             items = json.loads(members["case.json"])["items"]
             self.assertEqual([i["department"] for i in items][3:5], ["fire", "fire"], "whose items they were")
@@ -140,6 +142,18 @@ class AuditorTest(unittest.TestCase):
         self.assertEqual(s.api("GET", "/api/search?from=yesterday", user="auditor")[0], 400)
         self.assertEqual(s.api("GET", "/api/search")[0], 401)
 
+    def integrity(self, user):
+        """The check runs as a job: started (202 and its progress), then asked for until done (200)."""
+        s = self.server
+        status, body = s.api("GET", "/api/cases/AU-1/integrity", user=user)
+        self.assertEqual(status, 202, body)
+        self.assertTrue(body["running"])
+        deadline = time.time() + 120
+        while status == 202 and time.time() < deadline:
+            time.sleep(0.1)
+            status, body = s.api("GET", f"/api/cases/AU-1/integrity?job={body['job']}", user=user)
+        return status, body
+
     def test_timeline_and_integrity(self):
         s = self.server
         self.assertEqual(s.api("GET", "/api/cases/AU-1/timeline", user="owner")[0], 403, "the log is for auditors and leads")
@@ -153,7 +167,7 @@ class AuditorTest(unittest.TestCase):
         self.assertEqual(rec["url"], f"/media/recordings/{rec['id']}")
         self.assertGreater(rec["duration_ms"], 2000)
         self.assertEqual(len(rec["sha256"]), 64)
-        status, check = s.api("GET", "/api/cases/AU-1/integrity", user="lead")
+        status, check = self.integrity("lead")
         self.assertEqual(status, 200)
         self.assertTrue(check["ok"], check)
         self.assertEqual(sorted(f["kind"] for f in check["files"]), ["recording", "still"])
@@ -164,7 +178,7 @@ class AuditorTest(unittest.TestCase):
             byte = f.read(1)
             f.seek(2000)
             f.write(bytes([byte[0] ^ 0xFF]))
-        check = s.api("GET", "/api/cases/AU-1/integrity", user="auditor")[1]
+        check = self.integrity("auditor")[1]
         self.assertFalse(check["ok"])
         bad = [f for f in check["files"] if f["status"] != "ok"]
         self.assertEqual([(f["kind"], f["status"]) for f in bad], [("recording", "mismatch")])
@@ -176,7 +190,7 @@ class AuditorTest(unittest.TestCase):
             db.execute("DROP TRIGGER audit_log_no_update")
             first = db.execute("SELECT min(id) FROM audit_log WHERE case_ref = 'AU-1' AND action = 'mark'").fetchone()[0]
             db.execute("UPDATE audit_log SET detail = replace(detail, 'pass', 'fail') WHERE id = ?", (first,))
-        check = s.api("GET", "/api/cases/AU-1/integrity", user="auditor")[1]
+        check = self.integrity("auditor")[1]
         self.assertFalse(check["chain"]["ok"])
         self.assertEqual(check["chain"]["first_bad_entry"], first)
 

@@ -183,9 +183,28 @@ async function openCase(ref) {
   if (segments.length) play(0, 0);
 }
 
+const MB = (n) => (n / 1048576).toFixed(n < 10485760 ? 1 : 0);
+
+function showProgress(p) {
+  const pct = p.bytes_total ? Math.floor((100 * p.bytes_done) / p.bytes_total) : 0;
+  $('integrity').textContent = `${t('audit.verifying')} ${MB(p.bytes_done)} ${t('audit.progress.of')} ` +
+    `${MB(p.bytes_total)} MB (${pct} %) · ${p.files_done}/${p.files_total} ${t('audit.progress.files')}`;
+  $('integrity').dataset.progress = String(pct);
+}
+
+// the check is a job hashing on the server's worker thread: started (202, its progress), then
+// asked for until it is done (200, the result)
 async function verify() {
   $('integrity').textContent = t('audit.verifying');
-  const r = await api(`/api/cases/${encodeURIComponent(caseRef)}/integrity`);
+  delete $('integrity').dataset.progress;
+  const ref = caseRef, base = `/api/cases/${encodeURIComponent(ref)}/integrity`;
+  let r = await api(base);
+  while (r.status === 202 && ref === caseRef) {
+    showProgress(r.body);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    r = await api(`${base}?job=${r.body.job}`);
+  }
+  if (ref !== caseRef) return;   // another case was opened meanwhile
   if (!r.ok) { $('integrity').textContent = r.body ? r.body.message : ''; return; }
   const v = r.body;
   const head = document.createElement('p');

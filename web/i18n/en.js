@@ -194,4 +194,7 @@ export default {
   'review.reopen.why': 'The decision is final. A lead may reopen the case, saying why; it is audited.',
   'review.reopen.submit': 'Reopen',
   'review.reopened': 'The case is open again: issue a new invite for a new live inspection.',
+  'audit.progress.files': 'files',
+  'audit.progress.of': 'of',
+  'report.signing_key': 'Exported bundles of this case are signed with the Ed25519 key',
 };

@@ -194,4 +194,7 @@ export default {
   'review.reopen.why': '该决定为最终决定。科室负责人可说明理由后重新开启本案，此操作记入审计日志。',
   'review.reopen.submit': '重新开启',
   'review.reopened': '本案已重新开启：请签发新的邀请以进行新的远程踏勘。',
+  'audit.progress.files': '个文件',
+  'audit.progress.of': '/',
+  'report.signing_key': '本办件导出包的签名公钥（Ed25519）',
 };

@@ -5,7 +5,7 @@ import { api } from '../lib/session.js';
 
 const $ = (id) => document.getElementById(id);
 const ref = new URLSearchParams(location.hash.slice(1)).get('case');
-let data = null;
+let data = null, signingKey = '';
 
 function row(label, value) {
   const tr = document.createElement('tr');
@@ -57,6 +57,7 @@ function render() {
     return tr;
   }));
   $('r-generated').textContent = `${t('report.generated')} ${new Date().toLocaleString()}`;
+  $('r-signing-key').textContent = signingKey ? `${t('report.signing_key')} ${signingKey}` : '';
   $('report').classList.remove('hidden');
 }
 
@@ -68,5 +69,10 @@ if (!ref) $('error').textContent = t('report.nocase');
 else {
   const [c, tl] = await Promise.all([api(`/api/cases/${encodeURIComponent(ref)}`), api(`/api/cases/${encodeURIComponent(ref)}/timeline`)]);
   if (!c.ok || !tl.ok) $('error').textContent = (c.body || tl.body || {}).message || t('err.network');
-  else { data = [c.body, tl.body]; render(); }
+  else {
+    data = [c.body, tl.body];
+    const key = await api('/api/signing-key');   // the key this server signs exported bundles with
+    if (key.ok) signingKey = key.body.public_key;
+    render();
+  }
 }
