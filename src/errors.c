@@ -29,6 +29,7 @@ static const struct { const gchar *code; guint status; } error_table[] = {
   [KANYAN_ERROR_ILLEGAL_TRANSITION]     = { "illegal_transition", 409 },
   [KANYAN_ERROR_INTERNAL]               = { "internal", 500 },
   [KANYAN_ERROR_RANGE_NOT_SATISFIABLE] = { "range_not_satisfiable", 416 },
+  [KANYAN_ERROR_TOO_MANY_CONNECTIONS]  = { "too_many_connections", 429 },
 };
 
 const gchar *

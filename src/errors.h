@@ -29,6 +29,7 @@ typedef enum {
   KANYAN_ERROR_INTERNAL,
   KANYAN_ERROR_RANGE_NOT_SATISFIABLE,   /* a media Range outside the file, or malformed (416) */
   KANYAN_ERROR_NOT_YOUR_ITEM,           /* a co-reviewer marking another department's item (403) */
+  KANYAN_ERROR_TOO_MANY_CONNECTIONS,    /* a cap on connections per address, account or case (429) */
 } KanyanError;
 
 #define KANYAN_ERROR (kanyan_error_quark ())
