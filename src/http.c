@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 
 #define WS_MAX_QUEUE 512
+#define WS_MAX_QUEUE_BYTES (1 << 20)   /* a client that does not read is closed, not buffered for */
 #define BODY_CHUNK   16384
 #define FILE_CHUNK   65536     /* read from a file body per writable callback */
 #define WS_RATE_PER_S   50.0     /* sustained messages per second per connection */
@@ -72,6 +73,7 @@ struct _WsConn {
   struct lws *wsi;
   KanyanHttp *http;
   GQueue      out;               /* of gchar* */
+  gsize       out_bytes;         /* queued in out */
   GByteArray *rx;
   gboolean    rx_too_large;
   gboolean    closing;
@@ -414,12 +416,16 @@ ws_conn_send (WsConn *conn, const gchar *text)
 {
   if (conn->closing)
     return;
-  if (g_queue_get_length (&conn->out) >= WS_MAX_QUEUE) {
+  gsize len = strlen (text);
+  if (g_queue_get_length (&conn->out) >= WS_MAX_QUEUE || conn->out_bytes + len > WS_MAX_QUEUE_BYTES) {
     g_warning ("websocket: a client does not read its messages; closing it");
+    g_queue_clear_full (&conn->out, g_free);   /* what it did not read is not kept for it */
+    conn->out_bytes = 0;
     ws_conn_close (conn);
     return;
   }
   g_queue_push_tail (&conn->out, g_strdup (text));
+  conn->out_bytes += len;
   lws_callback_on_writable (conn->wsi);
 }
 
@@ -436,6 +442,7 @@ ws_write (WsConn *conn)
   gchar *text = g_queue_pop_head (&conn->out);
   if (text) {
     gsize len = strlen (text);
+    conn->out_bytes -= len;
     g_autofree guchar *buf = g_malloc (LWS_PRE + len);
     memcpy (buf + LWS_PRE, text, len);
     g_free (text);

@@ -275,6 +275,40 @@ class ConnectionLimitsTest(unittest.TestCase):
             ws.close()
 
 
+class ManySocketsOneCaseTest(unittest.TestCase):
+    """Many sockets into one case (caps raised): every join answered, and after they close the
+    server gives back what they took (the finding: 400 sockets kept 363 MB after close)."""
+
+    def setUp(self):
+        self.server = Server(config="[server]\nmax_ws_per_ip=1000\nmax_ws_per_account=1000\n"
+                                    "max_participants_per_case=1000\n[media]\nroom_linger_s=1\n").start()
+        self.case = self.server.add_case("LIM-4")
+
+    def tearDown(self):
+        self.server.stop()
+
+    def cycle(self, n):
+        socks = []
+        for _ in range(n):
+            ws, msg = ws_join(self.server, "LIM-4")
+            self.assertEqual(msg["type"], "joined", msg)
+            socks.append(ws)
+        for ws in socks:
+            ws.close()
+        self.assertTrue(wait_until(lambda: open_sessions(self.server) == 0, 120, step=0.5), "the inspection never closed")
+
+    def test_sockets_into_one_case_are_released(self):
+        pid = self.server.proc.pid
+        self.cycle(10)   # warm up
+        start = proc_usage(pid)
+        self.cycle(150)
+
+        def back():
+            fds, threads, rss = proc_usage(pid)
+            return fds <= start[0] * 1.1 and threads <= start[1] * 1.1 and rss <= start[2] * 1.1
+        self.assertTrue(wait_until(back, 120, step=1), f"start {start}, now {proc_usage(pid)} (fds, threads, RSS KiB)")
+
+
 class FdLimitTest(unittest.TestCase):
     """300 idle WebSockets against a server whose fd limit is 256: it keeps answering."""
 
