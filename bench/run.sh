@@ -141,6 +141,10 @@ T=$(mktemp -d /tmp/kanyan-bench.XXXXXX)
 PORT=18443
 KEEP=${BENCH_KEEP:-0}
 cat > "$T/kanyan.conf" <<EOF
+[server]
+# every reviewer of the load generator is one account on one address
+max_ws_per_ip=100000
+max_ws_per_account=100000
 [media]
 # rooms of the previous step must not linger into the next one's measurement
 room_linger_s=2

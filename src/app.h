@@ -28,6 +28,12 @@ typedef struct {
   gchar  **holidays;          /* [calendar] holidays: weekdays that are not working days */
   gchar  **workdays;          /* [calendar] workdays: weekend days that are (调休) */
   gint     retention_days;    /* [archive] retention_days: media kept this long after the decision; 0 = forever */
+  gint     request_timeout_s;   /* [server] a whole HTTP request (headers and body) must arrive within this */
+  gint     ws_join_timeout_s;   /* [server] a WebSocket that has not joined a case by then is closed */
+  gint     ws_ping_interval_s;  /* [server] a silent WebSocket is pinged after this; hung up after twice it */
+  gint     max_ws_per_ip;       /* [server] open WebSockets from one address */
+  gint     max_ws_per_account;  /* [server] live connections of one reviewer account */
+  gint     max_participants_per_case; /* [server] people in one live inspection */
   gboolean demo;              /* serve --demo: show the demo logins on the login page (make run) */
 } KanyanConfig;
 

@@ -16,6 +16,12 @@ config_new_defaults (void)
   cfg->jitter_latency_ms = 100;
   cfg->viewer_answer_timeout_s = 15;
   cfg->publisher_connect_timeout_s = 30;
+  cfg->request_timeout_s = 30;
+  cfg->ws_join_timeout_s = 20;
+  cfg->ws_ping_interval_s = 30;
+  cfg->max_ws_per_ip = 64;
+  cfg->max_ws_per_account = 8;
+  cfg->max_participants_per_case = 32;
   cfg->room_linger_s = 30;
   cfg->invite_days = 7;
   cfg->retention_days = 3650;   /* ten years after the decision, unless configured */
@@ -63,7 +69,13 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
   replace_string (&cfg->tls_cert, kf, "server", "tls_cert");
   replace_string (&cfg->tls_key, kf, "server", "tls_key");
   replace_string (&cfg->public_url, kf, "server", "public_url");
-  if (!replace_int (&cfg->port, kf, "server", "port", error))
+  if (!replace_int (&cfg->port, kf, "server", "port", error) ||
+      !replace_int (&cfg->request_timeout_s, kf, "server", "request_timeout_s", error) ||
+      !replace_int (&cfg->ws_join_timeout_s, kf, "server", "ws_join_timeout_s", error) ||
+      !replace_int (&cfg->ws_ping_interval_s, kf, "server", "ws_ping_interval_s", error) ||
+      !replace_int (&cfg->max_ws_per_ip, kf, "server", "max_ws_per_ip", error) ||
+      !replace_int (&cfg->max_ws_per_account, kf, "server", "max_ws_per_account", error) ||
+      !replace_int (&cfg->max_participants_per_case, kf, "server", "max_participants_per_case", error))
     return FALSE;
   if (g_key_file_has_key (kf, "server", "tls", NULL)) {
     GError *local = NULL;

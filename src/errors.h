@@ -31,6 +31,7 @@ typedef enum {
   KANYAN_ERROR_NOT_YOUR_ITEM,           /* a co-reviewer marking another department's item (403) */
   KANYAN_ERROR_CASE_CLOSED,             /* the case is finally decided: no joins, publishes, marks, stills (409) */
   KANYAN_ERROR_LOGIN_QUEUE_FULL,        /* too many password checks at once: try again shortly (429) */
+  KANYAN_ERROR_TOO_MANY_CONNECTIONS,    /* a cap on connections per address, account or case (429) */
 } KanyanError;
 
 #define KANYAN_ERROR (kanyan_error_quark ())

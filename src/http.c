@@ -3,6 +3,11 @@
  * and media_http.c, bodies capped at HTTP_MAX_BODY, and the /ws WebSocket with a bounded send
  * queue. A response body is either in memory (GBytes) or a range of an open file, read one
  * chunk per writable callback so a large file never sits in memory.
+ * Bounds what a stranger can make it hold: a whole request must arrive within
+ * request_timeout_s; a WebSocket that does not join a case within ws_join_timeout_s is
+ * closed, a silent one is pinged and hung up; WebSockets are capped per address and per
+ * account; lws accepts only as many connections as leave a reserve of the fd limit for
+ * media and files (it stops polling the listening socket instead of spinning on EMFILE).
  * Parses nothing itself: lws parses HTTP, json-glib parses JSON. Every lws callback runs
  * on the main loop. */
 #include "http.h"
@@ -12,11 +17,14 @@
 #include "whip.h"
 #include "media_http.h"
 #include "tls.h"
+#include "protocol.h"
 #include <libwebsockets.h>
 #include <errno.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #define WS_MAX_QUEUE 512
+#define WS_MAX_QUEUE_BYTES (1 << 20)   /* a client that does not read is closed, not buffered for */
 #define BODY_CHUNK   16384
 #define FILE_CHUNK   65536     /* read from a file body per writable callback */
 #define WS_RATE_PER_S   50.0     /* sustained messages per second per connection */
@@ -26,7 +34,14 @@ struct _KanyanHttp {
   KanyanApp *app;
   struct lws_context *ctx;
   struct lws_http_mount mounts[4];
-  struct lws_protocol_vhost_options headers[5];
+  struct lws_protocol_vhost_options headers[6];
+  lws_retry_bo_t retry;          /* WebSocket ping / hang-up of silent connections */
+  guint  fd_limit;               /* connections lws may hold (the rest of RLIMIT_NOFILE is reserved) */
+  GHashTable *ws_per_ip;         /* address -> open WebSockets (GUINT_TO_POINTER) */
+  GHashTable *ws_per_account;    /* username -> open joined WebSockets */
+  gint64 last_limit_log;         /* monotonic µs: "near the connection limit" said at most once a minute */
+  gint64 last_lws_log;           /* monotonic µs: lws's own errors at most once a second */
+  guint  lws_log_suppressed;
   gchar *web_dir;
   gchar *cert, *key;
 };
@@ -42,6 +57,8 @@ struct _HttpExchange {
   gboolean    body_too_large;
   gboolean    dispatched;
   gchar      *peer;              /* the client's address as the TCP connection shows it */
+  guint       deadline;          /* the whole request must have arrived by then */
+  gboolean    expired;           /* it did not: the connection is dropped at its next chunk */
   /* response */
   gboolean    responded, headers_sent;
   guint       status;
@@ -57,6 +74,7 @@ struct _WsConn {
   struct lws *wsi;
   KanyanHttp *http;
   GQueue      out;               /* of gchar* */
+  gsize       out_bytes;         /* queued in out */
   GByteArray *rx;
   gboolean    rx_too_large;
   gboolean    closing;
@@ -64,6 +82,9 @@ struct _WsConn {
   gdouble     tokens;            /* rate limit: a token bucket */
   gint64      tokens_at;
   gint64      last_rate_error;
+  gchar      *ip;                /* counted in ws_per_ip while open */
+  gchar      *account;           /* counted in ws_per_account once joined */
+  guint       join_timer;        /* closes the socket if it has not joined by then */
 };
 
 typedef struct {
@@ -262,11 +283,43 @@ exchange_new (KanyanHttp *http, struct lws *wsi)
 }
 
 static void
+exchange_clear_deadline (HttpExchange *ex)
+{
+  if (ex->deadline) {
+    guint id = ex->deadline;
+    ex->deadline = 0;
+    g_source_remove (id);   /* drops the timer's reference: ex may be gone after this */
+  }
+}
+
+/* main loop: the body did not arrive in time (a slow sender holds a socket); drop the
+ * connection — lws restarts its own timeout on every chunk, so it would never expire */
+static gboolean
+on_request_deadline (gpointer data)
+{
+  HttpExchange *ex = data;
+  ex->deadline = 0;
+  if (!ex->dispatched && ex->wsi) {
+    g_debug ("http: %s %s: the request did not arrive within %d s; dropped", ex->method, ex->path,
+             ex->http->app->config->request_timeout_s);
+    /* a sender that trickles is dropped at its next chunk (HTTP_BODY), one that went silent
+     * by lws's own timeout, shortened to a second */
+    ex->expired = TRUE;
+    lws_set_timeout (ex->wsi, PENDING_TIMEOUT_HTTP_CONTENT, 1);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
 exchange_dispatch (KanyanHttp *http, HttpExchange *ex)
 {
   if (ex->dispatched)
     return;
   ex->dispatched = TRUE;
+  if (ex->deadline) {
+    g_source_remove (ex->deadline);
+    ex->deadline = 0;
+  }
   if (ex->body_too_large) {
     http_exchange_respond_code (ex, KANYAN_ERROR_TOO_LARGE, "the request body is over 64 KiB");
     return;
@@ -370,12 +423,16 @@ ws_conn_send (WsConn *conn, const gchar *text)
 {
   if (conn->closing)
     return;
-  if (g_queue_get_length (&conn->out) >= WS_MAX_QUEUE) {
+  gsize len = strlen (text);
+  if (g_queue_get_length (&conn->out) >= WS_MAX_QUEUE || conn->out_bytes + len > WS_MAX_QUEUE_BYTES) {
     g_warning ("websocket: a client does not read its messages; closing it");
+    g_queue_clear_full (&conn->out, g_free);   /* what it did not read is not kept for it */
+    conn->out_bytes = 0;
     ws_conn_close (conn);
     return;
   }
   g_queue_push_tail (&conn->out, g_strdup (text));
+  conn->out_bytes += len;
   lws_callback_on_writable (conn->wsi);
 }
 
@@ -392,6 +449,7 @@ ws_write (WsConn *conn)
   gchar *text = g_queue_pop_head (&conn->out);
   if (text) {
     gsize len = strlen (text);
+    conn->out_bytes -= len;
     g_autofree guchar *buf = g_malloc (LWS_PRE + len);
     memcpy (buf + LWS_PRE, text, len);
     g_free (text);
@@ -472,9 +530,65 @@ ws_receive (WsConn *conn, const void *in, gsize len)
   conn->rx_too_large = FALSE;
 }
 
+static guint
+count_get (GHashTable *table, const gchar *key)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (table, key));
+}
+
+static void
+count_add (GHashTable *table, const gchar *key, gint delta)
+{
+  guint n = count_get (table, key) + delta;
+  if (n == 0)
+    g_hash_table_remove (table, key);
+  else
+    g_hash_table_replace (table, g_strdup (key), GUINT_TO_POINTER (n));
+}
+
+gboolean
+ws_conn_hold_account (WsConn *conn, const gchar *account, GError **error)
+{
+  KanyanHttp *http = conn->http;
+  if (conn->account)
+    return TRUE;
+  gint max = MAX (http->app->config->max_ws_per_account, 1);
+  if (count_get (http->ws_per_account, account) >= (guint) max) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_TOO_MANY_CONNECTIONS,
+                 "this account has %d live connections open already; close one first", max);
+    return FALSE;
+  }
+  conn->account = g_strdup (account);
+  count_add (http->ws_per_account, account, 1);
+  return TRUE;
+}
+
+/* main loop: a socket that has not joined a case by now is closed */
+static gboolean
+on_join_timeout (gpointer data)
+{
+  WsConn *conn = data;
+  conn->join_timer = 0;
+  if (!signaling_joined (conn->signaling)) {
+    g_autofree gchar *msg = g_strdup_printf ("no case joined within %d s", conn->http->app->config->ws_join_timeout_s);
+    g_autofree gchar *json = protocol_error_json (KANYAN_ERROR_TIMEOUT, msg, NULL);
+    ws_conn_send (conn, json);
+    ws_conn_close (conn);
+  }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 ws_conn_free (WsConn *conn)
 {
+  if (conn->join_timer)
+    g_source_remove (conn->join_timer);
+  if (conn->ip)
+    count_add (conn->http->ws_per_ip, conn->ip, -1);
+  if (conn->account)
+    count_add (conn->http->ws_per_account, conn->account, -1);
+  g_free (conn->ip);
+  g_free (conn->account);
   signaling_free (conn->signaling);
   g_queue_clear_full (&conn->out, g_free);
   g_byte_array_unref (conn->rx);
@@ -486,8 +600,19 @@ ws_conn_free (WsConn *conn)
 static gint
 kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-  SessionData *sd = user;
   KanyanHttp *http = lws_context_user (lws_get_context (wsi));
+  if (reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION) {   /* user: the accept's arguments */
+    const struct lws_filter_network_conn_args *args = user;
+    gint64 now = g_get_monotonic_time ();
+    /* fds are handed out lowest first: a high one means lws's share is nearly used up */
+    if (args && (guint) args->accept_fd + 16 >= http->fd_limit && now - http->last_limit_log > 60 * G_USEC_PER_SEC) {
+      http->last_limit_log = now;
+      g_warning ("http: near the connection limit (%u of the fd limit); new connections wait until "
+                 "others close (said once a minute)", http->fd_limit);
+    }
+    return 0;
+  }
+  SessionData *sd = user;
   /* a connection closed before its first request (a bare connect-and-close) still gets
    * CLOSED_HTTP, with no session data */
   if (!sd && reason != LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
@@ -495,6 +620,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
   switch (reason) {
     case LWS_CALLBACK_HTTP: {
       if (sd->ex) {   /* the previous request of a kept-alive connection */
+        exchange_clear_deadline (sd->ex);
         sd->ex->wsi = NULL;
         exchange_close_body (sd->ex);
         http_exchange_unref (sd->ex);
@@ -513,9 +639,15 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       }
       if (!has_body)
         exchange_dispatch (http, sd->ex);
+      else
+        sd->ex->deadline = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, MAX (http->app->config->request_timeout_s, 1),
+                                                       on_request_deadline, http_exchange_ref (sd->ex),
+                                                       (GDestroyNotify) http_exchange_unref);
       return 0;
     }
     case LWS_CALLBACK_HTTP_BODY:
+      if (sd->ex && sd->ex->expired)
+        return -1;
       if (sd->ex && !sd->ex->dispatched) {
         if (sd->ex->body->len + len > HTTP_MAX_BODY)
           sd->ex->body_too_large = TRUE;
@@ -531,6 +663,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       return sd->ex ? exchange_write (sd->ex) : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
       if (sd->ex) {
+        exchange_clear_deadline (sd->ex);
         sd->ex->wsi = NULL;
         exchange_close_body (sd->ex);   /* a handler may still hold a ref; the file goes now */
         http_exchange_unref (sd->ex);
@@ -557,6 +690,19 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       conn->tokens = WS_RATE_BURST;
       conn->tokens_at = g_get_monotonic_time ();
       sd->ws = conn;
+      gchar ip[64] = "";
+      lws_get_peer_simple (wsi, ip, sizeof ip);
+      gint max_ip = MAX (http->app->config->max_ws_per_ip, 1);
+      if (count_get (http->ws_per_ip, ip) >= (guint) max_ip) {
+        g_autofree gchar *msg = g_strdup_printf ("%d WebSockets are open from this address already", max_ip);
+        g_autofree gchar *json = protocol_error_json (KANYAN_ERROR_TOO_MANY_CONNECTIONS, msg, NULL);
+        ws_conn_send (conn, json);
+        ws_conn_close (conn);
+        return 0;
+      }
+      conn->ip = g_strdup (ip);
+      count_add (http->ws_per_ip, ip, 1);
+      conn->join_timer = g_timeout_add_seconds (MAX (http->app->config->ws_join_timeout_s, 1), on_join_timeout, conn);
       return 0;
     }
     case LWS_CALLBACK_RECEIVE:
@@ -581,14 +727,30 @@ static const struct lws_protocols protocols[] = {
   { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
+static KanyanHttp *log_http;   /* the one server, for the log's rate limit */
+
+/* lws's errors, at most one a second (at the fd limit lws could log every failed accept) */
 static void
 http_log (int level, const char *line)
 {
   g_autofree gchar *trimmed = g_strstrip (g_strdup (line));
-  if (level & LLL_ERR)
-    g_warning ("lws: %s", trimmed);
-  else
+  if (!(level & LLL_ERR)) {
     g_debug ("lws: %s", trimmed);
+    return;
+  }
+  gint64 now = g_get_monotonic_time ();
+  if (log_http && now - log_http->last_lws_log < G_USEC_PER_SEC) {
+    log_http->lws_log_suppressed++;
+    return;
+  }
+  if (log_http && log_http->lws_log_suppressed) {
+    g_warning ("lws: %s (and %u more lws errors in the last moments)", trimmed, log_http->lws_log_suppressed);
+    log_http->lws_log_suppressed = 0;
+  } else {
+    g_warning ("lws: %s", trimmed);
+  }
+  if (log_http)
+    log_http->last_lws_log = now;
 }
 
 KanyanHttp *
@@ -598,6 +760,9 @@ http_start (KanyanApp *app, GError **error)
   KanyanHttp *http = g_new0 (KanyanHttp, 1);
   http->app = app;
   http->web_dir = g_canonicalize_filename (cfg->web_dir, NULL);
+  http->ws_per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  http->ws_per_account = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  log_http = http;
   if (cfg->tls) {
     if (!tls_ensure_certificate (cfg, &http->cert, &http->key, error)) {
       http_stop (http);
@@ -614,10 +779,13 @@ http_start (KanyanApp *app, GError **error)
     { NULL, NULL, "x-content-type-options:", "nosniff" },
     { NULL, NULL, "referrer-policy:", "no-referrer" },
     { NULL, NULL, "x-frame-options:", "DENY" },
+    /* only under TLS: browsers then refuse plain HTTP to this host for a year */
+    { NULL, NULL, "strict-transport-security:", "max-age=31536000" },
   };
-  for (guint i = 0; i < G_N_ELEMENTS (header_values); i++) {
+  guint n_headers = G_N_ELEMENTS (header_values) - (cfg->tls ? 0 : 1);
+  for (guint i = 0; i < n_headers; i++) {
     http->headers[i] = header_values[i];
-    http->headers[i].next = i + 1 < G_N_ELEMENTS (header_values) ? &http->headers[i + 1] : NULL;
+    http->headers[i].next = i + 1 < n_headers ? &http->headers[i + 1] : NULL;
   }
 
   /* /api, /whip and /media go to the callback; everything else is a file under web/ */
@@ -647,6 +815,20 @@ http_start (KanyanApp *app, GError **error)
   info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_VALIDATE_UTF8;
   info.max_http_header_data = 4096;
   info.timeout_secs = 30;
+  /* a silent WebSocket (or kept-alive connection) is pinged, then hung up */
+  gint ping = MAX (cfg->ws_ping_interval_s, 1);
+  http->retry.secs_since_valid_ping = (uint16_t) MIN (ping, 30000);
+  http->retry.secs_since_valid_hangup = (uint16_t) MIN (ping * 2, 60000);
+  info.retry_and_idle_policy = &http->retry;
+  /* lws stops accepting (stops polling the listening socket) at its limit; keep a quarter of
+   * the process's fds for webrtcbins, recordings and the database, so accept() never meets
+   * EMFILE (which made lws spin and log every attempt) */
+  struct rlimit rl;
+  guint64 nofile = getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
+  nofile = MIN (nofile, (guint64) 1 << 20);
+  guint64 reserve = MAX (nofile / 4, (guint64) 32);
+  http->fd_limit = (guint) (nofile > reserve + 32 ? nofile - reserve : 32);
+  info.fd_limit_per_thread = http->fd_limit;
   info.alpn = "http/1.1";
   if (cfg->tls) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -676,6 +858,12 @@ http_stop (KanyanHttp *http)
     return;
   if (http->ctx)
     lws_context_destroy (http->ctx);
+  if (log_http == http)
+    log_http = NULL;
+  if (http->ws_per_ip)
+    g_hash_table_unref (http->ws_per_ip);
+  if (http->ws_per_account)
+    g_hash_table_unref (http->ws_per_account);
   g_free (http->web_dir);
   g_free (http->cert);
   g_free (http->key);

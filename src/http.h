@@ -40,3 +40,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HttpExchange, http_exchange_unref)
 /* a WebSocket connection */
 void ws_conn_send (WsConn *conn, const gchar *text);
 void ws_conn_close (WsConn *conn);   /* after what is queued has been sent */
+/* count this connection against its account's cap ([server] max_ws_per_account) until it
+ * closes; FALSE (too_many_connections) when the account has that many open already */
+gboolean ws_conn_hold_account (WsConn *conn, const gchar *account, GError **error);

@@ -133,27 +133,32 @@ broadcast_state (Room *room)
   }
 }
 
+/* the same list goes to everyone: built once, so a join costs O(n), not O(n²) */
 static void
 broadcast_participants (Room *room)
 {
+  g_autoptr (JsonBuilder) b = message_begin ("participants");
+  json_builder_set_member_name (b, "participants");
+  json_builder_begin_array (b);
+  for (guint j = 0; j < room->participants->len; j++) {
+    Participant *p = g_ptr_array_index (room->participants, j);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "peer");
+    json_builder_add_string_value (b, p->id);
+    json_builder_set_member_name (b, "role");
+    json_builder_add_string_value (b, role_names[p->role]);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, p->name);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree gchar *text = json_to_string (root, FALSE);
   for (guint i = 0; i < room->participants->len; i++) {
     Participant *to = g_ptr_array_index (room->participants, i);
-    g_autoptr (JsonBuilder) b = message_begin ("participants");
-    json_builder_set_member_name (b, "participants");
-    json_builder_begin_array (b);
-    for (guint j = 0; j < room->participants->len; j++) {
-      Participant *p = g_ptr_array_index (room->participants, j);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "peer");
-      json_builder_add_string_value (b, p->id);
-      json_builder_set_member_name (b, "role");
-      json_builder_add_string_value (b, role_names[p->role]);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, p->name);
-      json_builder_end_object (b);
-    }
-    json_builder_end_array (b);
-    send_builder (to, b);
+    if (to->transport)
+      to->transport->send (to->transport_data, text);
   }
 }
 

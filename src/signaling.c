@@ -190,6 +190,15 @@ signaling_join (Signaling *sig, ProtocolMessage *msg, GError **error)
   if (!workflow_check_open (row, error))   /* no new live inspection of a finally decided case */
     return FALSE;
   const gchar *username = id->user ? id->user->username : NULL;
+  Room *existing = app_get_room (sig->app, row->ref);
+  if (role == ROLE_REVIEWER && existing &&
+      room_participant_count (existing) >= (guint) MAX (sig->app->config->max_participants_per_case, 1)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_TOO_MANY_CONNECTIONS,
+                 "this live inspection has %d participants already", sig->app->config->max_participants_per_case);
+    return FALSE;
+  }
+  if (username && !ws_conn_hold_account (sig->conn, username, error))
+    return FALSE;
   Room *room = app_ensure_room (sig->app, row->ref, error);
   if (!room)
     return FALSE;
@@ -266,6 +275,12 @@ void
 signaling_reject_binary (Signaling *sig)
 {
   reply_error (sig, KANYAN_ERROR_BAD_JSON, "binary frames are not part of the protocol", NULL);
+}
+
+gboolean
+signaling_joined (Signaling *sig)
+{
+  return sig->participant != NULL;
 }
 
 void

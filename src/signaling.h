@@ -11,4 +11,5 @@ void       signaling_receive (Signaling *sig, const gchar *data, gsize len);
 void       signaling_reject_too_large (Signaling *sig);
 void       signaling_reject_binary (Signaling *sig);
 void       signaling_reject_rate_limited (Signaling *sig);
+gboolean   signaling_joined (Signaling *sig);  /* has joined a case (and not been let go of) */
 void       signaling_free (Signaling *sig);    /* the socket closed */

@@ -143,5 +143,235 @@ class WhipLimitsTest(unittest.TestCase):
             self.assertEqual(db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0], audit_before)
 
 
+def ws_connect(server, user=None, timeout=5):
+    headers = ["Cookie: " + server.login(user)] if user else []
+    return websocket.create_connection(server.ws_url, timeout=timeout, header=headers)
+
+
+def ws_join(server, ref, user="owner"):
+    """A reviewer's socket joined to a case; returns (socket, first reply that is not a broadcast)."""
+    ws = ws_connect(server, user)
+    ws.send(json.dumps({"type": "join", "case": ref, "role": "reviewer"}))
+    while True:
+        msg = json.loads(ws.recv())
+        if msg["type"] in ("joined", "error"):
+            return ws, msg
+
+
+def closed_by_server(ws, timeout):
+    """Reads until the server closes the socket; the error codes it sent on the way."""
+    codes, deadline = [], time.time() + timeout
+    ws.settimeout(1)
+    while time.time() < deadline:
+        try:
+            text = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            continue
+        except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+            return True, codes
+        if not text:
+            return True, codes
+        msg = json.loads(text)
+        if msg.get("type") == "error":
+            codes.append(msg["code"])
+    return False, codes
+
+
+def still_open(ws):
+    ws.settimeout(5)
+    ws.send(json.dumps({"type": "ping"}))
+    while True:
+        if json.loads(ws.recv())["type"] == "pong":
+            return True
+
+
+class ConnectionLimitsTest(unittest.TestCase):
+    def setUp(self):
+        self.server = Server(config="[server]\nws_join_timeout_s=2\nrequest_timeout_s=3\nmax_ws_per_account=2\n"
+                                    "max_participants_per_case=3\n").start()
+        self.case = self.server.add_case("LIM-2")
+        self.server.add_user("r2")
+        self.server.add_user("r3")
+
+    def tearDown(self):
+        self.server.stop()
+
+    def test_sockets_that_never_join_are_closed(self):
+        idle = [ws_connect(self.server) for _ in range(20)]
+        joined, msg = ws_join(self.server, "LIM-2")
+        self.assertEqual(msg["type"], "joined", msg)
+        for ws in idle:
+            closed, codes = closed_by_server(ws, 60)
+            self.assertTrue(closed, "an idle socket is still open")
+            self.assertIn("timeout", codes)
+        # the joined socket is not idle in that sense: it stays
+        self.assertTrue(still_open(joined))
+        joined.close()
+
+    def test_slow_bodies_are_dropped(self):
+        socks = []
+        for _ in range(10):
+            s = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
+            s.sendall(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 200\r\n\r\n{")
+            s.setblocking(False)
+            socks.append(s)
+        sent, open_ = 1, set(range(len(socks)))
+        deadline = time.time() + 90
+        while open_ and time.time() < deadline and sent < 200:
+            time.sleep(1)
+            for i in list(open_):
+                try:
+                    if socks[i].recv(4096) == b"":
+                        open_.discard(i)
+                        continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    open_.discard(i)
+                    continue
+                try:
+                    socks[i].send(b" ")
+                except OSError:
+                    open_.discard(i)
+            sent += 1
+        for s in socks:
+            s.close()
+        self.assertEqual(open_, set(), f"slow bodies still open after {sent} bytes each")
+        self.assertLess(sent, 200, "a whole body trickled in")
+        self.assertEqual(self.server.get_json("/api/health").get("status", "ok"), "ok")
+
+    def test_sockets_per_account_are_capped(self):
+        a, msg = ws_join(self.server, "LIM-2")
+        self.assertEqual(msg["type"], "joined")
+        b, msg = ws_join(self.server, "LIM-2")
+        self.assertEqual(msg["type"], "joined")
+        c, msg = ws_join(self.server, "LIM-2")
+        self.assertEqual((msg["type"], msg.get("code")), ("error", "too_many_connections"), msg)
+        c.close()
+        a.close()
+        # once one closes, the account may join again
+        self.assertTrue(wait_until(lambda: ws_join(self.server, "LIM-2")[1]["type"] == "joined", 30, step=0.5))
+        b.close()
+
+    def test_participants_per_case_are_capped(self):
+        socks = []
+        for _ in range(2):
+            ws, msg = ws_join(self.server, "LIM-2")
+            self.assertEqual(msg["type"], "joined", msg)
+            socks.append(ws)
+        applicant = ws_connect(self.server)
+        applicant.send(json.dumps({"type": "join", "case": "LIM-2", "role": "applicant", "token": self.case["token"]}))
+        self.assertEqual(json.loads(applicant.recv())["type"], "joined")
+        socks.append(applicant)
+        # three are in: a fourth is refused by the case's cap (checked before the account's)
+        ws, msg = ws_join(self.server, "LIM-2")
+        self.assertEqual((msg["type"], msg.get("code")), ("error", "too_many_connections"), msg)
+        self.assertIn("participants", msg["message"])
+        ws.close()
+        with self.server.db() as db:
+            self.assertEqual(db.execute("SELECT COUNT(*) FROM participants").fetchone()[0], 3)
+        for ws in socks:
+            ws.close()
+
+
+class ManySocketsOneCaseTest(unittest.TestCase):
+    """Many sockets into one case (caps raised): every join answered, and after they close the
+    server gives back what they took (the finding: 400 sockets kept 363 MB after close)."""
+
+    def setUp(self):
+        self.server = Server(config="[server]\nmax_ws_per_ip=1000\nmax_ws_per_account=1000\n"
+                                    "max_participants_per_case=1000\n[media]\nroom_linger_s=1\n").start()
+        self.case = self.server.add_case("LIM-4")
+
+    def tearDown(self):
+        self.server.stop()
+
+    def cycle(self, n):
+        socks = []
+        for _ in range(n):
+            ws, msg = ws_join(self.server, "LIM-4")
+            self.assertEqual(msg["type"], "joined", msg)
+            socks.append(ws)
+        for ws in socks:
+            ws.close()
+        self.assertTrue(wait_until(lambda: open_sessions(self.server) == 0, 120, step=0.5), "the inspection never closed")
+
+    def test_sockets_into_one_case_are_released(self):
+        pid = self.server.proc.pid
+        self.cycle(10)   # warm up
+        start = proc_usage(pid)
+        self.cycle(150)
+
+        def back():
+            fds, threads, rss = proc_usage(pid)
+            return fds <= start[0] * 1.1 and threads <= start[1] * 1.1 and rss <= start[2] * 1.1
+        self.assertTrue(wait_until(back, 120, step=1), f"start {start}, now {proc_usage(pid)} (fds, threads, RSS KiB)")
+
+
+class FdLimitTest(unittest.TestCase):
+    """300 idle WebSockets against a server whose fd limit is 256: it keeps answering."""
+
+    def setUp(self):
+        import kanyan
+        self.kanyan = kanyan
+        self.real = kanyan.KANYAN
+        self.server = Server()
+        wrapper = os.path.join(self.server.dir, "kanyan-256")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\nexec prlimit --nofile=256:256 {self.real} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        kanyan.KANYAN = wrapper
+        self.server.start()
+        self.case = self.server.add_case("LIM-3")
+
+    def tearDown(self):
+        self.server.stop()
+        self.kanyan.KANYAN = self.real
+
+    def test_300_idle_websockets_at_fd_limit_256(self):
+        with open(f"/proc/{self.server.proc.pid}/limits") as f:
+            self.assertRegex(f.read(), r"Max open files\s+256\s+256")
+        joined, msg = ws_join(self.server, "LIM-3")
+        self.assertEqual(msg["type"], "joined", msg)
+        socks, refused = [], 0
+
+        def health():
+            try:
+                return self.server.get_json("/api/health") is not None
+            except Exception:
+                return False
+        for i in range(300):
+            try:
+                socks.append(websocket.create_connection(self.server.ws_url, timeout=10))
+            except Exception:
+                refused += 1
+            if i % 50 == 49:
+                self.assertTrue(wait_until(health, 30, step=0.5), f"/api/health stopped answering after {i + 1} sockets")
+        self.assertTrue(wait_until(health, 30, step=0.5), "/api/health stopped answering")
+        self.assertTrue(still_open(joined), "the joined reviewer lost its socket")
+        fds = len(os.listdir(f"/proc/{self.server.proc.pid}/fd"))
+        self.assertLess(fds, 256, "the server reached its fd limit")
+        for ws in socks:
+            ws.close()
+        joined.close()
+        self.assertLess(self.server.log_text().count("errno 24"), 5, "accept errors flood the log")
+
+
+class HstsTest(unittest.TestCase):
+    def test_hsts_only_under_tls(self):
+        for tls in (True, False):
+            server = Server(tls=tls).start()
+            try:
+                _, headers, _ = server.request("GET", "/api/health")
+                lower = {k.lower(): v for k, v in headers.items()}
+                if tls:
+                    self.assertIn("max-age=", lower.get("strict-transport-security", ""))
+                else:
+                    self.assertNotIn("strict-transport-security", lower)
+            finally:
+                server.stop()
+
+
 if __name__ == "__main__":
     unittest.main()

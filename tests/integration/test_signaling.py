@@ -88,7 +88,7 @@ class SignalingErrorsTest(unittest.TestCase):
         reviewer = self.server.reviewer(self.case, 120, "R")   # outlives the test, stopped by tearDown
         self.server.aiortc_publisher(self.case, 120)
         self.assertTrue(wait_until(lambda: (reviewer.last("frames") or {}).get("frames", 0) > 10, 20))
-        idle = [connect(self.server) for _ in range(200)]
+        idle = [connect(self.server) for _ in range(50)]   # under [server] max_ws_per_ip (64)
         flood = connect(self.server)
         for i in range(3000):
             flood.send('{"type":"ping"}')
