@@ -268,6 +268,9 @@ static void
 api_invite_revoke (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
   gint n = cases_revoke_invites (app->db, auth_actor (id), row);
+  Room *room = app_get_room (app, row->ref);
+  if (room)   /* revocation reaches the open connection at once: the applicant (WebSocket or WHIP) goes */
+    room_end_applicant (room, "invite_revoked");
   g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "revoked");
   json_builder_add_int_value (b, n);
@@ -336,6 +339,20 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
   }
   g_autoptr (CaseRow) row = store_case_get (app->db, ref, NULL);
   Identity applicant = { NULL, id->invite_token };   /* the token alone: a staff cookie does not count here */
+  if (row && workflow_status_is_closed (row->status) && store_invite_known (app->db, row->id, id->invite_token)) {
+    /* its own applicant learns the outcome, not that the link is wrong (the invite ended with the case) */
+    g_autoptr (GError) error = NULL;
+    workflow_check_open (row, &error);
+    g_autoptr (JsonBuilder) b = api_object_begin ();
+    json_builder_set_member_name (b, "code");
+    json_builder_add_string_value (b, kanyan_error_code (KANYAN_ERROR_CASE_CLOSED));
+    json_builder_set_member_name (b, "message");
+    json_builder_add_string_value (b, error->message);
+    json_builder_set_member_name (b, "status");
+    json_builder_add_string_value (b, row->status);
+    api_respond_builder (ex, kanyan_error_http_status (KANYAN_ERROR_CASE_CLOSED), b);
+    return;
+  }
   if (!row || !auth_allows (app, &applicant, ABILITY_READ_INVITE_VIEW, row)) {
     http_exchange_add_header (ex, "www-authenticate", "Bearer");
     http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "the invite link is wrong, expired or revoked");
@@ -495,6 +512,7 @@ static const struct {
   { "GET",  "timeline",       ABILITY_READ_AUDIT,     api_audit_timeline },
   { "GET",  "integrity",      ABILITY_READ_AUDIT,     api_audit_integrity },
   { "GET",  "report.pdf",     ABILITY_READ_CASE,      api_audit_report_pdf },
+  { "POST", "reopen",         ABILITY_REOPEN,         api_review_reopen },
 };
 
 static void

@@ -1,5 +1,6 @@
 /* api_audit.c — REST routes of the auditors' side: search, a case's whole timeline (every
- * audit entry and recording segment), and the integrity check (the hash chain and every
+ * audit entry and recording segment, each segment placed on the wall clock by
+ * media_started_at, the moment of its archive's 0), and the integrity check (the hash chain and every
  * archive's and still's SHA-256 recomputed, on a worker thread: integrity.c) with its
  * progress, and the public signing key. Reads only; the check itself is audited. */
 #include "api_private.h"
@@ -113,6 +114,9 @@ add_recordings (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
     json_builder_add_int_value (b, r->started_at);
     json_builder_set_member_name (b, "ended_at");
     json_builder_add_int_value (b, r->ended_at);
+    /* the wall-clock time of the archive's 0: where the file lies on the case's axis */
+    json_builder_set_member_name (b, "media_started_at");
+    json_builder_add_int_value (b, r->media_started_at ? r->media_started_at : r->started_at);
     json_builder_set_member_name (b, "duration_ms");
     json_builder_add_int_value (b, r->duration_ms);
     json_builder_set_member_name (b, "video_codec");
@@ -127,6 +131,20 @@ add_recordings (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
       json_builder_add_string_value (b, url);
     else
       json_builder_add_null_value (b);
+    /* stretches frozen after a loss (recorder.c): the timeline shows them */
+    g_autoptr (GArray) gaps = store_recording_gaps (app->db, r->id);
+    json_builder_set_member_name (b, "gaps");
+    json_builder_begin_array (b);
+    for (guint g = 0; g < gaps->len; g++) {
+      const GapRow *gap = &g_array_index (gaps, GapRow, g);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "at");
+      json_builder_add_int_value (b, gap->at);
+      json_builder_set_member_name (b, "duration_ms");
+      json_builder_add_int_value (b, gap->duration_ms);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);

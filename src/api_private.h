@@ -23,6 +23,7 @@ void api_review_challenge_seen (KanyanApp *app, HttpExchange *ex, const Identity
 void api_review_decide (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_review_countersign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
                              JsonObject *body);
+void api_review_reopen (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_review_queue (KanyanApp *app, HttpExchange *ex, const Identity *id);
 void api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_review_annotate (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);

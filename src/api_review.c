@@ -129,6 +129,32 @@ api_review_decide (KanyanApp *app, HttpExchange *ex, const Identity *id, const C
   respond_ok (ex, 201, "decision", decision);
 }
 
+/* POST /api/cases/{ref}/reopen {reason}: a lead of the case's department (or an admin) reopens
+ * a finally decided case; audited with the reason */
+void
+api_review_reopen (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = json_object_get_member (body, "reason");
+  const gchar *reason = node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING
+                        ? json_node_get_string (node) : NULL;
+  g_autofree gchar *trimmed = reason ? g_strstrip (g_strdup (reason)) : NULL;
+  if (!reason)
+    g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_MISSING_FIELD, "'reason' (why the case is reopened) is required");
+  else if (!*trimmed || strlen (reason) > BODY_REASON_MAX)
+    g_set_error (&error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'reason' must say why, in at most %d bytes",
+                 BODY_REASON_MAX);
+  if (error || !workflow_reopen (app, auth_actor (id), row, reason, &error)) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  g_autoptr (CaseRow) now = store_case_get (app->db, row->ref, NULL);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, now ? now->status : "accepted");
+  api_respond_builder (ex, 200, b);
+}
+
 /* POST /api/cases/{ref}/countersign {decision, sign: true|false, note?} */
 void
 api_review_countersign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
@@ -303,12 +329,31 @@ api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject
     return;
   }
   store_session_set_geo (app->db, room_session_id (room), lat, lon, accuracy);
-  g_autofree gchar *where = g_strdup_printf ("%.6f,%.6f ±%.0f m", lat, lon, accuracy);
+  /* numbers in text and JSON never follow the locale (a comma-decimal LC_NUMERIC would break both) */
+  gchar lat_text[G_ASCII_DTOSTR_BUF_SIZE], lon_text[G_ASCII_DTOSTR_BUF_SIZE], acc_text[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (lat_text, sizeof lat_text, "%.6f", lat);
+  g_ascii_formatd (lon_text, sizeof lon_text, "%.6f", lon);
+  g_ascii_formatd (acc_text, sizeof acc_text, "%.0f", accuracy);
+  g_autofree gchar *where = g_strdup_printf ("%s,%s ±%s m", lat_text, lon_text, acc_text);
   audit_note (app->db, "applicant", "location", row->ref, "where", where, NULL);
-  g_autofree gchar *distance = row->has_site
-    ? g_strdup_printf ("%.0f", round (distance_m (lat, lon, row->site_lat, row->site_lon))) : g_strdup ("null");
-  g_autofree gchar *msg = g_strdup_printf ("{\"type\":\"location\",\"lat\":%.6f,\"lon\":%.6f,\"accuracy_m\":%.0f,"
-                                           "\"distance_m\":%s}", lat, lon, accuracy, distance);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "location");
+  json_builder_set_member_name (b, "lat");
+  json_builder_add_double_value (b, round (lat * 1e6) / 1e6);
+  json_builder_set_member_name (b, "lon");
+  json_builder_add_double_value (b, round (lon * 1e6) / 1e6);
+  json_builder_set_member_name (b, "accuracy_m");
+  json_builder_add_int_value (b, (gint64) round (accuracy));
+  json_builder_set_member_name (b, "distance_m");
+  if (row->has_site)
+    json_builder_add_int_value (b, (gint64) round (distance_m (lat, lon, row->site_lat, row->site_lon)));
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree gchar *msg = json_to_string (root, FALSE);
   room_broadcast (room, msg, TRUE);
   http_exchange_respond (ex, 204, "text/plain", NULL);
 }
@@ -337,7 +382,8 @@ api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
 {
   g_autoptr (GError) error = NULL;
   StillBody b;
-  if (!bodies_parse_still (body, &b, &error)) {
+  if (!bodies_parse_still (body, &b, &error) || !workflow_check_open (row, &error) ||
+      !check_item_is_theirs (app, id, row, b.item, &error)) {   /* as marks: their own items only */
     http_exchange_respond_error (ex, error);
     return;
   }
@@ -354,7 +400,15 @@ api_review_annotate (KanyanApp *app, HttpExchange *ex, const Identity *id, const
 {
   g_autoptr (GError) error = NULL;
   AnnotationBody a;
-  if (!bodies_parse_annotation (body, &a, &error) || !stills_annotate (app, auth_actor (id), row, a.still, a.shapes, &error))
+  if (!bodies_parse_annotation (body, &a, &error)) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  /* a drawing is judged like a mark of the still's item: who may mark that item may draw on
+   * it (and replace an earlier drawing), nobody else */
+  g_autoptr (StillRow) still = store_still_get (app->db, a.still);
+  if ((still && still->case_id == row->id && !check_item_is_theirs (app, id, row, still->item, &error)) ||
+      !stills_annotate (app, auth_actor (id), row, a.still, a.shapes, &error))
     http_exchange_respond_error (ex, error);
   else
     http_exchange_respond (ex, 204, "text/plain", NULL);

@@ -22,6 +22,7 @@ typedef struct {
   gint     ice_port_min, ice_port_max;
   gint     jitter_latency_ms;
   gint     viewer_answer_timeout_s;
+  gint     publisher_connect_timeout_s; /* a WHIP publisher whose ICE does not connect in time is dropped */
   gint     room_linger_s;     /* an empty live inspection waits this long for its applicant to come back */
   gint     invite_days;
   gchar  **holidays;          /* [calendar] holidays: weekdays that are not working days */

@@ -1,12 +1,19 @@
 /* archive.c — a closed (or crash-cut) Matroska segment becomes an archive file: packets are
  * copied as they are into MP4 (+faststart, index at the front) when the video is H.264, or
- * WebM (with cues) for VP8; reading stops at the first unreadable packet (salvage). The
- * archive is opened again and its packets counted before the source is deleted. */
+ * WebM (with cues) for VP8; reading stops at the first unreadable packet (salvage). Every
+ * stream is shifted by the source's earliest timestamp, so the archive starts at 0 (the A/V
+ * offsets kept); the shift is reported so the caller can tell the wall-clock time of the
+ * archive's 0. The duration is the media's own (first to last packet end), not the
+ * container's. The archive is opened again, its packets counted, and it is fsync'ed with its
+ * directory before the source is deleted. */
 #include "archive.h"
 #include "errors.h"
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <glib/gstdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 void
 archive_result_free (ArchiveResult *r)
@@ -69,17 +76,69 @@ archive_probe (const gchar *path, ArchiveResult *r, guint *packets, GError **err
       if (slot && !*slot)
         *slot = g_strdup (avcodec_get_name (par->codec_id));
     }
-    r->duration_ms = in->duration > 0 ? in->duration / 1000 : 0;
+    /* the media's own span, from the packets: a container's duration may include a start
+     * offset (libavformat adds start_time) or be missing after a crash */
+    gint64 first = G_MAXINT64, end = G_MININT64;
     AVPacket *pkt = av_packet_alloc ();
     *packets = 0;
     while (av_read_frame (in, pkt) >= 0) {
       (*packets)++;
+      if (pkt->stream_index < (gint) in->nb_streams && pkt->pts != AV_NOPTS_VALUE) {
+        AVRational tb = in->streams[pkt->stream_index]->time_base;
+        gint64 start = av_rescale_q (pkt->pts, tb, AV_TIME_BASE_Q);
+        gint64 stop = av_rescale_q (pkt->pts + MAX (pkt->duration, 0), tb, AV_TIME_BASE_Q);
+        first = MIN (first, start);
+        end = MAX (end, stop);
+      }
+      av_packet_unref (pkt);
+    }
+    av_packet_free (&pkt);
+    r->duration_ms = end > first ? (end - first) / 1000 : 0;
+  }
+  avformat_close_input (&in);
+  return ok;
+}
+
+/* The earliest timestamp (pts or dts) of any audio or video packet, in AV_TIME_BASE units;
+ * reading stops where the file does. 0 when there is none. */
+static gint64
+archive_earliest (const gchar *src)
+{
+  AVFormatContext *in = NULL;
+  gint64 earliest = G_MAXINT64;
+  if (avformat_open_input (&in, src, NULL, NULL) < 0)
+    return 0;
+  if (avformat_find_stream_info (in, NULL) >= 0) {
+    AVPacket *pkt = av_packet_alloc ();
+    while (av_read_frame (in, pkt) >= 0) {
+      if (pkt->stream_index < (gint) in->nb_streams && pkt->pts != AV_NOPTS_VALUE) {
+        enum AVMediaType type = in->streams[pkt->stream_index]->codecpar->codec_type;
+        AVRational tb = in->streams[pkt->stream_index]->time_base;
+        gint64 ts = pkt->dts != AV_NOPTS_VALUE ? MIN (pkt->pts, pkt->dts) : pkt->pts;
+        if (type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO)
+          earliest = MIN (earliest, av_rescale_q_rnd (ts, tb, AV_TIME_BASE_Q, AV_ROUND_DOWN));
+      }
       av_packet_unref (pkt);
     }
     av_packet_free (&pkt);
   }
   avformat_close_input (&in);
-  return ok;
+  return earliest == G_MAXINT64 ? 0 : earliest;
+}
+
+/* The data and the name of a file reach the disk before its source is deleted. */
+static gboolean
+archive_fsync (const gchar *path, gboolean directory, GError **error)
+{
+  gint fd = g_open (path, (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0 || fsync (fd) != 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot sync %s: %s", path, g_strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    return FALSE;
+  }
+  close (fd);
+  return TRUE;
 }
 
 static gboolean
@@ -91,6 +150,7 @@ archive_remux (const gchar *src, ArchiveResult *r, guint *copied, GError **error
   gboolean ok = FALSE, header_written = FALSE;
   AVDictionary *opts = NULL;
   g_autofree gchar *base = NULL, *tmp_path = NULL;
+  r->shift_us = archive_earliest (src);
   if (av_failed (avformat_open_input (&in, src, NULL, NULL), "cannot open", src, error))
     return FALSE;
   if (av_failed (avformat_find_stream_info (in, NULL), "cannot read", src, error))
@@ -137,7 +197,13 @@ archive_remux (const gchar *src, ArchiveResult *r, guint *copied, GError **error
       av_packet_unref (pkt);
       continue;
     }
-    av_packet_rescale_ts (pkt, in->streams[pkt->stream_index]->time_base, out->streams[target]->time_base);
+    /* the archive starts at 0: every stream moves by the same amount, A/V offsets kept */
+    AVRational tb = in->streams[pkt->stream_index]->time_base;
+    gint64 shift = av_rescale_q_rnd (r->shift_us, AV_TIME_BASE_Q, tb, AV_ROUND_DOWN);
+    pkt->pts -= shift;
+    if (pkt->dts != AV_NOPTS_VALUE)
+      pkt->dts -= shift;
+    av_packet_rescale_ts (pkt, tb, out->streams[target]->time_base);
     pkt->stream_index = target;
     pkt->pos = -1;
     if (av_interleaved_write_frame (out, pkt) < 0) {
@@ -150,6 +216,10 @@ archive_remux (const gchar *src, ArchiveResult *r, guint *copied, GError **error
     r->salvaged = TRUE;     /* stopped at an unreadable part: what was whole is kept */
   ok = !av_failed (av_write_trailer (out), "cannot finish", tmp_path, error);
   header_written = FALSE;
+  if (ok && out->pb)
+    avio_closep (&out->pb);
+  if (ok && !archive_fsync (tmp_path, FALSE, error))
+    ok = FALSE;
   if (ok && g_rename (tmp_path, r->archive_path) != 0) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot rename %s", tmp_path);
     ok = FALSE;
@@ -206,6 +276,10 @@ archive_finalize_file (const gchar *src_path, GError **error)
   r->sha256 = archive_sha256_file (r->archive_path, &r->bytes, error);
   if (!r->sha256)
     return NULL;
+  g_autofree gchar *dir = g_path_get_dirname (r->archive_path);
+  if (!archive_fsync (dir, TRUE, error))   /* the rename itself is on disk */
+    return NULL;
+  r->shift_known = TRUE;
   g_unlink (src_path);   /* only now: the archive is whole and verified */
   return g_steal_pointer (&r);
 }

@@ -10,7 +10,9 @@ typedef struct {
   gchar   *archive_path;
   gchar   *sha256;
   gint64   bytes;
-  gint64   duration_ms;
+  gint64   duration_ms;     /* the media's own: first packet to the end of the last */
+  gint64   shift_us;        /* the source's time that became the archive's 0 */
+  gboolean shift_known;     /* FALSE when an archive left behind by a crash was picked up */
   gchar   *video_codec;     /* "h264", "vp8" or NULL */
   gchar   *audio_codec;
   guint    packets;

@@ -1,13 +1,14 @@
 /* auth.c — identities (session cookie or invite token) and the one authorization policy.
  * Owns the table of who may do what; never answers requests or touches rooms itself.
  *
- *   admin     manages users and case types, creates and assigns cases, reads case facts;
- *             never watches, marks or decides
+ *   admin     manages users and case types, creates and assigns cases, reads case facts,
+ *             reopens a closed case; never watches, marks or decides
  *   auditor   reads every case, its media and its audit log; changes nothing
  *   reviewer  creates cases (becoming their owner); on cases it owns or co-reviews: reads,
  *             joins live, reads media, marks; the owner also manages invites and decides
  *   lead      a reviewer, plus on every case of its department: reads, joins live, reads
  *             media, marks, manages invites, assigns, countersigns rejections, reads the log
+ *             reopens a closed (finally decided) case
  *   applicant an invite token: publishes to its one case and reads that case's page */
 #include "auth.h"
 #include "errors.h"
@@ -25,7 +26,7 @@ identity_free (Identity *id)
 static const gchar *const ability_names[N_ABILITIES] = {
   "list_cases", "create_case", "read_case", "assign_case", "manage_invites", "join_live", "publish",
   "read_invite_view", "read_media", "mark", "decide", "countersign", "read_audit", "manage_users",
-  "manage_types",
+  "manage_types", "reopen",
 };
 
 const gchar *
@@ -116,7 +117,8 @@ staff_allows (KanyanApp *app, const User *u, Ability what, const CaseRow *row)
       return FALSE;
     case ROLE_ADMIN:
       return what == ABILITY_LIST_CASES || what == ABILITY_READ_CASE || what == ABILITY_CREATE_CASE ||
-             what == ABILITY_ASSIGN_CASE || what == ABILITY_MANAGE_USERS || what == ABILITY_MANAGE_TYPES;
+             what == ABILITY_ASSIGN_CASE || what == ABILITY_MANAGE_USERS || what == ABILITY_MANAGE_TYPES ||
+             what == ABILITY_REOPEN;
     case ROLE_AUDITOR:
       return what == ABILITY_LIST_CASES || what == ABILITY_READ_CASE || what == ABILITY_READ_MEDIA ||
              what == ABILITY_READ_AUDIT;
@@ -141,6 +143,7 @@ staff_allows (KanyanApp *app, const User *u, Ability what, const CaseRow *row)
     case ABILITY_ASSIGN_CASE:
     case ABILITY_COUNTERSIGN:
     case ABILITY_READ_AUDIT:
+    case ABILITY_REOPEN:
       return r.dept_lead;
     default:
       return FALSE;

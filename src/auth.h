@@ -29,6 +29,7 @@ typedef enum {
   ABILITY_READ_AUDIT,       /* the case's audit timeline, the integrity check */
   ABILITY_MANAGE_USERS,
   ABILITY_MANAGE_TYPES,
+  ABILITY_REOPEN,           /* reopen a finally decided case (audited, with a reason) */
   N_ABILITIES
 } Ability;
 

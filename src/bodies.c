@@ -5,6 +5,88 @@
 #include "errors.h"
 #include <math.h>
 
+/* The member name a string at `at` belongs to, for an error message: the raw text of the
+ * key, when it is short, plain UTF-8 without escapes; NULL otherwise. */
+static gchar *
+member_name (const gchar *data, gssize start, gssize end)
+{
+  if (start < 0 || end - start > 64 || memchr (data + start, '\\', (gsize) (end - start)) ||
+      !g_utf8_validate (data + start, end - start, NULL))
+    return NULL;
+  return g_strndup (data + start, (gsize) (end - start));
+}
+
+gboolean
+bodies_json_refuse_nul (const gchar *data, gsize len, GError **error)
+{
+  /* json-glib turns the escape \u0000 into a NUL byte inside its NUL-terminated strings, so
+   * "r1\u0000X" would silently read as "r1": such text is refused here, on the raw JSON the
+   * parser has already accepted (raw NUL bytes never get this far: g_utf8_validate refuses
+   * them). The walk follows json-glib 1.6's scanner: "strings" with escapes, 'strings'
+   * without (it accepts both), C-style block comments skipped. Each escape is stepped over
+   * whole, so \\u0000 (an escaped backslash, then "u0000") is no NUL. The member name is
+   * tracked per nesting level, for the message: an array's strings belong to its member. */
+  enum { MAX_DEPTH = 64 };
+  gssize key_start[MAX_DEPTH + 1], key_end[MAX_DEPTH + 1];
+  gint depth = 0;
+  key_start[0] = key_end[0] = -1;
+  for (gsize i = 0; i < len; i++) {
+    gchar c = data[i];
+    if (c == '/' && i + 1 < len && data[i + 1] == '*') {
+      const gchar *close = g_strstr_len (data + i + 2, (gssize) (len - i - 2), "*/");
+      if (!close)
+        break;
+      i = (gsize) (close - data) + 1;
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      depth++;
+      if (depth <= MAX_DEPTH) {
+        key_start[depth] = key_start[depth - 1];
+        key_end[depth] = key_end[depth - 1];
+      }
+      continue;
+    }
+    if (c == '}' || c == ']') {
+      depth = MAX (depth - 1, 0);
+      continue;
+    }
+    if (c != '"' && c != '\'')
+      continue;
+    gsize start = ++i;
+    gboolean nul = FALSE;
+    for (; i < len && data[i] != c; i++)
+      if (c == '"' && data[i] == '\\' && i + 1 < len) {
+        if (data[i + 1] == 'u' && i + 5 < len && memcmp (data + i + 2, "0000", 4) == 0)
+          nul = TRUE;
+        i++;   /* the escaped character (of \uXXXX, the hex digits are plain characters) */
+      }
+    gsize end = i;
+    gsize next = i + 1;
+    while (next < len && g_ascii_isspace (data[next]))
+      next++;
+    gboolean is_key = next < len && data[next] == ':';
+    if (is_key && depth <= MAX_DEPTH) {
+      key_start[depth] = (gssize) start;
+      key_end[depth] = (gssize) end;
+    }
+    if (nul) {
+      g_autofree gchar *name = is_key || depth > MAX_DEPTH ? NULL : member_name (data, key_start[depth], key_end[depth]);
+      if (is_key)
+        g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD,
+                     "a member name contains the character U+0000 (\\u0000), which no text may hold");
+      else if (name)
+        g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD,
+                     "'%s' contains the character U+0000 (\\u0000), which no text may hold", name);
+      else
+        g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD,
+                     "a string contains the character U+0000 (\\u0000), which no text may hold");
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 JsonObject *
 bodies_parse_object (JsonParser *parser, const gchar *data, gsize len, GError **error)
 {
@@ -13,6 +95,8 @@ bodies_parse_object (JsonParser *parser, const gchar *data, gsize len, GError **
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_JSON, "the body must be a JSON object");
     return NULL;
   }
+  if (!bodies_json_refuse_nul (data, len, error))
+    return NULL;
   return json_node_get_object (json_parser_get_root (parser));
 }
 

@@ -10,8 +10,14 @@
 #define BODY_REASON_MAX  4000
 #define BODY_SHAPES_MAX  50
 
-/* the request body as a JSON object: BAD_JSON for anything else (not UTF-8, not JSON, not an object) */
+/* the request body as a JSON object: BAD_JSON for anything else (not UTF-8, not JSON, not an
+ * object); BAD_FIELD when a string holds the character U+0000 (see bodies_json_refuse_nul) */
 JsonObject *bodies_parse_object (JsonParser *parser, const gchar *data, gsize len, GError **error);
+
+/* On JSON text the parser has accepted: FALSE with BAD_FIELD (naming the member) when any
+ * string, member names included, holds an escaped U+0000, which json-glib's NUL-terminated
+ * strings would silently cut short. Signaling messages are checked with it too (protocol.c). */
+gboolean bodies_json_refuse_nul (const gchar *data, gsize len, GError **error);
 
 typedef struct { const gchar *username, *password; } LoginBody;
 gboolean bodies_parse_login (JsonObject *obj, LoginBody *out, GError **error);

@@ -96,6 +96,8 @@ cases_add_reviewer (sqlite3 *db, const gchar *actor, const CaseRow *row, const g
 Invite *
 cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, const CaseRow *row, GError **error)
 {
+  if (!workflow_check_open (row, error))   /* a finally decided case takes no applicant until reopened */
+    return NULL;
   gchar *token = store_invite_issue (db, row->id, cfg->invite_days, error);
   if (!token)
     return NULL;

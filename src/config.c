@@ -15,6 +15,7 @@ config_new_defaults (void)
   cfg->tls = TRUE;
   cfg->jitter_latency_ms = 100;
   cfg->viewer_answer_timeout_s = 15;
+  cfg->publisher_connect_timeout_s = 30;
   cfg->room_linger_s = 30;
   cfg->invite_days = 7;
   cfg->retention_days = 3650;   /* ten years after the decision, unless configured */
@@ -95,6 +96,7 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
       !replace_int (&cfg->ice_port_max, kf, "media", "ice_port_max", error) ||
       !replace_int (&cfg->jitter_latency_ms, kf, "media", "jitter_latency_ms", error) ||
       !replace_int (&cfg->viewer_answer_timeout_s, kf, "media", "viewer_answer_timeout_s", error) ||
+      !replace_int (&cfg->publisher_connect_timeout_s, kf, "media", "publisher_connect_timeout_s", error) ||
       !replace_int (&cfg->room_linger_s, kf, "media", "room_linger_s", error) ||
       !replace_int (&cfg->invite_days, kf, "invites", "valid_days", error) ||
       !replace_int (&cfg->retention_days, kf, "archive", "retention_days", error))

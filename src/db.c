@@ -108,6 +108,19 @@ static const gchar *const migrations[] = {
   "UPDATE case_type_items SET department = 'fire' WHERE type_id = (SELECT id FROM case_types WHERE key = 'fuel-retail')"
   "  AND title_en IN ('Fire equipment: extinguishers, fire blankets, sand',"
   "                   'Safety signs: no smoking, no open flame, engine off');",
+  /* 10: one wall-clock axis for replay — a reference video buffer (the one that reached the
+   * muxer with the least delay): its arrival (wall clock, ms) and its time in the segment's
+   * file (µs); from both, once archived, the wall-clock time of the archive's 0 (NULL:
+   * unknown, readers fall back to started_at) */
+  "ALTER TABLE recordings ADD COLUMN media_ref_at INTEGER;"
+  "ALTER TABLE recordings ADD COLUMN media_ref_pts_us INTEGER;"
+  "ALTER TABLE recordings ADD COLUMN media_started_at INTEGER;",
+  /* 11: stretches of a recording segment without video: a loss the jitterbuffer could not
+   * repair, frozen until the next keyframe (at: wall-clock ms when it began) */
+  "CREATE TABLE recording_gaps ("
+  "  id INTEGER PRIMARY KEY, recording_id INTEGER NOT NULL REFERENCES recordings(id),"
+  "  at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, reason TEXT NOT NULL);"
+  "CREATE INDEX recording_gaps_recording ON recording_gaps (recording_id);",
 };
 
 gint

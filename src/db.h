@@ -72,6 +72,9 @@ GPtrArray *store_case_items (sqlite3 *db, gint64 case_id);         /* of gchar*[
 gchar   *store_invite_issue (sqlite3 *db, gint64 case_id, gint valid_days, GError **error);
 gboolean store_invite_check (sqlite3 *db, gint64 case_id, const gchar *token);
 gint     store_invites_revoke (sqlite3 *db, gint64 case_id);   /* returns how many were live */
+/* the token was issued for this case, whatever became of it since (revoked, expired) */
+gboolean store_invite_known (sqlite3 *db, gint64 case_id, const gchar *token);
+gboolean store_invite_any_live (sqlite3 *db, gint64 case_id);   /* an invite neither revoked nor expired */
 
 /* store_sessions.c — live inspections, participants, recording segments */
 gint64   store_session_open (sqlite3 *db, gint64 case_id, GError **error);
@@ -82,14 +85,19 @@ void     store_participant_leave (sqlite3 *db, gint64 participant_id);
 gint64   store_recording_begin (sqlite3 *db, gint64 session_id, gint seq, const gchar *path,
                                 const gchar *video_codec, const gchar *audio_codec);
 void     store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar *state);
+/* a reference buffer: when it reached the muxer (wall clock, ms), and its time in the file (µs) */
+void     store_recording_media_clock (sqlite3 *db, gint64 recording_id, gint64 at_ms, gint64 pts_us);
 void     store_recordings_mark_interrupted (sqlite3 *db);   /* at start-up: left open by a crash */
 void     store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar *path, const gchar *sha256,
                                    gint64 bytes, gint64 duration_ms, gboolean salvaged);
+/* the wall-clock time (ms) of the archive's 0, from the first media and the archive's shift */
+void     store_recording_media_start (sqlite3 *db, gint64 recording_id, gint64 shift_us, gboolean shift_known);
 void     store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message);
 GPtrArray *store_recordings_unarchived (sqlite3 *db);
 gchar     *store_recording_case_ref (sqlite3 *db, gint64 recording_id);
 typedef struct {
   gint64 id, session_id, started_at, ended_at, duration_ms, archive_bytes, purged_at;
+  gint64 media_started_at;   /* wall clock of the archive's 0; started_at when unknown */
   gint   seq;
   gchar *video_codec, *audio_codec, *state, *archive_state, *archive_path, *archive_sha256;
 } RecordingRow;
@@ -97,6 +105,13 @@ void       recording_row_free (RecordingRow *row);
 GPtrArray *store_recordings_of_case (sqlite3 *db, gint64 case_id);   /* of RecordingRow*, in time order */   /* of gchar*[2]: id as text, source path */
 /* one recording and its case's reference (*case_ref, to free); NULL for an unknown id */
 RecordingRow *store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref);
+/* a segment's stretches without video (migration 11) */
+typedef struct { gint64 at, duration_ms; } GapRow;
+void       store_recording_gap_add (sqlite3 *db, gint64 recording_id, gint64 at, gint64 duration_ms,
+                                    const gchar *reason);
+GArray    *store_recording_gaps (sqlite3 *db, gint64 recording_id);   /* of GapRow, in time order */
+/* a live inspection's segments whose archiving failed (a full disk): of gchar*[2], id as text, path */
+GPtrArray *store_recordings_archive_failed (sqlite3 *db, gint64 session_id);
 
 /* store_review.c — marks, decisions, and each live inspection's challenge and location */
 typedef struct {

@@ -30,6 +30,7 @@ static const struct { const gchar *code; guint status; } error_table[] = {
   [KANYAN_ERROR_INTERNAL]               = { "internal", 500 },
   [KANYAN_ERROR_RANGE_NOT_SATISFIABLE] = { "range_not_satisfiable", 416 },
   [KANYAN_ERROR_LOGIN_QUEUE_FULL]       = { "login_queue_full", 429 },
+  [KANYAN_ERROR_CASE_CLOSED]            = { "case_closed", 409 },
 };
 
 const gchar *

@@ -30,6 +30,7 @@ typedef enum {
   KANYAN_ERROR_RANGE_NOT_SATISFIABLE,   /* a media Range outside the file, or malformed (416) */
   KANYAN_ERROR_NOT_YOUR_ITEM,           /* a co-reviewer marking another department's item (403) */
   KANYAN_ERROR_LOGIN_QUEUE_FULL,        /* too many password checks at once: try again shortly (429) */
+  KANYAN_ERROR_CASE_CLOSED,             /* the case is finally decided: no joins, publishes, marks, stills (409) */
 } KanyanError;
 
 #define KANYAN_ERROR (kanyan_error_quark ())

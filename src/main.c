@@ -371,10 +371,28 @@ cmd_archive (int argc, char **argv)
       status = 1;
       continue;
     }
-    if (json)
-      g_print ("{\"source\":\"%s\",\"archive\":\"%s\",\"sha256\":\"%s\",\"bytes\":%" G_GINT64_FORMAT
-               ",\"duration_ms\":%" G_GINT64_FORMAT ",\"packets\":%u,\"salvaged\":%s}\n",
-               argv[i], r->archive_path, r->sha256, r->bytes, r->duration_ms, r->packets, r->salvaged ? "true" : "false");
+    if (json) {   /* a JSON builder, never printf: a file name may hold a quote */
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "source");
+      json_builder_add_string_value (b, argv[i]);
+      json_builder_set_member_name (b, "archive");
+      json_builder_add_string_value (b, r->archive_path);
+      json_builder_set_member_name (b, "sha256");
+      json_builder_add_string_value (b, r->sha256);
+      json_builder_set_member_name (b, "bytes");
+      json_builder_add_int_value (b, r->bytes);
+      json_builder_set_member_name (b, "duration_ms");
+      json_builder_add_int_value (b, r->duration_ms);
+      json_builder_set_member_name (b, "packets");
+      json_builder_add_int_value (b, r->packets);
+      json_builder_set_member_name (b, "salvaged");
+      json_builder_add_boolean_value (b, r->salvaged);
+      json_builder_end_object (b);
+      g_autoptr (JsonNode) root = json_builder_get_root (b);
+      g_autofree gchar *text = json_to_string (root, FALSE);
+      g_print ("%s\n", text);
+    }
     else
       g_print ("%s -> %s (%" G_GINT64_FORMAT " ms, %u packets%s) sha256 %s\n", argv[i], r->archive_path,
                r->duration_ms, r->packets, r->salvaged ? ", salvaged" : "", r->sha256);

@@ -3,8 +3,12 @@
  * webrtcbin's threads to the main loop. Knows nothing of rooms, tees or transports. */
 #include "peer.h"
 #include <nice/agent.h>
+#include <malloc.h>
 
-typedef enum { EV_SDP, EV_ICE, EV_GATHERED, EV_STATE, EV_FAILED } PeerEventKind;
+/* webrtcbins created and not yet finalized, process-wide (atomic) */
+static gint live_webrtcbins;
+
+typedef enum { EV_SDP, EV_ICE, EV_GATHERED, EV_STATE, EV_FAILED, EV_SETTLED } PeerEventKind;
 
 typedef struct {
   WebrtcPeer   *peer;
@@ -34,12 +38,18 @@ webrtc_peer_unref (WebrtcPeer *peer)
   g_free (peer);
 }
 
+static void peer_close_maybe (WebrtcPeer *peer);
+
 /* main loop */
 static gboolean
 peer_event_dispatch (gpointer data)
 {
   PeerEvent *ev = data;
   WebrtcPeer *peer = ev->peer;
+  if (ev->kind == EV_GATHERED)
+    peer->gathering_done = TRUE;
+  if (peer->close_pending && (ev->kind == EV_GATHERED || ev->kind == EV_SETTLED))
+    peer_close_maybe (peer);
   if (!peer->owner)
     return G_SOURCE_REMOVE;
   switch (ev->kind) {
@@ -50,7 +60,6 @@ peer_event_dispatch (gpointer data)
       peer->events->ice_candidate (peer->owner, peer, ev->mline, ev->text);
       break;
     case EV_GATHERED:
-      peer->gathering_done = TRUE;
       peer->events->gathering_done (peer->owner, peer);
       break;
     case EV_STATE:
@@ -59,6 +68,8 @@ peer_event_dispatch (gpointer data)
       break;
     case EV_FAILED:
       peer->events->failed (peer->owner, peer, ev->text);
+      break;
+    case EV_SETTLED:
       break;
   }
   return G_SOURCE_REMOVE;
@@ -84,6 +95,31 @@ peer_post (WebrtcPeer *peer, PeerEventKind kind, guint mline, gint state, gchar 
   ev->state = state;
   ev->text = text_take;
   g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, peer_event_dispatch, ev, peer_event_free);
+}
+
+/* webrtcbin thread: set-local-description or an answer's set-remote-description finished
+ * (only counted, by peer_promise_done) */
+static void
+on_settled (GstPromise *promise, gpointer data)
+{
+}
+
+/* any thread: webrtcbin let go of a promise of ours (replied or dropped) */
+static void
+peer_promise_done (gpointer data)
+{
+  WebrtcPeer *peer = data;
+  if (g_atomic_int_dec_and_test (&peer->inflight))
+    peer_post (peer, EV_SETTLED, 0, 0, NULL);
+  webrtc_peer_unref (peer);
+}
+
+/* any thread: a promise webrtcbin settles; the peer is not stopped while one is out */
+static GstPromise *
+peer_promise (WebrtcPeer *peer, GstPromiseChangeFunc func)
+{
+  g_atomic_int_inc (&peer->inflight);
+  return gst_promise_new_with_change_func (func, webrtc_peer_ref (peer), peer_promise_done);
 }
 
 /* webrtcbin thread */
@@ -160,6 +196,13 @@ webrtc_peer_new (GstBin *pipeline, const gchar *name, const KanyanConfig *cfg,
   GstElement *webrtcbin = gst_element_factory_make ("webrtcbin", name);
   if (!webrtcbin)
     return NULL;
+  static gsize arenas_limited = 0;
+  if (g_once_init_enter (&arenas_limited)) {
+    /* every webrtcbin brings ~7 threads; one malloc arena each fragments memory for good */
+    mallopt (M_ARENA_MAX, 4);
+    g_once_init_leave (&arenas_limited, 1);
+  }
+  g_atomic_int_inc (&live_webrtcbins);
   WebrtcPeer *peer = g_new0 (WebrtcPeer, 1);
   g_atomic_ref_count_init (&peer->ref);
   peer->name = g_strdup (name);
@@ -196,11 +239,12 @@ on_description_created (GstPromise *promise, gpointer data)
     peer_post (peer, EV_FAILED, 0, 0, g_strdup (err ? err->message : "no description created"));
     g_clear_error (&err);
   } else {
-    g_signal_emit_by_name (peer->webrtcbin, "set-local-description", desc, NULL);
+    GstPromise *set = peer_promise (peer, on_settled);
+    g_signal_emit_by_name (peer->webrtcbin, "set-local-description", desc, set);
+    gst_promise_unref (set);
     peer_post (peer, EV_SDP, 0, 0, gst_sdp_message_as_text (desc->sdp));
     gst_webrtc_session_description_free (desc);
   }
-  gst_promise_unref (promise);
 }
 
 /* webrtcbin thread: set-remote-description(offer) finished */
@@ -213,13 +257,11 @@ on_remote_offer_set (GstPromise *promise, gpointer data)
   if (reply && gst_structure_get (reply, "error", G_TYPE_ERROR, &err, NULL)) {
     peer_post (peer, EV_FAILED, 0, 0, g_strdup (err->message));
     g_clear_error (&err);
-    gst_promise_unref (promise);
     return;
   }
-  gst_promise_unref (promise);
-  GstPromise *answer = gst_promise_new_with_change_func (on_description_created, webrtc_peer_ref (peer),
-                                                         (GDestroyNotify) webrtc_peer_unref);
+  GstPromise *answer = peer_promise (peer, on_description_created);
   g_signal_emit_by_name (peer->webrtcbin, "create-answer", NULL, answer);
+  gst_promise_unref (answer);
 }
 
 void
@@ -227,19 +269,18 @@ webrtc_peer_set_remote (WebrtcPeer *peer, GstWebRTCSDPType type, GstSDPMessage *
 {
   GstWebRTCSessionDescription *desc = gst_webrtc_session_description_new (type, sdp);
   GstPromise *promise = NULL;
-  if (type == GST_WEBRTC_SDP_TYPE_OFFER)
-    promise = gst_promise_new_with_change_func (on_remote_offer_set, webrtc_peer_ref (peer),
-                                                (GDestroyNotify) webrtc_peer_unref);
+  promise = peer_promise (peer, type == GST_WEBRTC_SDP_TYPE_OFFER ? on_remote_offer_set : on_settled);
   g_signal_emit_by_name (peer->webrtcbin, "set-remote-description", desc, promise);
+  gst_promise_unref (promise);
   gst_webrtc_session_description_free (desc);
 }
 
 void
 webrtc_peer_create_offer (WebrtcPeer *peer)
 {
-  GstPromise *promise = gst_promise_new_with_change_func (on_description_created, webrtc_peer_ref (peer),
-                                                          (GDestroyNotify) webrtc_peer_unref);
+  GstPromise *promise = peer_promise (peer, on_description_created);
   g_signal_emit_by_name (peer->webrtcbin, "create-offer", NULL, promise);
+  gst_promise_unref (promise);
 }
 
 void
@@ -268,15 +309,67 @@ close_async (GstElement *webrtcbin, gpointer data)
   gst_element_set_state (webrtcbin, GST_STATE_NULL);
 }
 
+/* a GstElement pool thread, once close_async is done: the last reference */
+static void
+close_done (gpointer data)
+{
+  gst_object_unref (data);
+  /* webrtcbin's many threads leave freed memory spread over malloc's arenas; with no
+   * webrtcbin left, give it back so a burst of abandoned offers does not keep the peak */
+  if (g_atomic_int_dec_and_test (&live_webrtcbins))
+    malloc_trim (0);
+}
+
+/* main loop: stop the webrtcbin now (settled, or its grace is over) */
+static void
+peer_stop (WebrtcPeer *peer)
+{
+  if (!peer->close_pending)
+    return;
+  peer->close_pending = FALSE;
+  if (peer->close_timer) {
+    g_source_remove (peer->close_timer);
+    peer->close_timer = 0;
+  }
+  g_signal_handlers_disconnect_by_data (peer->webrtcbin, peer);
+  /* 1.22.0 can block going to NULL before any data flowed: never on the main loop */
+  gst_element_call_async (peer->webrtcbin, close_async, gst_object_ref (peer->webrtcbin), close_done);
+  webrtc_peer_unref (peer);   /* the reference webrtc_peer_close took */
+}
+
+static gboolean
+on_close_grace_over (gpointer data)
+{
+  WebrtcPeer *peer = data;
+  peer->close_timer = 0;
+  g_debug ("peer %s: webrtcbin did not settle in %d s; stopped anyway", peer->name, PEER_CLOSE_GRACE_S);
+  peer_stop (peer);
+  return G_SOURCE_REMOVE;
+}
+
+/* main loop */
+static void
+peer_close_maybe (WebrtcPeer *peer)
+{
+  if (g_atomic_int_get (&peer->inflight) > 0)
+    return;
+  GstWebRTCICEGatheringState gathering = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+  g_object_get (peer->webrtcbin, "ice-gathering-state", &gathering, NULL);
+  if (gathering == GST_WEBRTC_ICE_GATHERING_STATE_GATHERING && !peer->gathering_done)
+    return;
+  peer_stop (peer);
+}
+
 void
 webrtc_peer_close (WebrtcPeer *peer)
 {
   if (!peer->owner)
     return;
   peer->owner = NULL;
-  g_signal_handlers_disconnect_by_data (peer->webrtcbin, peer);
   gst_element_set_locked_state (peer->webrtcbin, TRUE);
-  gst_bin_remove (peer->pipeline, peer->webrtcbin);
-  /* 1.22.0 can block going to NULL before any data flowed: never on the main loop */
-  gst_element_call_async (peer->webrtcbin, close_async, gst_object_ref (peer->webrtcbin), gst_object_unref);
+  gst_bin_remove (peer->pipeline, peer->webrtcbin);   /* it keeps running on its own threads */
+  peer->close_pending = TRUE;
+  webrtc_peer_ref (peer);
+  peer->close_timer = g_timeout_add_seconds (PEER_CLOSE_GRACE_S, on_close_grace_over, peer);
+  peer_close_maybe (peer);
 }

@@ -28,6 +28,9 @@ struct _WebrtcPeer {
   const WebrtcPeerEvents *events;
   gpointer    owner;         /* NULL once closed: late events are dropped */
   gboolean    gathering_done;
+  gint        inflight;      /* atomic: promises webrtcbin has not let go of yet */
+  gboolean    close_pending; /* closed by its owner; stopped once webrtcbin is idle */
+  guint       close_timer;   /* stops it anyway if webrtcbin never settles */
   GstWebRTCPeerConnectionState state;
 };
 
@@ -41,6 +44,12 @@ void        webrtc_peer_create_offer (WebrtcPeer *peer);
 void        webrtc_peer_add_ice (WebrtcPeer *peer, guint mline, const gchar *candidate);
 gchar      *webrtc_peer_local_sdp (WebrtcPeer *peer);   /* current local description text */
 /* Stop delivering events and take the webrtcbin out of the pipeline (main loop).
- * The caller unlinks the branches feeding it first. */
+ * The caller unlinks the branches feeding it first. The webrtcbin is stopped (set to NULL,
+ * released) once it has settled what it was doing: no promise of ours outstanding and no
+ * ICE gathering in progress. webrtcbin 1.22.0 stopped in the middle of a negotiation or a
+ * gathering keeps its ICE agent, sockets and threads forever (seen with WHIP publishers
+ * replaced while their answer was pending); a peer that never settles is stopped after
+ * PEER_CLOSE_GRACE_S anyway. */
+#define PEER_CLOSE_GRACE_S 10
 void        webrtc_peer_close (WebrtcPeer *peer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WebrtcPeer, webrtc_peer_unref)

@@ -1,8 +1,10 @@
 /* protocol.c — parses and validates one signaling message with json-glib: the object shape,
- * each field's type and length. Every failure is a KANYAN_ERROR with a stable code. */
+ * each field's type and length, no string holding U+0000 (the check is bodies.c's, shared
+ * with the REST bodies). Every failure is a KANYAN_ERROR with a stable code. */
 #include "protocol.h"
 #include "errors.h"
 #include "http.h"
+#include "bodies.h"
 #include <json-glib/json-glib.h>
 
 #define MAX_SHORT_FIELD 256
@@ -72,6 +74,9 @@ protocol_parse (const gchar *data, gsize len, gchar **id_out, GError **error)
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_JSON, "a message must be a JSON object");
     return NULL;
   }
+  /* "\u0000" in any string would cut it short unseen ("r1\u0000X" read as "r1"): refused */
+  if (!bodies_json_refuse_nul (data, len, error))
+    return NULL;
   JsonObject *obj = json_node_get_object (root);
   JsonNode *id = json_object_get_member (obj, "id");
   if (id && JSON_NODE_HOLDS_VALUE (id) &&

@@ -1,14 +1,31 @@
 /* recorder.c — a recording segment: for each track a chain "leaky queue ! depayloader" from
  * the relay's tee into the muxer of pipelines/recorder.ini. The queues are leaky so a slow
- * disk never blocks the relay; video is dropped until its first keyframe; timestamps start
- * at the segment's start. Owns its elements; never touches the publisher or viewers. */
+ * disk never blocks the relay; video reaches the depayloader only as whole frames, from a
+ * keyframe on: after a loss nothing passes until the next keyframe (a freeze, never smear),
+ * and each such gap is noted; timestamps start at the segment's start. A new resolution
+ * stays in the segment (the keyframes carry it in band). Owns its elements; never touches
+ * the publisher or viewers. */
 #include "recorder.h"
 #include "errors.h"
 #include <gst/rtp/rtp.h>
+#include <gst/video/video.h>
 #include <glib/gstdio.h>
 
 #define STOP_TIMEOUT_MS    5000
 #define KEYFRAME_RETRY_MS  500
+
+/* What the video frame filter (a streaming thread) tells the main loop: whether video waits
+ * for a keyframe, and the gaps so far. Reference-counted: the filter may outlive the Recorder
+ * by a buffer while the branch is taken down. */
+typedef struct {
+  gint    refs;              /* atomic */
+  gint    seen_keyframe;     /* atomic: the segment's first keyframe passed */
+  gint    waiting;           /* atomic: video waits for a keyframe (at the start, or after a loss) */
+  GMutex  lock;              /* gaps, open_at_ms, open_reason */
+  GArray *gaps;              /* of RecorderGap */
+  gint64  open_at_ms;        /* a gap in progress: wall-clock ms it began; 0 when none */
+  const gchar *open_reason;
+} GapLog;
 
 struct _Recorder {
   Relay      *relay;
@@ -17,13 +34,14 @@ struct _Recorder {
   GstElement *chain[TRACK_COUNT];
   GstPad     *tee_pad[TRACK_COUNT];
   RtpCodec    video_codec;
-  gint        seen_keyframe;     /* atomic */
+  GapLog     *gaps;              /* shared with the video chain's frame filter */
   gint        finished;          /* atomic: EOS reached the file */
   RecorderDone done;
   gpointer    done_data;
 
   guint       stop_timeout;
   guint       keyframe_timer;
+  struct FirstMedia *first_media;   /* shared with the muxer pads' probes */
 };
 
 const gchar *
@@ -32,37 +50,205 @@ recorder_path (Recorder *rec)
   return rec->path;
 }
 
-/* streaming thread: video waits for a keyframe so the segment starts decodable */
-static GstPadProbeReturn
-drop_until_keyframe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+static GapLog *
+gap_log_new (void)
 {
-  Recorder *rec = data;
-  if (g_atomic_int_get (&rec->seen_keyframe))
-    return GST_PAD_PROBE_REMOVE;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  gboolean key = FALSE;
-  if (gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp)) {
-    key = rtp_payload_is_keyframe (rec->video_codec, gst_rtp_buffer_get_payload (&rtp),
-                                   gst_rtp_buffer_get_payload_len (&rtp));
-    gst_rtp_buffer_unmap (&rtp);
-  }
-  if (!key)
-    return GST_PAD_PROBE_DROP;
-  g_atomic_int_set (&rec->seen_keyframe, 1);
-  return GST_PAD_PROBE_REMOVE;
+  GapLog *log = g_new0 (GapLog, 1);
+  log->refs = 1;
+  log->waiting = 1;
+  g_mutex_init (&log->lock);
+  log->gaps = g_array_new (FALSE, FALSE, sizeof (RecorderGap));
+  return log;
 }
 
-/* streaming thread, after the video parser: a Matroska file cannot change its video format
- * (phones raise their resolution as bandwidth grows). Refusing the caps would fail the chain
- * with not-negotiated, and the error would travel back through the tee and stop the relay.
- * So the new format never reaches the muxer: the segment ends where it was whole, and a bus
- * message (handled on the main loop, while the relay lives) has the room start a new one. */
-/* A probe's own state, freed with the probe (never the Recorder: a branch's streaming thread
- * may outlive it by a buffer while the branch is taken down) */
+static GapLog *
+gap_log_ref (GapLog *log)
+{
+  g_atomic_int_inc (&log->refs);
+  return log;
+}
+
+static void
+gap_log_unref (gpointer data)
+{
+  GapLog *log = data;
+  if (!g_atomic_int_dec_and_test (&log->refs))
+    return;
+  g_mutex_clear (&log->lock);
+  g_array_unref (log->gaps);
+  g_free (log);
+}
+
+/* any thread */
+static void
+gap_open (GapLog *log, const gchar *reason)
+{
+  g_mutex_lock (&log->lock);
+  if (!log->open_at_ms) {
+    log->open_at_ms = g_get_real_time () / 1000;
+    log->open_reason = reason;
+  }
+  g_mutex_unlock (&log->lock);
+}
+
+/* any thread; under log->lock */
+static void
+gap_close_locked (GapLog *log)
+{
+  if (!log->open_at_ms)
+    return;
+  RecorderGap gap = { log->open_at_ms, g_get_real_time () / 1000 - log->open_at_ms, log->open_reason };
+  g_array_append_val (log->gaps, gap);
+  log->open_at_ms = 0;
+}
+
+GArray *
+recorder_take_gaps (Recorder *rec)
+{
+  GapLog *log = rec->gaps;
+  g_mutex_lock (&log->lock);
+  gap_close_locked (log);   /* still waiting at the end: the gap lasts until now */
+  GArray *gaps = log->gaps;
+  log->gaps = g_array_new (FALSE, FALSE, sizeof (RecorderGap));
+  g_mutex_unlock (&log->lock);
+  return gaps;
+}
+
+/* The video frame filter, between the chain's leaky queue and the depayloader. One frame
+ * spans many RTP packets, and a frame missing one packet decodes with errors, as does every
+ * frame after it until a keyframe. So the filter holds a frame's packets until the frame is
+ * complete (its marker packet came, with no sequence number missing) and only then lets them
+ * through; a missing sequence number (the jitterbuffer gave up on a packet, or the leaky queue
+ * shed some) discards the frame in hand, and nothing passes until the first packet of a
+ * keyframe — the archive freezes instead of smearing. The loss is noted as a gap, and the
+ * phone is asked for a keyframe (here at once, and by the recorder's timer while waiting).
+ * The segment starts the same way: waiting for a keyframe. Only the depayloader's streaming
+ * thread touches a FrameFilter. */
+typedef struct {
+  RtpCodec   codec;
+  GapLog    *log;
+  gboolean   started;        /* a packet seen */
+  gboolean   synced;         /* FALSE: waiting for a keyframe */
+  gboolean   closing_gap;    /* synced on a keyframe: the gap ends when that frame is whole */
+  gboolean   reinjecting;    /* our own gst_pad_chain of held packets is under way */
+  guint32    ssrc, frame_ts;
+  guint16    next_seq;
+  GPtrArray *held;           /* of GstBuffer*: the packets of the frame being assembled */
+} FrameFilter;
+
+static void
+frame_filter_free (gpointer data)
+{
+  FrameFilter *f = data;
+  g_ptr_array_unref (f->held);
+  gap_log_unref (f->log);
+  g_free (f);
+}
+
+static void
+frame_filter_lose (FrameFilter *f, GstPad *pad, const gchar *reason)
+{
+  g_ptr_array_set_size (f->held, 0);
+  if (f->synced) {
+    gap_open (f->log, reason);
+    /* travels up through the queue and the tee to the publisher (a PLI) */
+    gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0));
+  }
+  f->synced = FALSE;
+  f->closing_gap = FALSE;
+  g_atomic_int_set (&f->log->waiting, 1);
+}
+
+/* the held packets, then (if the probe lets it pass) the current one, go to the depayloader */
+static GstFlowReturn
+frame_filter_release (FrameFilter *f, GstPad *pad)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  f->reinjecting = TRUE;
+  for (guint i = 0; i < f->held->len && ret == GST_FLOW_OK; i++)
+    ret = gst_pad_chain (pad, gst_buffer_ref (g_ptr_array_index (f->held, i)));
+  f->reinjecting = FALSE;
+  g_ptr_array_set_size (f->held, 0);
+  return ret;
+}
+
+/* streaming thread: every video packet entering the depayloader */
+static GstPadProbeReturn
+filter_video_frames (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  FrameFilter *f = data;
+  if (f->reinjecting)
+    return GST_PAD_PROBE_OK;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
+    return GST_PAD_PROBE_DROP;
+  guint16 seq = gst_rtp_buffer_get_seq (&rtp);
+  guint32 ts = gst_rtp_buffer_get_timestamp (&rtp);
+  guint32 ssrc = gst_rtp_buffer_get_ssrc (&rtp);
+  gboolean marker = gst_rtp_buffer_get_marker (&rtp);
+  gboolean key = rtp_payload_is_keyframe (f->codec, gst_rtp_buffer_get_payload (&rtp),
+                                          gst_rtp_buffer_get_payload_len (&rtp));
+  gst_rtp_buffer_unmap (&rtp);
+
+  if (!f->started || ssrc != f->ssrc) {
+    if (f->started)
+      frame_filter_lose (f, pad, "resync");
+    f->started = TRUE;
+    f->ssrc = ssrc;
+  } else {
+    gint16 ahead = (gint16) (guint16) (seq - f->next_seq);
+    if (ahead < 0)
+      return GST_PAD_PROBE_DROP;   /* a duplicate or a straggler: its frame is settled */
+    if (ahead > 0)
+      frame_filter_lose (f, pad, "packet_loss");
+  }
+  f->next_seq = seq + 1;
+
+  if (!f->synced) {
+    if (!key)
+      return GST_PAD_PROBE_DROP;
+    f->synced = TRUE;
+    f->closing_gap = TRUE;
+    f->frame_ts = ts;
+  }
+  GstFlowReturn ret = GST_FLOW_OK;
+  if (f->held->len && ts != f->frame_ts)
+    ret = frame_filter_release (f, pad);   /* the previous frame ended without a marker */
+  f->frame_ts = ts;
+  if (!marker && ret == GST_FLOW_OK) {
+    g_ptr_array_add (f->held, gst_buffer_ref (buf));
+    return GST_PAD_PROBE_DROP;
+  }
+  if (ret == GST_FLOW_OK)
+    ret = frame_filter_release (f, pad);
+  if (ret == GST_FLOW_OK && f->closing_gap) {
+    f->closing_gap = FALSE;
+    g_atomic_int_set (&f->log->seen_keyframe, 1);
+    g_atomic_int_set (&f->log->waiting, 0);
+    g_mutex_lock (&f->log->lock);
+    gap_close_locked (f->log);
+    g_mutex_unlock (&f->log->lock);
+  }
+  if (ret == GST_FLOW_OK)
+    return GST_PAD_PROBE_OK;   /* the marker packet follows its frame */
+  gst_buffer_unref (buf);
+  info->data = NULL;
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = ret;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+/* streaming thread, after the video parser: a browser changes its resolution as its bandwidth
+ * or CPU changes (a new VP8 keyframe size, a new H.264 SPS). Both travel in band — VP8
+ * keyframes carry their size, and h264parse (config-interval=-1) repeats SPS/PPS before every
+ * IDR — and decoders follow them; matroskamux 1.22, though, refuses a caps change with
+ * not-negotiated, which used to end the segment. So the muxer keeps the caps the segment
+ * opened with, and later caps of the same format are dropped here; only a different format
+ * (which a segment never sees: a new codec is a new publisher, so a new segment) posts
+ * RECORDER_RESTART. A probe's own state, freed with the probe. */
 typedef struct {
   GstCaps *caps;          /* video: the format this segment's file was opened with */
-  gboolean changed;       /* video: from then on, buffers are dropped */
+  gboolean changed;       /* video: a different format — from then on, buffers are dropped */
 } BranchGuard;
 
 static void
@@ -88,8 +274,9 @@ guard_video_format (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     g->caps = gst_caps_ref (caps);
     return GST_PAD_PROBE_OK;
   }
-  if (gst_caps_is_equal (caps, g->caps))
-    return GST_PAD_PROBE_OK;
+  if (gst_structure_has_name (gst_caps_get_structure (caps, 0),
+                              gst_structure_get_name (gst_caps_get_structure (g->caps, 0))))
+    return GST_PAD_PROBE_DROP;   /* the same codec at another size: in band, the muxer keeps its caps */
   if (!g->changed) {
     g->changed = TRUE;
     GstObject *chain = GST_OBJECT_PARENT (pad);
@@ -135,17 +322,115 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-/* main loop: the segment waits for its first keyframe; keep asking the publisher */
+/* main loop: while video waits for a keyframe (the segment's first, or after a loss), keep
+ * asking the publisher (the relay sends at most one request every 500 ms) */
 static gboolean
 recorder_want_keyframe (gpointer data)
 {
   Recorder *rec = data;
-  if (g_atomic_int_get (&rec->seen_keyframe)) {
-    rec->keyframe_timer = 0;
-    return G_SOURCE_REMOVE;
-  }
-  relay_request_keyframe (rec->relay);
+  if (g_atomic_int_get (&rec->gaps->waiting))
+    relay_request_keyframe (rec->relay);
   return G_SOURCE_CONTINUE;
+}
+
+/* Where the segment's file lies on the wall clock: for each video buffer reaching the muxer,
+ * the wall-clock time of its arrival less its running time (what matroskamux writes as its
+ * timestamp); the least of these, over the segment, is the buffer that was delayed least (a
+ * start-up burst or a busy moment only ever delays). With the archive's shift (archive.c) it
+ * gives the wall-clock time of the archive's 0, the moment a reviewer saw that picture live
+ * (the relay and the recorder leave the same jitter buffer). Video only: the talk-back mix is
+ * stamped by our clock, not the phone's. An atomic rc box with a lock: a streaming thread may
+ * still run a probe for a moment after the Recorder is freed. */
+struct FirstMedia {
+  GMutex       lock;
+  gboolean     known;
+  gint64       wall_us;   /* g_get_real_time () at the arrival of the reference buffer */
+  GstClockTime running;   /* and its running time */
+};
+
+static void
+first_media_clear (gpointer data)
+{
+  g_mutex_clear (&((struct FirstMedia *) data)->lock);
+}
+
+static void
+first_media_release (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, first_media_clear);
+}
+
+/* streaming thread of a video pad of the muxer */
+static GstPadProbeReturn
+note_media_clock (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  struct FirstMedia *fm = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (!GST_BUFFER_PTS_IS_VALID (buf))
+    return GST_PAD_PROBE_OK;
+  gint64 wall_us = g_get_real_time ();
+  GstEvent *seg_event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  const GstSegment *seg = NULL;
+  if (seg_event)
+    gst_event_parse_segment (seg_event, &seg);
+  GstClockTime running = seg ? gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_PTS (buf))
+                             : GST_CLOCK_TIME_NONE;
+  gst_clear_event (&seg_event);
+  if (running == GST_CLOCK_TIME_NONE)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&fm->lock);
+  if (!fm->known || wall_us - (gint64) (running / GST_USECOND) < fm->wall_us - (gint64) (fm->running / GST_USECOND)) {
+    fm->known = TRUE;
+    fm->wall_us = wall_us;
+    fm->running = running;
+  }
+  g_mutex_unlock (&fm->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+typedef struct { struct FirstMedia *fm; gboolean all; guint watched; } WatchPads;
+
+static gboolean
+watch_media_clock (GstElement *mux, GstPad *pad, gpointer data)
+{
+  WatchPads *w = data;
+  if (w->all || g_str_has_prefix (GST_PAD_NAME (pad), "video")) {
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, note_media_clock, g_atomic_rc_box_acquire (w->fm),
+                       first_media_release);
+    w->watched++;
+  }
+  return TRUE;
+}
+
+/* main loop, once the muxer's pads exist: video pads, or every pad of a file without video */
+static void
+recorder_watch_media_clock (Recorder *rec)
+{
+  GstElement *mux = gst_bin_get_by_name (GST_BIN (rec->mux_bin), "mux");
+  rec->first_media = g_atomic_rc_box_new0 (struct FirstMedia);
+  g_mutex_init (&rec->first_media->lock);
+  WatchPads w = { rec->first_media, FALSE, 0 };
+  if (mux)
+    gst_element_foreach_sink_pad (mux, watch_media_clock, &w);
+  if (mux && w.watched == 0) {
+    w.all = TRUE;
+    gst_element_foreach_sink_pad (mux, watch_media_clock, &w);
+  }
+  gst_clear_object (&mux);
+}
+
+gboolean
+recorder_first_media (Recorder *rec, gint64 *wall_us, GstClockTime *running)
+{
+  struct FirstMedia *fm = rec->first_media;
+  if (!fm)
+    return FALSE;
+  g_mutex_lock (&fm->lock);
+  gboolean known = fm->known;
+  *wall_us = fm->wall_us;
+  *running = fm->running;
+  g_mutex_unlock (&fm->lock);
+  return known;
 }
 
 static GKeyFile *
@@ -212,6 +497,18 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
   GstPad *queue_src = queue ? gst_element_get_static_pad (queue, "src") : NULL;
   if (queue_src)
     relay_isolate_branch (queue_src, RECORDER_RESTART);
+  GstPad *depay_sink = queue_src ? gst_pad_get_peer (queue_src) : NULL;
+  if (depay_sink && track == TRACK_VIDEO && rec->video_codec != RTP_CODEC_UNKNOWN) {
+    FrameFilter *f = g_new0 (FrameFilter, 1);
+    f->codec = rec->video_codec;
+    f->log = gap_log_ref (rec->gaps);
+    f->held = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
+    gst_pad_add_probe (depay_sink, GST_PAD_PROBE_TYPE_BUFFER, filter_video_frames, f, frame_filter_free);
+  } else if (track == TRACK_VIDEO) {
+    g_atomic_int_set (&rec->gaps->seen_keyframe, 1);
+    g_atomic_int_set (&rec->gaps->waiting, 0);
+  }
+  gst_clear_object (&depay_sink);
   gst_clear_object (&queue_src);
   gst_clear_object (&queue);
   GstPad *sink = gst_element_get_static_pad (chain, "sink");
@@ -225,10 +522,6 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
     r->first_pts = GST_CLOCK_TIME_NONE;
     gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, retime_from_rtp, r, g_free);
   }
-  if (track == TRACK_VIDEO && rec->video_codec != RTP_CODEC_UNKNOWN)
-    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, drop_until_keyframe, rec, NULL);
-  else if (track == TRACK_VIDEO)
-    g_atomic_int_set (&rec->seen_keyframe, 1);
   gst_element_sync_state_with_parent (chain);
   rec->tee_pad[track] = relay_tap_track (relay, track);
   if (rec->tee_pad[track])
@@ -257,6 +550,7 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
   rec->relay = relay;
   rec->path = g_strdup (path);
   rec->video_codec = rtp_codec_from_name (relay_codec_name (relay, TRACK_VIDEO));
+  rec->gaps = gap_log_new ();
   rec->mux_bin = gst_parse_bin_from_description (mux_desc, FALSE, error);
   if (!rec->mux_bin) {
     recorder_free (rec);
@@ -270,6 +564,8 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
   }
   g_object_set (sink, "location", path, NULL);
   gst_object_unref (sink);
+  /* the file's write errors (a full disk) reach the room as RECORDER_WRITE_FAILED */
+  g_object_set_data (G_OBJECT (rec->mux_bin), RELAY_WRITE_FAILURE, (gpointer) RECORDER_WRITE_FAILED);
   gst_bin_add (relay_pipeline (relay), rec->mux_bin);
   /* playing before any branch links: data reaching a muxer still in NULL is flushed away */
   gst_element_sync_state_with_parent (rec->mux_bin);
@@ -283,6 +579,7 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
       return NULL;
     }
   }
+  recorder_watch_media_clock (rec);
   relay_request_keyframe (relay);
   rec->keyframe_timer = g_timeout_add (KEYFRAME_RETRY_MS, recorder_want_keyframe, rec);
   return rec;
@@ -311,6 +608,9 @@ recorder_free (Recorder *rec)
   } else if (rec->mux_bin) {
     gst_object_unref (gst_object_ref_sink (rec->mux_bin));
   }
+  gap_log_unref (rec->gaps);
+  if (rec->first_media)
+    first_media_release (rec->first_media);
   g_free (rec->path);
   g_free (rec);
 }

@@ -1,5 +1,6 @@
 /* recordings.c — hands closed segments to archive.c on a worker thread and stores what it
- * reports (archive path, SHA-256, duration, salvaged or failed). Never touches live media. */
+ * reports (archive path, SHA-256, duration, salvaged or failed, and from its shift the
+ * wall-clock time of the archive's 0). Never touches live media. */
 #include "recordings.h"
 #include "archive.h"
 #include "db.h"
@@ -22,6 +23,7 @@ on_finalized (GObject *source, GAsyncResult *result, gpointer data)
   if (r) {
     store_recording_archived (f->app->db, f->recording_id, r->archive_path, r->sha256, r->bytes,
                               r->duration_ms, r->salvaged);
+    store_recording_media_start (f->app->db, f->recording_id, r->shift_us, r->shift_known);
     g_autofree gchar *duration = g_strdup_printf ("%" G_GINT64_FORMAT, r->duration_ms);
     audit_note (f->app->db, "server", "recording.archived", f->case_ref, "source", f->path,
                 "archive", r->archive_path, "sha256", r->sha256, "duration_ms", duration,

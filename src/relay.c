@@ -38,6 +38,15 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer data)
     gst_message_parse_error (msg, &err, &debug);
     g_warning ("relay %s: %s: %s (%s)", relay->name, GST_OBJECT_NAME (msg->src), err->message,
                debug ? debug : "");
+    /* a branch that writes (the recorder's file) asked to hear of its write errors */
+    const gchar *failure = NULL;
+    for (GstObject *o = msg->src; o && !failure; o = GST_OBJECT_PARENT (o))
+      failure = g_object_get_data (G_OBJECT (o), RELAY_WRITE_FAILURE);
+    if (failure && err->domain == GST_RESOURCE_ERROR && relay->branch_notify) {
+      g_autofree gchar *what = g_strconcat (failure, err->code == GST_RESOURCE_ERROR_NO_SPACE_LEFT
+                                                     ? RELAY_NO_SPACE_SUFFIX : "", NULL);
+      relay->branch_notify (relay->media_owner, what);
+    }
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_LATENCY) {
     /* elements join a playing pipeline: hand every branch the new latency */
     gst_bin_recalculate_latency (GST_BIN (relay->pipeline));
@@ -405,8 +414,11 @@ isolate_push (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING && ret != GST_FLOW_EOS && !iso->failed) {
     iso->failed = TRUE;
     GstObject *branch = gst_pad_get_parent (pad);
-    while (branch && GST_OBJECT_PARENT (branch) && !GST_IS_PIPELINE (GST_OBJECT_PARENT (branch)))
-      branch = (gst_object_unref (branch), gst_object_get_parent (branch));   /* up to the branch's bin */
+    while (branch && GST_OBJECT_PARENT (branch) && !GST_IS_PIPELINE (GST_OBJECT_PARENT (branch))) {
+      GstObject *up = gst_object_get_parent (branch);   /* up to the branch's bin: take the parent first, */
+      gst_object_unref (branch);                        /* then let go of the child (never the reverse) */
+      branch = up;
+    }
     if (branch && iso->failure)
       gst_element_post_message (GST_ELEMENT (branch), gst_message_new_application (
           branch, gst_structure_new (iso->failure, "flow", G_TYPE_STRING, gst_flow_get_name (ret), NULL)));

@@ -32,6 +32,11 @@ void     relay_set_media_notify (Relay *relay, RelayMediaNotify notify, gpointer
 /* Called on the main loop with the name of an application message a branch posted on the
  * relay's bus (the recorder's RECORDER_FORMAT_CHANGED); never after relay_free(). Same owner. */
 typedef void (*RelayBranchNotify) (gpointer owner, const gchar *what);
+/* A branch's bin that carries this object data (a static string, the failure's name) has its
+ * elements' resource errors (a file that cannot be written) told through the same notify: the
+ * name, plus RELAY_NO_SPACE_SUFFIX when the disk is full. */
+#define RELAY_WRITE_FAILURE   "kanyan-relay-write-failure"
+#define RELAY_NO_SPACE_SUFFIX "/no-space"
 void     relay_set_branch_notify (Relay *relay, RelayBranchNotify notify);
 
 /* Viewers (reviewers). relay_viewer_add creates the webrtcbin and makes the offer. */

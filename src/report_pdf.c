@@ -153,7 +153,8 @@ report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError 
   g_autoptr (GPtrArray) recs = store_recordings_of_case (app->db, row->id);
   for (guint i = 0; i < recs->len; i++) {
     RecordingRow *r = g_ptr_array_index (recs, i);
-    g_autofree gchar *started = when (r->started_at);
+    /* on the wall clock from its archive's 0, for its true media duration */
+    g_autofree gchar *started = when (r->media_started_at ? r->media_started_at : r->started_at);
     pen_printf (&pen, small, 3, "session %" G_GINT64_FORMAT " segment %d · %s · %.1f s · %s · SHA-256 %s", r->session_id,
                 r->seq, started, r->duration_ms / 1000.0, r->purged_at ? "purged" : (r->archive_state ? r->archive_state : r->state),
                 r->archive_sha256 ? r->archive_sha256 : "–");

@@ -12,6 +12,7 @@
 #include "workflow.h"
 #include <json-glib/json-glib.h>
 #include <sodium.h>
+#include <sys/statvfs.h>
 
 struct _Participant {
   Room           *room;
@@ -26,7 +27,7 @@ struct _Participant {
   RelayViewer    *viewer;        /* reviewer: its viewer (owned by the relay) */
   gchar          *pc;            /* reviewer: id of the current peer connection */
   guint           pc_serial;
-  guint           answer_timeout;
+  guint           answer_timeout; /* reviewer: its answer; WHIP applicant: its ICE connection */
 };
 
 struct _Room {
@@ -47,6 +48,12 @@ struct _Room {
   GPtrArray  *stills;            /* of RoomStill*: captures in progress */
   gchar       challenge[5];      /* 4 random digits the applicant shows on paper (on-site proof) */
   gint64      first_media_ms;    /* wall clock when the session's first segment began; 0 before */
+  guint       revocation_check;  /* what another process or the clock revoked (room_end, below) */
+  gint64      segment_started_us;/* monotonic: when the current segment began */
+  const gchar *recording_stopped;/* why recording stopped on a write failure ("disk_full"…); NULL: fine */
+  guint       recording_retry;   /* timer: start a segment again (after a write failure or a fast restart) */
+  guint       recording_confirm; /* timer: a resumed segment has run long enough to call it resumed */
+  guint       retry_delay_s;     /* the back-off, doubled on each failure */
 };
 
 struct _RoomStill {
@@ -152,17 +159,35 @@ broadcast_participants (Room *room)
 
 /* ---- recording ----------------------------------------------------------------------- */
 
-typedef struct { KanyanApp *app; gchar *case_ref; gint64 recording_id; gchar *path; } SegmentDone;
+#define RECORDING_RETRY_MIN_S    2
+#define RECORDING_RETRY_MAX_S    60
+#define RECORDING_CONFIRM_S      5          /* a resumed segment that runs this long is a resumption */
+#define RECORDING_MIN_LIFE_US    (10 * G_USEC_PER_SEC)   /* a restart sooner than this waits */
+#define RECORDING_FREE_FLOOR     (4 * 1024 * 1024)       /* bytes free before a retry is tried */
 
-/* main loop: a segment's file is closed */
+typedef struct {
+  KanyanApp *app;
+  gchar     *case_ref;
+  gint64     recording_id;
+  gchar     *path;
+  guint      gaps;
+  gint64     gap_ms;
+  gint64     first_media_us, first_pts_us;   /* when the first media reached the muxer; 0: none */
+} SegmentDone;
+
+/* main loop: a segment's file is closed. Its one audit entry also sums up its gaps. */
 static void
 on_segment_done (gpointer data, gint64 bytes, gboolean clean)
 {
   SegmentDone *sd = data;
   store_recording_end (sd->app->db, sd->recording_id, bytes, clean ? "complete" : "unfinished");
+  if (sd->first_media_us)
+    store_recording_media_clock (sd->app->db, sd->recording_id, sd->first_media_us / 1000, sd->first_pts_us);
   g_autofree gchar *bytes_text = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
+  g_autofree gchar *gaps_text = g_strdup_printf ("%u", sd->gaps);
+  g_autofree gchar *gap_ms_text = g_strdup_printf ("%" G_GINT64_FORMAT, sd->gap_ms);
   audit_note (sd->app->db, "server", "recording.ended", sd->case_ref, "path", sd->path, "bytes", bytes_text,
-              "state", clean ? "complete" : "unfinished", NULL);
+              "state", clean ? "complete" : "unfinished", "gaps", gaps_text, "gap_ms", gap_ms_text, NULL);
   recordings_finalize (sd->app, sd->recording_id, sd->path);
   Room *room = app_get_room (sd->app, sd->case_ref);
   if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
@@ -182,15 +207,145 @@ room_stop_recording (Room *room)
   sd->case_ref = g_strdup (room->case_ref);
   sd->recording_id = room->recording_id;
   sd->path = g_strdup (recorder_path (room->recorder));
+  /* the stretches frozen after a loss: one row each, one line in the segment's audit entry */
+  g_autoptr (GArray) gaps = recorder_take_gaps (room->recorder);
+  for (guint i = 0; i < gaps->len; i++) {
+    const RecorderGap *gap = &g_array_index (gaps, RecorderGap, i);
+    store_recording_gap_add (room->app->db, room->recording_id, gap->at_ms, gap->duration_ms, gap->reason);
+    sd->gap_ms += gap->duration_ms;
+  }
+  sd->gaps = gaps->len;
+  GstClockTime first_running = 0;
+  if (recorder_first_media (room->recorder, &sd->first_media_us, &first_running))
+    sd->first_pts_us = (gint64) (first_running / GST_USECOND);
   room->pending_recorders++;
   Recorder *rec = g_steal_pointer (&room->recorder);
   recorder_stop (rec, on_segment_done, sd);
 }
 
+/* Reviewers see whether the inspection is being recorded: {"type":"recording","state":
+ * "stopped","reason":"disk_full"} when a write failure stopped it, {"state":"recording"}
+ * when it resumed (docs/protocol.md). */
 static void
+send_recording_state (Participant *p, Room *room)
+{
+  g_autoptr (JsonBuilder) b = message_begin ("recording");
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, room->recording_stopped ? "stopped" : "recording");
+  if (room->recording_stopped) {
+    json_builder_set_member_name (b, "reason");
+    json_builder_add_string_value (b, room->recording_stopped);
+  }
+  send_builder (p, b);
+}
+
+static void
+broadcast_recording_state (Room *room)
+{
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index (room->participants, i);
+    if (p->role == ROLE_REVIEWER)
+      send_recording_state (p, room);
+  }
+}
+
+static gboolean room_start_recording (Room *room);
+static void room_schedule_recording (Room *room);
+
+/* enough room on the recordings volume to try again (unknown: yes) */
+static gboolean
+recordings_have_space (Room *room)
+{
+  struct statvfs fs;
+  if (statvfs (room->app->config->recordings_dir, &fs) != 0)
+    return TRUE;
+  return (guint64) fs.f_bavail * fs.f_frsize >= RECORDING_FREE_FLOOR;
+}
+
+/* main loop: a resumed segment kept writing: recording is back */
+static gboolean
+on_recording_confirmed (gpointer data)
+{
+  Room *room = data;
+  room->recording_confirm = 0;
+  if (!room->recording_stopped || !room->recorder)
+    return G_SOURCE_REMOVE;
+  g_info ("case %s: recording resumed after %s", room->case_ref, room->recording_stopped);
+  audit_note (room->app->db, "server", "recording.resumed", room->case_ref, "after", room->recording_stopped, NULL);
+  room->recording_stopped = NULL;
+  room->retry_delay_s = 0;
+  broadcast_recording_state (room);
+  /* the segment the failure cut could not be archived then (no room for the archive): now */
+  g_autoptr (GPtrArray) failed = store_recordings_archive_failed (room->app->db, room->session_id);
+  for (guint i = 0; i < failed->len; i++) {
+    gchar **row = g_ptr_array_index (failed, i);
+    recordings_finalize (room->app, g_ascii_strtoll (row[0], NULL, 10), row[1]);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* main loop: the back-off is over */
+static gboolean
+on_recording_retry (gpointer data)
+{
+  Room *room = data;
+  room->recording_retry = 0;
+  if (room->recorder || !room->media_flowing || room->closing)
+    return G_SOURCE_REMOVE;   /* media that starts flowing again starts a segment itself */
+  if (room->recording_stopped && !recordings_have_space (room)) {
+    room_schedule_recording (room);   /* still full: wait longer, quietly */
+    return G_SOURCE_REMOVE;
+  }
+  if (room_start_recording (room) && room->recording_stopped && !room->recording_confirm)
+    room->recording_confirm = g_timeout_add_seconds (RECORDING_CONFIRM_S, on_recording_confirmed, room);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+room_schedule_recording (Room *room)
+{
+  if (room->recording_retry)
+    return;
+  room->retry_delay_s = room->retry_delay_s ? MIN (room->retry_delay_s * 2, RECORDING_RETRY_MAX_S)
+                                            : RECORDING_RETRY_MIN_S;
+  room->recording_retry = g_timeout_add_seconds (room->retry_delay_s, on_recording_retry, room);
+}
+
+/* main loop: the file cannot be written (a full disk, a failing volume). Restarting at once
+ * would only fail again: recording stops — the live inspection goes on — reviewers are told,
+ * once, with one audit entry, and a new segment of the same session is tried with back-off
+ * once there is room again. A segment that fails again before it was confirmed stays in the
+ * same outage (no new alert). */
+static void
+room_recording_failed (Room *room, const gchar *reason)
+{
+  room_stop_recording (room);
+  if (room->recording_confirm) {
+    g_source_remove (room->recording_confirm);
+    room->recording_confirm = 0;
+  }
+  if (!room->recording_stopped) {
+    room->recording_stopped = reason;
+    room->retry_delay_s = 0;
+    g_warning ("case %s: recording stopped: %s; the live inspection goes on, recording is retried", room->case_ref,
+               reason);
+    g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
+    audit_note (room->app->db, "server", "recording.stopped", room->case_ref, "session", session_text,
+                "reason", reason, NULL);
+    broadcast_recording_state (room);
+  }
+  room_schedule_recording (room);
+}
+
+/* returns whether a segment started */
+static gboolean
 room_start_recording (Room *room)
 {
   room_stop_recording (room);
+  if (room->recording_retry) {
+    g_source_remove (room->recording_retry);
+    room->recording_retry = 0;
+  }
   g_autofree gchar *name = g_strdup_printf ("segment-%03d.mkv", ++room->segment_seq);
   g_autofree gchar *session = g_strdup_printf ("session-%" G_GINT64_FORMAT, room->session_id);
   g_autofree gchar *path = g_build_filename (room->app->config->recordings_dir, room->case_ref, session, name, NULL);
@@ -198,8 +353,11 @@ room_start_recording (Room *room)
   room->recorder = recorder_start (room->relay, room->app->config, path, &error);
   if (!room->recorder) {
     g_warning ("case %s: recording does not start: %s", room->case_ref, error->message);
-    return;
+    room->segment_seq--;
+    room_recording_failed (room, "write_failed");
+    return FALSE;
   }
+  room->segment_started_us = g_get_monotonic_time ();
   if (!room->first_media_ms)
     room->first_media_ms = db_now_ms ();
   room->recording_id = store_recording_begin (room->app->db, room->session_id, room->segment_seq, path,
@@ -210,18 +368,29 @@ room_start_recording (Room *room)
   audit_note (room->app->db, "server", "recording.started", room->case_ref, "session", session_text,
               "segment", seq, "path", path, "video", relay_codec_name (room->relay, TRACK_VIDEO), NULL);
   g_info ("case %s: recording segment %d to %s", room->case_ref, room->segment_seq, path);
+  return TRUE;
 }
 
-/* main loop: the recorder refused a new video format (the phone raised its resolution) or its
- * muxer failed: the segment so far is whole; continue in a new one */
+/* main loop: the recording branch failed. A write failure stops recording (see above); a
+ * muxer failure ends the segment where it was whole and continues in a new one — at once the
+ * first time, with back-off when segments keep failing young, so nothing can loop. */
 static void
 on_branch_event (gpointer owner, const gchar *what)
 {
   Room *room = owner;
-  if (g_strcmp0 (what, RECORDER_RESTART) == 0 && room->recorder && room->media_flowing) {
-    g_info ("case %s: the recording branch restarts (a new video format, or a muxer error); a new segment "
-            "follows", room->case_ref);
-    room_start_recording (room);
+  if (g_str_has_prefix (what, RECORDER_WRITE_FAILED) && room->recorder) {
+    room_recording_failed (room, g_str_has_suffix (what, RELAY_NO_SPACE_SUFFIX) ? "disk_full" : "write_failed");
+  } else if (g_strcmp0 (what, RECORDER_RESTART) == 0 && room->recorder && room->media_flowing) {
+    gboolean young = g_get_monotonic_time () - room->segment_started_us < RECORDING_MIN_LIFE_US;
+    g_info ("case %s: the recording branch restarts (a muxer error)%s; a new segment follows", room->case_ref,
+            young ? " again soon after the last" : "");
+    if (young) {
+      room_stop_recording (room);
+      room_schedule_recording (room);
+    } else {
+      room->retry_delay_s = 0;
+      room_start_recording (room);
+    }
   }
 }
 
@@ -231,8 +400,10 @@ on_media_flowing (gpointer owner, gboolean flowing)
 {
   Room *room = owner;
   room->media_flowing = flowing;
-  if (flowing)
+  if (flowing && !room->recording_stopped)
     room_start_recording (room);
+  else if (flowing)
+    room_schedule_recording (room);   /* a write failure is being waited out */
   else
     room_stop_recording (room);
   broadcast_state (room);
@@ -291,6 +462,10 @@ on_connection_state (gpointer owner, WebrtcPeer *peer, GstWebRTCPeerConnectionSt
   Room *room = p->room;
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && p->viewer)
     relay_viewer_connected (room->relay, p->viewer);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && p->whip && p->answer_timeout) {
+    g_source_remove (p->answer_timeout);
+    p->answer_timeout = 0;
+  }
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED && p->whip)
     room_remove (room, p, KANYAN_ERROR_TIMEOUT, "the WHIP publisher's connection failed");
 }
@@ -301,6 +476,8 @@ on_peer_failed (gpointer owner, WebrtcPeer *peer, const gchar *message)
   Participant *p = owner;
   g_warning ("case %s: %s: negotiation failed: %s", p->room->case_ref, p->id, message);
   send_error (p, KANYAN_ERROR_BAD_SDP, message);
+  if (p->whip)   /* nobody can retry on this WHIP resource: let its webrtcbin go */
+    room_remove (p->room, p, KANYAN_ERROR_BAD_SDP, message);
 }
 
 static const WebrtcPeerEvents peer_events = {
@@ -314,7 +491,8 @@ on_answer_timeout (gpointer data)
 {
   Participant *p = data;
   p->answer_timeout = 0;
-  room_remove (p->room, p, KANYAN_ERROR_TIMEOUT, "no answer to the offer in time");
+  room_remove (p->room, p, KANYAN_ERROR_TIMEOUT, p->whip ? "the WHIP publisher did not connect in time"
+                                                          : "no answer to the offer in time");
   return G_SOURCE_REMOVE;
 }
 
@@ -349,6 +527,9 @@ viewer_offer (Room *room, Participant *p)
 
 /* ---- membership ---------------------------------------------------------------------- */
 
+#define ROOM_REVOCATION_CHECK_S 5
+static gboolean on_revocation_check (gpointer data);
+
 Room *
 room_new (KanyanApp *app, const CaseRow *row, GError **error)
 {
@@ -373,6 +554,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
   relay_set_branch_notify (relay, on_branch_event);
+  room->revocation_check = g_timeout_add_seconds (ROOM_REVOCATION_CHECK_S, on_revocation_check, room);
   g_info ("case %s: live inspection %" G_GINT64_FORMAT " opened", row->ref, session_id);
   return room;
 }
@@ -443,6 +625,12 @@ room_free (Room *room)
 {
   if (room->linger)
     g_source_remove (room->linger);
+  if (room->revocation_check)
+    g_source_remove (room->revocation_check);
+  if (room->recording_retry)
+    g_source_remove (room->recording_retry);
+  if (room->recording_confirm)
+    g_source_remove (room->recording_confirm);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
@@ -567,6 +755,8 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
     json_builder_set_member_name (s, "applicant");
     json_builder_add_string_value (s, room_applicant_state (room));
     send_builder (p, s);
+    if (room->recording_stopped)
+      send_recording_state (p, room);
     if (room->applicant && relay_has_publisher_codecs (room->relay))
       viewer_offer (room, p);
   }
@@ -596,6 +786,9 @@ room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, G
   p->peer = relay_publisher_start (room->relay, offer, &peer_events, p, &codecs_changed, error);
   if (!p->peer)
     return FALSE;
+  if (p->whip && !p->answer_timeout)   /* an abandoned WHIP offer holds a webrtcbin: not forever */
+    p->answer_timeout = g_timeout_add_seconds (MAX (room->app->config->publisher_connect_timeout_s, 1),
+                                               on_answer_timeout, p);
   /* reviewers without a connection, or whose codecs changed, get a fresh offer */
   for (guint i = 0; i < room->participants->len; i++) {
     Participant *r = g_ptr_array_index (room->participants, i);
@@ -665,4 +858,103 @@ gboolean
 room_busy (Room *room)
 {
   return room->pending_recorders > 0;
+}
+
+/* ---- the end of a live inspection, and what follows a notice ----------------------------- */
+
+static void
+send_bye (Participant *p, const gchar *reason)
+{
+  g_autoptr (JsonBuilder) b = message_begin ("bye");
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  send_builder (p, b);
+}
+
+void
+room_end (Room *room, const gchar *reason)
+{
+  g_info ("case %s: the live inspection ends (%s)", room->case_ref, reason);
+  while (room->participants->len) {
+    Participant *p = g_ptr_array_index (room->participants, 0);
+    send_bye (p, reason);
+    room_detach (room, p, TRUE);
+  }
+  if (room->linger) {
+    g_source_remove (room->linger);
+    room->linger = 0;
+  }
+  room->closing = TRUE;   /* no lingering: nobody may come back */
+  room_stop_recording (room);
+  if (room->pending_recorders == 0)
+    app_drop_room (room->app, room);
+}
+
+void
+room_end_applicant (Room *room, const gchar *reason)
+{
+  Participant *p = room->applicant;
+  if (!p)
+    return;
+  g_info ("case %s: the applicant %s is let go (%s)", room->case_ref, p->id, reason);
+  send_bye (p, reason);
+  room_detach (room, p, TRUE);
+  broadcast_participants (room);
+  broadcast_state (room);
+  room_maybe_close (room);
+}
+
+gboolean
+room_next_session (Room *room, GError **error)
+{
+  gint64 id = store_session_open (room->app->db, room->case_id, error);
+  if (!id)
+    return FALSE;
+  gint64 old = room->session_id;
+  store_session_close (room->app->db, old);
+  room->session_id = id;
+  room->segment_seq = 0;
+  room->first_media_ms = 0;
+  store_session_set_challenge (room->app->db, id, room->challenge);   /* the same paper stays valid */
+  for (guint i = 0; i < room->participants->len; i++) {   /* everyone present is now in the new one */
+    Participant *p = g_ptr_array_index (room->participants, i);
+    store_participant_leave (room->app->db, p->db_id);
+    p->db_id = store_participant_join (room->app->db, id, p->id, role_names[p->role], p->name);
+  }
+  if (room->recorder)   /* the old session's segment ends with it; the new session records its own */
+    room_start_recording (room);
+  g_autofree gchar *old_text = g_strdup_printf ("%" G_GINT64_FORMAT, old);
+  g_autofree gchar *new_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+  audit_note (room->app->db, "server", "session.continued", room->case_ref, "after", old_text, "session", new_text,
+              NULL);
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index (room->participants, i);
+    g_autoptr (JsonBuilder) b = message_begin ("session");
+    json_builder_set_member_name (b, "session");
+    json_builder_add_int_value (b, id);
+    json_builder_set_member_name (b, "challenge");
+    json_builder_add_string_value (b, room->challenge);
+    send_builder (p, b);
+  }
+  g_info ("case %s: live inspection %" G_GINT64_FORMAT " follows %" G_GINT64_FORMAT " (a notice froze its marks)",
+          room->case_ref, id, old);
+  return TRUE;
+}
+
+/* main loop, every ROOM_REVOCATION_CHECK_S: a case closed, or its invites revoked or expired,
+ * by another process (`kanyan case revoke`) or by the clock, ends the applicant here too —
+ * a WHIP publisher as well as a WebSocket (signaling.c checks each socket's own token) */
+static gboolean
+on_revocation_check (gpointer data)
+{
+  Room *room = data;
+  g_autoptr (CaseRow) row = store_case_get (room->app->db, room->case_ref, NULL);
+  if (row && workflow_status_is_closed (row->status)) {
+    room->revocation_check = 0;   /* room_end may free the room */
+    room_end (room, "case_closed");
+    return G_SOURCE_REMOVE;
+  }
+  if (row && room->applicant && !store_invite_any_live (room->app->db, row->id))
+    room_end_applicant (room, "invite_revoked");
+  return G_SOURCE_CONTINUE;
 }

@@ -44,6 +44,16 @@ gboolean room_reviewer_answer (Room *room, Participant *p, const gchar *pc, cons
 gboolean room_add_ice (Room *room, Participant *p, const gchar *pc, guint mline, const gchar *candidate,
                        GError **error);
 
+/* A final decision or a revocation: every participant gets {"type":"bye","reason":reason} and
+ * is let go (WHIP publishers too), the segment is closed, and the room goes at once (no
+ * linger): `room` may be freed on return. */
+void     room_end (Room *room, const gchar *reason);
+/* The applicant alone is let go with a typed bye (its invite was revoked). */
+void     room_end_applicant (Room *room, const gchar *reason);
+/* A notice quoted this live inspection's marks: close it and go on in a new one (new session
+ * row, the recording continues in the new session's directory), told as {"type":"session"}. */
+gboolean room_next_session (Room *room, GError **error);
+
 /* Server shutdown: end the recording segment now; room_busy() until its file is closed. */
 void     room_shutdown (Room *room);
 gboolean room_busy (Room *room);

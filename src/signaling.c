@@ -1,6 +1,10 @@
 /* signaling.c — the WebSocket entry point: parses each message (protocol.c), checks who may
  * send it, and calls the room. Never touches GStreamer or SQL beyond the case lookup the
- * room needs. Every rejected message gets an error reply; the connection stays up. */
+ * room needs. Every rejected message gets an error reply; the connection stays up.
+ * Revocation reaches open connections: a disabled account, an ended session, a revoked invite
+ * or a closed case ends the joined connections resting on it with a typed `bye` — at once
+ * when this process made the change (users.c's hook, room_end), and within SWEEP_S seconds
+ * when another did it (the command line) or time did it (expiry). */
 #include "signaling.h"
 #include "protocol.h"
 #include "room.h"
@@ -8,6 +12,10 @@
 #include "errors.h"
 #include "auth.h"
 #include "audit.h"
+#include "users.h"
+#include "workflow.h"
+
+#define SWEEP_S 5   /* how often joined connections are checked against the database */
 
 struct _Signaling {
   KanyanApp   *app;
@@ -15,7 +23,15 @@ struct _Signaling {
   gchar       *session_token; /* from the upgrade's cookie; looked up at join (it may expire) */
   gchar       *case_ref;      /* set once joined */
   Participant *participant;   /* NULL when not (or no longer) in a room */
+  ParticipantRole role;       /* once joined */
+  gchar       *username;      /* a joined reviewer's account */
+  gchar       *invite_token;  /* a joined applicant's invite */
 };
+
+/* every open connection, for revocation (main loop only) */
+static GList     *open_conns;
+static KanyanApp *sweep_app;
+static guint      sweep_source;
 
 static void
 transport_send (gpointer data, const gchar *json)
@@ -35,6 +51,76 @@ transport_close (gpointer data)
 
 static const ParticipantTransport ws_transport = { transport_send, transport_close };
 
+static Room *signaling_room (Signaling *sig);
+
+/* the connection's right to be in the room is gone: say why, leave, close */
+static void
+signaling_end (Signaling *sig, const gchar *reason)
+{
+  Participant *p = g_steal_pointer (&sig->participant);
+  if (!p)
+    return;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "bye");
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree gchar *text = json_to_string (root, FALSE);
+  ws_conn_send (sig->conn, text);
+  ws_conn_close (sig->conn);
+  Room *room = signaling_room (sig);
+  g_info ("case %s: %s %s ends (%s)", sig->case_ref, sig->role == ROLE_APPLICANT ? "the applicant" : "reviewer",
+          sig->username ? sig->username : "", reason);
+  if (room)
+    room_leave (room, p);
+}
+
+/* main loop (users.c): an account was disabled or a session ended in this process */
+static void
+on_revoked (const gchar *username, const gchar *session_token, const gchar *reason)
+{
+  for (GList *l = open_conns; l; l = l->next) {
+    Signaling *sig = l->data;
+    if (!sig->participant || sig->role != ROLE_REVIEWER)
+      continue;
+    if ((username && g_strcmp0 (sig->username, username) == 0) ||
+        (session_token && g_strcmp0 (sig->session_token, session_token) == 0))
+      signaling_end (sig, reason);
+  }
+}
+
+/* main loop, every SWEEP_S: what another process or the clock revoked */
+static gboolean
+sweep (gpointer data)
+{
+  sqlite3 *db = sweep_app->db;
+  for (GList *l = open_conns; l; l = l->next) {
+    Signaling *sig = l->data;
+    if (!sig->participant)
+      continue;
+    if (sig->role == ROLE_REVIEWER) {
+      g_autoptr (User) user = sessions_lookup (db, sig->session_token);
+      if (!user) {
+        g_autoptr (User) account = sig->username ? users_find (db, sig->username) : NULL;
+        signaling_end (sig, account && !account->disabled ? "session_ended" : "account_disabled");
+      }
+    } else {
+      g_autoptr (CaseRow) row = store_case_get (db, sig->case_ref, NULL);
+      if (row && workflow_status_is_closed (row->status))
+        signaling_end (sig, "case_closed");
+      else if (row && !store_invite_check (db, row->id, sig->invite_token))
+        signaling_end (sig, "invite_revoked");
+    }
+  }
+  if (open_conns)
+    return G_SOURCE_CONTINUE;
+  sweep_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
 Signaling *
 signaling_new (KanyanApp *app, WsConn *conn, const gchar *cookie)
 {
@@ -42,6 +128,11 @@ signaling_new (KanyanApp *app, WsConn *conn, const gchar *cookie)
   sig->app = app;
   sig->conn = conn;
   sig->session_token = auth_session_token (cookie);
+  open_conns = g_list_prepend (open_conns, sig);
+  sweep_app = app;
+  users_set_revoked_hook (on_revoked);
+  if (!sweep_source)
+    sweep_source = g_timeout_add_seconds (SWEEP_S, sweep, NULL);
   return sig;
 }
 
@@ -87,8 +178,15 @@ signaling_join (Signaling *sig, ProtocolMessage *msg, GError **error)
   if (!row || !auth_check (sig->app, id, role == ROLE_APPLICANT ? ABILITY_PUBLISH : ABILITY_JOIN_LIVE, row, error)) {
     if (!row)   /* the same error as a wrong token or no session */
       auth_check (sig->app, id, role == ROLE_APPLICANT ? ABILITY_PUBLISH : ABILITY_JOIN_LIVE, NULL, error);
+    else if (role == ROLE_APPLICANT && workflow_status_is_closed (row->status) &&
+             store_invite_known (sig->app->db, row->id, msg->token)) {
+      g_clear_error (error);   /* its own applicant hears why: the invite ended with the case */
+      workflow_check_open (row, error);
+    }
     return FALSE;
   }
+  if (!workflow_check_open (row, error))   /* no new live inspection of a finally decided case */
+    return FALSE;
   const gchar *username = id->user ? id->user->username : NULL;
   Room *room = app_ensure_room (sig->app, row->ref, error);
   if (!room)
@@ -96,6 +194,11 @@ signaling_join (Signaling *sig, ProtocolMessage *msg, GError **error)
   g_free (sig->case_ref);
   sig->case_ref = g_strdup (row->ref);
   /* a reviewer is shown under its account name, whatever it asked to be called */
+  sig->role = role;
+  g_free (sig->username);
+  sig->username = g_strdup (username);
+  g_free (sig->invite_token);
+  sig->invite_token = g_strdup (role == ROLE_APPLICANT ? msg->token : NULL);
   sig->participant = room_join (room, role, username ? username : msg->name, FALSE, &ws_transport, sig);
   return TRUE;
 }
@@ -171,7 +274,10 @@ signaling_free (Signaling *sig)
     if (room)
       room_leave (room, sig->participant);
   }
+  open_conns = g_list_remove (open_conns, sig);
   g_free (sig->case_ref);
   g_free (sig->session_token);
+  g_free (sig->username);
+  g_free (sig->invite_token);
   g_free (sig);
 }

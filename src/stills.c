@@ -6,6 +6,7 @@
 #include "room.h"
 #include "audit.h"
 #include "errors.h"
+#include "workflow.h"
 #include <glib/gstdio.h>
 
 typedef struct {
@@ -123,6 +124,8 @@ gboolean
 stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item, StillsReply reply, gpointer data,
                 GError **error)
 {
+  if (!workflow_check_open (row, error))   /* a closed case's record is final */
+    return FALSE;
   Room *room = app_get_room (app, row->ref);
   if (!room) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", row->ref);
@@ -153,6 +156,8 @@ gboolean
 stills_annotate (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 still_id, JsonNode *shapes,
                  GError **error)
 {
+  if (!workflow_check_open (row, error))
+    return FALSE;
   g_autoptr (StillRow) still = store_still_get (app->db, still_id);
   if (!still || still->case_id != row->id) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_FOUND, "case %s has no still %" G_GINT64_FORMAT, row->ref, still_id);

@@ -483,3 +483,36 @@ store_invites_revoke (sqlite3 *db, gint64 case_id)
   sqlite3_finalize (st);
   return n;
 }
+
+gboolean
+store_invite_known (sqlite3 *db, gint64 case_id, const gchar *token)
+{
+  if (!token || !*token || strlen (token) > 128)
+    return FALSE;
+  g_autofree gchar *hash = token_hash (token);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM invites WHERE case_id = ?1 AND token_hash = ?2", -1, &st,
+                          NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    sqlite3_bind_text (st, 2, hash, -1, SQLITE_TRANSIENT);
+    ok = sqlite3_step (st) == SQLITE_ROW;
+  }
+  sqlite3_finalize (st);
+  return ok;
+}
+
+gboolean
+store_invite_any_live (sqlite3 *db, gint64 case_id)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM invites WHERE case_id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, case_id);
+    sqlite3_bind_int64 (st, 2, db_now_ms ());
+    ok = sqlite3_step (st) == SQLITE_ROW;
+  }
+  sqlite3_finalize (st);
+  return ok;
+}

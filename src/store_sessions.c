@@ -107,6 +107,43 @@ store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar
 }
 
 void
+store_recording_media_clock (sqlite3 *db, gint64 recording_id, gint64 at_ms, gint64 pts_us)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET media_ref_at = ?2, media_ref_pts_us = ?3 WHERE id = ?1",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    sqlite3_bind_int64 (st, 2, at_ms);
+    sqlite3_bind_int64 (st, 3, pts_us);
+    if (sqlite3_step (st) != SQLITE_DONE)
+      g_warning ("database update failed: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+}
+
+/* The archive's 0 is the source's time shift_us; the reference buffer, at media_ref_pts_us in
+ * the source, reached the muxer at media_ref_at: so the archive's 0 happened
+ * (media_ref_pts_us - shift_us) earlier. When the shift is unknown (an archive picked up after
+ * a crash) or the two disagree, it stays NULL: readers take started_at, which the first media
+ * follows within the keyframe wait. */
+void
+store_recording_media_start (sqlite3 *db, gint64 recording_id, gint64 shift_us, gboolean shift_known)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET media_started_at = CASE "
+                          "WHEN media_ref_at IS NULL THEN NULL "
+                          "WHEN ?3 AND media_ref_pts_us >= ?2 THEN media_ref_at - (media_ref_pts_us - ?2) / 1000 "
+                          "ELSE NULL END WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    sqlite3_bind_int64 (st, 2, shift_us);
+    sqlite3_bind_int (st, 3, shift_known ? 1 : 0);
+    if (sqlite3_step (st) != SQLITE_DONE)
+      g_warning ("database update failed: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+}
+
+void
 store_recordings_mark_interrupted (sqlite3 *db)
 {
   sqlite3_exec (db, "UPDATE recordings SET state = 'interrupted' WHERE state = 'recording';"
@@ -208,7 +245,8 @@ store_recordings_of_case (sqlite3 *db, gint64 case_id)
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) recording_row_free);
   if (sqlite3_prepare_v2 (db, "SELECT r.id, r.session_id, r.seq, r.started_at, r.ended_at, r.duration_ms, "
                           "r.archive_bytes, r.purged_at, r.video_codec, r.audio_codec, r.state, r.archive_state, "
-                          "r.archive_path, r.archive_sha256 FROM recordings r JOIN live_sessions s ON s.id = r.session_id "
+                          "r.archive_path, r.archive_sha256, COALESCE (r.media_started_at, r.started_at) "
+                          "FROM recordings r JOIN live_sessions s ON s.id = r.session_id "
                           "WHERE s.case_id = ?1 ORDER BY r.started_at, r.id", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64 (st, 1, case_id);
     while (sqlite3_step (st) == SQLITE_ROW) {
@@ -227,6 +265,7 @@ store_recordings_of_case (sqlite3 *db, gint64 case_id)
       r->archive_state = text_or_null (st, 11);
       r->archive_path = text_or_null (st, 12);
       r->archive_sha256 = text_or_null (st, 13);
+      r->media_started_at = sqlite3_column_int64 (st, 14);
       g_ptr_array_add (rows, r);
     }
   }
@@ -243,7 +282,7 @@ store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref)
   RecordingRow *r = NULL;
   if (sqlite3_prepare_v2 (db, "SELECT r.id, r.session_id, r.seq, r.started_at, r.ended_at, r.duration_ms, "
                           "r.archive_bytes, r.purged_at, r.video_codec, r.audio_codec, r.state, r.archive_state, "
-                          "r.archive_path, r.archive_sha256, c.ref FROM recordings r "
+                          "r.archive_path, r.archive_sha256, c.ref, COALESCE (r.media_started_at, r.started_at) FROM recordings r "
                           "JOIN live_sessions s ON s.id = r.session_id JOIN cases c ON c.id = s.case_id "
                           "WHERE r.id = ?1", -1, &st, NULL) != SQLITE_OK) {
     g_warning ("database query failed: %s", sqlite3_errmsg (db));
@@ -267,7 +306,60 @@ store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref)
     r->archive_path = text_or_null (st, 12);
     r->archive_sha256 = text_or_null (st, 13);
     *case_ref = text_or_null (st, 14);
+    r->media_started_at = sqlite3_column_int64 (st, 15);
   }
   sqlite3_finalize (st);
   return r;
+}
+
+void
+store_recording_gap_add (sqlite3 *db, gint64 recording_id, gint64 at, gint64 duration_ms, const gchar *reason)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO recording_gaps (recording_id, at, duration_ms, reason) "
+                          "VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
+    g_warning ("database insert failed: %s", sqlite3_errmsg (db));
+    return;
+  }
+  sqlite3_bind_int64 (st, 1, recording_id);
+  sqlite3_bind_int64 (st, 2, at);
+  sqlite3_bind_int64 (st, 3, duration_ms);
+  sqlite3_bind_text (st, 4, reason, -1, SQLITE_TRANSIENT);
+  insert_returning_id (db, st);
+}
+
+GArray *
+store_recording_gaps (sqlite3 *db, gint64 recording_id)
+{
+  GArray *gaps = g_array_new (FALSE, FALSE, sizeof (GapRow));
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "SELECT at, duration_ms FROM recording_gaps WHERE recording_id = ?1 ORDER BY at, id",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      GapRow gap = { sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1) };
+      g_array_append_val (gaps, gap);
+    }
+  }
+  sqlite3_finalize (st);
+  return gaps;
+}
+
+GPtrArray *
+store_recordings_archive_failed (sqlite3 *db, gint64 session_id)
+{
+  sqlite3_stmt *st = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (sqlite3_prepare_v2 (db, "SELECT id, path FROM recordings WHERE session_id = ?1 AND archive_state = 'failed' "
+                          "AND state <> 'recording' AND purged_at IS NULL ORDER BY id", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, session_id);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      gchar **row = g_new0 (gchar *, 3);
+      row[0] = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) sqlite3_column_int64 (st, 0));
+      row[1] = g_strdup ((const gchar *) sqlite3_column_text (st, 1));
+      g_ptr_array_add (rows, row);
+    }
+  }
+  sqlite3_finalize (st);
+  return rows;
 }

@@ -160,6 +160,14 @@ users_set_password (sqlite3 *db, const gchar *username, const gchar *password, G
                               username, hash, error);
 }
 
+static UsersRevokedHook revoked_hook;
+
+void
+users_set_revoked_hook (UsersRevokedHook hook)
+{
+  revoked_hook = hook;
+}
+
 gboolean
 users_disable (sqlite3 *db, const gchar *username, GError **error)
 {
@@ -174,6 +182,8 @@ users_disable (sqlite3 *db, const gchar *username, GError **error)
     sqlite3_step (st);
   }
   sqlite3_finalize (st);
+  if (revoked_hook)   /* their open connections go now, not at the next request */
+    revoked_hook (username, NULL, "account_disabled");
   return TRUE;
 }
 
@@ -387,4 +397,6 @@ sessions_end (sqlite3 *db, const gchar *token)
     sqlite3_step (st);
   }
   sqlite3_finalize (st);
+  if (revoked_hook)
+    revoked_hook (NULL, token, "session_ended");
 }

@@ -37,3 +37,9 @@ void      users_login_async (sqlite3 *db, const gchar *username, const gchar *pa
 gchar    *sessions_create (sqlite3 *db, gint64 user_id, GError **error);   /* the token, shown once */
 User     *sessions_lookup (sqlite3 *db, const gchar *token);               /* NULL: unknown or expired */
 void      sessions_end (sqlite3 *db, const gchar *token);
+
+/* Told (main loop) when an account is disabled or a session ends, so that the live
+ * connections resting on it are closed at once (signaling.c): the username or the session
+ * token (the other NULL), and why ("account_disabled", "session_ended"). One hook. */
+typedef void (*UsersRevokedHook) (const gchar *username, const gchar *session_token, const gchar *reason);
+void      users_set_revoked_hook (UsersRevokedHook hook);

@@ -6,6 +6,8 @@
 #include "auth.h"
 #include "db.h"
 #include "errors.h"
+#include "workflow.h"
+#include "sdp_offer.h"
 #include <sodium.h>
 
 typedef struct {
@@ -48,7 +50,13 @@ transport_send (gpointer data, const gchar *json)
     http_exchange_respond (ex, 201, "application/sdp", body);
   } else if (g_strcmp0 (type, "error") == 0) {
     ex = g_steal_pointer (&res->pending);
-    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_SDP, json_object_get_string_member (obj, "message"));
+    /* the room's code (replaced, timeout, bad_sdp…) becomes the HTTP status */
+    const gchar *code = json_object_get_string_member_with_default (obj, "code", "");
+    gint known = KANYAN_ERROR_BAD_SDP;
+    for (gint c = 0; c < 256; c++)   /* past the table: "internal" */
+      if (g_strcmp0 (kanyan_error_code (c), code) == 0)
+        known = c;
+    http_exchange_respond_code (ex, known, json_object_get_string_member_with_default (obj, "message", ""));
   }
 }
 
@@ -84,6 +92,27 @@ whip_publish (KanyanApp *app, HttpExchange *ex, const CaseRow *row)
   gsize len = 0;
   const gchar *sdp = g_bytes_get_data (body, &len);
   g_autoptr (GError) error = NULL;
+  /* an offer that cannot be relayed changes nothing: no live session is opened, the case's
+   * state and the publisher already connected stay as they are */
+  g_autoptr (OfferAnalysis) check = sdp_offer_analyze (sdp, len, &error);
+  if (!check) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  /* one offer per case is answered at a time: a burst of parallel offers would otherwise
+   * make a webrtcbin each, most of them replaced before they could answer */
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, app->whip_resources);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    WhipResource *other = value;
+    if (other->case_id == row->id && other->pending) {
+      http_exchange_add_header (ex, "retry-after", "1");
+      http_exchange_respond_code (ex, KANYAN_ERROR_RATE_LIMITED,
+                                  "another offer for this case is being answered; try again in a moment");
+      return;
+    }
+  }
   Room *room = app_ensure_room (app, row->ref, &error);
   if (!room) {
     http_exchange_respond_error (ex, error);
@@ -152,6 +181,12 @@ whip_handle (KanyanApp *app, HttpExchange *ex)
     return;
   }
   Identity applicant = { NULL, (gchar *) bearer_token (ex) };
+  /* a finally decided case takes no publisher; its own applicant's encoder hears why */
+  if (n == 2 && workflow_status_is_closed (row->status) && store_invite_known (app->db, row->id, applicant.invite_token)) {
+    workflow_check_open (row, &error);
+    http_exchange_respond_error (ex, error);
+    return;
+  }
   if (!auth_allows (app, &applicant, ABILITY_PUBLISH, row)) {
     http_exchange_add_header (ex, "www-authenticate", "Bearer");
     http_exchange_respond_code (ex, KANYAN_ERROR_BAD_TOKEN, "a valid invite token is required as the Bearer token");

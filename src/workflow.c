@@ -11,7 +11,7 @@ static const gchar *const status_names[N_CASE_STATUSES] = {
   "rejected",
 };
 static const gchar *const event_names[N_CASE_EVENTS] = {
-  "invite", "live", "approve", "rectify", "reject", "countersign", "return",
+  "invite", "live", "approve", "rectify", "reject", "countersign", "return", "reopen",
 };
 
 /* the lifecycle of ../shared/domain.md; anything not listed is refused */
@@ -25,6 +25,11 @@ static const struct { CaseStatus from; CaseEvent event; CaseStatus to; } transit
   { CASE_INSPECTING,             CASE_EVENT_REJECT,      CASE_REJECTION_PENDING },
   { CASE_REJECTION_PENDING,      CASE_EVENT_COUNTERSIGN, CASE_REJECTED },
   { CASE_REJECTION_PENDING,      CASE_EVENT_RETURN,      CASE_INSPECTING },   /* back to the owner */
+  /* the applicant is still on the line after the notice, or says it cannot be done: no need
+   * to wait for a reconnection to reject */
+  { CASE_RECTIFICATION_REQUIRED, CASE_EVENT_REJECT,      CASE_REJECTION_PENDING },
+  { CASE_APPROVED,               CASE_EVENT_REOPEN,      CASE_ACCEPTED },     /* a lead's audited reopening */
+  { CASE_REJECTED,               CASE_EVENT_REOPEN,      CASE_ACCEPTED },
 };
 
 const gchar *
@@ -56,6 +61,24 @@ workflow_status_is_open (const gchar *status)
   CaseStatus s;
   return workflow_status_parse (status, &s) && s != CASE_APPROVED && s != CASE_REJECTED &&
          s != CASE_RECTIFICATION_REQUIRED;   /* the clock waits for the applicant's rectification */
+}
+
+gboolean
+workflow_status_is_closed (const gchar *status)
+{
+  CaseStatus s;
+  return workflow_status_parse (status, &s) && (s == CASE_APPROVED || s == CASE_REJECTED);
+}
+
+gboolean
+workflow_check_open (const CaseRow *row, GError **error)
+{
+  if (!workflow_status_is_closed (row->status))
+    return TRUE;
+  g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CASE_CLOSED,
+               "case %s is closed: it was %s and the decision is final (a lead may reopen it)", row->ref,
+               g_strcmp0 (row->status, "approved") == 0 ? "approved" : "rejected");
+  return FALSE;
 }
 
 gboolean
@@ -176,10 +199,25 @@ builder_text (JsonBuilder *b)
   return json_to_string (root, FALSE);
 }
 
+/* a one-time notice quotes this live inspection: its marks are frozen */
+static gboolean
+session_has_notice (sqlite3 *db, const CaseRow *row, gint64 session_id)
+{
+  g_autoptr (GPtrArray) decisions = store_decisions (db, row->id);
+  for (guint i = 0; i < decisions->len; i++) {
+    DecisionRow *d = g_ptr_array_index (decisions, i);
+    if (d->session_id == session_id && g_strcmp0 (d->kind, "rectify") == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 gboolean
 workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item, const gchar *result,
                const gchar *note, GError **error)
 {
+  if (!workflow_check_open (row, error))
+    return FALSE;
   Room *room = app_get_room (app, row->ref);
   if (!room) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "marks are made during a live inspection; case %s has none now",
@@ -192,6 +230,11 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
     return FALSE;
   }
   gint64 session = room_session_id (room), media_ms = room_media_ms (room);
+  if (session_has_notice (app->db, row, session)) {   /* not reached while rooms move on (room_next_session) */
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "the one-time notice quotes this live inspection's marks: "
+                 "they are final; a new live inspection marks again");
+    return FALSE;
+  }
   gint64 id = store_mark_add (app->db, row->id, session, item, result, note, actor, media_ms);
   if (!id) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the mark could not be stored");
@@ -220,6 +263,8 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
 gboolean
 workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row, GError **error)
 {
+  if (!workflow_check_open (row, error))
+    return FALSE;
   Room *room = app_get_room (app, row->ref);
   if (!room) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", row->ref);
@@ -230,7 +275,14 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
     return FALSE;
   }
   audit_note (app->db, actor, "challenge.seen", row->ref, "challenge", room_challenge (room), NULL);
-  g_autofree gchar *text = g_strdup_printf ("{\"type\":\"challenge_seen\",\"by\":\"%s\"}", actor);
+  g_autoptr (JsonBuilder) b = json_builder_new ();   /* never printf: a name may hold any character */
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "challenge_seen");
+  json_builder_set_member_name (b, "by");
+  json_builder_add_string_value (b, actor);
+  json_builder_end_object (b);
+  g_autofree gchar *text = builder_text (b);
   room_broadcast (room, text, FALSE);
   return TRUE;
 }
@@ -316,13 +368,30 @@ build_notice (sqlite3 *db, const CaseRow *row, gint64 session_id, const gchar *a
   return builder_text (b);
 }
 
+/* a final decision ends every invite of the case (in the decision's transaction) */
+static void
+revoke_invites (sqlite3 *db, const gchar *actor, const CaseRow *row)
+{
+  g_autofree gchar *count = g_strdup_printf ("%d", store_invites_revoke (db, row->id));
+  audit_note (db, actor, "invite.revoked", row->ref, "count", count, "because", "case_closed", NULL);
+}
+
 static void
 tell_room (KanyanApp *app, const CaseRow *row, const gchar *kind, const gchar *status)
 {
   Room *room = app_get_room (app, row->ref);
   if (!room)
     return;
-  g_autofree gchar *text = g_strdup_printf ("{\"type\":\"decision\",\"kind\":\"%s\",\"status\":\"%s\"}", kind, status);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "decision");
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, kind);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, status);
+  json_builder_end_object (b);
+  g_autofree gchar *text = builder_text (b);
   room_broadcast (room, text, FALSE);
 }
 
@@ -369,12 +438,19 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
     g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
     audit_note (app->db, actor, "decision", row->ref, "decision", id_text, "kind", kind, "reason", reason, "state",
                 state, NULL);
+    if (to == CASE_APPROVED)
+      revoke_invites (app->db, actor, row);
   } else if (!id) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the decision could not be stored");
   }
   if (!durable_end (app->db, ok, ok ? error : NULL))
     return 0;
   tell_room (app, row, kind, workflow_status_name (to));
+  Room *room = app_get_room (app, row->ref);
+  if (room && to == CASE_APPROVED)
+    room_end (room, "case_closed");
+  else if (room && event == CASE_EVENT_RECTIFY && !room_next_session (room, NULL))
+    g_warning ("case %s: no new live inspection after the notice: marks stay frozen", row->ref);
   return id;
 }
 
@@ -406,11 +482,32 @@ workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gi
     g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, decision_id);
     audit_note (app->db, actor, sign ? "decision.countersigned" : "decision.returned", row->ref, "decision", id_text,
                 "note", note ? note : "", NULL);
+    if (sign)
+      revoke_invites (app->db, actor, row);
   } else if (error && !*error) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the countersignature could not be stored");
   }
   if (!durable_end (app->db, ok, ok ? error : NULL))
     return FALSE;
   tell_room (app, row, sign ? "reject" : "returned", sign ? "rejected" : "inspecting");
+  Room *room = sign ? app_get_room (app, row->ref) : NULL;
+  if (room)   /* the rejection is final: the live inspection ends here */
+    room_end (room, "case_closed");
   return TRUE;
+}
+
+gboolean
+workflow_reopen (KanyanApp *app, const gchar *actor, const CaseRow *row, const gchar *reason, GError **error)
+{
+  if (!workflow_status_is_closed (row->status)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_ILLEGAL_TRANSITION, "case %s is '%s', not closed: there is nothing "
+                 "to reopen", row->ref, row->status);
+    return FALSE;
+  }
+  if (!durable_begin (app->db, error))
+    return FALSE;
+  gboolean ok = workflow_apply (app->db, actor, row, CASE_EVENT_REOPEN, error);
+  if (ok)
+    audit_note (app->db, actor, "case.reopened", row->ref, "from", row->status, "reason", reason, NULL);
+  return durable_end (app->db, ok, ok ? error : NULL);
 }

@@ -18,13 +18,18 @@ typedef enum {
 
 typedef enum {
   CASE_EVENT_INVITE, CASE_EVENT_LIVE, CASE_EVENT_APPROVE, CASE_EVENT_RECTIFY, CASE_EVENT_REJECT,
-  CASE_EVENT_COUNTERSIGN, CASE_EVENT_RETURN, N_CASE_EVENTS
+  CASE_EVENT_COUNTERSIGN, CASE_EVENT_RETURN, CASE_EVENT_REOPEN, N_CASE_EVENTS
 } CaseEvent;
 
 const gchar *workflow_status_name (CaseStatus status);
 gboolean     workflow_status_parse (const gchar *name, CaseStatus *out);
 const gchar *workflow_event_name (CaseEvent event);
 gboolean     workflow_status_is_open (const gchar *status);   /* the deadline still runs */
+/* finally decided (approved, or a countersigned rejection): nothing joins, publishes, marks or
+ * captures until a lead reopens it */
+gboolean     workflow_status_is_closed (const gchar *status);
+/* CASE_CLOSED, with a sentence naming the decision, when the case is closed */
+gboolean     workflow_check_open (const CaseRow *row, GError **error);
 /* pure: the status after `event`, or FALSE when the lifecycle does not allow it */
 gboolean     workflow_next (CaseStatus from, CaseEvent event, CaseStatus *to);
 /* moves the case (audited); ILLEGAL_TRANSITION names the status when refused */
@@ -42,6 +47,11 @@ gint64   workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row
                           const gchar *reason, GError **error);
 gboolean workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 decision_id,
                                gboolean sign, const gchar *note, GError **error);
+
+/* a lead's (or an admin's) audited reopening of a closed case: back to accepted, where a new
+ * invite and a new live inspection may follow; reason is required */
+gboolean workflow_reopen (KanyanApp *app, const gchar *actor, const CaseRow *row, const gchar *reason,
+                          GError **error);
 
 /* the items of a case with the effective (latest) mark of each in one live inspection; with
  * may_mark, each item also says whether the asking user may mark it ("may_mark") */

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""runner.py — runs every test group of Kanyan and ends with one line `N passed, N failed`.
+"""runner.py — runs every test group of Kanyan and ends with one line
+`N passed, N failed, N skipped` (the CI reads "N passed, N failed" at its start).
 
 Groups: GTest unit programs (build/test_*, TAP output), the integration tests with real
 peers (tests/integration, unittest), the browser tests (tests/e2e, node --test) and the
 fuzz smoke runs (build/fuzz_*, when built). `make test` runs it inside tests/netns.sh.
-A group can be chosen: runner.py unit integration …"""
+A group can be chosen: runner.py unit integration …
+A skipped test is counted apart, never as passed, and printed with the reason it gave
+(GTest/node TAP `# SKIP reason`, unittest's skip reason)."""
 import glob
 import os
 import re
@@ -14,8 +17,9 @@ import time
 import unittest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-passed = failed = 0
+passed = failed = skipped = 0
 failures = []
+skips = []
 
 
 def record(name, ok, detail=""):
@@ -28,6 +32,32 @@ def record(name, ok, detail=""):
     print(f"{'ok  ' if ok else 'FAIL'} {name}", flush=True)
 
 
+def record_skip(name, reason):
+    global skipped
+    skipped += 1
+    reason = (reason or "").strip() or "no reason given"
+    skips.append(f"{name}: {reason}")
+    print(f"skip {name}: {reason}", flush=True)
+
+
+def tap_results(text, pattern):
+    """(status, name, skip reason or None) of each TAP result line; a `# SKIP reason` (any
+    case, as GTest and node write it) is cut off the name and returned apart."""
+    out = []
+    for status, rest in re.findall(pattern, text, re.M):
+        m = re.search(r"\s+#\s*SKIP\b:?\s*(.*)$", rest, re.I)
+        todo = re.search(r"\s+#\s*TODO\b:?\s*(.*)$", rest, re.I)
+        if m:
+            out.append((status, rest[:m.start()].strip(" -"), m.group(1)))
+        elif todo and status == "not ok":   # a failing to-do test does not fail node's run either
+            out.append((status, rest[:todo.start()].strip(" -"), f"to do, and failing: {todo.group(1)}"))
+        elif todo:
+            out.append((status, rest[:todo.start()].strip(" -"), None))
+        else:
+            out.append((status, rest.strip(" -"), None))
+    return out
+
+
 def run_unit():
     for prog in sorted(glob.glob(os.path.join(ROOT, "build", "test_*"))):
         name = os.path.basename(prog)
@@ -36,12 +66,13 @@ def run_unit():
         except subprocess.TimeoutExpired:
             record(name, False, "(timed out)")
             continue
-        results = re.findall(r"^(ok|not ok) \d+ (.*)$", out.stdout, re.M)
-        for status, test in results:
-            if "# SKIP" in test:
-                continue
-            record(f"{name} {test.strip(' -')}", status == "ok")
-        if out.returncode != 0 and not any(s == "not ok" for s, _ in results):
+        results = tap_results(out.stdout, r"^(ok|not ok) \d+ (.*)$")
+        for status, test, reason in results:
+            if reason is not None:
+                record_skip(f"{name} {test}", reason)
+            else:
+                record(f"{name} {test}", status == "ok")
+        if out.returncode != 0 and not any(s == "not ok" for s, _, _ in results):
             record(name, False, f"(exit {out.returncode}) {out.stderr[-500:]}")
 
 
@@ -57,6 +88,18 @@ class Result(unittest.TextTestResult):
     def addError(self, test, err):
         super().addError(test, err)
         record(test.id(), False, self._exc_info_to_string(err, test)[-1500:])
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        record_skip(test.id(), reason)
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        record(test.id() + " (fails, as expected)", True)
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        record(test.id(), False, "passed although marked expectedFailure")
 
     def addSubTest(self, test, subtest, err):
         # a failing subTest never reaches addFailure, and its test no addSuccess: count it here
@@ -95,10 +138,28 @@ def run_e2e():
         return
     out = subprocess.run(["node", "--test", "--test-reporter=tap"] + files, capture_output=True, text=True,
                          timeout=1200, cwd=ROOT)
-    for status, name in re.findall(r"^\s*(ok|not ok) \d+ - (.*)$", out.stdout, re.M):
-        record(f"e2e {name}", status == "ok", "" if status == "ok" else out.stdout[-3000:])
+    for status, name, reason in tap_results(out.stdout, r"^\s*(ok|not ok) \d+ - (.*)$"):
+        if reason is not None:
+            record_skip(f"e2e {name}", reason)
+        else:
+            record(f"e2e {name}", status == "ok", "" if status == "ok" else tap_detail(out.stdout, name))
     if out.returncode != 0 and "not ok" not in out.stdout:
         record("e2e", False, out.stdout[-2000:] + out.stderr[-2000:])
+
+
+def tap_detail(text, name):
+    """The YAML block node's TAP reporter writes under a failed test (error, stack), up to
+    3000 characters; the end of the whole output when it cannot be found."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^\s*not ok \d+ - " + re.escape(name) + r"\s*$", line):
+            block = []
+            for follow in lines[i + 1:]:
+                if re.match(r"^\s*\.\.\.\s*$", follow):
+                    break
+                block.append(follow)
+            return "\n".join(block)[:3000]
+    return text[-3000:]
 
 
 def run_fuzz():
@@ -142,6 +203,8 @@ if __name__ == "__main__":
         GROUPS[group]()
     for f in failures:
         print("\nFAILED: " + f)
+    for s in skips:
+        print("SKIPPED: " + s)
     print(f"\n(took {time.time() - started:.0f} s)")
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if failed or not passed else 0)

@@ -273,9 +273,9 @@ class Server:
         self.children.append(peer)
         return peer
 
-    def chromium_publisher(self, case, duration, codec="vp8", name="chromium"):
+    def chromium_publisher(self, case, duration, codec="vp8", name="chromium", extra=()):
         argv = ["node", os.path.join(PEERS, "whip_chromium.mjs"), "--url", f"{self.base}/whip/{case['ref']}",
-                "--token", case["token"], "--duration", str(duration), "--codec", codec]
+                "--token", case["token"], "--duration", str(duration), "--codec", codec] + list(extra)
         peer = JsonLines(argv, os.path.join(self.dir, f"{name}.log"))
         self.children.append(peer)
         return peer

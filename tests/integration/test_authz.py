@@ -130,6 +130,12 @@ class AuthorizationMatrixTest(unittest.TestCase):
     def act_capture_still(self, who):
         return self.rest(who, "POST", "/api/cases/AZ-1/stills", {"item": 1})[0] not in DENIED
 
+    def act_capture_still_fire_item(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/stills", {"item": 4})[0] not in DENIED
+
+    def act_reopen(self, who):   # AZ-1 is not closed: "allowed" answers 409 illegal_transition
+        return self.rest(who, "POST", "/api/cases/AZ-1/reopen", {"reason": "the matrix"})[0] not in DENIED
+
     def act_annotate(self, who):
         return self.rest(who, "POST", "/api/cases/AZ-1/annotations", {"still": 999, "shapes": []})[0] not in DENIED
 
@@ -191,7 +197,8 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("GET /api/cases/AZ-1/marks", act_read_marks, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
         ("POST /api/cases/AZ-1/decisions", act_decide, {"owner"}),
         ("POST /api/cases/AZ-1/countersign", act_countersign, {"lead"}),
-        ("POST /api/cases/AZ-1/stills", act_capture_still, {"owner", "co-reviewer", "lead"}),
+        ("POST /api/cases/AZ-1/stills (owner's item)", act_capture_still, {"owner", "lead"}),
+        ("POST /api/cases/AZ-1/stills (fire item)", act_capture_still_fire_item, {"co-reviewer"}),
         ("POST /api/cases/AZ-1/annotations", act_annotate, {"owner", "co-reviewer", "lead"}),
         ("POST /api/invite/geo?case=AZ-1", act_geo, {"applicant"}),
         ("GET /api/cases/AZ-1/timeline", act_timeline, {"lead", "auditor"}),
@@ -202,6 +209,7 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("GET /api/case-types", act_case_types, {"owner", "co-reviewer", "stranger", "lead", "other-lead", "auditor",
                                                  "admin"}),
         ("POST /api/case-types/fuel-retail", act_edit_case_type, {"admin"}),
+        ("POST /api/cases/AZ-1/reopen", act_reopen, {"lead", "admin"}),
         ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead"}),
     ]
 

@@ -132,7 +132,7 @@ class WorkflowTest(unittest.TestCase):
         self.assertEqual([i["position"] for i in notice["items"]], [2, 4, 5, 6, 7, 8], "every open item, at once")
         self.assertEqual(notice["items"][0]["note"], "no leak barrier at tank 2")
         self.assertEqual(notice["items"][1]["result"], "not_shown")
-        self.assertEqual(self.decide("reject")[1]["code"], "illegal_transition")
+        self.assertEqual(self.decide("approve")[1]["code"], "illegal_transition", "approval needs a re-inspection")
 
         # re-inspection: a new live inspection with marks of its own
         for ws in self.sockets:

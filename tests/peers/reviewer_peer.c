@@ -5,6 +5,7 @@
  * GStreamer webrtcbin (a new `pc` value = a fresh webrtcbin), trickles ICE
  * both ways, decodes the received video and audio, and prints one JSON line
  * per second on stdout:
+ *   {"event":"recording","state":"stopped"|"recording","reason":…}  (as the server says it)
  *   {"t":1,"frames":N,"audio_buffers":N,"connected":bool,"pcs":N,
  *    "first_frame_ms":N|null,"errors":["code",...]}
  * first_frame_ms counts from sending `join` to the first decoded video frame.
@@ -497,6 +498,17 @@ static void on_ws_message(SoupWebsocketConnection *ws, gint type, GBytes *msg, g
         g_ptr_array_add(app.errors, g_strdup(code));
         g_printerr("reviewer-peer: error %s: %s\n", code,
                    json_object_get_string_member_with_default(o, "message", ""));
+    } else if (strcmp(t, "recording") == 0) {
+        /* the recording's state (stopped on a write failure, resumed): one stdout line each */
+        JsonBuilder *b = json_builder_new();
+        json_builder_begin_object(b);
+        member_str(b, "event", "recording");
+        member_str(b, "state", json_object_get_string_member_with_default(o, "state", ""));
+        member_str(b, "reason", json_object_get_string_member_with_default(o, "reason", ""));
+        char *line = builder_finish(b);
+        puts(line);
+        fflush(stdout);
+        g_free(line);
     } else if (strcmp(t, "bye") == 0) {
         g_printerr("reviewer-peer: bye (%s)\n",
                    json_object_get_string_member_with_default(o, "reason", ""));

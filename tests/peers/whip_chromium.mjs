@@ -4,7 +4,7 @@
 // `npm install --prefix tests`:
 //
 //   node tests/peers/whip_chromium.mjs --url http://127.0.0.1:PORT/whip/REF --token TOKEN
-//        [--duration S] [--codec h264|vp8] [--page PATH]
+//        [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S]
 //
 // Opens a page on the WHIP URL's origin (default PATH /api/health: any page
 // the server serves; getUserMedia needs a secure context and 127.0.0.1 is one),
@@ -12,10 +12,12 @@
 // (video sendonly, audio sendrecv for talk-back), optionally restricts video
 // to one codec with setCodecPreferences, waits for ICE gathering to complete,
 // POSTs the offer with the bearer token, applies the 201 answer, publishes for
-// --duration seconds, then DELETEs the Location. Prints JSON lines:
+// --duration seconds (after --resize-after seconds the camera switches from 640×480
+// to 1280×720, as a phone's does), then DELETEs the Location. Prints JSON lines:
 //   {"event":"published","location":…} {"event":"connected"} {"event":"state","state":…}
 //   {"event":"stats","t":s,"framesSent":…,"nackCount":…,"retransmittedPacketsSent":…,
 //    "connectionState":…,"codec":…,"audioPacketsReceived":…}   (once a second)
+//   {"event":"resized","width":…,"height":…}
 //   {"event":"deleted","status":200}  {"event":"error","status":N|null,"body":…}
 // Exit status: 0 on success, 1 on an HTTP error or failure, 2 on usage.
 import { chromium } from 'playwright-core';
@@ -39,12 +41,12 @@ function emit(event) {
 function usage(msg) {
   if (msg) process.stderr.write(`whip_chromium: ${msg}\n`);
   process.stderr.write('usage: whip_chromium.mjs --url http://127.0.0.1:PORT/whip/REF --token TOKEN' +
-    ' [--duration S] [--codec h264|vp8] [--page PATH]\n');
+    ' [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { duration: 10, codec: null, page: '/api/health' };
+  const opts = { duration: 10, codec: null, page: '/api/health', resizeAfter: null };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined) usage(`${k} needs a value`);
@@ -53,6 +55,7 @@ function parseArgs(argv) {
     else if (k === '--duration') opts.duration = Number(v);
     else if (k === '--codec') opts.codec = v.toLowerCase();
     else if (k === '--page') opts.page = v;
+    else if (k === '--resize-after') opts.resizeAfter = Number(v);
     else usage(`unknown option ${k}`);
   }
   if (!opts.url || !opts.token) usage('--url and --token are required');
@@ -70,6 +73,7 @@ async function publishInPage({ url, token, codec }) {
   });
   const pc = new RTCPeerConnection({ iceServers: [] }); // no STUN
   window.kanyanPc = pc;
+  window.kanyanStream = stream;
   const video = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
   pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendrecv', streams: [stream] });
   if (codec) {
@@ -136,6 +140,14 @@ async function statsInPage() {
   return out;
 }
 
+// Runs in the page: the camera changes its resolution mid-stream (no renegotiation).
+async function resizeInPage() {
+  const track = window.kanyanStream.getVideoTracks()[0];
+  await track.applyConstraints({ width: 1280, height: 720, frameRate: 30 });
+  const s = track.getSettings();
+  return { width: s.width, height: s.height };
+}
+
 // Runs in the page: end the publish.
 async function unpublishInPage(token) {
   const url = window.kanyanLocation;
@@ -174,6 +186,9 @@ async function main() {
       const wait = start + tick * 1000 - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (Date.now() - start >= opts.duration * 1000) break;
+      if (opts.resizeAfter !== null && tick === Math.round(opts.resizeAfter)) {
+        emit({ event: 'resized', ...(await page.evaluate(resizeInPage)) });
+      }
       emit({ event: 'stats', t: tick, ...(await page.evaluate(statsInPage)) });
     }
     const del = await page.evaluate(unpublishInPage, opts.token);

@@ -1,4 +1,5 @@
-/* test_protocol.c — protocol_parse(): every message shape, each rejection's stable code, id echo, error JSON. */
+/* test_protocol.c — protocol_parse(): every message shape, each rejection's stable code (a
+ * string holding U+0000 among them), id echo, error JSON. */
 #include "protocol.h"
 #include "errors.h"
 #include "http.h"
@@ -302,6 +303,55 @@ test_id_echo (void)
   g_assert_null (id);
 }
 
+/* json-glib reads "\u0000" into a NUL byte of a NUL-terminated string: "r1\u0000X" would
+ * silently become "r1". Every such string is refused, wherever it is in the message. */
+static void
+test_nul_escape (void)
+{
+  const gchar *refused[] = {
+    "{\"type\":\"join\",\"case\":\"C-1\\u0000X\",\"role\":\"reviewer\"}",
+    "{\"type\":\"join\",\"case\":\"C-1\",\"role\":\"reviewer\\u0000\"}",
+    "{\"type\":\"join\",\"case\":\"C-1\",\"role\":\"applicant\",\"token\":\"t0k\\u0000more\"}",
+    "{\"type\":\"join\",\"case\":\"C-1\",\"role\":\"reviewer\",\"name\":\"\\u0000\"}",
+    "{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\\u0000a=evil\"}",
+    "{\"type\":\"ice\",\"candidate\":\"candidate:1 1 udp 1 10.0.0.1 9 typ host\\u0000\",\"sdpMLineIndex\":0}",
+    "{\"type\":\"ping\\u0000\"}",
+    "{\"type\":\"ping\",\"id\":\"a\\u0000b\"}",               /* the id too */
+    "{\"type\":\"ping\",\"extra\":[\"x\",\"\\u0000\"]}",     /* even a member nobody reads */
+    "{\"type\":\"ping\",\"k\\u0000\":1}",                    /* a member name */
+    "{\"type\":\"ping\",\"x\":1 /* \" */, \"y\":\"r1\\u0000X\"}",   /* a quote in a comment */
+    "{\"type\":\"ping\",'x':\"\\\\\\u0000\"}",               /* an escaped backslash, then NUL */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
+    g_autoptr (GError) error = NULL;
+    gchar *id = NULL;
+    ProtocolMessage *msg = protocol_parse (refused[i], strlen (refused[i]), &id, &error);
+    g_free (id);
+    if (msg || !g_error_matches (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD))
+      g_error ("accepted or wrongly refused: %s (%s)", refused[i], error ? error->message : "accepted");
+    g_assert_nonnull (strstr (error->message, "U+0000"));
+  }
+  /* the message names the member */
+  g_autoptr (GError) error = NULL;
+  gchar *id = NULL;
+  const gchar *named = "{\"type\":\"join\",\"case\":\"C-1\",\"role\":\"reviewer\",\"name\":\"r1\\u0000X\"}";
+  g_assert_null (protocol_parse (named, strlen (named), &id, &error));
+  g_free (id);
+  g_assert_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD);
+  g_assert_nonnull (strstr (error->message, "'name'"));
+  /* what only looks like one is text: an escaped backslash followed by "u0000", other
+   * control characters, and \u0000 spelled inside a 'single-quoted' string (no escapes there) */
+  g_autoptr (ProtocolMessage) a = parse ("{\"type\":\"join\",\"case\":\"C-1\",\"role\":\"reviewer\",\"name\":\"a\\\\u0000b\"}", -1);
+  g_assert_cmpstr (a->name, ==, "a\\u0000b");
+  g_autoptr (ProtocolMessage) b = parse ("{\"type\":\"join\",\"case\":\"C-1\",\"role\":\"reviewer\",\"name\":\"a\\u0001b\"}", -1);
+  g_assert_cmpstr (b->name, ==, "a\001b");
+  g_autoptr (ProtocolMessage) c = parse ("{\"type\":\"join\",\"case\":\"C-1\",\"role\":\"reviewer\",\"name\":'a\\u0000b'}", -1);
+  g_assert_cmpstr (c->name, ==, "a\\u0000b");
+  /* a raw NUL byte is not valid text at all */
+  const gchar raw[] = "{\"type\":\"ping\",\"id\":\"a\0b\"}";
+  g_assert_null (parse_bytes (raw, sizeof raw - 1, KANYAN_ERROR_BAD_JSON, NULL));
+}
+
 static JsonObject *
 parse_object (JsonParser *parser, const gchar *json)
 {
@@ -367,6 +417,7 @@ main (int argc, char **argv)
   g_test_add_func ("/protocol/reject/over-long-fields", test_over_long_fields);
   g_test_add_func ("/protocol/reject/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/protocol/reject/size-limit", test_size_limit);
+  g_test_add_func ("/protocol/reject/nul-escape", test_nul_escape);
   g_test_add_func ("/protocol/id-echo", test_id_echo);
   g_test_add_func ("/protocol/error-json", test_error_json);
   return g_test_run ();

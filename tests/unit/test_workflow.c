@@ -5,15 +5,17 @@ static void
 test_lifecycle (void)
 {
   /* expected[status][event]: the next status, or -1 when refused */
+  G_STATIC_ASSERT (N_CASE_EVENTS == 8);   /* a new event needs its column below */
   static const gint expected[N_CASE_STATUSES][N_CASE_EVENTS] = {
-    /*                         invite  live  approve rectify reject countersign return */
-    [CASE_ACCEPTED] =            { CASE_AWAITING_INSPECTION, CASE_INSPECTING, -1, -1, -1, -1, -1 },
-    [CASE_AWAITING_INSPECTION] = { -1, CASE_INSPECTING, -1, -1, -1, -1, -1 },
-    [CASE_INSPECTING] =          { -1, -1, CASE_APPROVED, CASE_RECTIFICATION_REQUIRED, CASE_REJECTION_PENDING, -1, -1 },
-    [CASE_APPROVED] =            { -1, -1, -1, -1, -1, -1, -1 },
-    [CASE_RECTIFICATION_REQUIRED] = { -1, CASE_INSPECTING, -1, -1, -1, -1, -1 },
-    [CASE_REJECTION_PENDING] =   { -1, -1, -1, -1, -1, CASE_REJECTED, CASE_INSPECTING },
-    [CASE_REJECTED] =            { -1, -1, -1, -1, -1, -1, -1 },
+    /*                         invite  live  approve rectify reject countersign return reopen */
+    [CASE_ACCEPTED] =            { CASE_AWAITING_INSPECTION, CASE_INSPECTING, -1, -1, -1, -1, -1, -1 },
+    [CASE_AWAITING_INSPECTION] = { -1, CASE_INSPECTING, -1, -1, -1, -1, -1, -1 },
+    [CASE_INSPECTING] =          { -1, -1, CASE_APPROVED, CASE_RECTIFICATION_REQUIRED, CASE_REJECTION_PENDING, -1, -1, -1 },
+    [CASE_APPROVED] =            { -1, -1, -1, -1, -1, -1, -1, CASE_ACCEPTED },
+    /* a rejection may follow the notice at once, without the applicant reconnecting */
+    [CASE_RECTIFICATION_REQUIRED] = { -1, CASE_INSPECTING, -1, -1, CASE_REJECTION_PENDING, -1, -1, -1 },
+    [CASE_REJECTION_PENDING] =   { -1, -1, -1, -1, -1, CASE_REJECTED, CASE_INSPECTING, -1 },
+    [CASE_REJECTED] =            { -1, -1, -1, -1, -1, -1, -1, CASE_ACCEPTED },
   };
   for (CaseStatus s = 0; s < N_CASE_STATUSES; s++)
     for (CaseEvent e = 0; e < N_CASE_EVENTS; e++) {
@@ -46,6 +48,13 @@ test_names (void)
   g_assert_false (workflow_status_is_open ("approved"));
   g_assert_false (workflow_status_is_open ("rectification_required"));
   g_assert_false (workflow_status_is_open ("nonsense"));
+  /* closed: finally decided, until a reopening */
+  g_assert_true (workflow_status_is_closed ("approved"));
+  g_assert_true (workflow_status_is_closed ("rejected"));
+  g_assert_false (workflow_status_is_closed ("rejection_pending"));
+  g_assert_false (workflow_status_is_closed ("rectification_required"));
+  g_assert_false (workflow_status_is_closed ("inspecting"));
+  g_assert_false (workflow_status_is_closed (NULL));
 }
 
 int

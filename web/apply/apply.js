@@ -2,6 +2,7 @@
 // voices back, and reconnection by itself (a new WebSocket and RTCPeerConnection each time).
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { openSignal, mediaStats } from '../lib/signal.js';
+import { errorText } from '../lib/errors.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
@@ -9,10 +10,39 @@ const caseRef = params.get('case');
 const token = params.get('token');
 let invite = null, stream = null, pc = null, signal = null, state = 'connecting', ended = false;
 let facing = 'environment', retryDelay = 1000, retryTimer = null, downTimer = null, lastStats = null;
+let outcome = null;   // 'approved' | 'rejected' once the case is finally decided
 
 function showError(key) {
   $('error').textContent = t(key);
   $('error').classList.remove('hidden');
+}
+
+function showErrorText(text) {
+  $('error').textContent = text;
+  $('error').classList.remove('hidden');
+}
+
+// the camera and microphone are released: nothing is sent any more
+function stopCamera() {
+  if (stream) for (const track of stream.getTracks()) track.stop();
+  $('preview').srcObject = null;
+}
+
+// the case is finally decided: the outcome instead of the live view, and no reconnection
+function showOutcome(status) {
+  outcome = status || outcome || 'closed';
+  ended = true;
+  clearTimeout(retryTimer); retryTimer = null;
+  teardown();
+  stopCamera();
+  setState('closed');
+  $('challenge-box').classList.add('hidden');
+  $('live').classList.add('hidden');
+  $('case').classList.add('hidden');
+  $('items-card').classList.add('hidden');
+  $('outcome').dataset.outcome = outcome;
+  $('outcome-text').textContent = t(`apply.outcome.${outcome}`);
+  $('outcome').classList.remove('hidden');
 }
 
 function setState(next) {
@@ -85,7 +115,11 @@ function sendLocation() {
 async function loadInvite() {
   if (!caseRef || !token) return showError('err.link');
   const resp = await fetch(`/api/invite?case=${encodeURIComponent(caseRef)}`, { headers: { Authorization: `Bearer ${token}` } });
-  if (!resp.ok) return showError('err.link');
+  if (!resp.ok) {
+    const body = await resp.json().catch(() => null);
+    if (body && body.code === 'case_closed') return showOutcome(body.status);
+    return showError('err.link');
+  }
   invite = await resp.json();
   renderCase();
   renderNotice();
@@ -120,6 +154,7 @@ function teardown() {
 function end(key) {
   ended = true;
   teardown();
+  stopCamera();
   setState('ended');
   if (key) showError(key);
 }
@@ -135,15 +170,22 @@ async function onMessage(msg) {
   } else if (msg.type === 'challenge_seen') {
     $('challenge-box').classList.add('hidden');
   } else if (msg.type === 'decision') {
+    if (msg.status === 'approved' || msg.status === 'rejected') { outcome = msg.status; return; }   // a bye follows
     const resp = await fetch(`/api/invite?case=${encodeURIComponent(caseRef)}`, { headers: { Authorization: `Bearer ${token}` } });
     if (resp.ok) { invite = await resp.json(); renderNotice(); }
   } else if (msg.type === 'answer') {
     await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
   } else if (msg.type === 'ice' && pc && msg.candidate) {
     await pc.addIceCandidate({ candidate: msg.candidate, sdpMLineIndex: msg.sdpMLineIndex }).catch(() => {});
+  } else if (msg.type === 'bye') {
+    if (msg.reason === 'case_closed') showOutcome(outcome);
+    else if (msg.reason === 'invite_revoked') end('err.revoked');
+    else end();
   } else if (msg.type === 'error') {
     if (msg.code === 'replaced') end('err.replaced');
+    else if (msg.code === 'case_closed') showOutcome(null);
     else if (msg.code === 'bad_token' || msg.code === 'unknown_case') end('err.link');
+    else showErrorText(errorText(msg));
   }
 }
 
@@ -224,7 +266,10 @@ async function toggleTorch() {
 }
 
 applyTranslations();
-installLanguageSwitch($('lang'), () => { renderCase(); renderNotice(); setState(state); });
+installLanguageSwitch($('lang'), () => {
+  renderCase(); renderNotice(); setState(state);
+  if (outcome && ended) $('outcome-text').textContent = t(`apply.outcome.${outcome}`);
+});
 $('notice-print').addEventListener('click', () => window.print());
 setState('connecting');
 $('start').addEventListener('click', start);

@@ -1,5 +1,7 @@
-// audit/audit.js — the auditor: search, then a case's recordings played back to back as one
-// timeline with a marker for every event (click to seek), the audit entries, and the check.
+// audit/audit.js — the auditor: search, then a case's recordings and events on one wall-clock
+// axis (gaps between segments shown as gaps; a marker click plays the segment holding that
+// moment at that second; the player moves on at a segment's end and on a decode error, and
+// says so), the audit entries, and the check.
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { api, currentUser, requireLogin, logout } from '../lib/session.js';
 
@@ -26,36 +28,122 @@ async function search(e) {
   }));
 }
 
-// wall-clock time → position on the back-to-back timeline of the playable segments
-function toTimeline(at) {
-  let offset = 0;
-  for (const s of segments) {
-    if (at < s.started_at) return offset;
-    if (at <= s.started_at + s.duration_ms) return offset + (at - s.started_at);
-    offset += s.duration_ms;
-  }
-  return offset;
+// One wall-clock axis for the whole case: each segment lies from media_started_at (the
+// wall-clock moment of its archive's 0) for its true duration; the time between segments is a
+// gap on the axis, not squeezed away. An event's place in a segment is its time less the
+// segment's media_started_at.
+let axis = { from: 0, span: 1 };
+const segStart = (s) => s.media_started_at ?? s.started_at;
+const segEnd = (s) => segStart(s) + s.duration_ms;
+const pct = (at) => `${(100 * (at - axis.from)) / axis.span}%`;
+const clock = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`; };
+
+function notify(text) { $('player-note').textContent = text; }
+
+function showSegment(index) {
+  const s = segments[index];
+  $('segment').textContent = `${t('audit.segment')} ${index + 1}/${segments.length} · ` +
+    `${new Date(segStart(s)).toLocaleString()} · ${clock(s.duration_ms)} · SHA-256 ${s.sha256}`;
+  for (const bar of $('markers').querySelectorAll('.segment-bar')) bar.classList.toggle('current', Number(bar.dataset.index) === index);
 }
 
-function play(index, atMs) {
+function play(index, atMs, autoplay = false) {
   if (index < 0 || index >= segments.length) return;
-  $('player').dataset.offset = segments.slice(0, index).reduce((n, s) => n + s.duration_ms, 0);
+  const v = $('player');
+  const seconds = Math.max(0, Math.min(atMs, segments[index].duration_ms)) / 1000;
   if (index !== current) {
     current = index;
-    pendingSeek = atMs / 1000;
-    $('player').src = segments[index].url;
-    $('segment').textContent = `${t('audit.segment')} ${index + 1}/${segments.length} · SHA-256 ${segments[index].sha256}`;
+    pendingSeek = seconds;
+    v.dataset.segment = String(index);
+    v.dataset.recording = String(segments[index].id);
+    v.dataset.mediaStartedAt = String(segStart(segments[index]));
+    v.src = segments[index].url;
+    showSegment(index);
   } else {
-    $('player').currentTime = atMs / 1000;
+    v.currentTime = seconds;
   }
+  if (autoplay) v.play().catch(() => {});
 }
 
-function seekTimeline(ms) {
-  let offset = 0;
-  for (let i = 0; i < segments.length; i++) {
-    if (ms < offset + segments[i].duration_ms || i === segments.length - 1) return play(i, Math.max(0, ms - offset));
-    offset += segments[i].duration_ms;
+// a wall-clock moment → the segment holding it and the second in it; between segments, the
+// start of the next one (or the end of the last)
+function seekAt(at) {
+  if (!segments.length) return;
+  let i = segments.findIndex((s) => at >= segStart(s) && at <= segEnd(s));
+  if (i < 0) {
+    i = segments.findIndex((s) => segStart(s) > at);
+    if (i < 0) return play(segments.length - 1, segments[segments.length - 1].duration_ms);
+    return play(i, 0);
   }
+  play(i, at - segStart(segments[i]));
+}
+
+// the next segment, at the end of one or when one cannot be decoded
+function moveOn(reason) {
+  const from = current;
+  if (from + 1 >= segments.length) {
+    if (reason === 'error') notify(t('audit.player.error.last').replace('{n}', from + 1));
+    return;
+  }
+  notify(t(reason === 'error' ? 'audit.player.error' : 'audit.player.next').replace('{n}', from + 1).replace('{m}', from + 2));
+  play(from + 1, 0, true);
+}
+
+function drawAxis(entries) {
+  const times = [...segments.flatMap((s) => [segStart(s), segEnd(s)]), ...entries.map((e) => e.at)];
+  axis.from = Math.min(...times);
+  axis.span = Math.max(1, Math.max(...times) - axis.from);
+  const bars = segments.map((s, index) => {
+    const bar = document.createElement('div');
+    bar.className = 'segment-bar';
+    bar.dataset.index = String(index);
+    bar.style.left = pct(segStart(s));
+    bar.style.width = `${(100 * s.duration_ms) / axis.span}%`;
+    bar.title = `${t('audit.segment')} ${index + 1} · ${new Date(segStart(s)).toLocaleTimeString()} · ${clock(s.duration_ms)}`;
+    bar.addEventListener('click', (ev) => {
+      const box = $('markers').getBoundingClientRect();
+      seekAt(axis.from + ((ev.clientX - box.left) / box.width) * axis.span);
+    });
+    // video dropped after loss that could not be repaired (when the server reports it)
+    for (const g of s.gaps || []) {
+      const gap = document.createElement('div');
+      gap.className = 'loss-gap';
+      gap.style.left = `${(100 * (g.at - segStart(s))) / Math.max(1, s.duration_ms)}%`;
+      gap.style.width = `${Math.max(0.5, (100 * g.duration_ms) / Math.max(1, s.duration_ms))}%`;
+      gap.title = `${t('audit.gap')} · ${new Date(g.at).toLocaleTimeString()} · ${(g.duration_ms / 1000).toFixed(1)} s`;
+      bar.append(gap);
+    }
+    return bar;
+  });
+  let lastLeft = -100, stack = 0;
+  const markers = entries.filter((e) => MARKED.includes(e.action)).map((e) => {
+    const b = document.createElement('button');
+    const left = (100 * (e.at - axis.from)) / axis.span;
+    stack = left - lastLeft < 1.2 ? stack + 1 : 0;   // events at the same moment stack upwards
+    lastLeft = left;
+    b.className = `marker ${e.action.replace(/\./g, '-')}`;
+    b.style.left = `${left}%`;
+    b.style.top = `${0.2 - stack * 0.5}rem`;
+    b.style.zIndex = String(10 + stack);
+    b.title = describe(e);
+    b.setAttribute('aria-label', describe(e));
+    b.dataset.action = e.action;
+    b.dataset.at = String(e.at);   // the wall-clock moment of the event
+    b.addEventListener('click', (ev) => { ev.stopPropagation(); seekAt(e.at); });
+    return b;
+  });
+  const head = Object.assign(document.createElement('div'), { className: 'playhead hidden' });
+  head.id = 'playhead';
+  $('markers').replaceChildren(...bars, ...markers, head);
+}
+
+function movePlayhead() {
+  const v = $('player');
+  if (current < 0) return;
+  const at = segStart(segments[current]) + v.currentTime * 1000;
+  $('playhead').style.left = pct(at);
+  $('playhead').classList.remove('hidden');
+  $('wallclock').textContent = `${new Date(at).toLocaleString()} · ${clock(v.currentTime * 1000)} / ${clock(segments[current].duration_ms)}`;
 }
 
 function describe(e) {
@@ -75,28 +163,12 @@ async function openCase(ref) {
   $('report-link').href = `/report/#case=${encodeURIComponent(ref)}`;
   $('report-pdf').href = `/api/cases/${encodeURIComponent(ref)}/report.pdf`;
   $('integrity').replaceChildren();
-  segments = tl.body.recordings.filter((s) => s.url && s.duration_ms > 0);
+  segments = tl.body.recordings.filter((s) => s.url && s.duration_ms > 0).sort((x, y) => segStart(x) - segStart(y));
   current = -1;
+  notify('');
+  $('wallclock').textContent = '';
   $('player').removeAttribute('src');
-  const total = segments.reduce((n, s) => n + s.duration_ms, 0) || 1;
-  let lastLeft = -100, stack = 0;
-  $('markers').replaceChildren(...tl.body.entries.filter((e) => MARKED.includes(e.action)).map((e) => {
-    const b = document.createElement('button');
-    const pos = toTimeline(e.at);
-    const left = (100 * pos) / total;
-    stack = left - lastLeft < 1.2 ? stack + 1 : 0;   // events at the same moment stack upwards
-    lastLeft = left;
-    b.className = `marker ${e.action.replace(/\./g, '-')}`;
-    b.style.left = `${left}%`;
-    b.style.top = `${0.2 - stack * 0.5}rem`;
-    b.style.zIndex = String(10 + stack);
-    b.title = describe(e);
-    b.setAttribute('aria-label', describe(e));
-    b.dataset.action = e.action;
-    b.dataset.ms = Math.round(pos);   // where on the back-to-back timeline it sits
-    b.addEventListener('click', () => seekTimeline(pos));
-    return b;
-  }));
+  drawAxis(tl.body.entries);
   $('timeline').replaceChildren(...tl.body.entries.map((e) => {
     const li = document.createElement('li');
     li.textContent = describe(e);
@@ -104,7 +176,7 @@ async function openCase(ref) {
     if (MARKED.includes(e.action)) {
       li.tabIndex = 0;
       li.classList.add('seekable');
-      li.addEventListener('click', () => seekTimeline(toTimeline(e.at)));
+      li.addEventListener('click', () => seekAt(e.at));
     }
     return li;
   }));
@@ -157,7 +229,10 @@ $('verify').addEventListener('click', verify);
 $('player').addEventListener('loadedmetadata', () => {
   if (pendingSeek !== null) { $('player').currentTime = pendingSeek; pendingSeek = null; }
 });
-$('player').addEventListener('ended', () => { if (current + 1 < segments.length) { play(current + 1, 0); $('player').play(); } });
+$('player').addEventListener('ended', () => moveOn('ended'));
+$('player').addEventListener('error', () => { if ($('player').getAttribute('src')) moveOn('error'); });
+$('player').addEventListener('timeupdate', movePlayhead);
+$('player').addEventListener('seeked', movePlayhead);
 search();
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('case');
 if (fromHash) openCase(fromHash);

@@ -50,7 +50,8 @@ function render() {
   $('r-recordings').replaceChildren(...tl.recordings.map((r) => {
     const tr = document.createElement('tr');
     tr.append(Object.assign(document.createElement('td'), { textContent: `${r.session}.${r.seq}` }),
-      Object.assign(document.createElement('td'), { textContent: new Date(r.started_at).toLocaleString() }),
+      // when its first picture was taken (the archive's 0), then its true media duration
+      Object.assign(document.createElement('td'), { textContent: new Date(r.media_started_at ?? r.started_at).toLocaleString() }),
       Object.assign(document.createElement('td'), { textContent: `${(r.duration_ms / 1000).toFixed(1)} s` }),
       Object.assign(document.createElement('td'), { className: 'hash', textContent: r.sha256 || r.archive_state }));
     return tr;

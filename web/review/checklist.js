@@ -121,13 +121,13 @@ export class Checklist {
     const r = await api(`/api/cases/${encodeURIComponent(this.caseRef)}/stills`, { item });
     button.disabled = false;
     button.textContent = t('review.capture');
-    if (!r.ok) this.onError(r.body ? r.body.message : t('err.network'));
+    if (!r.ok) this.onError(r.body);   // the page turns it into a sentence (lib/errors.js)
     else this.addStill(r.body);
   }
 
   async mark(item, result, note) {
     const r = await api(`/api/cases/${encodeURIComponent(this.caseRef)}/marks`, { item, result, note });
-    if (!r.ok) this.onError(r.body ? r.body.message : t('err.network'));
+    if (!r.ok) this.onError(r.body);
   }
 }
 

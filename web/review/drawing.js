@@ -2,6 +2,7 @@
 // shapes in 0…1 image coordinates and stored apart from the image, which never changes.
 import { t } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
+import { errorText } from '../lib/errors.js';
 
 export function openDrawing(dialog, caseRef, still, onSaved) {
   const img = dialog.querySelector('img');
@@ -42,7 +43,7 @@ export function openDrawing(dialog, caseRef, still, onSaved) {
   dialog.querySelector('.undo').onclick = () => { shapes.pop(); draw(); };
   dialog.querySelector('.save').onclick = async () => {
     const r = await api(`/api/cases/${encodeURIComponent(caseRef)}/annotations`, { still: still.id, shapes });
-    dialog.querySelector('.result').textContent = r.ok ? t('review.drawing.saved') : (r.body ? r.body.message : '');
+    dialog.querySelector('.result').textContent = r.ok ? t('review.drawing.saved') : errorText(r.body);
     if (r.ok) { still.annotation = shapes; onSaved && onSaved(still); }
   };
   dialog.querySelector('.close').onclick = () => dialog.close();

@@ -2,20 +2,22 @@
 // (a new `pc` = a new RTCPeerConnection), shows the video, talks back, issues invites.
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { openSignal, mediaStats } from '../lib/signal.js';
+import { errorText } from '../lib/errors.js';
 import { api, currentUser, requireLogin, logout } from '../lib/session.js';
 import { Checklist } from './checklist.js';
 import { openDrawing } from './drawing.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
-const checklist = new Checklist($('checklist'), (message) => { $('hint').textContent = message; });
+let signalEnded = false;   // the server let this connection go for good (closed case, revoked access): no retry
+const checklist = new Checklist($('checklist'), (body) => { $('hint').textContent = errorText(body); });
 checklist.onOpenStill = (still) => openDrawing($('drawing'), current, still);
 
 // the open case's facts, checklist, challenge and decision form
 async function loadCase() {
   if (!current) return;
   const r = await api(`/api/cases/${encodeURIComponent(current)}`);
-  if (!r.ok) { $('hint').textContent = r.body ? r.body.message : ''; return; }
+  if (!r.ok) { $('hint').textContent = errorText(r.body); return; }
   const c = r.body;
   checklist.show(current, c);
   const facts = [c.applicant_name, c.site_address, `${t('review.deadline')} ${c.deadline_on}`,
@@ -48,7 +50,7 @@ async function loadQueue() {
       b.addEventListener('click', async () => {
         const note = sign ? '' : prompt(t('review.return.note')) || '';
         const res = await api(`/api/cases/${encodeURIComponent(d.case)}/countersign`, { decision: d.id, sign, note });
-        if (!res.ok) $('hint').textContent = res.body ? res.body.message : '';
+        if (!res.ok) $('hint').textContent = errorText(res.body);
         loadQueue();
       });
       li.append(b);
@@ -61,7 +63,7 @@ async function decide(event) {
   event.preventDefault();
   const r = await api(`/api/cases/${encodeURIComponent(current)}/decisions`,
     { kind: $('decide-kind').value, reason: $('decide-reason').value });
-  $('decide-result').textContent = r.ok ? t('review.decided') : (r.body ? r.body.message : t('err.network'));
+  $('decide-result').textContent = r.ok ? t('review.decided') : errorText(r.body);
   if (r.ok) { $('decide-reason').value = ''; loadCase(); loadCases(); }
 }
 
@@ -123,6 +125,14 @@ async function onOffer(msg) {
   signal.send({ type: 'answer', pc: pcId, sdp: pc.localDescription.sdp });
 }
 
+// The server could not write the recording (a full disk): say so until it resumes.
+function showRecording(msg) {
+  const alert = $('recording-alert');
+  alert.hidden = msg.state !== 'stopped';
+  alert.textContent = msg.state === 'stopped'
+    ? t(msg.reason === 'disk_full' ? 'review.recordingDiskFull' : 'review.recordingStopped') : '';
+}
+
 function onMessage(msg) {
   if (msg.type === 'offer') onOffer(msg);
   else if (msg.type === 'ice' && pc && msg.pc === pcId && msg.candidate)
@@ -135,6 +145,8 @@ function onMessage(msg) {
     }));
   else if (msg.type === 'state')
     $('hint').textContent = msg.applicant === 'live' ? '' : t('review.waiting');
+  else if (msg.type === 'recording')
+    showRecording(msg);
   else if (msg.type === 'mark')
     checklist.apply(msg.mark);
   else if (msg.type === 'still')
@@ -143,15 +155,26 @@ function onMessage(msg) {
     showLocation(msg);
   else if (msg.type === 'challenge_seen')
     $('challenge-seen').disabled = true;
-  else if (msg.type === 'joined' || msg.type === 'decision')
+  else if (msg.type === 'joined' || msg.type === 'decision' || msg.type === 'session')
     loadCase();
+  else if (msg.type === 'bye' && msg.reason !== 'left') {   // the server let us go: say why, do not come back
+    signalEnded = true;
+    closePc();
+    $('hint').textContent = t(`review.bye.${msg.reason}`) === `review.bye.${msg.reason}` ? t('review.bye.other')
+      : t(`review.bye.${msg.reason}`);
+    loadCase();
+    loadCases();
+  } else if (msg.type === 'error') {
+    if (msg.code === 'case_closed' || msg.code === 'forbidden' || msg.code === 'unauthenticated') signalEnded = true;
+    $('hint').textContent = errorText(msg);
+  }
 }
 
 function connect() {
   if (!current) return;
   signal = openSignal(onMessage, () => {   // the server went away: come back by ourselves
     closePc();
-    if (!retryTimer) retryTimer = setTimeout(() => { retryTimer = null; connect(); }, 1500);
+    if (!retryTimer && !signalEnded) retryTimer = setTimeout(() => { retryTimer = null; connect(); }, 1500);
   });
   signal.opened.then(() => signal.send({ type: 'join', case: current, role: 'reviewer' }))
     .catch(() => {});
@@ -159,6 +182,8 @@ function connect() {
 
 function join(ref) {
   if (signal) { signal.close(); signal = null; }
+  clearTimeout(retryTimer); retryTimer = null;
+  signalEnded = false;
   closePc();
   current = ref;
   history.replaceState(null, '', `#case=${encodeURIComponent(ref)}`);
@@ -186,7 +211,7 @@ async function toggleTalk() {
 async function makeInvite() {
   if (!current) return;
   const r = await api(`/api/cases/${encodeURIComponent(current)}/invite`, {});
-  if (!r.ok) { $('hint').textContent = r.body ? r.body.message : ''; return; }
+  if (!r.ok) { $('hint').textContent = errorText(r.body); return; }
   const invite = r.body;
   $('invite-url').value = invite.invite_url;
   $('invite-url').classList.remove('hidden');
@@ -209,7 +234,7 @@ $('invite').addEventListener('click', makeInvite);
 $('revoke').addEventListener('click', async () => {
   if (!current) return;
   const r = await api(`/api/cases/${encodeURIComponent(current)}/revoke-invites`, {});
-  $('hint').textContent = r.ok ? `${t('review.revoked')} ${r.body.revoked}` : (r.body ? r.body.message : '');
+  $('hint').textContent = r.ok ? `${t('review.revoked')} ${r.body.revoked}` : errorText(r.body);
   if (r.ok) { $('invite-url').classList.add('hidden'); $('copy').classList.add('hidden'); $('invite-qr').replaceChildren(); }
 });
 $('copy').addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText($('invite-url').value));
@@ -229,6 +254,7 @@ $('decide').addEventListener('submit', decide);
 $('challenge-seen').addEventListener('click', async () => {
   const r = await api(`/api/cases/${encodeURIComponent(current)}/challenge-seen`, {});
   if (r.ok) $('challenge-seen').disabled = true;
+  else $('hint').textContent = errorText(r.body);
 });
 if (me.role === 'lead') { loadQueue(); setInterval(loadQueue, 10000); }
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('case');

@@ -1,0 +1,83 @@
+"""Archive time: every finalized segment starts at media time 0 in its own file, its stored
+duration_ms is the file's own duration, and that duration matches the segment's wall-clock
+life. Made by the real server from a publisher that publishes, stops, and publishes again
+(two segments with a gap between them), in both archive formats (H.264 → MP4, VP8 → WebM).
+
+Which wall-clock life: a segment is opened (started_at) before its first media — the recorder
+waits for the first keyframe, and the muxer waits for every track — so ended_at − started_at
+counts that wait, which the file does not hold. media_started_at is the wall-clock time of the
+archive's 0 (the first buffer's arrival at the muxer, less its distance from the archive's
+earliest timestamp): from there to ended_at is what the file holds, plus the time the server
+needs to notice that the publisher stopped and close the file (bounded below)."""
+import unittest
+
+from kanyan import Server, ffprobe, wait_until
+
+FRAME_S = 1 / 30       # one video frame at the test publishers' rate
+STOP_SLACK_S = 0.5     # the brief allows 0.5 s between the file and the wall-clock life
+
+
+class ArchiveTimeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server().start()
+        cls.server.add_user("auditor", role="auditor")
+        cls.cases = {}
+        for codec in ("h264", "vp8"):
+            case = cls.server.add_case(f"TIME-{codec.upper()}")
+            for run in (1, 2):   # the publisher restarts: a second segment after a gap
+                pub = cls.server.aiortc_publisher(case, 6, codec=codec, name=f"pub-{codec}-{run}")
+                if not wait_until(lambda: pub.events("connected"), 60):
+                    raise AssertionError(f"{codec} publisher {run} never connected: {pub.lines}")
+                pub.wait(60)
+
+            def archived():
+                status, tl = cls.server.api("GET", f"/api/cases/{case['ref']}/timeline", user="auditor")
+                recs = tl.get("recordings", []) if status == 200 else []
+                return len(recs) >= 2 and all(r["archive_state"] in ("archived", "salvaged", "failed") for r in recs)
+            if not wait_until(archived, 60):
+                raise AssertionError(f"the {codec} segments were not archived")
+            cls.cases[codec] = case
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def rows(self, case):
+        with self.server.db() as db:
+            return db.execute(
+                "SELECT r.id, r.started_at, r.ended_at, r.media_started_at, r.duration_ms, r.archive_path, "
+                "r.archive_state FROM recordings r JOIN live_sessions s ON s.id = r.session_id "
+                "JOIN cases c ON c.id = s.case_id WHERE c.ref = ? ORDER BY r.started_at", (case["ref"],)).fetchall()
+
+    def test_each_segment_starts_at_zero_and_lasts_its_life(self):
+        for codec, case in self.cases.items():
+            rows = self.rows(case)
+            self.assertGreaterEqual(len(rows), 2, f"{codec}: two publishes give two segments")
+            for rid, started, ended, media_started, duration_ms, path, state in rows:
+                with self.subTest(codec=codec, recording=rid):
+                    self.assertEqual(state, "archived")
+                    info = ffprobe(path)
+                    start_time = float(info["format"]["start_time"])
+                    duration = float(info["format"]["duration"])
+                    self.assertLessEqual(abs(start_time), FRAME_S, f"the archive starts at {start_time} s, not 0")
+                    for s in info["streams"]:
+                        self.assertLess(float(s.get("start_time", 0)), 1.0, f"{s['codec_name']} starts late")
+                    self.assertAlmostEqual(duration_ms / 1000, duration, delta=0.05,
+                                           msg="the stored duration is the file's own")
+                    self.assertIsNotNone(media_started, "the wall-clock time of the archive's 0 is known")
+                    # packets already on their way when the segment opened may precede it a little
+                    self.assertGreaterEqual(media_started, started - 500, "the archive's 0 is not before the segment")
+                    life = (ended - media_started) / 1000
+                    # what the file holds is what the segment lived, less the moment the server took to
+                    # close it after the publisher left
+                    self.assertAlmostEqual(duration, life, delta=STOP_SLACK_S,
+                                           msg=f"{duration:.2f} s of media for {life:.2f} s of life")
+            # the two segments lie apart on the wall clock: a gap, not an overlap
+            (_, _, end1, ms1, d1, *_), (_, start2, _, ms2, *_) = rows[0], rows[1]
+            self.assertLess(ms1 + d1, ms2, f"{codec}: the second segment begins after the first ends")
+            self.assertLessEqual(end1, start2)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,86 @@
+"""A segment ends only when the stream really changes (a reconnection, a new codec): a browser
+that changes its camera's resolution mid-stream stays in one segment whose archive decodes
+without an error and shows both sizes, and reviewers joining and leaving never split it."""
+import os
+import subprocess
+import sys
+import unittest
+
+from kanyan import Server, decode_errors, wait_until
+
+
+def frame_sizes(path):
+    """The size of every decoded video frame, in order, with how many frames had it."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=width,height",
+                          "-of", "csv=p=0", path], capture_output=True, text=True)
+    runs = []
+    for line in out.stdout.split():
+        size = tuple(int(v) for v in line.split(",")[:2])
+        if runs and runs[-1][0] == size:
+            runs[-1][1] += 1
+        else:
+            runs.append([size, 1])
+    return runs
+
+
+def segment_rows(server, ref):
+    return server.db().execute(
+        "SELECT r.seq, r.state FROM recordings r JOIN live_sessions s ON s.id = r.session_id "
+        "JOIN cases c ON c.id = s.case_id WHERE c.ref = ? ORDER BY r.id", (ref,)).fetchall()
+
+
+@unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
+class SegmentTest(unittest.TestCase):
+    def setUp(self):
+        self.server = Server().start()
+
+    def tearDown(self):
+        self.server.stop()
+
+    def check_resolution_change(self, codec):
+        case = self.server.add_case(f"RES-{codec.upper()}")
+        pub = self.server.chromium_publisher(case, 20, codec=codec, extra=["--resize-after", "8"])
+        self.assertEqual(pub.wait(90), 0, pub.lines[-3:])
+        resized = pub.events("resized")
+        self.assertTrue(resized, pub.lines[-5:])
+        self.server.stop()
+        self.assertEqual(len(segment_rows(self.server, case["ref"])), 1, segment_rows(self.server, case["ref"]))
+        self.assertNotIn("loop detected", self.server.log_text())
+        archives = self.server.archive_files()
+        self.assertEqual(len(archives), 1, archives)
+        errors = decode_errors(archives[0])
+        sizes = frame_sizes(archives[0])
+        print(f"{codec}: {os.path.basename(archives[0])}: {len(errors)} decode errors, sizes {sizes}", file=sys.stderr)
+        self.assertEqual(errors, [])
+        self.assertGreaterEqual(len({size for size, _ in sizes}), 2, f"the archive shows one size only: {sizes}")
+
+    def test_vp8_resolution_change_stays_in_one_segment(self):
+        self.check_resolution_change("vp8")
+
+    def test_h264_resolution_change_stays_in_one_segment(self):
+        self.check_resolution_change("h264")
+
+    def test_reviewers_joining_and_leaving_keep_one_segment(self):
+        case = self.server.add_case("JOIN-LEAVE")
+        pub = self.server.chromium_publisher(case, 180, codec="vp8")
+        self.assertTrue(wait_until(lambda: pub.events("connected"), 60), pub.lines[-3:])
+        # two reviewers, each joining and leaving three times while the phone publishes
+        for round_ in range(3):
+            a = self.server.reviewer(case, 25, name=f"A{round_}")
+            self.assertTrue(wait_until(lambda: (a.last("frames") or {}).get("frames", 0) > 0, 30), a.lines[-3:])
+            b = self.server.reviewer(case, 15, name=f"B{round_}")
+            self.assertEqual(a.wait(60), 0, a.lines[-3:])
+            self.assertEqual(b.wait(60), 0, b.lines[-3:])
+            self.assertGreater((a.last("frames") or {}).get("frames", 0), 0, a.lines[-3:])
+        self.assertEqual(pub.wait(240), 0, pub.lines[-3:])
+        self.server.stop()
+        rows = segment_rows(self.server, case["ref"])
+        self.assertEqual(len(rows), 1, rows)
+        self.assertNotIn("loop detected", self.server.log_text())
+        archives = self.server.archive_files()
+        self.assertEqual(len(archives), 1, archives)
+        self.assertEqual(decode_errors(archives[0]), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
