@@ -31,6 +31,13 @@ class AuditorTest(unittest.TestCase):
         s.api("POST", "/api/cases/AU-1/stills", {"item": 2}, user="owner")
         for item in range(1, 9):
             s.api("POST", "/api/cases/AU-1/marks", {"item": item, "result": "pass"}, user="owner")
+        # an approval ends the live inspection at once (case_closed): let the recording run a few
+        # seconds first, so the archive has something to replay
+        def recording_for(seconds):
+            with s.db() as db:
+                row = db.execute("SELECT min(started_at) FROM recordings").fetchone()
+            return row[0] is not None and time.time() * 1000 - row[0] > seconds * 1000
+        assert wait_until(lambda: recording_for(4), 30)
         s.api("POST", "/api/cases/AU-1/decisions", {"kind": "approve", "reason": "all present"}, user="owner")
         pub.wait(40)
         ws.close()

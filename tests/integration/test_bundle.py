@@ -119,6 +119,14 @@ class BundleTest(unittest.TestCase):
         manifest = json.loads(self.members["manifest.json"])
         self.assertEqual(manifest["public_key"], self.pubkey)
         self.assertIn(self.pubkey.encode(), self.members["report.html"], "the report names the signing key")
+        self.assertEqual(self.server.api("GET", "/api/signing-key")[1],
+                         {"algorithm": "ed25519", "public_key": self.pubkey}, "as the report page shows it")
+        if shutil.which("pdftotext"):   # and the PDF
+            pdf = os.path.join(self.work, "report.pdf")
+            with open(pdf, "wb") as f:
+                f.write(self.members["report.pdf"])
+            text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
+            self.assertIn(self.pubkey, "".join(text.split()))
         listed = {f["path"] for f in manifest["files"]}
         self.assertEqual(listed, set(self.members) - {"manifest.json", "manifest.sig"}, "every file is listed")
         self.assertTrue(json.loads(self.members["audit-links.json"]), "the other case's entries are linked in")
