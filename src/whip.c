@@ -182,9 +182,13 @@ whip_handle (KanyanApp *app, HttpExchange *ex)
   }
   Identity applicant = { NULL, (gchar *) bearer_token (ex) };
   /* a finally decided case takes no publisher; its own applicant's encoder hears why */
-  if (n == 2 && workflow_status_is_closed (row->status) && store_invite_known (app->db, row->id, applicant.invite_token)) {
-    workflow_check_open (row, &error);
-    http_exchange_respond_error (ex, error);
+  if (workflow_status_is_closed (row->status) && store_invite_known (app->db, row->id, applicant.invite_token)) {
+    if (n == 3 && !g_hash_table_contains (app->whip_resources, parts[2]))   /* the decision ended it already */
+      http_exchange_respond (ex, 200, "text/plain", NULL);
+    else if (n == 3)
+      whip_delete (app, ex, row, parts[2]);
+    else if (!workflow_check_open (row, &error))
+      http_exchange_respond_error (ex, error);
     return;
   }
   if (!auth_allows (app, &applicant, ABILITY_PUBLISH, row)) {
