@@ -85,6 +85,8 @@ void     store_participant_leave (sqlite3 *db, gint64 participant_id);
 gint64   store_recording_begin (sqlite3 *db, gint64 session_id, gint seq, const gchar *path,
                                 const gchar *video_codec, const gchar *audio_codec);
 void     store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar *state);
+/* ended_at: when the segment stopped taking media (its file is closed a moment later) */
+void     store_recording_stopped (sqlite3 *db, gint64 recording_id, gint64 at_ms);
 /* a reference buffer: when it reached the muxer (wall clock, ms), and its time in the file (µs) */
 void     store_recording_media_clock (sqlite3 *db, gint64 recording_id, gint64 at_ms, gint64 pts_us);
 void     store_recordings_mark_interrupted (sqlite3 *db);   /* at start-up: left open by a crash */

@@ -444,19 +444,24 @@ recorder_want_keyframe (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Where the segment's file lies on the wall clock: for each video buffer reaching the muxer,
+/* Where the segment's file lies on the wall clock: for each buffer reaching the muxer,
  * the wall-clock time of its arrival less its running time (what matroskamux writes as its
  * timestamp); the least of these, over the segment, is the buffer that was delayed least (a
  * start-up burst or a busy moment only ever delays). With the archive's shift (archive.c) it
  * gives the wall-clock time of the archive's 0, the moment a reviewer saw that picture live
- * (the relay and the recorder leave the same jitter buffer). Video only: the talk-back mix is
- * stamped by our clock, not the phone's. An atomic rc box with a lock: a streaming thread may
- * still run a probe for a moment after the Recorder is freed. */
-struct FirstMedia {
-  GMutex       lock;
+ * (the relay and the recorder leave the same jitter buffer). Video first; audio (the talk-back
+ * mix is stamped by our clock, not the phone's) only for a segment whose video never came. An
+ * atomic rc box with a lock: a streaming thread may still run a probe for a moment after the
+ * Recorder is freed. */
+typedef struct {
   gboolean     known;
   gint64       wall_us;   /* g_get_real_time () at the arrival of the reference buffer */
   GstClockTime running;   /* and its running time */
+} MediaClock;
+
+struct FirstMedia {
+  GMutex     lock;
+  MediaClock video, other;   /* other: audio, for a segment whose video never came */
 };
 
 static void
@@ -490,43 +495,33 @@ note_media_clock (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (running == GST_CLOCK_TIME_NONE)
     return GST_PAD_PROBE_OK;
   g_mutex_lock (&fm->lock);
-  if (!fm->known || wall_us - (gint64) (running / GST_USECOND) < fm->wall_us - (gint64) (fm->running / GST_USECOND)) {
-    fm->known = TRUE;
-    fm->wall_us = wall_us;
-    fm->running = running;
+  MediaClock *c = g_str_has_prefix (GST_PAD_NAME (pad), "video") ? &fm->video : &fm->other;
+  if (!c->known || wall_us - (gint64) (running / GST_USECOND) < c->wall_us - (gint64) (c->running / GST_USECOND)) {
+    c->known = TRUE;
+    c->wall_us = wall_us;
+    c->running = running;
   }
   g_mutex_unlock (&fm->lock);
   return GST_PAD_PROBE_OK;
 }
 
-typedef struct { struct FirstMedia *fm; gboolean all; guint watched; } WatchPads;
-
 static gboolean
 watch_media_clock (GstElement *mux, GstPad *pad, gpointer data)
 {
-  WatchPads *w = data;
-  if (w->all || g_str_has_prefix (GST_PAD_NAME (pad), "video")) {
-    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, note_media_clock, g_atomic_rc_box_acquire (w->fm),
-                       first_media_release);
-    w->watched++;
-  }
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, note_media_clock, g_atomic_rc_box_acquire (data),
+                     first_media_release);
   return TRUE;
 }
 
-/* main loop, once the muxer's pads exist: video pads, or every pad of a file without video */
+/* main loop, once the muxer's pads exist */
 static void
 recorder_watch_media_clock (Recorder *rec)
 {
   GstElement *mux = gst_bin_get_by_name (GST_BIN (rec->mux_bin), "mux");
   rec->first_media = g_atomic_rc_box_new0 (struct FirstMedia);
   g_mutex_init (&rec->first_media->lock);
-  WatchPads w = { rec->first_media, FALSE, 0 };
   if (mux)
-    gst_element_foreach_sink_pad (mux, watch_media_clock, &w);
-  if (mux && w.watched == 0) {
-    w.all = TRUE;
-    gst_element_foreach_sink_pad (mux, watch_media_clock, &w);
-  }
+    gst_element_foreach_sink_pad (mux, watch_media_clock, rec->first_media);
   gst_clear_object (&mux);
 }
 
@@ -537,9 +532,10 @@ recorder_first_media (Recorder *rec, gint64 *wall_us, GstClockTime *running)
   if (!fm)
     return FALSE;
   g_mutex_lock (&fm->lock);
-  gboolean known = fm->known;
-  *wall_us = fm->wall_us;
-  *running = fm->running;
+  const MediaClock *c = fm->video.known ? &fm->video : &fm->other;
+  gboolean known = c->known;
+  *wall_us = c->wall_us;
+  *running = c->running;
   g_mutex_unlock (&fm->lock);
   return known;
 }

@@ -33,6 +33,6 @@ const gchar *recorder_path (Recorder *rec);
  * g_array_unref. */
 GArray  *recorder_take_gaps (Recorder *rec);
 /* Where the file lies on the wall clock: the arrival time (g_get_real_time) of the video buffer
- * that reached the muxer with the least delay, and its running time (its timestamp in the
- * segment's file). FALSE before any media. */
+ * (audio, when no video came) that reached the muxer with the least delay, and its running time
+ * (its timestamp in the segment's file). FALSE before any media. */
 gboolean  recorder_first_media (Recorder *rec, gint64 *wall_us, GstClockTime *running);

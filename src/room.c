@@ -178,6 +178,7 @@ typedef struct {
   guint      gaps;
   gint64     gap_ms;
   gint64     first_media_us, first_pts_us;   /* when the first media reached the muxer; 0: none */
+  gint64     stopped_ms;                     /* wall clock: the segment stopped taking media */
 } SegmentDone;
 
 /* main loop: a segment's file is closed. Its one audit entry also sums up its gaps. */
@@ -186,6 +187,7 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
 {
   SegmentDone *sd = data;
   store_recording_end (sd->app->db, sd->recording_id, bytes, clean ? "complete" : "unfinished");
+  store_recording_stopped (sd->app->db, sd->recording_id, sd->stopped_ms);
   if (sd->first_media_us)
     store_recording_media_clock (sd->app->db, sd->recording_id, sd->first_media_us / 1000, sd->first_pts_us);
   g_autofree gchar *bytes_text = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
@@ -212,6 +214,7 @@ room_stop_recording (Room *room)
   sd->case_ref = g_strdup (room->case_ref);
   sd->recording_id = room->recording_id;
   sd->path = g_strdup (recorder_path (room->recorder));
+  sd->stopped_ms = db_now_ms ();   /* the segment's true end, not when its file is flushed */
   /* the stretches frozen after a loss: one row each, one line in the segment's audit entry */
   g_autoptr (GArray) gaps = recorder_take_gaps (room->recorder);
   for (guint i = 0; i < gaps->len; i++) {

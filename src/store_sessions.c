@@ -107,6 +107,19 @@ store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar
 }
 
 void
+store_recording_stopped (sqlite3 *db, gint64 recording_id, gint64 at_ms)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET ended_at = ?2 WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    sqlite3_bind_int64 (st, 2, at_ms);
+    if (sqlite3_step (st) != SQLITE_DONE)
+      g_warning ("database update failed: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+}
+
+void
 store_recording_media_clock (sqlite3 *db, gint64 recording_id, gint64 at_ms, gint64 pts_us)
 {
   sqlite3_stmt *st = NULL;
