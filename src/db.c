@@ -117,10 +117,10 @@ static const gchar *const migrations[] = {
   "ALTER TABLE recordings ADD COLUMN media_started_at INTEGER;",
   /* 11: stretches of a recording segment without video: a loss the jitterbuffer could not
    * repair, frozen until the next keyframe (at: wall-clock ms when it began) */
-  "CREATE TABLE recording_gaps ("
+  "CREATE TABLE IF NOT EXISTS recording_gaps ("
   "  id INTEGER PRIMARY KEY, recording_id INTEGER NOT NULL REFERENCES recordings(id),"
   "  at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, reason TEXT NOT NULL);"
-  "CREATE INDEX recording_gaps_recording ON recording_gaps (recording_id);",
+  "CREATE INDEX IF NOT EXISTS recording_gaps_recording ON recording_gaps (recording_id);",
 };
 
 gint

@@ -19,7 +19,6 @@
  * by a buffer while the branch is taken down. */
 typedef struct {
   gint    refs;              /* atomic */
-  gint    seen_keyframe;     /* atomic: the segment's first keyframe passed */
   gint    waiting;           /* atomic: video waits for a keyframe (at the start, or after a loss) */
   GMutex  lock;              /* gaps, open_at_ms, open_reason */
   GArray *gaps;              /* of RecorderGap */
@@ -225,7 +224,6 @@ filter_video_frames (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     ret = frame_filter_release (f, pad);
   if (ret == GST_FLOW_OK && f->closing_gap) {
     f->closing_gap = FALSE;
-    g_atomic_int_set (&f->log->seen_keyframe, 1);
     g_atomic_int_set (&f->log->waiting, 0);
     g_mutex_lock (&f->log->lock);
     gap_close_locked (f->log);
@@ -612,7 +610,6 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
     f->held = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
     gst_pad_add_probe (depay_sink, GST_PAD_PROBE_TYPE_BUFFER, filter_video_frames, f, frame_filter_free);
   } else if (track == TRACK_VIDEO) {
-    g_atomic_int_set (&rec->gaps->seen_keyframe, 1);
     g_atomic_int_set (&rec->gaps->waiting, 0);
   }
   gst_clear_object (&depay_sink);

@@ -188,7 +188,7 @@ relay_build_talk_chain (Relay *relay, GError **error)
       "audiotestsrc is-live=true wave=silence samplesperbuffer=960 "
       "! audio/x-raw,rate=48000,channels=1 ! audiomixer name=mixer latency=100000000 "
       "! audioconvert ! audio/x-raw,rate=48000,channels=1 "
-      "! opusenc bitrate=32000 frame-size=20 dtx=true ! rtpopuspay name=talkpay pt=111 ! proxysink name=talkout",
+      "! opusenc bitrate=32000 frame-size=20 dtx=true ! rtpopuspay name=talkpay pt=111",
       TRUE, &parse_error);
   if (!bin) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "talk-back chain: %s", parse_error->message);
@@ -200,23 +200,7 @@ relay_build_talk_chain (Relay *relay, GError **error)
   relay->mixer = gst_bin_get_by_name (GST_BIN (bin), "mixer");
   relay->talk_pay = gst_bin_get_by_name (GST_BIN (bin), "talkpay");
   relay->tee[TRACK_TALK] = make_tee (relay, TRACK_TALK);
-  /* The mix reaches its tee through proxysink → proxysrc, which share no pad link: the
-   * reviewers' voices come out of their webrtcbins, the mix goes into the publisher's, whose
-   * video goes back into the reviewers' — linked directly, that is a loop in the graph, and
-   * every state recalculation of the pipeline warned about it (and sorted it arbitrarily). */
-  GstElement *out = gst_bin_get_by_name (GST_BIN (bin), "talkout");
-  GstElement *in = gst_element_factory_make ("proxysrc", "talk-in");
-  if (!out || !in) {
-    gst_clear_object (&out);
-    if (in)
-      gst_object_unref (gst_object_ref_sink (in));
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "talk-back chain: no proxysink/proxysrc");
-    return FALSE;
-  }
-  g_object_set (in, "proxysink", out, NULL);
-  gst_object_unref (out);
-  gst_bin_add (GST_BIN (relay->pipeline), in);
-  gst_element_link (in, relay->tee[TRACK_TALK]);
+  gst_element_link (bin, relay->tee[TRACK_TALK]);
   return TRUE;
 }
 

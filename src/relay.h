@@ -30,7 +30,7 @@ gboolean relay_has_publisher_codecs (Relay *relay);   /* a publisher has negotia
 const gchar *relay_codec_name (Relay *relay, RelayTrack track);   /* "H264", "VP8", "OPUS" or NULL */
 void     relay_set_media_notify (Relay *relay, RelayMediaNotify notify, gpointer owner);
 /* Called on the main loop with the name of an application message a branch posted on the
- * relay's bus (the recorder's RECORDER_FORMAT_CHANGED); never after relay_free(). Same owner. */
+ * relay's bus (the recorder's RECORDER_RESTART, RECORDER_WRITE_FAILED); never after relay_free(). Same owner. */
 typedef void (*RelayBranchNotify) (gpointer owner, const gchar *what);
 /* A branch's bin that carries this object data (a static string, the failure's name) has its
  * elements' resource errors (a file that cannot be written) told through the same notify: the

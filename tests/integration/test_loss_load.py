@@ -1,9 +1,10 @@
 """Losses the jitterbuffer cannot repair never reach an archive as damaged frames. The phone's
-link loses in bursts (every 2 s, 250 ms of 50 % drops: nftables inside the test's namespace)
+link loses in bursts (every 2 s, 300 ms of 70 % drops: nftables inside the test's namespace)
 and the server's jitterbuffer waits only 30 ms, so retransmissions come too late for many
 holes. The recording then freezes until the next keyframe instead of smearing: the finalized
 archive decodes with 0 errors, and the frozen stretches appear as gaps in the auditor's
 recording objects and in the segment's one audit entry."""
+import json
 import os
 import subprocess
 import sys
@@ -11,10 +12,10 @@ import threading
 import time
 import unittest
 
-from kanyan import ICE_ADDRESS, Server, decode_errors
+from kanyan import ICE_ADDRESS, PEERS, Server, decode_errors, ffprobe
 
 TABLE = "kanyan_burst"
-BURST_S, PERIOD_S = 0.25, 2.0
+BURST_S, PERIOD_S, DROP_PCT = 0.3, 2.0, 70   # ~10 % of the packets, in bursts
 
 
 def nft(*args):
@@ -32,7 +33,7 @@ class Bursts(threading.Thread):
     def run(self):
         while not self.halt.wait(PERIOD_S - BURST_S):
             nft("add", "rule", "inet", TABLE, "input", "ip", "daddr", ICE_ADDRESS, "meta", "l4proto", "udp",
-                "numgen", "random", "mod", "100", "<", "50", "drop")
+                "numgen", "random", "mod", "100", "<", str(DROP_PCT), "drop")
             self.bursts += 1
             time.sleep(BURST_S)
             nft("flush", "chain", "inet", TABLE, "input")
@@ -89,7 +90,27 @@ class LossUnderLoadTest(unittest.TestCase):
         # one audit entry per segment sums its gaps up (never one per gap)
         ended = [e for e in tl["entries"] if e["action"] == "recording.ended"]
         self.assertEqual(len(ended), len(tl["recordings"]))
+        self.assertEqual(sum(int(e["detail"]["gaps"]) for e in ended), len(gaps), ended)
         self.assertNotIn("recording.gap", {e["action"] for e in tl["entries"]})
+        # and Chromium plays every archive to its end (it stopped with PIPELINE_ERROR_DECODE).
+        # An MP4 that does not start at 0 (archive.c's start-at-0 fix is another branch's) runs
+        # past the duration Chromium reports, so it never fires 'ended' after the seek near its end.
+        for r in tl["recordings"]:
+            with self.server.db() as db:
+                (path,) = db.execute("SELECT archive_path FROM recordings WHERE id = ?", (r["id"],)).fetchone()
+            start = float(ffprobe(path)["format"].get("start_time", 0))
+            if path.endswith(".mp4") and start > 0.5:
+                print(f"{codec}: {os.path.basename(path)} starts at {start:.1f} s: not played in Chromium", file=sys.stderr)
+                continue
+            out = subprocess.run(["node", os.path.join(PEERS, "play_archive.mjs"), "--browser", "chromium",
+                                  "--base", self.server.base, "--media", r["url"]],
+                                 input=self.server.login("auditor"), capture_output=True, text=True, timeout=180)
+            lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+            self.assertTrue(lines, f"chromium printed nothing: {out.stderr[-1500:]}")
+            got = json.loads(lines[-1])
+            print(f"{codec}: chromium played {got}", file=sys.stderr)
+            self.assertIsNone(got.get("error"), got)
+            self.assertTrue(got["ended"], f"plays through to the end: {got}")
 
     def test_vp8_archive_freezes_instead_of_smearing(self):
         self.check_bursty_loss("vp8")

@@ -81,6 +81,20 @@ class SegmentTest(unittest.TestCase):
         self.assertEqual(len(archives), 1, archives)
         self.assertEqual(decode_errors(archives[0]), [])
 
+    def test_reconnection_starts_a_new_segment(self):
+        """A reconnection is a real change: a new segment. (With a reviewer talking back the
+        graph holds a loop — reviewer → mix → publisher → reviewer — and GStreamer warns about
+        it once when the new publisher links in; cutting it with proxysink/proxysrc broke the
+        pipeline's latency, so the loop is not asserted here yet.)"""
+        case = self.server.add_case("RECONNECT")
+        pub = self.server.aiortc_publisher(case, 24, reconnect_after=10)
+        talker = self.server.reviewer(case, 22, "talker", ["--talk"])
+        self.assertEqual(pub.wait(90), 0, pub.lines[-3:])
+        talker.wait(60)
+        self.server.stop()
+        rows = segment_rows(self.server, case["ref"])
+        self.assertEqual(len(rows), 2, rows)
+
 
 if __name__ == "__main__":
     unittest.main()
