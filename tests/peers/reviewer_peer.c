@@ -7,8 +7,10 @@
  * per second on stdout:
  *   {"event":"recording","state":"stopped"|"recording","reason":…}  (as the server says it)
  *   {"t":1,"frames":N,"audio_buffers":N,"connected":bool,"pcs":N,
- *    "first_frame_ms":N|null,"errors":["code",...]}
- * first_frame_ms counts from sending `join` to the first decoded video frame.
+ *    "first_frame_ms":N|null,"connected_to_frame_ms":N|null,"errors":["code",...]}
+ * first_frame_ms counts from sending `join` to the first decoded video frame;
+ * connected_to_frame_ms from the peer connection's first `connected` to that frame (what a
+ * keyframe request takes, without the ICE and DTLS set-up a busy machine stretches).
  * frames/audio_buffers count decoded buffers over all peer connections.
  *
  *   reviewer-peer --url ws://127.0.0.1:PORT/ws --case REF [--name N]
@@ -58,8 +60,9 @@ static struct {
     gint frames;          /* atomic: decoded video frames */
     gint audio_buffers;   /* atomic: decoded audio buffers */
     gint first_frame_ms;  /* atomic: -1 until the first frame */
+    gint connected_ms;    /* atomic: ms from join to the first `connected`, -1 until then */
     int exit_code;
-} app = { .name = "reviewer-peer", .duration = 10, .first_frame_ms = -1 };
+} app = { .name = "reviewer-peer", .duration = 10, .first_frame_ms = -1, .connected_ms = -1 };
 
 /* ---------- small helpers ---------- */
 
@@ -245,6 +248,9 @@ static void on_conn_state(GstElement *webrtc, GParamSpec *ps, gpointer data)
     (void)ps;
     g_object_get(webrtc, "connection-state", &st, NULL);
     g_atomic_int_set(&pc->conn_state, (gint)st);
+    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && g_atomic_int_get(&app.connected_ms) < 0)
+        g_atomic_int_compare_and_exchange(&app.connected_ms, -1,
+                                          (gint)((g_get_monotonic_time() - app.join_us) / 1000));
 }
 
 static gboolean answer_created_main(gpointer data)
@@ -568,6 +574,12 @@ static gboolean on_tick(gpointer data)
         json_builder_add_null_value(b);
     else
         json_builder_add_int_value(b, ffm);
+    int cm = g_atomic_int_get(&app.connected_ms);
+    json_builder_set_member_name(b, "connected_to_frame_ms");
+    if (ffm < 0 || cm < 0)
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_int_value(b, MAX(ffm - cm, 0));
     json_builder_set_member_name(b, "errors");
     json_builder_begin_array(b);
     for (guint i = 0; i < app.errors->len; i++)
