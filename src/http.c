@@ -817,6 +817,13 @@ http_start (KanyanApp *app, GError **error)
    * the process's fds for webrtcbins, recordings and the database, so accept() never meets
    * EMFILE (which made lws spin and log every attempt) */
   struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 && rl.rlim_max > rl.rlim_cur) {
+    /* the soft limit is often 1024 under a hard one far above: take what we may (up to 65536),
+     * so that media has room besides the connections */
+    rl.rlim_cur = MIN (rl.rlim_max, (rlim_t) 65536);
+    if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+      g_debug ("http: cannot raise the fd limit: %s", g_strerror (errno));
+  }
   guint64 nofile = getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
   nofile = MIN (nofile, (guint64) 1 << 20);
   guint64 reserve = MAX (nofile / 4, (guint64) 32);
