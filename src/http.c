@@ -5,7 +5,7 @@
  * chunk per writable callback so a large file never sits in memory.
  * Bounds what a stranger can make it hold: a whole request must arrive within
  * request_timeout_s; a WebSocket that does not join a case within ws_join_timeout_s is
- * closed, a silent one is pinged and hung up; WebSockets are capped per address and per
+ * closed, a silent one is pinged and hung up when it answers no ping; WebSockets are capped per address and per
  * account; lws accepts only as many connections as leave a reserve of the fd limit for
  * media and files (it stops polling the listening socket instead of spinning on EMFILE).
  * Parses nothing itself: lws parses HTTP, json-glib parses JSON. Every lws callback runs
@@ -35,7 +35,6 @@ struct _KanyanHttp {
   struct lws_context *ctx;
   struct lws_http_mount mounts[4];
   struct lws_protocol_vhost_options headers[6];
-  lws_retry_bo_t retry;          /* WebSocket ping / hang-up of silent connections */
   guint  fd_limit;               /* connections lws may hold (the rest of RLIMIT_NOFILE is reserved) */
   GHashTable *ws_per_ip;         /* address -> open WebSockets (GUINT_TO_POINTER) */
   GHashTable *ws_per_account;    /* username -> open joined WebSockets */
@@ -85,6 +84,9 @@ struct _WsConn {
   gchar      *ip;                /* counted in ws_per_ip while open */
   gchar      *account;           /* counted in ws_per_account once joined */
   guint       join_timer;        /* closes the socket if it has not joined by then */
+  guint       ping_timer;        /* every ws_ping_interval_s: ping a silent socket, hang up a dead one */
+  gint64      last_rx;           /* monotonic µs of the last frame from the client (a pong included) */
+  gboolean    ping_due;
 };
 
 typedef struct {
@@ -446,6 +448,16 @@ ws_conn_close (WsConn *conn)
 static gint
 ws_write (WsConn *conn)
 {
+  if (conn->ping_due) {
+    guchar ping[LWS_PRE + 1];
+    ping[LWS_PRE] = 'k';   /* seen here: lws 4.1 gave no RECEIVE_PONG for an empty pong */
+    conn->ping_due = FALSE;
+    if (lws_write (conn->wsi, ping + LWS_PRE, 1, LWS_WRITE_PING) < 0)
+      return -1;
+    if (!g_queue_is_empty (&conn->out) || conn->closing)
+      lws_callback_on_writable (conn->wsi);
+    return 0;
+  }
   gchar *text = g_queue_pop_head (&conn->out);
   if (text) {
     gsize len = strlen (text);
@@ -504,6 +516,7 @@ ws_origin_allowed (struct lws *wsi, KanyanHttp *http)
 static void
 ws_receive (WsConn *conn, const void *in, gsize len)
 {
+  conn->last_rx = g_get_monotonic_time ();
   if (!conn->rx_too_large) {
     if (conn->rx->len + len > WS_MAX_MESSAGE) {
       conn->rx_too_large = TRUE;
@@ -563,6 +576,28 @@ ws_conn_hold_account (WsConn *conn, const gchar *account, GError **error)
   return TRUE;
 }
 
+/* main loop: a socket silent for a ping interval is pinged; one silent for two (it answered no
+ * ping: the client is gone without a FIN, or does not read) is hung up by lws's timeout, which
+ * works even when nothing can be written to it */
+static gboolean
+ws_ping_tick (gpointer data)
+{
+  WsConn *conn = data;
+  gint64 interval = (gint64) MAX (conn->http->app->config->ws_ping_interval_s, 1) * G_USEC_PER_SEC;
+  gint64 silent = g_get_monotonic_time () - conn->last_rx;
+  if (silent >= 2 * interval) {
+    g_debug ("websocket: no answer to a ping; hung up");
+    conn->ping_timer = 0;
+    lws_set_timeout (conn->wsi, PENDING_TIMEOUT_USER_OK, 1);
+    return G_SOURCE_REMOVE;
+  }
+  if (silent >= interval - G_USEC_PER_SEC / 10) {
+    conn->ping_due = TRUE;
+    lws_callback_on_writable (conn->wsi);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
 /* main loop: a socket that has not joined a case by now is closed */
 static gboolean
 on_join_timeout (gpointer data)
@@ -583,6 +618,8 @@ ws_conn_free (WsConn *conn)
 {
   if (conn->join_timer)
     g_source_remove (conn->join_timer);
+  if (conn->ping_timer)
+    g_source_remove (conn->ping_timer);
   if (conn->ip)
     count_add (conn->http->ws_per_ip, conn->ip, -1);
   if (conn->account)
@@ -703,11 +740,17 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       conn->ip = g_strdup (ip);
       count_add (http->ws_per_ip, ip, 1);
       conn->join_timer = g_timeout_add_seconds (MAX (http->app->config->ws_join_timeout_s, 1), on_join_timeout, conn);
+      conn->last_rx = g_get_monotonic_time ();
+      conn->ping_timer = g_timeout_add_seconds (MAX (http->app->config->ws_ping_interval_s, 1), ws_ping_tick, conn);
       return 0;
     }
     case LWS_CALLBACK_RECEIVE:
       if (sd->ws)
         ws_receive (sd->ws, in, len);
+      return 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+      if (sd->ws)
+        sd->ws->last_rx = g_get_monotonic_time ();
       return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
       return sd->ws ? ws_write (sd->ws) : 0;
@@ -815,15 +858,20 @@ http_start (KanyanApp *app, GError **error)
   info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_VALIDATE_UTF8;
   info.max_http_header_data = 4096;
   info.timeout_secs = 30;
-  /* a silent WebSocket (or kept-alive connection) is pinged, then hung up */
-  gint ping = MAX (cfg->ws_ping_interval_s, 1);
-  http->retry.secs_since_valid_ping = (uint16_t) MIN (ping, 30000);
-  http->retry.secs_since_valid_hangup = (uint16_t) MIN (ping * 2, 60000);
-  info.retry_and_idle_policy = &http->retry;
+  /* No retry_and_idle_policy: lws applies it to every connection, and an HTTP/1 connection
+   * cannot be pinged, so a long download to a client that sends nothing would be hung up.
+   * WebSockets are pinged by ws_ping_tick instead. */
   /* lws stops accepting (stops polling the listening socket) at its limit; keep a quarter of
    * the process's fds for webrtcbins, recordings and the database, so accept() never meets
    * EMFILE (which made lws spin and log every attempt) */
   struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 && rl.rlim_max > rl.rlim_cur) {
+    /* the soft limit is often 1024 under a hard one far above: take what we may (up to 65536),
+     * so that media has room besides the connections */
+    rl.rlim_cur = MIN (rl.rlim_max, (rlim_t) 65536);
+    if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+      g_debug ("http: cannot raise the fd limit: %s", g_strerror (errno));
+  }
   guint64 nofile = getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
   nofile = MIN (nofile, (guint64) 1 << 20);
   guint64 reserve = MAX (nofile / 4, (guint64) 32);

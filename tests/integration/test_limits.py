@@ -275,6 +275,41 @@ class ConnectionLimitsTest(unittest.TestCase):
             ws.close()
 
 
+class PingTest(unittest.TestCase):
+    """A joined socket whose peer no longer answers (gone without a FIN) is hung up by ping/pong;
+    one that answers pings stays, however quiet."""
+
+    def setUp(self):
+        self.server = Server(config="[server]\nws_ping_interval_s=2\n").start()
+        self.case = self.server.add_case("LIM-5")
+
+    def tearDown(self):
+        self.server.stop()
+
+    def test_silent_peer_is_hung_up(self):
+        mute, msg = ws_join(self.server, "LIM-5")    # never reads again: never answers a ping
+        self.assertEqual(msg["type"], "joined")
+        mute_peer = msg["peer"]
+        alive, msg = ws_join(self.server, "LIM-5")
+        self.assertEqual(msg["type"], "joined")
+
+        def mute_left():
+            with self.server.db() as db:
+                row = db.execute("SELECT left_at FROM participants WHERE peer = ?", (mute_peer,)).fetchone()
+            return row is not None and row[0] is not None
+        deadline = time.time() + 60
+        while time.time() < deadline and not mute_left():
+            alive.settimeout(1)   # reading answers the server's pings (websocket-client does it in recv)
+            try:
+                alive.recv()
+            except websocket.WebSocketTimeoutException:
+                pass
+        self.assertTrue(mute_left(), "a peer that answers no ping is still in the room")
+        self.assertTrue(still_open(alive), "a quiet peer that answers pings was dropped")
+        mute.close()
+        alive.close()
+
+
 class ManySocketsOneCaseTest(unittest.TestCase):
     """Many sockets into one case (caps raised): every join answered, and after they close the
     server gives back what they took (the finding: 400 sockets kept 363 MB after close)."""

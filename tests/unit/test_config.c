@@ -138,6 +138,38 @@ test_missing_file (void)
   g_assert_cmpstr (cfg->data_dir, ==, "data");
 }
 
+/* issue 12: the limits on what a stranger can make the server hold */
+static void
+test_limits (void)
+{
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_assert_cmpint (cfg->request_timeout_s, ==, 30);
+  g_assert_cmpint (cfg->ws_join_timeout_s, ==, 20);
+  g_assert_cmpint (cfg->ws_ping_interval_s, ==, 30);
+  g_assert_cmpint (cfg->max_ws_per_ip, ==, 64);
+  g_assert_cmpint (cfg->max_ws_per_account, ==, 8);
+  g_assert_cmpint (cfg->max_participants_per_case, ==, 32);
+  g_assert_cmpint (cfg->publisher_connect_timeout_s, ==, 30);
+  g_autofree gchar *path = write_conf ("[server]\nrequest_timeout_s=3\nws_join_timeout_s=2\nws_ping_interval_s=5\n"
+                                       "max_ws_per_ip=10\nmax_ws_per_account=2\nmax_participants_per_case=4\n"
+                                       "[media]\npublisher_connect_timeout_s=7\n");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (config_load_file (cfg, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (cfg->request_timeout_s, ==, 3);
+  g_assert_cmpint (cfg->ws_join_timeout_s, ==, 2);
+  g_assert_cmpint (cfg->ws_ping_interval_s, ==, 5);
+  g_assert_cmpint (cfg->max_ws_per_ip, ==, 10);
+  g_assert_cmpint (cfg->max_ws_per_account, ==, 2);
+  g_assert_cmpint (cfg->max_participants_per_case, ==, 4);
+  g_assert_cmpint (cfg->publisher_connect_timeout_s, ==, 7);
+  g_unlink (path);
+  g_autofree gchar *bad = write_conf ("[server]\nmax_ws_per_ip=lots\n");
+  g_assert_false (config_load_file (cfg, bad, &error));
+  g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+  g_unlink (bad);
+}
+
 static void
 test_public_url (void)
 {
@@ -170,5 +202,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/bad-files", test_bad_files);
   g_test_add_func ("/config/missing-file", test_missing_file);
   g_test_add_func ("/config/public-url", test_public_url);
+  g_test_add_func ("/config/limits", test_limits);
   return g_test_run ();
 }
