@@ -14,27 +14,41 @@ export class Checklist {
     this.stills = [];
     this.canMark = false;
     this.onOpenStill = null;   // (still) => void: the drawing dialog
+    // what the signaling socket brought: a case fetched before a mark or still was made can
+    // answer after its message came (or before the list exists), and must not undo it
+    this.liveMarks = new Map();   // position -> the newest mark message (by id)
+    this.liveStills = [];
   }
 
   show(caseRef, detail) {
+    if (this.caseRef && caseRef !== this.caseRef) { this.liveMarks.clear(); this.liveStills = []; }   // another case
     this.caseRef = caseRef;
     this.items = detail.items;
     this.stills = detail.stills || [];
     this.session = detail.sessions && detail.sessions.length ? detail.sessions[detail.sessions.length - 1].id : null;
     this.canMark = detail.can.includes('mark');
+    for (const item of this.items) {
+      const live = this.liveMarks.get(item.position);
+      if (live && live.session === this.session && (!item.mark || item.mark.id < live.id)) item.mark = live;
+    }
+    for (const still of this.liveStills)
+      if (!this.stills.some((s) => s.id === still.id)) this.stills.push(still);
     this.render();
   }
 
   // a `still` message from the signaling socket
   addStill(still) {
+    if (!this.liveStills.some((s) => s.id === still.id)) this.liveStills.push(still);
     if (!this.stills.some((s) => s.id === still.id)) this.stills.push(still);
     this.render();
   }
 
   // a `mark` message from the signaling socket
   apply(mark) {
+    const known = this.liveMarks.get(mark.item);
+    if (!known || known.id < mark.id) this.liveMarks.set(mark.item, mark);
     const item = this.items.find((i) => i.position === mark.item);
-    if (!item) return;
+    if (!item || (item.mark && item.mark.id > mark.id)) return;
     item.mark = mark;
     this.render();
   }
