@@ -297,7 +297,8 @@ guard_video_format (GstPad *pad, GstPadProbeInfo *info, gpointer data)
  * tracks at one instant, so the first flash keeps its beep; after SYNC_WAIT without one, the
  * tracks that have a mapping start, and one that still has none is anchored on its first
  * packet's arrival. */
-#define SYNC_WAIT (3 * GST_SECOND)
+#define SYNC_WAIT      (3 * GST_SECOND)
+#define SYNC_TOLERANCE (2 * GST_SECOND)
 
 typedef struct _SyncRef {
   gint         refs;          /* atomic */
@@ -408,9 +409,24 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     }
     GstClockTime ntp0 = sync->ntp0, pts0 = sync->pts0;
     g_mutex_unlock (&sync->lock);
-    if (!ready || ntp < ntp0)
+    if (!ready)
+      return GST_PAD_PROBE_DROP;   /* the segment has not started */
+    /* a sender whose reports disagree with its packets by seconds (not the tens of ms of lip
+     * sync) would have this track dropped or misplaced for good: time it by arrival instead */
+    gint64 off = ((gint64) ntp - (gint64) ntp0) + ((gint64) pts0 - (gint64) arrival);
+    if (off < -(gint64) SYNC_TOLERANCE || off > (gint64) SYNC_TOLERANCE) {
+      g_debug ("recorder: a track's sender reports are %" G_GINT64_FORMAT " ms off its arrival: timed by arrival",
+               off / (gint64) GST_MSECOND);
+      r->fallback = TRUE;
+    } else if (ntp < ntp0) {
       return GST_PAD_PROBE_DROP;   /* before the segment's reference */
-    pts = pts0 + ntp - ntp0;
+    }
+  }
+  if (!r->fallback) {
+    GstClockTime ntp = r->map_ntp + gst_util_uint64_scale (ext - r->map_ext, GST_SECOND, r->clock_rate);
+    g_mutex_lock (&sync->lock);
+    pts = sync->pts0 + ntp - sync->ntp0;
+    g_mutex_unlock (&sync->lock);
   } else {
     if (r->first_pts == GST_CLOCK_TIME_NONE) {
       r->first_pts = GST_BUFFER_PTS (buf);
