@@ -308,6 +308,7 @@ typedef struct _SyncRef {
   GstClockTime first_seen;    /* arrival PTS of the segment's first packet, any track */
   gboolean     set;
   GstClockTime ntp0, pts0;    /* the segment's reference: an NTP time and its arrival PTS */
+  gint         started;       /* atomic: a timed track passed its first buffer (the talk track follows) */
 } SyncRef;
 
 static SyncRef *
@@ -439,11 +440,28 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (r->last_pts != GST_CLOCK_TIME_NONE && pts < r->last_pts)
     pts = r->last_pts;   /* a new sender report moved the mapping back a little: never go backwards */
   r->last_pts = pts;
+  g_atomic_int_set (&sync->started, 1);
   buf = gst_buffer_make_writable (buf);
   GST_BUFFER_PTS (buf) = pts;
   GST_BUFFER_DTS (buf) = pts;
   GST_PAD_PROBE_INFO_DATA (info) = buf;
   return GST_PAD_PROBE_OK;
+}
+
+/* streaming thread: the reviewers' talk-back mix (on our clock already) starts with the
+ * applicant's tracks, once the segment's reference is set, so every track of the file begins
+ * at the same moment */
+static GstPadProbeReturn
+talk_waits_for_sync (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  SyncRef *sync = data;
+  return g_atomic_int_get (&sync->started) ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_DROP;
+}
+
+static void
+sync_ref_unref_notify (gpointer data)
+{
+  sync_ref_unref (data);
 }
 
 /* main loop: while video waits for a keyframe (the segment's first, or after a loss), keep
@@ -547,6 +565,9 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
     r->sync = rec->sync;
     rec->sync->tracks++;   /* before any buffer: the tee pad links below */
     gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, retime_from_rtp, r, retime_free);
+  } else if (track == TRACK_TALK) {
+    g_atomic_int_inc (&rec->sync->refs);
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, talk_waits_for_sync, rec->sync, sync_ref_unref_notify);
   }
   gst_element_sync_state_with_parent (chain);
   gst_object_unref (sink);
