@@ -112,7 +112,8 @@ typedef struct { gint64 at, duration_ms; } GapRow;
 void       store_recording_gap_add (sqlite3 *db, gint64 recording_id, gint64 at, gint64 duration_ms,
                                     const gchar *reason);
 GArray    *store_recording_gaps (sqlite3 *db, gint64 recording_id);   /* of GapRow, in time order */
-/* a live inspection's segments whose archiving failed (a full disk): of gchar*[2], id as text, path */
+/* a live inspection's segments whose archiving failed (a full disk), claimed for another try
+ * (their archive state goes back to none): of gchar*[2], id as text, path */
 GPtrArray *store_recordings_archive_failed (sqlite3 *db, gint64 session_id);
 
 /* store_review.c — marks, decisions, and each live inspection's challenge and location */

@@ -298,7 +298,8 @@ guard_video_format (GstPad *pad, GstPadProbeInfo *info, gpointer data)
  * tracks at one instant, so the first flash keeps its beep; after SYNC_WAIT without one, the
  * tracks that have a mapping start, and one that still has none is anchored on its first
  * packet's arrival. */
-#define SYNC_WAIT (3 * GST_SECOND)
+#define SYNC_WAIT      (3 * GST_SECOND)
+#define SYNC_TOLERANCE (2 * GST_SECOND)
 
 typedef struct _SyncRef {
   gint         refs;          /* atomic */
@@ -308,6 +309,7 @@ typedef struct _SyncRef {
   GstClockTime first_seen;    /* arrival PTS of the segment's first packet, any track */
   gboolean     set;
   GstClockTime ntp0, pts0;    /* the segment's reference: an NTP time and its arrival PTS */
+  gint         started;       /* atomic: a timed track passed its first buffer (the talk track follows) */
 } SyncRef;
 
 static SyncRef *
@@ -409,9 +411,24 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     }
     GstClockTime ntp0 = sync->ntp0, pts0 = sync->pts0;
     g_mutex_unlock (&sync->lock);
-    if (!ready || ntp < ntp0)
+    if (!ready)
+      return GST_PAD_PROBE_DROP;   /* the segment has not started */
+    /* a sender whose reports disagree with its packets by seconds (not the tens of ms of lip
+     * sync) would have this track dropped or misplaced for good: time it by arrival instead */
+    gint64 off = ((gint64) ntp - (gint64) ntp0) + ((gint64) pts0 - (gint64) arrival);
+    if (off < -(gint64) SYNC_TOLERANCE || off > (gint64) SYNC_TOLERANCE) {
+      g_debug ("recorder: a track's sender reports are %" G_GINT64_FORMAT " ms off its arrival: timed by arrival",
+               off / (gint64) GST_MSECOND);
+      r->fallback = TRUE;
+    } else if (ntp < ntp0) {
       return GST_PAD_PROBE_DROP;   /* before the segment's reference */
-    pts = pts0 + ntp - ntp0;
+    }
+  }
+  if (!r->fallback) {
+    GstClockTime ntp = r->map_ntp + gst_util_uint64_scale (ext - r->map_ext, GST_SECOND, r->clock_rate);
+    g_mutex_lock (&sync->lock);
+    pts = sync->pts0 + ntp - sync->ntp0;
+    g_mutex_unlock (&sync->lock);
   } else {
     if (r->first_pts == GST_CLOCK_TIME_NONE) {
       r->first_pts = GST_BUFFER_PTS (buf);
@@ -424,11 +441,28 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (r->last_pts != GST_CLOCK_TIME_NONE && pts < r->last_pts)
     pts = r->last_pts;   /* a new sender report moved the mapping back a little: never go backwards */
   r->last_pts = pts;
+  g_atomic_int_set (&sync->started, 1);
   buf = gst_buffer_make_writable (buf);
   GST_BUFFER_PTS (buf) = pts;
   GST_BUFFER_DTS (buf) = pts;
   GST_PAD_PROBE_INFO_DATA (info) = buf;
   return GST_PAD_PROBE_OK;
+}
+
+/* streaming thread: the reviewers' talk-back mix (on our clock already) starts with the
+ * applicant's tracks, once the segment's reference is set, so every track of the file begins
+ * at the same moment */
+static GstPadProbeReturn
+talk_waits_for_sync (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  SyncRef *sync = data;
+  return g_atomic_int_get (&sync->started) ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_DROP;
+}
+
+static void
+sync_ref_unref_notify (gpointer data)
+{
+  sync_ref_unref (data);
 }
 
 /* main loop: while video waits for a keyframe (the segment's first, or after a loss), keep
@@ -628,6 +662,9 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
     r->sync = rec->sync;
     rec->sync->tracks++;   /* before any buffer: the tee pad links below */
     gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, retime_from_rtp, r, retime_free);
+  } else if (track == TRACK_TALK) {
+    g_atomic_int_inc (&rec->sync->refs);
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, talk_waits_for_sync, rec->sync, sync_ref_unref_notify);
   }
   gst_element_sync_state_with_parent (chain);
   gst_object_unref (sink);

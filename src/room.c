@@ -170,6 +170,18 @@ broadcast_participants (Room *room)
 #define RECORDING_MIN_LIFE_US    (10 * G_USEC_PER_SEC)   /* a restart sooner than this waits */
 #define RECORDING_FREE_FLOOR     (4 * 1024 * 1024)       /* bytes free before a retry is tried */
 
+/* main loop: segments of this session whose archiving failed (no room for the archive) get
+ * another try, now that recording writes again */
+static void
+room_refinalize_failed (Room *room)
+{
+  g_autoptr (GPtrArray) failed = store_recordings_archive_failed (room->app->db, room->session_id);
+  for (guint i = 0; i < failed->len; i++) {
+    gchar **row = g_ptr_array_index (failed, i);
+    recordings_finalize (room->app, g_ascii_strtoll (row[0], NULL, 10), row[1]);
+  }
+}
+
 typedef struct {
   KanyanApp *app;
   gchar     *case_ref;
@@ -197,6 +209,8 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
               "state", clean ? "complete" : "unfinished", "gaps", gaps_text, "gap_ms", gap_ms_text, NULL);
   recordings_finalize (sd->app, sd->recording_id, sd->path);
   Room *room = app_get_room (sd->app, sd->case_ref);
+  if (room && !room->recording_stopped)
+    room_refinalize_failed (room);   /* a segment a full disk cut, whose archive failed then */
   if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
     app_drop_room (sd->app, room);
   g_free (sd->case_ref);
@@ -283,12 +297,7 @@ on_recording_confirmed (gpointer data)
   room->recording_stopped = NULL;
   room->retry_delay_s = 0;
   broadcast_recording_state (room);
-  /* the segment the failure cut could not be archived then (no room for the archive): now */
-  g_autoptr (GPtrArray) failed = store_recordings_archive_failed (room->app->db, room->session_id);
-  for (guint i = 0; i < failed->len; i++) {
-    gchar **row = g_ptr_array_index (failed, i);
-    recordings_finalize (room->app, g_ascii_strtoll (row[0], NULL, 10), row[1]);
-  }
+  room_refinalize_failed (room);   /* the segment the failure cut could not be archived then */
   return G_SOURCE_REMOVE;
 }
 

@@ -374,5 +374,17 @@ store_recordings_archive_failed (sqlite3 *db, gint64 session_id)
     }
   }
   sqlite3_finalize (st);
+  /* claimed: back to "not archived yet", so no second sweep finalizes the same file at once
+   * (and a crash meanwhile leaves them to the start-up leftovers) */
+  for (guint i = 0; i < rows->len; i++) {
+    gchar **row = g_ptr_array_index (rows, i);
+    sqlite3_stmt *up = NULL;
+    if (sqlite3_prepare_v2 (db, "UPDATE recordings SET archive_state = NULL, archive_error = NULL WHERE id = ?1",
+                            -1, &up, NULL) == SQLITE_OK) {
+      sqlite3_bind_int64 (up, 1, g_ascii_strtoll (row[0], NULL, 10));
+      sqlite3_step (up);
+    }
+    sqlite3_finalize (up);
+  }
   return rows;
 }

@@ -131,9 +131,11 @@ def measure(path):
     # after a loss until the next keyframe), the other's marks have nothing to pair with: a
     # beep in a video hole has no flash, a flash in an audio hole no beep. Those marks are left
     # out (and counted in the report); the marks both streams hold must all be in sync.
-    unseen = [b for b in beeps if in_hole(b, video_holes)] + [f for f in flashes if in_hole(f, audio_holes)]
-    beeps = [b for b in beeps if not in_hole(b, video_holes)]
-    flashes = [f for f in flashes if not in_hole(f, audio_holes)]
+    # (The same rule for both kinds of mark: one near the edge of either stream's hole is left out.)
+    covered = lambda t: not in_hole(t, video_holes) and not in_hole(t, audio_holes)
+    unseen = [m for m in beeps + flashes if not covered(m)]
+    beeps = [b for b in beeps if covered(b)]
+    flashes = [f for f in flashes if covered(f)]
     # A beep is seen only after 300 ms of silence, so one in the audio's first 300 ms is never
     # counted, while its flash is: such a flash would pair with the next beep, a second away.
     # Flashes that early (with 100 ms to spare for a tolerated offset) have no countable beep;
