@@ -4,6 +4,8 @@
   9725 Link headers whose TURN credential verifies with python's hmac and expires turn_ttl_s
   later; the server's own webrtcbins allocate on that coturn with the credential they computed
   (coturn's log says so), and a reviewer decodes frames meanwhile.
+- Every UDP packet between the peers and the server's ICE ports dropped, except coturn's: the
+  publisher reaches a reviewer only through the relay the server allocated on coturn.
 - The WebSocket `joined` message carries iceServers (verifiable credentials) to the applicant
   and the reviewer; without [ice] it carries an empty list.
 - A server behind a 1:1 NAT (nftables DNAT 10.77.0.3 → 10.77.0.1 in the namespace) with
@@ -165,6 +167,51 @@ class TurnSecretTest(unittest.TestCase):
                                capture_output=True, text=True, timeout=60 * SLACK)
                 accepted = re.escape(f"user <{servers[1]['username']}>: incoming packet ALLOCATE processed, success")
                 self.assertTrue(wait_until(lambda: re.search(accepted, self.turn.log()), 10), self.turn.log()[-3000:])
+
+
+@unittest.skipUnless(shutil.which("turnserver"), "coturn is not installed (tools/install-deps.sh)")
+class TurnRelayTest(unittest.TestCase):
+    """No UDP passes between the peers and the server's ICE ports, except to and from coturn's
+    listening port: media flows only through the relay the server allocated on coturn with the
+    credential it computed from turn_secret."""
+
+    PORTS = "40000-40100"   # the server's [media] ICE port range
+
+    def nft(self, *args):
+        subprocess.run(["nft"] + list(args), check=True, capture_output=True, text=True)
+
+    def setUp(self):
+        kanyan.SECRETS.add(TURN_SECRET)
+        self.turn = Coturn(free_port())
+        p = self.turn.port
+        self.nft("add table inet kanyan_relay")
+        self.nft("add chain inet kanyan_relay out { type filter hook output priority 0 ; }")
+        self.nft(f"add rule inet kanyan_relay out udp dport {self.PORTS} udp sport != {p} drop")
+        self.nft(f"add rule inet kanyan_relay out udp sport {self.PORTS} udp dport != {p} drop")
+        self.nft("add rule inet kanyan_relay out udp sport 49160-49260 counter")
+        self.server = Server(config="\n".join([
+            "[media]", "ice_port_min=40000", "ice_port_max=40100",
+            "[ice]", f"turn_servers=turn:10.77.0.1:{p}?transport=udp", f"turn_secret={TURN_SECRET}", ""])).start()
+        self.case = self.server.add_case("REACH-TURN")
+
+    def tearDown(self):
+        self.server.stop()
+        self.turn.stop()
+        subprocess.run(["nft", "delete table inet kanyan_relay"], capture_output=True)
+
+    def relayed(self):
+        out = subprocess.run(["nft", "list chain inet kanyan_relay out"], capture_output=True, text=True).stdout
+        m = re.search(r"counter packets (\d+)", out)
+        return int(m.group(1)) if m else 0
+
+    def test_media_flows_through_coturn(self):
+        reviewer = self.server.reviewer(self.case, 120, "R")
+        pub = self.server.aiortc_publisher(self.case, 120)
+        self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 40),
+                        (reviewer.lines[-3:], pub.lines[-3:], self.turn.log()[-2000:]))
+        self.assertRegex(self.turn.log(), r"user <\d+:kanyan-server>: incoming packet ALLOCATE processed, success")
+        # the media left coturn's relay ports: hundreds of packets, not a few checks
+        self.assertTrue(wait_until(lambda: self.relayed() > 200, 20), self.relayed())
 
 
 class NoIceSettingsTest(unittest.TestCase):
