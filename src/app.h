@@ -35,6 +35,15 @@ typedef struct {
   gint     max_ws_per_account;  /* [server] live connections of one reviewer account */
   gint     max_participants_per_case; /* [server] people in one live inspection */
   gboolean demo;              /* serve --demo: show the demo logins on the login page (make run) */
+  /* [ice] (ice_servers.c turns these into each peer's ICE servers) */
+  gchar  **stun_servers;      /* "stun:host[:port]" URIs */
+  gchar  **turn_servers;      /* "turn:" / "turns:" URIs, optionally "?transport=udp|tcp" */
+  gchar   *turn_username;     /* static TURN credentials … */
+  gchar   *turn_password;
+  gchar   *turn_secret;       /* … or coturn's use-auth-secret shared secret (wins over static) */
+  gint     turn_ttl_s;        /* lifetime of a credential computed from turn_secret */
+  gchar  **public_addresses;  /* 1:1 NAT: "PUBLIC" or "PRIVATE=PUBLIC" per entry */
+  gboolean keep_private;      /* with public_addresses: advertise the private host candidate too */
 } KanyanConfig;
 
 typedef struct {

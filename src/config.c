@@ -1,7 +1,8 @@
 /* config.c — settings: embedded defaults, then a GKeyFile ([server], [media], [invites],
- * [calendar]), then command-line flags (main.c applies those). Reads files; never writes any. */
+ * [calendar], [ice]), then command-line flags (main.c applies those). Reads files; never writes any. */
 #include "app.h"
 #include "calendar.h"
+#include "ice_servers.h"
 
 KanyanConfig *
 config_new_defaults (void)
@@ -25,6 +26,8 @@ config_new_defaults (void)
   cfg->room_linger_s = 30;
   cfg->invite_days = 7;
   cfg->retention_days = 3650;   /* ten years after the decision, unless configured */
+  cfg->turn_ttl_s = 4 * 3600;   /* longer than any live inspection; a rejoin gets a new one */
+  cfg->keep_private = TRUE;
   return cfg;
 }
 
@@ -113,6 +116,30 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
       !replace_int (&cfg->invite_days, kf, "invites", "valid_days", error) ||
       !replace_int (&cfg->retention_days, kf, "archive", "retention_days", error))
     return FALSE;
+  for (guint i = 0; i < 3; i++) {
+    const gchar *key = i == 0 ? "stun_servers" : i == 1 ? "turn_servers" : "public_addresses";
+    gchar ***slot = i == 0 ? &cfg->stun_servers : i == 1 ? &cfg->turn_servers : &cfg->public_addresses;
+    if (!g_key_file_has_key (kf, "ice", key, NULL))
+      continue;
+    g_strfreev (*slot);
+    *slot = g_key_file_get_string_list (kf, "ice", key, NULL, NULL);
+  }
+  replace_string (&cfg->turn_username, kf, "ice", "turn_username");
+  replace_string (&cfg->turn_password, kf, "ice", "turn_password");
+  replace_string (&cfg->turn_secret, kf, "ice", "turn_secret");
+  if (!replace_int (&cfg->turn_ttl_s, kf, "ice", "turn_ttl_s", error))
+    return FALSE;
+  if (g_key_file_has_key (kf, "ice", "keep_private", NULL)) {
+    GError *local = NULL;
+    gboolean keep = g_key_file_get_boolean (kf, "ice", "keep_private", &local);
+    if (local) {
+      g_propagate_prefixed_error (error, local, "[ice] keep_private: ");
+      return FALSE;
+    }
+    cfg->keep_private = keep;
+  }
+  if (!ice_servers_check_config (cfg, error))
+    return FALSE;
   if (cfg->port <= 0 || cfg->port > 65535) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                  "[server] port: %d is not a TCP port", cfg->port);
@@ -145,5 +172,11 @@ config_free (KanyanConfig *cfg)
   g_strfreev (cfg->ice_addresses);
   g_strfreev (cfg->holidays);
   g_strfreev (cfg->workdays);
+  g_strfreev (cfg->stun_servers);
+  g_strfreev (cfg->turn_servers);
+  g_free (cfg->turn_username);
+  g_free (cfg->turn_password);
+  g_free (cfg->turn_secret);
+  g_strfreev (cfg->public_addresses);
   g_free (cfg);
 }

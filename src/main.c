@@ -7,6 +7,7 @@
 #include "archive.h"
 #include "audit.h"
 #include "users.h"
+#include "ice_servers.h"
 #include "retention.h"
 #include "export.h"
 #include <gst/gst.h>
@@ -33,6 +34,9 @@ typedef struct {
   gchar   *public_url;
   gchar   *bind;
   gchar  **ice_addresses;
+  gchar  **stun_servers;
+  gchar  **turn_servers;
+  gchar  **public_addresses;
   gint     port;
   gboolean no_tls;
 } CommonOptions;
@@ -50,6 +54,9 @@ common_entries (CommonOptions *o)
     { "port", 'p', 0, G_OPTION_ARG_INT, &o->port, "HTTP(S) port (default 8443)", "N" },
     { "bind", 0, 0, G_OPTION_ARG_STRING, &o->bind, "Listen address (default all)", "ADDR" },
     { "ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->ice_addresses, "Local address ICE gathers on (repeatable; default all)", "ADDR" },
+    { "stun-server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->stun_servers, "STUN server URI, e.g. stun:stun.example.org:3478 (repeatable; [ice] stun_servers)", "URI" },
+    { "turn-server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->turn_servers, "TURN server URI, e.g. turn:turn.example.org:3478?transport=udp (repeatable; credentials in [ice])", "URI" },
+    { "public-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->public_addresses, "1:1 NAT: public address advertised for host candidates, PUBLIC or PRIVATE=PUBLIC (repeatable)", "ADDR" },
     { "no-tls", 0, 0, G_OPTION_ARG_NONE, &o->no_tls, "Plain HTTP (tests, or behind a TLS proxy)", NULL },
     { NULL },
   };
@@ -81,6 +88,17 @@ build_config (CommonOptions *o, GError **error)
     g_strfreev (cfg->ice_addresses);
     cfg->ice_addresses = g_strdupv (o->ice_addresses);
   }
+  struct { gchar **from; gchar ***to; } lists[] = {
+    { o->stun_servers, &cfg->stun_servers }, { o->turn_servers, &cfg->turn_servers },
+    { o->public_addresses, &cfg->public_addresses },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
+    if (lists[i].from) {
+      g_strfreev (*lists[i].to);
+      *lists[i].to = g_strdupv (lists[i].from);
+    }
+  if (!ice_servers_check_config (cfg, error))
+    return NULL;
   if (o->port)
     cfg->port = o->port;
   if (o->no_tls)

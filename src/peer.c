@@ -1,7 +1,9 @@
 /* peer.c — the webrtcbin wrapper. Owns one webrtcbin's life in the room pipeline, its ICE
- * settings (no UPnP, chosen addresses and ports) and the hop of each of its signals from
+ * settings (no UPnP, chosen addresses and ports, the [ice] STUN/TURN servers, host candidates
+ * advertised with a 1:1 NAT's public address) and the hop of each of its signals from
  * webrtcbin's threads to the main loop. Knows nothing of rooms, tees or transports. */
 #include "peer.h"
+#include "ice_servers.h"
 #include <nice/agent.h>
 #include <malloc.h>
 
@@ -35,6 +37,7 @@ webrtc_peer_unref (WebrtcPeer *peer)
   gst_clear_object (&peer->webrtcbin);
   gst_clear_object (&peer->pipeline);
   g_free (peer->name);
+  g_strfreev (peer->public_addresses);
   g_free (peer);
 }
 
@@ -53,12 +56,24 @@ peer_event_dispatch (gpointer data)
   if (!peer->owner)
     return G_SOURCE_REMOVE;
   switch (ev->kind) {
-    case EV_SDP:
-      peer->events->local_description (peer->owner, peer, ev->text);
+    case EV_SDP: {
+      /* 1:1 NAT: what leaves the server names the public address (ice_servers.c) */
+      g_autofree gchar *sdp = ice_rewrite_sdp (ev->text, (const gchar *const *) peer->public_addresses,
+                                               peer->keep_private);
+      peer->events->local_description (peer->owner, peer, sdp);
       break;
-    case EV_ICE:
-      peer->events->ice_candidate (peer->owner, peer, ev->mline, ev->text);
+    }
+    case EV_ICE: {
+      if (!peer->public_addresses || !ev->text || !*ev->text) {
+        peer->events->ice_candidate (peer->owner, peer, ev->mline, ev->text);
+        break;
+      }
+      g_auto (GStrv) lines = ice_rewrite_candidate (ev->text, (const gchar *const *) peer->public_addresses,
+                                                    peer->keep_private);
+      for (gchar **l = lines; *l && peer->owner; l++)
+        peer->events->ice_candidate (peer->owner, peer, ev->mline, *l);
       break;
+    }
     case EV_GATHERED:
       peer->events->gathering_done (peer->owner, peer);
       break;
@@ -148,9 +163,29 @@ on_connection_state (GObject *webrtcbin, GParamSpec *pspec, WebrtcPeer *peer)
   peer_post (peer, EV_STATE, 0, state, NULL);
 }
 
+/* the [ice] STUN and TURN servers (ice_servers.c), the same ones the pages and WHIP
+ * publishers are given; with turn_secret, a credential computed for the server itself */
+static void
+peer_configure_ice_servers (WebrtcPeer *peer, const KanyanConfig *cfg)
+{
+  g_autofree gchar *stun = ice_servers_gst_stun (cfg);
+  if (stun)
+    g_object_set (peer->webrtcbin, "stun-server", stun, NULL);
+  g_auto (GStrv) turn = ice_servers_gst_turn (cfg, "kanyan-server", g_get_real_time () / G_USEC_PER_SEC);
+  for (gchar **uri = turn; *uri; uri++) {
+    gboolean added = FALSE;
+    g_signal_emit_by_name (peer->webrtcbin, "add-turn-server", *uri, &added);
+    if (!added)
+      g_warning ("peer %s: webrtcbin refused TURN server %s", peer->name, cfg->turn_servers[uri - turn]);
+  }
+  peer->public_addresses = g_strdupv (cfg->public_addresses);
+  peer->keep_private = cfg->keep_private;
+}
+
 static void
 peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
 {
+  peer_configure_ice_servers (peer, cfg);
   g_object_get (peer->webrtcbin, "ice-agent", &peer->ice, NULL);
   if (!peer->ice)
     return;
@@ -297,9 +332,9 @@ webrtc_peer_local_sdp (WebrtcPeer *peer)
   g_object_get (peer->webrtcbin, "local-description", &desc, NULL);
   if (!desc)
     return NULL;
-  gchar *text = gst_sdp_message_as_text (desc->sdp);
+  g_autofree gchar *text = gst_sdp_message_as_text (desc->sdp);
   gst_webrtc_session_description_free (desc);
-  return text;
+  return ice_rewrite_sdp (text, (const gchar *const *) peer->public_addresses, peer->keep_private);
 }
 
 /* a GstElement pool thread */

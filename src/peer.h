@@ -32,6 +32,8 @@ struct _WebrtcPeer {
   gboolean    close_pending; /* closed by its owner; stopped once webrtcbin is idle */
   guint       close_timer;   /* stops it anyway if webrtcbin never settles */
   GstWebRTCPeerConnectionState state;
+  gchar     **public_addresses; /* [ice] 1:1 NAT: host candidates are advertised with these */
+  gboolean    keep_private;
 };
 
 WebrtcPeer *webrtc_peer_new (GstBin *pipeline, const gchar *name, const KanyanConfig *cfg,

@@ -3,6 +3,7 @@
  * segment whenever the applicant's media starts flowing and ends it when the applicant goes.
  * Owns the Relay and the Recorder; knows transports only through ParticipantTransport. */
 #include "room.h"
+#include "ice_servers.h"
 #include "relay.h"
 #include "recorder.h"
 #include "still.h"
@@ -765,6 +766,12 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
   json_builder_add_string_value (b, role_names[role]);
   json_builder_set_member_name (b, "challenge");
   json_builder_add_string_value (b, room->challenge);
+  /* [ice]: this peer's STUN/TURN servers; a TURN credential lives turn_ttl_s, a rejoin gets
+   * a new one (docs/protocol.md, docs/deploy.md) */
+  g_autofree gchar *ice_label = g_strdup_printf ("%s.%s", room->case_ref, p->id);
+  g_strdelimit (ice_label, ":", '-');   /* the TURN username's own separator */
+  json_builder_set_member_name (b, "iceServers");
+  json_builder_add_value (b, ice_servers_for (room->app->config, ice_label, g_get_real_time () / G_USEC_PER_SEC));
   send_builder (p, b);
   broadcast_participants (room);
   if (role == ROLE_REVIEWER) {

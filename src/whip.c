@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "workflow.h"
 #include "sdp_offer.h"
+#include "ice_servers.h"
 #include <sodium.h>
 
 typedef struct {
@@ -46,6 +47,12 @@ transport_send (gpointer data, const gchar *json)
     const gchar *sdp = json_object_get_string_member (obj, "sdp");
     g_autofree gchar *location = g_strdup_printf ("/whip/%s/%s", res->case_ref, res->id);
     http_exchange_add_header (ex, "location", location);
+    /* RFC 9725 §4.6: the ICE servers (and a TURN credential of its own) as Link headers */
+    g_autofree gchar *ice_label = g_strdup_printf ("%s.whip-%s", res->case_ref, res->id);
+    g_strdelimit (ice_label, ":", '-');
+    g_auto (GStrv) links = ice_servers_link_headers (res->app->config, ice_label, g_get_real_time () / G_USEC_PER_SEC);
+    for (gchar **link = links; *link; link++)
+      http_exchange_add_header (ex, "link", *link);
     g_autoptr (GBytes) body = g_bytes_new (sdp, strlen (sdp));
     http_exchange_respond (ex, 201, "application/sdp", body);
   } else if (g_strcmp0 (type, "error") == 0) {

@@ -14,7 +14,7 @@ Content-Type application/sdp and the bearer token, applies the 201 answer,
 publishes for --duration seconds in all, then DELETEs the Location and exits.
 --reconnect-after S: after S seconds, DELETE and publish again on a fresh
 peer connection (once). Prints one JSON object per line:
-    {"event":"published","location":...}   {"event":"connected"}
+    {"event":"published","location":...,"links":[Link header values]}   {"event":"connected"}
     {"event":"state","state":...}           {"event":"deleted","status":200}
     {"event":"reconnecting"}
     {"event":"stats","t":s,"frames_sent":n,"audio_frames_received":n,"audio_rms":peak RMS of the
@@ -248,7 +248,8 @@ class Publisher:
         if not location:
             raise HttpError(status, "201 without a Location header")
         self.location = urllib.parse.urljoin(self.args.url, location)
-        emit(event="published", location=location)
+        # RFC 9725 §4.6: the server's ICE servers, as Link headers (issue 13)
+        emit(event="published", location=location, links=headers.get_all("Link") or [])
         await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
 
     async def drain(self, track):

@@ -1,7 +1,7 @@
 // apply/apply.js — the applicant: camera and microphone to the server over WebRTC, reviewers'
 // voices back, and reconnection by itself (a new WebSocket and RTCPeerConnection each time).
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
-import { openSignal, mediaStats } from '../lib/signal.js';
+import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
 
 const $ = (id) => document.getElementById(id);
@@ -11,6 +11,7 @@ const token = params.get('token');
 let invite = null, stream = null, pc = null, signal = null, state = 'connecting', ended = false;
 let facing = 'environment', retryDelay = 1000, retryTimer = null, downTimer = null, lastStats = null;
 let outcome = null;   // 'approved' | 'rejected' once the case is finally decided
+let joined = null;    // the server's last `joined` message: carries this connection's iceServers
 
 function showError(key) {
   $('error').textContent = t(key);
@@ -170,6 +171,7 @@ function end(key) {
 
 async function onMessage(msg) {
   if (msg.type === 'joined') {
+    joined = msg;
     if (msg.challenge) {
       $('challenge').textContent = msg.challenge;
       $('challenge-box').classList.remove('hidden');
@@ -199,7 +201,7 @@ async function onMessage(msg) {
 }
 
 async function negotiate() {
-  pc = new RTCPeerConnection();
+  pc = new RTCPeerConnection(rtcConfig(joined));
   const video = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
   preferCodecs(video);
   const audioTrack = stream.getAudioTracks()[0];

@@ -19,6 +19,13 @@ export function openSignal(onMessage, onClose) {
   return channel;
 }
 
+// The RTCPeerConnection configuration from the server's `joined` message: its `iceServers`
+// (STUN/TURN from the server's [ice] settings, TURN credentials valid for this connection).
+// Nothing configured (or an older server): no ICE servers, host candidates only.
+export function rtcConfig(joined) {
+  return { iceServers: joined && Array.isArray(joined.iceServers) ? joined.iceServers : [] };
+}
+
 // Bitrate, loss and resolution from getStats, for the quality indicators.
 export async function mediaStats(pc, previous) {
   const out = { bitrateKbps: 0, lossPct: 0, width: 0, height: 0, rttMs: null, bytes: 0, at: performance.now() };

@@ -1,7 +1,7 @@
 // review/review.js — the reviewer: joins a case's live inspection, answers the server's offers
 // (a new `pc` = a new RTCPeerConnection), shows the video, talks back, issues invites.
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
-import { openSignal, mediaStats } from '../lib/signal.js';
+import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
 import { api, currentUser, requireLogin, logout } from '../lib/session.js';
 import { Checklist } from './checklist.js';
@@ -9,6 +9,7 @@ import { openDrawing } from './drawing.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
+let joined = null;   // the server's last `joined` message: carries this connection's iceServers
 let signalEnded = false;   // the server let this connection go for good (closed case, revoked access): no retry
 const checklist = new Checklist($('checklist'), (body) => { $('hint').textContent = errorText(body); });
 checklist.onOpenStill = (still) => openDrawing($('drawing'), current, still);
@@ -119,7 +120,7 @@ async function onOffer(msg) {
   if (msg.pc !== pcId) {
     closePc();
     pcId = msg.pc;
-    pc = new RTCPeerConnection();
+    pc = new RTCPeerConnection(rtcConfig(joined));
     pc.onicecandidate = (e) => signal && signal.send({ type: 'ice', pc: pcId, candidate: e.candidate ? e.candidate.candidate : '',
       sdpMLineIndex: e.candidate ? e.candidate.sdpMLineIndex : 0 });
     pc.ontrack = (e) => {   // the server's offer has no msid: build the streams here
@@ -147,6 +148,7 @@ function showRecording(msg) {
 }
 
 function onMessage(msg) {
+  if (msg.type === 'joined') joined = msg;
   if (msg.type === 'offer') onOffer(msg);
   else if (msg.type === 'ice' && pc && msg.pc === pcId && msg.candidate)
     pc.addIceCandidate({ candidate: msg.candidate, sdpMLineIndex: msg.sdpMLineIndex }).catch(() => {});
