@@ -8,7 +8,7 @@ import unittest
 
 import websocket
 
-from kanyan import KANYAN, Server, wait_until
+from kanyan import KANYAN, Server, ffmpeg_duration, wait_until
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -38,6 +38,11 @@ class RetentionTest(unittest.TestCase):
         for item in range(1, 9):
             s.api("POST", f"/api/cases/{ref}/marks", {"item": item, "result": "pass"}, user="owner")
         if decide:
+            # an approval ends the live inspection at once (case_closed): first let the recording
+            # hold some media (it begins with the phone's first sender reports), as it would in
+            # any real inspection, so there is an archive to keep and later purge
+            self.assertTrue(wait_until(lambda: any(f"/{ref}/" in f and ffmpeg_duration(f) > 1.0
+                                                   for f in s.recording_files()), 30, step=0.5))
             self.assertEqual(s.api("POST", f"/api/cases/{ref}/decisions", {"kind": "approve", "reason": "all seen"},
                                    user="owner")[0], 201)
         self.assertEqual(pub.wait(40), 0)
