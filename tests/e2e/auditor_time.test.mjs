@@ -211,7 +211,9 @@ test('each marker seeks the segment that was recording when the mark was made, a
   await replay.evaluate(() => { const v = document.querySelector('[data-testid=player]'); v.muted = true; v.play().catch(() => {}); });
   await replay.waitForFunction(() => document.querySelector('[data-testid=player]').dataset.segment === '1', null,
     { timeout: 60000 });
-  assert.match(await replay.getByTestId('player-note').textContent(), /could not be decoded.*segment 2/,
+  // A file cut in half: Chromium either reports a decode error or plays what is there and
+  // ends; either way the player must move on to segment 2 and say why.
+  assert.match(await replay.getByTestId('player-note').textContent(), /(could not be decoded|ended).*segment 2/,
     'the page says why it moved on');
   await replay.waitForFunction(() => document.querySelector('[data-testid=player]').currentTime > 0.5, null,
     { timeout: 30000 });   // and the next segment plays
