@@ -106,13 +106,16 @@ store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar
   sqlite3_finalize (st);
 }
 
-void
-store_recording_stopped (sqlite3 *db, gint64 recording_id, gint64 at_ms)
+/* an UPDATE of one recording row whose other parameters (?2, ?3) are integers */
+static void
+update_recording (sqlite3 *db, const gchar *sql, gint64 recording_id, gint64 a, gint64 b)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET ended_at = ?2 WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64 (st, 1, recording_id);
-    sqlite3_bind_int64 (st, 2, at_ms);
+    sqlite3_bind_int64 (st, 2, a);
+    if (sqlite3_bind_parameter_count (st) >= 3)
+      sqlite3_bind_int64 (st, 3, b);
     if (sqlite3_step (st) != SQLITE_DONE)
       g_warning ("database update failed: %s", sqlite3_errmsg (db));
   }
@@ -120,18 +123,16 @@ store_recording_stopped (sqlite3 *db, gint64 recording_id, gint64 at_ms)
 }
 
 void
+store_recording_stopped (sqlite3 *db, gint64 recording_id, gint64 at_ms)
+{
+  update_recording (db, "UPDATE recordings SET ended_at = ?2 WHERE id = ?1", recording_id, at_ms, 0);
+}
+
+void
 store_recording_media_clock (sqlite3 *db, gint64 recording_id, gint64 at_ms, gint64 pts_us)
 {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET media_ref_at = ?2, media_ref_pts_us = ?3 WHERE id = ?1",
-                          -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64 (st, 1, recording_id);
-    sqlite3_bind_int64 (st, 2, at_ms);
-    sqlite3_bind_int64 (st, 3, pts_us);
-    if (sqlite3_step (st) != SQLITE_DONE)
-      g_warning ("database update failed: %s", sqlite3_errmsg (db));
-  }
-  sqlite3_finalize (st);
+  update_recording (db, "UPDATE recordings SET media_ref_at = ?2, media_ref_pts_us = ?3 WHERE id = ?1",
+                    recording_id, at_ms, pts_us);
 }
 
 /* The archive's 0 is the source's time shift_us; the reference buffer, at media_ref_pts_us in
@@ -142,18 +143,10 @@ store_recording_media_clock (sqlite3 *db, gint64 recording_id, gint64 at_ms, gin
 void
 store_recording_media_start (sqlite3 *db, gint64 recording_id, gint64 shift_us, gboolean shift_known)
 {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET media_started_at = CASE "
-                          "WHEN media_ref_at IS NULL THEN NULL "
-                          "WHEN ?3 AND media_ref_pts_us >= ?2 THEN media_ref_at - (media_ref_pts_us - ?2) / 1000 "
-                          "ELSE NULL END WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64 (st, 1, recording_id);
-    sqlite3_bind_int64 (st, 2, shift_us);
-    sqlite3_bind_int (st, 3, shift_known ? 1 : 0);
-    if (sqlite3_step (st) != SQLITE_DONE)
-      g_warning ("database update failed: %s", sqlite3_errmsg (db));
-  }
-  sqlite3_finalize (st);
+  update_recording (db, "UPDATE recordings SET media_started_at = CASE "
+                        "WHEN media_ref_at IS NULL THEN NULL "
+                        "WHEN ?3 AND media_ref_pts_us >= ?2 THEN media_ref_at - (media_ref_pts_us - ?2) / 1000 "
+                        "ELSE NULL END WHERE id = ?1", recording_id, shift_us, shift_known ? 1 : 0);
 }
 
 void
