@@ -8,8 +8,11 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -DG_LOG_DOMAIN=\"kanyan\" -Wall -Wextra -Werro
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-SRC     := $(wildcard src/*.c)
-LIB_SRC := $(filter-out src/main.c,$(SRC))
+# src/<layer>/<module>.c — the layers, lowest first, are listed in docs/architecture.md and
+# checked by tools/check-layers.sh; every include names its layer ("media/relay.h").
+SRC     := $(wildcard src/*/*.c)
+HDR     := $(wildcard src/*/*.h)
+LIB_SRC := $(filter-out src/app/main.c,$(SRC))
 OBJ     := $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
 UNIT    := $(patsubst tests/unit/%.c,build/%,$(wildcard tests/unit/test_*.c))
 
@@ -22,13 +25,14 @@ all: build/kanyan $(PEERS)
 deps:
 	@tools/install-deps.sh
 
-build/obj/%.o: src/%.c src/*.h | build/obj
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+build/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c $< -o $@
 
 build/libkanyan.a: $(OBJ)
 	ar rcs $@ $^
 
-build/kanyan: build/obj/main.o build/libkanyan.a
+build/kanyan: build/obj/app/main.o build/libkanyan.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 build/test_%: tests/unit/test_%.c build/libkanyan.a
@@ -38,12 +42,12 @@ build/obj:
 	mkdir -p $@
 
 # libFuzzer targets (clang, ASan, UBSan) over the pure parsers; `make fuzz FUZZ_SECONDS=600`
-FUZZ_SRC    := src/protocol.c src/sdp_offer.c src/rtp_keyframe.c src/errors.c src/bodies.c
+FUZZ_SRC    := src/web/protocol.c src/media/sdp_offer.c src/media/rtp_keyframe.c src/core/errors.c src/web/bodies.c
 FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -DG_LOG_DOMAIN=\"kanyan\"
 FUZZ_TARGETS := build/fuzz_protocol build/fuzz_sdp build/fuzz_rtp_keyframe build/fuzz_bodies
 FUZZ_SECONDS ?= 60
 
-build/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) src/*.h | build/obj
+build/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(HDR) | build/obj
 	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -Isrc -o $@ $< $(FUZZ_SRC) $(PKG_LIBS)
 
 fuzz: deps $(FUZZ_TARGETS)

@@ -292,7 +292,7 @@ pub_start (guint index, const char *ref, const char *token)
   pub->revs = g_ptr_array_new ();
   pub->pipe = gst_pipeline_new (NULL);
   /* balanced, as browsers: max-bundle would offer the audio m-line as port 0 + bundle-only
-   * (RFC 8843), which the server reads as a disabled m-line (src/sdp_offer.c): no audio */
+   * (RFC 8843), which the server reads as a disabled m-line (src/media/sdp_offer.c): no audio */
   pub->webrtc = lg_webrtcbin (pub->pipe, GST_WEBRTC_BUNDLE_POLICY_BALANCED, &pub->ice, &pub->agent);
   for (guint k = 0; k < N_TRACKS; k++) {
     pub->map[k] = g_new0 (SendMap, 1);

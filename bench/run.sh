@@ -176,7 +176,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Wait for /api/health with a whole request: a bare connect-and-close crashes this server
-# (LWS_CALLBACK_CLOSED_HTTP with no session data, src/http.c).
+# (LWS_CALLBACK_CLOSED_HTTP with no session data, src/web/http.c).
 health() {
     exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
     printf 'GET /api/health HTTP/1.0\r\n\r\n' >&3

@@ -2,8 +2,8 @@
  * every body parser (login, case, assign, mark, decision, countersign, geo, still, annotation,
  * user, case type).
  * Each must answer TRUE, or FALSE with exactly one KANYAN_ERROR. */
-#include "bodies.h"
-#include "errors.h"
+#include "web/bodies.h"
+#include "core/errors.h"
 #include <stdint.h>
 
 #define CHECK(call)                                                     \

@@ -1,5 +1,5 @@
 /* fuzz_protocol.c — libFuzzer target: one WebSocket signaling message into protocol_parse(). */
-#include "protocol.h"
+#include "web/protocol.h"
 #include <stdint.h>
 
 int

@@ -1,5 +1,5 @@
 /* fuzz_rtp_keyframe.c — libFuzzer target: RTP payloads into the keyframe detector. */
-#include "rtp_keyframe.h"
+#include "media/rtp_keyframe.h"
 #include <stdint.h>
 
 int

@@ -1,5 +1,5 @@
 /* fuzz_sdp.c — libFuzzer target: an SDP offer (WebSocket or WHIP) into sdp_offer_analyze(). */
-#include "sdp_offer.h"
+#include "media/sdp_offer.h"
 #include <gst/gst.h>
 #include <stdint.h>
 

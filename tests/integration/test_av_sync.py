@@ -231,7 +231,7 @@ class AvSyncTest(unittest.TestCase):
         100 ms), but the archive's audio and video stay in sync. The ingest jitter buffers stamp
         buffers from arrival times (rtpbin's "slave" mode, right for the live relay), which
         wander after a stall; the recorder therefore times each track from its first packet on
-        in RTP time (src/recorder.c, retime_from_rtp). Before that, this failed by 135–820 ms."""
+        in RTP time (src/media/recorder.c, retime_from_rtp). Before that, this failed by 135–820 ms."""
         self.assertEqual(len(self.pubs["spikes"].events("stall")), len(STALLS.split(",")), self.pubs["spikes"].lines)
         self.check_sync("spikes", ".webm", min_pairs=MIN_PAIRS)   # a stall may swallow a mark
 

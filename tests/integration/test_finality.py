@@ -238,7 +238,7 @@ class NoPrintfJsonTest(unittest.TestCase):
                           r'fprintf|g_fprintf|snprintf|g_snprintf)\s*\(([^;]*);', re.S)
         json_like = re.compile(r'"\{\\"|\\":|\\":\\"|,\\"')   # "{\"…", \"name\":, ,\"name
         found = []
-        for path in sorted(glob.glob(os.path.join(ROOT, "src", "*.c"))):
+        for path in sorted(glob.glob(os.path.join(ROOT, "src", "*", "*.c"))):
             with open(path) as f:
                 text = f.read()
             for m in call.finditer(text):

@@ -123,7 +123,7 @@ class RelayTest(LiveTest):
 
 class RecordingTest(LiveTest):
     # A segment begins once every track has the phone's first RTCP sender report (its place on
-    # the phone's clock, for lip sync), at most SYNC_WAIT (3 s, src/recorder.c) after its first
+    # the phone's clock, for lip sync), at most SYNC_WAIT (3 s, src/media/recorder.c) after its first
     # packet; what came before is not in the file. So the archive lasts the publish less that
     # wait, never more than the publish.
     SYNC_WAIT = 3.0

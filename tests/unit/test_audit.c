@@ -1,6 +1,6 @@
 /* test_audit.c — the hash chain: deterministic row hashes, verification, and tampering named. */
-#include "audit.h"
-#include "db.h"
+#include "review/audit.h"
+#include "store/db.h"
 
 static void
 test_row_hash (void)

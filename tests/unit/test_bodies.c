@@ -1,7 +1,7 @@
 /* test_bodies.c — bodies_parse_object(): a REST body whose strings hold U+0000 is refused with
  * bad_field naming the member, wherever the string is; look-alikes are kept as text. */
-#include "bodies.h"
-#include "errors.h"
+#include "web/bodies.h"
+#include "core/errors.h"
 
 static JsonObject *
 parse (JsonParser *parser, const gchar *text, GError **error)

@@ -1,5 +1,5 @@
 /* test_calendar.c — working days for case deadlines: weekends, holidays, make-up days. */
-#include "calendar.h"
+#include "review/calendar.h"
 
 static void
 date (const gchar *text, GDate *out)

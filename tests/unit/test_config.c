@@ -1,5 +1,5 @@
 /* test_config.c — config_new_defaults(), config_load_file() over GKeyFile files (overrides and refusals), config_public_url(). */
-#include "app.h"
+#include "app/app.h"
 #include <glib/gstdio.h>
 
 static gchar *

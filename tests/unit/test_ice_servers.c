@@ -1,7 +1,7 @@
 /* test_ice_servers.c — ice_servers.c: the [ice] settings' checks, coturn's shared-secret
  * TURN credential, the RFC 9725 Link header values, the iceServers JSON, webrtcbin's URIs
  * and the 1:1 NAT rewrite of host candidates. */
-#include "ice_servers.h"
+#include "media/ice_servers.h"
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>

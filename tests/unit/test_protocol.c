@@ -1,8 +1,8 @@
 /* test_protocol.c — protocol_parse(): every message shape, each rejection's stable code (a
  * string holding U+0000 among them), id echo, error JSON. */
-#include "protocol.h"
-#include "errors.h"
-#include "http.h"
+#include "web/protocol.h"
+#include "core/errors.h"
+#include "web/http.h"
 #include <json-glib/json-glib.h>
 
 /* Parses text (its exact bytes, not NUL-terminated on the heap) and checks the outcome:

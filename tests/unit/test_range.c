@@ -1,6 +1,6 @@
 /* test_range.c — the Range header parser of /media/recordings/{id} (media_parse_range) and the
  * content types of archives. Pure: no server, no files. */
-#include "media_http.h"
+#include "web/media_http.h"
 
 typedef struct {
   const gchar *header;

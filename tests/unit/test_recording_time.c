@@ -1,8 +1,8 @@
 /* test_recording_time.c — where a recording lies on the wall clock (store_sessions.c): the
  * archive's 0 from the reference buffer and the archive's shift; old rows and unknown shifts
  * fall back to started_at. On a real SQLite file. */
-#include "db.h"
-#include "errors.h"
+#include "store/db.h"
+#include "core/errors.h"
 #include <glib/gstdio.h>
 
 typedef struct { gchar *dir, *path; sqlite3 *db; gint64 session; } Fixture;

@@ -1,5 +1,5 @@
 /* test_rtp_keyframe.c — rtp_payload_is_keyframe() on VP8 and H.264 payloads, never reading past len (exact-size heap copies). */
-#include "rtp_keyframe.h"
+#include "media/rtp_keyframe.h"
 
 /* Every call goes through an exact-size heap copy, so a read past len is a heap
  * overflow that ASan (or valgrind) reports; len 0 passes a 1-byte buffer. */

@@ -1,6 +1,6 @@
 /* test_sdp_offer.c — sdp_offer_analyze(): which codec and payload types it picks, which offers it refuses, and the caps. */
-#include "sdp_offer.h"
-#include "errors.h"
+#include "media/sdp_offer.h"
+#include "core/errors.h"
 #include <gst/gst.h>
 
 #define HEAD "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n"

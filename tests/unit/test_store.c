@@ -1,6 +1,6 @@
 /* test_store.c — the SQLite store on a real file: WAL, migrations, seed data, cases, hashed expiring invites, sessions and recordings. */
-#include "db.h"
-#include "errors.h"
+#include "store/db.h"
+#include "core/errors.h"
 #include <glib/gstdio.h>
 
 typedef struct { gchar *dir, *path; sqlite3 *db; } Fixture;

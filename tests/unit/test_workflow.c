@@ -1,5 +1,5 @@
 /* test_workflow.c — the case lifecycle table: every status × event, legal or refused. */
-#include "workflow.h"
+#include "review/workflow.h"
 
 static void
 test_lifecycle (void)

@@ -1,0 +1,159 @@
+/* app.c — the application context: opens the database, runs the HTTP server on the GLib
+ * main loop, keeps the live rooms by case reference, and shuts down cleanly on SIGINT or
+ * SIGTERM (recordings closed first). */
+#include "app/app.h"
+#include <gst/gst.h>
+#include "archive/retention.h"
+#include "store/db.h"
+#include "web/http.h"
+#include "live/room.h"
+#include "web/whip.h"
+#include "archive/recordings.h"
+#include "core/errors.h"
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+
+#define SHUTDOWN_GRACE_MS 5000
+
+KanyanApp *
+app_new (KanyanConfig *config, GError **error)
+{
+  if (g_mkdir_with_parents (config->data_dir, 0750) != 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot create the data directory %s", config->data_dir);
+    return NULL;
+  }
+  g_autofree gchar *db_path = g_build_filename (config->data_dir, "kanyan.db", NULL);
+  sqlite3 *db = db_open (db_path, error);
+  if (!db)
+    return NULL;
+  KanyanApp *app = g_new0 (KanyanApp, 1);
+  app->config = config;
+  app->db = db;
+  app->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) room_free);
+  app->whip_resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, whip_resource_free);
+  return app;
+}
+
+Room *
+app_get_room (KanyanApp *app, const gchar *case_ref)
+{
+  return g_hash_table_lookup (app->rooms, case_ref);
+}
+
+Room *
+app_ensure_room (KanyanApp *app, const gchar *case_ref, GError **error)
+{
+  Room *room = app_get_room (app, case_ref);
+  if (room)
+    return room;
+  g_autoptr (CaseRow) row = store_case_get (app->db, case_ref, error);
+  if (!row)
+    return NULL;
+  room = room_new (app, row, error);
+  if (room)
+    g_hash_table_insert (app->rooms, g_strdup (case_ref), room);
+  return room;
+}
+
+void
+app_drop_room (KanyanApp *app, Room *room)
+{
+  g_info ("case %s: live inspection closed", room_case_ref (room));
+  g_hash_table_remove (app->rooms, room_case_ref (room));
+}
+
+typedef struct { KanyanApp *app; gint64 deadline; } Shutdown;
+
+/* main loop: quit once every recording is closed, or the grace period is over */
+static gboolean
+shutdown_poll (gpointer data)
+{
+  Shutdown *sd = data;
+  GHashTableIter iter;
+  gpointer value;
+  gboolean busy = FALSE;
+  g_hash_table_iter_init (&iter, sd->app->rooms);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    busy |= room_busy (value);
+  busy |= recordings_busy (sd->app);
+  if (busy && g_get_monotonic_time () < sd->deadline)
+    return G_SOURCE_CONTINUE;
+  g_main_loop_quit (sd->app->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+  KanyanApp *app = data;
+  if (app->stopping)
+    return G_SOURCE_CONTINUE;
+  app->stopping = TRUE;
+  g_message ("stopping: closing recordings");
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, app->rooms);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    room_shutdown (value);
+  Shutdown *sd = g_new0 (Shutdown, 1);
+  sd->app = app;
+  sd->deadline = g_get_monotonic_time () + SHUTDOWN_GRACE_MS * 1000;
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 50, shutdown_poll, sd, g_free);
+  return G_SOURCE_CONTINUE;
+}
+
+/* worker thread: the DTLS plugin makes its one RSA key and certificate the first time a DTLS
+ * element is created — about half a second of CPU that would otherwise stall the main loop
+ * inside the first WHIP request or join (bench/README.md, the profile). */
+static gpointer
+dtls_prewarm (gpointer data)
+{
+  GstElement *dec = gst_element_factory_make ("dtlsdec", NULL);
+  if (dec)
+    gst_object_unref (gst_object_ref_sink (dec));
+  return NULL;
+}
+
+gboolean
+app_serve (KanyanApp *app, GError **error)
+{
+  if (g_mkdir_with_parents (app->config->recordings_dir, 0750) != 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot create the recordings directory %s",
+                 app->config->recordings_dir);
+    return FALSE;
+  }
+  store_recordings_mark_interrupted (app->db);
+  g_thread_unref (g_thread_new ("dtls-prewarm", dtls_prewarm, NULL));
+  app->loop = g_main_loop_new (NULL, FALSE);
+  recordings_finalize_leftovers (app);
+  app->http = http_start (app, error);
+  if (!app->http)
+    return FALSE;
+  retention_schedule (app);
+  guint sigint = g_unix_signal_add (SIGINT, on_signal, app);
+  guint sigterm = g_unix_signal_add (SIGTERM, on_signal, app);
+  g_message ("kanyan %s listening on %s://%s:%d/", KANYAN_VERSION, app->config->tls ? "https" : "http",
+             app->config->bind_address ? app->config->bind_address : "0.0.0.0", app->config->port);
+  g_main_loop_run (app->loop);
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  g_hash_table_remove_all (app->rooms);            /* rooms first: they close WHIP transports */
+  g_hash_table_remove_all (app->whip_resources);
+  return TRUE;
+}
+
+void
+app_free (KanyanApp *app)
+{
+  if (!app)
+    return;
+  if (app->rooms)
+    g_hash_table_unref (app->rooms);
+  if (app->whip_resources)
+    g_hash_table_unref (app->whip_resources);
+  http_stop (app->http);
+  if (app->loop)
+    g_main_loop_unref (app->loop);
+  db_close (app->db);
+  g_free (app);
+}

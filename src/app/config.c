@@ -1,0 +1,182 @@
+/* config.c — settings: embedded defaults, then a GKeyFile ([server], [media], [invites],
+ * [calendar], [ice]), then command-line flags (main.c applies those). Reads files; never writes any. */
+#include "app/app.h"
+#include "review/calendar.h"
+#include "media/ice_servers.h"
+
+KanyanConfig *
+config_new_defaults (void)
+{
+  KanyanConfig *cfg = g_new0 (KanyanConfig, 1);
+  cfg->data_dir = g_strdup ("data");
+  cfg->recordings_dir = g_strdup ("recordings");
+  cfg->web_dir = g_strdup ("web");
+  cfg->pipelines_dir = g_strdup ("pipelines");
+  cfg->port = 8443;
+  cfg->tls = TRUE;
+  cfg->jitter_latency_ms = 100;
+  cfg->viewer_answer_timeout_s = 15;
+  cfg->publisher_connect_timeout_s = 30;
+  cfg->request_timeout_s = 30;
+  cfg->ws_join_timeout_s = 20;
+  cfg->ws_ping_interval_s = 30;
+  cfg->max_ws_per_ip = 64;
+  cfg->max_ws_per_account = 8;
+  cfg->max_participants_per_case = 32;
+  cfg->room_linger_s = 30;
+  cfg->invite_days = 7;
+  cfg->retention_days = 3650;   /* ten years after the decision, unless configured */
+  cfg->turn_ttl_s = 4 * 3600;   /* longer than any live inspection; a rejoin gets a new one */
+  cfg->keep_private = TRUE;
+  return cfg;
+}
+
+static void
+replace_string (gchar **slot, GKeyFile *kf, const gchar *group, const gchar *key)
+{
+  gchar *value = g_key_file_get_string (kf, group, key, NULL);
+  if (value) {
+    g_free (*slot);
+    *slot = value;
+  }
+}
+
+static gboolean
+replace_int (gint *slot, GKeyFile *kf, const gchar *group, const gchar *key, GError **error)
+{
+  if (!g_key_file_has_key (kf, group, key, NULL))
+    return TRUE;
+  /* g_key_file_get_integer() accepts "80 80" as 80; parse the whole value strictly instead. */
+  g_autofree gchar *text = g_key_file_get_value (kf, group, key, NULL);
+  gint64 value = 0;
+  if (!text || !g_ascii_string_to_signed (g_strstrip (text), 10, G_MININT, G_MAXINT, &value, NULL)) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "[%s] %s: \"%s\" is not a whole number", group, key, text ? text : "");
+    return FALSE;
+  }
+  *slot = (gint) value;
+  return TRUE;
+}
+
+gboolean
+config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
+    return FALSE;
+  replace_string (&cfg->data_dir, kf, "server", "data_dir");
+  replace_string (&cfg->recordings_dir, kf, "server", "recordings_dir");
+  replace_string (&cfg->web_dir, kf, "server", "web_dir");
+  replace_string (&cfg->pipelines_dir, kf, "server", "pipelines_dir");
+  replace_string (&cfg->bind_address, kf, "server", "bind_address");
+  replace_string (&cfg->tls_cert, kf, "server", "tls_cert");
+  replace_string (&cfg->tls_key, kf, "server", "tls_key");
+  replace_string (&cfg->public_url, kf, "server", "public_url");
+  if (!replace_int (&cfg->port, kf, "server", "port", error) ||
+      !replace_int (&cfg->request_timeout_s, kf, "server", "request_timeout_s", error) ||
+      !replace_int (&cfg->ws_join_timeout_s, kf, "server", "ws_join_timeout_s", error) ||
+      !replace_int (&cfg->ws_ping_interval_s, kf, "server", "ws_ping_interval_s", error) ||
+      !replace_int (&cfg->max_ws_per_ip, kf, "server", "max_ws_per_ip", error) ||
+      !replace_int (&cfg->max_ws_per_account, kf, "server", "max_ws_per_account", error) ||
+      !replace_int (&cfg->max_participants_per_case, kf, "server", "max_participants_per_case", error))
+    return FALSE;
+  if (g_key_file_has_key (kf, "server", "tls", NULL)) {
+    GError *local = NULL;
+    gboolean tls = g_key_file_get_boolean (kf, "server", "tls", &local);
+    if (local) {
+      g_propagate_prefixed_error (error, local, "[server] tls: ");
+      return FALSE;
+    }
+    cfg->tls = tls;
+  }
+  if (g_key_file_has_key (kf, "media", "ice_addresses", NULL)) {
+    g_strfreev (cfg->ice_addresses);
+    cfg->ice_addresses = g_key_file_get_string_list (kf, "media", "ice_addresses", NULL, NULL);
+  }
+  for (guint i = 0; i < 2; i++) {
+    const gchar *key = i == 0 ? "holidays" : "workdays";
+    gchar ***slot = i == 0 ? &cfg->holidays : &cfg->workdays;
+    if (!g_key_file_has_key (kf, "calendar", key, NULL))
+      continue;
+    g_auto (GStrv) dates = g_key_file_get_string_list (kf, "calendar", key, NULL, NULL);
+    g_autoptr (WorkCalendar) check = calendar_new ((const gchar *const *) dates, NULL, error);
+    if (!check) {
+      g_prefix_error (error, "[calendar] %s: ", key);
+      return FALSE;
+    }
+    g_strfreev (*slot);
+    *slot = g_steal_pointer (&dates);
+  }
+  if (!replace_int (&cfg->ice_port_min, kf, "media", "ice_port_min", error) ||
+      !replace_int (&cfg->ice_port_max, kf, "media", "ice_port_max", error) ||
+      !replace_int (&cfg->jitter_latency_ms, kf, "media", "jitter_latency_ms", error) ||
+      !replace_int (&cfg->viewer_answer_timeout_s, kf, "media", "viewer_answer_timeout_s", error) ||
+      !replace_int (&cfg->publisher_connect_timeout_s, kf, "media", "publisher_connect_timeout_s", error) ||
+      !replace_int (&cfg->room_linger_s, kf, "media", "room_linger_s", error) ||
+      !replace_int (&cfg->invite_days, kf, "invites", "valid_days", error) ||
+      !replace_int (&cfg->retention_days, kf, "archive", "retention_days", error))
+    return FALSE;
+  for (guint i = 0; i < 3; i++) {
+    const gchar *key = i == 0 ? "stun_servers" : i == 1 ? "turn_servers" : "public_addresses";
+    gchar ***slot = i == 0 ? &cfg->stun_servers : i == 1 ? &cfg->turn_servers : &cfg->public_addresses;
+    if (!g_key_file_has_key (kf, "ice", key, NULL))
+      continue;
+    g_strfreev (*slot);
+    *slot = g_key_file_get_string_list (kf, "ice", key, NULL, NULL);
+  }
+  replace_string (&cfg->turn_username, kf, "ice", "turn_username");
+  replace_string (&cfg->turn_password, kf, "ice", "turn_password");
+  replace_string (&cfg->turn_secret, kf, "ice", "turn_secret");
+  if (!replace_int (&cfg->turn_ttl_s, kf, "ice", "turn_ttl_s", error))
+    return FALSE;
+  if (g_key_file_has_key (kf, "ice", "keep_private", NULL)) {
+    GError *local = NULL;
+    gboolean keep = g_key_file_get_boolean (kf, "ice", "keep_private", &local);
+    if (local) {
+      g_propagate_prefixed_error (error, local, "[ice] keep_private: ");
+      return FALSE;
+    }
+    cfg->keep_private = keep;
+  }
+  if (!ice_servers_check_config (cfg, error))
+    return FALSE;
+  if (cfg->port <= 0 || cfg->port > 65535) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "[server] port: %d is not a TCP port", cfg->port);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gchar *
+config_public_url (const KanyanConfig *cfg)
+{
+  if (cfg->public_url && *cfg->public_url)
+    return g_strdup (cfg->public_url);
+  return g_strdup_printf ("%s://localhost:%d", cfg->tls ? "https" : "http", cfg->port);
+}
+
+void
+config_free (KanyanConfig *cfg)
+{
+  if (!cfg)
+    return;
+  g_free (cfg->data_dir);
+  g_free (cfg->recordings_dir);
+  g_free (cfg->web_dir);
+  g_free (cfg->pipelines_dir);
+  g_free (cfg->bind_address);
+  g_free (cfg->tls_cert);
+  g_free (cfg->tls_key);
+  g_free (cfg->public_url);
+  g_strfreev (cfg->ice_addresses);
+  g_strfreev (cfg->holidays);
+  g_strfreev (cfg->workdays);
+  g_strfreev (cfg->stun_servers);
+  g_strfreev (cfg->turn_servers);
+  g_free (cfg->turn_username);
+  g_free (cfg->turn_password);
+  g_free (cfg->turn_secret);
+  g_strfreev (cfg->public_addresses);
+  g_free (cfg);
+}

@@ -1,0 +1,311 @@
+/* archive.c — a closed (or crash-cut) Matroska segment becomes an archive file: packets are
+ * copied as they are into MP4 (+faststart, index at the front) when the video is H.264, or
+ * WebM (with cues) for VP8; reading stops at the first unreadable packet (salvage). Every
+ * stream is shifted by the source's earliest timestamp, so the archive starts at 0 (the A/V
+ * offsets kept); the shift is reported so the caller can tell the wall-clock time of the
+ * archive's 0. The duration is the media's own (first to last packet end), not the
+ * container's. The archive is opened again, its packets counted, and it is fsync'ed with its
+ * directory before the source is deleted. */
+#include "archive/archive.h"
+#include "core/errors.h"
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <glib/gstdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+void
+archive_result_free (ArchiveResult *r)
+{
+  if (!r)
+    return;
+  g_free (r->archive_path);
+  g_free (r->sha256);
+  g_free (r->video_codec);
+  g_free (r->audio_codec);
+  g_free (r);
+}
+
+static gboolean
+av_failed (gint rc, const gchar *what, const gchar *path, GError **error)
+{
+  if (rc >= 0)
+    return FALSE;
+  gchar msg[AV_ERROR_MAX_STRING_SIZE] = "";
+  av_strerror (rc, msg, sizeof msg);
+  g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "%s %s: %s", what, path, msg);
+  return TRUE;
+}
+
+gchar *
+archive_sha256_file (const gchar *path, gint64 *bytes, GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, error);
+  if (!in)
+    return NULL;
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 buf[65536];
+  gssize n;
+  gint64 total = 0;
+  while ((n = g_input_stream_read (G_INPUT_STREAM (in), buf, sizeof buf, NULL, error)) > 0) {
+    g_checksum_update (sum, buf, n);
+    total += n;
+  }
+  if (n < 0)
+    return NULL;
+  if (bytes)
+    *bytes = total;
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+/* Counts the packets of a file and reads its codecs and duration. */
+static gboolean
+archive_probe (const gchar *path, ArchiveResult *r, guint *packets, GError **error)
+{
+  AVFormatContext *in = NULL;
+  if (av_failed (avformat_open_input (&in, path, NULL, NULL), "cannot open", path, error))
+    return FALSE;
+  gboolean ok = !av_failed (avformat_find_stream_info (in, NULL), "cannot read", path, error);
+  if (ok) {
+    for (guint i = 0; i < in->nb_streams; i++) {
+      const AVCodecParameters *par = in->streams[i]->codecpar;
+      gchar **slot = par->codec_type == AVMEDIA_TYPE_VIDEO ? &r->video_codec
+                   : par->codec_type == AVMEDIA_TYPE_AUDIO ? &r->audio_codec : NULL;
+      if (slot && !*slot)
+        *slot = g_strdup (avcodec_get_name (par->codec_id));
+    }
+    /* the media's own span, from the packets: a container's duration may include a start
+     * offset (libavformat adds start_time) or be missing after a crash */
+    gint64 first = G_MAXINT64, end = G_MININT64;
+    AVPacket *pkt = av_packet_alloc ();
+    *packets = 0;
+    while (av_read_frame (in, pkt) >= 0) {
+      (*packets)++;
+      if (pkt->stream_index < (gint) in->nb_streams && pkt->pts != AV_NOPTS_VALUE) {
+        AVRational tb = in->streams[pkt->stream_index]->time_base;
+        gint64 start = av_rescale_q (pkt->pts, tb, AV_TIME_BASE_Q);
+        gint64 stop = av_rescale_q (pkt->pts + MAX (pkt->duration, 0), tb, AV_TIME_BASE_Q);
+        first = MIN (first, start);
+        end = MAX (end, stop);
+      }
+      av_packet_unref (pkt);
+    }
+    av_packet_free (&pkt);
+    r->duration_ms = end > first ? (end - first) / 1000 : 0;
+  }
+  avformat_close_input (&in);
+  return ok;
+}
+
+/* The earliest timestamp (pts or dts) of any audio or video packet, in AV_TIME_BASE units;
+ * reading stops where the file does. 0 when there is none. */
+static gint64
+archive_earliest (const gchar *src)
+{
+  AVFormatContext *in = NULL;
+  gint64 earliest = G_MAXINT64;
+  if (avformat_open_input (&in, src, NULL, NULL) < 0)
+    return 0;
+  if (avformat_find_stream_info (in, NULL) >= 0) {
+    AVPacket *pkt = av_packet_alloc ();
+    while (av_read_frame (in, pkt) >= 0) {
+      if (pkt->stream_index < (gint) in->nb_streams && pkt->pts != AV_NOPTS_VALUE) {
+        enum AVMediaType type = in->streams[pkt->stream_index]->codecpar->codec_type;
+        AVRational tb = in->streams[pkt->stream_index]->time_base;
+        gint64 ts = pkt->dts != AV_NOPTS_VALUE ? MIN (pkt->pts, pkt->dts) : pkt->pts;
+        if (type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO)
+          earliest = MIN (earliest, av_rescale_q_rnd (ts, tb, AV_TIME_BASE_Q, AV_ROUND_DOWN));
+      }
+      av_packet_unref (pkt);
+    }
+    av_packet_free (&pkt);
+  }
+  avformat_close_input (&in);
+  return earliest == G_MAXINT64 ? 0 : earliest;
+}
+
+/* The data and the name of a file reach the disk before its source is deleted. */
+static gboolean
+archive_fsync (const gchar *path, gboolean directory, GError **error)
+{
+  gint fd = g_open (path, (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0 || fsync (fd) != 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot sync %s: %s", path, g_strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    return FALSE;
+  }
+  close (fd);
+  return TRUE;
+}
+
+static gboolean
+archive_remux (const gchar *src, ArchiveResult *r, guint *copied, GError **error)
+{
+  AVFormatContext *in = NULL, *out = NULL;
+  AVPacket *pkt = NULL;
+  gint *map = NULL;
+  gboolean ok = FALSE, header_written = FALSE;
+  AVDictionary *opts = NULL;
+  g_autofree gchar *base = NULL, *tmp_path = NULL;
+  r->shift_us = archive_earliest (src);
+  if (av_failed (avformat_open_input (&in, src, NULL, NULL), "cannot open", src, error))
+    return FALSE;
+  if (av_failed (avformat_find_stream_info (in, NULL), "cannot read", src, error))
+    goto out;
+  gboolean h264 = FALSE;
+  for (guint i = 0; i < in->nb_streams; i++)
+    h264 |= in->streams[i]->codecpar->codec_id == AV_CODEC_ID_H264;
+  const gchar *format = h264 ? "mp4" : "webm";
+  base = g_strndup (src, strlen (src) - (g_str_has_suffix (src, ".mkv") ? 4 : 0));
+  r->archive_path = g_strdup_printf ("%s.%s", base, h264 ? "mp4" : "webm");
+  tmp_path = g_strdup_printf ("%s.part", r->archive_path);
+  if (av_failed (avformat_alloc_output_context2 (&out, NULL, format, tmp_path), "cannot create", tmp_path, error))
+    goto out;
+  map = g_new (gint, in->nb_streams);
+  gint next = 0;
+  for (guint i = 0; i < in->nb_streams; i++) {
+    const AVCodecParameters *par = in->streams[i]->codecpar;
+    map[i] = -1;
+    if (par->codec_type != AVMEDIA_TYPE_VIDEO && par->codec_type != AVMEDIA_TYPE_AUDIO)
+      continue;
+    AVStream *os = avformat_new_stream (out, NULL);
+    if (!os || avcodec_parameters_copy (os->codecpar, par) < 0)
+      goto out;
+    os->codecpar->codec_tag = 0;
+    os->time_base = in->streams[i]->time_base;
+    map[i] = next++;
+  }
+  if (next == 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "%s has no audio or video", src);
+    goto out;
+  }
+  if (av_failed (avio_open (&out->pb, tmp_path, AVIO_FLAG_WRITE), "cannot write", tmp_path, error))
+    goto out;
+  if (h264)
+    av_dict_set (&opts, "movflags", "+faststart", 0);   /* the index goes to the front */
+  if (av_failed (avformat_write_header (out, &opts), "cannot start", tmp_path, error))
+    goto out;
+  header_written = TRUE;
+  pkt = av_packet_alloc ();
+  gint rc;
+  while ((rc = av_read_frame (in, pkt)) >= 0) {
+    gint target = pkt->stream_index < (gint) in->nb_streams ? map[pkt->stream_index] : -1;
+    if (target < 0 || pkt->pts == AV_NOPTS_VALUE) {
+      av_packet_unref (pkt);
+      continue;
+    }
+    /* the archive starts at 0: every stream moves by the same amount, A/V offsets kept */
+    AVRational tb = in->streams[pkt->stream_index]->time_base;
+    gint64 shift = av_rescale_q_rnd (r->shift_us, AV_TIME_BASE_Q, tb, AV_ROUND_DOWN);
+    pkt->pts -= shift;
+    if (pkt->dts != AV_NOPTS_VALUE)
+      pkt->dts -= shift;
+    av_packet_rescale_ts (pkt, tb, out->streams[target]->time_base);
+    pkt->stream_index = target;
+    pkt->pos = -1;
+    if (av_interleaved_write_frame (out, pkt) < 0) {
+      r->salvaged = TRUE;   /* a packet the muxer refuses (broken timestamps): keep the rest */
+      continue;
+    }
+    (*copied)++;
+  }
+  if (rc != AVERROR_EOF)
+    r->salvaged = TRUE;     /* stopped at an unreadable part: what was whole is kept */
+  ok = !av_failed (av_write_trailer (out), "cannot finish", tmp_path, error);
+  header_written = FALSE;
+  if (ok && out->pb)
+    avio_closep (&out->pb);
+  if (ok && !archive_fsync (tmp_path, FALSE, error))
+    ok = FALSE;
+  if (ok && g_rename (tmp_path, r->archive_path) != 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot rename %s", tmp_path);
+    ok = FALSE;
+  }
+out:
+  if (header_written)
+    av_write_trailer (out);
+  av_dict_free (&opts);
+  av_packet_free (&pkt);
+  if (out && out->pb)
+    avio_closep (&out->pb);
+  avformat_free_context (out);
+  avformat_close_input (&in);
+  g_free (map);
+  return ok;
+}
+
+/* A crash after the archive was renamed but before it was recorded: the source is gone,
+ * its archive is whole (it was read back before the source was deleted). */
+static gchar *
+archive_left_behind (const gchar *src_path)
+{
+  g_autofree gchar *base = g_strndup (src_path, strlen (src_path) - (g_str_has_suffix (src_path, ".mkv") ? 4 : 0));
+  for (const gchar *const *ext = (const gchar *const[]) { "mp4", "webm", NULL }; *ext; ext++) {
+    gchar *path = g_strdup_printf ("%s.%s", base, *ext);
+    if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+      return path;
+    g_free (path);
+  }
+  return NULL;
+}
+
+ArchiveResult *
+archive_finalize_file (const gchar *src_path, GError **error)
+{
+  g_autoptr (ArchiveResult) r = g_new0 (ArchiveResult, 1);
+  guint copied = 0, read_back = 0;
+  if (!g_file_test (src_path, G_FILE_TEST_EXISTS) && (r->archive_path = archive_left_behind (src_path))) {
+    if (!archive_probe (r->archive_path, r, &r->packets, error))
+      return NULL;
+    r->sha256 = archive_sha256_file (r->archive_path, &r->bytes, error);
+    return r->sha256 ? g_steal_pointer (&r) : NULL;
+  }
+  if (!archive_remux (src_path, r, &copied, error))
+    return NULL;
+  if (!archive_probe (r->archive_path, r, &read_back, error))
+    return NULL;
+  if (read_back != copied || copied == 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL,
+                 "%s reads back %u packets of %u written: the source is kept", r->archive_path, read_back, copied);
+    return NULL;
+  }
+  r->packets = copied;
+  r->sha256 = archive_sha256_file (r->archive_path, &r->bytes, error);
+  if (!r->sha256)
+    return NULL;
+  g_autofree gchar *dir = g_path_get_dirname (r->archive_path);
+  if (!archive_fsync (dir, TRUE, error))   /* the rename itself is on disk */
+    return NULL;
+  r->shift_known = TRUE;
+  g_unlink (src_path);   /* only now: the archive is whole and verified */
+  return g_steal_pointer (&r);
+}
+
+/* a worker thread */
+static void
+finalize_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  ArchiveResult *r = archive_finalize_file (data, &error);
+  if (r)
+    g_task_return_pointer (task, r, (GDestroyNotify) archive_result_free);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+archive_finalize_async (const gchar *src_path, GAsyncReadyCallback callback, gpointer data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, callback, data);
+  g_task_set_task_data (task, g_strdup (src_path), g_free);
+  g_task_run_in_thread (task, finalize_thread);
+}
+
+ArchiveResult *
+archive_finalize_finish (GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,71 @@
+/* recordings.c — hands closed segments to archive.c on a worker thread and stores what it
+ * reports (archive path, SHA-256, duration, salvaged or failed, and from its shift the
+ * wall-clock time of the archive's 0). Never touches live media. */
+#include "archive/recordings.h"
+#include "archive/archive.h"
+#include "store/db.h"
+#include "review/audit.h"
+
+typedef struct {
+  KanyanApp *app;
+  gint64     recording_id;
+  gchar     *path;
+  gchar     *case_ref;
+} Finalizing;
+
+/* main loop */
+static void
+on_finalized (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Finalizing *f = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ArchiveResult) r = archive_finalize_finish (result, &error);
+  if (r) {
+    store_recording_archived (f->app->db, f->recording_id, r->archive_path, r->sha256, r->bytes,
+                              r->duration_ms, r->salvaged);
+    store_recording_media_start (f->app->db, f->recording_id, r->shift_us, r->shift_known);
+    g_autofree gchar *duration = g_strdup_printf ("%" G_GINT64_FORMAT, r->duration_ms);
+    audit_note (f->app->db, "server", "recording.archived", f->case_ref, "source", f->path,
+                "archive", r->archive_path, "sha256", r->sha256, "duration_ms", duration,
+                "salvaged", r->salvaged ? "true" : "false", NULL);
+    g_info ("recording %" G_GINT64_FORMAT " archived%s: %s (%" G_GINT64_FORMAT " ms, sha256 %s)",
+            f->recording_id, r->salvaged ? " (salvaged)" : "", r->archive_path, r->duration_ms, r->sha256);
+  } else {
+    store_recording_archive_failed (f->app->db, f->recording_id, error->message);
+    audit_note (f->app->db, "server", "recording.archive_failed", f->case_ref, "source", f->path,
+                "error", error->message, NULL);
+    g_warning ("recording %" G_GINT64_FORMAT " not archived: %s", f->recording_id, error->message);
+  }
+  f->app->pending_archives--;
+  g_free (f->path);
+  g_free (f->case_ref);
+  g_free (f);
+}
+
+void
+recordings_finalize (KanyanApp *app, gint64 recording_id, const gchar *path)
+{
+  Finalizing *f = g_new0 (Finalizing, 1);
+  f->app = app;
+  f->recording_id = recording_id;
+  f->path = g_strdup (path);
+  f->case_ref = store_recording_case_ref (app->db, recording_id);
+  app->pending_archives++;
+  archive_finalize_async (path, on_finalized, f);
+}
+
+void
+recordings_finalize_leftovers (KanyanApp *app)
+{
+  g_autoptr (GPtrArray) rows = store_recordings_unarchived (app->db);
+  for (guint i = 0; i < rows->len; i++) {
+    gchar **row = g_ptr_array_index (rows, i);
+    recordings_finalize (app, g_ascii_strtoll (row[0], NULL, 10), row[1]);
+  }
+}
+
+gboolean
+recordings_busy (KanyanApp *app)
+{
+  return app->pending_archives > 0;
+}

@@ -1,0 +1,59 @@
+/* room.h — one live inspection in progress: who is in it (one applicant, any number of
+ * reviewers), the applicant's media state, the relay and the current recording segment.
+ * Entry points (signaling.c, whip.c) talk to a room through these calls only. Main loop. */
+#pragma once
+#include "app/app.h"
+#include "store/db.h"
+
+typedef enum { ROLE_APPLICANT, ROLE_REVIEWER } ParticipantRole;
+typedef struct _Participant Participant;
+
+/* How the room reaches a participant's connection. */
+typedef struct {
+  void (*send) (gpointer transport, const gchar *json);    /* one protocol message */
+  void (*close) (gpointer transport);                      /* the room let go of it: close it */
+} ParticipantTransport;
+
+Room        *room_new (KanyanApp *app, const CaseRow *row, GError **error);
+void         room_free (Room *room);
+const gchar *room_case_ref (Room *room);
+gint64       room_session_id (Room *room);
+gboolean     room_is_live (Room *room);           /* an applicant's media is flowing */
+const gchar *room_challenge (Room *room);         /* the 4-digit on-site challenge of this session */
+/* ms into the session's recording (since its first segment began); -1 before any media */
+gint64       room_media_ms (Room *room);
+/* An evidence still of the live video: done (main loop) gets the JPEG and the media time, or
+ * NULL and a message. FALSE (and no call) when no video flows. */
+typedef struct _RoomStill RoomStill;
+typedef void (*RoomStillDone) (gpointer data, GBytes *jpeg, gint64 media_ms, const gchar *error_message);
+gboolean     room_capture_still (Room *room, RoomStillDone done, gpointer data, GError **error);
+/* one protocol message to everyone in the room (or only its reviewers) */
+void         room_broadcast (Room *room, const gchar *json, gboolean reviewers_only);
+guint        room_participant_count (Room *room);
+
+/* whip: the applicant wants one complete answer (with candidates) instead of trickle. */
+Participant *room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
+                        const ParticipantTransport *transport, gpointer transport_data);
+/* The transport is gone (socket closed, WHIP DELETE). May free the room. */
+void         room_leave (Room *room, Participant *participant);
+const gchar *participant_id (Participant *participant);
+ParticipantRole participant_role (Participant *participant);
+
+gboolean room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, GError **error);
+gboolean room_reviewer_answer (Room *room, Participant *p, const gchar *pc, const gchar *sdp, GError **error);
+gboolean room_add_ice (Room *room, Participant *p, const gchar *pc, guint mline, const gchar *candidate,
+                       GError **error);
+
+/* A final decision or a revocation: every participant gets {"type":"bye","reason":reason} and
+ * is let go (WHIP publishers too), the segment is closed, and the room goes at once (no
+ * linger): `room` may be freed on return. */
+void     room_end (Room *room, const gchar *reason);
+/* The applicant alone is let go with a typed bye (its invite was revoked). */
+void     room_end_applicant (Room *room, const gchar *reason);
+/* A notice quoted this live inspection's marks: close it and go on in a new one (new session
+ * row, the recording continues in the new session's directory), told as {"type":"session"}. */
+gboolean room_next_session (Room *room, GError **error);
+
+/* Server shutdown: end the recording segment now; room_busy() until its file is closed. */
+void     room_shutdown (Room *room);
+gboolean room_busy (Room *room);

@@ -1,0 +1,410 @@
+/* peer.c — the webrtcbin wrapper. Owns one webrtcbin's life in the room pipeline, its ICE
+ * settings (no UPnP, chosen addresses and ports, the [ice] STUN/TURN servers, host candidates
+ * advertised with a 1:1 NAT's public address) and the hop of each of its signals from
+ * webrtcbin's threads to the main loop. Knows nothing of rooms, tees or transports. */
+#include "media/peer.h"
+#include "media/ice_servers.h"
+#include <nice/agent.h>
+#include <malloc.h>
+
+/* webrtcbins created and not yet finalized, process-wide (atomic) */
+static gint live_webrtcbins;
+
+typedef enum { EV_SDP, EV_ICE, EV_GATHERED, EV_STATE, EV_FAILED, EV_SETTLED } PeerEventKind;
+
+typedef struct {
+  WebrtcPeer   *peer;
+  PeerEventKind kind;
+  guint         mline;
+  gint          state;
+  gchar        *text;
+} PeerEvent;
+
+WebrtcPeer *
+webrtc_peer_ref (WebrtcPeer *peer)
+{
+  g_atomic_ref_count_inc (&peer->ref);
+  return peer;
+}
+
+void
+webrtc_peer_unref (WebrtcPeer *peer)
+{
+  if (!peer || !g_atomic_ref_count_dec (&peer->ref))
+    return;
+  g_clear_object (&peer->nice_agent);
+  g_clear_object (&peer->ice);
+  gst_clear_object (&peer->webrtcbin);
+  gst_clear_object (&peer->pipeline);
+  g_free (peer->name);
+  g_strfreev (peer->public_addresses);
+  g_free (peer);
+}
+
+static void peer_close_maybe (WebrtcPeer *peer);
+
+/* main loop */
+static gboolean
+peer_event_dispatch (gpointer data)
+{
+  PeerEvent *ev = data;
+  WebrtcPeer *peer = ev->peer;
+  if (ev->kind == EV_GATHERED)
+    peer->gathering_done = TRUE;
+  if (peer->close_pending && (ev->kind == EV_GATHERED || ev->kind == EV_SETTLED))
+    peer_close_maybe (peer);
+  if (!peer->owner)
+    return G_SOURCE_REMOVE;
+  switch (ev->kind) {
+    case EV_SDP: {
+      /* 1:1 NAT: what leaves the server names the public address (ice_servers.c) */
+      g_autofree gchar *sdp = ice_rewrite_sdp (ev->text, (const gchar *const *) peer->public_addresses,
+                                               peer->keep_private);
+      peer->events->local_description (peer->owner, peer, sdp);
+      break;
+    }
+    case EV_ICE: {
+      if (!peer->public_addresses || !ev->text || !*ev->text) {
+        peer->events->ice_candidate (peer->owner, peer, ev->mline, ev->text);
+        break;
+      }
+      g_auto (GStrv) lines = ice_rewrite_candidate (ev->text, (const gchar *const *) peer->public_addresses,
+                                                    peer->keep_private);
+      for (gchar **l = lines; *l && peer->owner; l++)
+        peer->events->ice_candidate (peer->owner, peer, ev->mline, *l);
+      break;
+    }
+    case EV_GATHERED:
+      peer->events->gathering_done (peer->owner, peer);
+      break;
+    case EV_STATE:
+      peer->state = ev->state;
+      peer->events->connection_state (peer->owner, peer, ev->state);
+      break;
+    case EV_FAILED:
+      peer->events->failed (peer->owner, peer, ev->text);
+      break;
+    case EV_SETTLED:
+      break;
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+peer_event_free (gpointer data)
+{
+  PeerEvent *ev = data;
+  webrtc_peer_unref (ev->peer);
+  g_free (ev->text);
+  g_free (ev);
+}
+
+/* any thread */
+static void
+peer_post (WebrtcPeer *peer, PeerEventKind kind, guint mline, gint state, gchar *text_take)
+{
+  PeerEvent *ev = g_new0 (PeerEvent, 1);
+  ev->peer = webrtc_peer_ref (peer);
+  ev->kind = kind;
+  ev->mline = mline;
+  ev->state = state;
+  ev->text = text_take;
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, peer_event_dispatch, ev, peer_event_free);
+}
+
+/* webrtcbin thread: set-local-description or an answer's set-remote-description finished
+ * (only counted, by peer_promise_done) */
+static void
+on_settled (GstPromise *promise, gpointer data)
+{
+}
+
+/* any thread: webrtcbin let go of a promise of ours (replied or dropped) */
+static void
+peer_promise_done (gpointer data)
+{
+  WebrtcPeer *peer = data;
+  if (g_atomic_int_dec_and_test (&peer->inflight))
+    peer_post (peer, EV_SETTLED, 0, 0, NULL);
+  webrtc_peer_unref (peer);
+}
+
+/* any thread: a promise webrtcbin settles; the peer is not stopped while one is out */
+static GstPromise *
+peer_promise (WebrtcPeer *peer, GstPromiseChangeFunc func)
+{
+  g_atomic_int_inc (&peer->inflight);
+  return gst_promise_new_with_change_func (func, webrtc_peer_ref (peer), peer_promise_done);
+}
+
+/* webrtcbin thread */
+static void
+on_ice_candidate (GstElement *webrtcbin, guint mline, gchar *candidate, WebrtcPeer *peer)
+{
+  peer_post (peer, EV_ICE, mline, 0, g_strdup (candidate));
+}
+
+/* webrtcbin thread */
+static void
+on_gathering_state (GObject *webrtcbin, GParamSpec *pspec, WebrtcPeer *peer)
+{
+  GstWebRTCICEGatheringState state;
+  g_object_get (webrtcbin, "ice-gathering-state", &state, NULL);
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    peer_post (peer, EV_GATHERED, 0, 0, NULL);
+}
+
+/* webrtcbin thread */
+static void
+on_connection_state (GObject *webrtcbin, GParamSpec *pspec, WebrtcPeer *peer)
+{
+  GstWebRTCPeerConnectionState state;
+  g_object_get (webrtcbin, "connection-state", &state, NULL);
+  peer_post (peer, EV_STATE, 0, state, NULL);
+}
+
+/* the [ice] STUN and TURN servers (ice_servers.c), the same ones the pages and WHIP
+ * publishers are given; with turn_secret, a credential computed for the server itself */
+static void
+peer_configure_ice_servers (WebrtcPeer *peer, const KanyanConfig *cfg)
+{
+  g_autofree gchar *stun = ice_servers_gst_stun (cfg);
+  if (stun)
+    g_object_set (peer->webrtcbin, "stun-server", stun, NULL);
+  g_auto (GStrv) turn = ice_servers_gst_turn (cfg, "kanyan-server", g_get_real_time () / G_USEC_PER_SEC);
+  for (gchar **uri = turn; *uri; uri++) {
+    gboolean added = FALSE;
+    g_signal_emit_by_name (peer->webrtcbin, "add-turn-server", *uri, &added);
+    if (!added)
+      g_warning ("peer %s: webrtcbin refused TURN server %s", peer->name, cfg->turn_servers[uri - turn]);
+  }
+  peer->public_addresses = g_strdupv (cfg->public_addresses);
+  peer->keep_private = cfg->keep_private;
+}
+
+static void
+peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
+{
+  peer_configure_ice_servers (peer, cfg);
+  g_object_get (peer->webrtcbin, "ice-agent", &peer->ice, NULL);
+  if (!peer->ice)
+    return;
+  if (cfg->ice_port_min > 0 && cfg->ice_port_max >= cfg->ice_port_min)
+    g_object_set (peer->ice, "min-rtp-port", (guint) cfg->ice_port_min,
+                  "max-rtp-port", (guint) cfg->ice_port_max, NULL);
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (peer->ice), "agent"))
+    g_object_get (peer->ice, "agent", &peer->nice_agent, NULL);
+  if (!peer->nice_agent)
+    return;
+  /* UPnP would send SSDP multicast to the real network and start threads. */
+  g_object_set (peer->nice_agent, "upnp", FALSE, NULL);
+  for (gchar **addr = cfg->ice_addresses; addr && *addr; addr++) {
+    NiceAddress nice_addr;
+    nice_address_init (&nice_addr);
+    if (nice_address_set_from_string (&nice_addr, *addr))
+      nice_agent_add_local_address (NICE_AGENT (peer->nice_agent), &nice_addr);
+    else
+      g_warning ("ice_addresses: '%s' is not an IP address", *addr);
+  }
+}
+
+/* Any thread that builds webrtcbin's insides. webrtcbin 1.22 paces what it sends: a
+ * `clocksync` on each outgoing stream and the RTP `nicesink` wait for each buffer's
+ * running time plus the pipeline latency (the ingest jitterbuffer's and more), so every
+ * relayed packet would leave 100–350 ms after it arrived. The relay forwards RTP that is
+ * already paced by the phone, and the talk-back mixer paces itself: send each packet the
+ * moment it is ready. */
+static void
+on_element_added (GstBin *webrtcbin, GstBin *sub_bin, GstElement *element, gpointer data)
+{
+  (void) webrtcbin; (void) sub_bin; (void) data;
+  GstElementFactory *factory = gst_element_get_factory (element);
+  const gchar *kind = factory ? GST_OBJECT_NAME (factory) : NULL;
+  if (g_strcmp0 (kind, "clocksync") == 0 || g_strcmp0 (kind, "nicesink") == 0)
+    g_object_set (element, "sync", FALSE, NULL);
+}
+
+WebrtcPeer *
+webrtc_peer_new (GstBin *pipeline, const gchar *name, const KanyanConfig *cfg,
+                 const WebrtcPeerEvents *events, gpointer owner)
+{
+  GstElement *webrtcbin = gst_element_factory_make ("webrtcbin", name);
+  if (!webrtcbin)
+    return NULL;
+  static gsize arenas_limited = 0;
+  if (g_once_init_enter (&arenas_limited)) {
+    /* every webrtcbin brings ~7 threads; one malloc arena each fragments memory for good */
+    mallopt (M_ARENA_MAX, 4);
+    g_once_init_leave (&arenas_limited, 1);
+  }
+  g_atomic_int_inc (&live_webrtcbins);
+  WebrtcPeer *peer = g_new0 (WebrtcPeer, 1);
+  g_atomic_ref_count_init (&peer->ref);
+  peer->name = g_strdup (name);
+  peer->webrtcbin = gst_object_ref_sink (webrtcbin);
+  peer->pipeline = gst_object_ref (pipeline);
+  peer->events = events;
+  peer->owner = owner;
+  g_object_set (webrtcbin, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
+                "latency", (guint) cfg->jitter_latency_ms, NULL);
+  peer_configure_ice (peer, cfg);
+  g_signal_connect (webrtcbin, "deep-element-added", G_CALLBACK (on_element_added), NULL);
+  g_signal_connect (webrtcbin, "on-ice-candidate", G_CALLBACK (on_ice_candidate), peer);
+  g_signal_connect (webrtcbin, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state), peer);
+  g_signal_connect (webrtcbin, "notify::connection-state", G_CALLBACK (on_connection_state), peer);
+  gst_bin_add (pipeline, webrtcbin);
+  return peer;
+}
+
+/* webrtcbin thread: create-offer / create-answer finished */
+static void
+on_description_created (GstPromise *promise, gpointer data)
+{
+  WebrtcPeer *peer = data;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GstWebRTCSessionDescription *desc = NULL;
+  if (reply)
+    gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  if (!desc && reply)
+    gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  if (!desc) {
+    GError *err = NULL;
+    if (reply)
+      gst_structure_get (reply, "error", G_TYPE_ERROR, &err, NULL);
+    peer_post (peer, EV_FAILED, 0, 0, g_strdup (err ? err->message : "no description created"));
+    g_clear_error (&err);
+  } else {
+    GstPromise *set = peer_promise (peer, on_settled);
+    g_signal_emit_by_name (peer->webrtcbin, "set-local-description", desc, set);
+    gst_promise_unref (set);
+    peer_post (peer, EV_SDP, 0, 0, gst_sdp_message_as_text (desc->sdp));
+    gst_webrtc_session_description_free (desc);
+  }
+}
+
+/* webrtcbin thread: set-remote-description(offer) finished */
+static void
+on_remote_offer_set (GstPromise *promise, gpointer data)
+{
+  WebrtcPeer *peer = data;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GError *err = NULL;
+  if (reply && gst_structure_get (reply, "error", G_TYPE_ERROR, &err, NULL)) {
+    peer_post (peer, EV_FAILED, 0, 0, g_strdup (err->message));
+    g_clear_error (&err);
+    return;
+  }
+  GstPromise *answer = peer_promise (peer, on_description_created);
+  g_signal_emit_by_name (peer->webrtcbin, "create-answer", NULL, answer);
+  gst_promise_unref (answer);
+}
+
+void
+webrtc_peer_set_remote (WebrtcPeer *peer, GstWebRTCSDPType type, GstSDPMessage *sdp)
+{
+  GstWebRTCSessionDescription *desc = gst_webrtc_session_description_new (type, sdp);
+  GstPromise *promise = NULL;
+  promise = peer_promise (peer, type == GST_WEBRTC_SDP_TYPE_OFFER ? on_remote_offer_set : on_settled);
+  g_signal_emit_by_name (peer->webrtcbin, "set-remote-description", desc, promise);
+  gst_promise_unref (promise);
+  gst_webrtc_session_description_free (desc);
+}
+
+void
+webrtc_peer_create_offer (WebrtcPeer *peer)
+{
+  GstPromise *promise = peer_promise (peer, on_description_created);
+  g_signal_emit_by_name (peer->webrtcbin, "create-offer", NULL, promise);
+  gst_promise_unref (promise);
+}
+
+void
+webrtc_peer_add_ice (WebrtcPeer *peer, guint mline, const gchar *candidate)
+{
+  if (peer->owner && candidate && *candidate)
+    g_signal_emit_by_name (peer->webrtcbin, "add-ice-candidate", mline, candidate);
+}
+
+gchar *
+webrtc_peer_local_sdp (WebrtcPeer *peer)
+{
+  GstWebRTCSessionDescription *desc = NULL;
+  g_object_get (peer->webrtcbin, "local-description", &desc, NULL);
+  if (!desc)
+    return NULL;
+  g_autofree gchar *text = gst_sdp_message_as_text (desc->sdp);
+  gst_webrtc_session_description_free (desc);
+  return ice_rewrite_sdp (text, (const gchar *const *) peer->public_addresses, peer->keep_private);
+}
+
+/* a GstElement pool thread */
+static void
+close_async (GstElement *webrtcbin, gpointer data)
+{
+  gst_element_set_state (webrtcbin, GST_STATE_NULL);
+}
+
+/* a GstElement pool thread, once close_async is done: the last reference */
+static void
+close_done (gpointer data)
+{
+  gst_object_unref (data);
+  /* webrtcbin's many threads leave freed memory spread over malloc's arenas; with no
+   * webrtcbin left, give it back so a burst of abandoned offers does not keep the peak */
+  if (g_atomic_int_dec_and_test (&live_webrtcbins))
+    malloc_trim (0);
+}
+
+/* main loop: stop the webrtcbin now (settled, or its grace is over) */
+static void
+peer_stop (WebrtcPeer *peer)
+{
+  if (!peer->close_pending)
+    return;
+  peer->close_pending = FALSE;
+  if (peer->close_timer) {
+    g_source_remove (peer->close_timer);
+    peer->close_timer = 0;
+  }
+  g_signal_handlers_disconnect_by_data (peer->webrtcbin, peer);
+  /* 1.22.0 can block going to NULL before any data flowed: never on the main loop */
+  gst_element_call_async (peer->webrtcbin, close_async, gst_object_ref (peer->webrtcbin), close_done);
+  webrtc_peer_unref (peer);   /* the reference webrtc_peer_close took */
+}
+
+static gboolean
+on_close_grace_over (gpointer data)
+{
+  WebrtcPeer *peer = data;
+  peer->close_timer = 0;
+  g_debug ("peer %s: webrtcbin did not settle in %d s; stopped anyway", peer->name, PEER_CLOSE_GRACE_S);
+  peer_stop (peer);
+  return G_SOURCE_REMOVE;
+}
+
+/* main loop */
+static void
+peer_close_maybe (WebrtcPeer *peer)
+{
+  if (g_atomic_int_get (&peer->inflight) > 0)
+    return;
+  GstWebRTCICEGatheringState gathering = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+  g_object_get (peer->webrtcbin, "ice-gathering-state", &gathering, NULL);
+  if (gathering == GST_WEBRTC_ICE_GATHERING_STATE_GATHERING && !peer->gathering_done)
+    return;
+  peer_stop (peer);
+}
+
+void
+webrtc_peer_close (WebrtcPeer *peer)
+{
+  if (!peer->owner)
+    return;
+  peer->owner = NULL;
+  gst_element_set_locked_state (peer->webrtcbin, TRUE);
+  gst_bin_remove (peer->pipeline, peer->webrtcbin);   /* it keeps running on its own threads */
+  peer->close_pending = TRUE;
+  webrtc_peer_ref (peer);
+  peer->close_timer = g_timeout_add_seconds (PEER_CLOSE_GRACE_S, on_close_grace_over, peer);
+  peer_close_maybe (peer);
+}

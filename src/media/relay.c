@@ -1,0 +1,438 @@
+/* relay.c — the pipeline of one live inspection: tees per track (allow-not-linked), the
+ * leaky branches that feed viewers and the recorder, the talk-back mixer that turns the
+ * reviewers' voices into one Opus stream for the applicant, and keyframe requests.
+ * The publisher's webrtcbin is in ingest.c, each viewer's in viewer.c. */
+#include "media/relay_private.h"
+#include "core/errors.h"
+#include <gst/rtp/rtp.h>
+#include <gst/video/video.h>
+
+#define KEYFRAME_INTERVAL_US (500 * G_TIME_SPAN_MILLISECOND)
+
+GstBin *
+relay_pipeline (Relay *relay)
+{
+  return GST_BIN (relay->pipeline);
+}
+
+GstClockTime
+relay_running_time (Relay *relay)
+{
+  GstClock *clock = gst_pipeline_get_clock (relay->pipeline);
+  if (!clock)
+    return 0;
+  GstClockTime now = gst_clock_get_time (clock);
+  gst_object_unref (clock);
+  GstClockTime base = gst_element_get_base_time (GST_ELEMENT (relay->pipeline));
+  return now > base ? now - base : 0;
+}
+
+/* main loop */
+static gboolean
+on_bus_message (GstBus *bus, GstMessage *msg, gpointer data)
+{
+  Relay *relay = data;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    g_autoptr (GError) err = NULL;
+    g_autofree gchar *debug = NULL;
+    gst_message_parse_error (msg, &err, &debug);
+    g_warning ("relay %s: %s: %s (%s)", relay->name, GST_OBJECT_NAME (msg->src), err->message,
+               debug ? debug : "");
+    /* a branch that writes (the recorder's file) asked to hear of its write errors */
+    const gchar *failure = NULL;
+    for (GstObject *o = msg->src; o && !failure; o = GST_OBJECT_PARENT (o))
+      failure = g_object_get_data (G_OBJECT (o), RELAY_WRITE_FAILURE);
+    if (failure && err->domain == GST_RESOURCE_ERROR && relay->branch_notify) {
+      g_autofree gchar *what = g_strconcat (failure, err->code == GST_RESOURCE_ERROR_NO_SPACE_LEFT
+                                                     ? RELAY_NO_SPACE_SUFFIX : "", NULL);
+      relay->branch_notify (relay->media_owner, what);
+    }
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_LATENCY) {
+    /* elements join a playing pipeline: hand every branch the new latency */
+    gst_bin_recalculate_latency (GST_BIN (relay->pipeline));
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_APPLICATION && relay->branch_notify) {
+    relay->branch_notify (relay->media_owner, gst_structure_get_name (gst_message_get_structure (msg)));
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+    g_autoptr (GError) err = NULL;
+    gst_message_parse_warning (msg, &err, NULL);
+    g_debug ("relay %s: %s: %s", relay->name, GST_OBJECT_NAME (msg->src), err->message);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+typedef struct { Relay *relay; gboolean flowing; } MediaNote;
+
+/* main loop */
+static gboolean
+media_note_dispatch (gpointer data)
+{
+  MediaNote *note = data;
+  if (note->relay->media_notify)
+    note->relay->media_notify (note->relay->media_owner, note->flowing);
+  return G_SOURCE_REMOVE;
+}
+
+/* streaming thread: every video packet entering the video tee */
+static GstPadProbeReturn
+on_video_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Relay *relay = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (g_atomic_int_compare_and_exchange (&relay->media_flowing, 0, 1)) {
+    MediaNote *note = g_new (MediaNote, 1);
+    note->relay = relay;
+    note->flowing = TRUE;
+    g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, media_note_dispatch, note, g_free);
+  }
+  if (buf && gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp)) {
+    if (rtp_payload_is_keyframe (relay->video_codec, gst_rtp_buffer_get_payload (&rtp),
+                                 gst_rtp_buffer_get_payload_len (&rtp)))
+    {
+      g_atomic_pointer_set (&relay->last_keyframe_seen_us, GSIZE_TO_POINTER (g_get_monotonic_time ()));
+      g_debug ("relay %s: keyframe seq %u", relay->name, gst_rtp_buffer_get_seq (&rtp));
+    }
+    gst_rtp_buffer_unmap (&rtp);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* streaming thread of a viewer's webrtcbin: a keyframe request travelling up to the
+ * publisher. Browsers and webrtcbin ask with FIR (all-headers=TRUE); once rtpsession has
+ * a FIR pending for a publisher that never honours FIR (aiortc), it sends no PLI ever
+ * again. Every request therefore leaves the relay as a PLI. */
+static GstPadProbeReturn
+on_keyframe_request (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  gboolean all_headers = FALSE;
+  if (!gst_video_event_is_force_key_unit (event) ||
+      !gst_video_event_parse_upstream_force_key_unit (event, NULL, &all_headers, NULL) || !all_headers)
+    return GST_PAD_PROBE_OK;
+  GST_PAD_PROBE_INFO_DATA (info) = gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0);
+  gst_event_unref (event);
+  return GST_PAD_PROBE_OK;
+}
+
+static gint64
+relay_last_keyframe (Relay *relay)
+{
+  return GPOINTER_TO_SIZE (g_atomic_pointer_get (&relay->last_keyframe_seen_us));
+}
+
+static void
+relay_send_keyframe_request (Relay *relay)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (now - relay->last_keyframe_request_us < KEYFRAME_INTERVAL_US || !relay->tee[TRACK_VIDEO])
+    return;
+  relay->last_keyframe_request_us = now;
+  g_debug ("relay %s: asking the publisher for a keyframe", relay->name);
+  GstPad *sink = gst_element_get_static_pad (relay->tee[TRACK_VIDEO], "sink");
+  /* travels up into the publisher's webrtcbin, whose rtpsession sends the phone a PLI
+   * (all-headers=TRUE would make it a FIR, which aiortc and some encoders ignore) */
+  gst_pad_push_event (sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0));
+  gst_object_unref (sink);
+}
+
+void
+relay_request_keyframe (Relay *relay)
+{
+  if (!relay->keyframe_wanted_since)
+    relay->keyframe_wanted_since = g_get_monotonic_time ();
+  relay_send_keyframe_request (relay);
+}
+
+/* main loop, every 250 ms: ask again until the wanted keyframe has passed the tee */
+static gboolean
+on_keyframe_timer (gpointer data)
+{
+  Relay *relay = data;
+  gint64 last_seen = relay_last_keyframe (relay);
+  gboolean want = FALSE;
+  for (guint i = 0; i < relay->viewers->len; i++) {
+    RelayViewer *viewer = g_ptr_array_index (relay->viewers, i);
+    if (!viewer->waiting_keyframe_since)
+      continue;
+    if (last_seen > viewer->waiting_keyframe_since) {
+      viewer->first_keyframe_us = last_seen;
+      viewer->waiting_keyframe_since = 0;
+    } else {
+      want = TRUE;
+    }
+  }
+  if (relay->keyframe_wanted_since && last_seen > relay->keyframe_wanted_since)
+    relay->keyframe_wanted_since = 0;
+  if (want || relay->keyframe_wanted_since)
+    relay_request_keyframe (relay);
+  return G_SOURCE_CONTINUE;
+}
+
+static GstElement *
+make_tee (Relay *relay, RelayTrack track)
+{
+  static const gchar *names[] = { "video-tee", "audio-tee", "talk-tee" };
+  GstElement *tee = gst_element_factory_make ("tee", names[track]);
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add (GST_BIN (relay->pipeline), tee);
+  return tee;
+}
+
+/* The talk-back chain: a silent live source keeps the mixer running; each reviewer's
+ * decoded microphone joins it; the mix is Opus-encoded once for the applicant. */
+static gboolean
+relay_build_talk_chain (Relay *relay, GError **error)
+{
+  g_autoptr (GError) parse_error = NULL;
+  GstElement *bin = gst_parse_bin_from_description (
+      "audiotestsrc is-live=true wave=silence samplesperbuffer=960 "
+      "! audio/x-raw,rate=48000,channels=1 ! audiomixer name=mixer latency=100000000 "
+      "! audioconvert ! audio/x-raw,rate=48000,channels=1 "
+      "! opusenc bitrate=32000 frame-size=20 dtx=true ! rtpopuspay name=talkpay pt=111",
+      TRUE, &parse_error);
+  if (!bin) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "talk-back chain: %s", parse_error->message);
+    return FALSE;
+  }
+  gst_element_set_name (bin, "talk");
+  gst_bin_add (GST_BIN (relay->pipeline), bin);
+  relay->talk_bin = bin;
+  relay->mixer = gst_bin_get_by_name (GST_BIN (bin), "mixer");
+  relay->talk_pay = gst_bin_get_by_name (GST_BIN (bin), "talkpay");
+  relay->tee[TRACK_TALK] = make_tee (relay, TRACK_TALK);
+  gst_element_link (bin, relay->tee[TRACK_TALK]);
+  return TRUE;
+}
+
+Relay *
+relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
+{
+  Relay *relay = g_new0 (Relay, 1);
+  relay->cfg = cfg;
+  relay->name = g_strdup (name);
+  g_mutex_init (&relay->lock);
+  relay->viewers = g_ptr_array_new ();
+  relay->pipeline = GST_PIPELINE (gst_pipeline_new (name));
+  /* a configured latency: the talk-back mixer runs on it, and webrtcbin's elements warn on
+   * every packet without one (nothing waits on it on the way out: see peer.c) */
+  gst_pipeline_set_latency (relay->pipeline, (GstClockTime) cfg->jitter_latency_ms * GST_MSECOND);
+  GstBus *bus = gst_pipeline_get_bus (relay->pipeline);
+  relay->bus_watch = gst_bus_add_watch (bus, on_bus_message, relay);
+  gst_object_unref (bus);
+  relay->tee[TRACK_VIDEO] = make_tee (relay, TRACK_VIDEO);
+  relay->tee[TRACK_AUDIO] = make_tee (relay, TRACK_AUDIO);
+  GstPad *video_sink = gst_element_get_static_pad (relay->tee[TRACK_VIDEO], "sink");
+  gst_pad_add_probe (video_sink, GST_PAD_PROBE_TYPE_BUFFER, on_video_packet, relay, NULL);
+  gst_pad_add_probe (video_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_keyframe_request, relay, NULL);
+  gst_object_unref (video_sink);
+  if (!relay_build_talk_chain (relay, error) ||
+      gst_element_set_state (GST_ELEMENT (relay->pipeline), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    if (error && !*error)
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the relay pipeline does not start");
+    relay_free (relay);
+    return NULL;
+  }
+  relay->keyframe_timer = g_timeout_add (250, on_keyframe_timer, relay);
+  return relay;
+}
+
+void
+relay_set_media_notify (Relay *relay, RelayMediaNotify notify, gpointer owner)
+{
+  relay->media_notify = notify;
+  relay->media_owner = owner;
+}
+
+void
+relay_set_branch_notify (Relay *relay, RelayBranchNotify notify)
+{
+  relay->branch_notify = notify;
+}
+
+void
+relay_free (Relay *relay)
+{
+  if (!relay)
+    return;
+  while (relay->viewers->len)
+    relay_viewer_remove (relay, g_ptr_array_index (relay->viewers, relay->viewers->len - 1));
+  relay_publisher_stop (relay);
+  if (relay->keyframe_timer)
+    g_source_remove (relay->keyframe_timer);
+  if (relay->bus_watch)
+    g_source_remove (relay->bus_watch);
+  gst_element_set_state (GST_ELEMENT (relay->pipeline), GST_STATE_NULL);
+  gst_clear_object (&relay->mixer);
+  gst_clear_object (&relay->talk_pay);
+  for (gint t = 0; t < TRACK_COUNT; t++)
+    gst_clear_caps (&relay->caps[t]);
+  gst_object_unref (relay->pipeline);
+  g_ptr_array_unref (relay->viewers);
+  g_mutex_clear (&relay->lock);
+  g_free (relay->name);
+  g_free (relay);
+}
+
+const gchar *
+relay_codec_name (Relay *relay, RelayTrack track)
+{
+  if (!relay->caps[track])
+    return NULL;
+  return gst_structure_get_string (gst_caps_get_structure (relay->caps[track], 0), "encoding-name");
+}
+
+gboolean
+relay_has_publisher_codecs (Relay *relay)
+{
+  return relay->caps[TRACK_VIDEO] != NULL;
+}
+
+GstCaps *
+relay_track_caps (Relay *relay, RelayTrack track)
+{
+  return relay->caps[track] ? gst_caps_ref (relay->caps[track]) : NULL;
+}
+
+gboolean
+relay_branch_link (Relay *relay, RelayTrack track, GstPad *sink, RelayBranch *branch)
+{
+  GstElement *queue = gst_element_factory_make ("queue", NULL);
+  /* leaky: a branch that cannot take data (a viewer still negotiating, a slow disk)
+   * drops its oldest packets instead of stalling the tee and everybody else */
+  g_object_set (queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0,
+                "max-size-time", (guint64) 500 * GST_MSECOND, NULL);
+  gst_bin_add (GST_BIN (relay->pipeline), queue);
+  GstPad *queue_sink = gst_element_get_static_pad (queue, "sink");
+  GstPad *queue_src = gst_element_get_static_pad (queue, "src");
+  gboolean ok = gst_pad_link (queue_src, sink) == GST_PAD_LINK_OK;
+  gst_element_sync_state_with_parent (queue);
+  GstPad *tee_pad = ok ? gst_element_request_pad_simple (relay->tee[track], "src_%u") : NULL;
+  ok = ok && gst_pad_link (tee_pad, queue_sink) == GST_PAD_LINK_OK;
+  gst_object_unref (queue_sink);
+  gst_object_unref (queue_src);
+  if (!ok) {
+    g_warning ("relay %s: cannot link a branch of track %d", relay->name, track);
+    if (tee_pad)
+      gst_element_release_request_pad (relay->tee[track], tee_pad);
+    gst_clear_object (&tee_pad);
+    gst_element_set_state (queue, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (relay->pipeline), queue);
+    return FALSE;
+  }
+  branch->tee_pad = tee_pad;
+  branch->queue = queue;
+  return TRUE;
+}
+
+void
+relay_branch_unlink (Relay *relay, RelayTrack track, RelayBranch *branch)
+{
+  if (!branch->queue)
+    return;
+  GstPad *queue_sink = gst_element_get_static_pad (branch->queue, "sink");
+  gst_pad_unlink (branch->tee_pad, queue_sink);
+  gst_object_unref (queue_sink);
+  gst_element_release_request_pad (relay->tee[track], branch->tee_pad);
+  gst_clear_object (&branch->tee_pad);
+  gst_element_set_locked_state (branch->queue, TRUE);
+  gst_object_ref (branch->queue);
+  gst_bin_remove (GST_BIN (relay->pipeline), branch->queue);
+  relay_dispose_element (relay, branch->queue);
+  branch->queue = NULL;
+}
+
+void
+relay_discard_pad (Relay *relay, GstPad *pad)
+{
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
+  gst_bin_add (GST_BIN (relay->pipeline), sink);
+  gst_element_sync_state_with_parent (sink);
+  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_link (pad, sink_pad);
+  gst_object_unref (sink_pad);
+}
+
+/* a GstElement pool thread */
+static void
+dispose_async (GstElement *element, gpointer data)
+{
+  gst_element_set_state (element, GST_STATE_NULL);
+}
+
+void
+relay_dispose_element (Relay *relay, GstElement *element)
+{
+  /* takes the caller's reference; released on the pool thread once in NULL */
+  gst_element_call_async (element, dispose_async, element, gst_object_unref);
+}
+
+GstPad *
+relay_tap_track (Relay *relay, RelayTrack track)
+{
+  if (track != TRACK_TALK && !relay->caps[track])
+    return NULL;
+  return gst_element_request_pad_simple (relay->tee[track], "src_%u");
+}
+
+void
+relay_untap_track (Relay *relay, RelayTrack track, GstPad *tee_pad)
+{
+  GstPad *peer = gst_pad_get_peer (tee_pad);
+  if (peer) {
+    gst_pad_unlink (tee_pad, peer);
+    gst_object_unref (peer);
+  }
+  gst_element_release_request_pad (relay->tee[track], tee_pad);
+  gst_object_unref (tee_pad);
+}
+
+typedef struct {
+  gchar   *failure;
+  gboolean pushing;   /* our own push is under way */
+  gboolean failed;    /* told once */
+} Isolation;
+
+static void
+isolation_free (gpointer data)
+{
+  Isolation *iso = data;
+  g_free (iso->failure);
+  g_free (iso);
+}
+
+/* streaming thread of the branch's queue (the only one touching its Isolation) */
+static GstPadProbeReturn
+isolate_push (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Isolation *iso = data;
+  if (iso->pushing)
+    return GST_PAD_PROBE_OK;   /* our own push, below */
+  iso->pushing = TRUE;
+  GstFlowReturn ret = gst_pad_push (pad, GST_PAD_PROBE_INFO_BUFFER (info));
+  iso->pushing = FALSE;
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING && ret != GST_FLOW_EOS && !iso->failed) {
+    iso->failed = TRUE;
+    GstObject *branch = gst_pad_get_parent (pad);
+    while (branch && GST_OBJECT_PARENT (branch) && !GST_IS_PIPELINE (GST_OBJECT_PARENT (branch))) {
+      GstObject *up = gst_object_get_parent (branch);   /* up to the branch's bin: take the parent first, */
+      gst_object_unref (branch);                        /* then let go of the child (never the reverse) */
+      branch = up;
+    }
+    if (branch && iso->failure)
+      gst_element_post_message (GST_ELEMENT (branch), gst_message_new_application (
+          branch, gst_structure_new (iso->failure, "flow", G_TYPE_STRING, gst_flow_get_name (ret), NULL)));
+    gst_clear_object (&branch);
+  }
+  info->data = NULL;   /* gst_pad_push took the buffer */
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = GST_FLOW_OK;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+void
+relay_isolate_branch (GstPad *queue_src, const gchar *failure)
+{
+  Isolation *iso = g_new0 (Isolation, 1);
+  iso->failure = g_strdup (failure);
+  gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER, isolate_push, iso, isolation_free);
+}

@@ -1,0 +1,80 @@
+/* relay.h — the live media graph of one live inspection: one GstPipeline holding the
+ * publisher's webrtcbin, tees that fan its RTP out without decoding, one webrtcbin per
+ * viewer behind a leaky queue, the talk-back mixer, and taps for the recorder.
+ * Only relay.c, ingest.c, viewer.c and recorder.c touch this graph. Main loop only,
+ * unless a function says otherwise. */
+#pragma once
+#include "media/peer.h"
+#include "media/sdp_offer.h"
+#include "media/rtp_keyframe.h"
+
+typedef struct _Relay Relay;
+typedef struct _RelayViewer RelayViewer;
+
+typedef enum { TRACK_VIDEO, TRACK_AUDIO, TRACK_TALK, TRACK_COUNT } RelayTrack;
+
+/* Called on the main loop when the publisher's media first flows or stops. */
+typedef void (*RelayMediaNotify) (gpointer owner, gboolean flowing);
+
+Relay   *relay_new (const KanyanConfig *cfg, const gchar *name, GError **error);
+void     relay_free (Relay *relay);
+GstBin  *relay_pipeline (Relay *relay);
+
+/* The publisher (applicant). Starting one stops any previous one. Returns the new peer
+ * (owned by the relay) that will answer the offer. *codecs_changed tells whether the
+ * viewers' codecs or payload types differ from the previous publisher's. */
+WebrtcPeer *relay_publisher_start (Relay *relay, OfferAnalysis *offer, const WebrtcPeerEvents *events,
+                                   gpointer owner, gboolean *codecs_changed, GError **error);
+void     relay_publisher_stop (Relay *relay);
+gboolean relay_has_publisher_codecs (Relay *relay);   /* a publisher has negotiated once */
+const gchar *relay_codec_name (Relay *relay, RelayTrack track);   /* "H264", "VP8", "OPUS" or NULL */
+void     relay_set_media_notify (Relay *relay, RelayMediaNotify notify, gpointer owner);
+/* Called on the main loop with the name of an application message a branch posted on the
+ * relay's bus (the recorder's RECORDER_RESTART, RECORDER_WRITE_FAILED); never after relay_free(). Same owner. */
+typedef void (*RelayBranchNotify) (gpointer owner, const gchar *what);
+/* A branch's bin that carries this object data (a static string, the failure's name) has its
+ * elements' resource errors (a file that cannot be written) told through the same notify: the
+ * name, plus RELAY_NO_SPACE_SUFFIX when the disk is full. */
+#define RELAY_WRITE_FAILURE   "kanyan-relay-write-failure"
+#define RELAY_NO_SPACE_SUFFIX "/no-space"
+void     relay_set_branch_notify (Relay *relay, RelayBranchNotify notify);
+
+/* Viewers (reviewers). relay_viewer_add creates the webrtcbin and makes the offer. */
+RelayViewer *relay_viewer_add (Relay *relay, const gchar *name, const WebrtcPeerEvents *events,
+                               gpointer owner, GError **error);
+WebrtcPeer  *relay_viewer_peer (RelayViewer *viewer);
+/* The viewer's answer is applied: only now do the tees feed it. An unanswered webrtcbin
+ * blocks its sink pads, so it must never sit in the data path. */
+void         relay_viewer_answered (Relay *relay, RelayViewer *viewer);
+void         relay_viewer_connected (Relay *relay, RelayViewer *viewer);   /* ask for a keyframe until one comes */
+void         relay_viewer_remove (Relay *relay, RelayViewer *viewer);
+gint64       relay_viewer_first_keyframe_us (RelayViewer *viewer);        /* 0 until one passed */
+
+/* Keyframes: ask the publisher for one now, and again every 500 ms until one passes. */
+void     relay_request_keyframe (Relay *relay);
+
+/* Taps for the recorder: a request pad on a track's tee (NULL if the track is absent). */
+GstPad  *relay_tap_track (Relay *relay, RelayTrack track);
+void     relay_untap_track (Relay *relay, RelayTrack track, GstPad *tee_pad);
+GstCaps *relay_track_caps (Relay *relay, RelayTrack track);
+GstClockTime relay_running_time (Relay *relay);
+
+/* A branch's queue (recorder, still) pushes through this probe, which always reports OK to the
+ * queue: a queue that saw an error keeps returning it upstream, into the tee, and that would stop
+ * the publisher's receive path. On the first failure, `failure` (if not NULL) is posted as an
+ * application message from the branch on the relay's bus. Any thread. */
+void     relay_isolate_branch (GstPad *queue_src, const gchar *failure);
+
+/* Shared by ingest.c / viewer.c: a leaky queue from a tee to a sink pad. */
+typedef struct {
+  GstPad     *tee_pad;
+  GstElement *queue;
+} RelayBranch;
+gboolean relay_branch_link (Relay *relay, RelayTrack track, GstPad *sink, RelayBranch *branch);
+void     relay_branch_unlink (Relay *relay, RelayTrack track, RelayBranch *branch);
+/* Any thread: a received stream nobody uses still needs a sink — an unlinked webrtcbin
+ * src pad returns not-linked and stops the whole receive path of that peer. */
+void     relay_discard_pad (Relay *relay, GstPad *pad);
+/* Take an element (already out of the pipeline) to NULL off the main loop — 1.22.0's
+ * webrtcbin can block there when nothing flowed. Takes the caller's reference. */
+void     relay_dispose_element (Relay *relay, GstElement *element);

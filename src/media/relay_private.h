@@ -1,0 +1,54 @@
+/* relay_private.h — the Relay's insides, shared by relay.c, ingest.c and viewer.c only. */
+#pragma once
+#include "media/relay.h"
+
+typedef struct {
+  WebrtcPeer *peer;
+  gulong      pad_added_id;
+  GstPad     *linked_src[TRACK_COUNT];   /* webrtcbin src pads linked to the tees (streaming-thread writes under lock) */
+  RelayBranch talk;                      /* talk-back mix → publisher */
+  guint32     video_ssrcs[4];            /* from the offer; immutable once started */
+  guint       n_video_ssrcs;
+  GstElement *rtpbin;                    /* webrtcbin's internal rtpbin */
+  gulong      jitterbuffer_id;
+} RelayPublisher;
+
+struct _RelayViewer {
+  Relay      *relay;
+  WebrtcPeer *peer;
+  RelayBranch branch[TRACK_COUNT];       /* video, audio out to the viewer */
+  GstPad     *sink[TRACK_COUNT];         /* webrtcbin sink pads, linked only once answered */
+  GstElement *talk_chain;                /* the viewer's microphone → mixer (bin), or NULL */
+  GstPad     *mixer_pad;                /* request pad on the mixer, inside the talk bin */
+  GstPad     *mixer_ghost;              /* its ghost on the talk bin, which the chain links to */
+  gint64      added_us;
+  gint64      waiting_keyframe_since;    /* monotonic µs; 0 when not waiting */
+  gint64      first_keyframe_us;
+  gulong      pad_added_id;
+  GMutex      lock;                      /* talk_chain / mixer_pad, written on a streaming thread */
+};
+
+struct _Relay {
+  const KanyanConfig *cfg;
+  gchar      *name;
+  GstPipeline *pipeline;
+  guint       bus_watch;
+  GstElement *tee[TRACK_COUNT];
+  GstCaps    *caps[TRACK_COUNT];         /* relay caps of each track (what viewers are offered) */
+  RtpCodec    video_codec;
+  GstElement *talk_bin, *mixer, *talk_pay;
+  RelayPublisher *publisher;
+  GPtrArray  *viewers;                   /* of RelayViewer* */
+  guint       serial;
+  guint       keyframe_timer;
+  gint64      last_keyframe_request_us;
+  gint64      keyframe_wanted_since;     /* monotonic µs; 0 when nobody waits */
+  gpointer    last_keyframe_seen_us;     /* monotonic µs as a pointer: written atomically by the tee probe */
+  gint        media_flowing;             /* atomic */
+  RelayMediaNotify media_notify;
+  RelayBranchNotify branch_notify;   /* shares media_owner */
+  gpointer    media_owner;
+  GMutex      lock;
+};
+
+void relay_publisher_free (Relay *relay, RelayPublisher *publisher);

@@ -1,0 +1,211 @@
+/* still.c — an evidence still: a branch "leaky queue ! depayloader ! decoder ! encoder !
+ * appsink" (pipelines/still.ini) on the relay's video tee, fed from the next keyframe on,
+ * that yields one image and removes itself. Owns its elements; never touches the viewers,
+ * the recorder or the publisher beyond asking it for a keyframe. */
+#include "media/still.h"
+#include "core/errors.h"
+#include <gst/app/gstappsink.h>
+#include <gst/rtp/rtp.h>
+
+#define STILL_TIMEOUT_MS   8000
+#define KEYFRAME_RETRY_MS  500
+
+struct _StillCapture {
+  Relay      *relay;
+  GstElement *branch;
+  GstPad     *tee_pad;
+  RtpCodec    codec;
+  gint        seen_keyframe;   /* atomic */
+  gint        taken;           /* atomic: the first image is on its way to the main loop */
+  StillDone   done;
+  gpointer    done_data;
+  guint       timeout, keyframe_timer;
+};
+
+typedef struct {
+  StillCapture *cap;
+  GBytes       *jpeg;
+} StillResult;
+
+/* streaming thread: the decoder starts at a keyframe, so the first frame is whole */
+static GstPadProbeReturn
+drop_until_keyframe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  StillCapture *cap = data;
+  if (g_atomic_int_get (&cap->seen_keyframe))
+    return GST_PAD_PROBE_REMOVE;
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  gboolean key = FALSE;
+  if (gst_rtp_buffer_map (GST_PAD_PROBE_INFO_BUFFER (info), GST_MAP_READ, &rtp)) {
+    key = rtp_payload_is_keyframe (cap->codec, gst_rtp_buffer_get_payload (&rtp), gst_rtp_buffer_get_payload_len (&rtp));
+    gst_rtp_buffer_unmap (&rtp);
+  }
+  if (!key)
+    return GST_PAD_PROBE_DROP;
+  g_atomic_int_set (&cap->seen_keyframe, 1);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* main loop: out of the relay; what is left is the struct */
+static void
+still_release (StillCapture *cap)
+{
+  if (cap->timeout)
+    g_source_remove (cap->timeout);
+  if (cap->keyframe_timer)
+    g_source_remove (cap->keyframe_timer);
+  cap->timeout = cap->keyframe_timer = 0;
+  if (cap->tee_pad)
+    relay_untap_track (cap->relay, TRACK_VIDEO, g_steal_pointer (&cap->tee_pad));
+  if (cap->branch) {
+    GstElement *branch = g_steal_pointer (&cap->branch);
+    gst_element_set_locked_state (branch, TRUE);
+    gst_object_ref (branch);
+    gst_bin_remove (relay_pipeline (cap->relay), branch);
+    relay_dispose_element (cap->relay, branch);
+  }
+  cap->relay = NULL;
+}
+
+static void
+still_free (StillCapture *cap)
+{
+  still_release (cap);
+  g_free (cap);
+}
+
+static void
+still_finish (StillCapture *cap, GBytes *jpeg, const gchar *message)
+{
+  StillDone done = cap->done;
+  gpointer data = cap->done_data;
+  still_free (cap);
+  if (done)
+    done (data, jpeg, message);
+}
+
+/* main loop */
+static gboolean
+on_result (gpointer data)
+{
+  StillResult *r = data;
+  still_finish (r->cap, r->jpeg, NULL);
+  g_bytes_unref (r->jpeg);
+  g_free (r);
+  return G_SOURCE_REMOVE;
+}
+
+/* streaming thread: the encoder's output; only the first one counts */
+static GstFlowReturn
+on_new_sample (GstAppSink *sink, gpointer data)
+{
+  StillCapture *cap = data;
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  if (!sample || !g_atomic_int_compare_and_exchange (&cap->taken, 0, 1))
+    return GST_FLOW_EOS;
+  GstBuffer *buf = gst_sample_get_buffer (sample);
+  GstMapInfo map;
+  if (!buf || !gst_buffer_map (buf, &map, GST_MAP_READ))
+    return GST_FLOW_EOS;
+  StillResult *r = g_new0 (StillResult, 1);
+  r->cap = cap;
+  r->jpeg = g_bytes_new (map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  g_main_context_invoke (NULL, on_result, r);
+  return GST_FLOW_EOS;
+}
+
+/* main loop */
+static gboolean
+on_timeout (gpointer data)
+{
+  StillCapture *cap = data;
+  cap->timeout = 0;
+  if (g_atomic_int_compare_and_exchange (&cap->taken, 0, 1))
+    still_finish (cap, NULL, "no decodable keyframe came from the phone in time");
+  return G_SOURCE_REMOVE;
+}
+
+/* main loop: keep asking the phone until an image is taken — not merely until a keyframe
+ * passes: a keyframe that reaches the branch while it starts may not decode, and then
+ * only the next one will */
+static gboolean
+want_keyframe (gpointer data)
+{
+  StillCapture *cap = data;
+  if (g_atomic_int_get (&cap->taken)) {
+    cap->keyframe_timer = 0;
+    return G_SOURCE_REMOVE;
+  }
+  relay_request_keyframe (cap->relay);
+  return G_SOURCE_CONTINUE;
+}
+
+StillCapture *
+still_capture_start (Relay *relay, const KanyanConfig *cfg, StillDone done, gpointer data, GError **error)
+{
+  const gchar *encoding = relay_codec_name (relay, TRACK_VIDEO);
+  if (!encoding) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "no video is coming from the applicant");
+    return NULL;
+  }
+  g_autofree gchar *path = g_build_filename (cfg->pipelines_dir, "still.ini", NULL);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error)) {
+    g_prefix_error (error, "%s: ", path);
+    return NULL;
+  }
+  g_autofree gchar *decode = g_key_file_get_string (kf, "decode", encoding, NULL);
+  g_autofree gchar *encode = g_key_file_get_string (kf, "encode", "jpeg", NULL);
+  if (!decode || !encode) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "%s: needs [decode] %s and [encode] jpeg", path, encoding);
+    return NULL;
+  }
+  /* async=false, like every sink added to the playing relay: an async sink waits for preroll
+   * through the pipeline's state machinery, and when that races with another branch's change
+   * (a recording segment restarting) it can stay in PAUSED, holding its one image */
+  g_autofree gchar *desc = g_strdup_printf ("queue name=isolate leaky=downstream max-size-buffers=500 max-size-bytes=0 "
+                                            "max-size-time=0 ! %s ! %s ! appsink name=sink sync=false async=false "
+                                            "max-buffers=1 drop=true", decode, encode);
+  GstElement *branch = gst_parse_bin_from_description (desc, TRUE, error);
+  if (!branch)
+    return NULL;
+  StillCapture *cap = g_new0 (StillCapture, 1);
+  cap->relay = relay;
+  cap->codec = rtp_codec_from_name (encoding);
+  cap->done = done;
+  cap->done_data = data;
+  cap->branch = branch;
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (branch), "sink");
+  GstAppSinkCallbacks callbacks = { .new_sample = on_new_sample };
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, cap, NULL);
+  gst_object_unref (sink);
+  gst_bin_add (relay_pipeline (relay), branch);
+  GstElement *queue = gst_bin_get_by_name (GST_BIN (branch), "isolate");
+  GstPad *queue_src = gst_element_get_static_pad (queue, "src");
+  relay_isolate_branch (queue_src, NULL);   /* a decoder error stays in this branch */
+  gst_object_unref (queue_src);
+  gst_object_unref (queue);
+  GstPad *branch_sink = gst_element_get_static_pad (branch, "sink");
+  if (cap->codec != RTP_CODEC_UNKNOWN)
+    gst_pad_add_probe (branch_sink, GST_PAD_PROBE_TYPE_BUFFER, drop_until_keyframe, cap, NULL);
+  gst_element_sync_state_with_parent (branch);
+  cap->tee_pad = relay_tap_track (relay, TRACK_VIDEO);
+  if (cap->tee_pad)
+    gst_pad_link (cap->tee_pad, branch_sink);
+  gst_object_unref (branch_sink);
+  relay_request_keyframe (relay);
+  cap->keyframe_timer = g_timeout_add (KEYFRAME_RETRY_MS, want_keyframe, cap);
+  cap->timeout = g_timeout_add (STILL_TIMEOUT_MS, on_timeout, cap);
+  return cap;
+}
+
+void
+still_capture_cancel (StillCapture *cap)
+{
+  cap->done = NULL;   /* its owner is going: nobody is told */
+  if (g_atomic_int_compare_and_exchange (&cap->taken, 0, 1))
+    still_free (cap);
+  else
+    still_release (cap);   /* a result is queued for the main loop: on_result frees the rest */
+}

@@ -1,0 +1,159 @@
+/* viewer.c — one reviewer's webrtcbin in the relay: video sendonly and audio sendrecv fed
+ * from the tees through leaky queues (the server offers), and the reviewer's microphone
+ * decoded into the talk-back mixer. Never decodes the applicant's media. */
+#include "media/relay_private.h"
+#include "core/errors.h"
+
+/* webrtcbin streaming thread: the reviewer's microphone arrived */
+static void
+on_viewer_pad_added (GstElement *webrtcbin, GstPad *pad, RelayViewer *viewer)
+{
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  Relay *relay = viewer->relay;
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  const gchar *media = caps ? gst_structure_get_string (gst_caps_get_structure (caps, 0), "media") : NULL;
+  if (g_strcmp0 (media, "audio") != 0) {   /* only a microphone is welcome */
+    relay_discard_pad (relay, pad);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  GstElement *chain = gst_parse_bin_from_description (
+      "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample "
+      "! audio/x-raw,rate=48000,channels=1 ! queue leaky=downstream max-size-time=200000000",
+      TRUE, &error);
+  if (!chain) {
+    g_warning ("relay %s: talk-back chain: %s", relay->name, error->message);
+    return;
+  }
+  g_mutex_lock (&viewer->lock);
+  if (viewer->talk_chain) {           /* one microphone per viewer */
+    g_mutex_unlock (&viewer->lock);
+    gst_object_unref (gst_object_ref_sink (chain));
+    relay_discard_pad (relay, pad);
+    return;
+  }
+  gst_bin_add (GST_BIN (relay->pipeline), chain);
+  GstPad *chain_sink = gst_element_get_static_pad (chain, "sink");
+  GstPad *chain_src = gst_element_get_static_pad (chain, "src");
+  viewer->mixer_pad = gst_element_request_pad_simple (relay->mixer, "sink_%u");
+  /* the mixer lives in the talk bin: the chain reaches it through a ghost pad */
+  viewer->mixer_ghost = gst_ghost_pad_new (NULL, viewer->mixer_pad);
+  gst_pad_set_active (viewer->mixer_ghost, TRUE);
+  gst_element_add_pad (relay->talk_bin, gst_object_ref (viewer->mixer_ghost));
+  if (gst_pad_link (chain_src, viewer->mixer_ghost) != GST_PAD_LINK_OK)
+    g_warning ("relay %s: the talk-back chain does not link to the mixer", relay->name);
+  gst_element_sync_state_with_parent (chain);
+  gst_pad_link (pad, chain_sink);
+  viewer->talk_chain = gst_object_ref (chain);
+  g_mutex_unlock (&viewer->lock);
+  gst_object_unref (chain_sink);
+  gst_object_unref (chain_src);
+}
+
+static GstPad *
+viewer_request_sink (RelayViewer *viewer, GstCaps *caps, GstWebRTCRTPTransceiverDirection direction,
+                     gboolean nack)
+{
+  GstElement *webrtcbin = viewer->peer->webrtcbin;
+  GstPadTemplate *templ = gst_element_get_pad_template (webrtcbin, "sink_%u");
+  GstPad *sink = gst_element_request_pad (webrtcbin, templ, NULL, caps);
+  if (!sink)
+    return NULL;
+  GstWebRTCRTPTransceiver *trans = NULL;
+  g_object_get (sink, "transceiver", &trans, NULL);
+  if (trans) {
+    g_object_set (trans, "codec-preferences", caps, "direction", direction, "do-nack", nack, NULL);
+    gst_object_unref (trans);
+  }
+  return sink;
+}
+
+RelayViewer *
+relay_viewer_add (Relay *relay, const gchar *name, const WebrtcPeerEvents *events, gpointer owner,
+                  GError **error)
+{
+  if (!relay->caps[TRACK_VIDEO]) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "no publisher media to offer yet");
+    return NULL;
+  }
+  g_autofree gchar *element_name = g_strdup_printf ("%s-%s-%u", relay->name, name, ++relay->serial);
+  WebrtcPeer *peer = webrtc_peer_new (GST_BIN (relay->pipeline), element_name, relay->cfg, events, owner);
+  if (!peer) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "webrtcbin is not available");
+    return NULL;
+  }
+  RelayViewer *viewer = g_new0 (RelayViewer, 1);
+  viewer->relay = relay;
+  viewer->peer = peer;
+  viewer->added_us = g_get_monotonic_time ();
+  g_mutex_init (&viewer->lock);
+
+  viewer->sink[TRACK_VIDEO] = viewer_request_sink (viewer, relay->caps[TRACK_VIDEO],
+                                                   GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, TRUE);
+  if (relay->caps[TRACK_AUDIO])
+    viewer->sink[TRACK_AUDIO] = viewer_request_sink (viewer, relay->caps[TRACK_AUDIO],
+                                                     GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, FALSE);
+  viewer->pad_added_id = g_signal_connect (peer->webrtcbin, "pad-added", G_CALLBACK (on_viewer_pad_added), viewer);
+  gst_element_sync_state_with_parent (peer->webrtcbin);
+  g_ptr_array_add (relay->viewers, viewer);
+  webrtc_peer_create_offer (peer);
+  return viewer;
+}
+
+WebrtcPeer *
+relay_viewer_peer (RelayViewer *viewer)
+{
+  return viewer->peer;
+}
+
+void
+relay_viewer_answered (Relay *relay, RelayViewer *viewer)
+{
+  for (gint t = TRACK_VIDEO; t <= TRACK_AUDIO; t++)
+    if (viewer->sink[t] && !viewer->branch[t].queue)
+      relay_branch_link (relay, t, viewer->sink[t], &viewer->branch[t]);
+}
+
+void
+relay_viewer_connected (Relay *relay, RelayViewer *viewer)
+{
+  viewer->waiting_keyframe_since = g_get_monotonic_time ();
+  relay_request_keyframe (relay);
+}
+
+gint64
+relay_viewer_first_keyframe_us (RelayViewer *viewer)
+{
+  return viewer->first_keyframe_us;
+}
+
+void
+relay_viewer_remove (Relay *relay, RelayViewer *viewer)
+{
+  g_ptr_array_remove (relay->viewers, viewer);
+  g_signal_handler_disconnect (viewer->peer->webrtcbin, viewer->pad_added_id);
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    relay_branch_unlink (relay, t, &viewer->branch[t]);
+    gst_clear_object (&viewer->sink[t]);
+  }
+  g_mutex_lock (&viewer->lock);
+  if (viewer->talk_chain) {
+    GstPad *chain_src = gst_element_get_static_pad (viewer->talk_chain, "src");
+    gst_pad_unlink (chain_src, viewer->mixer_ghost);
+    gst_object_unref (chain_src);
+    gst_element_remove_pad (relay->talk_bin, viewer->mixer_ghost);
+    gst_clear_object (&viewer->mixer_ghost);
+    gst_element_release_request_pad (relay->mixer, viewer->mixer_pad);
+    gst_clear_object (&viewer->mixer_pad);
+    gst_element_set_locked_state (viewer->talk_chain, TRUE);
+    gst_bin_remove (GST_BIN (relay->pipeline), viewer->talk_chain);
+    relay_dispose_element (relay, viewer->talk_chain);   /* takes our reference */
+    viewer->talk_chain = NULL;
+  }
+  g_mutex_unlock (&viewer->lock);
+  webrtc_peer_close (viewer->peer);
+  webrtc_peer_unref (viewer->peer);
+  g_mutex_clear (&viewer->lock);
+  g_free (viewer);
+}

@@ -1,8 +1,0 @@
-/* report_pdf.h — the inspection report of one case as a PDF (cairo + pango). */
-#pragma once
-#include "app.h"
-#include "db.h"
-
-/* writes the report to path: case facts, each item with its mark, note and stills (by hash),
- * the decisions and countersignature, the live inspections and the recordings with hashes */
-gboolean report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError **error);

@@ -1,0 +1,23 @@
+/* cases.h — the case domain the entry points call: create a case, issue its invite (audited). */
+#pragma once
+#include "app/app.h"
+#include "store/db.h"
+
+typedef struct {
+  gchar *token;        /* shown once, never stored */
+  gchar *url;          /* the applicant page with the case and token */
+  gint64 expires_at;
+} Invite;
+void invite_free (Invite *invite);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Invite, invite_free)
+
+/* owner: a reviewer's or lead's username, or NULL for none yet; the deadline counts the type's
+ * time limit in working days from today */
+CaseRow *cases_create (sqlite3 *db, const KanyanConfig *cfg, const gchar *actor, CaseFacts *facts, const gchar *owner,
+                       GError **error);
+gboolean cases_assign (sqlite3 *db, const gchar *actor, const CaseRow *row, const gchar *owner, GError **error);
+gboolean cases_add_reviewer (sqlite3 *db, const gchar *actor, const CaseRow *row, const gchar *username,
+                             GError **error);
+Invite  *cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, const CaseRow *row, GError **error);
+gint     cases_revoke_invites (sqlite3 *db, const gchar *actor, const CaseRow *row);
+gchar  *cases_invite_url (const KanyanConfig *cfg, const gchar *ref, const gchar *token);

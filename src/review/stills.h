@@ -1,0 +1,17 @@
+/* stills.h — evidence stills of a case: capture from the live video into a hashed JPEG beside
+ * the recordings, list them, and keep a drawing on each as a separate layer. Main loop. */
+#pragma once
+#include "app/app.h"
+#include "store/db.h"
+#include <json-glib/json-glib.h>
+
+/* the stored still (its row), or NULL and the error */
+typedef void (*StillsReply) (gpointer data, const StillRow *still, const GError *error);
+
+/* FALSE (and no reply) when it cannot start: no live video, bad item */
+gboolean stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item, StillsReply reply,
+                         gpointer data, GError **error);
+/* shapes: validated by bodies_parse_annotation(); replaces the still's drawing layer */
+gboolean stills_annotate (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 still_id, JsonNode *shapes,
+                          GError **error);
+void     stills_add_json (JsonBuilder *b, const StillRow *still);   /* one still as an object */

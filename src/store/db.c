@@ -1,0 +1,208 @@
+/* db.c — opens the SQLite file in WAL mode and brings its schema up to date.
+ * The schema is a list of numbered migrations applied in order and recorded in
+ * PRAGMA user_version; a migration is never edited once released, only appended. */
+#include "store/db.h"
+#include "core/errors.h"
+#include "store/seed.h"
+
+static const gchar *const migrations[] = {
+  /* 1: the live inspection core */
+  "CREATE TABLE case_types ("
+  "  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, title_en TEXT NOT NULL,"
+  "  title_zh TEXT NOT NULL, time_limit_days INTEGER NOT NULL);"
+  "CREATE TABLE case_type_items ("
+  "  id INTEGER PRIMARY KEY, type_id INTEGER NOT NULL REFERENCES case_types(id),"
+  "  position INTEGER NOT NULL, title_en TEXT NOT NULL, title_zh TEXT NOT NULL,"
+  "  guidance TEXT NOT NULL DEFAULT '', UNIQUE (type_id, position));"
+  "CREATE TABLE cases ("
+  "  id INTEGER PRIMARY KEY, ref TEXT NOT NULL UNIQUE, type_id INTEGER NOT NULL REFERENCES case_types(id),"
+  "  status TEXT NOT NULL DEFAULT 'accepted', created_at INTEGER NOT NULL);"
+  "CREATE TABLE invites ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  token_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+  "  revoked_at INTEGER);"
+  "CREATE TABLE live_sessions ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  started_at INTEGER NOT NULL, ended_at INTEGER);"
+  "CREATE TABLE participants ("
+  "  id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES live_sessions(id),"
+  "  peer TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',"
+  "  joined_at INTEGER NOT NULL, left_at INTEGER);"
+  "CREATE TABLE recordings ("
+  "  id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES live_sessions(id),"
+  "  seq INTEGER NOT NULL, path TEXT NOT NULL, video_codec TEXT, audio_codec TEXT,"
+  "  started_at INTEGER NOT NULL, ended_at INTEGER, bytes INTEGER,"
+  "  state TEXT NOT NULL DEFAULT 'recording');",
+  /* 2: finalized archives */
+  "ALTER TABLE recordings ADD COLUMN archive_path TEXT;"
+  "ALTER TABLE recordings ADD COLUMN archive_sha256 TEXT;"
+  "ALTER TABLE recordings ADD COLUMN archive_bytes INTEGER;"
+  "ALTER TABLE recordings ADD COLUMN duration_ms INTEGER;"
+  "ALTER TABLE recordings ADD COLUMN archive_state TEXT;"   /* archived | salvaged | failed */
+  "ALTER TABLE recordings ADD COLUMN archive_error TEXT;",
+  /* 3: the append-only, hash-chained audit log (audit.c) */
+  "CREATE TABLE audit_log ("
+  "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
+  "  case_ref TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+  "CREATE INDEX audit_log_case ON audit_log (case_ref, id);"
+  "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+  "  BEGIN SELECT RAISE (ABORT, 'the audit log is append-only'); END;"
+  "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+  "  BEGIN SELECT RAISE (ABORT, 'the audit log is append-only'); END;",
+  /* 4: accounts (users.c) */
+  "CREATE TABLE users ("
+  "  id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,"
+  "  role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'lead', 'auditor')),"
+  "  department TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, disabled_at INTEGER,"
+  "  failed_logins INTEGER NOT NULL DEFAULT 0, last_failed_at INTEGER);"
+  "CREATE TABLE sessions ("
+  "  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), token_hash TEXT NOT NULL UNIQUE,"
+  "  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, ended_at INTEGER);",
+  /* 5: who a case belongs to (first-contact owner, co-reviewers) and its facts and deadline */
+  "ALTER TABLE cases ADD COLUMN owner_id INTEGER REFERENCES users(id);"
+  "ALTER TABLE cases ADD COLUMN department TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE cases ADD COLUMN applicant_name TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE cases ADD COLUMN applicant_phone TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE cases ADD COLUMN site_address TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE cases ADD COLUMN site_lat REAL;"
+  "ALTER TABLE cases ADD COLUMN site_lon REAL;"
+  "ALTER TABLE cases ADD COLUMN accepted_on TEXT;"      /* YYYY-MM-DD */
+  "ALTER TABLE cases ADD COLUMN deadline_on TEXT;"      /* YYYY-MM-DD, in working days from accepted_on */
+  "CREATE TABLE case_reviewers ("
+  "  case_id INTEGER NOT NULL REFERENCES cases(id), user_id INTEGER NOT NULL REFERENCES users(id),"
+  "  PRIMARY KEY (case_id, user_id));",
+  /* 6: the review workflow: marks, decisions, the on-site challenge and the phone's location */
+  "CREATE TABLE marks ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  session_id INTEGER NOT NULL REFERENCES live_sessions(id), item INTEGER NOT NULL,"
+  "  result TEXT NOT NULL CHECK (result IN ('pass', 'fail', 'not_shown')), note TEXT NOT NULL DEFAULT '',"
+  "  by_user TEXT NOT NULL, at INTEGER NOT NULL, media_ms INTEGER);"
+  "CREATE INDEX marks_session ON marks (session_id, item, id);"
+  "CREATE TABLE decisions ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id), session_id INTEGER,"
+  "  kind TEXT NOT NULL CHECK (kind IN ('approve', 'rectify', 'reject')), reason TEXT NOT NULL,"
+  "  by_user TEXT NOT NULL, at INTEGER NOT NULL,"
+  "  state TEXT NOT NULL CHECK (state IN ('final', 'awaiting_countersign', 'returned')),"
+  "  countersigned_by TEXT, countersigned_at INTEGER, countersign_note TEXT,"
+  "  notice TEXT);"   /* the one-time notice (JSON), frozen when a rectify decision is made */
+  "ALTER TABLE live_sessions ADD COLUMN challenge TEXT;"
+  "ALTER TABLE live_sessions ADD COLUMN challenge_seen_by TEXT;"
+  "ALTER TABLE live_sessions ADD COLUMN challenge_seen_at INTEGER;"
+  "ALTER TABLE live_sessions ADD COLUMN geo_lat REAL;"
+  "ALTER TABLE live_sessions ADD COLUMN geo_lon REAL;"
+  "ALTER TABLE live_sessions ADD COLUMN geo_accuracy_m REAL;"
+  "ALTER TABLE live_sessions ADD COLUMN geo_at INTEGER;",
+  /* 7: evidence stills; a drawing on one is a separate layer, the image stays untouched */
+  "CREATE TABLE stills ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  session_id INTEGER NOT NULL REFERENCES live_sessions(id), item INTEGER NOT NULL,"
+  "  path TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, media_ms INTEGER,"
+  "  at INTEGER NOT NULL, by_user TEXT NOT NULL,"
+  "  annotation TEXT, annotated_by TEXT, annotated_at INTEGER);",
+  /* 8: retention: media deleted past its period keeps its row and hash (the chain still verifies) */
+  "ALTER TABLE recordings ADD COLUMN purged_at INTEGER;"
+  "ALTER TABLE stills ADD COLUMN purged_at INTEGER;",
+  /* 9: parallel approval — a required item may belong to another department, whose
+   * co-reviewer marks it ('' = the owner's department). The demo fire items move there. */
+  "ALTER TABLE case_type_items ADD COLUMN department TEXT NOT NULL DEFAULT '';"
+  "UPDATE case_type_items SET department = 'fire' WHERE type_id = (SELECT id FROM case_types WHERE key = 'fuel-retail')"
+  "  AND title_en IN ('Fire equipment: extinguishers, fire blankets, sand',"
+  "                   'Safety signs: no smoking, no open flame, engine off');",
+  /* 10: one wall-clock axis for replay — a reference video buffer (the one that reached the
+   * muxer with the least delay): its arrival (wall clock, ms) and its time in the segment's
+   * file (µs); from both, once archived, the wall-clock time of the archive's 0 (NULL:
+   * unknown, readers fall back to started_at) */
+  "ALTER TABLE recordings ADD COLUMN media_ref_at INTEGER;"
+  "ALTER TABLE recordings ADD COLUMN media_ref_pts_us INTEGER;"
+  "ALTER TABLE recordings ADD COLUMN media_started_at INTEGER;",
+  /* 11: stretches of a recording segment without video: a loss the jitterbuffer could not
+   * repair, frozen until the next keyframe (at: wall-clock ms when it began) */
+  "CREATE TABLE IF NOT EXISTS recording_gaps ("
+  "  id INTEGER PRIMARY KEY, recording_id INTEGER NOT NULL REFERENCES recordings(id),"
+  "  at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, reason TEXT NOT NULL);"
+  "CREATE INDEX IF NOT EXISTS recording_gaps_recording ON recording_gaps (recording_id);",
+};
+
+gint
+db_latest_version (void)
+{
+  return G_N_ELEMENTS (migrations);
+}
+
+gint64
+db_now_ms (void)
+{
+  return g_get_real_time () / 1000;
+}
+
+gboolean
+db_exec (sqlite3 *db, const gchar *sql, GError **error)
+{
+  char *msg = NULL;
+  if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "database: %s", msg ? msg : "?");
+    sqlite3_free (msg);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gint
+db_schema_version (sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  gint version = -1;
+  if (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step (st) == SQLITE_ROW)
+    version = sqlite3_column_int (st, 0);
+  sqlite3_finalize (st);
+  return version;
+}
+
+static gboolean
+db_migrate (sqlite3 *db, GError **error)
+{
+  gint version = db_schema_version (db);
+  if (version > db_latest_version ()) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL,
+                 "database schema %d is newer than this kanyan (%d)", version, db_latest_version ());
+    return FALSE;
+  }
+  for (gint v = version; v < db_latest_version (); v++) {
+    g_autofree gchar *sql = g_strdup_printf ("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
+                                             migrations[v], v + 1);
+    if (!db_exec (db, sql, error)) {
+      db_exec (db, "ROLLBACK", NULL);
+      g_prefix_error (error, "migration %d: ", v + 1);
+      return FALSE;
+    }
+    g_info ("database migrated to schema %d", v + 1);
+  }
+  return TRUE;
+}
+
+sqlite3 *
+db_open (const gchar *path, GError **error)
+{
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot open %s: %s", path,
+                 db ? sqlite3_errmsg (db) : "out of memory");
+    sqlite3_close (db);
+    return NULL;
+  }
+  sqlite3_busy_timeout (db, 5000);
+  if (!db_exec (db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", error) ||
+      !db_migrate (db, error) || !seed_case_types (db, error)) {
+    sqlite3_close (db);
+    return NULL;
+  }
+  return db;
+}
+
+void
+db_close (sqlite3 *db)
+{
+  if (db)
+    sqlite3_close (db);
+}

@@ -1,0 +1,130 @@
+/* api_admin.c — REST routes of administration: case types (their required items and time
+ * limits) and accounts. Only admins change anything here (auth.c); every change is audited. */
+#include "web/api_private.h"
+#include "web/bodies.h"
+#include "review/audit.h"
+#include "core/errors.h"
+#include "review/users.h"
+
+/* GET /api/case-types: any signed-in staff (the case form needs them) */
+void
+api_admin_case_types (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  if (!id->user) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_UNAUTHENTICATED, "log in first (or the session expired)");
+    return;
+  }
+  g_autoptr (GPtrArray) types = store_case_types (app->db);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "types");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < types->len; i++) {
+    gchar **t = g_ptr_array_index (types, i);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "key");
+    json_builder_add_string_value (b, t[0]);
+    json_builder_set_member_name (b, "title_en");
+    json_builder_add_string_value (b, t[1]);
+    json_builder_set_member_name (b, "title_zh");
+    json_builder_add_string_value (b, t[2]);
+    json_builder_set_member_name (b, "time_limit_days");
+    json_builder_add_int_value (b, g_ascii_strtoll (t[3], NULL, 10));
+    json_builder_set_member_name (b, "cases");
+    json_builder_add_int_value (b, g_ascii_strtoll (t[4], NULL, 10));
+    g_autoptr (GPtrArray) items = store_case_type_items (app->db, t[0]);
+    json_builder_set_member_name (b, "items");
+    json_builder_begin_array (b);
+    for (guint k = 0; k < items->len; k++) {
+      gchar **item = g_ptr_array_index (items, k);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "title_en");
+      json_builder_add_string_value (b, item[0]);
+      json_builder_set_member_name (b, "title_zh");
+      json_builder_add_string_value (b, item[1]);
+      json_builder_set_member_name (b, "guidance");
+      json_builder_add_string_value (b, item[2]);
+      json_builder_set_member_name (b, "department");
+      json_builder_add_string_value (b, item[3]);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  api_respond_builder (ex, 200, b);
+}
+
+/* POST /api/case-types (create) and POST /api/case-types/{key} (edit) */
+void
+api_admin_case_type_save (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *key, JsonObject *body)
+{
+  if (!api_allowed (app, ex, id, ABILITY_MANAGE_TYPES, NULL))
+    return;
+  g_autoptr (GError) error = NULL;
+  CaseTypeDef def;
+  gboolean ok = bodies_parse_case_type (body, key, &def, &error) && store_case_type_save (app->db, &def, key != NULL, &error);
+  if (ok) {
+    g_autofree gchar *days = g_strdup_printf ("%d", def.time_limit_days);
+    g_autofree gchar *items = def.items ? g_strdup_printf ("%u", def.items->len) : g_strdup ("unchanged");
+    audit_note (app->db, auth_actor (id), key ? "case_type.edited" : "case_type.created", "", "key", def.key,
+                "time_limit_days", days, "items", items, NULL);
+  }
+  g_clear_pointer (&def.items, g_array_unref);
+  if (!ok) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "key");
+  json_builder_add_string_value (b, def.key);
+  api_respond_builder (ex, key ? 200 : 201, b);
+}
+
+/* POST /api/users {username, role, department?}: the new account's password is shown once */
+void
+api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body)
+{
+  if (!api_allowed (app, ex, id, ABILITY_MANAGE_USERS, NULL))
+    return;
+  g_autoptr (GError) error = NULL;
+  UserBody u;
+  if (!bodies_parse_user (body, &u, &error)) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  g_autofree gchar *password = users_random_password ();
+  g_autoptr (User) user = users_add (app->db, u.username, password, u.role, u.department ? u.department : "", &error);
+  if (!user) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  audit_note (app->db, auth_actor (id), "user.created", "", "username", user->username, "role", user->role,
+              "department", user->department, NULL);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "username");
+  json_builder_add_string_value (b, user->username);
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, user->role);
+  json_builder_set_member_name (b, "password");   /* once: only its Argon2id hash is kept */
+  json_builder_add_string_value (b, password);
+  api_respond_builder (ex, 201, b);
+}
+
+/* POST /api/users/{name}/disable {} */
+void
+api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *username)
+{
+  if (!api_allowed (app, ex, id, ABILITY_MANAGE_USERS, NULL))
+    return;
+  g_autoptr (GError) error = NULL;
+  if (g_strcmp0 (username, id->user->username) == 0) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_CONFLICT, "an admin cannot disable its own account");
+    return;
+  }
+  if (!users_disable (app->db, username, &error)) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  audit_note (app->db, auth_actor (id), "user.disabled", "", "username", username, NULL);
+  http_exchange_respond (ex, 204, "text/plain", NULL);
+}

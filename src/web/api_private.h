@@ -1,0 +1,48 @@
+/* api_private.h — helpers shared by the REST route files (api.c, api_review.c). */
+#pragma once
+#include "app/app.h"
+#include "review/auth.h"
+#include "web/http.h"
+#include <json-glib/json-glib.h>
+
+JsonBuilder *api_object_begin (void);                       /* an open object */
+void         api_respond_builder (HttpExchange *ex, guint status, JsonBuilder *b);   /* closes it */
+/* responds (401/403) and returns FALSE when the caller may not */
+gboolean     api_allowed (KanyanApp *app, HttpExchange *ex, const Identity *id, Ability what, const CaseRow *row);
+
+/* api_review.c: the review workflow's routes and the parts of a case they add */
+typedef void (*CaseHandler) (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
+                             JsonObject *body);
+/* which items the asking user may mark (parallel approval): a WorkflowItemFilter over this */
+typedef struct { KanyanApp *app; const Identity *id; const CaseRow *row; } ApiMarkerScope;
+gboolean api_review_may_mark (const gchar *item_department, gpointer scope);
+void api_review_mark (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_marks (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_challenge_seen (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
+                                JsonObject *body);
+void api_review_decide (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_countersign (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row,
+                             JsonObject *body);
+void api_review_reopen (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_queue (KanyanApp *app, HttpExchange *ex, const Identity *id);
+void api_review_still (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_annotate (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_review_add_stills (JsonBuilder *b, KanyanApp *app, const CaseRow *row);   /* "stills" */
+void api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
+/* api_audit.c */
+void api_audit_search (KanyanApp *app, HttpExchange *ex, const Identity *id);
+void api_audit_timeline (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_audit_report_pdf (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_audit_integrity (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+/* api_admin.c */
+void api_admin_case_types (KanyanApp *app, HttpExchange *ex, const Identity *id);
+void api_admin_case_type_save (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *key,
+                               JsonObject *body);   /* key NULL: create */
+void api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
+void api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *username);
+/* into an open object: "sessions" (challenge, location, distance from the site), "decisions" */
+void api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gboolean with_challenge);
+void api_review_add_decisions (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
+/* into an open object: "notice", the latest one-time notice, or null */
+void api_review_add_notice (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
+void api_audit_signing_key (KanyanApp *app, HttpExchange *ex);
