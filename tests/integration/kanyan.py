@@ -342,7 +342,12 @@ def decode_errors(path):
     decoded frames onto its own output clock, not from the file (see packet_dts_repeats)."""
     out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", path, "-map", "0:v?", "-map", "0:a?", "-f", "null", "-"],
                          capture_output=True, text=True)
-    errors = [l for l in out.stderr.splitlines() if l.strip() and not l.startswith("[null @")]
+    errors, dropped = [], False
+    for line in out.stderr.splitlines():
+        repeat = line.strip().startswith("Last message repeated")
+        dropped = line.startswith("[null @") or (repeat and dropped)   # its repeats go with it
+        if line.strip() and not dropped:
+            errors.append(line)
     return errors + ([f"ffmpeg exited {out.returncode}"] if out.returncode else [])
 
 
