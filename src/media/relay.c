@@ -178,6 +178,33 @@ make_tee (Relay *relay, RelayTrack track)
   return tee;
 }
 
+/* the talk-out appsink's streaming thread: each packet of the mix goes to the current
+ * publisher's appsrc, stamped with its running time (the appsrc's segment starts at 0 on the
+ * same pipeline clock). The appsrc has the caps of the publisher's audio m-line, whose
+ * payload type the payloader writes (ingest.c) */
+static GstFlowReturn
+on_talk_sample (GstAppSink *sink, gpointer data)
+{
+  Relay *relay = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  if (!sample)
+    return GST_FLOW_OK;
+  g_mutex_lock (&relay->lock);
+  GstElement *src = relay->talk_src ? gst_object_ref (relay->talk_src) : NULL;
+  g_mutex_unlock (&relay->lock);
+  GstBuffer *buf = gst_sample_get_buffer (sample);
+  const GstSegment *segment = gst_sample_get_segment (sample);
+  if (src && buf && segment && GST_BUFFER_PTS_IS_VALID (buf)) {
+    GstBuffer *out = gst_buffer_copy (buf);   /* shallow: the payload is shared */
+    GST_BUFFER_PTS (out) = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+    GST_BUFFER_DTS (out) = GST_CLOCK_TIME_NONE;
+    gst_app_src_push_buffer (GST_APP_SRC (src), out);   /* takes it; the caps are the publisher's */
+  }
+  gst_clear_object (&src);
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
 /* The talk-back chain: a silent live source keeps the mixer running; each reviewer's
  * decoded microphone joins it; the mix is Opus-encoded once for the applicant. */
 static gboolean
@@ -201,7 +228,25 @@ relay_build_talk_chain (Relay *relay, GError **error)
   relay->talk_pay = gst_bin_get_by_name (GST_BIN (bin), "talkpay");
   relay->tee[TRACK_TALK] = make_tee (relay, TRACK_TALK);
   gst_element_link (bin, relay->tee[TRACK_TALK]);
-  return TRUE;
+  /* the mix reaches the publisher through an appsink here and an appsrc there, not a pad link:
+   * a reviewer's microphone feeds the mix, the mix the publisher, and the publisher the
+   * reviewer, so a direct link closes a loop in the pipeline's graph (GStreamer warns, and
+   * orders its state changes arbitrarily) */
+  GstElement *out = gst_element_factory_make ("appsink", "talk-out");
+  if (!out) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "talk-back chain: appsink is not available");
+    return FALSE;
+  }
+  g_object_set (out, "sync", FALSE, "async", FALSE, "drop", TRUE, "max-buffers", 50, NULL);
+  GstAppSinkCallbacks callbacks = { .new_sample = on_talk_sample };
+  gst_app_sink_set_callbacks (GST_APP_SINK (out), &callbacks, relay, NULL);
+  gst_bin_add (GST_BIN (relay->pipeline), out);
+  GstPad *out_sink = gst_element_get_static_pad (out, "sink");
+  gboolean ok = relay_branch_link (relay, TRACK_TALK, out_sink, &relay->talk_out);
+  gst_object_unref (out_sink);
+  if (!ok)
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "talk-back chain: the mix does not link");
+  return ok;
 }
 
 Relay *
