@@ -394,6 +394,8 @@ cmd_archive (int argc, char **argv)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "source");
       json_builder_add_string_value (b, argv[i]);
+      json_builder_set_member_name (b, "empty");
+      json_builder_add_boolean_value (b, r->empty);
       json_builder_set_member_name (b, "archive");
       json_builder_add_string_value (b, r->archive_path);
       json_builder_set_member_name (b, "sha256");
@@ -411,6 +413,8 @@ cmd_archive (int argc, char **argv)
       g_autofree gchar *text = json_to_string (root, FALSE);
       g_print ("%s\n", text);
     }
+    else if (r->empty)
+      g_print ("%s: no media, removed\n", argv[i]);
     else
       g_print ("%s -> %s (%" G_GINT64_FORMAT " ms, %u packets%s) sha256 %s\n", argv[i], r->archive_path,
                r->duration_ms, r->packets, r->salvaged ? ", salvaged" : "", r->sha256);

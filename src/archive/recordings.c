@@ -1,5 +1,5 @@
 /* recordings.c — hands closed segments to archive.c on a worker thread and stores what it
- * reports (archive path, SHA-256, duration, salvaged or failed, and from its shift the
+ * reports (archive path, SHA-256, duration, salvaged, empty or failed, and from its shift the
  * wall-clock time of the archive's 0). Never touches live media. */
 #include "archive/recordings.h"
 #include "archive/archive.h"
@@ -20,7 +20,11 @@ on_finalized (GObject *source, GAsyncResult *result, gpointer data)
   Finalizing *f = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (ArchiveResult) r = archive_finalize_finish (result, &error);
-  if (r) {
+  if (r && r->empty) {   /* closed before any media reached it: nothing to archive or to play */
+    store_recording_empty (f->app->db, f->recording_id);
+    audit_note (f->app->db, "server", "recording.empty", f->case_ref, "source", f->path, NULL);
+    g_info ("recording %" G_GINT64_FORMAT " held no media: nothing archived", f->recording_id);
+  } else if (r) {
     store_recording_archived (f->app->db, f->recording_id, r->archive_path, r->sha256, r->bytes,
                               r->duration_ms, r->salvaged);
     store_recording_media_start (f->app->db, f->recording_id, r->shift_us, r->shift_known);

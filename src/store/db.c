@@ -38,7 +38,7 @@ static const gchar *const migrations[] = {
   "ALTER TABLE recordings ADD COLUMN archive_sha256 TEXT;"
   "ALTER TABLE recordings ADD COLUMN archive_bytes INTEGER;"
   "ALTER TABLE recordings ADD COLUMN duration_ms INTEGER;"
-  "ALTER TABLE recordings ADD COLUMN archive_state TEXT;"   /* archived | salvaged | failed */
+  "ALTER TABLE recordings ADD COLUMN archive_state TEXT;"   /* archived | salvaged | empty | failed */
   "ALTER TABLE recordings ADD COLUMN archive_error TEXT;",
   /* 3: the append-only, hash-chained audit log (audit.c) */
   "CREATE TABLE audit_log ("

@@ -94,6 +94,7 @@ void     store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar
                                    gint64 bytes, gint64 duration_ms, gboolean salvaged);
 /* the wall-clock time (ms) of the archive's 0, from the first media and the archive's shift */
 void     store_recording_media_start (sqlite3 *db, gint64 recording_id, gint64 shift_us, gboolean shift_known);
+void     store_recording_empty (sqlite3 *db, gint64 recording_id);   /* closed before any media: nothing archived */
 void     store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message);
 GPtrArray *store_recordings_unarchived (sqlite3 *db);
 gchar     *store_recording_case_ref (sqlite3 *db, gint64 recording_id);

@@ -179,6 +179,19 @@ store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar *path, c
 }
 
 void
+store_recording_empty (sqlite3 *db, gint64 recording_id)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET archive_state = 'empty', duration_ms = 0, archive_error = NULL "
+                          "WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    if (sqlite3_step (st) != SQLITE_DONE)
+      g_warning ("database update failed: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+}
+
+void
 store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message)
 {
   sqlite3_stmt *st = NULL;
