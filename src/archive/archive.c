@@ -206,14 +206,22 @@ archive_remux (const gchar *src, ArchiveResult *r, guint *copied, GError **error
     av_packet_rescale_ts (pkt, tb, out->streams[target]->time_base);
     pkt->stream_index = target;
     pkt->pos = -1;
-    if (av_interleaved_write_frame (out, pkt) < 0) {
-      r->salvaged = TRUE;   /* a packet the muxer refuses (broken timestamps): keep the rest */
+    gint64 pts = pkt->pts, dts = pkt->dts;
+    gint written = av_interleaved_write_frame (out, pkt);
+    if (written < 0) {
+      /* a packet the muxer refuses (broken timestamps): keep the rest, and say which */
+      if (!r->salvaged)
+        g_info ("%s: stream %d packet pts %" G_GINT64_FORMAT " dts %" G_GINT64_FORMAT " refused: %s",
+                src, target, pts, dts, av_err2str (written));
+      r->salvaged = TRUE;
       continue;
     }
     (*copied)++;
   }
-  if (rc != AVERROR_EOF)
+  if (rc != AVERROR_EOF) {
+    g_info ("%s: reading stopped after %u packets: %s", src, *copied, av_err2str (rc));
     r->salvaged = TRUE;     /* stopped at an unreadable part: what was whole is kept */
+  }
   ok = !av_failed (av_write_trailer (out), "cannot finish", tmp_path, error);
   header_written = FALSE;
   if (ok && out->pb)
