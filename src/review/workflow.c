@@ -290,21 +290,7 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
 /* ---- decisions --------------------------------------------------------------------- */
 
 /* A decision is on disk before anyone is told it is saved: the decision, the case's new status
- * and their audit entries are one transaction, committed with synchronous=FULL (the WAL is
- * synced, not just written) — then the usual NORMAL again. */
-static gboolean
-durable_begin (sqlite3 *db, GError **error)
-{
-  return db_exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", error);
-}
-
-static gboolean
-durable_end (sqlite3 *db, gboolean ok, GError **error)
-{
-  gboolean done = ok ? db_exec (db, "COMMIT", error) : db_exec (db, "ROLLBACK", NULL);
-  db_exec (db, "PRAGMA synchronous = NORMAL", NULL);
-  return ok && done;
-}
+ * and their audit entries are one durable transaction (db_durable_begin: synchronous=FULL). */
 
 /* The one-time notice: every item of the last inspection not marked "pass" (failed, not
  * shown, or never marked), with its note — all at once. NULL when every item passed. */
@@ -429,7 +415,7 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
     return 0;
   }
   const gchar *state = event == CASE_EVENT_REJECT ? "awaiting_countersign" : "final";
-  if (!durable_begin (app->db, error))
+  if (!db_durable_begin (app->db, error))
     return 0;
   gint64 id = store_decision_add (app->db, row->id, session, kind, reason, actor, state,
                                   event == CASE_EVENT_RECTIFY ? notice : NULL);
@@ -443,7 +429,7 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
   } else if (!id) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the decision could not be stored");
   }
-  if (!durable_end (app->db, ok, ok ? error : NULL))
+  if (!db_durable_end (app->db, ok, ok ? error : NULL))
     return 0;
   tell_room (app, row, kind, workflow_status_name (to));
   Room *room = app_get_room (app, row->ref);
@@ -474,7 +460,7 @@ workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gi
     return FALSE;
   }
   CaseEvent event = sign ? CASE_EVENT_COUNTERSIGN : CASE_EVENT_RETURN;
-  if (!durable_begin (app->db, error))
+  if (!db_durable_begin (app->db, error))
     return FALSE;
   gboolean ok = workflow_apply (app->db, actor, row, event, error) &&
                 store_decision_countersign (app->db, decision_id, actor, note, sign ? "final" : "returned");
@@ -487,7 +473,7 @@ workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gi
   } else if (error && !*error) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the countersignature could not be stored");
   }
-  if (!durable_end (app->db, ok, ok ? error : NULL))
+  if (!db_durable_end (app->db, ok, ok ? error : NULL))
     return FALSE;
   tell_room (app, row, sign ? "reject" : "returned", sign ? "rejected" : "inspecting");
   Room *room = sign ? app_get_room (app, row->ref) : NULL;
@@ -504,10 +490,10 @@ workflow_reopen (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
                  "to reopen", row->ref, row->status);
     return FALSE;
   }
-  if (!durable_begin (app->db, error))
+  if (!db_durable_begin (app->db, error))
     return FALSE;
   gboolean ok = workflow_apply (app->db, actor, row, CASE_EVENT_REOPEN, error);
   if (ok)
     audit_note (app->db, actor, "case.reopened", row->ref, "from", row->status, "reason", reason, NULL);
-  return durable_end (app->db, ok, ok ? error : NULL);
+  return db_durable_end (app->db, ok, ok ? error : NULL);
 }
