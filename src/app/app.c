@@ -31,6 +31,7 @@ app_new (KanyanConfig *config, GError **error)
   app->db = db;
   app->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) room_free);
   app->whip_resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, whip_resource_free);
+  room_register_port (app);   /* the domain tells live inspections through it */
   return app;
 }
 

@@ -11,6 +11,7 @@
 #include "review/audit.h"
 #include "core/errors.h"
 #include "review/workflow.h"
+#include "review/live_port.h"
 #include <json-glib/json-glib.h>
 #include <sodium.h>
 #include <sys/statvfs.h>
@@ -44,6 +45,7 @@ struct _Room {
   gint64      recording_id;
   gint        segment_seq;
   guint       pending_recorders; /* segments still finishing */
+  GPtrArray  *finishing;         /* of SegmentDone*: those segments (room_free lets go of them) */
   guint       linger;            /* empty: waiting for someone to come back */
   gboolean    closing;
   GPtrArray  *stills;            /* of RoomStill*: captures in progress */
@@ -185,6 +187,7 @@ room_refinalize_failed (Room *room)
 
 typedef struct {
   KanyanApp *app;
+  Room      *room;                           /* NULL once the room is gone (room_free) */
   gchar     *case_ref;
   gint64     recording_id;
   gchar     *path;
@@ -209,7 +212,9 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
   audit_note (sd->app->db, "server", "recording.ended", sd->case_ref, "path", sd->path, "bytes", bytes_text,
               "state", clean ? "complete" : "unfinished", "gaps", gaps_text, "gap_ms", gap_ms_text, NULL);
   recordings_finalize (sd->app, sd->recording_id, sd->path);
-  Room *room = app_get_room (sd->app, sd->case_ref);
+  Room *room = sd->room;
+  if (room)
+    g_ptr_array_remove (room->finishing, sd);
   if (room && !room->recording_stopped)
     room_refinalize_failed (room);   /* a segment a full disk cut, whose archive failed then */
   if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
@@ -226,6 +231,8 @@ room_stop_recording (Room *room)
     return;
   SegmentDone *sd = g_new0 (SegmentDone, 1);
   sd->app = room->app;
+  sd->room = room;
+  g_ptr_array_add (room->finishing, sd);
   sd->case_ref = g_strdup (room->case_ref);
   sd->recording_id = room->recording_id;
   sd->path = g_strdup (recorder_path (room->recorder));
@@ -568,6 +575,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   room->relay = relay;
   room->participants = g_ptr_array_new ();
   room->stills = g_ptr_array_new ();
+  room->finishing = g_ptr_array_new ();
   g_snprintf (room->challenge, sizeof room->challenge, "%04u", randombytes_uniform (10000));
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
@@ -660,6 +668,9 @@ room_free (Room *room)
     g_free (s);
   }
   g_ptr_array_unref (room->stills);
+  for (guint i = 0; i < room->finishing->len; i++)   /* their files still close; nobody to tell */
+    ((SegmentDone *) g_ptr_array_index (room->finishing, i))->room = NULL;
+  g_ptr_array_unref (room->finishing);
   relay_free (room->relay);
   store_session_close (room->app->db, room->session_id);
   g_ptr_array_unref (room->participants);
@@ -981,4 +992,66 @@ on_revocation_check (gpointer data)
   if (row && room->applicant && !store_invite_any_live (room->app->db, row->id))
     room_end_applicant (room, "invite_revoked");
   return G_SOURCE_CONTINUE;
+}
+
+/* ---- the domain's port (review/live_port.h): a case's room by its reference ---------- */
+
+static gboolean
+port_find (KanyanApp *app, const gchar *case_ref, LiveInspection *out)
+{
+  Room *room = app_get_room (app, case_ref);
+  if (room && out) {
+    out->session_id = room->session_id;
+    out->media_ms = room_media_ms (room);
+    g_strlcpy (out->challenge, room->challenge, sizeof out->challenge);
+  }
+  return room != NULL;
+}
+
+static void
+port_notify (KanyanApp *app, const gchar *case_ref, const gchar *json, gboolean reviewers_only)
+{
+  Room *room = app_get_room (app, case_ref);
+  if (room)
+    room_broadcast (room, json, reviewers_only);
+}
+
+static gboolean
+port_capture_still (KanyanApp *app, const gchar *case_ref, LiveStillDone done, gpointer data, GError **error)
+{
+  Room *room = app_get_room (app, case_ref);
+  if (!room) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", case_ref);
+    return FALSE;
+  }
+  return room_capture_still (room, done, data, error);
+}
+
+static void
+port_end (KanyanApp *app, const gchar *case_ref, const gchar *reason)
+{
+  Room *room = app_get_room (app, case_ref);
+  if (room)
+    room_end (room, reason);
+}
+
+static gboolean
+port_next_session (KanyanApp *app, const gchar *case_ref, GError **error)
+{
+  Room *room = app_get_room (app, case_ref);
+  if (!room) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", case_ref);
+    return FALSE;
+  }
+  return room_next_session (room, error);
+}
+
+static const LivePort room_port = {
+  port_find, port_notify, port_capture_still, port_end, port_next_session,
+};
+
+void
+room_register_port (KanyanApp *app)
+{
+  live_port_register (app, &room_port);
 }

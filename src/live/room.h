@@ -14,6 +14,8 @@ typedef struct {
   void (*close) (gpointer transport);                      /* the room let go of it: close it */
 } ParticipantTransport;
 
+/* At start-up: the review domain reaches rooms through its port (review/live_port.h). */
+void         room_register_port (KanyanApp *app);
 Room        *room_new (KanyanApp *app, const CaseRow *row, GError **error);
 void         room_free (Room *room);
 const gchar *room_case_ref (Room *room);
