@@ -8,6 +8,9 @@
 #include "web/http.h"
 #include "live/room.h"
 #include "web/whip.h"
+#include "web/api.h"
+#include "web/media_http.h"
+#include "web/signaling.h"
 #include "archive/recordings.h"
 #include "core/errors.h"
 #include <glib-unix.h>
@@ -62,6 +65,15 @@ app_drop_room (KanyanApp *app, Room *room)
   g_info ("case %s: live inspection closed", room_case_ref (room));
   g_hash_table_remove (app->rooms, room_case_ref (room));
 }
+
+/* what the server answers besides web/'s files: the REST API, WHIP ingest, archived media
+ * (docs/api.md, docs/protocol.md, docs/media.md); the WebSocket /ws is signaling.c's */
+static const HttpRoute routes[] = {
+  { "/api/",   TRUE,  api_handle },
+  { "/whip/",  TRUE,  whip_handle },
+  { "/whip",   FALSE, whip_handle },
+  { "/media/", TRUE,  media_http_handle },
+};
 
 typedef struct { KanyanApp *app; gint64 deadline; } Shutdown;
 
@@ -127,7 +139,7 @@ app_serve (KanyanApp *app, GError **error)
   g_thread_unref (g_thread_new ("dtls-prewarm", dtls_prewarm, NULL));
   app->loop = g_main_loop_new (NULL, FALSE);
   recordings_finalize_leftovers (app);
-  app->http = http_start (app, error);
+  app->http = http_start (app, routes, G_N_ELEMENTS (routes), &signaling_websocket, error);
   if (!app->http)
     return FALSE;
   retention_schedule (app);
