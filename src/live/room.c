@@ -93,6 +93,10 @@ message_begin (const gchar *type)
 static void
 send_error (Participant *p, gint code, const gchar *message)
 {
+  if (p->transport && p->transport->error) {
+    p->transport->error (p->transport_data, code, message);
+    return;
+  }
   g_autoptr (JsonBuilder) b = message_begin ("error");
   json_builder_set_member_name (b, "code");
   json_builder_add_string_value (b, kanyan_error_code (code));
@@ -104,6 +108,10 @@ send_error (Participant *p, gint code, const gchar *message)
 static void
 send_sdp (Participant *p, const gchar *type, const gchar *sdp)
 {
+  if (p->transport && p->transport->answer && g_strcmp0 (type, "answer") == 0) {
+    p->transport->answer (p->transport_data, sdp);
+    return;
+  }
   g_autoptr (JsonBuilder) b = message_begin (type);
   if (p->pc) {
     json_builder_set_member_name (b, "pc");
