@@ -1,6 +1,7 @@
-/* app.c — the application context: opens the database, runs the HTTP server on the GLib
- * main loop, keeps the live rooms by case reference, and shuts down cleanly on SIGINT or
- * SIGTERM (recordings closed first). */
+/* app.c — the application context and the composition root: opens the database, runs the
+ * HTTP server on the GLib main loop with the routes and the WebSocket endpoint wired here,
+ * registers the domain's port to live inspections (room_register_port), keeps the live rooms
+ * by case reference, and shuts down cleanly on SIGINT or SIGTERM (recordings closed first). */
 #include "app/app.h"
 #include <gst/gst.h>
 #include "archive/retention.h"
