@@ -11,7 +11,6 @@
 #include "review/audit.h"
 #include "core/errors.h"
 #include "review/workflow.h"
-#include "review/live_port.h"
 #include <json-glib/json-glib.h>
 #include <sodium.h>
 #include <sys/statvfs.h>
@@ -1000,66 +999,4 @@ on_revocation_check (gpointer data)
   if (row && room->applicant && !store_invite_any_live (room->app->db, row->id))
     room_end_applicant (room, "invite_revoked");
   return G_SOURCE_CONTINUE;
-}
-
-/* ---- the domain's port (review/live_port.h): a case's room by its reference ---------- */
-
-static gboolean
-port_find (KanyanApp *app, const gchar *case_ref, LiveInspection *out)
-{
-  Room *room = app_get_room (app, case_ref);
-  if (room && out) {
-    out->session_id = room->session_id;
-    out->media_ms = room_media_ms (room);
-    g_strlcpy (out->challenge, room->challenge, sizeof out->challenge);
-  }
-  return room != NULL;
-}
-
-static void
-port_notify (KanyanApp *app, const gchar *case_ref, const gchar *json, gboolean reviewers_only)
-{
-  Room *room = app_get_room (app, case_ref);
-  if (room)
-    room_broadcast (room, json, reviewers_only);
-}
-
-static gboolean
-port_capture_still (KanyanApp *app, const gchar *case_ref, LiveStillDone done, gpointer data, GError **error)
-{
-  Room *room = app_get_room (app, case_ref);
-  if (!room) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", case_ref);
-    return FALSE;
-  }
-  return room_capture_still (room, done, data, error);
-}
-
-static void
-port_end (KanyanApp *app, const gchar *case_ref, const gchar *reason)
-{
-  Room *room = app_get_room (app, case_ref);
-  if (room)
-    room_end (room, reason);
-}
-
-static gboolean
-port_next_session (KanyanApp *app, const gchar *case_ref, GError **error)
-{
-  Room *room = app_get_room (app, case_ref);
-  if (!room) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", case_ref);
-    return FALSE;
-  }
-  return room_next_session (room, error);
-}
-
-static const LivePort room_port = {
-  port_find, port_notify, port_capture_still, port_end, port_next_session,
-};
-
-void
-room_register_port (KanyanApp *app)
-{
-  live_port_register (app, &room_port);
 }

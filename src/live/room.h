@@ -18,7 +18,8 @@ typedef struct {
   void (*error) (gpointer transport, gint code, const gchar *message);
 } ParticipantTransport;
 
-/* At start-up: the review domain reaches rooms through its port (review/live_port.h). */
+/* At start-up: the review domain reaches rooms through its port (review/live_port.h,
+ * room_port.c). */
 void         room_register_port (KanyanApp *app);
 Room        *room_new (KanyanApp *app, const CaseRow *row, GError **error);
 void         room_free (Room *room);
