@@ -6,6 +6,7 @@
 
 typedef struct _KanyanHttp KanyanHttp;
 typedef struct _Room Room;
+typedef struct _LivePort LivePort;
 
 typedef struct {
   gchar   *data_dir;        /* SQLite database, TLS certificate */
@@ -56,6 +57,7 @@ typedef struct {
   gboolean      stopping;
   guint         pending_archives;  /* segments being finalized on worker threads */
   GHashTable   *whip_resources; /* resource id -> WhipResource*, owned by whip.c */
+  const LivePort *live_port;    /* how the domain reaches live inspections (review/live_port.h) */
 } KanyanApp;
 
 /* config.c */

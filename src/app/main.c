@@ -8,6 +8,7 @@
 #include "review/audit.h"
 #include "review/users.h"
 #include "media/ice_servers.h"
+#include "media/media_debug.h"
 #include "archive/retention.h"
 #include "archive/export.h"
 #include <gst/gst.h>
@@ -155,6 +156,7 @@ cmd_serve (int argc, char **argv)
   CommonOptions o = { 0 };
   g_autoptr (GError) error = NULL;
   gst_init (&argc, &argv);
+  media_debug_init ();   /* GST_DEBUG=kanyan-relay:6 … (media/media_debug.h) */
   if (!parse (&argc, &argv, "- run the server", "Serves the pages, the API, WebSocket signaling and WHIP.", &o, NULL, &error)) {
     g_printerr ("kanyan serve: %s\n", error->message);
     return 2;

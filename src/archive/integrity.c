@@ -115,9 +115,8 @@ job_run (GTask *task, gpointer source, gpointer task_data, GCancellable *cancell
   /* this thread only: live traffic on the main loop wins the CPU over hashing */
   setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
 #endif
-  sqlite3 *db = NULL;
-  if (sqlite3_open_v2 (job->db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-    sqlite3_busy_timeout (db, 5000);
+  sqlite3 *db = db_open_readonly (job->db_path, NULL);
+  if (db) {
     g_autoptr (GError) error = NULL;
     job->chain_ok = audit_verify (db, NULL, &job->bad_id, &job->checked, &error);
     if (error)
@@ -125,7 +124,7 @@ job_run (GTask *task, gpointer source, gpointer task_data, GCancellable *cancell
   } else {
     job->chain_error = g_strdup_printf ("cannot open %s", job->db_path);
   }
-  sqlite3_close (db);
+  db_close (db);
   for (guint i = 0; i < job->files->len; i++) {
     FileCheck *f = g_ptr_array_index (job->files, i);
     g_autofree gchar *actual = NULL;

@@ -44,6 +44,7 @@ struct _Room {
   gint64      recording_id;
   gint        segment_seq;
   guint       pending_recorders; /* segments still finishing */
+  GPtrArray  *finishing;         /* of SegmentDone*: those segments (room_free lets go of them) */
   guint       linger;            /* empty: waiting for someone to come back */
   gboolean    closing;
   GPtrArray  *stills;            /* of RoomStill*: captures in progress */
@@ -91,6 +92,10 @@ message_begin (const gchar *type)
 static void
 send_error (Participant *p, gint code, const gchar *message)
 {
+  if (p->transport && p->transport->error) {
+    p->transport->error (p->transport_data, code, message);
+    return;
+  }
   g_autoptr (JsonBuilder) b = message_begin ("error");
   json_builder_set_member_name (b, "code");
   json_builder_add_string_value (b, kanyan_error_code (code));
@@ -102,6 +107,10 @@ send_error (Participant *p, gint code, const gchar *message)
 static void
 send_sdp (Participant *p, const gchar *type, const gchar *sdp)
 {
+  if (p->transport && p->transport->answer && g_strcmp0 (type, "answer") == 0) {
+    p->transport->answer (p->transport_data, sdp);
+    return;
+  }
   g_autoptr (JsonBuilder) b = message_begin (type);
   if (p->pc) {
     json_builder_set_member_name (b, "pc");
@@ -185,6 +194,7 @@ room_refinalize_failed (Room *room)
 
 typedef struct {
   KanyanApp *app;
+  Room      *room;                           /* NULL once the room is gone (room_free) */
   gchar     *case_ref;
   gint64     recording_id;
   gchar     *path;
@@ -209,7 +219,9 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
   audit_note (sd->app->db, "server", "recording.ended", sd->case_ref, "path", sd->path, "bytes", bytes_text,
               "state", clean ? "complete" : "unfinished", "gaps", gaps_text, "gap_ms", gap_ms_text, NULL);
   recordings_finalize (sd->app, sd->recording_id, sd->path);
-  Room *room = app_get_room (sd->app, sd->case_ref);
+  Room *room = sd->room;
+  if (room)
+    g_ptr_array_remove (room->finishing, sd);
   if (room && !room->recording_stopped)
     room_refinalize_failed (room);   /* a segment a full disk cut, whose archive failed then */
   if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
@@ -226,6 +238,8 @@ room_stop_recording (Room *room)
     return;
   SegmentDone *sd = g_new0 (SegmentDone, 1);
   sd->app = room->app;
+  sd->room = room;
+  g_ptr_array_add (room->finishing, sd);
   sd->case_ref = g_strdup (room->case_ref);
   sd->recording_id = room->recording_id;
   sd->path = g_strdup (recorder_path (room->recorder));
@@ -568,6 +582,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   room->relay = relay;
   room->participants = g_ptr_array_new ();
   room->stills = g_ptr_array_new ();
+  room->finishing = g_ptr_array_new ();
   g_snprintf (room->challenge, sizeof room->challenge, "%04u", randombytes_uniform (10000));
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
@@ -660,6 +675,9 @@ room_free (Room *room)
     g_free (s);
   }
   g_ptr_array_unref (room->stills);
+  for (guint i = 0; i < room->finishing->len; i++)   /* their files still close; nobody to tell */
+    ((SegmentDone *) g_ptr_array_index (room->finishing, i))->room = NULL;
+  g_ptr_array_unref (room->finishing);
   relay_free (room->relay);
   store_session_close (room->app->db, room->session_id);
   g_ptr_array_unref (room->participants);

@@ -12,8 +12,15 @@ typedef struct _Participant Participant;
 typedef struct {
   void (*send) (gpointer transport, const gchar *json);    /* one protocol message */
   void (*close) (gpointer transport);                      /* the room let go of it: close it */
+  /* Optional, typed, for a transport that speaks no protocol (WHIP): when set, the applicant's
+   * SDP answer and an error come here as values instead of as messages through send(). */
+  void (*answer) (gpointer transport, const gchar *sdp);
+  void (*error) (gpointer transport, gint code, const gchar *message);
 } ParticipantTransport;
 
+/* At start-up: the review domain reaches rooms through its port (review/live_port.h,
+ * room_port.c). */
+void         room_register_port (KanyanApp *app);
 Room        *room_new (KanyanApp *app, const CaseRow *row, GError **error);
 void         room_free (Room *room);
 const gchar *room_case_ref (Room *room);

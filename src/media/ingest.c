@@ -5,6 +5,17 @@
 #include "media/relay_private.h"
 #include "core/errors.h"
 #include <string.h>
+#include "media/media_debug.h"
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_ingest_debug);   /* GST_DEBUG=kanyan-ingest:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_ingest_debug
+
+void
+ingest_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_ingest_debug, "kanyan-ingest", 0,
+                           "Kanyan: the publisher's webrtcbin and its streams (ingest.c)");
+}
 
 /* webrtcbin streaming thread: a received stream appeared */
 static void
@@ -178,6 +189,7 @@ relay_publisher_start (Relay *relay, OfferAnalysis *offer, const WebrtcPeerEvent
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "webrtcbin is not available");
     return NULL;
   }
+  GST_INFO ("relay %s: publisher %s (%s)", relay->name, name, video->encoding);
   RelayPublisher *pub = g_new0 (RelayPublisher, 1);
   pub->peer = peer;
   memcpy (pub->video_ssrcs, video->ssrcs, sizeof pub->video_ssrcs);

@@ -10,6 +10,17 @@
 #include <gst/rtp/rtp.h>
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
+#include "media/media_debug.h"
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_recorder_debug);   /* GST_DEBUG=kanyan-recorder:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_recorder_debug
+
+void
+recorder_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_recorder_debug, "kanyan-recorder", 0,
+                           "Kanyan: recording segments into Matroska (recorder.c)");
+}
 
 #define STOP_TIMEOUT_MS    5000
 #define KEYFRAME_RETRY_MS  500
@@ -798,6 +809,7 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
   Recorder *rec = g_new0 (Recorder, 1);
   rec->relay = relay;
   rec->path = g_strdup (path);
+  GST_INFO ("recorder: a segment to %s", path);
   rec->video_codec = rtp_codec_from_name (relay_codec_name (relay, TRACK_VIDEO));
   rec->gaps = gap_log_new ();
   rec->sync = sync_ref_new ();

@@ -6,6 +6,17 @@
 #include "core/errors.h"
 #include <gst/rtp/rtp.h>
 #include <gst/video/video.h>
+#include "media/media_debug.h"
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_relay_debug);   /* GST_DEBUG=kanyan-relay:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_relay_debug
+
+void
+relay_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_relay_debug, "kanyan-relay", 0,
+                           "Kanyan: one inspection's live graph, tees and branches (relay.c)");
+}
 
 #define KEYFRAME_INTERVAL_US (500 * G_TIME_SPAN_MILLISECOND)
 
@@ -27,6 +38,21 @@ relay_running_time (Relay *relay)
   return now > base ? now - base : 0;
 }
 
+/* main loop: a pipeline error leaves the graph as it stood, as DOT — written only when
+ * GST_DEBUG_DUMP_DOT_DIR is set (GStreamer's rule), named after the case (the relay's name) */
+static void
+dump_graph (Relay *relay)
+{
+  const gchar *dir = g_getenv ("GST_DEBUG_DUMP_DOT_DIR");
+  if (!dir || !*dir)
+    return;
+  static guint serial;   /* main loop only */
+  g_autofree gchar *name = g_strdup_printf ("kanyan-%s-error-%u", relay->name, ++serial);
+  g_strcanon (name, G_CSET_A_2_Z G_CSET_a_2_z G_CSET_DIGITS "-_.", '_');
+  GST_DEBUG_BIN_TO_DOT_FILE (GST_BIN (relay->pipeline), GST_DEBUG_GRAPH_SHOW_ALL, name);
+  g_warning ("relay %s: pipeline error: the graph is in %s/%s.dot", relay->name, dir, name);
+}
+
 /* main loop */
 static gboolean
 on_bus_message (GstBus *bus, GstMessage *msg, gpointer data)
@@ -38,6 +64,8 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer data)
     gst_message_parse_error (msg, &err, &debug);
     g_warning ("relay %s: %s: %s (%s)", relay->name, GST_OBJECT_NAME (msg->src), err->message,
                debug ? debug : "");
+    GST_ERROR_OBJECT (msg->src, "relay %s: %s", relay->name, err->message);
+    dump_graph (relay);
     /* a branch that writes (the recorder's file) asked to hear of its write errors */
     const gchar *failure = NULL;
     for (GstObject *o = msg->src; o && !failure; o = GST_OBJECT_PARENT (o))
@@ -252,6 +280,7 @@ relay_build_talk_chain (Relay *relay, GError **error)
 Relay *
 relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
 {
+  media_debug_init ();   /* once; main.c did it already */
   Relay *relay = g_new0 (Relay, 1);
   relay->cfg = cfg;
   relay->name = g_strdup (name);
@@ -278,6 +307,7 @@ relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
     return NULL;
   }
   relay->keyframe_timer = g_timeout_add (250, on_keyframe_timer, relay);
+  GST_INFO_OBJECT (relay->pipeline, "relay %s: playing", name);
   return relay;
 }
 
@@ -299,6 +329,7 @@ relay_free (Relay *relay)
 {
   if (!relay)
     return;
+  GST_INFO_OBJECT (relay->pipeline, "relay %s: stopping", relay->name);
   while (relay->viewers->len)
     relay_viewer_remove (relay, g_ptr_array_index (relay->viewers, relay->viewers->len - 1));
   relay_publisher_stop (relay);

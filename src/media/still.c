@@ -6,6 +6,17 @@
 #include "core/errors.h"
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/rtp.h>
+#include "media/media_debug.h"
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_still_debug);   /* GST_DEBUG=kanyan-still:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_still_debug
+
+void
+still_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_still_debug, "kanyan-still", 0,
+                           "Kanyan: evidence stills: next keyframe to JPEG (still.c)");
+}
 
 #define STILL_TIMEOUT_MS   8000
 #define KEYFRAME_RETRY_MS  500
@@ -170,6 +181,7 @@ still_capture_start (Relay *relay, const KanyanConfig *cfg, StillDone done, gpoi
   GstElement *branch = gst_parse_bin_from_description (desc, TRUE, error);
   if (!branch)
     return NULL;
+  GST_INFO ("still: the next %s keyframe becomes a JPEG", encoding);
   StillCapture *cap = g_new0 (StillCapture, 1);
   cap->relay = relay;
   cap->codec = rtp_codec_from_name (encoding);

@@ -1,9 +1,9 @@
 /* stills.c — evidence stills (取证截图). Asks the room for one decoded keyframe, writes it as
  * a JPEG next to the session's recording, hashes it (SHA-256), records it and tells every
  * reviewer. A drawing on a still is kept as JSON beside it; the image file never changes.
- * Never touches GStreamer itself (room.c / still.c do). */
+ * Never touches GStreamer or rooms itself: the live inspection is reached through live_port.h. */
 #include "review/stills.h"
-#include "live/room.h"
+#include "review/live_port.h"
 #include "review/audit.h"
 #include "core/errors.h"
 #include "review/workflow.h"
@@ -103,8 +103,7 @@ on_jpeg (gpointer data, GBytes *jpeg, gint64 media_ms, const gchar *error_messag
   g_autofree gchar *media_text = g_strdup_printf ("%" G_GINT64_FORMAT, media_ms);
   audit_note (p->app->db, p->actor, "still.captured", p->case_ref, "still", id_text, "item", item_text, "sha256", sha,
               "media_ms", media_text, NULL);
-  Room *room = app_get_room (p->app, p->case_ref);
-  if (room) {   /* every reviewer gets the thumbnail */
+  if (live_find (p->app, p->case_ref, NULL)) {   /* every reviewer gets the thumbnail */
     g_autoptr (JsonBuilder) b = json_builder_new ();
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "type");
@@ -114,7 +113,7 @@ on_jpeg (gpointer data, GBytes *jpeg, gint64 media_ms, const gchar *error_messag
     json_builder_end_object (b);
     g_autoptr (JsonNode) root = json_builder_get_root (b);
     g_autofree gchar *text = json_to_string (root, FALSE);
-    room_broadcast (room, text, TRUE);
+    live_notify (p->app, p->case_ref, text, TRUE);
   }
   p->reply (p->data, still, NULL);
   pending_free (p);
@@ -126,8 +125,8 @@ stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row, gint ite
 {
   if (!workflow_check_open (row, error))   /* a closed case's record is final */
     return FALSE;
-  Room *room = app_get_room (app, row->ref);
-  if (!room) {
+  LiveInspection live;
+  if (!live_find (app, row->ref, &live)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", row->ref);
     return FALSE;
   }
@@ -141,11 +140,11 @@ stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row, gint ite
   p->actor = g_strdup (actor);
   p->case_ref = g_strdup (row->ref);
   p->case_id = row->id;
-  p->session_id = room_session_id (room);
+  p->session_id = live.session_id;
   p->item = item;
   p->reply = reply;
   p->data = data;
-  if (!room_capture_still (room, on_jpeg, p, error)) {
+  if (!live_capture_still (app, row->ref, on_jpeg, p, error)) {
     pending_free (p);
     return FALSE;
   }

@@ -4,7 +4,7 @@
 #include "review/workflow.h"
 #include "review/audit.h"
 #include "core/errors.h"
-#include "live/room.h"
+#include "review/live_port.h"
 
 static const gchar *const status_names[N_CASE_STATUSES] = {
   "accepted", "awaiting_inspection", "inspecting", "approved", "rectification_required", "rejection_pending",
@@ -218,8 +218,8 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
 {
   if (!workflow_check_open (row, error))
     return FALSE;
-  Room *room = app_get_room (app, row->ref);
-  if (!room) {
+  LiveInspection live;
+  if (!live_find (app, row->ref, &live)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "marks are made during a live inspection; case %s has none now",
                  row->ref);
     return FALSE;
@@ -229,7 +229,7 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'item' must be 1 to %u", items->len);
     return FALSE;
   }
-  gint64 session = room_session_id (room), media_ms = room_media_ms (room);
+  gint64 session = live.session_id, media_ms = live.media_ms;
   if (session_has_notice (app->db, row, session)) {   /* not reached while rooms move on (room_next_session) */
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "the one-time notice quotes this live inspection's marks: "
                  "they are final; a new live inspection marks again");
@@ -256,7 +256,7 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
   add_mark (b, &m);
   json_builder_end_object (b);
   g_autofree gchar *text = builder_text (b);
-  room_broadcast (room, text, TRUE);
+  live_notify (app, row->ref, text, TRUE);
   return TRUE;
 }
 
@@ -265,16 +265,16 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
 {
   if (!workflow_check_open (row, error))
     return FALSE;
-  Room *room = app_get_room (app, row->ref);
-  if (!room) {
+  LiveInspection live;
+  if (!live_find (app, row->ref, &live)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", row->ref);
     return FALSE;
   }
-  if (!store_session_challenge_seen (app->db, room_session_id (room), actor)) {
+  if (!store_session_challenge_seen (app->db, live.session_id, actor)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "the challenge of this inspection was marked seen already");
     return FALSE;
   }
-  audit_note (app->db, actor, "challenge.seen", row->ref, "challenge", room_challenge (room), NULL);
+  audit_note (app->db, actor, "challenge.seen", row->ref, "challenge", live.challenge, NULL);
   g_autoptr (JsonBuilder) b = json_builder_new ();   /* never printf: a name may hold any character */
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -283,28 +283,14 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
   json_builder_add_string_value (b, actor);
   json_builder_end_object (b);
   g_autofree gchar *text = builder_text (b);
-  room_broadcast (room, text, FALSE);
+  live_notify (app, row->ref, text, FALSE);
   return TRUE;
 }
 
 /* ---- decisions --------------------------------------------------------------------- */
 
 /* A decision is on disk before anyone is told it is saved: the decision, the case's new status
- * and their audit entries are one transaction, committed with synchronous=FULL (the WAL is
- * synced, not just written) — then the usual NORMAL again. */
-static gboolean
-durable_begin (sqlite3 *db, GError **error)
-{
-  return db_exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", error);
-}
-
-static gboolean
-durable_end (sqlite3 *db, gboolean ok, GError **error)
-{
-  gboolean done = ok ? db_exec (db, "COMMIT", error) : db_exec (db, "ROLLBACK", NULL);
-  db_exec (db, "PRAGMA synchronous = NORMAL", NULL);
-  return ok && done;
-}
+ * and their audit entries are one durable transaction (db_durable_begin: synchronous=FULL). */
 
 /* The one-time notice: every item of the last inspection not marked "pass" (failed, not
  * shown, or never marked), with its note — all at once. NULL when every item passed. */
@@ -379,8 +365,7 @@ revoke_invites (sqlite3 *db, const gchar *actor, const CaseRow *row)
 static void
 tell_room (KanyanApp *app, const CaseRow *row, const gchar *kind, const gchar *status)
 {
-  Room *room = app_get_room (app, row->ref);
-  if (!room)
+  if (!live_find (app, row->ref, NULL))
     return;
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -392,7 +377,7 @@ tell_room (KanyanApp *app, const CaseRow *row, const gchar *kind, const gchar *s
   json_builder_add_string_value (b, status);
   json_builder_end_object (b);
   g_autofree gchar *text = builder_text (b);
-  room_broadcast (room, text, FALSE);
+  live_notify (app, row->ref, text, FALSE);
 }
 
 gint64
@@ -429,7 +414,7 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
     return 0;
   }
   const gchar *state = event == CASE_EVENT_REJECT ? "awaiting_countersign" : "final";
-  if (!durable_begin (app->db, error))
+  if (!db_durable_begin (app->db, error))
     return 0;
   gint64 id = store_decision_add (app->db, row->id, session, kind, reason, actor, state,
                                   event == CASE_EVENT_RECTIFY ? notice : NULL);
@@ -443,13 +428,12 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
   } else if (!id) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the decision could not be stored");
   }
-  if (!durable_end (app->db, ok, ok ? error : NULL))
+  if (!db_durable_end (app->db, ok, ok ? error : NULL))
     return 0;
   tell_room (app, row, kind, workflow_status_name (to));
-  Room *room = app_get_room (app, row->ref);
-  if (room && to == CASE_APPROVED)
-    room_end (room, "case_closed");
-  else if (room && event == CASE_EVENT_RECTIFY && !room_next_session (room, NULL))
+  if (to == CASE_APPROVED)
+    live_end (app, row->ref, "case_closed");
+  else if (event == CASE_EVENT_RECTIFY && live_find (app, row->ref, NULL) && !live_next_session (app, row->ref, NULL))
     g_warning ("case %s: no new live inspection after the notice: marks stay frozen", row->ref);
   return id;
 }
@@ -474,7 +458,7 @@ workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gi
     return FALSE;
   }
   CaseEvent event = sign ? CASE_EVENT_COUNTERSIGN : CASE_EVENT_RETURN;
-  if (!durable_begin (app->db, error))
+  if (!db_durable_begin (app->db, error))
     return FALSE;
   gboolean ok = workflow_apply (app->db, actor, row, event, error) &&
                 store_decision_countersign (app->db, decision_id, actor, note, sign ? "final" : "returned");
@@ -487,12 +471,11 @@ workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gi
   } else if (error && !*error) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the countersignature could not be stored");
   }
-  if (!durable_end (app->db, ok, ok ? error : NULL))
+  if (!db_durable_end (app->db, ok, ok ? error : NULL))
     return FALSE;
   tell_room (app, row, sign ? "reject" : "returned", sign ? "rejected" : "inspecting");
-  Room *room = sign ? app_get_room (app, row->ref) : NULL;
-  if (room)   /* the rejection is final: the live inspection ends here */
-    room_end (room, "case_closed");
+  if (sign)   /* the rejection is final: the live inspection ends here */
+    live_end (app, row->ref, "case_closed");
   return TRUE;
 }
 
@@ -504,10 +487,10 @@ workflow_reopen (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
                  "to reopen", row->ref, row->status);
     return FALSE;
   }
-  if (!durable_begin (app->db, error))
+  if (!db_durable_begin (app->db, error))
     return FALSE;
   gboolean ok = workflow_apply (app->db, actor, row, CASE_EVENT_REOPEN, error);
   if (ok)
     audit_note (app->db, actor, "case.reopened", row->ref, "from", row->status, "reason", reason, NULL);
-  return durable_end (app->db, ok, ok ? error : NULL);
+  return db_durable_end (app->db, ok, ok ? error : NULL);
 }

@@ -10,6 +10,11 @@ gint     db_schema_version (sqlite3 *db);
 gint     db_latest_version (void);
 gboolean db_exec (sqlite3 *db, const gchar *sql, GError **error);
 gint64   db_now_ms (void);                                 /* wall clock, ms since epoch */
+/* a durable transaction (synchronous=FULL while it lasts): end commits when ok, else rolls
+ * back; TRUE when ok and committed */
+gboolean db_durable_begin (sqlite3 *db, GError **error);
+gboolean db_durable_end (sqlite3 *db, gboolean ok, GError **error);
+sqlite3 *db_open_readonly (const gchar *path, GError **error);   /* busy timeout 5 s */
 
 /* store_cases.c — case types, their required items, cases, invites */
 typedef struct {

@@ -5,6 +5,7 @@
 #include "web/api.h"
 #include "web/api_private.h"
 #include "review/auth.h"
+#include "web/http_auth.h"
 #include "review/calendar.h"
 #include "review/workflow.h"
 #include "web/bodies.h"

@@ -3,7 +3,6 @@
  * with the REST bodies). Every failure is a KANYAN_ERROR with a stable code. */
 #include "web/protocol.h"
 #include "core/errors.h"
-#include "web/http.h"
 #include "web/bodies.h"
 #include <json-glib/json-glib.h>
 

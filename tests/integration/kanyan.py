@@ -115,6 +115,7 @@ class Server:
         self.children = []
         self.passwords = {}   # username -> password
         self.cookies = {}     # username -> "kanyan_session=…"
+        self.env = {}         # more environment for the server process (GST_DEBUG=…), set before start()
 
     @property
     def base(self):
@@ -138,6 +139,7 @@ class Server:
         argv = [KANYAN, "serve"] + ([] if self.tls else ["--no-tls"]) + ["--port", str(self.port), "--bind", "127.0.0.1",
                 "--ice-address", ICE_ADDRESS] + self.common_args()
         env = dict(os.environ, G_MESSAGES_DEBUG="kanyan", GST_DEBUG="1")
+        env.update(self.env)
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=env)
         # listening only once /api/health answers; a server that never does is not left behind
