@@ -211,8 +211,9 @@ archive_remux (const gchar *src, ArchiveResult *r, guint *copied, GError **error
     if (written < 0) {
       /* a packet the muxer refuses (broken timestamps): keep the rest, and say which */
       if (!r->salvaged)
-        g_info ("%s: stream %d packet pts %" G_GINT64_FORMAT " dts %" G_GINT64_FORMAT " refused: %s",
-                src, target, pts, dts, av_err2str (written));
+        g_info ("%s: %s stream %d packet pts %" G_GINT64_FORMAT " dts %" G_GINT64_FORMAT " (time base 1/%d) refused: %s",
+                src, av_get_media_type_string (out->streams[target]->codecpar->codec_type), target, pts, dts,
+                out->streams[target]->time_base.den, av_err2str (written));
       r->salvaged = TRUE;
       continue;
     }

@@ -313,6 +313,7 @@ guard_video_format (GstPad *pad, GstPadProbeInfo *info, gpointer data)
  * and one that still has none is anchored on its first packet's arrival. */
 #define SYNC_WAIT      (3 * GST_SECOND)
 #define SYNC_TOLERANCE (2 * GST_SECOND)
+#define MAP_CREEP      (2 * GST_MSECOND)
 #define HELD_MAX       4000   /* packets held per track while waiting: 3 s of a 10 Mbit/s picture */
 
 typedef struct _SyncRef {
@@ -363,6 +364,8 @@ typedef struct {
   guint64      first_ext;
   GstClockTime first_pts;
   GstClockTime last_pts;
+  guint64      last_placed_ext;   /* the latest RTP time placed (with last_pts) */
+  gint64       last_report;   /* the latest report's mapping less ours, at the same RTP time */
   GArray      *held;          /* of HeldPacket: waiting for the segment's reference */
   gboolean     reinjecting;   /* our own gst_pad_chain of held packets is under way */
 } Retime;
@@ -420,6 +423,8 @@ retime_place (Retime *r, guint64 ext, GstClockTime arrival, GstClockTime *pts_ou
 {
   SyncRef *sync = r->sync;
   GstClockTime pts;
+  if (r->last_pts != GST_CLOCK_TIME_NONE && ext < r->last_placed_ext)
+    return FALSE;   /* a straggler (a late retransmission) older than a packet already placed */
   if (!r->fallback) {
     GstClockTime ntp = retime_ntp (r, ext);
     g_mutex_lock (&sync->lock);
@@ -447,9 +452,15 @@ retime_place (Retime *r, guint64 ext, GstClockTime arrival, GstClockTime *pts_ou
       return FALSE;   /* older than the track's start */
     pts = r->first_pts + gst_util_uint64_scale (ext - r->first_ext, GST_SECOND, r->clock_rate);
   }
-  if (r->last_pts != GST_CLOCK_TIME_NONE && pts < r->last_pts)
-    pts = r->last_pts;   /* a new sender report moved the mapping back a little: never go backwards */
+  /* a new sender report moved the mapping back (a busy sender's reports jitter by 100 ms and
+   * more): time never goes backwards, and a newer packet never shares its predecessor's time —
+   * MP4 refuses equal decoding times; 1 ms is Matroska's resolution */
+  if (r->last_pts != GST_CLOCK_TIME_NONE && ext > r->last_placed_ext && pts < r->last_pts + GST_MSECOND)
+    pts = r->last_pts + GST_MSECOND;
+  else if (r->last_pts != GST_CLOCK_TIME_NONE && pts < r->last_pts)
+    pts = r->last_pts;   /* another packet of the same frame */
   r->last_pts = pts;
+  r->last_placed_ext = ext;
   *pts_out = pts;
   return TRUE;
 }
@@ -515,7 +526,22 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (!r->fallback) {
     g_autoptr (GstCaps) caps = ntp_caps ();
     GstReferenceTimestampMeta *meta = gst_buffer_get_reference_timestamp_meta (buf, caps);
-    if (meta) {   /* the latest sender report's mapping: follows the sender's clock drift */
+    if (meta && r->mapped) {
+      /* a later sender report: follow the sender's clock drift, but never jump later. A busy
+       * sender (aiortc under load) stamps a report with the time it is sent and the RTP time
+       * of its last packet, so a stalled one reports its packets too late, never too early:
+       * an earlier mapping is taken at once, a later one creeps by MAP_CREEP per report (a
+       * real drift, ~0.1 ms/s, is followed; a stall's 300 ms is not). */
+      GstClockTime now_ntp = retime_ntp (r, ext);
+      gint64 report = (gint64) meta->timestamp - (gint64) now_ntp;   /* this report against ours */
+      gboolean new_report = ABS (report - r->last_report) > (gint64) (GST_MSECOND / 10);
+      r->last_report = report;   /* every packet carries the latest report's mapping: act once per report */
+      if (new_report || report < 0) {
+        r->map_ext = ext;
+        r->map_ntp = report <= (gint64) MAP_CREEP ? meta->timestamp : now_ntp + MAP_CREEP;
+        r->last_report = (gint64) meta->timestamp - (gint64) r->map_ntp;
+      }
+    } else if (meta) {
       r->map_ext = ext;
       r->map_ntp = meta->timestamp;
       if (!r->mapped) {   /* this track's first packet is now placed: a candidate start */
