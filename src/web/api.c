@@ -14,6 +14,7 @@
 #include "core/errors.h"
 #include "review/users.h"
 #include "review/audit.h"
+#include "review/serialize.h"
 
 static void
 add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
@@ -96,19 +97,7 @@ add_items (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_set_member_name (b, "items");
   json_builder_begin_array (b);
   for (guint i = 0; i < items->len; i++) {
-    gchar **item = g_ptr_array_index (items, i);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "position");
-    json_builder_add_int_value (b, i + 1);
-    json_builder_set_member_name (b, "title_en");
-    json_builder_add_string_value (b, item[0]);
-    json_builder_set_member_name (b, "title_zh");
-    json_builder_add_string_value (b, item[1]);
-    json_builder_set_member_name (b, "guidance");
-    json_builder_add_string_value (b, item[2]);
-    json_builder_set_member_name (b, "department");
-    json_builder_add_string_value (b, item[3]);
-    json_builder_end_object (b);
+    item_to_json (b, i + 1, g_ptr_array_index (items, i));
   }
   json_builder_end_array (b);
 }
@@ -149,17 +138,6 @@ json_body (HttpExchange *ex, JsonParser *parser)
   if (!obj)
     http_exchange_respond_error (ex, error);
   return obj;
-}
-
-static void
-add_user (JsonBuilder *b, const User *u)
-{
-  json_builder_set_member_name (b, "username");
-  json_builder_add_string_value (b, u->username);
-  json_builder_set_member_name (b, "role");
-  json_builder_add_string_value (b, u->role);
-  json_builder_set_member_name (b, "department");
-  json_builder_add_string_value (b, u->department);
 }
 
 static void
@@ -393,7 +371,7 @@ api_user_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
   for (guint i = 0; i < users->len; i++) {
     User *u = g_ptr_array_index (users, i);
     json_builder_begin_object (b);
-    add_user (b, u);
+    user_members (b, u);
     json_builder_set_member_name (b, "disabled");
     json_builder_add_boolean_value (b, u->disabled);
     json_builder_end_object (b);
@@ -435,7 +413,7 @@ on_login (gpointer data, User *user_in, gint64 retry_ms, const GError *failure)
                                                   app->config->tls ? "; Secure" : "");
       http_exchange_add_header (ex, "set-cookie", cookie);
       g_autoptr (JsonBuilder) b = api_object_begin ();
-      add_user (b, user);
+      user_members (b, user);
       api_respond_builder (ex, 200, b);
     } else {
       sessions_end (app->db, token);   /* nobody is there to receive it */
@@ -482,7 +460,7 @@ api_me (KanyanApp *app, HttpExchange *ex, const Identity *id)
     return;
   }
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  add_user (b, id->user);
+  user_members (b, id->user);
   json_builder_set_member_name (b, "can");
   json_builder_begin_array (b);
   for (Ability a = 0; a < N_ABILITIES; a++)
