@@ -206,3 +206,10 @@ db_close (sqlite3 *db)
   if (db)
     sqlite3_close (db);
 }
+
+gchar *
+db_column_dup (sqlite3_stmt *st, gint col, const gchar *if_null)
+{
+  const unsigned char *text = sqlite3_column_text (st, col);
+  return g_strdup (text ? (const gchar *) text : if_null);
+}

@@ -10,6 +10,8 @@ gint     db_schema_version (sqlite3 *db);
 gint     db_latest_version (void);
 gboolean db_exec (sqlite3 *db, const gchar *sql, GError **error);
 gint64   db_now_ms (void);                                 /* wall clock, ms since epoch */
+/* a text column as a new string; if_null (copied; may be NULL) when the column is NULL */
+gchar   *db_column_dup (sqlite3_stmt *st, gint col, const gchar *if_null);
 
 /* store_cases.c — case types, their required items, cases, invites */
 typedef struct {

@@ -237,13 +237,6 @@ recording_row_free (RecordingRow *row)
   g_free (row);
 }
 
-static gchar *
-text_or_null (sqlite3_stmt *st, gint col)
-{
-  const unsigned char *t = sqlite3_column_text (st, col);
-  return t ? g_strdup ((const gchar *) t) : NULL;
-}
-
 GPtrArray *
 store_recordings_of_case (sqlite3 *db, gint64 case_id)
 {
@@ -265,12 +258,12 @@ store_recordings_of_case (sqlite3 *db, gint64 case_id)
       r->duration_ms = sqlite3_column_int64 (st, 5);
       r->archive_bytes = sqlite3_column_int64 (st, 6);
       r->purged_at = sqlite3_column_int64 (st, 7);
-      r->video_codec = text_or_null (st, 8);
-      r->audio_codec = text_or_null (st, 9);
-      r->state = text_or_null (st, 10);
-      r->archive_state = text_or_null (st, 11);
-      r->archive_path = text_or_null (st, 12);
-      r->archive_sha256 = text_or_null (st, 13);
+      r->video_codec = db_column_dup (st, 8, NULL);
+      r->audio_codec = db_column_dup (st, 9, NULL);
+      r->state = db_column_dup (st, 10, NULL);
+      r->archive_state = db_column_dup (st, 11, NULL);
+      r->archive_path = db_column_dup (st, 12, NULL);
+      r->archive_sha256 = db_column_dup (st, 13, NULL);
       r->media_started_at = sqlite3_column_int64 (st, 14);
       g_ptr_array_add (rows, r);
     }
@@ -305,13 +298,13 @@ store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref)
     r->duration_ms = sqlite3_column_int64 (st, 5);
     r->archive_bytes = sqlite3_column_int64 (st, 6);
     r->purged_at = sqlite3_column_int64 (st, 7);
-    r->video_codec = text_or_null (st, 8);
-    r->audio_codec = text_or_null (st, 9);
-    r->state = text_or_null (st, 10);
-    r->archive_state = text_or_null (st, 11);
-    r->archive_path = text_or_null (st, 12);
-    r->archive_sha256 = text_or_null (st, 13);
-    *case_ref = text_or_null (st, 14);
+    r->video_codec = db_column_dup (st, 8, NULL);
+    r->audio_codec = db_column_dup (st, 9, NULL);
+    r->state = db_column_dup (st, 10, NULL);
+    r->archive_state = db_column_dup (st, 11, NULL);
+    r->archive_path = db_column_dup (st, 12, NULL);
+    r->archive_sha256 = db_column_dup (st, 13, NULL);
+    *case_ref = db_column_dup (st, 14, NULL);
     r->media_started_at = sqlite3_column_int64 (st, 15);
   }
   sqlite3_finalize (st);
