@@ -14,6 +14,8 @@ mark_row_free (MarkRow *row)
   g_free (row);
 }
 
+/* one g_free per owned field, like every free function of a row or a parsed message here: kept
+ * per struct (a generic freer would hide which fields each struct owns) */
 void
 decision_row_free (DecisionRow *row)
 {
@@ -202,6 +204,8 @@ store_decision_countersign (sqlite3 *db, gint64 decision_id, const gchar *by_use
   return ok;
 }
 
+/* prepare, bind, one row struct per step: the shape of every list query of the store files,
+ * each with its own columns and struct (db_column_dup is what they share) */
 GPtrArray *
 store_sessions_of_case (sqlite3 *db, gint64 case_id)
 {

@@ -16,6 +16,19 @@
 #include "review/audit.h"
 #include "review/serialize.h"
 
+/* "type_title": {en, zh} */
+static void
+add_type_title (JsonBuilder *b, const CaseRow *row)
+{
+  json_builder_set_member_name (b, "type_title");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "en");
+  json_builder_add_string_value (b, row->type_title_en);
+  json_builder_set_member_name (b, "zh");
+  json_builder_add_string_value (b, row->type_title_zh);
+  json_builder_end_object (b);
+}
+
 static void
 add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
 {
@@ -24,13 +37,7 @@ add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_add_string_value (b, row->ref);
   json_builder_set_member_name (b, "type");
   json_builder_add_string_value (b, row->type_key);
-  json_builder_set_member_name (b, "type_title");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "en");
-  json_builder_add_string_value (b, row->type_title_en);
-  json_builder_set_member_name (b, "zh");
-  json_builder_add_string_value (b, row->type_title_zh);
-  json_builder_end_object (b);
+  add_type_title (b, row);
   json_builder_set_member_name (b, "status");
   json_builder_add_string_value (b, row->status);
   json_builder_set_member_name (b, "live");
@@ -339,13 +346,7 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
   g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "ref");
   json_builder_add_string_value (b, row->ref);
-  json_builder_set_member_name (b, "type_title");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "en");
-  json_builder_add_string_value (b, row->type_title_en);
-  json_builder_set_member_name (b, "zh");
-  json_builder_add_string_value (b, row->type_title_zh);
-  json_builder_end_object (b);
+  add_type_title (b, row);
   json_builder_set_member_name (b, "status");
   json_builder_add_string_value (b, row->status);
   add_items (b, app, row);
