@@ -4,6 +4,7 @@
  * Rendered by export.c (report.html, case.json) and report_pdf.c; nothing else rebuilds it. */
 #pragma once
 #include "store/db.h"
+#include <json-glib/json-glib.h>
 
 typedef struct {
   const CaseRow *row;           /* borrowed: the caller keeps it alive */
@@ -20,4 +21,9 @@ typedef struct {
 
 CaseReport *case_report_new (sqlite3 *db, const CaseRow *row);
 void        case_report_free (CaseReport *report);
+/* the report as one JSON object (GET /api/cases/{ref}/report, the report page): the case's
+ * facts, type_title {en, zh}, co_reviewers, session (the last, or null), items with the mark
+ * that counts (or null), decisions, stills, sessions and recordings, each in its row's one
+ * shape (serialize.c) */
+void        case_report_to_json (JsonBuilder *b, const CaseReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaseReport, case_report_free)

@@ -19,3 +19,12 @@ void decision_to_json (JsonBuilder *b, const DecisionRow *d);
 void still_to_json (JsonBuilder *b, const StillRow *s);
 /* the members of an account: username, role, department */
 void user_members (JsonBuilder *b, const User *u);
+/* a live inspection of the case `row`: {id, started_at, ended_at, challenge, challenge_seen_by,
+ * location: {lat, lon, accuracy_m, distance_m (from the case's site; null without one)} or null} */
+void session_to_json (JsonBuilder *b, const SessionRow *s, const CaseRow *row);
+/* a recording segment: {id, session, seq, started_at, ended_at, media_started_at, duration_ms,
+ * video_codec, archive_state (purged, or the archive's state), sha256, url (null when no file
+ * is there)}, and with gaps (of GapRow; NULL: left out) its stretches without video */
+void recording_to_json (JsonBuilder *b, const RecordingRow *r, GArray *gaps);
+/* great-circle distance between two points, metres */
+gdouble serialize_distance_m (gdouble lat1, gdouble lon1, gdouble lat2, gdouble lon2);

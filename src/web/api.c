@@ -213,7 +213,7 @@ api_case_get (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRo
   gint64 latest = store_session_latest (app->db, row->id);
   ApiMarkerScope scope = { app, id, row };
   workflow_add_items_with_marks (b, app->db, row, latest, api_review_may_mark, &scope);
-  api_review_add_sessions (b, app, row, TRUE);
+  api_review_add_sessions (b, app, row);
   api_review_add_decisions (b, app, row);
   api_review_add_stills (b, app, row);
   api_review_add_notice (b, app, row);
@@ -491,6 +491,7 @@ static const struct {
   { "GET",  "timeline",       ABILITY_READ_AUDIT,     api_audit_timeline },
   { "GET",  "integrity",      ABILITY_READ_AUDIT,     api_audit_integrity },
   { "GET",  "report.pdf",     ABILITY_READ_CASE,      api_audit_report_pdf },
+  { "GET",  "report",         ABILITY_READ_CASE,      api_audit_report },
   { "POST", "reopen",         ABILITY_REOPEN,         api_review_reopen },
 };
 

@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "review/workflow.h"
 #include "archive/report_pdf.h"
+#include "review/serialize.h"
 #include "archive/integrity.h"
 #include "archive/signing.h"
 #include "core/json_out.h"
@@ -96,37 +97,8 @@ add_recordings (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_begin_array (b);
   for (guint i = 0; i < recs->len; i++) {
     RecordingRow *r = g_ptr_array_index (recs, i);
-    json_builder_begin_object (b);
-    json_out_int (b, "id", r->id);
-    json_out_int (b, "session", r->session_id);
-    json_out_int (b, "seq", r->seq);
-    json_out_int (b, "started_at", r->started_at);
-    json_out_int (b, "ended_at", r->ended_at);
-    /* the wall-clock time of the archive's 0: where the file lies on the case's axis */
-    json_out_int (b, "media_started_at", r->media_started_at ? r->media_started_at : r->started_at);
-    json_out_int (b, "duration_ms", r->duration_ms);
-    json_out_str (b, "video_codec", r->video_codec ? r->video_codec : "");
-    json_out_str (b, "archive_state", r->purged_at ? "purged" : r->archive_state ? r->archive_state : r->state);
-    json_out_str (b, "sha256", r->archive_sha256 ? r->archive_sha256 : "");
-    json_builder_set_member_name (b, "url");
-    g_autofree gchar *url = g_strdup_printf ("/media/recordings/%" G_GINT64_FORMAT, r->id);
-    if (r->archive_path && !r->purged_at)
-      json_builder_add_string_value (b, url);
-    else
-      json_builder_add_null_value (b);
-    /* stretches frozen after a loss (recorder.c): the timeline shows them */
     g_autoptr (GArray) gaps = store_recording_gaps (app->db, r->id);
-    json_builder_set_member_name (b, "gaps");
-    json_builder_begin_array (b);
-    for (guint g = 0; g < gaps->len; g++) {
-      const GapRow *gap = &g_array_index (gaps, GapRow, g);
-      json_builder_begin_object (b);
-      json_out_int (b, "at", gap->at);
-      json_out_int (b, "duration_ms", gap->duration_ms);
-      json_builder_end_object (b);
-    }
-    json_builder_end_array (b);
-    json_builder_end_object (b);
+    recording_to_json (b, r, gaps);
   }
   json_builder_end_array (b);
 }
@@ -199,6 +171,18 @@ api_audit_signing_key (KanyanApp *app, HttpExchange *ex)
   json_out_str (b, "algorithm", "ed25519");
   json_out_str (b, "public_key", key);
   api_respond_builder (ex, 200, b);
+}
+
+/* GET /api/cases/{ref}/report: the inspection report as JSON (case_report.c), what the report
+ * page renders */
+void
+api_audit_report (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  g_autoptr (CaseReport) report = case_report_new (app->db, row);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  case_report_to_json (b, report);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  http_exchange_respond_json (ex, 200, root);
 }
 
 /* GET /api/cases/{ref}/report.pdf: the inspection report as a PDF download */

@@ -201,63 +201,14 @@ api_review_add_notice (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
     json_builder_add_null_value (b);
 }
 
-/* great-circle distance, metres */
-static gdouble
-distance_m (gdouble lat1, gdouble lon1, gdouble lat2, gdouble lon2)
-{
-  const gdouble r = 6371000.0, rad = G_PI / 180.0;
-  gdouble dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-  gdouble a = sin (dlat / 2) * sin (dlat / 2) + cos (lat1 * rad) * cos (lat2 * rad) * sin (dlon / 2) * sin (dlon / 2);
-  return 2 * r * atan2 (sqrt (a), sqrt (1 - a));
-}
-
 void
-api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gboolean with_challenge)
+api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
 {
   g_autoptr (GPtrArray) sessions = store_sessions_of_case (app->db, row->id);
   json_builder_set_member_name (b, "sessions");
   json_builder_begin_array (b);
-  for (guint i = 0; i < sessions->len; i++) {
-    SessionRow *s = g_ptr_array_index (sessions, i);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "id");
-    json_builder_add_int_value (b, s->id);
-    json_builder_set_member_name (b, "started_at");
-    json_builder_add_int_value (b, s->started_at);
-    json_builder_set_member_name (b, "ended_at");
-    if (s->ended_at)
-      json_builder_add_int_value (b, s->ended_at);
-    else
-      json_builder_add_null_value (b);
-    if (with_challenge) {
-      json_builder_set_member_name (b, "challenge");
-      json_builder_add_string_value (b, s->challenge ? s->challenge : "");
-    }
-    json_builder_set_member_name (b, "challenge_seen_by");
-    if (s->challenge_seen_by)
-      json_builder_add_string_value (b, s->challenge_seen_by);
-    else
-      json_builder_add_null_value (b);
-    json_builder_set_member_name (b, "location");
-    if (s->has_geo) {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "lat");
-      json_builder_add_double_value (b, s->geo_lat);
-      json_builder_set_member_name (b, "lon");
-      json_builder_add_double_value (b, s->geo_lon);
-      json_builder_set_member_name (b, "accuracy_m");
-      json_builder_add_double_value (b, s->geo_accuracy_m);
-      json_builder_set_member_name (b, "distance_m");
-      if (row->has_site)
-        json_builder_add_int_value (b, (gint64) round (distance_m (s->geo_lat, s->geo_lon, row->site_lat, row->site_lon)));
-      else
-        json_builder_add_null_value (b);
-      json_builder_end_object (b);
-    } else {
-      json_builder_add_null_value (b);
-    }
-    json_builder_end_object (b);
-  }
+  for (guint i = 0; i < sessions->len; i++)
+    session_to_json (b, g_ptr_array_index (sessions, i), row);
   json_builder_end_array (b);
 }
 
@@ -306,7 +257,7 @@ api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject
   json_builder_add_int_value (b, (gint64) round (accuracy));
   json_builder_set_member_name (b, "distance_m");
   if (row->has_site)
-    json_builder_add_int_value (b, (gint64) round (distance_m (lat, lon, row->site_lat, row->site_lon)));
+    json_builder_add_int_value (b, (gint64) round (serialize_distance_m (lat, lon, row->site_lat, row->site_lon)));
   else
     json_builder_add_null_value (b);
   json_builder_end_object (b);
