@@ -272,7 +272,9 @@ durable_end (sqlite3 *db, gboolean ok, GError **error)
 }
 
 /* The one-time notice: every item of the last inspection not marked "pass" (failed, not
- * shown, or never marked), with its note — all at once. NULL when every item passed. */
+ * shown, or never marked), with its note — all at once. NULL when every item passed.
+ * Its items are a document of their own (stored with the decision, shown to the applicant as
+ * issued), not the item rows of serialize.c: their shape stays what was issued. */
 static gchar *
 build_notice (sqlite3 *db, const CaseRow *row, gint64 session_id, const gchar *actor, const gchar *reason,
               guint *n_open)
