@@ -156,6 +156,8 @@ config_public_url (const KanyanConfig *cfg)
   return g_strdup_printf ("%s://localhost:%d", cfg->tls ? "https" : "http", cfg->port);
 }
 
+/* one g_free per owned field, like every free function of a row or a parsed message here: kept
+ * per struct (a generic freer would hide which fields each struct owns) */
 void
 config_free (KanyanConfig *cfg)
 {

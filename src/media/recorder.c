@@ -6,6 +6,7 @@
  * stays in the segment (the keyframes carry it in band). Owns its elements; never touches
  * the publisher or viewers. */
 #include "media/recorder.h"
+#include "media/keyframe_gate.h"
 #include "core/errors.h"
 #include <gst/rtp/rtp.h>
 #include <gst/video/video.h>
@@ -23,7 +24,6 @@ recorder_debug_init (void)
 }
 
 #define STOP_TIMEOUT_MS    5000
-#define KEYFRAME_RETRY_MS  500
 
 /* What the video frame filter (a streaming thread) tells the main loop: whether video waits
  * for a keyframe, and the gaps so far. Reference-counted: the filter may outlive the Recorder
@@ -198,8 +198,7 @@ filter_video_frames (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   guint32 ts = gst_rtp_buffer_get_timestamp (&rtp);
   guint32 ssrc = gst_rtp_buffer_get_ssrc (&rtp);
   gboolean marker = gst_rtp_buffer_get_marker (&rtp);
-  gboolean key = rtp_payload_is_keyframe (f->codec, gst_rtp_buffer_get_payload (&rtp),
-                                          gst_rtp_buffer_get_payload_len (&rtp));
+  gboolean key = keyframe_rtp_is_key (f->codec, &rtp);
   gst_rtp_buffer_unmap (&rtp);
 
   if (!f->started || ssrc != f->ssrc) {
@@ -617,13 +616,11 @@ sync_ref_unref_notify (gpointer data)
 
 /* main loop: while video waits for a keyframe (the segment's first, or after a loss), keep
  * asking the publisher (the relay sends at most one request every 500 ms) */
-static gboolean
+static KeyframeWant
 recorder_want_keyframe (gpointer data)
 {
   Recorder *rec = data;
-  if (g_atomic_int_get (&rec->gaps->waiting))
-    relay_request_keyframe (rec->relay);
-  return G_SOURCE_CONTINUE;
+  return g_atomic_int_get (&rec->gaps->waiting) ? KEYFRAME_ASK : KEYFRAME_WAIT;
 }
 
 /* Where the segment's file lies on the wall clock: for each buffer reaching the muxer,
@@ -877,8 +874,7 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
       gst_pad_link (rec->tee_pad[t], sink);
     gst_object_unref (sink);
   }
-  relay_request_keyframe (relay);
-  rec->keyframe_timer = g_timeout_add (KEYFRAME_RETRY_MS, recorder_want_keyframe, rec);
+  rec->keyframe_timer = keyframe_ask_add (relay, recorder_want_keyframe, rec);
   return rec;
 }
 

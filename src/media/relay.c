@@ -3,6 +3,7 @@
  * reviewers' voices into one Opus stream for the applicant, and keyframe requests.
  * The publisher's webrtcbin is in ingest.c, each viewer's in viewer.c. */
 #include "media/relay_private.h"
+#include "media/keyframe_gate.h"
 #include "core/errors.h"
 #include <gst/rtp/rtp.h>
 #include <gst/video/video.h>
@@ -18,7 +19,7 @@ relay_debug_init (void)
                            "Kanyan: one inspection's live graph, tees and branches (relay.c)");
 }
 
-#define KEYFRAME_INTERVAL_US (500 * G_TIME_SPAN_MILLISECOND)
+#define KEYFRAME_INTERVAL_US (KEYFRAME_RETRY_MS * G_TIME_SPAN_MILLISECOND)
 
 GstBin *
 relay_pipeline (Relay *relay)
@@ -114,9 +115,7 @@ on_video_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, media_note_dispatch, note, g_free);
   }
   if (buf && gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp)) {
-    if (rtp_payload_is_keyframe (relay->video_codec, gst_rtp_buffer_get_payload (&rtp),
-                                 gst_rtp_buffer_get_payload_len (&rtp)))
-    {
+    if (keyframe_rtp_is_key (relay->video_codec, &rtp)) {
       g_atomic_pointer_set (&relay->last_keyframe_seen_us, GSIZE_TO_POINTER (g_get_monotonic_time ()));
       g_debug ("relay %s: keyframe seq %u", relay->name, gst_rtp_buffer_get_seq (&rtp));
     }

@@ -5,6 +5,7 @@
 #include "review/stills.h"
 #include "review/live_port.h"
 #include "review/audit.h"
+#include "review/serialize.h"
 #include "core/errors.h"
 #include "review/workflow.h"
 #include <glib/gstdio.h>
@@ -17,41 +18,6 @@ typedef struct {
   StillsReply reply;
   gpointer    data;
 } Pending;
-
-void
-stills_add_json (JsonBuilder *b, const StillRow *s)
-{
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, s->id);
-  json_builder_set_member_name (b, "item");
-  json_builder_add_int_value (b, s->item);
-  json_builder_set_member_name (b, "session");
-  json_builder_add_int_value (b, s->session_id);
-  json_builder_set_member_name (b, "sha256");
-  json_builder_add_string_value (b, s->sha256);
-  json_builder_set_member_name (b, "bytes");
-  json_builder_add_int_value (b, s->bytes);
-  json_builder_set_member_name (b, "media_ms");
-  if (s->media_ms >= 0)
-    json_builder_add_int_value (b, s->media_ms);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "at");
-  json_builder_add_int_value (b, s->at);
-  json_builder_set_member_name (b, "by");
-  json_builder_add_string_value (b, s->by_user);
-  json_builder_set_member_name (b, "url");
-  g_autofree gchar *url = g_strdup_printf ("/media/stills/%" G_GINT64_FORMAT, s->id);
-  json_builder_add_string_value (b, url);
-  json_builder_set_member_name (b, "annotation");
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (s->annotation && json_parser_load_from_data (parser, s->annotation, -1, NULL))
-    json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
-  else
-    json_builder_add_null_value (b);
-  json_builder_end_object (b);
-}
 
 static void
 pending_free (Pending *p)
@@ -109,7 +75,7 @@ on_jpeg (gpointer data, GBytes *jpeg, gint64 media_ms, const gchar *error_messag
     json_builder_set_member_name (b, "type");
     json_builder_add_string_value (b, "still");
     json_builder_set_member_name (b, "still");
-    stills_add_json (b, still);
+    still_to_json (b, still);
     json_builder_end_object (b);
     g_autoptr (JsonNode) root = json_builder_get_root (b);
     g_autofree gchar *text = json_to_string (root, FALSE);

@@ -3,6 +3,7 @@
  * (窗口无否决权). Never decides who may act (auth.c does) and never touches media. */
 #include "review/workflow.h"
 #include "review/audit.h"
+#include "review/serialize.h"
 #include "core/errors.h"
 #include "review/live_port.h"
 
@@ -117,9 +118,8 @@ workflow_note (sqlite3 *db, const gchar *actor, const CaseRow *row, CaseEvent ev
 
 /* ---- marks ------------------------------------------------------------------------- */
 
-/* the latest mark of each item (index item-1), borrowed from `marks` */
-static MarkRow **
-effective_marks (GPtrArray *marks, guint n_items)
+MarkRow **
+workflow_latest_marks (GPtrArray *marks, guint n_items)
 {
   MarkRow **latest = g_new0 (MarkRow *, n_items + 1);
   for (guint i = 0; i < marks->len; i++) {
@@ -130,61 +130,26 @@ effective_marks (GPtrArray *marks, guint n_items)
   return latest;
 }
 
-static void
-add_mark (JsonBuilder *b, const MarkRow *m)
-{
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, m->id);
-  json_builder_set_member_name (b, "session");
-  json_builder_add_int_value (b, m->session_id);
-  json_builder_set_member_name (b, "item");
-  json_builder_add_int_value (b, m->item);
-  json_builder_set_member_name (b, "result");
-  json_builder_add_string_value (b, m->result);
-  json_builder_set_member_name (b, "note");
-  json_builder_add_string_value (b, m->note);
-  json_builder_set_member_name (b, "by");
-  json_builder_add_string_value (b, m->by_user);
-  json_builder_set_member_name (b, "at");
-  json_builder_add_int_value (b, m->at);
-  json_builder_set_member_name (b, "media_ms");
-  if (m->media_ms >= 0)
-    json_builder_add_int_value (b, m->media_ms);
-  else
-    json_builder_add_null_value (b);
-  json_builder_end_object (b);
-}
-
 void
 workflow_add_items_with_marks (JsonBuilder *b, sqlite3 *db, const CaseRow *row, gint64 session_id,
                                WorkflowItemFilter may_mark, gpointer data)
 {
   g_autoptr (GPtrArray) items = store_case_items (db, row->id);
   g_autoptr (GPtrArray) marks = session_id ? store_marks (db, session_id) : g_ptr_array_new ();
-  g_autofree MarkRow **latest = effective_marks (marks, items->len);
+  g_autofree MarkRow **latest = workflow_latest_marks (marks, items->len);
   json_builder_set_member_name (b, "items");
   json_builder_begin_array (b);
   for (guint i = 0; i < items->len; i++) {
     gchar **item = g_ptr_array_index (items, i);
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "position");
-    json_builder_add_int_value (b, i + 1);
-    json_builder_set_member_name (b, "title_en");
-    json_builder_add_string_value (b, item[0]);
-    json_builder_set_member_name (b, "title_zh");
-    json_builder_add_string_value (b, item[1]);
-    json_builder_set_member_name (b, "guidance");
-    json_builder_add_string_value (b, item[2]);
-    json_builder_set_member_name (b, "department");
-    json_builder_add_string_value (b, item[3]);
+    item_members (b, i + 1, item);
     if (may_mark) {
       json_builder_set_member_name (b, "may_mark");
       json_builder_add_boolean_value (b, may_mark (item[3], data));
     }
     json_builder_set_member_name (b, "mark");
     if (latest[i])
-      add_mark (b, latest[i]);
+      mark_to_json (b, latest[i]);
     else
       json_builder_add_null_value (b);
     json_builder_end_object (b);
@@ -253,7 +218,7 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
   json_builder_set_member_name (b, "type");
   json_builder_add_string_value (b, "mark");
   json_builder_set_member_name (b, "mark");
-  add_mark (b, &m);
+  mark_to_json (b, &m);
   json_builder_end_object (b);
   g_autofree gchar *text = builder_text (b);
   live_notify (app, row->ref, text, TRUE);
@@ -293,14 +258,16 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
  * and their audit entries are one durable transaction (db_durable_begin: synchronous=FULL). */
 
 /* The one-time notice: every item of the last inspection not marked "pass" (failed, not
- * shown, or never marked), with its note — all at once. NULL when every item passed. */
+ * shown, or never marked), with its note — all at once. NULL when every item passed.
+ * Its items are a document of their own (stored with the decision, shown to the applicant as
+ * issued), not the item rows of serialize.c: their shape stays what was issued. */
 static gchar *
 build_notice (sqlite3 *db, const CaseRow *row, gint64 session_id, const gchar *actor, const gchar *reason,
               guint *n_open)
 {
   g_autoptr (GPtrArray) items = store_case_items (db, row->id);
   g_autoptr (GPtrArray) marks = session_id ? store_marks (db, session_id) : g_ptr_array_new ();
-  g_autofree MarkRow **latest = effective_marks (marks, items->len);
+  g_autofree MarkRow **latest = workflow_latest_marks (marks, items->len);
   g_autoptr (GPtrArray) stills = store_stills_of_case (db, row->id);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);

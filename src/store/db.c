@@ -236,3 +236,10 @@ db_open_readonly (const gchar *path, GError **error)
   sqlite3_busy_timeout (db, 5000);
   return db;
 }
+
+gchar *
+db_column_dup (sqlite3_stmt *st, gint col, const gchar *if_null)
+{
+  const unsigned char *text = sqlite3_column_text (st, col);
+  return g_strdup (text ? (const gchar *) text : if_null);
+}

@@ -15,6 +15,8 @@ gint64   db_now_ms (void);                                 /* wall clock, ms sin
 gboolean db_durable_begin (sqlite3 *db, GError **error);
 gboolean db_durable_end (sqlite3 *db, gboolean ok, GError **error);
 sqlite3 *db_open_readonly (const gchar *path, GError **error);   /* busy timeout 5 s */
+/* a text column as a new string; if_null (copied; may be NULL) when the column is NULL */
+gchar   *db_column_dup (sqlite3_stmt *st, gint col, const gchar *if_null);
 
 /* store_cases.c — case types, their required items, cases, invites */
 typedef struct {

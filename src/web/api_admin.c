@@ -5,6 +5,7 @@
 #include "review/audit.h"
 #include "core/errors.h"
 #include "review/users.h"
+#include "review/serialize.h"
 
 /* GET /api/case-types: any signed-in staff (the case form needs them) */
 void
@@ -35,17 +36,7 @@ api_admin_case_types (KanyanApp *app, HttpExchange *ex, const Identity *id)
     json_builder_set_member_name (b, "items");
     json_builder_begin_array (b);
     for (guint k = 0; k < items->len; k++) {
-      gchar **item = g_ptr_array_index (items, k);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "title_en");
-      json_builder_add_string_value (b, item[0]);
-      json_builder_set_member_name (b, "title_zh");
-      json_builder_add_string_value (b, item[1]);
-      json_builder_set_member_name (b, "guidance");
-      json_builder_add_string_value (b, item[2]);
-      json_builder_set_member_name (b, "department");
-      json_builder_add_string_value (b, item[3]);
-      json_builder_end_object (b);
+      item_to_json (b, k + 1, g_ptr_array_index (items, k));
     }
     json_builder_end_array (b);
     json_builder_end_object (b);
@@ -101,10 +92,7 @@ api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonOb
   audit_note (app->db, auth_actor (id), "user.created", "", "username", user->username, "role", user->role,
               "department", user->department, NULL);
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  json_builder_set_member_name (b, "username");
-  json_builder_add_string_value (b, user->username);
-  json_builder_set_member_name (b, "role");
-  json_builder_add_string_value (b, user->role);
+  user_members (b, user);
   json_builder_set_member_name (b, "password");   /* once: only its Argon2id hash is kept */
   json_builder_add_string_value (b, password);
   api_respond_builder (ex, 201, b);

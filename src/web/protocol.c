@@ -8,6 +8,8 @@
 
 #define MAX_SHORT_FIELD 256
 
+/* one g_free per owned field, like every free function of a row or a parsed message here: kept
+ * per struct (a generic freer would hide which fields each struct owns) */
 void
 protocol_message_free (ProtocolMessage *msg)
 {

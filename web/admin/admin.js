@@ -1,6 +1,7 @@
 // admin/admin.js — case types and accounts for admins (the server refuses everyone else).
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
-import { api, currentUser, requireLogin, logout } from '../lib/session.js';
+import { api } from '../lib/session.js';
+import { signIn } from '../lib/staff.js';
 
 const $ = (id) => document.getElementById(id);
 let types = [];
@@ -78,11 +79,7 @@ async function addUser(e) {
 
 applyTranslations();
 installLanguageSwitch($('lang'), loadTypes);
-const me = (await currentUser()) || (await requireLogin($('login'), $('page')));
-$('page').classList.remove('hidden');
-$('who').textContent = `${me.username} · ${me.role}`;
-$('logout').classList.remove('hidden');
-$('logout').addEventListener('click', logout);
+const me = await signIn($('page'));
 $('type-form').addEventListener('submit', saveType);
 $('user-form').addEventListener('submit', addUser);
 loadTypes();
