@@ -53,6 +53,7 @@ struct _Room {
   guint       revocation_check;  /* what another process or the clock revoked (room_end, below) */
   gint64      segment_started_us;/* monotonic: when the current segment began */
   const gchar *recording_stopped;/* why recording stopped on a write failure ("disk_full"…); NULL: fine */
+  gint64      recording_stopped_at;  /* ms, when it did */
   guint       recording_retry;   /* timer: start a segment again (after a write failure or a fast restart) */
   guint       recording_confirm; /* timer: a resumed segment has run long enough to call it resumed */
   guint       retry_delay_s;     /* the back-off, doubled on each failure */
@@ -358,6 +359,8 @@ room_recording_failed (Room *room, const gchar *reason)
   }
   if (!room->recording_stopped) {
     room->recording_stopped = reason;
+    room->recording_stopped_at = db_now_ms ();
+    room->recording_stopped_at = db_now_ms ();
     room->retry_delay_s = 0;
     g_warning ("case %s: recording stopped: %s; the live inspection goes on, recording is retried", room->case_ref,
                reason);
@@ -719,6 +722,14 @@ room_capture_still (Room *room, RoomStillDone done, gpointer data, GError **erro
 
 const gchar *room_case_ref (Room *room) { return room->case_ref; }
 const gchar *room_challenge (Room *room) { return room->challenge; }
+
+const gchar *
+room_recording_stopped (Room *room, gint64 *since_ms)
+{
+  if (since_ms)
+    *since_ms = room->recording_stopped_at;
+  return room->recording_stopped;
+}
 
 gint64
 room_media_ms (Room *room)

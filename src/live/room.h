@@ -27,6 +27,8 @@ const gchar *room_case_ref (Room *room);
 gint64       room_session_id (Room *room);
 gboolean     room_is_live (Room *room);           /* an applicant's media is flowing */
 const gchar *room_challenge (Room *room);         /* the 4-digit on-site challenge of this session */
+/* why recording stopped ("disk_full", "write_failed") and since when (ms), or NULL while it records */
+const gchar *room_recording_stopped (Room *room, gint64 *since_ms);
 /* ms into the session's recording (since its first segment began); -1 before any media */
 gint64       room_media_ms (Room *room);
 /* An evidence still of the live video: done (main loop) gets the JPEG and the media time, or

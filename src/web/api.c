@@ -564,6 +564,8 @@ api_handle (KanyanApp *app, HttpExchange *ex)
     { api_admin_user_add (app, ex, id, body); return; }
   if (n == 3 && g_strcmp0 (parts[0], "users") == 0 && g_strcmp0 (parts[2], "disable") == 0 && post)
     { api_admin_user_disable (app, ex, id, parts[1]); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "alerts") == 0 && get)
+    { api_admin_alerts (app, ex, id); return; }
   if (n == 1 && g_strcmp0 (parts[0], "case-types") == 0 && get)
     { api_admin_case_types (app, ex, id); return; }
   if (n <= 2 && g_strcmp0 (parts[0], "case-types") == 0 && post)

@@ -6,6 +6,8 @@
 #include "core/errors.h"
 #include "review/users.h"
 #include "review/serialize.h"
+#include "live/room.h"
+#include "core/json_out.h"
 
 /* GET /api/case-types: any signed-in staff (the case form needs them) */
 void
@@ -115,4 +117,33 @@ api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, co
   }
   audit_note (app->db, auth_actor (id), "user.disabled", "", "username", username, NULL);
   http_exchange_respond (ex, 204, "text/plain", NULL);
+}
+
+/* GET /api/alerts: what an administrator must see now — live inspections whose recording
+ * stopped on a write failure (a full disk), with the case and since when. Admins only. */
+void
+api_admin_alerts (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  if (!api_allowed (app, ex, id, ABILITY_MANAGE_USERS, NULL))
+    return;
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "alerts");
+  json_builder_begin_array (b);
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, app->rooms);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    gint64 since = 0;
+    const gchar *reason = room_recording_stopped (value, &since);
+    if (!reason)
+      continue;
+    json_builder_begin_object (b);
+    json_out_str (b, "kind", "recording_stopped");
+    json_out_str (b, "case", room_case_ref (value));
+    json_out_str (b, "reason", reason);
+    json_out_int (b, "since", since);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  api_respond_builder (ex, 200, b);
 }

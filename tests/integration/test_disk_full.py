@@ -48,6 +48,7 @@ class DiskFullTest(unittest.TestCase):
     def test_full_volume_alerts_once_and_recording_resumes(self):
         s = self.server
         case = s.add_case("DISK-1")
+        s.add_user("adm", role="admin")
         pub = s.aiortc_publisher(case, 150)
         reviewer = s.reviewer(case, 145, "R")
         self.assertTrue(wait_until(lambda: any(r[2] == "recording" for r in segments(s)), 60), segments(s))
@@ -58,6 +59,12 @@ class DiskFullTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: reviewer.events("recording"), 10), reviewer.lines[-3:])
         alert = reviewer.events("recording")[0]
         self.assertEqual((alert["state"], alert["reason"]), ("stopped", "disk_full"))
+        # administrators see it too (the admin page shows /api/alerts); reviewers may not ask
+        status, body = s.api("GET", "/api/alerts", user="adm")
+        self.assertEqual(status, 200, body)
+        self.assertEqual([(a["kind"], a["case"], a["reason"]) for a in body["alerts"]],
+                         [("recording_stopped", "DISK-1", "disk_full")])
+        self.assertEqual(s.api("GET", "/api/alerts", user="owner")[0], 403)
         # while the disk stays full: nothing loops (the retries find no room and wait, quietly),
         # and the live inspection goes on
         frames_then = reviewer.last("frames")["frames"]
@@ -73,6 +80,7 @@ class DiskFullTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: audit_count(s, "recording.resumed") == 1, 90), segments(s))
         self.assertTrue(wait_until(lambda: len(reviewer.events("recording")) == 2, 10), reviewer.events("recording"))
         self.assertEqual(reviewer.events("recording")[1]["state"], "recording")
+        self.assertEqual(s.api("GET", "/api/alerts", user="adm")[1]["alerts"], [])
         sessions = {r[0] for r in s.db().execute("SELECT DISTINCT session_id FROM recordings")}
         self.assertEqual(len(sessions), 1)
         pub.stop()

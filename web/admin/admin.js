@@ -77,6 +77,16 @@ async function addUser(e) {
   if (r.ok) loadUsers();
 }
 
+// what an administrator must see now (a live inspection that stopped recording: a full
+// disk), checked every 10 s while the page is open
+async function loadAlerts() {
+  const r = await api('/api/alerts');
+  const alerts = r.ok ? r.body.alerts : [];
+  $('alerts').hidden = alerts.length === 0;
+  $('alerts').textContent = alerts.map((a) => `${t(a.reason === 'disk_full' ? 'admin.alert.diskFull' : 'admin.alert.writeFailed')} ` +
+    `${a.case} (${t('admin.alert.since')} ${new Date(a.since).toLocaleTimeString()})`).join(' · ');
+}
+
 applyTranslations();
 installLanguageSwitch($('lang'), loadTypes);
 const me = await signIn($('page'));
@@ -84,3 +94,5 @@ $('type-form').addEventListener('submit', saveType);
 $('user-form').addEventListener('submit', addUser);
 loadTypes();
 loadUsers();
+loadAlerts();
+setInterval(loadAlerts, 10000);
