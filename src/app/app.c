@@ -137,6 +137,7 @@ app_serve (KanyanApp *app, GError **error)
     return FALSE;
   }
   store_recordings_mark_interrupted (app->db);
+  recordings_check_space (app->config);   /* under the floor: said once, clearly; serving goes on */
   g_thread_unref (g_thread_new ("dtls-prewarm", dtls_prewarm, NULL));
   app->loop = g_main_loop_new (NULL, FALSE);
   recordings_finalize_leftovers (app);

@@ -29,6 +29,8 @@ typedef struct {
   gchar  **holidays;          /* [calendar] holidays: weekdays that are not working days */
   gchar  **workdays;          /* [calendar] workdays: weekend days that are (调休) */
   gint     retention_days;    /* [archive] retention_days: media kept this long after the decision; 0 = forever */
+  gint     min_free_mb;       /* [archive] min_free_mb: recording stops (an alert, "disk_full") when the
+                               * recordings volume has less free, and starts again above it */
   gint     request_timeout_s;   /* [server] a whole HTTP request (headers and body) must arrive within this */
   gint     ws_join_timeout_s;   /* [server] a WebSocket that has not joined a case by then is closed */
   gint     ws_ping_interval_s;  /* [server] a silent WebSocket is pinged after this; hung up after twice it */

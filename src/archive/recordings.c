@@ -5,6 +5,7 @@
 #include "archive/archive.h"
 #include "store/db.h"
 #include "review/audit.h"
+#include <sys/statvfs.h>
 
 typedef struct {
   KanyanApp *app;
@@ -72,4 +73,25 @@ gboolean
 recordings_busy (KanyanApp *app)
 {
   return app->pending_archives > 0;
+}
+
+gint64
+recordings_free_mb (const KanyanConfig *cfg)
+{
+  struct statvfs fs;
+  if (statvfs (cfg->recordings_dir, &fs) != 0)
+    return G_MAXINT64;
+  return (gint64) ((guint64) fs.f_bavail * fs.f_frsize / (1024 * 1024));
+}
+
+gboolean
+recordings_check_space (const KanyanConfig *cfg)
+{
+  gint64 free_mb = recordings_free_mb (cfg);
+  if (free_mb >= MAX (cfg->min_free_mb, 1))
+    return TRUE;
+  g_warning ("the recordings volume (%s) has %" G_GINT64_FORMAT " MiB free, under its floor of %d MiB "
+             "([archive] min_free_mb): nothing will be recorded until space is freed; live inspections work, "
+             "and reviewers and administrators see the alert", cfg->recordings_dir, free_mb, cfg->min_free_mb);
+  return FALSE;
 }

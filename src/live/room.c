@@ -55,6 +55,7 @@ struct _Room {
   const gchar *recording_stopped;/* why recording stopped on a write failure ("disk_full"…); NULL: fine */
   gint64      recording_stopped_at;  /* ms, when it did */
   guint       recording_retry;   /* timer: start a segment again (after a write failure or a fast restart) */
+  guint       space_check;       /* timer: the recordings volume's free space against the floor */
   guint       recording_confirm; /* timer: a resumed segment has run long enough to call it resumed */
   guint       retry_delay_s;     /* the back-off, doubled on each failure */
 };
@@ -179,7 +180,7 @@ broadcast_participants (Room *room)
 #define RECORDING_RETRY_MAX_S    60
 #define RECORDING_CONFIRM_S      5          /* a resumed segment that runs this long is a resumption */
 #define RECORDING_MIN_LIFE_US    (10 * G_USEC_PER_SEC)   /* a restart sooner than this waits */
-#define RECORDING_FREE_FLOOR     (4 * 1024 * 1024)       /* bytes free before a retry is tried */
+#define RECORDING_SPACE_CHECK_S  5          /* how often a recording looks at the volume's free space */
 
 /* main loop: segments of this session whose archiving failed (no room for the archive) get
  * another try, now that recording writes again */
@@ -289,15 +290,25 @@ broadcast_recording_state (Room *room)
 
 static gboolean room_start_recording (Room *room);
 static void room_schedule_recording (Room *room);
+static void room_recording_failed (Room *room, const gchar *reason);
 
-/* enough room on the recordings volume to try again (unknown: yes) */
+/* the recordings volume has more free space than the floor ([archive] min_free_mb; at least
+ * 1 MiB); unknown: yes */
 static gboolean
 recordings_have_space (Room *room)
 {
-  struct statvfs fs;
-  if (statvfs (room->app->config->recordings_dir, &fs) != 0)
-    return TRUE;
-  return (guint64) fs.f_bavail * fs.f_frsize >= RECORDING_FREE_FLOOR;
+  return recordings_free_mb (room->app->config) >= MAX (room->app->config->min_free_mb, 1);
+}
+
+/* main loop, every RECORDING_SPACE_CHECK_S while the room lives: a recording stops cleanly
+ * at the floor, before the volume is full (and the database on it cannot write) */
+static gboolean
+on_space_check (gpointer data)
+{
+  Room *room = data;
+  if (room->recorder && !recordings_have_space (room))
+    room_recording_failed (room, "disk_full");
+  return G_SOURCE_CONTINUE;
 }
 
 /* main loop: a resumed segment kept writing: recording is back */
@@ -360,7 +371,6 @@ room_recording_failed (Room *room, const gchar *reason)
   if (!room->recording_stopped) {
     room->recording_stopped = reason;
     room->recording_stopped_at = db_now_ms ();
-    room->recording_stopped_at = db_now_ms ();
     room->retry_delay_s = 0;
     g_warning ("case %s: recording stopped: %s; the live inspection goes on, recording is retried", room->case_ref,
                reason);
@@ -380,6 +390,12 @@ room_start_recording (Room *room)
   if (room->recording_retry) {
     g_source_remove (room->recording_retry);
     room->recording_retry = 0;
+  }
+  if (!room->space_check)
+    room->space_check = g_timeout_add_seconds (RECORDING_SPACE_CHECK_S, on_space_check, room);
+  if (!recordings_have_space (room)) {   /* under the floor: not even a first segment */
+    room_recording_failed (room, "disk_full");
+    return FALSE;
   }
   g_autofree gchar *name = g_strdup_printf ("segment-%03d.mkv", ++room->segment_seq);
   g_autofree gchar *session = g_strdup_printf ("session-%" G_GINT64_FORMAT, room->session_id);
@@ -667,6 +683,8 @@ room_free (Room *room)
     g_source_remove (room->recording_retry);
   if (room->recording_confirm)
     g_source_remove (room->recording_confirm);
+  if (room->space_check)
+    g_source_remove (room->space_check);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)

@@ -25,7 +25,7 @@ def segments(server):
                      "needs the test network namespace (tests/netns.sh) and root to mount a tmpfs")
 class DiskFullTest(unittest.TestCase):
     def setUp(self):
-        self.server = Server()
+        self.server = Server("[archive]\nmin_free_mb=1\n")   # the floor is test_disk_floor's
         os.makedirs(self.server.recordings)
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MB}m", "tmpfs", self.server.recordings], check=True)
         self.filler = os.path.join(self.server.recordings, "filler")
