@@ -57,18 +57,22 @@ on_jpeg (gpointer data, GBytes *jpeg, gint64 media_ms, const gchar *error_messag
     return;
   }
   g_autofree gchar *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, jpeg);
-  gint64 id = store_still_add (p->app->db, p->case_id, p->session_id, p->item, path, sha, (gint64) len, media_ms,
-                               p->actor);
-  g_autoptr (StillRow) still = id ? store_still_get (p->app->db, id) : NULL;
+  /* the still's row and its audit entry: one durable transaction (answered means kept) */
+  gboolean ok = db_durable_begin (p->app->db, NULL);
+  gint64 id = ok ? store_still_add (p->app->db, p->case_id, p->session_id, p->item, path, sha, (gint64) len,
+                                    media_ms, p->actor) : 0;
+  g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+  g_autofree gchar *item_text = g_strdup_printf ("%d", p->item);
+  g_autofree gchar *media_text = g_strdup_printf ("%" G_GINT64_FORMAT, media_ms);
+  if (id)
+    audit_note (p->app->db, p->actor, "still.captured", p->case_ref, "still", id_text, "item", item_text, "sha256", sha,
+                "media_ms", media_text, NULL);
+  g_autoptr (StillRow) still = ok && db_durable_end (p->app->db, id != 0, NULL) && id
+      ? store_still_get (p->app->db, id) : NULL;
   if (!still) {
     fail (p, KANYAN_ERROR_INTERNAL, "the still could not be recorded");
     return;
   }
-  g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
-  g_autofree gchar *item_text = g_strdup_printf ("%d", p->item);
-  g_autofree gchar *media_text = g_strdup_printf ("%" G_GINT64_FORMAT, media_ms);
-  audit_note (p->app->db, p->actor, "still.captured", p->case_ref, "still", id_text, "item", item_text, "sha256", sha,
-              "media_ms", media_text, NULL);
   if (live_find (p->app, p->case_ref, NULL)) {   /* every reviewer gets the thumbnail */
     g_autoptr (JsonBuilder) b = json_builder_new ();
     json_builder_begin_object (b);
@@ -129,9 +133,11 @@ stills_annotate (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 
     return FALSE;
   }
   g_autofree gchar *text = json_to_string (shapes, FALSE);
+  if (!db_durable_begin (app->db, error))
+    return FALSE;
   store_still_annotate (app->db, still_id, text, actor);
   g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, still_id);
   g_autofree gchar *count = g_strdup_printf ("%u", JSON_NODE_HOLDS_ARRAY (shapes) ? json_array_get_length (json_node_get_array (shapes)) : 0);
   audit_note (app->db, actor, "still.annotated", row->ref, "still", id_text, "shapes", count, NULL);
-  return TRUE;
+  return db_durable_end (app->db, TRUE, error);
 }

@@ -200,16 +200,22 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
                  "they are final; a new live inspection marks again");
     return FALSE;
   }
-  gint64 id = store_mark_add (app->db, row->id, session, item, result, note, actor, media_ms);
-  if (!id) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the mark could not be stored");
+  /* the mark and its audit entry are one durable transaction: an answered mark survives a
+   * crash or a power cut, and one in flight is wholly there or wholly absent */
+  if (!db_durable_begin (app->db, error))
     return FALSE;
-  }
+  gint64 id = store_mark_add (app->db, row->id, session, item, result, note, actor, media_ms);
   g_autofree gchar *item_text = g_strdup_printf ("%d", item);
   g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, session);
   g_autofree gchar *media_text = g_strdup_printf ("%" G_GINT64_FORMAT, media_ms);
-  audit_note (app->db, actor, "mark", row->ref, "session", session_text, "item", item_text, "result", result,
-              "note", note ? note : "", "media_ms", media_text, NULL);
+  if (id)
+    audit_note (app->db, actor, "mark", row->ref, "session", session_text, "item", item_text, "result", result,
+                "note", note ? note : "", "media_ms", media_text, NULL);
+  if (!db_durable_end (app->db, id != 0, error) || !id) {
+    if (error && !*error)
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the mark could not be stored");
+    return FALSE;
+  }
   /* every reviewer in the session sees it at once */
   MarkRow m = { id, session, db_now_ms (), media_ms, item, (gchar *) result, (gchar *) (note ? note : ""),
                 (gchar *) actor };
