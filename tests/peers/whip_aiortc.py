@@ -11,7 +11,7 @@ offer (video sendonly, audio sendrecv for talk-back, video restricted to the
 chosen codec because webrtcbin 1.22 answers whatever comes first), waits for ICE
 gathering (aiortc puts all candidates in the offer), POSTs it with
 Content-Type application/sdp and the bearer token, applies the 201 answer,
-publishes for --duration seconds in all, then DELETEs the Location and exits.
+publishes for --duration seconds in all (or until SIGUSR1), then DELETEs the Location and exits.
 --reconnect-after S: after S seconds, DELETE and publish again on a fresh
 peer connection (once). Prints one JSON object per line:
     {"event":"published","location":...,"links":[Link header values]}   {"event":"connected"}
@@ -27,6 +27,7 @@ import asyncio
 import fractions
 import json
 import math
+import signal
 import sys
 import time
 import urllib.error
@@ -289,12 +290,14 @@ async def run(args):
     start = time.monotonic()
     pub = Publisher(args)
     reconnected = args.reconnect_after is None
+    leave = asyncio.Event()   # SIGUSR1: leave now, as a phone whose user ends the call (WHIP DELETE)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, leave.set)
     try:
         await pub.publish()
         next_tick = start + 1
         while True:
             now = time.monotonic()
-            if now - start >= args.duration:
+            if now - start >= args.duration or leave.is_set():
                 break
             if not reconnected and now - start >= args.reconnect_after:
                 reconnected = True
