@@ -29,6 +29,8 @@ struct _Participant {
   gchar          *pc;            /* reviewer: id of the current peer connection */
   guint           pc_serial;
   guint           answer_timeout; /* reviewer: its answer; WHIP applicant: its ICE connection */
+  gchar          *ice_local;     /* the selected candidate pair ("host/udp"…), once connected */
+  gchar          *ice_remote;
 };
 
 struct _Room {
@@ -55,7 +57,14 @@ struct _Room {
   guint       recording_retry;   /* timer: start a segment again (after a write failure or a fast restart) */
   guint       recording_confirm; /* timer: a resumed segment has run long enough to call it resumed */
   guint       retry_delay_s;     /* the back-off, doubled on each failure */
+  GPtrArray  *applicant_kinds;   /* "host/udp"…: the candidate kinds the applicant's connection offered */
+  GPtrArray  *server_kinds;      /* … and the server's side of that connection */
+  guint       media_wait;        /* timer: REACH_MEDIA_WAIT_S after the applicant's offer */
+  gboolean    media_stalled;     /* connected on signaling, and no media came in that time */
 };
+
+/* the applicant's media has this long to flow after its offer before reviewers are told */
+#define REACH_MEDIA_WAIT_S 15
 
 struct _RoomStill {
   Room          *room;
@@ -132,6 +141,104 @@ broadcast_state (Room *room)
     json_builder_add_string_value (b, room_applicant_state (room));
     send_builder (p, b);
   }
+}
+
+/* ---- reachability: the kinds of candidates offered, the pair selected, media that never came */
+
+static void
+kinds_add (GPtrArray *kinds, gchar *kind_take)
+{
+  if (!kind_take || g_ptr_array_find_with_equal_func (kinds, kind_take, g_str_equal, NULL))
+    g_free (kind_take);
+  else
+    g_ptr_array_add (kinds, kind_take);
+}
+
+/* "host/udp srflx/udp", or "none" */
+static gchar *
+kinds_text (GPtrArray *kinds)
+{
+  if (kinds->len == 0)
+    return g_strdup ("none");
+  GString *out = g_string_new (NULL);
+  for (guint i = 0; i < kinds->len; i++)
+    g_string_append_printf (out, "%s%s", i ? " " : "", (const gchar *) g_ptr_array_index (kinds, i));
+  return g_string_free (out, FALSE);
+}
+
+static void
+add_kinds (JsonBuilder *b, const gchar *member, GPtrArray *kinds)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < kinds->len; i++)
+    json_builder_add_string_value (b, g_ptr_array_index (kinds, i));
+  json_builder_end_array (b);
+}
+
+/* {"type":"reach","state":"no_media","after_s":15,"peer":…,"applicant_candidates":[…],
+ * "server_candidates":[…]} */
+static void
+send_reach (Participant *to, Room *room)
+{
+  g_autoptr (JsonBuilder) b = message_begin ("reach");
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, "no_media");
+  json_builder_set_member_name (b, "after_s");
+  json_builder_add_int_value (b, REACH_MEDIA_WAIT_S);
+  json_builder_set_member_name (b, "peer");
+  json_builder_add_string_value (b, room->applicant ? room->applicant->id : "");
+  add_kinds (b, "applicant_candidates", room->applicant_kinds);
+  add_kinds (b, "server_candidates", room->server_kinds);
+  send_builder (to, b);
+}
+
+/* {"type":"ice_pair","peer":…,"role":…,"local":"host/tcp","remote":"prflx/tcp"} */
+static void
+send_ice_pair (Participant *to, Participant *about)
+{
+  g_autoptr (JsonBuilder) b = message_begin ("ice_pair");
+  json_builder_set_member_name (b, "peer");
+  json_builder_add_string_value (b, about->id);
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, role_names[about->role]);
+  json_builder_set_member_name (b, "local");
+  json_builder_add_string_value (b, about->ice_local);
+  json_builder_set_member_name (b, "remote");
+  json_builder_add_string_value (b, about->ice_remote);
+  send_builder (to, b);
+}
+
+static void
+room_media_wait_stop (Room *room)
+{
+  if (room->media_wait) {
+    g_source_remove (room->media_wait);
+    room->media_wait = 0;
+  }
+  room->media_stalled = FALSE;
+}
+
+/* main loop: the applicant is connected on signaling, yet no media came: reviewers (and the
+ * applicant's page) are told, with the kinds of candidates each side offered */
+static gboolean
+on_media_wait_over (gpointer data)
+{
+  Room *room = data;
+  room->media_wait = 0;
+  if (room->media_flowing || !room->applicant)
+    return G_SOURCE_REMOVE;
+  room->media_stalled = TRUE;
+  g_autofree gchar *theirs = kinds_text (room->applicant_kinds);
+  g_autofree gchar *ours = kinds_text (room->server_kinds);
+  g_warning ("case %s: the applicant %s is connected on signaling but no media came in %d s (applicant offered %s;"
+             " server %s)", room->case_ref, room->applicant->id, REACH_MEDIA_WAIT_S, theirs, ours);
+  g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
+  audit_note (room->app->db, "server", "reach.no_media", room->case_ref, "session", session_text,
+              "applicant_candidates", theirs, "server_candidates", ours, NULL);
+  for (guint i = 0; i < room->participants->len; i++)
+    send_reach (g_ptr_array_index (room->participants, i), room);
+  return G_SOURCE_REMOVE;
 }
 
 /* the same list goes to everyone: built once, so a join costs O(n), not O(n²) */
@@ -418,6 +525,8 @@ on_media_flowing (gpointer owner, gboolean flowing)
 {
   Room *room = owner;
   room->media_flowing = flowing;
+  if (flowing)
+    room_media_wait_stop (room);
   if (flowing && !room->recording_stopped)
     room_start_recording (room);
   else if (flowing)
@@ -446,6 +555,8 @@ static void
 on_ice_candidate (gpointer owner, WebrtcPeer *peer, guint mline, const gchar *candidate)
 {
   Participant *p = owner;
+  if (p->role == ROLE_APPLICANT && p == p->room->applicant)
+    kinds_add (p->room->server_kinds, ice_candidate_kind (candidate));
   if (p->whip)
     return;
   g_autoptr (JsonBuilder) b = message_begin ("ice");
@@ -498,8 +609,33 @@ on_peer_failed (gpointer owner, WebrtcPeer *peer, const gchar *message)
     room_remove (p->room, p, KANYAN_ERROR_BAD_SDP, message);
 }
 
+/* the candidate pair this participant's connection selected: recorded with the session and
+ * audited; reviewers see the applicant's and their own */
+static void
+on_selected_pair (gpointer owner, WebrtcPeer *peer, const WebrtcPeerPair *pair)
+{
+  Participant *p = owner;
+  Room *room = p->room;
+  g_free (p->ice_local);
+  g_free (p->ice_remote);
+  p->ice_local = webrtc_peer_candidate_label (&pair->local);
+  p->ice_remote = webrtc_peer_candidate_label (&pair->remote);
+  g_info ("case %s: %s connected over %s (%s) <-> %s (%s)", room->case_ref, p->id, p->ice_local,
+          pair->local.address ? pair->local.address : "?", p->ice_remote, pair->remote.address ? pair->remote.address : "?");
+  store_participant_set_ice (room->app->db, p->db_id, p->ice_local, p->ice_remote);
+  g_autofree gchar *actor = g_strdup_printf ("%s:%s", role_names[p->role], p->id);
+  g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
+  audit_note (room->app->db, actor, "participant.connected", room->case_ref, "session", session_text,
+              "server", p->ice_local, "peer", p->ice_remote, NULL);
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *r = g_ptr_array_index (room->participants, i);
+    if (r->role == ROLE_REVIEWER && (p->role == ROLE_APPLICANT || r == p))
+      send_ice_pair (r, p);
+  }
+}
+
 static const WebrtcPeerEvents peer_events = {
-  on_local_description, on_ice_candidate, on_gathering_done, on_connection_state, on_peer_failed,
+  on_local_description, on_ice_candidate, on_gathering_done, on_connection_state, on_peer_failed, on_selected_pair,
 };
 
 /* ---- viewers ------------------------------------------------------------------------- */
@@ -568,6 +704,8 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   room->relay = relay;
   room->participants = g_ptr_array_new ();
   room->stills = g_ptr_array_new ();
+  room->applicant_kinds = g_ptr_array_new_with_free_func (g_free);
+  room->server_kinds = g_ptr_array_new_with_free_func (g_free);
   g_snprintf (room->challenge, sizeof room->challenge, "%04u", randombytes_uniform (10000));
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
@@ -583,6 +721,8 @@ participant_free (Participant *p)
   g_free (p->id);
   g_free (p->name);
   g_free (p->pc);
+  g_free (p->ice_local);
+  g_free (p->ice_remote);
   g_free (p);
 }
 
@@ -593,6 +733,7 @@ room_detach (Room *room, Participant *p, gboolean close_transport)
   g_ptr_array_remove (room->participants, p);
   viewer_drop (p);
   if (room->applicant == p) {
+    room_media_wait_stop (room);
     room->applicant = NULL;
     relay_publisher_stop (room->relay);
     p->peer = NULL;
@@ -649,6 +790,7 @@ room_free (Room *room)
     g_source_remove (room->recording_retry);
   if (room->recording_confirm)
     g_source_remove (room->recording_confirm);
+  room_media_wait_stop (room);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
@@ -661,6 +803,8 @@ room_free (Room *room)
   }
   g_ptr_array_unref (room->stills);
   relay_free (room->relay);
+  g_ptr_array_unref (room->applicant_kinds);
+  g_ptr_array_unref (room->server_kinds);
   store_session_close (room->app->db, room->session_id);
   g_ptr_array_unref (room->participants);
   g_free (room->case_ref);
@@ -781,6 +925,10 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
     send_builder (p, s);
     if (room->recording_stopped)
       send_recording_state (p, room);
+    if (room->applicant && room->applicant->ice_local)
+      send_ice_pair (p, room->applicant);
+    if (room->media_stalled)
+      send_reach (p, room);
     if (room->applicant && relay_has_publisher_codecs (room->relay))
       viewer_offer (room, p);
   }
@@ -810,6 +958,16 @@ room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, G
   p->peer = relay_publisher_start (room->relay, offer, &peer_events, p, &codecs_changed, error);
   if (!p->peer)
     return FALSE;
+  /* a new connection: the kinds of candidates each side offers, and REACH_MEDIA_WAIT_S for media */
+  room_media_wait_stop (room);
+  g_ptr_array_set_size (room->applicant_kinds, 0);
+  g_ptr_array_set_size (room->server_kinds, 0);
+  g_autofree gchar *offer_text = g_strndup (sdp, len);
+  g_auto (GStrv) kinds = ice_candidate_kinds_of_sdp (offer_text);
+  for (gchar **k = kinds; *k; k++)
+    kinds_add (room->applicant_kinds, g_strdup (*k));
+  if (!room->media_flowing)
+    room->media_wait = g_timeout_add_seconds (REACH_MEDIA_WAIT_S, on_media_wait_over, room);
   if (p->whip && !p->answer_timeout)   /* an abandoned WHIP offer holds a webrtcbin: not forever */
     p->answer_timeout = g_timeout_add_seconds (MAX (room->app->config->publisher_connect_timeout_s, 1),
                                                on_answer_timeout, p);
@@ -868,6 +1026,8 @@ room_add_ice (Room *room, Participant *p, const gchar *pc, guint mline, const gc
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "the candidate is out of range");
     return FALSE;
   }
+  if (p->role == ROLE_APPLICANT)
+    kinds_add (room->applicant_kinds, ice_candidate_kind (candidate));
   webrtc_peer_add_ice (peer, mline, candidate);
   return TRUE;
 }

@@ -253,6 +253,43 @@ distance_m (gdouble lat1, gdouble lon1, gdouble lat2, gdouble lon2)
   return 2 * r * atan2 (sqrt (a), sqrt (1 - a));
 }
 
+/* "peers": who took part, and the ICE candidate pair each connection selected (issue 13):
+ * ice.server / ice.peer "host/udp", "srflx/udp", "relay/udp(tcp)"…; null before connecting */
+static void
+add_session_peers (JsonBuilder *b, KanyanApp *app, gint64 session_id)
+{
+  g_autoptr (GPtrArray) peers = store_participants_of_session (app->db, session_id);
+  json_builder_set_member_name (b, "peers");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < peers->len; i++) {
+    ParticipantRow *p = g_ptr_array_index (peers, i);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "peer");
+    json_builder_add_string_value (b, p->peer);
+    json_builder_set_member_name (b, "role");
+    json_builder_add_string_value (b, p->role);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, p->name);
+    json_builder_set_member_name (b, "joined_at");
+    json_builder_add_int_value (b, p->joined_at);
+    json_builder_set_member_name (b, "ice");
+    if (p->ice_local) {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "server");
+      json_builder_add_string_value (b, p->ice_local);
+      json_builder_set_member_name (b, "peer");
+      json_builder_add_string_value (b, p->ice_remote);
+      json_builder_set_member_name (b, "at");
+      json_builder_add_int_value (b, p->ice_at);
+      json_builder_end_object (b);
+    } else {
+      json_builder_add_null_value (b);
+    }
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
 void
 api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gboolean with_challenge)
 {
@@ -298,6 +335,7 @@ api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gbo
     } else {
       json_builder_add_null_value (b);
     }
+    add_session_peers (b, app, s->id);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);

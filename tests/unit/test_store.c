@@ -139,6 +139,8 @@ test_item_departments (Fixture *f, gconstpointer data)
   /* and what the migrations after 9 added, so that they apply again */
   exec (f->db, "ALTER TABLE recordings DROP COLUMN media_ref_at; ALTER TABLE recordings DROP COLUMN media_ref_pts_us;"
                "ALTER TABLE recordings DROP COLUMN media_started_at; DROP TABLE recording_gaps;");
+  exec (f->db, "ALTER TABLE participants DROP COLUMN ice_local; ALTER TABLE participants DROP COLUMN ice_remote;"
+               "ALTER TABLE participants DROP COLUMN ice_at;");
   exec (f->db, "PRAGMA user_version = 8");
   db_close (f->db);
   g_autoptr (GError) error = NULL;
