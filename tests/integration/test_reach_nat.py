@@ -11,7 +11,13 @@ the applicant (GET /api/cases/REF: sessions[].peers[].ice, migration 12):
 - coturn stopped and UDP dropped: the page's pre-flight check says neither UDP nor a relay is
   reachable, the page shows what to try 15 s after Start, the reviewer is told "connected on
   signaling but not on media" with the kinds of candidates each side offered (and the audit
-  trail keeps it); the server keeps running.
+  trail keeps it); the server keeps running;
+- the phone in a namespace of its own behind a router namespace that masquerades (PhoneNat):
+  connects host/udp ↔ prflx (or srflx);
+- the phone behind a NAT that maps every destination to a new port (masquerade random) and the
+  server behind one that takes nothing unsolicited on its ICE ports and maps its own sends the
+  same way: the page, and an aiortc WHIP publisher configured only from the Link headers,
+  connect through coturn's relay.
 """
 import json
 import os
@@ -201,3 +207,190 @@ class NoPathTest(ReachCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ---- a phone behind a NAT router, in namespaces of their own ----------------------------------
+
+class PhoneNat:
+    """Two network namespaces inside the test's own: a router and a phone behind it.
+
+        phone ns  kp1 10.78.0.2 ──veth── kp0 10.78.0.1  router ns  kr1 10.79.0.2 ──veth── kr0 10.79.0.1  test ns
+                                                          (masquerade out of kr1)        (server 10.77.0.1, coturn)
+
+    The test namespace has no route to 10.78.0.0/24: the phone's private address is unreachable,
+    as behind a carrier's NAT; only what its router maps comes back. `symmetric` makes the router
+    map each destination to a new random port (nftables `masquerade random`), as carrier-grade
+    NATs do. Each namespace is held by a `sleep` started with `unshare --net`; commands run in it
+    through nsenter."""
+
+    def __init__(self, symmetric=False):
+        self.holders = []
+        self.router = self._namespace()
+        self.phone = self._namespace()
+        run = lambda *cmd: subprocess.run(list(cmd), check=True, capture_output=True, text=True)
+        run("ip", "link", "add", "kr0", "type", "veth", "peer", "name", "kr1")
+        run("ip", "link", "set", "kr1", "netns", str(self.router))
+        run("ip", "addr", "add", "10.79.0.1/24", "dev", "kr0")
+        run("ip", "link", "set", "kr0", "up")
+        run("ip", "link", "add", "kp0", "type", "veth", "peer", "name", "kp1")
+        run("ip", "link", "set", "kp0", "netns", str(self.router))
+        run("ip", "link", "set", "kp1", "netns", str(self.phone))
+        self.inside(self.router, "ip link set lo up; ip addr add 10.79.0.2/24 dev kr1; ip link set kr1 up;"
+                                 "ip addr add 10.78.0.1/24 dev kp0; ip link set kp0 up;"
+                                 "ip route add default via 10.79.0.1; sysctl -qw net.ipv4.ip_forward=1;"
+                                 "nft add table ip nat; nft 'add chain ip nat post { type nat hook postrouting priority 100 ; }';"
+                                 f"nft add rule ip nat post oifname kr1 counter masquerade{' random' if symmetric else ''}")
+        self.inside(self.phone, "ip link set lo up; ip addr add 10.78.0.2/24 dev kp1; ip link set kp1 up;"
+                                "ip route add default via 10.78.0.1")
+
+    def _namespace(self):
+        proc = subprocess.Popen(["unshare", "--net", "sleep", "infinity"])
+        self.holders.append(proc)
+        path = f"/proc/{proc.pid}/ns/net"
+        # the namespace exists once the sleep runs in it (its net namespace differs from ours)
+        if not wait_until(lambda: os.path.exists(path) and os.readlink(path) != os.readlink("/proc/self/ns/net"), 10):
+            raise RuntimeError("the namespace did not come up")
+        return proc.pid
+
+    @staticmethod
+    def inside(pid, script):
+        subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "sh", "-ec", script],
+                       check=True, capture_output=True, text=True)
+
+    def argv(self, argv):
+        """argv run in the phone's namespace"""
+        return ["nsenter", f"--net=/proc/{self.phone}/ns/net"] + list(argv)
+
+    def masqueraded(self):
+        out = subprocess.run(["nsenter", f"--net=/proc/{self.router}/ns/net", "nft", "list", "chain", "ip", "nat", "post"],
+                             capture_output=True, text=True).stdout
+        m = re.search(r"counter packets (\d+)", out)
+        return int(m.group(1)) if m else 0
+
+    def stop(self):
+        subprocess.run(["ip", "link", "del", "kr0"], capture_output=True)
+        for proc in self.holders:   # the namespaces (and the veths in them) go with their holders
+            proc.terminate()
+            proc.wait()
+
+
+class OpenServer(Server):
+    """The server listening on every address, so the phone reaches it as http://10.77.0.1:PORT,
+    and gathering ICE candidates on 10.79.0.1 (the link to the phone's router) as well. Seen
+    here: with 10.77.0.1 alone, the server's ICE answers to the router's 10.79.0.2 never left
+    through kr0 (its answers keep to the candidate's own interface, kt0), while a plain socket's
+    did; a candidate on the interface that faces the phone's network is what a real server has."""
+
+    listen_all = False
+
+    def common_args(self):
+        return super().common_args() + (["--bind", "0.0.0.0", "--ice-address", "10.79.0.1"] if self.listen_all else [])
+
+    def start(self):
+        self.listen_all = True
+        try:
+            return super().start()
+        finally:
+            self.listen_all = False
+
+    @property
+    def phone_base(self):
+        return f"http://10.77.0.1:{self.port}"
+
+
+def phone_page(server, nat, case, duration, name="phone"):
+    argv = nat.argv(["node", os.path.join(PEERS, "apply_chromium.mjs"), "--base", server.phone_base,
+                     "--case", case["ref"], "--token=" + case["token"], "--duration", str(duration),
+                     f"--chromium-arg=--unsafely-treat-insecure-origin-as-secure={server.phone_base}"])
+    peer = JsonLines(argv, os.path.join(server.dir, f"{name}.log"))
+    server.children.append(peer)
+    return peer
+
+
+class NatCase(ReachCase):
+    def make_nat(self, symmetric=False):
+        self.nat = PhoneNat(symmetric)
+        self.cleanup = getattr(self, "cleanup", []) + [self.nat.stop]
+        return self.nat
+
+    def start_open_server(self, config):
+        self.server = OpenServer(config=config).start()
+        self.cleanup = [self.server.stop] + getattr(self, "cleanup", [])
+        self.case = self.server.add_case("NAT-" + self._testMethodName[-10:].upper().replace("_", "-"))
+        return self.server
+
+
+class PhoneBehindNatTest(NatCase):
+    def test_phone_behind_nat_connects_prflx_to_host(self):
+        nat = self.make_nat()
+        server = self.start_open_server(MEDIA + os.environ.get("REACH_EXTRA", ""))
+        reviewer = server.reviewer(self.case, 120, "R")
+        page = phone_page(server, nat, self.case, 120)
+        self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 60 * SLACK),
+                        (page.lines[-5:], reviewer.lines[-3:], server.log_text()[-2000:]))
+        self.assertTrue(wait_until(lambda: applicant_pairs(server, self.case), 20 * SLACK), server.log_text()[-2000:])
+        pair = applicant_pairs(server, self.case)[-1]
+        # the server saw the phone only as its router's mapping: a peer-reflexive (or server-reflexive) candidate
+        self.assertEqual(pair["server"], "host/udp", pair)
+        self.assertIn(pair["peer"], ("prflx/udp", "srflx/udp"), pair)
+        self.assertGreater(nat.masqueraded(), 0)
+        self.assertIn("10.79.0.2", server.log_text())   # the mapped address, not the phone's 10.78.0.2
+
+
+@unittest.skipUnless(shutil.which("turnserver"), "coturn is not installed (tools/install-deps.sh)")
+class SymmetricNatsTest(NatCase):
+    """The phone behind a NAT that maps every destination to a new port, the server behind one
+    that takes no unsolicited packets on its ICE ports and maps what it sends out the same way:
+    only coturn's relay connects them."""
+
+    def server_nat(self):
+        # the server's side: nothing new comes in to its ICE ports from the phone's side (kr0);
+        # what it sends there leaves from a new random port per destination
+        nft(f"add table inet {self.TABLE}")
+        nft(f"add chain inet {self.TABLE} in {{ type filter hook input priority 0 ; }}")
+        nft(f"add rule inet {self.TABLE} in iifname kr0 udp dport {PORTS} ct state new counter drop")
+        nft("add table ip kanyan_snat")
+        nft("add chain ip kanyan_snat post { type nat hook postrouting priority 100 ; }")
+        nft(f"add rule ip kanyan_snat post oifname kr0 udp sport {PORTS} masquerade random")
+        self.cleanup = getattr(self, "cleanup", []) + [
+            lambda: subprocess.run(["nft", "delete", "table", "ip", "kanyan_snat"], capture_output=True)]
+
+    def setUp(self):
+        kanyan.SECRETS.add(TURN_SECRET)
+        self.turn = Coturn(free_port())
+        self.cleanup = [self.turn.stop]
+        self.nat = self.make_nat(symmetric=True)
+        self.server_nat()
+        p = self.turn.port
+        self.start_open_server(MEDIA + f"[ice]\nstun_servers=stun:10.77.0.1:{p}\n"
+                               f"turn_servers=turn:10.77.0.1:{p}?transport=udp\nturn_secret={TURN_SECRET}\n")
+
+    def check_relayed(self, pair):
+        self.assertTrue(pair["server"].startswith("relay/") or pair["peer"].startswith("relay/"), pair)
+
+    def test_page_connects_through_relay(self):
+        server = self.server
+        reviewer = server.reviewer(self.case, 120, "R")
+        page = phone_page(server, self.nat, self.case, 120)
+        self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 60 * SLACK),
+                        (page.lines[-5:], reviewer.lines[-3:], self.turn.log()[-2000:]))
+        self.assertTrue(wait_until(lambda: applicant_pairs(server, self.case), 20 * SLACK), server.log_text()[-2000:])
+        self.check_relayed(applicant_pairs(server, self.case)[-1])
+
+    def test_whip_publisher_uses_link_headers(self):
+        server = self.server
+        reviewer = server.reviewer(self.case, 120, "R")
+        argv = self.nat.argv([kanyan.PYTHON, os.path.join(PEERS, "whip_aiortc.py"),
+                              "--url", f"{server.phone_base}/whip/{self.case['ref']}", "--token=" + self.case["token"],
+                              "--duration", "120", "--ice-from-links"])
+        pub = JsonLines(argv, os.path.join(server.dir, "whip.log"))
+        server.children.append(pub)
+        self.assertTrue(wait_until(lambda: pub.events("ice_servers") or pub.proc.poll() is not None, 60 * SLACK), pub.lines)
+        urls = pub.events("ice_servers")[0]["urls"]
+        self.assertIn(f"turn:10.77.0.1:{self.turn.port}?transport=udp", urls)
+        self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 60 * SLACK),
+                        (pub.lines[-5:], reviewer.lines[-3:], self.turn.log()[-2000:]))
+        self.assertTrue(wait_until(lambda: len(applicant_pairs(server, self.case)) >= 1, 20 * SLACK), server.log_text()[-2000:])
+        self.check_relayed(applicant_pairs(server, self.case)[-1])
+        # the publisher's own allocation, with the credential from its Link header
+        self.assertRegex(self.turn.log(), r"user <\d+:NAT-[^>]*\.whip-[^>]*>: incoming packet ALLOCATE processed, success")
