@@ -323,7 +323,8 @@ class NatCase(ReachCase):
 class PhoneBehindNatTest(NatCase):
     def test_phone_behind_nat_connects_prflx_to_host(self):
         nat = self.make_nat()
-        server = self.start_open_server(MEDIA + os.environ.get("REACH_EXTRA", ""))
+        # UDP through the NAT is what is shown: ICE-TCP, which would also connect, is off
+        server = self.start_open_server(MEDIA + "[ice]\ntcp=false\n")
         reviewer = server.reviewer(self.case, 120, "R")
         page = phone_page(server, nat, self.case, 120)
         self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 60 * SLACK),
@@ -344,11 +345,12 @@ class SymmetricNatsTest(NatCase):
     only coturn's relay connects them."""
 
     def server_nat(self):
-        # the server's side: nothing new comes in to its ICE ports from the phone's side (kr0);
+        # the server's side: nothing new comes in to its ICE ports (UDP or TCP) from the phone's side (kr0);
         # what it sends there leaves from a new random port per destination
         nft(f"add table inet {self.TABLE}")
         nft(f"add chain inet {self.TABLE} in {{ type filter hook input priority 0 ; }}")
         nft(f"add rule inet {self.TABLE} in iifname kr0 udp dport {PORTS} ct state new counter drop")
+        nft(f"add rule inet {self.TABLE} in iifname kr0 tcp dport {PORTS} ct state new counter drop")   # no ICE-TCP in
         nft("add table ip kanyan_snat")
         nft("add chain ip kanyan_snat post { type nat hook postrouting priority 100 ; }")
         nft(f"add rule ip kanyan_snat post oifname kr0 udp sport {PORTS} masquerade random")

@@ -203,7 +203,7 @@ export default {
   'check.no_server': 'this phone cannot reach the inspection server at all. Switch from Wi-Fi to mobile data (or back) and reload this page.',
   'check.no_relay': 'the relay server cannot be reached from this network. The inspection may still work; if the video does not start, switch from Wi-Fi to mobile data (or back).',
   'check.no_udp': 'this network blocks the fast kind of traffic video uses (UDP). The inspection can still work over a slower path; if the video does not start, switch from Wi-Fi to mobile data (or back).',
-  'check.no_udp_no_relay': 'this network blocks video traffic (no UDP) and the relay server cannot be reached either. The video will probably not start here: switch from Wi-Fi to mobile data (or back), or call your reviewer.',
+  'check.no_udp_no_relay': 'neither UDP nor TCP reaches the relay server: it may be down, or this network blocks it (and UDP traffic with it). The video will probably not start here: switch from Wi-Fi to mobile data (or back), or call your reviewer.',
   'reach.help.title': 'The video is not getting through to the reviewer.',
   'reach.help.switch': 'Switch from Wi-Fi to mobile data, or back.',
   'reach.help.move': 'Move to where the signal is better (near a window, outdoors).',
