@@ -17,7 +17,8 @@ the applicant (GET /api/cases/REF: sessions[].peers[].ice, migration 12):
 - the phone behind a NAT that maps every destination to a new port (masquerade random) and the
   server behind one that takes nothing unsolicited on its ICE ports and maps its own sends the
   same way: the page, and an aiortc WHIP publisher configured only from the Link headers,
-  connect through coturn's relay.
+  connect through coturn's relay;
+- UDP out but coturn refusing the credential: the check says "no relay", not "no UDP".
 """
 import json
 import os
@@ -396,3 +397,28 @@ class SymmetricNatsTest(NatCase):
         self.check_relayed(applicant_pairs(server, self.case)[-1])
         # the publisher's own allocation, with the credential from its Link header
         self.assertRegex(self.turn.log(), r"user <\d+:NAT-[^>]*\.whip-[^>]*>: incoming packet ALLOCATE processed, success")
+
+
+@unittest.skipUnless(shutil.which("turnserver"), "coturn is not installed (tools/install-deps.sh)")
+class RelayRefusedCheckTest(NatCase):
+    """UDP gets out (coturn answers STUN) but coturn refuses the TURN credential (the server's
+    secret differs from coturn's): the page's check says the relay cannot be reached, not that
+    UDP is blocked — and the phone behind its NAT still connects directly."""
+
+    def test_check_tells_no_relay_from_no_udp(self):
+        kanyan.SECRETS.add(TURN_SECRET)
+        self.turn = Coturn(free_port())
+        self.cleanup = [self.turn.stop]
+        nat = self.make_nat()
+        p = self.turn.port
+        server = self.start_open_server(MEDIA + f"[ice]\nstun_servers=stun:10.77.0.1:{p}\n"
+                                        f"turn_servers=turn:10.77.0.1:{p}?transport=udp\nturn_secret=not-coturns-secret\n")
+        reviewer = server.reviewer(self.case, 120, "R")
+        page = phone_page(server, nat, self.case, 120)
+        self.assertTrue(wait_until(lambda: page.events("check"), 60 * SLACK), page.lines)
+        check = page.events("check")[0]
+        self.assertEqual(check["result"], "no_relay", check)
+        self.assertIn("srflx/udp", check["kinds"], check)
+        self.assertNotIn("relay", check["kinds"], check)
+        self.assertIn("relay server cannot be reached", check["text"])
+        self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 60 * SLACK), (page.lines[-5:], reviewer.lines[-3:]))
