@@ -4,6 +4,7 @@
  * Owns the Relay and the Recorder; knows transports only through ParticipantTransport. */
 #include "live/room.h"
 #include "media/ice_servers.h"
+#include "live/reach.h"
 #include "media/relay.h"
 #include "media/recorder.h"
 #include "media/still.h"
@@ -57,14 +58,8 @@ struct _Room {
   guint       recording_retry;   /* timer: start a segment again (after a write failure or a fast restart) */
   guint       recording_confirm; /* timer: a resumed segment has run long enough to call it resumed */
   guint       retry_delay_s;     /* the back-off, doubled on each failure */
-  GPtrArray  *applicant_kinds;   /* "host/udp"…: the candidate kinds the applicant's connection offered */
-  GPtrArray  *server_kinds;      /* … and the server's side of that connection */
-  guint       media_wait;        /* timer: REACH_MEDIA_WAIT_S after the applicant's offer */
-  gboolean    media_stalled;     /* connected on signaling, and no media came in that time */
+  RoomReach  *reach;             /* candidate kinds offered, no media REACH_MEDIA_WAIT_S after an offer */
 };
-
-/* the applicant's media has this long to flow after its offer before reviewers are told */
-#define REACH_MEDIA_WAIT_S 15
 
 struct _RoomStill {
   Room          *room;
@@ -143,94 +138,42 @@ broadcast_state (Room *room)
   }
 }
 
-/* ---- reachability: the kinds of candidates offered, the pair selected, media that never came */
+/* ---- reachability (reach.c): the pair selected, media that never came ------------------ */
 
 static void
-kinds_add (GPtrArray *kinds, gchar *kind_take)
+send_text (Participant *to, const gchar *text)
 {
-  if (!kind_take || g_ptr_array_find_with_equal_func (kinds, kind_take, g_str_equal, NULL))
-    g_free (kind_take);
-  else
-    g_ptr_array_add (kinds, kind_take);
+  if (to->transport)
+    to->transport->send (to->transport_data, text);
 }
 
-/* "host/udp srflx/udp", or "none" */
-static gchar *
-kinds_text (GPtrArray *kinds)
-{
-  if (kinds->len == 0)
-    return g_strdup ("none");
-  GString *out = g_string_new (NULL);
-  for (guint i = 0; i < kinds->len; i++)
-    g_string_append_printf (out, "%s%s", i ? " " : "", (const gchar *) g_ptr_array_index (kinds, i));
-  return g_string_free (out, FALSE);
-}
-
-static void
-add_kinds (JsonBuilder *b, const gchar *member, GPtrArray *kinds)
-{
-  json_builder_set_member_name (b, member);
-  json_builder_begin_array (b);
-  for (guint i = 0; i < kinds->len; i++)
-    json_builder_add_string_value (b, g_ptr_array_index (kinds, i));
-  json_builder_end_array (b);
-}
-
-/* {"type":"reach","state":"no_media","after_s":15,"peer":…,"applicant_candidates":[…],
- * "server_candidates":[…]} */
-static void
-send_reach (Participant *to, Room *room)
-{
-  g_autoptr (JsonBuilder) b = message_begin ("reach");
-  json_builder_set_member_name (b, "state");
-  json_builder_add_string_value (b, "no_media");
-  json_builder_set_member_name (b, "after_s");
-  json_builder_add_int_value (b, REACH_MEDIA_WAIT_S);
-  json_builder_set_member_name (b, "peer");
-  json_builder_add_string_value (b, room->applicant ? room->applicant->id : "");
-  add_kinds (b, "applicant_candidates", room->applicant_kinds);
-  add_kinds (b, "server_candidates", room->server_kinds);
-  send_builder (to, b);
-}
-
-/* {"type":"ice_pair","peer":…,"role":…,"local":"host/tcp","remote":"prflx/tcp"} */
 static void
 send_ice_pair (Participant *to, Participant *about)
 {
-  g_autoptr (JsonBuilder) b = message_begin ("ice_pair");
-  json_builder_set_member_name (b, "peer");
-  json_builder_add_string_value (b, about->id);
-  json_builder_set_member_name (b, "role");
-  json_builder_add_string_value (b, role_names[about->role]);
-  json_builder_set_member_name (b, "local");
-  json_builder_add_string_value (b, about->ice_local);
-  json_builder_set_member_name (b, "remote");
-  json_builder_add_string_value (b, about->ice_remote);
-  send_builder (to, b);
+  g_autofree gchar *text = room_reach_pair_message (about->id, role_names[about->role], about->ice_local,
+                                                    about->ice_remote);
+  send_text (to, text);
 }
 
 static void
-room_media_wait_stop (Room *room)
+send_reach (Participant *to, Room *room)
 {
-  if (room->media_wait) {
-    g_source_remove (room->media_wait);
-    room->media_wait = 0;
-  }
-  room->media_stalled = FALSE;
+  g_autofree gchar *text = room_reach_message (room->reach, room->applicant ? room->applicant->id : "");
+  send_text (to, text);
 }
 
-/* main loop: the applicant is connected on signaling, yet no media came: reviewers (and the
- * applicant's page) are told, with the kinds of candidates each side offered */
-static gboolean
-on_media_wait_over (gpointer data)
+/* main loop: the applicant is connected on signaling, yet no media came: everyone (the
+ * applicant's page too) is told, with the kinds of candidates each side offered */
+static void
+on_reach_stalled (gpointer owner)
 {
-  Room *room = data;
-  room->media_wait = 0;
-  if (room->media_flowing || !room->applicant)
-    return G_SOURCE_REMOVE;
-  room->media_stalled = TRUE;
-  g_autofree gchar *theirs = kinds_text (room->applicant_kinds);
-  g_autofree gchar *ours = kinds_text (room->server_kinds);
+  Room *room = owner;
+  if (room->media_flowing || !room->applicant) {
+    room_reach_stop (room->reach);
+    return;
+  }
+  g_autofree gchar *theirs = room_reach_applicant_text (room->reach);
+  g_autofree gchar *ours = room_reach_server_text (room->reach);
   g_warning ("case %s: the applicant %s is connected on signaling but no media came in %d s (applicant offered %s;"
              " server %s)", room->case_ref, room->applicant->id, REACH_MEDIA_WAIT_S, theirs, ours);
   g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
@@ -238,7 +181,6 @@ on_media_wait_over (gpointer data)
               "applicant_candidates", theirs, "server_candidates", ours, NULL);
   for (guint i = 0; i < room->participants->len; i++)
     send_reach (g_ptr_array_index (room->participants, i), room);
-  return G_SOURCE_REMOVE;
 }
 
 /* the same list goes to everyone: built once, so a join costs O(n), not O(n²) */
@@ -526,7 +468,7 @@ on_media_flowing (gpointer owner, gboolean flowing)
   Room *room = owner;
   room->media_flowing = flowing;
   if (flowing)
-    room_media_wait_stop (room);
+    room_reach_stop (room->reach);
   if (flowing && !room->recording_stopped)
     room_start_recording (room);
   else if (flowing)
@@ -556,7 +498,7 @@ on_ice_candidate (gpointer owner, WebrtcPeer *peer, guint mline, const gchar *ca
 {
   Participant *p = owner;
   if (p->role == ROLE_APPLICANT && p == p->room->applicant)
-    kinds_add (p->room->server_kinds, ice_candidate_kind (candidate));
+    room_reach_server_candidate (p->room->reach, candidate);
   if (p->whip)
     return;
   g_autoptr (JsonBuilder) b = message_begin ("ice");
@@ -704,8 +646,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   room->relay = relay;
   room->participants = g_ptr_array_new ();
   room->stills = g_ptr_array_new ();
-  room->applicant_kinds = g_ptr_array_new_with_free_func (g_free);
-  room->server_kinds = g_ptr_array_new_with_free_func (g_free);
+  room->reach = room_reach_new (on_reach_stalled, room);
   g_snprintf (room->challenge, sizeof room->challenge, "%04u", randombytes_uniform (10000));
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
@@ -733,7 +674,7 @@ room_detach (Room *room, Participant *p, gboolean close_transport)
   g_ptr_array_remove (room->participants, p);
   viewer_drop (p);
   if (room->applicant == p) {
-    room_media_wait_stop (room);
+    room_reach_stop (room->reach);
     room->applicant = NULL;
     relay_publisher_stop (room->relay);
     p->peer = NULL;
@@ -790,7 +731,7 @@ room_free (Room *room)
     g_source_remove (room->recording_retry);
   if (room->recording_confirm)
     g_source_remove (room->recording_confirm);
-  room_media_wait_stop (room);
+  room_reach_stop (room->reach);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
@@ -803,8 +744,7 @@ room_free (Room *room)
   }
   g_ptr_array_unref (room->stills);
   relay_free (room->relay);
-  g_ptr_array_unref (room->applicant_kinds);
-  g_ptr_array_unref (room->server_kinds);
+  room_reach_free (room->reach);
   store_session_close (room->app->db, room->session_id);
   g_ptr_array_unref (room->participants);
   g_free (room->case_ref);
@@ -927,7 +867,7 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
       send_recording_state (p, room);
     if (room->applicant && room->applicant->ice_local)
       send_ice_pair (p, room->applicant);
-    if (room->media_stalled)
+    if (room_reach_stalled (room->reach))
       send_reach (p, room);
     if (room->applicant && relay_has_publisher_codecs (room->relay))
       viewer_offer (room, p);
@@ -959,15 +899,7 @@ room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, G
   if (!p->peer)
     return FALSE;
   /* a new connection: the kinds of candidates each side offers, and REACH_MEDIA_WAIT_S for media */
-  room_media_wait_stop (room);
-  g_ptr_array_set_size (room->applicant_kinds, 0);
-  g_ptr_array_set_size (room->server_kinds, 0);
-  g_autofree gchar *offer_text = g_strndup (sdp, len);
-  g_auto (GStrv) kinds = ice_candidate_kinds_of_sdp (offer_text);
-  for (gchar **k = kinds; *k; k++)
-    kinds_add (room->applicant_kinds, g_strdup (*k));
-  if (!room->media_flowing)
-    room->media_wait = g_timeout_add_seconds (REACH_MEDIA_WAIT_S, on_media_wait_over, room);
+  room_reach_offer (room->reach, sdp, len, room->media_flowing);
   if (p->whip && !p->answer_timeout)   /* an abandoned WHIP offer holds a webrtcbin: not forever */
     p->answer_timeout = g_timeout_add_seconds (MAX (room->app->config->publisher_connect_timeout_s, 1),
                                                on_answer_timeout, p);
@@ -1027,7 +959,7 @@ room_add_ice (Room *room, Participant *p, const gchar *pc, guint mline, const gc
     return FALSE;
   }
   if (p->role == ROLE_APPLICANT)
-    kinds_add (room->applicant_kinds, ice_candidate_kind (candidate));
+    room_reach_applicant_candidate (room->reach, candidate);
   webrtc_peer_add_ice (peer, mline, candidate);
   return TRUE;
 }
