@@ -254,6 +254,8 @@ candidate_from_stats (const GstStructure *s, WebrtcPeerCandidate *out)
   out->type = stats_string (s, "candidate-type");
   out->protocol = stats_string (s, "protocol");
   out->relay_protocol = stats_string (s, "relay-protocol");
+  if (out->relay_protocol && (!*out->relay_protocol || g_ascii_strcasecmp (out->relay_protocol, "none") == 0))
+    g_clear_pointer (&out->relay_protocol, g_free);   /* webrtcbin 1.22 says "none" when it does not know */
   g_autofree gchar *address = stats_string (s, "address");
   guint port = 0;
   gst_structure_get_uint (s, "port", &port);
