@@ -9,7 +9,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # src/<layer>/<module>.c — the layers, lowest first, are listed in docs/architecture.md and
-# checked by tools/check-layers.sh; every include names its layer ("media/relay.h").
+# checked by tools/check_layers.py (test_layers); every include names its layer ("media/relay.h").
 SRC     := $(wildcard src/*/*.c)
 HDR     := $(wildcard src/*/*.h)
 LIB_SRC := $(filter-out src/app/main.c,$(SRC))

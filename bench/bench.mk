@@ -5,10 +5,11 @@
 
 BENCH_PKGS   := gstreamer-1.0 gstreamer-webrtc-1.0 gstreamer-sdp-1.0 gstreamer-rtp-1.0 gstreamer-app-1.0 \
                 libsoup-3.0 json-glib-1.0 nice
-BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $(shell pkg-config --cflags $(BENCH_PKGS))
+BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Itests/peers $(shell pkg-config --cflags $(BENCH_PKGS))
 BENCH_LIBS   := $(shell pkg-config --libs $(BENCH_PKGS))
-BENCH_SRC    := bench/loadgen.c bench/lg_media.c bench/lg_publisher.c bench/lg_reviewer.c
+# the reviewer's signaling is the test peer's (tests/peers/reviewer_client.c)
+BENCH_SRC    := bench/loadgen.c bench/lg_media.c bench/lg_publisher.c bench/lg_reviewer.c tests/peers/reviewer_client.c
 
-build/bench-loadgen: $(BENCH_SRC) bench/loadgen.h bench/bench.mk
+build/bench-loadgen: $(BENCH_SRC) bench/loadgen.h tests/peers/reviewer_client.h bench/bench.mk
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_SRC) $(BENCH_LIBS)

@@ -19,6 +19,8 @@ static const char *const RTP_CAPS[N_TRACKS] = {
   "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,encoding-params=(string)2",
 };
 
+/* A closure carried from a webrtcbin thread to the main loop: the same carrier as the reviewer
+ * client's (tests/peers/reviewer_client.c) but for a publisher, which takes its text */
 typedef struct {
   Pub *pub;
   char *text;

@@ -221,12 +221,13 @@ window_end (gpointer data)
       with_media += rev->rx[TRACK_VIDEO].packets > 0 && rev->rx[TRACK_AUDIO].packets > 0;
       ssrc_changes += rev->rx[TRACK_VIDEO].ssrc_changes + rev->rx[TRACK_AUDIO].ssrc_changes;
       g_mutex_unlock (&rev->lock);
-      if (key_us && rev->join_us)
-        join_key[with_key++] = (key_us - rev->join_us) / 1000.0;
+      gint64 join_us = rev->client ? reviewer_client_join_us (rev->client) : 0;
+      if (key_us && join_us)
+        join_key[with_key++] = (key_us - join_us) / 1000.0;
       g_mutex_lock (&rev->lock);
       fprintf (stderr, "loadgen: %s: pcs %u, state %d, video %" G_GINT64_FORMAT " pkts (%" G_GINT64_FORMAT
-               " keyframes), audio %" G_GINT64_FORMAT " pkts, latency samples %d\n", rev->name, rev->pcs,
-               g_atomic_int_get (&rev->conn_state), rev->rx[TRACK_VIDEO].packets, rev->rx[TRACK_VIDEO].keyframes,
+               " keyframes), audio %" G_GINT64_FORMAT " pkts, latency samples %d\n", rev->name,
+               rev->client ? reviewer_client_pcs (rev->client) : 0, g_atomic_int_get (&rev->conn_state), rev->rx[TRACK_VIDEO].packets, rev->rx[TRACK_VIDEO].keyframes,
                rev->rx[TRACK_AUDIO].packets, g_atomic_int_get (&rev->latency_samples));
       g_mutex_unlock (&rev->lock);
     }

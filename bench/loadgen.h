@@ -14,6 +14,7 @@
 #include <gst/webrtc/webrtc.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
+#include "reviewer_client.h"   /* tests/peers/: the reviewer's signaling, shared with the test peer */
 
 enum { TRACK_VIDEO, TRACK_AUDIO, N_TRACKS };
 
@@ -57,12 +58,7 @@ typedef struct {
   Pub *pub;
   guint index;
   char *name;
-  SoupWebsocketConnection *ws;
-  GstElement *pipe, *webrtc;
-  GObject *ice, *agent;
-  char *pc_id;
-  guint pcs;
-  gint64 join_us;                /* monotonic time `join` was sent */
+  ReviewerClient *client;        /* its signaling and peer connections */
   gpointer first_key_us;         /* atomic: monotonic µs of the first keyframe packet, NULL before */
   GMutex lock;                   /* rx */
   TrackRx rx[N_TRACKS];

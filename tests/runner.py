@@ -114,6 +114,20 @@ def run_integration():
     with open(os.devnull, "w") as devnull:
         unittest.TextTestRunner(stream=devnull, resultclass=Result, verbosity=0).run(suite)
     check_logs_for_secrets()
+    import kanyan
+    check_logs_for_graph_loops("integration", kanyan.SERVER_LOGS)
+
+
+def check_logs_for_graph_loops(group, logs):
+    """No server of the run ever had a loop in a pipeline's graph (GStreamer warns "loop
+    detected in the graph of bin" and orders that bin's state changes arbitrarily): the
+    talk-back mix once closed one, reviewer → mix → publisher → reviewer."""
+    found = []
+    for log in logs:
+        if os.path.exists(log):
+            with open(log, errors="replace") as f:
+                found += [f"{log}: {l.strip()[:160]}" for l in f if "loop detected in the graph" in l]
+    record(f"no loop in any pipeline graph of the {group} run ({len(logs)} logs)", not found, "; ".join(found[:5]))
 
 
 def check_logs_for_secrets():
@@ -145,6 +159,7 @@ def run_e2e():
             record(f"e2e {name}", status == "ok", "" if status == "ok" else tap_detail(out.stdout, name))
     if out.returncode != 0 and "not ok" not in out.stdout:
         record("e2e", False, out.stdout[-2000:] + out.stderr[-2000:])
+    check_logs_for_graph_loops("e2e", glob.glob(os.path.join(ROOT, "tests", "e2e", "artifacts", "*.log")))
 
 
 def tap_detail(text, name):

@@ -1,6 +1,7 @@
-/* app.c — the application context: opens the database, runs the HTTP server on the GLib
- * main loop, keeps the live rooms by case reference, and shuts down cleanly on SIGINT or
- * SIGTERM (recordings closed first). */
+/* app.c — the application context and the composition root: opens the database, runs the
+ * HTTP server on the GLib main loop with the routes and the WebSocket endpoint wired here,
+ * registers the domain's port to live inspections (room_register_port), keeps the live rooms
+ * by case reference, and shuts down cleanly on SIGINT or SIGTERM (recordings closed first). */
 #include "app/app.h"
 #include <gst/gst.h>
 #include "archive/retention.h"
@@ -8,6 +9,9 @@
 #include "web/http.h"
 #include "live/room.h"
 #include "web/whip.h"
+#include "web/api.h"
+#include "web/media_http.h"
+#include "web/signaling.h"
 #include "archive/recordings.h"
 #include "core/errors.h"
 #include <glib-unix.h>
@@ -31,6 +35,7 @@ app_new (KanyanConfig *config, GError **error)
   app->db = db;
   app->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) room_free);
   app->whip_resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, whip_resource_free);
+  room_register_port (app);   /* the domain tells live inspections through it */
   return app;
 }
 
@@ -61,6 +66,15 @@ app_drop_room (KanyanApp *app, Room *room)
   g_info ("case %s: live inspection closed", room_case_ref (room));
   g_hash_table_remove (app->rooms, room_case_ref (room));
 }
+
+/* what the server answers besides web/'s files: the REST API, WHIP ingest, archived media
+ * (docs/api.md, docs/protocol.md, docs/media.md); the WebSocket /ws is signaling.c's */
+static const HttpRoute routes[] = {
+  { "/api/",   TRUE,  api_handle },
+  { "/whip/",  TRUE,  whip_handle },
+  { "/whip",   FALSE, whip_handle },
+  { "/media/", TRUE,  media_http_handle },
+};
 
 typedef struct { KanyanApp *app; gint64 deadline; } Shutdown;
 
@@ -123,10 +137,11 @@ app_serve (KanyanApp *app, GError **error)
     return FALSE;
   }
   store_recordings_mark_interrupted (app->db);
+  recordings_check_space (app->config);   /* under the floor: said once, clearly; serving goes on */
   g_thread_unref (g_thread_new ("dtls-prewarm", dtls_prewarm, NULL));
   app->loop = g_main_loop_new (NULL, FALSE);
   recordings_finalize_leftovers (app);
-  app->http = http_start (app, error);
+  app->http = http_start (app, routes, G_N_ELEMENTS (routes), &signaling_websocket, error);
   if (!app->http)
     return FALSE;
   retention_schedule (app);

@@ -6,6 +6,7 @@
 
 typedef struct _KanyanHttp KanyanHttp;
 typedef struct _Room Room;
+typedef struct _LivePort LivePort;
 
 typedef struct {
   gchar   *data_dir;        /* SQLite database, TLS certificate */
@@ -28,6 +29,8 @@ typedef struct {
   gchar  **holidays;          /* [calendar] holidays: weekdays that are not working days */
   gchar  **workdays;          /* [calendar] workdays: weekend days that are (调休) */
   gint     retention_days;    /* [archive] retention_days: media kept this long after the decision; 0 = forever */
+  gint     min_free_mb;       /* [archive] min_free_mb: recording stops (an alert, "disk_full") when the
+                               * recordings volume has less free, and starts again above it */
   gint     request_timeout_s;   /* [server] a whole HTTP request (headers and body) must arrive within this */
   gint     ws_join_timeout_s;   /* [server] a WebSocket that has not joined a case by then is closed */
   gint     ws_ping_interval_s;  /* [server] a silent WebSocket is pinged after this; hung up after twice it */
@@ -57,6 +60,7 @@ typedef struct {
   gboolean      stopping;
   guint         pending_archives;  /* segments being finalized on worker threads */
   GHashTable   *whip_resources; /* resource id -> WhipResource*, owned by whip.c */
+  const LivePort *live_port;    /* how the domain reaches live inspections (review/live_port.h) */
 } KanyanApp;
 
 /* config.c */

@@ -26,6 +26,7 @@ config_new_defaults (void)
   cfg->room_linger_s = 30;
   cfg->invite_days = 7;
   cfg->retention_days = 3650;   /* ten years after the decision, unless configured */
+  cfg->min_free_mb = 64;        /* stop recording before the volume (often the database's too) is full */
   cfg->turn_ttl_s = 4 * 3600;   /* longer than any live inspection; a rejoin gets a new one */
   cfg->keep_private = TRUE;
   cfg->ice_tcp = TRUE;          /* a phone on a network that drops UDP still connects directly */
@@ -115,7 +116,8 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
       !replace_int (&cfg->publisher_connect_timeout_s, kf, "media", "publisher_connect_timeout_s", error) ||
       !replace_int (&cfg->room_linger_s, kf, "media", "room_linger_s", error) ||
       !replace_int (&cfg->invite_days, kf, "invites", "valid_days", error) ||
-      !replace_int (&cfg->retention_days, kf, "archive", "retention_days", error))
+      !replace_int (&cfg->retention_days, kf, "archive", "retention_days", error) ||
+      !replace_int (&cfg->min_free_mb, kf, "archive", "min_free_mb", error))
     return FALSE;
   for (guint i = 0; i < 3; i++) {
     const gchar *key = i == 0 ? "stun_servers" : i == 1 ? "turn_servers" : "public_addresses";
@@ -166,6 +168,8 @@ config_public_url (const KanyanConfig *cfg)
   return g_strdup_printf ("%s://localhost:%d", cfg->tls ? "https" : "http", cfg->port);
 }
 
+/* one g_free per owned field, like every free function of a row or a parsed message here: kept
+ * per struct (a generic freer would hide which fields each struct owns) */
 void
 config_free (KanyanConfig *cfg)
 {

@@ -8,6 +8,7 @@
 #include "review/audit.h"
 #include "review/users.h"
 #include "media/ice_servers.h"
+#include "media/media_debug.h"
 #include "archive/retention.h"
 #include "archive/export.h"
 #include <gst/gst.h>
@@ -22,6 +23,7 @@
 #include "core/errors.h"
 #include "archive/signing.h"
 #include "review/login_guard.h"
+#include "core/json_out.h"
 
 #define FIRST_ADMIN_FILE "admin-password.txt"
 
@@ -155,6 +157,7 @@ cmd_serve (int argc, char **argv)
   CommonOptions o = { 0 };
   g_autoptr (GError) error = NULL;
   gst_init (&argc, &argv);
+  media_debug_init ();   /* GST_DEBUG=kanyan-relay:6 … (media/media_debug.h) */
   if (!parse (&argc, &argv, "- run the server", "Serves the pages, the API, WebSocket signaling and WHIP.", &o, NULL, &error)) {
     g_printerr ("kanyan serve: %s\n", error->message);
     return 2;
@@ -296,16 +299,11 @@ assign_failed:
   if (json) {
     g_autoptr (JsonBuilder) b = json_builder_new ();
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "ref");
-    json_builder_add_string_value (b, row->ref);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, row->type_key);
-    json_builder_set_member_name (b, "invite_url");
-    json_builder_add_string_value (b, invite->url);
-    json_builder_set_member_name (b, "token");
-    json_builder_add_string_value (b, invite->token);
-    json_builder_set_member_name (b, "expires_at");
-    json_builder_add_int_value (b, invite->expires_at);
+    json_out_str (b, "ref", row->ref);
+    json_out_str (b, "type", row->type_key);
+    json_out_str (b, "invite_url", invite->url);
+    json_out_str (b, "token", invite->token);
+    json_out_int (b, "expires_at", invite->expires_at);
     json_builder_end_object (b);
     g_autoptr (JsonNode) root = json_builder_get_root (b);
     g_autofree gchar *text = json_to_string (root, FALSE);
@@ -392,25 +390,21 @@ cmd_archive (int argc, char **argv)
     if (json) {   /* a JSON builder, never printf: a file name may hold a quote */
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "source");
-      json_builder_add_string_value (b, argv[i]);
-      json_builder_set_member_name (b, "archive");
-      json_builder_add_string_value (b, r->archive_path);
-      json_builder_set_member_name (b, "sha256");
-      json_builder_add_string_value (b, r->sha256);
-      json_builder_set_member_name (b, "bytes");
-      json_builder_add_int_value (b, r->bytes);
-      json_builder_set_member_name (b, "duration_ms");
-      json_builder_add_int_value (b, r->duration_ms);
-      json_builder_set_member_name (b, "packets");
-      json_builder_add_int_value (b, r->packets);
-      json_builder_set_member_name (b, "salvaged");
-      json_builder_add_boolean_value (b, r->salvaged);
+      json_out_str (b, "source", argv[i]);
+      json_out_bool (b, "empty", r->empty);
+      json_out_str (b, "archive", r->archive_path);
+      json_out_str (b, "sha256", r->sha256);
+      json_out_int (b, "bytes", r->bytes);
+      json_out_int (b, "duration_ms", r->duration_ms);
+      json_out_int (b, "packets", r->packets);
+      json_out_bool (b, "salvaged", r->salvaged);
       json_builder_end_object (b);
       g_autoptr (JsonNode) root = json_builder_get_root (b);
       g_autofree gchar *text = json_to_string (root, FALSE);
       g_print ("%s\n", text);
     }
+    else if (r->empty)
+      g_print ("%s: no media, removed\n", argv[i]);
     else
       g_print ("%s -> %s (%" G_GINT64_FORMAT " ms, %u packets%s) sha256 %s\n", argv[i], r->archive_path,
                r->duration_ms, r->packets, r->salvaged ? ", salvaged" : "", r->sha256);
@@ -511,6 +505,8 @@ cmd_user (int argc, char **argv)
     g_printerr ("kanyan user: %s\n", error->message);
     return 2;
   }
+  /* the verb check and the app opening have the shape of cmd_case's: each command names its own
+   * verbs and says its own name in its messages */
   const gchar *verb = argc > 1 ? argv[1] : "";
   gboolean needs_name = g_strcmp0 (verb, "list") != 0;
   if ((g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "passwd") != 0 && g_strcmp0 (verb, "list") != 0 &&

@@ -206,14 +206,23 @@ archive_remux (const gchar *src, ArchiveResult *r, guint *copied, GError **error
     av_packet_rescale_ts (pkt, tb, out->streams[target]->time_base);
     pkt->stream_index = target;
     pkt->pos = -1;
-    if (av_interleaved_write_frame (out, pkt) < 0) {
-      r->salvaged = TRUE;   /* a packet the muxer refuses (broken timestamps): keep the rest */
+    gint64 pts = pkt->pts, dts = pkt->dts;
+    gint written = av_interleaved_write_frame (out, pkt);
+    if (written < 0) {
+      /* a packet the muxer refuses (broken timestamps): keep the rest, and say which */
+      if (!r->salvaged)
+        g_info ("%s: %s stream %d packet pts %" G_GINT64_FORMAT " dts %" G_GINT64_FORMAT " (time base 1/%d) refused: %s",
+                src, av_get_media_type_string (out->streams[target]->codecpar->codec_type), target, pts, dts,
+                out->streams[target]->time_base.den, av_err2str (written));
+      r->salvaged = TRUE;
       continue;
     }
     (*copied)++;
   }
-  if (rc != AVERROR_EOF)
+  if (rc != AVERROR_EOF) {
+    g_info ("%s: reading stopped after %u packets: %s", src, *copied, av_err2str (rc));
     r->salvaged = TRUE;     /* stopped at an unreadable part: what was whole is kept */
+  }
   ok = !av_failed (av_write_trailer (out), "cannot finish", tmp_path, error);
   header_written = FALSE;
   if (ok && out->pb)
@@ -252,6 +261,31 @@ archive_left_behind (const gchar *src_path)
   return NULL;
 }
 
+/* A segment closed before any media reached it: the muxer wrote nothing (it starts once every
+ * track has media), or only its header, which ends before a first packet (libavformat reads
+ * EOF while opening it, or reads no packet). A file that cannot be read for another reason is
+ * not "empty": it is refused and kept. */
+static gboolean
+archive_holds_no_media (const gchar *path)
+{
+  GStatBuf st;
+  if (g_stat (path, &st) != 0)
+    return FALSE;
+  if (st.st_size == 0)
+    return TRUE;
+  AVFormatContext *in = NULL;
+  gint rc = avformat_open_input (&in, path, NULL, NULL);
+  if (rc >= 0)
+    rc = avformat_find_stream_info (in, NULL);
+  if (rc >= 0) {
+    AVPacket *pkt = av_packet_alloc ();
+    rc = av_read_frame (in, pkt);
+    av_packet_free (&pkt);
+  }
+  avformat_close_input (&in);
+  return rc == AVERROR_EOF;
+}
+
 ArchiveResult *
 archive_finalize_file (const gchar *src_path, GError **error)
 {
@@ -262,6 +296,11 @@ archive_finalize_file (const gchar *src_path, GError **error)
       return NULL;
     r->sha256 = archive_sha256_file (r->archive_path, &r->bytes, error);
     return r->sha256 ? g_steal_pointer (&r) : NULL;
+  }
+  if (archive_holds_no_media (src_path)) {
+    g_unlink (src_path);
+    r->empty = TRUE;
+    return g_steal_pointer (&r);
   }
   if (!archive_remux (src_path, r, &copied, error))
     return NULL;

@@ -17,6 +17,8 @@ typedef struct {
   gchar   *audio_codec;
   guint    packets;
   gboolean salvaged;        /* the source ended in an unreadable part; the archive keeps what was whole */
+  gboolean empty;           /* no media ever reached the source (a segment closed within its first
+                             * second): no archive, the source is removed, every field above unset */
 } ArchiveResult;
 
 void archive_result_free (ArchiveResult *result);

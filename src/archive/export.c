@@ -7,6 +7,7 @@
  *   audit-links.json  the other cases' entries in between, as (id, prev_hash, hash) only
  *   case.json      the facts, items with their latest marks, decisions and stills
  *   report.html    the inspection report, readable without Kanyan; report.pdf the same as PDF
+ *                  (the three render one CaseReport, case_report.c)
  *   recordings/…   the archives as finalized (MP4/WebM), stills/… the evidence JPEGs
  * Verification (no database): the signature (against --pubkey, or the key the manifest names),
  * every ZIP member listed and matching its SHA-256 (nothing unlisted), the audit entries as an
@@ -71,9 +72,13 @@ audit_json (GPtrArray *entries)
   return node_text (b);
 }
 
+/* case.json renders the CaseReport in the bundle's own flat shape (format kanyan-bundle/2:
+ * each item with its counting mark's result, note and author; "" for what is missing), not
+ * the API's rows (serialize.c): bundles already handed out are read by that shape */
 static gchar *
-case_json (KanyanApp *app, const CaseRow *row, GPtrArray *stills)
+case_json (const CaseReport *report)
 {
+  const CaseRow *row = report->row;
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   member_str (b, "ref", row->ref);
@@ -89,15 +94,9 @@ case_json (KanyanApp *app, const CaseRow *row, GPtrArray *stills)
   member_str (b, "deadline_on", row->deadline_on);
   json_builder_set_member_name (b, "items");
   json_builder_begin_array (b);
-  g_autoptr (GPtrArray) items = store_case_items (app->db, row->id);
-  gint64 session = store_session_latest (app->db, row->id);
-  g_autoptr (GPtrArray) marks = session ? store_marks (app->db, session) : g_ptr_array_new ();
-  for (guint i = 0; i < items->len; i++) {
-    gchar **item = g_ptr_array_index (items, i);
-    MarkRow *latest = NULL;
-    for (guint k = 0; k < marks->len; k++)
-      if (((MarkRow *) g_ptr_array_index (marks, k))->item == (gint) i + 1)
-        latest = g_ptr_array_index (marks, k);
+  for (guint i = 0; i < report->items->len; i++) {
+    gchar **item = g_ptr_array_index (report->items, i);
+    const MarkRow *latest = report->latest[i];
     json_builder_begin_object (b);
     member_int (b, "position", i + 1);
     member_str (b, "title_en", item[0]);
@@ -111,9 +110,8 @@ case_json (KanyanApp *app, const CaseRow *row, GPtrArray *stills)
   json_builder_end_array (b);
   json_builder_set_member_name (b, "decisions");
   json_builder_begin_array (b);
-  g_autoptr (GPtrArray) decisions = store_decisions (app->db, row->id);
-  for (guint i = 0; i < decisions->len; i++) {
-    DecisionRow *d = g_ptr_array_index (decisions, i);
+  for (guint i = 0; i < report->decisions->len; i++) {
+    DecisionRow *d = g_ptr_array_index (report->decisions, i);
     json_builder_begin_object (b);
     member_str (b, "kind", d->kind);
     member_str (b, "reason", d->reason);
@@ -137,8 +135,9 @@ html_row (GString *out, const gchar *label, const gchar *value)
 
 /* the report, self-contained and readable in any browser; every text escaped */
 static gchar *
-report_html (KanyanApp *app, const CaseRow *row, GPtrArray *recs, GPtrArray *stills, const gchar *public_key)
+report_html (const CaseReport *report, const gchar *public_key)
 {
+  const CaseRow *row = report->row;
   GString *out = g_string_new ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Inspection report</title>"
                                "<style>body{font-family:sans-serif;max-width:50rem;margin:2rem auto}th{text-align:left;"
                                "padding-right:1rem}code{word-break:break-all}</style></head><body>\n");
@@ -152,40 +151,33 @@ report_html (KanyanApp *app, const CaseRow *row, GPtrArray *recs, GPtrArray *sti
   html_row (out, "Accepted", row->accepted_on);
   html_row (out, "Deadline", row->deadline_on);
   g_string_append (out, "</table>\n<h2>Required items</h2>\n<ol>\n");
-  g_autoptr (GPtrArray) items = store_case_items (app->db, row->id);
-  gint64 session = store_session_latest (app->db, row->id);
-  g_autoptr (GPtrArray) marks = session ? store_marks (app->db, session) : g_ptr_array_new ();
-  for (guint i = 0; i < items->len; i++) {
-    gchar **item = g_ptr_array_index (items, i);
-    MarkRow *latest = NULL;
-    for (guint k = 0; k < marks->len; k++)
-      if (((MarkRow *) g_ptr_array_index (marks, k))->item == (gint) i + 1)
-        latest = g_ptr_array_index (marks, k);
+  for (guint i = 0; i < report->items->len; i++) {
+    gchar **item = g_ptr_array_index (report->items, i);
+    const MarkRow *latest = report->latest[i];
     g_autofree gchar *li = g_markup_printf_escaped ("<li><b>%s / %s</b> — %s %s <i>%s</i></li>\n", item[0], item[1],
                                                     latest ? latest->result : "not marked",
                                                     latest ? latest->by_user : "", latest ? latest->note : "");
     g_string_append (out, li);
   }
   g_string_append (out, "</ol>\n<h2>Decisions</h2>\n<ul>\n");
-  g_autoptr (GPtrArray) decisions = store_decisions (app->db, row->id);
-  for (guint i = 0; i < decisions->len; i++) {
-    DecisionRow *d = g_ptr_array_index (decisions, i);
+  for (guint i = 0; i < report->decisions->len; i++) {
+    DecisionRow *d = g_ptr_array_index (report->decisions, i);
     g_autofree gchar *li = g_markup_printf_escaped ("<li>%s — %s — by %s, %s%s%s</li>\n", d->kind, d->reason,
                                                     d->by_user, d->state, d->countersigned_by ? ", countersigned by " : "",
                                                     d->countersigned_by ? d->countersigned_by : "");
     g_string_append (out, li);
   }
   g_string_append (out, "</ul>\n<h2>Recordings and stills</h2>\n<ul>\n");
-  for (guint i = 0; i < recs->len; i++) {
-    RecordingRow *r = g_ptr_array_index (recs, i);
+  for (guint i = 0; i < report->recordings->len; i++) {
+    RecordingRow *r = g_ptr_array_index (report->recordings, i);
     g_autofree gchar *base = r->archive_path ? g_path_get_basename (r->archive_path) : g_strdup ("-");
     g_autofree gchar *li = g_markup_printf_escaped ("<li>session %" G_GINT64_FORMAT " segment %d: %s, %" G_GINT64_FORMAT
                                                     " ms, SHA-256 <code>%s</code></li>\n", r->session_id, r->seq, base,
                                                     r->duration_ms, r->archive_sha256 ? r->archive_sha256 : "");
     g_string_append (out, li);
   }
-  for (guint i = 0; i < stills->len; i++) {
-    StillRow *s = g_ptr_array_index (stills, i);
+  for (guint i = 0; i < report->stills->len; i++) {
+    StillRow *s = g_ptr_array_index (report->stills, i);
     g_autofree gchar *base = g_path_get_basename (s->path);
     g_autofree gchar *li = g_markup_printf_escaped ("<li>still of item %d by %s: <a href=\"stills/%s\">%s</a>, SHA-256 "
                                                     "<code>%s</code></li>\n", s->item, s->by_user, base, base, s->sha256);
@@ -317,8 +309,8 @@ export_case_bundle (KanyanApp *app, const CaseRow *row, const gchar *actor, cons
   }
   g_autoptr (GPtrArray) entries = audit_entries (app->db, row->ref);
   g_autoptr (GPtrArray) all = audit_entries (app->db, NULL);
-  g_autoptr (GPtrArray) recs = store_recordings_of_case (app->db, row->id);
-  g_autoptr (GPtrArray) stills = store_stills_of_case (app->db, row->id);
+  g_autoptr (CaseReport) report = case_report_new (app->db, row);   /* one model: html, pdf and case.json */
+  GPtrArray *recs = report->recordings, *stills = report->stills;
   g_autoptr (JsonBuilder) files = json_builder_new ();
   json_builder_begin_array (files);
   gboolean ok = TRUE;
@@ -331,11 +323,11 @@ export_case_bundle (KanyanApp *app, const CaseRow *row, const gchar *actor, cons
     ok = add_media (zip, files, "stills", "still", s->id, s->path, error);
   }
   g_autofree gchar *pdf = g_strdup_printf ("%s.report.pdf", tmp);
-  ok = ok && report_pdf_write (app, row, pdf, error) && add_file (zip, files, "report.pdf", "report", 0, pdf, FALSE, error);
+  ok = ok && report_pdf_render (app, report, pdf, error) && add_file (zip, files, "report.pdf", "report", 0, pdf, FALSE, error);
   ok = ok && add_buffer (zip, files, "audit.json", "audit", audit_json (entries), error) &&
        add_buffer (zip, files, "audit-links.json", "audit-links", audit_links_json (all, entries, row->ref), error) &&
-       add_buffer (zip, files, "case.json", "case", case_json (app, row, stills), error) &&
-       add_buffer (zip, files, "report.html", "report", report_html (app, row, recs, stills, public_key), error);
+       add_buffer (zip, files, "case.json", "case", case_json (report), error) &&
+       add_buffer (zip, files, "report.html", "report", report_html (report, public_key), error);
   json_builder_end_array (files);
   g_autoptr (JsonBuilder) m = json_builder_new ();
   json_builder_begin_object (m);

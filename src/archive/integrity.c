@@ -7,6 +7,7 @@
 #include "archive/integrity.h"
 #include "review/audit.h"
 #include "core/errors.h"
+#include "core/json_out.h"
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <sys/resource.h>
@@ -115,9 +116,8 @@ job_run (GTask *task, gpointer source, gpointer task_data, GCancellable *cancell
   /* this thread only: live traffic on the main loop wins the CPU over hashing */
   setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
 #endif
-  sqlite3 *db = NULL;
-  if (sqlite3_open_v2 (job->db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-    sqlite3_busy_timeout (db, 5000);
+  sqlite3 *db = db_open_readonly (job->db_path, NULL);
+  if (db) {
     g_autoptr (GError) error = NULL;
     job->chain_ok = audit_verify (db, NULL, &job->bad_id, &job->checked, &error);
     if (error)
@@ -125,7 +125,7 @@ job_run (GTask *task, gpointer source, gpointer task_data, GCancellable *cancell
   } else {
     job->chain_error = g_strdup_printf ("cannot open %s", job->db_path);
   }
-  sqlite3_close (db);
+  db_close (db);
   for (guint i = 0; i < job->files->len; i++) {
     FileCheck *f = g_ptr_array_index (job->files, i);
     g_autofree gchar *actual = NULL;
@@ -157,24 +157,19 @@ job_result (Job *job)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "job");
-  json_builder_add_int_value (b, job->id);
-  json_builder_set_member_name (b, "running");
-  json_builder_add_boolean_value (b, FALSE);
+  json_out_int (b, "job", job->id);
+  json_out_bool (b, "running", FALSE);
   json_builder_set_member_name (b, "chain");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, job->chain_ok);
-  json_builder_set_member_name (b, "checked");
-  json_builder_add_int_value (b, job->checked);
+  json_out_bool (b, "ok", job->chain_ok);
+  json_out_int (b, "checked", job->checked);
   json_builder_set_member_name (b, "first_bad_entry");
   if (job->bad_id)
     json_builder_add_int_value (b, job->bad_id);
   else
     json_builder_add_null_value (b);
   if (job->chain_error) {
-    json_builder_set_member_name (b, "error");
-    json_builder_add_string_value (b, job->chain_error);
+    json_out_str (b, "error", job->chain_error);
   }
   json_builder_end_object (b);
   guint bad = 0;
@@ -185,23 +180,16 @@ job_result (Job *job)
     if (g_strcmp0 (f->status, "ok") != 0 && !f->purged)
       bad++;
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "kind");
-    json_builder_add_string_value (b, f->kind);
-    json_builder_set_member_name (b, "id");
-    json_builder_add_int_value (b, f->id);
-    json_builder_set_member_name (b, "file");
-    json_builder_add_string_value (b, f->file);
-    json_builder_set_member_name (b, "sha256");
-    json_builder_add_string_value (b, f->expected);
-    json_builder_set_member_name (b, "bytes");
-    json_builder_add_int_value (b, f->bytes);
-    json_builder_set_member_name (b, "status");
-    json_builder_add_string_value (b, f->status);
+    json_out_str (b, "kind", f->kind);
+    json_out_int (b, "id", f->id);
+    json_out_str (b, "file", f->file);
+    json_out_str (b, "sha256", f->expected);
+    json_out_int (b, "bytes", f->bytes);
+    json_out_str (b, "status", f->status);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, job->chain_ok && bad == 0);
+  json_out_bool (b, "ok", job->chain_ok && bad == 0);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -292,24 +280,17 @@ integrity_status (guint job_id, const gchar *case_ref)
     return job_result (job);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "job");
-  json_builder_add_int_value (b, job->id);
-  json_builder_set_member_name (b, "running");
-  json_builder_add_boolean_value (b, TRUE);
+  json_out_int (b, "job", job->id);
+  json_out_bool (b, "running", TRUE);
   g_mutex_lock (&job->lock);
   gint64 bytes_done = job->bytes_done;
   guint files_done = job->files_done;
   g_mutex_unlock (&job->lock);
-  json_builder_set_member_name (b, "started_at");
-  json_builder_add_int_value (b, job->started_at);
-  json_builder_set_member_name (b, "files_done");
-  json_builder_add_int_value (b, files_done);
-  json_builder_set_member_name (b, "files_total");
-  json_builder_add_int_value (b, job->files_total);
-  json_builder_set_member_name (b, "bytes_done");
-  json_builder_add_int_value (b, MIN (bytes_done, job->bytes_total));
-  json_builder_set_member_name (b, "bytes_total");
-  json_builder_add_int_value (b, job->bytes_total);
+  json_out_int (b, "started_at", job->started_at);
+  json_out_int (b, "files_done", files_done);
+  json_out_int (b, "files_total", job->files_total);
+  json_out_int (b, "bytes_done", MIN (bytes_done, job->bytes_total));
+  json_out_int (b, "bytes_total", job->bytes_total);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

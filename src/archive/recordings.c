@@ -1,10 +1,11 @@
 /* recordings.c — hands closed segments to archive.c on a worker thread and stores what it
- * reports (archive path, SHA-256, duration, salvaged or failed, and from its shift the
+ * reports (archive path, SHA-256, duration, salvaged, empty or failed, and from its shift the
  * wall-clock time of the archive's 0). Never touches live media. */
 #include "archive/recordings.h"
 #include "archive/archive.h"
 #include "store/db.h"
 #include "review/audit.h"
+#include <sys/statvfs.h>
 
 typedef struct {
   KanyanApp *app;
@@ -20,7 +21,11 @@ on_finalized (GObject *source, GAsyncResult *result, gpointer data)
   Finalizing *f = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (ArchiveResult) r = archive_finalize_finish (result, &error);
-  if (r) {
+  if (r && r->empty) {   /* closed before any media reached it: nothing to archive or to play */
+    store_recording_empty (f->app->db, f->recording_id);
+    audit_note (f->app->db, "server", "recording.empty", f->case_ref, "source", f->path, NULL);
+    g_info ("recording %" G_GINT64_FORMAT " held no media: nothing archived", f->recording_id);
+  } else if (r) {
     store_recording_archived (f->app->db, f->recording_id, r->archive_path, r->sha256, r->bytes,
                               r->duration_ms, r->salvaged);
     store_recording_media_start (f->app->db, f->recording_id, r->shift_us, r->shift_known);
@@ -68,4 +73,25 @@ gboolean
 recordings_busy (KanyanApp *app)
 {
   return app->pending_archives > 0;
+}
+
+gint64
+recordings_free_mb (const KanyanConfig *cfg)
+{
+  struct statvfs fs;
+  if (statvfs (cfg->recordings_dir, &fs) != 0)
+    return G_MAXINT64;
+  return (gint64) ((guint64) fs.f_bavail * fs.f_frsize / (1024 * 1024));
+}
+
+gboolean
+recordings_check_space (const KanyanConfig *cfg)
+{
+  gint64 free_mb = recordings_free_mb (cfg);
+  if (free_mb >= MAX (cfg->min_free_mb, 1))
+    return TRUE;
+  g_warning ("the recordings volume (%s) has %" G_GINT64_FORMAT " MiB free, under its floor of %d MiB "
+             "([archive] min_free_mb): nothing will be recorded until space is freed; live inspections work, "
+             "and reviewers and administrators see the alert", cfg->recordings_dir, free_mb, cfg->min_free_mb);
+  return FALSE;
 }

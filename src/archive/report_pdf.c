@@ -1,7 +1,7 @@
 /* report_pdf.c — the printable inspection report as a PDF, A4, laid out with pango (Chinese
- * and English text alike) on a cairo PDF surface. Reads the case through the store; writes one
- * file; never touches media or sockets. The same facts as web/report/, for the file and for
- * whoever cannot print from a browser. */
+ * and English text alike) on a cairo PDF surface. Renders a CaseReport (case_report.c), the
+ * one model of the report; writes one file; never touches media or sockets. The same facts
+ * as web/report/, for the file and for whoever cannot print from a browser. */
 #include "archive/report_pdf.h"
 #include "archive/signing.h"
 #include "core/errors.h"
@@ -75,6 +75,14 @@ when (gint64 ms)
 gboolean
 report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError **error)
 {
+  g_autoptr (CaseReport) report = case_report_new (app->db, row);
+  return report_pdf_render (app, report, path, error);
+}
+
+gboolean
+report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *path, GError **error)
+{
+  const CaseRow *row = report->row;
   cairo_surface_t *surface = cairo_pdf_surface_create (path, PAGE_W, PAGE_H);
   if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot write %s: %s", path,
@@ -90,9 +98,10 @@ report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError 
 
   pen_printf (&pen, "Sans Bold 16", 4, "%s — %s", row->type_title_zh, row->type_title_en);
   pen_printf (&pen, head, 10, "踏勘报告 Inspection report · %s", row->ref);
-  g_autoptr (GPtrArray) co = store_case_reviewers (app->db, row->id);
-  g_ptr_array_add (co, NULL);
-  g_autofree gchar *co_text = g_strjoinv (", ", (gchar **) co->pdata);
+  g_autoptr (GString) co = g_string_new (NULL);
+  for (guint i = 0; i < report->co_reviewers->len; i++)
+    g_string_append_printf (co, "%s%s", i ? ", " : "", (const gchar *) g_ptr_array_index (report->co_reviewers, i));
+  const gchar *co_text = co->str;
   pen_printf (&pen, body, 10,
               "<b>申请人 Applicant</b>: %s %s\n<b>场所 Site</b>: %s\n<b>首问负责人 Owner</b>: %s (%s)\n"
               "<b>并联审批 Co-reviewers</b>: %s\n<b>状态 Status</b>: %s\n<b>受理 Accepted</b>: %s   "
@@ -101,16 +110,10 @@ report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError 
               *co_text ? co_text : "–", row->status, row->accepted_on, row->deadline_on);
 
   pen_printf (&pen, head, 6, "要件 Required items");
-  g_autoptr (GPtrArray) items = store_case_items (app->db, row->id);
-  gint64 session = store_session_latest (app->db, row->id);
-  g_autoptr (GPtrArray) marks = session ? store_marks (app->db, session) : g_ptr_array_new ();
-  g_autoptr (GPtrArray) stills = store_stills_of_case (app->db, row->id);
-  for (guint i = 0; i < items->len; i++) {
-    gchar **item = g_ptr_array_index (items, i);
-    MarkRow *m = NULL;
-    for (guint k = 0; k < marks->len; k++)
-      if (((MarkRow *) g_ptr_array_index (marks, k))->item == (gint) i + 1)
-        m = g_ptr_array_index (marks, k);
+  GPtrArray *stills = report->stills;
+  for (guint i = 0; i < report->items->len; i++) {
+    gchar **item = g_ptr_array_index (report->items, i);
+    const MarkRow *m = report->latest[i];
     g_autofree gchar *at = m ? when (m->at) : g_strdup ("");
     pen_printf (&pen, body, 2, "<b>%u. %s</b> / %s%s%s\n%s%s%s%s%s", i + 1, item[1], item[0],
                 *item[3] ? " · 部门 department: " : "", item[3],
@@ -126,7 +129,7 @@ report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError 
   }
 
   pen_printf (&pen, head, 6, "评审结论 Decisions");
-  g_autoptr (GPtrArray) decisions = store_decisions (app->db, row->id);
+  GPtrArray *decisions = report->decisions;
   if (!decisions->len)
     pen_printf (&pen, body, 4, "%s", "–");
   for (guint i = 0; i < decisions->len; i++) {
@@ -139,7 +142,7 @@ report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError 
   }
 
   pen_printf (&pen, head, 6, "远程踏勘 Live inspections");
-  g_autoptr (GPtrArray) sessions = store_sessions_of_case (app->db, row->id);
+  GPtrArray *sessions = report->sessions;
   for (guint i = 0; i < sessions->len; i++) {
     SessionRow *s = g_ptr_array_index (sessions, i);
     g_autofree gchar *started = when (s->started_at);
@@ -150,7 +153,7 @@ report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError 
   }
 
   pen_printf (&pen, head, 6, "录像 Recordings");
-  g_autoptr (GPtrArray) recs = store_recordings_of_case (app->db, row->id);
+  GPtrArray *recs = report->recordings;
   for (guint i = 0; i < recs->len; i++) {
     RecordingRow *r = g_ptr_array_index (recs, i);
     /* on the wall clock from its archive's 0, for its true media duration */

@@ -47,6 +47,7 @@ struct _Room {
   gint64      recording_id;
   gint        segment_seq;
   guint       pending_recorders; /* segments still finishing */
+  GPtrArray  *finishing;         /* of SegmentDone*: those segments (room_free lets go of them) */
   guint       linger;            /* empty: waiting for someone to come back */
   gboolean    closing;
   GPtrArray  *stills;            /* of RoomStill*: captures in progress */
@@ -55,7 +56,9 @@ struct _Room {
   guint       revocation_check;  /* what another process or the clock revoked (room_end, below) */
   gint64      segment_started_us;/* monotonic: when the current segment began */
   const gchar *recording_stopped;/* why recording stopped on a write failure ("disk_full"…); NULL: fine */
+  gint64      recording_stopped_at;  /* ms, when it did */
   guint       recording_retry;   /* timer: start a segment again (after a write failure or a fast restart) */
+  guint       space_check;       /* timer: the recordings volume's free space against the floor */
   guint       recording_confirm; /* timer: a resumed segment has run long enough to call it resumed */
   guint       retry_delay_s;     /* the back-off, doubled on each failure */
   RoomReach  *reach;             /* candidate kinds offered, no media REACH_MEDIA_WAIT_S after an offer */
@@ -95,6 +98,10 @@ message_begin (const gchar *type)
 static void
 send_error (Participant *p, gint code, const gchar *message)
 {
+  if (p->transport && p->transport->error) {
+    p->transport->error (p->transport_data, code, message);
+    return;
+  }
   g_autoptr (JsonBuilder) b = message_begin ("error");
   json_builder_set_member_name (b, "code");
   json_builder_add_string_value (b, kanyan_error_code (code));
@@ -106,6 +113,10 @@ send_error (Participant *p, gint code, const gchar *message)
 static void
 send_sdp (Participant *p, const gchar *type, const gchar *sdp)
 {
+  if (p->transport && p->transport->answer && g_strcmp0 (type, "answer") == 0) {
+    p->transport->answer (p->transport_data, sdp);
+    return;
+  }
   g_autoptr (JsonBuilder) b = message_begin (type);
   if (p->pc) {
     json_builder_set_member_name (b, "pc");
@@ -218,7 +229,7 @@ broadcast_participants (Room *room)
 #define RECORDING_RETRY_MAX_S    60
 #define RECORDING_CONFIRM_S      5          /* a resumed segment that runs this long is a resumption */
 #define RECORDING_MIN_LIFE_US    (10 * G_USEC_PER_SEC)   /* a restart sooner than this waits */
-#define RECORDING_FREE_FLOOR     (4 * 1024 * 1024)       /* bytes free before a retry is tried */
+#define RECORDING_SPACE_CHECK_S  5          /* how often a recording looks at the volume's free space */
 
 /* main loop: segments of this session whose archiving failed (no room for the archive) get
  * another try, now that recording writes again */
@@ -234,6 +245,7 @@ room_refinalize_failed (Room *room)
 
 typedef struct {
   KanyanApp *app;
+  Room      *room;                           /* NULL once the room is gone (room_free) */
   gchar     *case_ref;
   gint64     recording_id;
   gchar     *path;
@@ -258,7 +270,9 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
   audit_note (sd->app->db, "server", "recording.ended", sd->case_ref, "path", sd->path, "bytes", bytes_text,
               "state", clean ? "complete" : "unfinished", "gaps", gaps_text, "gap_ms", gap_ms_text, NULL);
   recordings_finalize (sd->app, sd->recording_id, sd->path);
-  Room *room = app_get_room (sd->app, sd->case_ref);
+  Room *room = sd->room;
+  if (room)
+    g_ptr_array_remove (room->finishing, sd);
   if (room && !room->recording_stopped)
     room_refinalize_failed (room);   /* a segment a full disk cut, whose archive failed then */
   if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
@@ -275,6 +289,8 @@ room_stop_recording (Room *room)
     return;
   SegmentDone *sd = g_new0 (SegmentDone, 1);
   sd->app = room->app;
+  sd->room = room;
+  g_ptr_array_add (room->finishing, sd);
   sd->case_ref = g_strdup (room->case_ref);
   sd->recording_id = room->recording_id;
   sd->path = g_strdup (recorder_path (room->recorder));
@@ -323,15 +339,25 @@ broadcast_recording_state (Room *room)
 
 static gboolean room_start_recording (Room *room);
 static void room_schedule_recording (Room *room);
+static void room_recording_failed (Room *room, const gchar *reason);
 
-/* enough room on the recordings volume to try again (unknown: yes) */
+/* the recordings volume has more free space than the floor ([archive] min_free_mb; at least
+ * 1 MiB); unknown: yes */
 static gboolean
 recordings_have_space (Room *room)
 {
-  struct statvfs fs;
-  if (statvfs (room->app->config->recordings_dir, &fs) != 0)
-    return TRUE;
-  return (guint64) fs.f_bavail * fs.f_frsize >= RECORDING_FREE_FLOOR;
+  return recordings_free_mb (room->app->config) >= MAX (room->app->config->min_free_mb, 1);
+}
+
+/* main loop, every RECORDING_SPACE_CHECK_S while the room lives: a recording stops cleanly
+ * at the floor, before the volume is full (and the database on it cannot write) */
+static gboolean
+on_space_check (gpointer data)
+{
+  Room *room = data;
+  if (room->recorder && !recordings_have_space (room))
+    room_recording_failed (room, "disk_full");
+  return G_SOURCE_CONTINUE;
 }
 
 /* main loop: a resumed segment kept writing: recording is back */
@@ -393,6 +419,7 @@ room_recording_failed (Room *room, const gchar *reason)
   }
   if (!room->recording_stopped) {
     room->recording_stopped = reason;
+    room->recording_stopped_at = db_now_ms ();
     room->retry_delay_s = 0;
     g_warning ("case %s: recording stopped: %s; the live inspection goes on, recording is retried", room->case_ref,
                reason);
@@ -412,6 +439,12 @@ room_start_recording (Room *room)
   if (room->recording_retry) {
     g_source_remove (room->recording_retry);
     room->recording_retry = 0;
+  }
+  if (!room->space_check)
+    room->space_check = g_timeout_add_seconds (RECORDING_SPACE_CHECK_S, on_space_check, room);
+  if (!recordings_have_space (room)) {   /* under the floor: not even a first segment */
+    room_recording_failed (room, "disk_full");
+    return FALSE;
   }
   g_autofree gchar *name = g_strdup_printf ("segment-%03d.mkv", ++room->segment_seq);
   g_autofree gchar *session = g_strdup_printf ("session-%" G_GINT64_FORMAT, room->session_id);
@@ -647,6 +680,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   room->participants = g_ptr_array_new ();
   room->stills = g_ptr_array_new ();
   room->reach = room_reach_new (on_reach_stalled, room);
+  room->finishing = g_ptr_array_new ();
   g_snprintf (room->challenge, sizeof room->challenge, "%04u", randombytes_uniform (10000));
   store_session_set_challenge (app->db, session_id, room->challenge);
   relay_set_media_notify (relay, on_media_flowing, room);
@@ -732,6 +766,8 @@ room_free (Room *room)
   if (room->recording_confirm)
     g_source_remove (room->recording_confirm);
   room_reach_stop (room->reach);
+  if (room->space_check)
+    g_source_remove (room->space_check);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
@@ -743,6 +779,9 @@ room_free (Room *room)
     g_free (s);
   }
   g_ptr_array_unref (room->stills);
+  for (guint i = 0; i < room->finishing->len; i++)   /* their files still close; nobody to tell */
+    ((SegmentDone *) g_ptr_array_index (room->finishing, i))->room = NULL;
+  g_ptr_array_unref (room->finishing);
   relay_free (room->relay);
   room_reach_free (room->reach);
   store_session_close (room->app->db, room->session_id);
@@ -785,6 +824,14 @@ room_capture_still (Room *room, RoomStillDone done, gpointer data, GError **erro
 
 const gchar *room_case_ref (Room *room) { return room->case_ref; }
 const gchar *room_challenge (Room *room) { return room->challenge; }
+
+const gchar *
+room_recording_stopped (Room *room, gint64 *since_ms)
+{
+  if (since_ms)
+    *since_ms = room->recording_stopped_at;
+  return room->recording_stopped;
+}
 
 gint64
 room_media_ms (Room *room)

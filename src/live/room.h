@@ -12,14 +12,23 @@ typedef struct _Participant Participant;
 typedef struct {
   void (*send) (gpointer transport, const gchar *json);    /* one protocol message */
   void (*close) (gpointer transport);                      /* the room let go of it: close it */
+  /* Optional, typed, for a transport that speaks no protocol (WHIP): when set, the applicant's
+   * SDP answer and an error come here as values instead of as messages through send(). */
+  void (*answer) (gpointer transport, const gchar *sdp);
+  void (*error) (gpointer transport, gint code, const gchar *message);
 } ParticipantTransport;
 
+/* At start-up: the review domain reaches rooms through its port (review/live_port.h,
+ * room_port.c). */
+void         room_register_port (KanyanApp *app);
 Room        *room_new (KanyanApp *app, const CaseRow *row, GError **error);
 void         room_free (Room *room);
 const gchar *room_case_ref (Room *room);
 gint64       room_session_id (Room *room);
 gboolean     room_is_live (Room *room);           /* an applicant's media is flowing */
 const gchar *room_challenge (Room *room);         /* the 4-digit on-site challenge of this session */
+/* why recording stopped ("disk_full", "write_failed") and since when (ms), or NULL while it records */
+const gchar *room_recording_stopped (Room *room, gint64 *since_ms);
 /* ms into the session's recording (since its first segment began); -1 before any media */
 gint64       room_media_ms (Room *room);
 /* An evidence still of the live video: done (main loop) gets the JPEG and the media time, or

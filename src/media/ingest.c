@@ -5,6 +5,17 @@
 #include "media/relay_private.h"
 #include "core/errors.h"
 #include <string.h>
+#include "media/media_debug.h"
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_ingest_debug);   /* GST_DEBUG=kanyan-ingest:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_ingest_debug
+
+void
+ingest_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_ingest_debug, "kanyan-ingest", 0,
+                           "Kanyan: the publisher's webrtcbin and its streams (ingest.c)");
+}
 
 /* webrtcbin streaming thread: a received stream appeared */
 static void
@@ -76,7 +87,16 @@ relay_publisher_free (Relay *relay, RelayPublisher *pub)
     g_signal_handler_disconnect (pub->rtpbin, pub->jitterbuffer_id);
     gst_object_unref (pub->rtpbin);
   }
-  relay_branch_unlink (relay, TRACK_TALK, &pub->talk);
+  if (pub->talk_src) {
+    g_mutex_lock (&relay->lock);
+    if (relay->talk_src == pub->talk_src)
+      gst_clear_object (&relay->talk_src);
+    g_mutex_unlock (&relay->lock);
+    gst_element_set_locked_state (pub->talk_src, TRUE);
+    gst_bin_remove (GST_BIN (relay->pipeline), pub->talk_src);   /* unlinks it */
+    relay_dispose_element (relay, pub->talk_src);                /* takes our reference */
+    pub->talk_src = NULL;
+  }
   webrtc_peer_close (pub->peer);
   webrtc_peer_unref (pub->peer);
   g_free (pub);
@@ -102,7 +122,9 @@ caps_differ (GstCaps *old, GstCaps *new)
   return !gst_caps_is_equal (old, new);
 }
 
-/* The applicant's audio m-line is sendrecv: a sink pad fed by the talk-back mix. */
+/* The applicant's audio m-line is sendrecv: a sink pad fed by the talk-back mix, through an
+ * appsrc that the relay's talk-out appsink pushes to (relay.c: a pad link would close a loop).
+ * Live and leaky: a publisher that cannot take the mix drops its oldest packets. */
 static void
 publisher_link_talk (Relay *relay, RelayPublisher *pub, const OfferMedia *audio)
 {
@@ -119,8 +141,26 @@ publisher_link_talk (Relay *relay, RelayPublisher *pub, const OfferMedia *audio)
                   GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, NULL);
     gst_object_unref (trans);
   }
-  relay_branch_link (relay, TRACK_TALK, sink, &pub->talk);
+  GstElement *src = gst_element_factory_make ("appsrc", NULL);
+  g_object_set (src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", TRUE, "do-timestamp", FALSE,
+                "max-time", (guint64) 500 * GST_MSECOND, "max-bytes", (guint64) 0, "max-buffers", (guint64) 0, NULL);
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (src), "leaky-type"))
+    gst_util_set_object_arg (G_OBJECT (src), "leaky-type", "downstream");
+  gst_bin_add (GST_BIN (relay->pipeline), src);
+  GstPad *src_pad = gst_element_get_static_pad (src, "src");
+  gboolean linked = gst_pad_link (src_pad, sink) == GST_PAD_LINK_OK;
+  gst_object_unref (src_pad);
   gst_object_unref (sink);
+  if (!linked) {
+    g_warning ("relay %s: the talk-back mix does not link to the publisher", relay->name);
+    gst_bin_remove (GST_BIN (relay->pipeline), src);
+    return;
+  }
+  gst_element_sync_state_with_parent (src);
+  pub->talk_src = gst_object_ref (src);
+  g_mutex_lock (&relay->lock);
+  gst_object_replace ((GstObject **) &relay->talk_src, GST_OBJECT (src));
+  g_mutex_unlock (&relay->lock);
 }
 
 WebrtcPeer *
@@ -149,6 +189,7 @@ relay_publisher_start (Relay *relay, OfferAnalysis *offer, const WebrtcPeerEvent
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "webrtcbin is not available");
     return NULL;
   }
+  GST_INFO ("relay %s: publisher %s (%s)", relay->name, name, video->encoding);
   RelayPublisher *pub = g_new0 (RelayPublisher, 1);
   pub->peer = peer;
   memcpy (pub->video_ssrcs, video->ssrcs, sizeof pub->video_ssrcs);

@@ -6,6 +6,17 @@
 #include "media/ice_servers.h"
 #include <nice/agent.h>
 #include <malloc.h>
+#include "media/media_debug.h"
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_peer_debug);   /* GST_DEBUG=kanyan-peer:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_peer_debug
+
+void
+peer_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_peer_debug, "kanyan-peer", 0,
+                           "Kanyan: one webrtcbin: ICE settings, thread hops (peer.c)");
+}
 
 /* webrtcbins created and not yet finalized, process-wide (atomic) */
 static gint live_webrtcbins;
@@ -441,6 +452,7 @@ webrtc_peer_new (GstBin *pipeline, const gchar *name, const KanyanConfig *cfg,
   g_signal_connect (webrtcbin, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state), peer);
   g_signal_connect (webrtcbin, "notify::connection-state", G_CALLBACK (on_connection_state), peer);
   gst_bin_add (pipeline, webrtcbin);
+  GST_INFO_OBJECT (webrtcbin, "peer %s: webrtcbin added", name);
   return peer;
 }
 

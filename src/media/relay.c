@@ -3,11 +3,23 @@
  * reviewers' voices into one Opus stream for the applicant, and keyframe requests.
  * The publisher's webrtcbin is in ingest.c, each viewer's in viewer.c. */
 #include "media/relay_private.h"
+#include "media/keyframe_gate.h"
 #include "core/errors.h"
 #include <gst/rtp/rtp.h>
 #include <gst/video/video.h>
+#include "media/media_debug.h"
 
-#define KEYFRAME_INTERVAL_US (500 * G_TIME_SPAN_MILLISECOND)
+GST_DEBUG_CATEGORY_STATIC (kanyan_relay_debug);   /* GST_DEBUG=kanyan-relay:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_relay_debug
+
+void
+relay_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_relay_debug, "kanyan-relay", 0,
+                           "Kanyan: one inspection's live graph, tees and branches (relay.c)");
+}
+
+#define KEYFRAME_INTERVAL_US (KEYFRAME_RETRY_MS * G_TIME_SPAN_MILLISECOND)
 
 GstBin *
 relay_pipeline (Relay *relay)
@@ -27,6 +39,21 @@ relay_running_time (Relay *relay)
   return now > base ? now - base : 0;
 }
 
+/* main loop: a pipeline error leaves the graph as it stood, as DOT — written only when
+ * GST_DEBUG_DUMP_DOT_DIR is set (GStreamer's rule), named after the case (the relay's name) */
+static void
+dump_graph (Relay *relay)
+{
+  const gchar *dir = g_getenv ("GST_DEBUG_DUMP_DOT_DIR");
+  if (!dir || !*dir)
+    return;
+  static guint serial;   /* main loop only */
+  g_autofree gchar *name = g_strdup_printf ("kanyan-%s-error-%u", relay->name, ++serial);
+  g_strcanon (name, G_CSET_A_2_Z G_CSET_a_2_z G_CSET_DIGITS "-_.", '_');
+  GST_DEBUG_BIN_TO_DOT_FILE (GST_BIN (relay->pipeline), GST_DEBUG_GRAPH_SHOW_ALL, name);
+  g_warning ("relay %s: pipeline error: the graph is in %s/%s.dot", relay->name, dir, name);
+}
+
 /* main loop */
 static gboolean
 on_bus_message (GstBus *bus, GstMessage *msg, gpointer data)
@@ -38,6 +65,8 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer data)
     gst_message_parse_error (msg, &err, &debug);
     g_warning ("relay %s: %s: %s (%s)", relay->name, GST_OBJECT_NAME (msg->src), err->message,
                debug ? debug : "");
+    GST_ERROR_OBJECT (msg->src, "relay %s: %s", relay->name, err->message);
+    dump_graph (relay);
     /* a branch that writes (the recorder's file) asked to hear of its write errors */
     const gchar *failure = NULL;
     for (GstObject *o = msg->src; o && !failure; o = GST_OBJECT_PARENT (o))
@@ -86,9 +115,7 @@ on_video_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, media_note_dispatch, note, g_free);
   }
   if (buf && gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp)) {
-    if (rtp_payload_is_keyframe (relay->video_codec, gst_rtp_buffer_get_payload (&rtp),
-                                 gst_rtp_buffer_get_payload_len (&rtp)))
-    {
+    if (keyframe_rtp_is_key (relay->video_codec, &rtp)) {
       g_atomic_pointer_set (&relay->last_keyframe_seen_us, GSIZE_TO_POINTER (g_get_monotonic_time ()));
       g_debug ("relay %s: keyframe seq %u", relay->name, gst_rtp_buffer_get_seq (&rtp));
     }
@@ -178,6 +205,33 @@ make_tee (Relay *relay, RelayTrack track)
   return tee;
 }
 
+/* the talk-out appsink's streaming thread: each packet of the mix goes to the current
+ * publisher's appsrc, stamped with its running time (the appsrc's segment starts at 0 on the
+ * same pipeline clock). The appsrc has the caps of the publisher's audio m-line, whose
+ * payload type the payloader writes (ingest.c) */
+static GstFlowReturn
+on_talk_sample (GstAppSink *sink, gpointer data)
+{
+  Relay *relay = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  if (!sample)
+    return GST_FLOW_OK;
+  g_mutex_lock (&relay->lock);
+  GstElement *src = relay->talk_src ? gst_object_ref (relay->talk_src) : NULL;
+  g_mutex_unlock (&relay->lock);
+  GstBuffer *buf = gst_sample_get_buffer (sample);
+  const GstSegment *segment = gst_sample_get_segment (sample);
+  if (src && buf && segment && GST_BUFFER_PTS_IS_VALID (buf)) {
+    GstBuffer *out = gst_buffer_copy (buf);   /* shallow: the payload is shared */
+    GST_BUFFER_PTS (out) = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+    GST_BUFFER_DTS (out) = GST_CLOCK_TIME_NONE;
+    gst_app_src_push_buffer (GST_APP_SRC (src), out);   /* takes it; the caps are the publisher's */
+  }
+  gst_clear_object (&src);
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
 /* The talk-back chain: a silent live source keeps the mixer running; each reviewer's
  * decoded microphone joins it; the mix is Opus-encoded once for the applicant. */
 static gboolean
@@ -201,12 +255,31 @@ relay_build_talk_chain (Relay *relay, GError **error)
   relay->talk_pay = gst_bin_get_by_name (GST_BIN (bin), "talkpay");
   relay->tee[TRACK_TALK] = make_tee (relay, TRACK_TALK);
   gst_element_link (bin, relay->tee[TRACK_TALK]);
-  return TRUE;
+  /* the mix reaches the publisher through an appsink here and an appsrc there, not a pad link:
+   * a reviewer's microphone feeds the mix, the mix the publisher, and the publisher the
+   * reviewer, so a direct link closes a loop in the pipeline's graph (GStreamer warns, and
+   * orders its state changes arbitrarily) */
+  GstElement *out = gst_element_factory_make ("appsink", "talk-out");
+  if (!out) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "talk-back chain: appsink is not available");
+    return FALSE;
+  }
+  g_object_set (out, "sync", FALSE, "async", FALSE, "drop", TRUE, "max-buffers", 50, NULL);
+  GstAppSinkCallbacks callbacks = { .new_sample = on_talk_sample };
+  gst_app_sink_set_callbacks (GST_APP_SINK (out), &callbacks, relay, NULL);
+  gst_bin_add (GST_BIN (relay->pipeline), out);
+  GstPad *out_sink = gst_element_get_static_pad (out, "sink");
+  gboolean ok = relay_branch_link (relay, TRACK_TALK, out_sink, &relay->talk_out);
+  gst_object_unref (out_sink);
+  if (!ok)
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "talk-back chain: the mix does not link");
+  return ok;
 }
 
 Relay *
 relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
 {
+  media_debug_init ();   /* once; main.c did it already */
   Relay *relay = g_new0 (Relay, 1);
   relay->cfg = cfg;
   relay->name = g_strdup (name);
@@ -233,6 +306,7 @@ relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
     return NULL;
   }
   relay->keyframe_timer = g_timeout_add (250, on_keyframe_timer, relay);
+  GST_INFO_OBJECT (relay->pipeline, "relay %s: playing", name);
   return relay;
 }
 
@@ -254,6 +328,7 @@ relay_free (Relay *relay)
 {
   if (!relay)
     return;
+  GST_INFO_OBJECT (relay->pipeline, "relay %s: stopping", relay->name);
   while (relay->viewers->len)
     relay_viewer_remove (relay, g_ptr_array_index (relay->viewers, relay->viewers->len - 1));
   relay_publisher_stop (relay);

@@ -1,12 +1,13 @@
 /* relay_private.h — the Relay's insides, shared by relay.c, ingest.c and viewer.c only. */
 #pragma once
 #include "media/relay.h"
+#include <gst/app/app.h>
 
 typedef struct {
   WebrtcPeer *peer;
   gulong      pad_added_id;
   GstPad     *linked_src[TRACK_COUNT];   /* webrtcbin src pads linked to the tees (streaming-thread writes under lock) */
-  RelayBranch talk;                      /* talk-back mix → publisher */
+  GstElement *talk_src;                  /* appsrc: the talk-back mix → the publisher (see relay.c) */
   guint32     video_ssrcs[4];            /* from the offer; immutable once started */
   guint       n_video_ssrcs;
   GstElement *rtpbin;                    /* webrtcbin's internal rtpbin */
@@ -37,6 +38,8 @@ struct _Relay {
   GstCaps    *caps[TRACK_COUNT];         /* relay caps of each track (what viewers are offered) */
   RtpCodec    video_codec;
   GstElement *talk_bin, *mixer, *talk_pay;
+  RelayBranch talk_out;                  /* talk-tee → the appsink that hands the mix over … */
+  GstElement *talk_src;                  /* … to the publisher's appsrc, or NULL (under lock) */
   RelayPublisher *publisher;
   GPtrArray  *viewers;                   /* of RelayViewer* */
   guint       serial;

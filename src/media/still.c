@@ -3,19 +3,29 @@
  * that yields one image and removes itself. Owns its elements; never touches the viewers,
  * the recorder or the publisher beyond asking it for a keyframe. */
 #include "media/still.h"
+#include "media/keyframe_gate.h"
 #include "core/errors.h"
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/rtp.h>
+#include "media/media_debug.h"
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_still_debug);   /* GST_DEBUG=kanyan-still:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_still_debug
+
+void
+still_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_still_debug, "kanyan-still", 0,
+                           "Kanyan: evidence stills: next keyframe to JPEG (still.c)");
+}
 
 #define STILL_TIMEOUT_MS   8000
-#define KEYFRAME_RETRY_MS  500
 
 struct _StillCapture {
   Relay      *relay;
   GstElement *branch;
   GstPad     *tee_pad;
   RtpCodec    codec;
-  gint        seen_keyframe;   /* atomic */
   gint        taken;           /* atomic: the first image is on its way to the main loop */
   StillDone   done;
   gpointer    done_data;
@@ -26,25 +36,6 @@ typedef struct {
   StillCapture *cap;
   GBytes       *jpeg;
 } StillResult;
-
-/* streaming thread: the decoder starts at a keyframe, so the first frame is whole */
-static GstPadProbeReturn
-drop_until_keyframe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  StillCapture *cap = data;
-  if (g_atomic_int_get (&cap->seen_keyframe))
-    return GST_PAD_PROBE_REMOVE;
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  gboolean key = FALSE;
-  if (gst_rtp_buffer_map (GST_PAD_PROBE_INFO_BUFFER (info), GST_MAP_READ, &rtp)) {
-    key = rtp_payload_is_keyframe (cap->codec, gst_rtp_buffer_get_payload (&rtp), gst_rtp_buffer_get_payload_len (&rtp));
-    gst_rtp_buffer_unmap (&rtp);
-  }
-  if (!key)
-    return GST_PAD_PROBE_DROP;
-  g_atomic_int_set (&cap->seen_keyframe, 1);
-  return GST_PAD_PROBE_REMOVE;
-}
 
 /* main loop: out of the relay; what is left is the struct */
 static void
@@ -129,16 +120,15 @@ on_timeout (gpointer data)
 /* main loop: keep asking the phone until an image is taken — not merely until a keyframe
  * passes: a keyframe that reaches the branch while it starts may not decode, and then
  * only the next one will */
-static gboolean
+static KeyframeWant
 want_keyframe (gpointer data)
 {
   StillCapture *cap = data;
   if (g_atomic_int_get (&cap->taken)) {
     cap->keyframe_timer = 0;
-    return G_SOURCE_REMOVE;
+    return KEYFRAME_DONE;
   }
-  relay_request_keyframe (cap->relay);
-  return G_SOURCE_CONTINUE;
+  return KEYFRAME_ASK;
 }
 
 StillCapture *
@@ -170,6 +160,7 @@ still_capture_start (Relay *relay, const KanyanConfig *cfg, StillDone done, gpoi
   GstElement *branch = gst_parse_bin_from_description (desc, TRUE, error);
   if (!branch)
     return NULL;
+  GST_INFO ("still: the next %s keyframe becomes a JPEG", encoding);
   StillCapture *cap = g_new0 (StillCapture, 1);
   cap->relay = relay;
   cap->codec = rtp_codec_from_name (encoding);
@@ -187,15 +178,14 @@ still_capture_start (Relay *relay, const KanyanConfig *cfg, StillDone done, gpoi
   gst_object_unref (queue_src);
   gst_object_unref (queue);
   GstPad *branch_sink = gst_element_get_static_pad (branch, "sink");
-  if (cap->codec != RTP_CODEC_UNKNOWN)
-    gst_pad_add_probe (branch_sink, GST_PAD_PROBE_TYPE_BUFFER, drop_until_keyframe, cap, NULL);
+  if (cap->codec != RTP_CODEC_UNKNOWN)   /* the decoder starts at a keyframe, so the first frame is whole */
+    keyframe_gate_add (branch_sink, cap->codec);
   gst_element_sync_state_with_parent (branch);
   cap->tee_pad = relay_tap_track (relay, TRACK_VIDEO);
   if (cap->tee_pad)
     gst_pad_link (cap->tee_pad, branch_sink);
   gst_object_unref (branch_sink);
-  relay_request_keyframe (relay);
-  cap->keyframe_timer = g_timeout_add (KEYFRAME_RETRY_MS, want_keyframe, cap);
+  cap->keyframe_timer = keyframe_ask_add (relay, want_keyframe, cap);
   cap->timeout = g_timeout_add (STILL_TIMEOUT_MS, on_timeout, cap);
   return cap;
 }

@@ -3,6 +3,17 @@
  * decoded into the talk-back mixer. Never decodes the applicant's media. */
 #include "media/relay_private.h"
 #include "core/errors.h"
+#include "media/media_debug.h"
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_viewer_debug);   /* GST_DEBUG=kanyan-viewer:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_viewer_debug
+
+void
+viewer_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_viewer_debug, "kanyan-viewer", 0,
+                           "Kanyan: each reviewer's webrtcbin and the talk-back (viewer.c)");
+}
 
 /* webrtcbin streaming thread: the reviewer's microphone arrived */
 static void
@@ -83,6 +94,7 @@ relay_viewer_add (Relay *relay, const gchar *name, const WebrtcPeerEvents *event
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "webrtcbin is not available");
     return NULL;
   }
+  GST_INFO ("relay %s: viewer %s", relay->name, element_name);
   RelayViewer *viewer = g_new0 (RelayViewer, 1);
   viewer->relay = relay;
   viewer->peer = peer;

@@ -1,12 +1,13 @@
-/* audit.c — SQL and hashing of the audit chain (table audit_log). A row's hash is the
+/* audit.c — the hashing and verification of the audit chain (its SQL is store_audit.c). A row's hash is the
  * SHA-256 of its canonical content: id, time, actor, action, case and detail, each
  * length-prefixed so no two contents collide, followed by the previous row's hash. */
 #include "review/audit.h"
 #include "store/db.h"
+#include "store/store_audit.h"
 #include "core/errors.h"
 #include <json-glib/json-glib.h>
 
-#define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+#define GENESIS AUDIT_GENESIS
 
 static void
 put_field (GChecksum *sum, const gchar *value)
@@ -42,81 +43,43 @@ audit_append (sqlite3 *db, const gchar *actor, const gchar *action, const gchar 
               const gchar *detail_json, GError **error)
 {
   const gchar *detail = detail_json ? detail_json : "{}";
-  sqlite3_stmt *last = NULL, *insert = NULL;
-  gint64 id = 0;
-  gboolean ok = FALSE;
-  g_autofree gchar *prev_hash = g_strdup (GENESIS), *hash = NULL;
-  /* IMMEDIATE: the chain's tip cannot move between reading it and appending */
-  gboolean own_tx = sqlite3_get_autocommit (db);
-  if (own_tx && sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-    goto out;
-  if (sqlite3_prepare_v2 (db, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", -1, &last, NULL) != SQLITE_OK)
-    goto out;
-  gint64 prev_id = 0;
-  if (sqlite3_step (last) == SQLITE_ROW) {
-    prev_id = sqlite3_column_int64 (last, 0);
-    g_free (prev_hash);
-    prev_hash = g_strdup ((const gchar *) sqlite3_column_text (last, 1));
-  }
-  id = prev_id + 1;
-  gint64 at = db_now_ms ();
-  hash = audit_row_hash (id, at, actor, action, case_ref, detail, prev_hash);
-  if (sqlite3_prepare_v2 (db, "INSERT INTO audit_log (id, at, actor, action, case_ref, detail, prev_hash, hash) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &insert, NULL) != SQLITE_OK)
-    goto out;
-  sqlite3_bind_int64 (insert, 1, id);
-  sqlite3_bind_int64 (insert, 2, at);
-  sqlite3_bind_text (insert, 3, actor ? actor : "", -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (insert, 4, action, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (insert, 5, case_ref ? case_ref : "", -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (insert, 6, detail, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (insert, 7, prev_hash, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (insert, 8, hash, -1, SQLITE_TRANSIENT);
-  ok = sqlite3_step (insert) == SQLITE_DONE;
-out:
-  if (!ok)
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "audit log: %s", sqlite3_errmsg (db));
-  sqlite3_finalize (last);
-  sqlite3_finalize (insert);
-  if (own_tx)
-    sqlite3_exec (db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-  return ok ? id : 0;
+  return store_audit_append (db, db_now_ms (), actor, action, case_ref, detail, audit_row_hash, error);
+}
+
+typedef struct {
+  const gchar *case_ref;
+  gint64      *bad_id, *checked;
+  gchar       *expected_prev;
+  gint64       expected_id;
+} Verify;
+
+static void
+verify_row (const AuditEntry *e, gpointer data)
+{
+  Verify *v = data;
+  g_autofree gchar *hash = audit_row_hash (e->id, e->at, e->actor, e->action, e->case_ref, e->detail, e->prev_hash);
+  gboolean counts = !v->case_ref || g_strcmp0 (v->case_ref, e->case_ref) == 0;
+  /* a row is bad if its content changed, its link changed, or a row before it vanished */
+  gboolean good = g_strcmp0 (hash, e->hash) == 0 && g_strcmp0 (e->prev_hash, v->expected_prev) == 0 &&
+                  e->id == v->expected_id;
+  if (counts)
+    (*v->checked)++;
+  if (!good && counts && !*v->bad_id)
+    *v->bad_id = e->id;
+  g_free (v->expected_prev);
+  v->expected_prev = g_strdup (e->hash);
+  v->expected_id = e->id + 1;
 }
 
 gboolean
 audit_verify (sqlite3 *db, const gchar *case_ref, gint64 *bad_id, gint64 *checked, GError **error)
 {
-  sqlite3_stmt *st = NULL;
   *bad_id = 0;
   *checked = 0;
-  if (sqlite3_prepare_v2 (db, "SELECT id, at, actor, action, case_ref, detail, prev_hash, hash FROM audit_log ORDER BY id",
-                          -1, &st, NULL) != SQLITE_OK) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "audit log: %s", sqlite3_errmsg (db));
-    return FALSE;
-  }
-  g_autofree gchar *expected_prev = g_strdup (GENESIS);
-  gint64 expected_id = 1;
-  while (sqlite3_step (st) == SQLITE_ROW) {
-    gint64 id = sqlite3_column_int64 (st, 0);
-    const gchar *row_case = (const gchar *) sqlite3_column_text (st, 4);
-    const gchar *prev = (const gchar *) sqlite3_column_text (st, 6);
-    const gchar *stored = (const gchar *) sqlite3_column_text (st, 7);
-    g_autofree gchar *hash = audit_row_hash (id, sqlite3_column_int64 (st, 1), (const gchar *) sqlite3_column_text (st, 2),
-                                             (const gchar *) sqlite3_column_text (st, 3), row_case,
-                                             (const gchar *) sqlite3_column_text (st, 5), prev);
-    gboolean counts = !case_ref || g_strcmp0 (case_ref, row_case) == 0;
-    /* a row is bad if its content changed, its link changed, or a row before it vanished */
-    gboolean good = g_strcmp0 (hash, stored) == 0 && g_strcmp0 (prev, expected_prev) == 0 && id == expected_id;
-    if (counts)
-      (*checked)++;
-    if (!good && counts && !*bad_id)
-      *bad_id = id;
-    g_free (expected_prev);
-    expected_prev = g_strdup (stored);
-    expected_id = id + 1;
-  }
-  sqlite3_finalize (st);
-  return *bad_id == 0;
+  Verify v = { case_ref, bad_id, checked, g_strdup (GENESIS), 1 };
+  gboolean read = store_audit_foreach (db, NULL, verify_row, &v, error);   /* every row: the chain is one */
+  g_free (v.expected_prev);
+  return read && *bad_id == 0;
 }
 
 void
@@ -140,56 +103,38 @@ audit_note (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *c
     g_warning ("%s", error->message);
 }
 
-void
-audit_print (sqlite3 *db, const gchar *case_ref, FILE *out)
+static void
+print_row (const AuditEntry *e, gpointer out)
 {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (db, "SELECT id, at, actor, action, case_ref, detail, hash FROM audit_log "
-                          "WHERE ?1 IS NULL OR case_ref = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-    return;
-  sqlite3_bind_text (st, 1, case_ref, -1, SQLITE_TRANSIENT);
-  while (sqlite3_step (st) == SQLITE_ROW)
-    fprintf (out, "%lld\t%lld\t%s\t%s\t%s\t%s\t%.16s\n", sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1),
-             sqlite3_column_text (st, 2), sqlite3_column_text (st, 3), sqlite3_column_text (st, 4),
-             sqlite3_column_text (st, 5), sqlite3_column_text (st, 6));
-  sqlite3_finalize (st);
+  fprintf (out, "%" G_GINT64_FORMAT "\t%" G_GINT64_FORMAT "\t%s\t%s\t%s\t%s\t%.16s\n", e->id, e->at, e->actor, e->action,
+           e->case_ref, e->detail, e->hash);
 }
 
 void
-audit_entry_free (AuditEntry *e)
+audit_print (sqlite3 *db, const gchar *case_ref, FILE *out)
 {
-  if (!e)
-    return;
-  g_free (e->actor);
-  g_free (e->action);
-  g_free (e->case_ref);
-  g_free (e->detail);
-  g_free (e->prev_hash);
-  g_free (e->hash);
-  g_free (e);
+  store_audit_foreach (db, case_ref, print_row, out, NULL);
+}
+
+static void
+copy_row (const AuditEntry *e, gpointer rows)
+{
+  AuditEntry *copy = g_new0 (AuditEntry, 1);
+  copy->id = e->id;
+  copy->at = e->at;
+  copy->actor = g_strdup (e->actor);
+  copy->action = g_strdup (e->action);
+  copy->case_ref = g_strdup (e->case_ref);
+  copy->detail = g_strdup (e->detail);
+  copy->prev_hash = g_strdup (e->prev_hash);
+  copy->hash = g_strdup (e->hash);
+  g_ptr_array_add (rows, copy);
 }
 
 GPtrArray *
 audit_entries (sqlite3 *db, const gchar *case_ref)
 {
-  sqlite3_stmt *st = NULL;
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) audit_entry_free);
-  if (sqlite3_prepare_v2 (db, "SELECT id, at, actor, action, case_ref, detail, prev_hash, hash FROM audit_log "
-                          "WHERE ?1 IS NULL OR case_ref = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-    return rows;
-  sqlite3_bind_text (st, 1, case_ref, -1, SQLITE_TRANSIENT);
-  while (sqlite3_step (st) == SQLITE_ROW) {
-    AuditEntry *e = g_new0 (AuditEntry, 1);
-    e->id = sqlite3_column_int64 (st, 0);
-    e->at = sqlite3_column_int64 (st, 1);
-    e->actor = g_strdup ((const gchar *) sqlite3_column_text (st, 2));
-    e->action = g_strdup ((const gchar *) sqlite3_column_text (st, 3));
-    e->case_ref = g_strdup ((const gchar *) sqlite3_column_text (st, 4));
-    e->detail = g_strdup ((const gchar *) sqlite3_column_text (st, 5));
-    e->prev_hash = g_strdup ((const gchar *) sqlite3_column_text (st, 6));
-    e->hash = g_strdup ((const gchar *) sqlite3_column_text (st, 7));
-    g_ptr_array_add (rows, e);
-  }
-  sqlite3_finalize (st);
+  store_audit_foreach (db, case_ref, copy_row, rows, NULL);
   return rows;
 }

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include "store/store_audit.h"
 
 /* detail_json: a JSON object as text (NULL = "{}"). Returns the new row id, 0 on failure. */
 gint64   audit_append (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *case_ref,
@@ -15,11 +16,7 @@ gboolean audit_verify (sqlite3 *db, const gchar *case_ref, gint64 *bad_id, gint6
 /* Convenience: detail from key/value string pairs (NULL-terminated); failures are logged. */
 void     audit_note (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *case_ref,
                      const gchar *first_key, ...) G_GNUC_NULL_TERMINATED;
-typedef struct {
-  gint64 id, at;
-  gchar *actor, *action, *case_ref, *detail, *prev_hash, *hash;
-} AuditEntry;
-void       audit_entry_free (AuditEntry *e);
+/* AuditEntry (a row) and audit_entry_free() are store_audit.h's */
 GPtrArray *audit_entries (sqlite3 *db, const gchar *case_ref);   /* of AuditEntry*, oldest first */
 /* One line per entry (id, time, actor, action, case, detail, hash prefix), tab-separated. */
 void     audit_print (sqlite3 *db, const gchar *case_ref, FILE *out);

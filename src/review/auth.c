@@ -59,16 +59,6 @@ auth_identify_cookie (KanyanApp *app, const gchar *cookie_header)
   return id;
 }
 
-Identity *
-auth_identify (KanyanApp *app, HttpExchange *ex)
-{
-  Identity *id = auth_identify_cookie (app, http_exchange_header (ex, "cookie"));
-  const gchar *bearer = http_exchange_header (ex, "authorization");
-  if (bearer && g_ascii_strncasecmp (bearer, "Bearer ", 7) == 0 && bearer[7])
-    id->invite_token = g_strdup (bearer + 7);
-  return id;
-}
-
 const gchar *
 auth_actor (const Identity *id)
 {

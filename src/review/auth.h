@@ -3,7 +3,6 @@
 #pragma once
 #include "app/app.h"
 #include "store/db.h"
-#include "web/http.h"
 #include "review/users.h"
 
 typedef struct {
@@ -34,8 +33,7 @@ typedef enum {
 } Ability;
 
 const gchar *auth_ability_name (Ability what);
-/* From a request: the session cookie and an `Authorization: Bearer` invite token. */
-Identity *auth_identify (KanyanApp *app, HttpExchange *ex);
+/* (From a request: auth_identify() in web/http_auth.h.) */
 /* From a WebSocket upgrade's Cookie header (may be NULL). */
 Identity *auth_identify_cookie (KanyanApp *app, const gchar *cookie_header);
 gchar    *auth_session_token (const gchar *cookie_header);   /* the kanyan_session value, or NULL */

@@ -1,10 +1,11 @@
 /* stills.c — evidence stills (取证截图). Asks the room for one decoded keyframe, writes it as
  * a JPEG next to the session's recording, hashes it (SHA-256), records it and tells every
  * reviewer. A drawing on a still is kept as JSON beside it; the image file never changes.
- * Never touches GStreamer itself (room.c / still.c do). */
+ * Never touches GStreamer or rooms itself: the live inspection is reached through live_port.h. */
 #include "review/stills.h"
-#include "live/room.h"
+#include "review/live_port.h"
 #include "review/audit.h"
+#include "review/serialize.h"
 #include "core/errors.h"
 #include "review/workflow.h"
 #include <glib/gstdio.h>
@@ -17,41 +18,6 @@ typedef struct {
   StillsReply reply;
   gpointer    data;
 } Pending;
-
-void
-stills_add_json (JsonBuilder *b, const StillRow *s)
-{
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, s->id);
-  json_builder_set_member_name (b, "item");
-  json_builder_add_int_value (b, s->item);
-  json_builder_set_member_name (b, "session");
-  json_builder_add_int_value (b, s->session_id);
-  json_builder_set_member_name (b, "sha256");
-  json_builder_add_string_value (b, s->sha256);
-  json_builder_set_member_name (b, "bytes");
-  json_builder_add_int_value (b, s->bytes);
-  json_builder_set_member_name (b, "media_ms");
-  if (s->media_ms >= 0)
-    json_builder_add_int_value (b, s->media_ms);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "at");
-  json_builder_add_int_value (b, s->at);
-  json_builder_set_member_name (b, "by");
-  json_builder_add_string_value (b, s->by_user);
-  json_builder_set_member_name (b, "url");
-  g_autofree gchar *url = g_strdup_printf ("/media/stills/%" G_GINT64_FORMAT, s->id);
-  json_builder_add_string_value (b, url);
-  json_builder_set_member_name (b, "annotation");
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (s->annotation && json_parser_load_from_data (parser, s->annotation, -1, NULL))
-    json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
-  else
-    json_builder_add_null_value (b);
-  json_builder_end_object (b);
-}
 
 static void
 pending_free (Pending *p)
@@ -91,30 +57,33 @@ on_jpeg (gpointer data, GBytes *jpeg, gint64 media_ms, const gchar *error_messag
     return;
   }
   g_autofree gchar *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, jpeg);
-  gint64 id = store_still_add (p->app->db, p->case_id, p->session_id, p->item, path, sha, (gint64) len, media_ms,
-                               p->actor);
-  g_autoptr (StillRow) still = id ? store_still_get (p->app->db, id) : NULL;
+  /* the still's row and its audit entry: one durable transaction (answered means kept) */
+  gboolean ok = db_durable_begin (p->app->db, NULL);
+  gint64 id = ok ? store_still_add (p->app->db, p->case_id, p->session_id, p->item, path, sha, (gint64) len,
+                                    media_ms, p->actor) : 0;
+  g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+  g_autofree gchar *item_text = g_strdup_printf ("%d", p->item);
+  g_autofree gchar *media_text = g_strdup_printf ("%" G_GINT64_FORMAT, media_ms);
+  if (id)
+    audit_note (p->app->db, p->actor, "still.captured", p->case_ref, "still", id_text, "item", item_text, "sha256", sha,
+                "media_ms", media_text, NULL);
+  g_autoptr (StillRow) still = ok && db_durable_end (p->app->db, id != 0, NULL) && id
+      ? store_still_get (p->app->db, id) : NULL;
   if (!still) {
     fail (p, KANYAN_ERROR_INTERNAL, "the still could not be recorded");
     return;
   }
-  g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
-  g_autofree gchar *item_text = g_strdup_printf ("%d", p->item);
-  g_autofree gchar *media_text = g_strdup_printf ("%" G_GINT64_FORMAT, media_ms);
-  audit_note (p->app->db, p->actor, "still.captured", p->case_ref, "still", id_text, "item", item_text, "sha256", sha,
-              "media_ms", media_text, NULL);
-  Room *room = app_get_room (p->app, p->case_ref);
-  if (room) {   /* every reviewer gets the thumbnail */
+  if (live_find (p->app, p->case_ref, NULL)) {   /* every reviewer gets the thumbnail */
     g_autoptr (JsonBuilder) b = json_builder_new ();
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "type");
     json_builder_add_string_value (b, "still");
     json_builder_set_member_name (b, "still");
-    stills_add_json (b, still);
+    still_to_json (b, still);
     json_builder_end_object (b);
     g_autoptr (JsonNode) root = json_builder_get_root (b);
     g_autofree gchar *text = json_to_string (root, FALSE);
-    room_broadcast (room, text, TRUE);
+    live_notify (p->app, p->case_ref, text, TRUE);
   }
   p->reply (p->data, still, NULL);
   pending_free (p);
@@ -126,8 +95,8 @@ stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row, gint ite
 {
   if (!workflow_check_open (row, error))   /* a closed case's record is final */
     return FALSE;
-  Room *room = app_get_room (app, row->ref);
-  if (!room) {
+  LiveInspection live;
+  if (!live_find (app, row->ref, &live)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", row->ref);
     return FALSE;
   }
@@ -141,11 +110,11 @@ stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row, gint ite
   p->actor = g_strdup (actor);
   p->case_ref = g_strdup (row->ref);
   p->case_id = row->id;
-  p->session_id = room_session_id (room);
+  p->session_id = live.session_id;
   p->item = item;
   p->reply = reply;
   p->data = data;
-  if (!room_capture_still (room, on_jpeg, p, error)) {
+  if (!live_capture_still (app, row->ref, on_jpeg, p, error)) {
     pending_free (p);
     return FALSE;
   }
@@ -164,9 +133,11 @@ stills_annotate (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 
     return FALSE;
   }
   g_autofree gchar *text = json_to_string (shapes, FALSE);
+  if (!db_durable_begin (app->db, error))
+    return FALSE;
   store_still_annotate (app->db, still_id, text, actor);
   g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, still_id);
   g_autofree gchar *count = g_strdup_printf ("%u", JSON_NODE_HOLDS_ARRAY (shapes) ? json_array_get_length (json_node_get_array (shapes)) : 0);
   audit_note (app->db, actor, "still.annotated", row->ref, "still", id_text, "shapes", count, NULL);
-  return TRUE;
+  return db_durable_end (app->db, TRUE, error);
 }

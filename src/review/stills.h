@@ -14,4 +14,3 @@ gboolean stills_capture (KanyanApp *app, const gchar *actor, const CaseRow *row,
 /* shapes: validated by bodies_parse_annotation(); replaces the still's drawing layer */
 gboolean stills_annotate (KanyanApp *app, const gchar *actor, const CaseRow *row, gint64 still_id, JsonNode *shapes,
                           GError **error);
-void     stills_add_json (JsonBuilder *b, const StillRow *still);   /* one still as an object */

@@ -1,4 +1,5 @@
-/* users.c — SQL and cryptography of accounts and sessions. Passwords: Argon2id through
+/* users.c — the rules and cryptography of accounts and sessions (their SQL is
+ * store_users.c). Passwords: Argon2id through
  * crypto_pwhash_str (interactive limits: 64 MiB each), checked on a pool of two threads with
  * a short queue; a login beyond it is refused at once. Who may try when is login_guard.c's.
  * Session tokens: 32 random bytes, base64url, only their SHA-256 is stored. */
@@ -14,17 +15,6 @@
 #define HASH_PENDING 8       /* … running and waiting: beyond this a login is refused at once */
 
 static const gchar *const roles[] = { "admin", "reviewer", "lead", "auditor", NULL };
-
-void
-user_free (User *user)
-{
-  if (!user)
-    return;
-  g_free (user->username);
-  g_free (user->role);
-  g_free (user->department);
-  g_free (user);
-}
 
 gboolean
 users_role_is_valid (const gchar *role)
@@ -63,32 +53,10 @@ users_random_password (void)
   return g_strdup (sodium_bin2base64 (out, sizeof out, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING));
 }
 
-static User *
-user_from (sqlite3_stmt *st)
-{
-  User *u = g_new0 (User, 1);
-  u->id = sqlite3_column_int64 (st, 0);
-  u->username = g_strdup ((const gchar *) sqlite3_column_text (st, 1));
-  u->role = g_strdup ((const gchar *) sqlite3_column_text (st, 2));
-  u->department = g_strdup ((const gchar *) sqlite3_column_text (st, 3));
-  u->disabled = sqlite3_column_type (st, 4) != SQLITE_NULL;
-  return u;
-}
-
-#define USER_SELECT "SELECT id, username, role, department, disabled_at, password_hash, failed_logins, last_failed_at FROM users "
-
 User *
 users_find (sqlite3 *db, const gchar *username)
 {
-  sqlite3_stmt *st = NULL;
-  User *u = NULL;
-  if (sqlite3_prepare_v2 (db, USER_SELECT "WHERE username = ?1", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step (st) == SQLITE_ROW)
-      u = user_from (st);
-  }
-  sqlite3_finalize (st);
-  return u;
+  return store_user_find (db, username, NULL);
 }
 
 User *
@@ -108,46 +76,9 @@ users_add (sqlite3 *db, const gchar *username, const gchar *password, const gcha
   g_autofree gchar *hash = hash_password (password, error);
   if (!hash)
     return NULL;
-  sqlite3_stmt *st = NULL;
-  gint rc = SQLITE_ERROR;
-  if (sqlite3_prepare_v2 (db, "INSERT INTO users (username, password_hash, role, department, created_at) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 2, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 3, role, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 4, department ? department : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 5, db_now_ms ());
-    rc = sqlite3_step (st);
-  }
-  sqlite3_finalize (st);
-  if (rc == SQLITE_CONSTRAINT) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "a user '%s' exists already", username);
+  if (!store_user_add (db, username, hash, role, department, error))
     return NULL;
-  }
-  if (rc != SQLITE_DONE) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "adding a user: %s", sqlite3_errmsg (db));
-    return NULL;
-  }
   return users_find (db, username);
-}
-
-static gboolean
-update_user (sqlite3 *db, const gchar *sql, const gchar *username, const gchar *value, GError **error)
-{
-  sqlite3_stmt *st = NULL;
-  gboolean ok = FALSE;
-  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
-    if (value)
-      sqlite3_bind_text (st, 2, value, -1, SQLITE_TRANSIENT);
-    else
-      sqlite3_bind_int64 (st, 2, db_now_ms ());
-    ok = sqlite3_step (st) == SQLITE_DONE && sqlite3_changes (db) == 1;
-  }
-  sqlite3_finalize (st);
-  if (!ok)
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_FOUND, "no user '%s'", username);
-  return ok;
 }
 
 gboolean
@@ -156,8 +87,13 @@ users_set_password (sqlite3 *db, const gchar *username, const gchar *password, G
   if (!password_acceptable (password, error))
     return FALSE;
   g_autofree gchar *hash = hash_password (password, error);
-  return hash && update_user (db, "UPDATE users SET password_hash = ?2, failed_logins = 0 WHERE username = ?1",
-                              username, hash, error);
+  if (!hash)
+    return FALSE;
+  if (!store_user_set_password_hash (db, username, hash)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_FOUND, "no user '%s'", username);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static UsersRevokedHook revoked_hook;
@@ -171,17 +107,10 @@ users_set_revoked_hook (UsersRevokedHook hook)
 gboolean
 users_disable (sqlite3 *db, const gchar *username, GError **error)
 {
-  if (!update_user (db, "UPDATE users SET disabled_at = ?2 WHERE username = ?1", username, NULL, error))
+  if (!store_user_disable (db, username)) {   /* a disabled account's sessions end now */
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_FOUND, "no user '%s'", username);
     return FALSE;
-  /* a disabled account's sessions end now */
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (db, "UPDATE sessions SET ended_at = ?2 WHERE ended_at IS NULL AND user_id = "
-                          "(SELECT id FROM users WHERE username = ?1)", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 2, db_now_ms ());
-    sqlite3_step (st);
   }
-  sqlite3_finalize (st);
   if (revoked_hook)   /* their open connections go now, not at the next request */
     revoked_hook (username, NULL, "account_disabled");
   return TRUE;
@@ -190,24 +119,13 @@ users_disable (sqlite3 *db, const gchar *username, GError **error)
 gint
 users_count (sqlite3 *db)
 {
-  sqlite3_stmt *st = NULL;
-  gint n = 0;
-  if (sqlite3_prepare_v2 (db, "SELECT count(*) FROM users", -1, &st, NULL) == SQLITE_OK && sqlite3_step (st) == SQLITE_ROW)
-    n = sqlite3_column_int (st, 0);
-  sqlite3_finalize (st);
-  return n;
+  return store_users_count (db);
 }
 
 GPtrArray *
 users_list (sqlite3 *db)
 {
-  sqlite3_stmt *st = NULL;
-  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) user_free);
-  if (sqlite3_prepare_v2 (db, USER_SELECT "ORDER BY username", -1, &st, NULL) == SQLITE_OK)
-    while (sqlite3_step (st) == SQLITE_ROW)
-      g_ptr_array_add (list, user_from (st));
-  sqlite3_finalize (st);
-  return list;
+  return store_users_list (db);
 }
 
 /* A login in three steps: the back-off decided and the attempt counted on the main loop
@@ -305,15 +223,8 @@ users_login_async (sqlite3 *db, const gchar *username, const gchar *password, co
   l->username = g_strdup (username ? username : "");
   l->address = g_strdup (address);
   l->password = g_strdup (password ? password : "");
-  sqlite3_stmt *st = NULL;
-  if (username && sqlite3_prepare_v2 (db, USER_SELECT "WHERE username = ?1", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step (st) == SQLITE_ROW) {
-      l->user = user_from (st);
-      l->hash = g_strdup ((const gchar *) sqlite3_column_text (st, 5));
-    }
-  }
-  sqlite3_finalize (st);
+  if (username)
+    l->user = store_user_find (db, username, &l->hash);
   GTask *task = g_task_new (NULL, NULL, login_finish, NULL);
   g_task_set_task_data (task, l, (GDestroyNotify) login_free);
   hashes_pending++;
@@ -334,20 +245,8 @@ sessions_create (sqlite3 *db, gint64 user_id, GError **error)
   randombytes_buf (raw, sizeof raw);
   sodium_bin2base64 (token, sizeof token, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   g_autofree gchar *hash = token_hash (token);
-  sqlite3_stmt *st = NULL;
-  gboolean ok = FALSE;
-  if (sqlite3_prepare_v2 (db, "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
-                          -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64 (st, 1, user_id);
-    sqlite3_bind_text (st, 2, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 3, db_now_ms ());
-    ok = sqlite3_step (st) == SQLITE_DONE;
-  }
-  sqlite3_finalize (st);
-  if (!ok) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot open a session: %s", sqlite3_errmsg (db));
+  if (!store_login_session_add (db, user_id, hash, error))
     return NULL;
-  }
   return g_strdup (token);
 }
 
@@ -358,29 +257,7 @@ sessions_lookup (sqlite3 *db, const gchar *token)
     return NULL;
   g_autofree gchar *hash = token_hash (token);
   gint64 now = db_now_ms ();
-  sqlite3_stmt *st = NULL;
-  User *u = NULL;
-  gint64 session_id = 0;
-  if (sqlite3_prepare_v2 (db, "SELECT u.id, u.username, u.role, u.department, u.disabled_at, s.id FROM sessions s "
-                          "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.ended_at IS NULL "
-                          "AND u.disabled_at IS NULL AND s.last_seen_at > ?2 AND s.created_at > ?3",
-                          -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text (st, 1, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 2, now - SESSION_IDLE_MS);
-    sqlite3_bind_int64 (st, 3, now - SESSION_ABSOLUTE_MS);
-    if (sqlite3_step (st) == SQLITE_ROW) {
-      u = user_from (st);
-      session_id = sqlite3_column_int64 (st, 5);
-    }
-  }
-  sqlite3_finalize (st);
-  if (u && sqlite3_prepare_v2 (db, "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64 (st, 1, session_id);
-    sqlite3_bind_int64 (st, 2, now);
-    sqlite3_step (st);
-    sqlite3_finalize (st);
-  }
-  return u;
+  return store_login_session_touch (db, hash, now, now - SESSION_IDLE_MS, now - SESSION_ABSOLUTE_MS);
 }
 
 void
@@ -389,14 +266,7 @@ sessions_end (sqlite3 *db, const gchar *token)
   if (!token)
     return;
   g_autofree gchar *hash = token_hash (token);
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2 (db, "UPDATE sessions SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at IS NULL",
-                          -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text (st, 1, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 2, db_now_ms ());
-    sqlite3_step (st);
-  }
-  sqlite3_finalize (st);
+  store_login_session_end (db, hash);
   if (revoked_hook)
     revoked_hook (NULL, token, "session_ended");
 }

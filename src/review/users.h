@@ -3,19 +3,12 @@
 #pragma once
 #include <glib.h>
 #include <sqlite3.h>
+#include "store/store_users.h"
 
 #define SESSION_IDLE_MS     (30 * 60 * 1000)         /* 30 minutes without a request */
 #define SESSION_ABSOLUTE_MS (12 * 3600 * 1000)       /* a working day at most */
 
-typedef struct {
-  gint64  id;
-  gchar  *username;
-  gchar  *role;          /* admin | reviewer | lead | auditor */
-  gchar  *department;
-  gboolean disabled;
-} User;
-void user_free (User *user);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (User, user_free)
+/* User (the account's row) and user_free() are store_users.h's */
 
 gboolean  users_role_is_valid (const gchar *role);
 User     *users_add (sqlite3 *db, const gchar *username, const gchar *password, const gchar *role,

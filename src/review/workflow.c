@@ -3,8 +3,9 @@
  * (窗口无否决权). Never decides who may act (auth.c does) and never touches media. */
 #include "review/workflow.h"
 #include "review/audit.h"
+#include "review/serialize.h"
 #include "core/errors.h"
-#include "live/room.h"
+#include "review/live_port.h"
 
 static const gchar *const status_names[N_CASE_STATUSES] = {
   "accepted", "awaiting_inspection", "inspecting", "approved", "rectification_required", "rejection_pending",
@@ -117,9 +118,8 @@ workflow_note (sqlite3 *db, const gchar *actor, const CaseRow *row, CaseEvent ev
 
 /* ---- marks ------------------------------------------------------------------------- */
 
-/* the latest mark of each item (index item-1), borrowed from `marks` */
-static MarkRow **
-effective_marks (GPtrArray *marks, guint n_items)
+MarkRow **
+workflow_latest_marks (GPtrArray *marks, guint n_items)
 {
   MarkRow **latest = g_new0 (MarkRow *, n_items + 1);
   for (guint i = 0; i < marks->len; i++) {
@@ -130,61 +130,26 @@ effective_marks (GPtrArray *marks, guint n_items)
   return latest;
 }
 
-static void
-add_mark (JsonBuilder *b, const MarkRow *m)
-{
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, m->id);
-  json_builder_set_member_name (b, "session");
-  json_builder_add_int_value (b, m->session_id);
-  json_builder_set_member_name (b, "item");
-  json_builder_add_int_value (b, m->item);
-  json_builder_set_member_name (b, "result");
-  json_builder_add_string_value (b, m->result);
-  json_builder_set_member_name (b, "note");
-  json_builder_add_string_value (b, m->note);
-  json_builder_set_member_name (b, "by");
-  json_builder_add_string_value (b, m->by_user);
-  json_builder_set_member_name (b, "at");
-  json_builder_add_int_value (b, m->at);
-  json_builder_set_member_name (b, "media_ms");
-  if (m->media_ms >= 0)
-    json_builder_add_int_value (b, m->media_ms);
-  else
-    json_builder_add_null_value (b);
-  json_builder_end_object (b);
-}
-
 void
 workflow_add_items_with_marks (JsonBuilder *b, sqlite3 *db, const CaseRow *row, gint64 session_id,
                                WorkflowItemFilter may_mark, gpointer data)
 {
   g_autoptr (GPtrArray) items = store_case_items (db, row->id);
   g_autoptr (GPtrArray) marks = session_id ? store_marks (db, session_id) : g_ptr_array_new ();
-  g_autofree MarkRow **latest = effective_marks (marks, items->len);
+  g_autofree MarkRow **latest = workflow_latest_marks (marks, items->len);
   json_builder_set_member_name (b, "items");
   json_builder_begin_array (b);
   for (guint i = 0; i < items->len; i++) {
     gchar **item = g_ptr_array_index (items, i);
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "position");
-    json_builder_add_int_value (b, i + 1);
-    json_builder_set_member_name (b, "title_en");
-    json_builder_add_string_value (b, item[0]);
-    json_builder_set_member_name (b, "title_zh");
-    json_builder_add_string_value (b, item[1]);
-    json_builder_set_member_name (b, "guidance");
-    json_builder_add_string_value (b, item[2]);
-    json_builder_set_member_name (b, "department");
-    json_builder_add_string_value (b, item[3]);
+    item_members (b, i + 1, item);
     if (may_mark) {
       json_builder_set_member_name (b, "may_mark");
       json_builder_add_boolean_value (b, may_mark (item[3], data));
     }
     json_builder_set_member_name (b, "mark");
     if (latest[i])
-      add_mark (b, latest[i]);
+      mark_to_json (b, latest[i]);
     else
       json_builder_add_null_value (b);
     json_builder_end_object (b);
@@ -218,8 +183,8 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
 {
   if (!workflow_check_open (row, error))
     return FALSE;
-  Room *room = app_get_room (app, row->ref);
-  if (!room) {
+  LiveInspection live;
+  if (!live_find (app, row->ref, &live)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "marks are made during a live inspection; case %s has none now",
                  row->ref);
     return FALSE;
@@ -229,22 +194,28 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'item' must be 1 to %u", items->len);
     return FALSE;
   }
-  gint64 session = room_session_id (room), media_ms = room_media_ms (room);
+  gint64 session = live.session_id, media_ms = live.media_ms;
   if (session_has_notice (app->db, row, session)) {   /* not reached while rooms move on (room_next_session) */
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "the one-time notice quotes this live inspection's marks: "
                  "they are final; a new live inspection marks again");
     return FALSE;
   }
-  gint64 id = store_mark_add (app->db, row->id, session, item, result, note, actor, media_ms);
-  if (!id) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the mark could not be stored");
+  /* the mark and its audit entry are one durable transaction: an answered mark survives a
+   * crash or a power cut, and one in flight is wholly there or wholly absent */
+  if (!db_durable_begin (app->db, error))
     return FALSE;
-  }
+  gint64 id = store_mark_add (app->db, row->id, session, item, result, note, actor, media_ms);
   g_autofree gchar *item_text = g_strdup_printf ("%d", item);
   g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, session);
   g_autofree gchar *media_text = g_strdup_printf ("%" G_GINT64_FORMAT, media_ms);
-  audit_note (app->db, actor, "mark", row->ref, "session", session_text, "item", item_text, "result", result,
-              "note", note ? note : "", "media_ms", media_text, NULL);
+  if (id)
+    audit_note (app->db, actor, "mark", row->ref, "session", session_text, "item", item_text, "result", result,
+                "note", note ? note : "", "media_ms", media_text, NULL);
+  if (!db_durable_end (app->db, id != 0, error) || !id) {
+    if (error && !*error)
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the mark could not be stored");
+    return FALSE;
+  }
   /* every reviewer in the session sees it at once */
   MarkRow m = { id, session, db_now_ms (), media_ms, item, (gchar *) result, (gchar *) (note ? note : ""),
                 (gchar *) actor };
@@ -253,10 +224,10 @@ workflow_mark (KanyanApp *app, const gchar *actor, const CaseRow *row, gint item
   json_builder_set_member_name (b, "type");
   json_builder_add_string_value (b, "mark");
   json_builder_set_member_name (b, "mark");
-  add_mark (b, &m);
+  mark_to_json (b, &m);
   json_builder_end_object (b);
   g_autofree gchar *text = builder_text (b);
-  room_broadcast (room, text, TRUE);
+  live_notify (app, row->ref, text, TRUE);
   return TRUE;
 }
 
@@ -265,16 +236,16 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
 {
   if (!workflow_check_open (row, error))
     return FALSE;
-  Room *room = app_get_room (app, row->ref);
-  if (!room) {
+  LiveInspection live;
+  if (!live_find (app, row->ref, &live)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", row->ref);
     return FALSE;
   }
-  if (!store_session_challenge_seen (app->db, room_session_id (room), actor)) {
+  if (!store_session_challenge_seen (app->db, live.session_id, actor)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "the challenge of this inspection was marked seen already");
     return FALSE;
   }
-  audit_note (app->db, actor, "challenge.seen", row->ref, "challenge", room_challenge (room), NULL);
+  audit_note (app->db, actor, "challenge.seen", row->ref, "challenge", live.challenge, NULL);
   g_autoptr (JsonBuilder) b = json_builder_new ();   /* never printf: a name may hold any character */
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -283,38 +254,26 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
   json_builder_add_string_value (b, actor);
   json_builder_end_object (b);
   g_autofree gchar *text = builder_text (b);
-  room_broadcast (room, text, FALSE);
+  live_notify (app, row->ref, text, FALSE);
   return TRUE;
 }
 
 /* ---- decisions --------------------------------------------------------------------- */
 
 /* A decision is on disk before anyone is told it is saved: the decision, the case's new status
- * and their audit entries are one transaction, committed with synchronous=FULL (the WAL is
- * synced, not just written) — then the usual NORMAL again. */
-static gboolean
-durable_begin (sqlite3 *db, GError **error)
-{
-  return db_exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", error);
-}
-
-static gboolean
-durable_end (sqlite3 *db, gboolean ok, GError **error)
-{
-  gboolean done = ok ? db_exec (db, "COMMIT", error) : db_exec (db, "ROLLBACK", NULL);
-  db_exec (db, "PRAGMA synchronous = NORMAL", NULL);
-  return ok && done;
-}
+ * and their audit entries are one durable transaction (db_durable_begin: synchronous=FULL). */
 
 /* The one-time notice: every item of the last inspection not marked "pass" (failed, not
- * shown, or never marked), with its note — all at once. NULL when every item passed. */
+ * shown, or never marked), with its note — all at once. NULL when every item passed.
+ * Its items are a document of their own (stored with the decision, shown to the applicant as
+ * issued), not the item rows of serialize.c: their shape stays what was issued. */
 static gchar *
 build_notice (sqlite3 *db, const CaseRow *row, gint64 session_id, const gchar *actor, const gchar *reason,
               guint *n_open)
 {
   g_autoptr (GPtrArray) items = store_case_items (db, row->id);
   g_autoptr (GPtrArray) marks = session_id ? store_marks (db, session_id) : g_ptr_array_new ();
-  g_autofree MarkRow **latest = effective_marks (marks, items->len);
+  g_autofree MarkRow **latest = workflow_latest_marks (marks, items->len);
   g_autoptr (GPtrArray) stills = store_stills_of_case (db, row->id);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -379,8 +338,7 @@ revoke_invites (sqlite3 *db, const gchar *actor, const CaseRow *row)
 static void
 tell_room (KanyanApp *app, const CaseRow *row, const gchar *kind, const gchar *status)
 {
-  Room *room = app_get_room (app, row->ref);
-  if (!room)
+  if (!live_find (app, row->ref, NULL))
     return;
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -392,7 +350,7 @@ tell_room (KanyanApp *app, const CaseRow *row, const gchar *kind, const gchar *s
   json_builder_add_string_value (b, status);
   json_builder_end_object (b);
   g_autofree gchar *text = builder_text (b);
-  room_broadcast (room, text, FALSE);
+  live_notify (app, row->ref, text, FALSE);
 }
 
 gint64
@@ -429,7 +387,7 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
     return 0;
   }
   const gchar *state = event == CASE_EVENT_REJECT ? "awaiting_countersign" : "final";
-  if (!durable_begin (app->db, error))
+  if (!db_durable_begin (app->db, error))
     return 0;
   gint64 id = store_decision_add (app->db, row->id, session, kind, reason, actor, state,
                                   event == CASE_EVENT_RECTIFY ? notice : NULL);
@@ -443,13 +401,12 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
   } else if (!id) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the decision could not be stored");
   }
-  if (!durable_end (app->db, ok, ok ? error : NULL))
+  if (!db_durable_end (app->db, ok, ok ? error : NULL))
     return 0;
   tell_room (app, row, kind, workflow_status_name (to));
-  Room *room = app_get_room (app, row->ref);
-  if (room && to == CASE_APPROVED)
-    room_end (room, "case_closed");
-  else if (room && event == CASE_EVENT_RECTIFY && !room_next_session (room, NULL))
+  if (to == CASE_APPROVED)
+    live_end (app, row->ref, "case_closed");
+  else if (event == CASE_EVENT_RECTIFY && live_find (app, row->ref, NULL) && !live_next_session (app, row->ref, NULL))
     g_warning ("case %s: no new live inspection after the notice: marks stay frozen", row->ref);
   return id;
 }
@@ -474,7 +431,7 @@ workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gi
     return FALSE;
   }
   CaseEvent event = sign ? CASE_EVENT_COUNTERSIGN : CASE_EVENT_RETURN;
-  if (!durable_begin (app->db, error))
+  if (!db_durable_begin (app->db, error))
     return FALSE;
   gboolean ok = workflow_apply (app->db, actor, row, event, error) &&
                 store_decision_countersign (app->db, decision_id, actor, note, sign ? "final" : "returned");
@@ -487,12 +444,11 @@ workflow_countersign (KanyanApp *app, const gchar *actor, const CaseRow *row, gi
   } else if (error && !*error) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "the countersignature could not be stored");
   }
-  if (!durable_end (app->db, ok, ok ? error : NULL))
+  if (!db_durable_end (app->db, ok, ok ? error : NULL))
     return FALSE;
   tell_room (app, row, sign ? "reject" : "returned", sign ? "rejected" : "inspecting");
-  Room *room = sign ? app_get_room (app, row->ref) : NULL;
-  if (room)   /* the rejection is final: the live inspection ends here */
-    room_end (room, "case_closed");
+  if (sign)   /* the rejection is final: the live inspection ends here */
+    live_end (app, row->ref, "case_closed");
   return TRUE;
 }
 
@@ -504,10 +460,10 @@ workflow_reopen (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
                  "to reopen", row->ref, row->status);
     return FALSE;
   }
-  if (!durable_begin (app->db, error))
+  if (!db_durable_begin (app->db, error))
     return FALSE;
   gboolean ok = workflow_apply (app->db, actor, row, CASE_EVENT_REOPEN, error);
   if (ok)
     audit_note (app->db, actor, "case.reopened", row->ref, "from", row->status, "reason", reason, NULL);
-  return durable_end (app->db, ok, ok ? error : NULL);
+  return db_durable_end (app->db, ok, ok ? error : NULL);
 }

@@ -58,3 +58,6 @@ gboolean workflow_reopen (KanyanApp *app, const gchar *actor, const CaseRow *row
 typedef gboolean (*WorkflowItemFilter) (const gchar *item_department, gpointer data);
 void     workflow_add_items_with_marks (JsonBuilder *b, sqlite3 *db, const CaseRow *row, gint64 session_id,
                                         WorkflowItemFilter may_mark, gpointer data);
+/* the latest mark of each item (index item-1; NULL: not marked), borrowed from `marks` (of
+ * MarkRow*, oldest first, as store_marks gives them): the one rule of "which mark counts" */
+MarkRow **workflow_latest_marks (GPtrArray *marks, guint n_items);

@@ -38,7 +38,7 @@ static const gchar *const migrations[] = {
   "ALTER TABLE recordings ADD COLUMN archive_sha256 TEXT;"
   "ALTER TABLE recordings ADD COLUMN archive_bytes INTEGER;"
   "ALTER TABLE recordings ADD COLUMN duration_ms INTEGER;"
-  "ALTER TABLE recordings ADD COLUMN archive_state TEXT;"   /* archived | salvaged | failed */
+  "ALTER TABLE recordings ADD COLUMN archive_state TEXT;"   /* archived | salvaged | empty | failed */
   "ALTER TABLE recordings ADD COLUMN archive_error TEXT;",
   /* 3: the append-only, hash-chained audit log (audit.c) */
   "CREATE TABLE audit_log ("
@@ -211,4 +211,41 @@ db_close (sqlite3 *db)
 {
   if (db)
     sqlite3_close (db);
+}
+
+/* A decision is on disk before anyone is told it is saved: one transaction committed with
+ * synchronous=FULL (the WAL is synced, not just written), then the usual NORMAL again. */
+gboolean
+db_durable_begin (sqlite3 *db, GError **error)
+{
+  return db_exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", error);
+}
+
+gboolean
+db_durable_end (sqlite3 *db, gboolean ok, GError **error)
+{
+  gboolean done = ok ? db_exec (db, "COMMIT", error) : db_exec (db, "ROLLBACK", NULL);
+  db_exec (db, "PRAGMA synchronous = NORMAL", NULL);
+  return ok && done;
+}
+
+/* a second, read-only connection (a worker thread's: the integrity check) */
+sqlite3 *
+db_open_readonly (const gchar *path, GError **error)
+{
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot open %s", path);
+    sqlite3_close (db);
+    return NULL;
+  }
+  sqlite3_busy_timeout (db, 5000);
+  return db;
+}
+
+gchar *
+db_column_dup (sqlite3_stmt *st, gint col, const gchar *if_null)
+{
+  const unsigned char *text = sqlite3_column_text (st, col);
+  return g_strdup (text ? (const gchar *) text : if_null);
 }

@@ -10,6 +10,13 @@ gint     db_schema_version (sqlite3 *db);
 gint     db_latest_version (void);
 gboolean db_exec (sqlite3 *db, const gchar *sql, GError **error);
 gint64   db_now_ms (void);                                 /* wall clock, ms since epoch */
+/* a durable transaction (synchronous=FULL while it lasts): end commits when ok, else rolls
+ * back; TRUE when ok and committed */
+gboolean db_durable_begin (sqlite3 *db, GError **error);
+gboolean db_durable_end (sqlite3 *db, gboolean ok, GError **error);
+sqlite3 *db_open_readonly (const gchar *path, GError **error);   /* busy timeout 5 s */
+/* a text column as a new string; if_null (copied; may be NULL) when the column is NULL */
+gchar   *db_column_dup (sqlite3_stmt *st, gint col, const gchar *if_null);
 
 /* store_cases.c — case types, their required items, cases, invites */
 typedef struct {
@@ -103,6 +110,7 @@ void     store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar
                                    gint64 bytes, gint64 duration_ms, gboolean salvaged);
 /* the wall-clock time (ms) of the archive's 0, from the first media and the archive's shift */
 void     store_recording_media_start (sqlite3 *db, gint64 recording_id, gint64 shift_us, gboolean shift_known);
+void     store_recording_empty (sqlite3 *db, gint64 recording_id);   /* closed before any media: nothing archived */
 void     store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message);
 GPtrArray *store_recordings_unarchived (sqlite3 *db);
 gchar     *store_recording_case_ref (sqlite3 *db, gint64 recording_id);

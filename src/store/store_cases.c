@@ -24,13 +24,6 @@ case_row_free (CaseRow *row)
   g_free (row);
 }
 
-static gchar *
-column_dup (sqlite3_stmt *st, gint col)
-{
-  const unsigned char *text = sqlite3_column_text (st, col);
-  return g_strdup (text ? (const gchar *) text : "");
-}
-
 gboolean
 store_case_type_exists (sqlite3 *db, const gchar *key)
 {
@@ -51,7 +44,7 @@ store_case_type_keys (sqlite3 *db)
   GPtrArray *keys = g_ptr_array_new ();
   if (sqlite3_prepare_v2 (db, "SELECT key FROM case_types ORDER BY key", -1, &st, NULL) == SQLITE_OK)
     while (sqlite3_step (st) == SQLITE_ROW)
-      g_ptr_array_add (keys, column_dup (st, 0));
+      g_ptr_array_add (keys, db_column_dup (st, 0, ""));
   sqlite3_finalize (st);
   g_ptr_array_add (keys, NULL);
   return (gchar **) g_ptr_array_free (keys, FALSE);
@@ -68,7 +61,7 @@ store_case_types (sqlite3 *db)
     while (sqlite3_step (st) == SQLITE_ROW) {
       gchar **row = g_new0 (gchar *, 6);
       for (gint i = 0; i < 5; i++)
-        row[i] = column_dup (st, i);
+        row[i] = db_column_dup (st, i, "");
       g_ptr_array_add (rows, row);
     }
   sqlite3_finalize (st);
@@ -87,7 +80,7 @@ store_case_type_items (sqlite3 *db, const gchar *key)
     while (sqlite3_step (st) == SQLITE_ROW) {
       gchar **item = g_new0 (gchar *, 5);
       for (gint i = 0; i < 4; i++)
-        item[i] = column_dup (st, i);
+        item[i] = db_column_dup (st, i, "");
       g_ptr_array_add (items, item);
     }
   }
@@ -190,23 +183,23 @@ case_row_from (sqlite3_stmt *st)
 {
   CaseRow *row = g_new0 (CaseRow, 1);
   row->id = sqlite3_column_int64 (st, 0);
-  row->ref = column_dup (st, 1);
-  row->type_key = column_dup (st, 2);
-  row->type_title_en = column_dup (st, 3);
-  row->type_title_zh = column_dup (st, 4);
-  row->status = column_dup (st, 5);
+  row->ref = db_column_dup (st, 1, "");
+  row->type_key = db_column_dup (st, 2, "");
+  row->type_title_en = db_column_dup (st, 3, "");
+  row->type_title_zh = db_column_dup (st, 4, "");
+  row->status = db_column_dup (st, 5, "");
   row->created_at = sqlite3_column_int64 (st, 6);
   row->owner_id = sqlite3_column_int64 (st, 7);
-  row->owner = column_dup (st, 8);
-  row->department = column_dup (st, 9);
-  row->applicant_name = column_dup (st, 10);
-  row->applicant_phone = column_dup (st, 11);
-  row->site_address = column_dup (st, 12);
+  row->owner = db_column_dup (st, 8, "");
+  row->department = db_column_dup (st, 9, "");
+  row->applicant_name = db_column_dup (st, 10, "");
+  row->applicant_phone = db_column_dup (st, 11, "");
+  row->site_address = db_column_dup (st, 12, "");
   row->has_site = sqlite3_column_type (st, 13) != SQLITE_NULL && sqlite3_column_type (st, 14) != SQLITE_NULL;
   row->site_lat = sqlite3_column_double (st, 13);
   row->site_lon = sqlite3_column_double (st, 14);
-  row->accepted_on = column_dup (st, 15);
-  row->deadline_on = column_dup (st, 16);
+  row->accepted_on = db_column_dup (st, 15, "");
+  row->deadline_on = db_column_dup (st, 16, "");
   row->time_limit_days = sqlite3_column_int (st, 17);
   return row;
 }
@@ -251,7 +244,7 @@ store_case_items (sqlite3 *db, gint64 case_id)
     while (sqlite3_step (st) == SQLITE_ROW) {
       gchar **item = g_new0 (gchar *, 5);
       for (gint i = 0; i < 4; i++)
-        item[i] = column_dup (st, i);
+        item[i] = db_column_dup (st, i, "");
       g_ptr_array_add (items, item);
     }
   }
@@ -402,7 +395,7 @@ store_case_reviewers (sqlite3 *db, gint64 case_id)
                           "WHERE r.case_id = ?1 ORDER BY u.username", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64 (st, 1, case_id);
     while (sqlite3_step (st) == SQLITE_ROW)
-      g_ptr_array_add (names, column_dup (st, 0));
+      g_ptr_array_add (names, db_column_dup (st, 0, ""));
   }
   sqlite3_finalize (st);
   return names;

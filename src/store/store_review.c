@@ -3,13 +3,6 @@
  * No policy here: workflow.c decides what may be written. */
 #include "store/db.h"
 
-static gchar *
-text_dup (sqlite3_stmt *st, gint col)
-{
-  const unsigned char *t = sqlite3_column_text (st, col);
-  return t ? g_strdup ((const gchar *) t) : NULL;
-}
-
 void
 mark_row_free (MarkRow *row)
 {
@@ -21,6 +14,8 @@ mark_row_free (MarkRow *row)
   g_free (row);
 }
 
+/* one g_free per owned field, like every free function of a row or a parsed message here: kept
+ * per struct (a generic freer would hide which fields each struct owns) */
 void
 decision_row_free (DecisionRow *row)
 {
@@ -90,9 +85,9 @@ store_marks (sqlite3 *db, gint64 session_id)
       m->id = sqlite3_column_int64 (st, 0);
       m->session_id = sqlite3_column_int64 (st, 1);
       m->item = sqlite3_column_int (st, 2);
-      m->result = text_dup (st, 3);
-      m->note = text_dup (st, 4);
-      m->by_user = text_dup (st, 5);
+      m->result = db_column_dup (st, 3, NULL);
+      m->note = db_column_dup (st, 4, NULL);
+      m->by_user = db_column_dup (st, 5, NULL);
       m->at = sqlite3_column_int64 (st, 6);
       m->media_ms = sqlite3_column_type (st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64 (st, 7);
       g_ptr_array_add (rows, m);
@@ -139,16 +134,16 @@ decisions_query (sqlite3 *db, const gchar *sql, gint64 arg)
       DecisionRow *d = g_new0 (DecisionRow, 1);
       d->id = sqlite3_column_int64 (st, 0);
       d->session_id = sqlite3_column_int64 (st, 1);
-      d->kind = text_dup (st, 2);
-      d->reason = text_dup (st, 3);
-      d->by_user = text_dup (st, 4);
+      d->kind = db_column_dup (st, 2, NULL);
+      d->reason = db_column_dup (st, 3, NULL);
+      d->by_user = db_column_dup (st, 4, NULL);
       d->at = sqlite3_column_int64 (st, 5);
-      d->state = text_dup (st, 6);
-      d->countersigned_by = text_dup (st, 7);
+      d->state = db_column_dup (st, 6, NULL);
+      d->countersigned_by = db_column_dup (st, 7, NULL);
       d->countersigned_at = sqlite3_column_int64 (st, 8);
-      d->countersign_note = text_dup (st, 9);
-      d->notice = text_dup (st, 10);
-      d->case_ref = text_dup (st, 11);
+      d->countersign_note = db_column_dup (st, 9, NULL);
+      d->notice = db_column_dup (st, 10, NULL);
+      d->case_ref = db_column_dup (st, 11, NULL);
       g_ptr_array_add (rows, d);
     }
   }
@@ -209,6 +204,8 @@ store_decision_countersign (sqlite3 *db, gint64 decision_id, const gchar *by_use
   return ok;
 }
 
+/* prepare, bind, one row struct per step: the shape of every list query of the store files,
+ * each with its own columns and struct (db_column_dup is what they share) */
 GPtrArray *
 store_sessions_of_case (sqlite3 *db, gint64 case_id)
 {
@@ -223,8 +220,8 @@ store_sessions_of_case (sqlite3 *db, gint64 case_id)
       s->id = sqlite3_column_int64 (st, 0);
       s->started_at = sqlite3_column_int64 (st, 1);
       s->ended_at = sqlite3_column_int64 (st, 2);
-      s->challenge = text_dup (st, 3);
-      s->challenge_seen_by = text_dup (st, 4);
+      s->challenge = db_column_dup (st, 3, NULL);
+      s->challenge_seen_by = db_column_dup (st, 4, NULL);
       s->challenge_seen_at = sqlite3_column_int64 (st, 5);
       s->has_geo = sqlite3_column_type (st, 6) != SQLITE_NULL;
       s->geo_lat = sqlite3_column_double (st, 6);
@@ -345,16 +342,16 @@ stills_query (sqlite3 *db, const gchar *where, gint64 arg)
       r->case_id = sqlite3_column_int64 (st, 1);
       r->session_id = sqlite3_column_int64 (st, 2);
       r->item = sqlite3_column_int (st, 3);
-      r->path = text_dup (st, 4);
-      r->sha256 = text_dup (st, 5);
+      r->path = db_column_dup (st, 4, NULL);
+      r->sha256 = db_column_dup (st, 5, NULL);
       r->bytes = sqlite3_column_int64 (st, 6);
       r->media_ms = sqlite3_column_type (st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64 (st, 7);
       r->at = sqlite3_column_int64 (st, 8);
-      r->by_user = text_dup (st, 9);
-      r->annotation = text_dup (st, 10);
-      r->annotated_by = text_dup (st, 11);
+      r->by_user = db_column_dup (st, 9, NULL);
+      r->annotation = db_column_dup (st, 10, NULL);
+      r->annotated_by = db_column_dup (st, 11, NULL);
       r->annotated_at = sqlite3_column_int64 (st, 12);
-      r->case_ref = text_dup (st, 13);
+      r->case_ref = db_column_dup (st, 13, NULL);
       r->purged_at = sqlite3_column_int64 (st, 14);
       g_ptr_array_add (rows, r);
     }
@@ -426,11 +423,11 @@ store_media_decided_before (sqlite3 *db, gint64 before_ms)
     sqlite3_bind_int64 (st, 1, before_ms);
     while (sqlite3_step (st) == SQLITE_ROW) {
       PurgeRow *r = g_new0 (PurgeRow, 1);
-      r->kind = text_dup (st, 0);
+      r->kind = db_column_dup (st, 0, NULL);
       r->id = sqlite3_column_int64 (st, 1);
-      r->case_ref = text_dup (st, 2);
-      r->path = text_dup (st, 3);
-      r->sha256 = text_dup (st, 4);
+      r->case_ref = db_column_dup (st, 2, NULL);
+      r->path = db_column_dup (st, 3, NULL);
+      r->sha256 = db_column_dup (st, 4, NULL);
       g_ptr_array_add (rows, r);
     }
   } else {

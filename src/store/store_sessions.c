@@ -242,6 +242,19 @@ store_recording_archived (sqlite3 *db, gint64 recording_id, const gchar *path, c
 }
 
 void
+store_recording_empty (sqlite3 *db, gint64 recording_id)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE recordings SET archive_state = 'empty', duration_ms = 0, archive_error = NULL "
+                          "WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, recording_id);
+    if (sqlite3_step (st) != SQLITE_DONE)
+      g_warning ("database update failed: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+}
+
+void
 store_recording_archive_failed (sqlite3 *db, gint64 recording_id, const gchar *message)
 {
   sqlite3_stmt *st = NULL;
@@ -286,6 +299,8 @@ store_recording_case_ref (sqlite3 *db, gint64 recording_id)
   return ref ? ref : g_strdup ("");
 }
 
+/* one g_free per owned field, like every free function of a row or a parsed message here: kept
+ * per struct (a generic freer would hide which fields each struct owns) */
 void
 recording_row_free (RecordingRow *row)
 {
@@ -300,11 +315,31 @@ recording_row_free (RecordingRow *row)
   g_free (row);
 }
 
-static gchar *
-text_or_null (sqlite3_stmt *st, gint col)
+/* the columns of a RecordingRow, read back by recording_from (from column 0 on) */
+#define RECORDING_COLUMNS "r.id, r.session_id, r.seq, r.started_at, r.ended_at, r.duration_ms, r.archive_bytes, " \
+  "r.purged_at, r.video_codec, r.audio_codec, r.state, r.archive_state, r.archive_path, r.archive_sha256, " \
+  "COALESCE (r.media_started_at, r.started_at)"
+
+static RecordingRow *
+recording_from (sqlite3_stmt *st)
 {
-  const unsigned char *t = sqlite3_column_text (st, col);
-  return t ? g_strdup ((const gchar *) t) : NULL;
+  RecordingRow *r = g_new0 (RecordingRow, 1);
+  r->id = sqlite3_column_int64 (st, 0);
+  r->session_id = sqlite3_column_int64 (st, 1);
+  r->seq = sqlite3_column_int (st, 2);
+  r->started_at = sqlite3_column_int64 (st, 3);
+  r->ended_at = sqlite3_column_int64 (st, 4);
+  r->duration_ms = sqlite3_column_int64 (st, 5);
+  r->archive_bytes = sqlite3_column_int64 (st, 6);
+  r->purged_at = sqlite3_column_int64 (st, 7);
+  r->video_codec = db_column_dup (st, 8, NULL);
+  r->audio_codec = db_column_dup (st, 9, NULL);
+  r->state = db_column_dup (st, 10, NULL);
+  r->archive_state = db_column_dup (st, 11, NULL);
+  r->archive_path = db_column_dup (st, 12, NULL);
+  r->archive_sha256 = db_column_dup (st, 13, NULL);
+  r->media_started_at = sqlite3_column_int64 (st, 14);
+  return r;
 }
 
 GPtrArray *
@@ -312,31 +347,11 @@ store_recordings_of_case (sqlite3 *db, gint64 case_id)
 {
   sqlite3_stmt *st = NULL;
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) recording_row_free);
-  if (sqlite3_prepare_v2 (db, "SELECT r.id, r.session_id, r.seq, r.started_at, r.ended_at, r.duration_ms, "
-                          "r.archive_bytes, r.purged_at, r.video_codec, r.audio_codec, r.state, r.archive_state, "
-                          "r.archive_path, r.archive_sha256, COALESCE (r.media_started_at, r.started_at) "
-                          "FROM recordings r JOIN live_sessions s ON s.id = r.session_id "
+  if (sqlite3_prepare_v2 (db, "SELECT " RECORDING_COLUMNS " FROM recordings r JOIN live_sessions s ON s.id = r.session_id "
                           "WHERE s.case_id = ?1 ORDER BY r.started_at, r.id", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64 (st, 1, case_id);
-    while (sqlite3_step (st) == SQLITE_ROW) {
-      RecordingRow *r = g_new0 (RecordingRow, 1);
-      r->id = sqlite3_column_int64 (st, 0);
-      r->session_id = sqlite3_column_int64 (st, 1);
-      r->seq = sqlite3_column_int (st, 2);
-      r->started_at = sqlite3_column_int64 (st, 3);
-      r->ended_at = sqlite3_column_int64 (st, 4);
-      r->duration_ms = sqlite3_column_int64 (st, 5);
-      r->archive_bytes = sqlite3_column_int64 (st, 6);
-      r->purged_at = sqlite3_column_int64 (st, 7);
-      r->video_codec = text_or_null (st, 8);
-      r->audio_codec = text_or_null (st, 9);
-      r->state = text_or_null (st, 10);
-      r->archive_state = text_or_null (st, 11);
-      r->archive_path = text_or_null (st, 12);
-      r->archive_sha256 = text_or_null (st, 13);
-      r->media_started_at = sqlite3_column_int64 (st, 14);
-      g_ptr_array_add (rows, r);
-    }
+    while (sqlite3_step (st) == SQLITE_ROW)
+      g_ptr_array_add (rows, recording_from (st));
   }
   sqlite3_finalize (st);
   return rows;
@@ -349,9 +364,7 @@ store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref)
 {
   sqlite3_stmt *st = NULL;
   RecordingRow *r = NULL;
-  if (sqlite3_prepare_v2 (db, "SELECT r.id, r.session_id, r.seq, r.started_at, r.ended_at, r.duration_ms, "
-                          "r.archive_bytes, r.purged_at, r.video_codec, r.audio_codec, r.state, r.archive_state, "
-                          "r.archive_path, r.archive_sha256, c.ref, COALESCE (r.media_started_at, r.started_at) FROM recordings r "
+  if (sqlite3_prepare_v2 (db, "SELECT " RECORDING_COLUMNS ", c.ref FROM recordings r "
                           "JOIN live_sessions s ON s.id = r.session_id JOIN cases c ON c.id = s.case_id "
                           "WHERE r.id = ?1", -1, &st, NULL) != SQLITE_OK) {
     g_warning ("database query failed: %s", sqlite3_errmsg (db));
@@ -359,23 +372,8 @@ store_recording_get (sqlite3 *db, gint64 recording_id, gchar **case_ref)
   }
   sqlite3_bind_int64 (st, 1, recording_id);
   if (sqlite3_step (st) == SQLITE_ROW) {
-    r = g_new0 (RecordingRow, 1);
-    r->id = sqlite3_column_int64 (st, 0);
-    r->session_id = sqlite3_column_int64 (st, 1);
-    r->seq = sqlite3_column_int (st, 2);
-    r->started_at = sqlite3_column_int64 (st, 3);
-    r->ended_at = sqlite3_column_int64 (st, 4);
-    r->duration_ms = sqlite3_column_int64 (st, 5);
-    r->archive_bytes = sqlite3_column_int64 (st, 6);
-    r->purged_at = sqlite3_column_int64 (st, 7);
-    r->video_codec = text_or_null (st, 8);
-    r->audio_codec = text_or_null (st, 9);
-    r->state = text_or_null (st, 10);
-    r->archive_state = text_or_null (st, 11);
-    r->archive_path = text_or_null (st, 12);
-    r->archive_sha256 = text_or_null (st, 13);
-    *case_ref = text_or_null (st, 14);
-    r->media_started_at = sqlite3_column_int64 (st, 15);
+    r = recording_from (st);
+    *case_ref = db_column_dup (st, 15, NULL);
   }
   sqlite3_finalize (st);
   return r;

@@ -5,6 +5,7 @@
 #include "web/api.h"
 #include "web/api_private.h"
 #include "review/auth.h"
+#include "web/http_auth.h"
 #include "review/calendar.h"
 #include "review/workflow.h"
 #include "web/bodies.h"
@@ -15,6 +16,20 @@
 #include "review/users.h"
 #include "review/audit.h"
 #include "media/ice_servers.h"
+#include "review/serialize.h"
+
+/* "type_title": {en, zh} */
+static void
+add_type_title (JsonBuilder *b, const CaseRow *row)
+{
+  json_builder_set_member_name (b, "type_title");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "en");
+  json_builder_add_string_value (b, row->type_title_en);
+  json_builder_set_member_name (b, "zh");
+  json_builder_add_string_value (b, row->type_title_zh);
+  json_builder_end_object (b);
+}
 
 static void
 add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
@@ -24,13 +39,7 @@ add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_add_string_value (b, row->ref);
   json_builder_set_member_name (b, "type");
   json_builder_add_string_value (b, row->type_key);
-  json_builder_set_member_name (b, "type_title");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "en");
-  json_builder_add_string_value (b, row->type_title_en);
-  json_builder_set_member_name (b, "zh");
-  json_builder_add_string_value (b, row->type_title_zh);
-  json_builder_end_object (b);
+  add_type_title (b, row);
   json_builder_set_member_name (b, "status");
   json_builder_add_string_value (b, row->status);
   json_builder_set_member_name (b, "live");
@@ -97,19 +106,7 @@ add_items (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_set_member_name (b, "items");
   json_builder_begin_array (b);
   for (guint i = 0; i < items->len; i++) {
-    gchar **item = g_ptr_array_index (items, i);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "position");
-    json_builder_add_int_value (b, i + 1);
-    json_builder_set_member_name (b, "title_en");
-    json_builder_add_string_value (b, item[0]);
-    json_builder_set_member_name (b, "title_zh");
-    json_builder_add_string_value (b, item[1]);
-    json_builder_set_member_name (b, "guidance");
-    json_builder_add_string_value (b, item[2]);
-    json_builder_set_member_name (b, "department");
-    json_builder_add_string_value (b, item[3]);
-    json_builder_end_object (b);
+    item_to_json (b, i + 1, g_ptr_array_index (items, i));
   }
   json_builder_end_array (b);
 }
@@ -150,17 +147,6 @@ json_body (HttpExchange *ex, JsonParser *parser)
   if (!obj)
     http_exchange_respond_error (ex, error);
   return obj;
-}
-
-static void
-add_user (JsonBuilder *b, const User *u)
-{
-  json_builder_set_member_name (b, "username");
-  json_builder_add_string_value (b, u->username);
-  json_builder_set_member_name (b, "role");
-  json_builder_add_string_value (b, u->role);
-  json_builder_set_member_name (b, "department");
-  json_builder_add_string_value (b, u->department);
 }
 
 static void
@@ -229,7 +215,7 @@ api_case_get (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRo
   gint64 latest = store_session_latest (app->db, row->id);
   ApiMarkerScope scope = { app, id, row };
   workflow_add_items_with_marks (b, app->db, row, latest, api_review_may_mark, &scope);
-  api_review_add_sessions (b, app, row, TRUE);
+  api_review_add_sessions (b, app, row);
   api_review_add_decisions (b, app, row);
   api_review_add_stills (b, app, row);
   api_review_add_notice (b, app, row);
@@ -362,13 +348,7 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
   g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "ref");
   json_builder_add_string_value (b, row->ref);
-  json_builder_set_member_name (b, "type_title");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "en");
-  json_builder_add_string_value (b, row->type_title_en);
-  json_builder_set_member_name (b, "zh");
-  json_builder_add_string_value (b, row->type_title_zh);
-  json_builder_end_object (b);
+  add_type_title (b, row);
   json_builder_set_member_name (b, "status");
   json_builder_add_string_value (b, row->status);
   add_items (b, app, row);
@@ -399,7 +379,7 @@ api_user_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
   for (guint i = 0; i < users->len; i++) {
     User *u = g_ptr_array_index (users, i);
     json_builder_begin_object (b);
-    add_user (b, u);
+    user_members (b, u);
     json_builder_set_member_name (b, "disabled");
     json_builder_add_boolean_value (b, u->disabled);
     json_builder_end_object (b);
@@ -441,7 +421,7 @@ on_login (gpointer data, User *user_in, gint64 retry_ms, const GError *failure)
                                                   app->config->tls ? "; Secure" : "");
       http_exchange_add_header (ex, "set-cookie", cookie);
       g_autoptr (JsonBuilder) b = api_object_begin ();
-      add_user (b, user);
+      user_members (b, user);
       api_respond_builder (ex, 200, b);
     } else {
       sessions_end (app->db, token);   /* nobody is there to receive it */
@@ -488,7 +468,7 @@ api_me (KanyanApp *app, HttpExchange *ex, const Identity *id)
     return;
   }
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  add_user (b, id->user);
+  user_members (b, id->user);
   json_builder_set_member_name (b, "can");
   json_builder_begin_array (b);
   for (Ability a = 0; a < N_ABILITIES; a++)
@@ -518,6 +498,7 @@ static const struct {
   { "GET",  "timeline",       ABILITY_READ_AUDIT,     api_audit_timeline },
   { "GET",  "integrity",      ABILITY_READ_AUDIT,     api_audit_integrity },
   { "GET",  "report.pdf",     ABILITY_READ_CASE,      api_audit_report_pdf },
+  { "GET",  "report",         ABILITY_READ_CASE,      api_audit_report },
   { "POST", "reopen",         ABILITY_REOPEN,         api_review_reopen },
 };
 
@@ -589,6 +570,8 @@ api_handle (KanyanApp *app, HttpExchange *ex)
     { api_admin_user_add (app, ex, id, body); return; }
   if (n == 3 && g_strcmp0 (parts[0], "users") == 0 && g_strcmp0 (parts[2], "disable") == 0 && post)
     { api_admin_user_disable (app, ex, id, parts[1]); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "alerts") == 0 && get)
+    { api_admin_alerts (app, ex, id); return; }
   if (n == 1 && g_strcmp0 (parts[0], "case-types") == 0 && get)
     { api_admin_case_types (app, ex, id); return; }
   if (n <= 2 && g_strcmp0 (parts[0], "case-types") == 0 && post)

@@ -5,6 +5,9 @@
 #include "review/audit.h"
 #include "core/errors.h"
 #include "review/users.h"
+#include "review/serialize.h"
+#include "live/room.h"
+#include "core/json_out.h"
 
 /* GET /api/case-types: any signed-in staff (the case form needs them) */
 void
@@ -35,17 +38,7 @@ api_admin_case_types (KanyanApp *app, HttpExchange *ex, const Identity *id)
     json_builder_set_member_name (b, "items");
     json_builder_begin_array (b);
     for (guint k = 0; k < items->len; k++) {
-      gchar **item = g_ptr_array_index (items, k);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "title_en");
-      json_builder_add_string_value (b, item[0]);
-      json_builder_set_member_name (b, "title_zh");
-      json_builder_add_string_value (b, item[1]);
-      json_builder_set_member_name (b, "guidance");
-      json_builder_add_string_value (b, item[2]);
-      json_builder_set_member_name (b, "department");
-      json_builder_add_string_value (b, item[3]);
-      json_builder_end_object (b);
+      item_to_json (b, k + 1, g_ptr_array_index (items, k));
     }
     json_builder_end_array (b);
     json_builder_end_object (b);
@@ -101,10 +94,7 @@ api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonOb
   audit_note (app->db, auth_actor (id), "user.created", "", "username", user->username, "role", user->role,
               "department", user->department, NULL);
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  json_builder_set_member_name (b, "username");
-  json_builder_add_string_value (b, user->username);
-  json_builder_set_member_name (b, "role");
-  json_builder_add_string_value (b, user->role);
+  user_members (b, user);
   json_builder_set_member_name (b, "password");   /* once: only its Argon2id hash is kept */
   json_builder_add_string_value (b, password);
   api_respond_builder (ex, 201, b);
@@ -127,4 +117,33 @@ api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, co
   }
   audit_note (app->db, auth_actor (id), "user.disabled", "", "username", username, NULL);
   http_exchange_respond (ex, 204, "text/plain", NULL);
+}
+
+/* GET /api/alerts: what an administrator must see now — live inspections whose recording
+ * stopped on a write failure (a full disk), with the case and since when. Admins only. */
+void
+api_admin_alerts (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  if (!api_allowed (app, ex, id, ABILITY_MANAGE_USERS, NULL))
+    return;
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "alerts");
+  json_builder_begin_array (b);
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, app->rooms);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    gint64 since = 0;
+    const gchar *reason = room_recording_stopped (value, &since);
+    if (!reason)
+      continue;
+    json_builder_begin_object (b);
+    json_out_str (b, "kind", "recording_stopped");
+    json_out_str (b, "case", room_case_ref (value));
+    json_out_str (b, "reason", reason);
+    json_out_int (b, "since", since);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  api_respond_builder (ex, 200, b);
 }

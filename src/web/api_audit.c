@@ -10,8 +10,10 @@
 #include "core/errors.h"
 #include "review/workflow.h"
 #include "archive/report_pdf.h"
+#include "review/serialize.h"
 #include "archive/integrity.h"
 #include "archive/signing.h"
+#include "core/json_out.h"
 #include <glib/gstdio.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -73,22 +75,14 @@ api_audit_search (KanyanApp *app, HttpExchange *ex, const Identity *id)
         (overdue_only && !overdue))
       continue;
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "ref");
-    json_builder_add_string_value (b, row->ref);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, row->type_key);
-    json_builder_set_member_name (b, "applicant_name");
-    json_builder_add_string_value (b, row->applicant_name);
-    json_builder_set_member_name (b, "owner");
-    json_builder_add_string_value (b, row->owner);
-    json_builder_set_member_name (b, "status");
-    json_builder_add_string_value (b, row->status);
-    json_builder_set_member_name (b, "accepted_on");
-    json_builder_add_string_value (b, row->accepted_on);
-    json_builder_set_member_name (b, "deadline_on");
-    json_builder_add_string_value (b, row->deadline_on);
-    json_builder_set_member_name (b, "overdue");
-    json_builder_add_boolean_value (b, overdue);
+    json_out_str (b, "ref", row->ref);
+    json_out_str (b, "type", row->type_key);
+    json_out_str (b, "applicant_name", row->applicant_name);
+    json_out_str (b, "owner", row->owner);
+    json_out_str (b, "status", row->status);
+    json_out_str (b, "accepted_on", row->accepted_on);
+    json_out_str (b, "deadline_on", row->deadline_on);
+    json_out_bool (b, "overdue", overdue);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -103,49 +97,8 @@ add_recordings (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_begin_array (b);
   for (guint i = 0; i < recs->len; i++) {
     RecordingRow *r = g_ptr_array_index (recs, i);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "id");
-    json_builder_add_int_value (b, r->id);
-    json_builder_set_member_name (b, "session");
-    json_builder_add_int_value (b, r->session_id);
-    json_builder_set_member_name (b, "seq");
-    json_builder_add_int_value (b, r->seq);
-    json_builder_set_member_name (b, "started_at");
-    json_builder_add_int_value (b, r->started_at);
-    json_builder_set_member_name (b, "ended_at");
-    json_builder_add_int_value (b, r->ended_at);
-    /* the wall-clock time of the archive's 0: where the file lies on the case's axis */
-    json_builder_set_member_name (b, "media_started_at");
-    json_builder_add_int_value (b, r->media_started_at ? r->media_started_at : r->started_at);
-    json_builder_set_member_name (b, "duration_ms");
-    json_builder_add_int_value (b, r->duration_ms);
-    json_builder_set_member_name (b, "video_codec");
-    json_builder_add_string_value (b, r->video_codec ? r->video_codec : "");
-    json_builder_set_member_name (b, "archive_state");
-    json_builder_add_string_value (b, r->purged_at ? "purged" : r->archive_state ? r->archive_state : r->state);
-    json_builder_set_member_name (b, "sha256");
-    json_builder_add_string_value (b, r->archive_sha256 ? r->archive_sha256 : "");
-    json_builder_set_member_name (b, "url");
-    g_autofree gchar *url = g_strdup_printf ("/media/recordings/%" G_GINT64_FORMAT, r->id);
-    if (r->archive_path && !r->purged_at)
-      json_builder_add_string_value (b, url);
-    else
-      json_builder_add_null_value (b);
-    /* stretches frozen after a loss (recorder.c): the timeline shows them */
     g_autoptr (GArray) gaps = store_recording_gaps (app->db, r->id);
-    json_builder_set_member_name (b, "gaps");
-    json_builder_begin_array (b);
-    for (guint g = 0; g < gaps->len; g++) {
-      const GapRow *gap = &g_array_index (gaps, GapRow, g);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "at");
-      json_builder_add_int_value (b, gap->at);
-      json_builder_set_member_name (b, "duration_ms");
-      json_builder_add_int_value (b, gap->duration_ms);
-      json_builder_end_object (b);
-    }
-    json_builder_end_array (b);
-    json_builder_end_object (b);
+    recording_to_json (b, r, gaps);
   }
   json_builder_end_array (b);
 }
@@ -156,29 +109,23 @@ api_audit_timeline (KanyanApp *app, HttpExchange *ex, const Identity *id, const 
 {
   g_autoptr (GPtrArray) entries = audit_entries (app->db, row->ref);
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  json_builder_set_member_name (b, "ref");
-  json_builder_add_string_value (b, row->ref);
+  json_out_str (b, "ref", row->ref);
   json_builder_set_member_name (b, "entries");
   json_builder_begin_array (b);
   for (guint i = 0; i < entries->len; i++) {
     AuditEntry *e = g_ptr_array_index (entries, i);
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "id");
-    json_builder_add_int_value (b, e->id);
-    json_builder_set_member_name (b, "at");
-    json_builder_add_int_value (b, e->at);
-    json_builder_set_member_name (b, "actor");
-    json_builder_add_string_value (b, e->actor);
-    json_builder_set_member_name (b, "action");
-    json_builder_add_string_value (b, e->action);
+    json_out_int (b, "id", e->id);
+    json_out_int (b, "at", e->at);
+    json_out_str (b, "actor", e->actor);
+    json_out_str (b, "action", e->action);
     json_builder_set_member_name (b, "detail");
     g_autoptr (JsonParser) parser = json_parser_new ();
     if (e->detail && json_parser_load_from_data (parser, e->detail, -1, NULL))
       json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
     else
       json_builder_add_null_value (b);
-    json_builder_set_member_name (b, "hash");
-    json_builder_add_string_value (b, e->hash);
+    json_out_str (b, "hash", e->hash);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -221,11 +168,21 @@ api_audit_signing_key (KanyanApp *app, HttpExchange *ex)
     return;
   }
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  json_builder_set_member_name (b, "algorithm");
-  json_builder_add_string_value (b, "ed25519");
-  json_builder_set_member_name (b, "public_key");
-  json_builder_add_string_value (b, key);
+  json_out_str (b, "algorithm", "ed25519");
+  json_out_str (b, "public_key", key);
   api_respond_builder (ex, 200, b);
+}
+
+/* GET /api/cases/{ref}/report: the inspection report as JSON (case_report.c), what the report
+ * page renders */
+void
+api_audit_report (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
+{
+  g_autoptr (CaseReport) report = case_report_new (app->db, row);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  case_report_to_json (b, report);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  http_exchange_respond_json (ex, 200, root);
 }
 
 /* GET /api/cases/{ref}/report.pdf: the inspection report as a PDF download */

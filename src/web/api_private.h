@@ -33,6 +33,7 @@ void api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonO
 void api_audit_search (KanyanApp *app, HttpExchange *ex, const Identity *id);
 void api_audit_timeline (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_audit_report_pdf (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_audit_report (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_audit_integrity (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 /* api_admin.c */
 void api_admin_case_types (KanyanApp *app, HttpExchange *ex, const Identity *id);
@@ -40,8 +41,9 @@ void api_admin_case_type_save (KanyanApp *app, HttpExchange *ex, const Identity 
                                JsonObject *body);   /* key NULL: create */
 void api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
 void api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *username);
+void api_admin_alerts (KanyanApp *app, HttpExchange *ex, const Identity *id);
 /* into an open object: "sessions" (challenge, location, distance from the site), "decisions" */
-void api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gboolean with_challenge);
+void api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
 void api_review_add_decisions (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
 /* into an open object: "notice", the latest one-time notice, or null */
 void api_review_add_notice (JsonBuilder *b, KanyanApp *app, const CaseRow *row);

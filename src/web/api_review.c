@@ -7,6 +7,7 @@
 #include "review/audit.h"
 #include "core/errors.h"
 #include "review/stills.h"
+#include "review/serialize.h"
 #include "web/bodies.h"
 #include <math.h>
 
@@ -83,21 +84,8 @@ api_review_marks (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
   g_autoptr (GPtrArray) marks = session ? store_marks (app->db, session) : g_ptr_array_new ();
   json_builder_set_member_name (b, "history");
   json_builder_begin_array (b);
-  for (guint i = 0; i < marks->len; i++) {
-    MarkRow *m = g_ptr_array_index (marks, i);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "item");
-    json_builder_add_int_value (b, m->item);
-    json_builder_set_member_name (b, "result");
-    json_builder_add_string_value (b, m->result);
-    json_builder_set_member_name (b, "note");
-    json_builder_add_string_value (b, m->note);
-    json_builder_set_member_name (b, "by");
-    json_builder_add_string_value (b, m->by_user);
-    json_builder_set_member_name (b, "at");
-    json_builder_add_int_value (b, m->at);
-    json_builder_end_object (b);
-  }
+  for (guint i = 0; i < marks->len; i++)
+    mark_to_json (b, g_ptr_array_index (marks, i));
   json_builder_end_array (b);
   api_respond_builder (ex, 200, b);
 }
@@ -168,36 +156,6 @@ api_review_countersign (KanyanApp *app, HttpExchange *ex, const Identity *id, co
     respond_ok (ex, 200, "decision", c.decision);
 }
 
-static void
-add_decision (JsonBuilder *b, const DecisionRow *d)
-{
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, d->id);
-  json_builder_set_member_name (b, "case");
-  json_builder_add_string_value (b, d->case_ref);
-  json_builder_set_member_name (b, "session");
-  json_builder_add_int_value (b, d->session_id);
-  json_builder_set_member_name (b, "kind");
-  json_builder_add_string_value (b, d->kind);
-  json_builder_set_member_name (b, "reason");
-  json_builder_add_string_value (b, d->reason);
-  json_builder_set_member_name (b, "by");
-  json_builder_add_string_value (b, d->by_user);
-  json_builder_set_member_name (b, "at");
-  json_builder_add_int_value (b, d->at);
-  json_builder_set_member_name (b, "state");
-  json_builder_add_string_value (b, d->state);
-  json_builder_set_member_name (b, "countersigned_by");
-  if (d->countersigned_by)
-    json_builder_add_string_value (b, d->countersigned_by);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "countersign_note");
-  json_builder_add_string_value (b, d->countersign_note ? d->countersign_note : "");
-  json_builder_end_object (b);
-}
-
 /* GET /api/countersign: the rejections this lead may sign or return */
 void
 api_review_queue (KanyanApp *app, HttpExchange *ex, const Identity *id)
@@ -214,7 +172,7 @@ api_review_queue (KanyanApp *app, HttpExchange *ex, const Identity *id)
     DecisionRow *d = g_ptr_array_index (pending, i);
     g_autoptr (CaseRow) row = store_case_get (app->db, d->case_ref, NULL);
     if (row && auth_allows (app, id, ABILITY_COUNTERSIGN, row))
-      add_decision (b, d);
+      decision_to_json (b, d);
   }
   json_builder_end_array (b);
   api_respond_builder (ex, 200, b);
@@ -227,7 +185,7 @@ api_review_add_decisions (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_set_member_name (b, "decisions");
   json_builder_begin_array (b);
   for (guint i = 0; i < decisions->len; i++)
-    add_decision (b, g_ptr_array_index (decisions, i));
+    decision_to_json (b, g_ptr_array_index (decisions, i));
   json_builder_end_array (b);
 }
 
@@ -243,100 +201,16 @@ api_review_add_notice (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
     json_builder_add_null_value (b);
 }
 
-/* great-circle distance, metres */
-static gdouble
-distance_m (gdouble lat1, gdouble lon1, gdouble lat2, gdouble lon2)
-{
-  const gdouble r = 6371000.0, rad = G_PI / 180.0;
-  gdouble dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-  gdouble a = sin (dlat / 2) * sin (dlat / 2) + cos (lat1 * rad) * cos (lat2 * rad) * sin (dlon / 2) * sin (dlon / 2);
-  return 2 * r * atan2 (sqrt (a), sqrt (1 - a));
-}
-
-/* "peers": who took part, and the ICE candidate pair each connection selected (issue 13):
- * ice.server / ice.peer "host/udp", "srflx/udp", "relay/udp(tcp)"…; null before connecting */
-static void
-add_session_peers (JsonBuilder *b, KanyanApp *app, gint64 session_id)
-{
-  g_autoptr (GPtrArray) peers = store_participants_of_session (app->db, session_id);
-  json_builder_set_member_name (b, "peers");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < peers->len; i++) {
-    ParticipantRow *p = g_ptr_array_index (peers, i);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "peer");
-    json_builder_add_string_value (b, p->peer);
-    json_builder_set_member_name (b, "role");
-    json_builder_add_string_value (b, p->role);
-    json_builder_set_member_name (b, "name");
-    json_builder_add_string_value (b, p->name);
-    json_builder_set_member_name (b, "joined_at");
-    json_builder_add_int_value (b, p->joined_at);
-    json_builder_set_member_name (b, "ice");
-    if (p->ice_local) {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "server");
-      json_builder_add_string_value (b, p->ice_local);
-      json_builder_set_member_name (b, "peer");
-      json_builder_add_string_value (b, p->ice_remote);
-      json_builder_set_member_name (b, "at");
-      json_builder_add_int_value (b, p->ice_at);
-      json_builder_end_object (b);
-    } else {
-      json_builder_add_null_value (b);
-    }
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
-}
-
 void
-api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row, gboolean with_challenge)
+api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
 {
   g_autoptr (GPtrArray) sessions = store_sessions_of_case (app->db, row->id);
   json_builder_set_member_name (b, "sessions");
   json_builder_begin_array (b);
   for (guint i = 0; i < sessions->len; i++) {
-    SessionRow *s = g_ptr_array_index (sessions, i);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "id");
-    json_builder_add_int_value (b, s->id);
-    json_builder_set_member_name (b, "started_at");
-    json_builder_add_int_value (b, s->started_at);
-    json_builder_set_member_name (b, "ended_at");
-    if (s->ended_at)
-      json_builder_add_int_value (b, s->ended_at);
-    else
-      json_builder_add_null_value (b);
-    if (with_challenge) {
-      json_builder_set_member_name (b, "challenge");
-      json_builder_add_string_value (b, s->challenge ? s->challenge : "");
-    }
-    json_builder_set_member_name (b, "challenge_seen_by");
-    if (s->challenge_seen_by)
-      json_builder_add_string_value (b, s->challenge_seen_by);
-    else
-      json_builder_add_null_value (b);
-    json_builder_set_member_name (b, "location");
-    if (s->has_geo) {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "lat");
-      json_builder_add_double_value (b, s->geo_lat);
-      json_builder_set_member_name (b, "lon");
-      json_builder_add_double_value (b, s->geo_lon);
-      json_builder_set_member_name (b, "accuracy_m");
-      json_builder_add_double_value (b, s->geo_accuracy_m);
-      json_builder_set_member_name (b, "distance_m");
-      if (row->has_site)
-        json_builder_add_int_value (b, (gint64) round (distance_m (s->geo_lat, s->geo_lon, row->site_lat, row->site_lon)));
-      else
-        json_builder_add_null_value (b);
-      json_builder_end_object (b);
-    } else {
-      json_builder_add_null_value (b);
-    }
-    add_session_peers (b, app, s->id);
-    json_builder_end_object (b);
+    const SessionRow *s = g_ptr_array_index (sessions, i);
+    g_autoptr (GPtrArray) peers = store_participants_of_session (app->db, s->id);
+    session_to_json (b, s, row, peers);
   }
   json_builder_end_array (b);
 }
@@ -386,7 +260,7 @@ api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject
   json_builder_add_int_value (b, (gint64) round (accuracy));
   json_builder_set_member_name (b, "distance_m");
   if (row->has_site)
-    json_builder_add_int_value (b, (gint64) round (distance_m (lat, lon, row->site_lat, row->site_lon)));
+    json_builder_add_int_value (b, (gint64) round (serialize_distance_m (lat, lon, row->site_lat, row->site_lon)));
   else
     json_builder_add_null_value (b);
   json_builder_end_object (b);
@@ -406,7 +280,7 @@ on_still_reply (gpointer data, const StillRow *still, const GError *error)
       http_exchange_respond_error (ex, error);
     } else {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      stills_add_json (b, still);
+      still_to_json (b, still);
       g_autoptr (JsonNode) root = json_builder_get_root (b);
       http_exchange_respond_json (ex, 201, root);
     }
@@ -459,6 +333,6 @@ api_review_add_stills (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   json_builder_set_member_name (b, "stills");
   json_builder_begin_array (b);
   for (guint i = 0; i < stills->len; i++)
-    stills_add_json (b, g_ptr_array_index (stills, i));
+    still_to_json (b, g_ptr_array_index (stills, i));
   json_builder_end_array (b);
 }

@@ -1,8 +1,9 @@
 /* http.c — libwebsockets on the GLib main loop: TLS, static files from web/ (lws file mount,
- * which refuses paths out of its root), routing of /api/, /whip/ and /media/ to api.c, whip.c
- * and media_http.c, bodies capped at HTTP_MAX_BODY, and the /ws WebSocket with a bounded send
- * queue. A response body is either in memory (GBytes) or a range of an open file, read one
- * chunk per writable callback so a large file never sits in memory.
+ * which refuses paths out of its root), routing by the route table its caller gives (app.c:
+ * /api/, /whip/, /media/), bodies capped at HTTP_MAX_BODY, and the one WebSocket endpoint
+ * (app.c: /ws, signaling.c) with a bounded send queue. A response body is either in memory
+ * (GBytes) or a range of an open file, read one chunk per writable callback so a large file
+ * never sits in memory.
  * Bounds what a stranger can make it hold: a whole request must arrive within
  * request_timeout_s; a WebSocket that does not join a case within ws_join_timeout_s is
  * closed, a silent one is pinged and hung up when it answers no ping; WebSockets are capped per address and per
@@ -12,12 +13,7 @@
  * on the main loop. */
 #include "web/http.h"
 #include "core/errors.h"
-#include "web/signaling.h"
-#include "web/api.h"
-#include "web/whip.h"
-#include "web/media_http.h"
 #include "core/tls.h"
-#include "web/protocol.h"
 #include <libwebsockets.h>
 #include <errno.h>
 #include <unistd.h>
@@ -33,7 +29,11 @@
 struct _KanyanHttp {
   KanyanApp *app;
   struct lws_context *ctx;
-  struct lws_http_mount mounts[4];
+  const HttpRoute *routes;       /* the caller's, static */
+  guint  n_routes;
+  const HttpWebSocket *ws;       /* the caller's, static */
+  struct lws_http_mount *mounts; /* one per route's first segment, then "/" (web/) */
+  GPtrArray *mountpoints;        /* their names */
   struct lws_protocol_vhost_options headers[6];
   guint  fd_limit;               /* connections lws may hold (the rest of RLIMIT_NOFILE is reserved) */
   GHashTable *ws_per_ip;         /* address -> open WebSockets (GUINT_TO_POINTER) */
@@ -77,7 +77,7 @@ struct _WsConn {
   GByteArray *rx;
   gboolean    rx_too_large;
   gboolean    closing;
-  Signaling  *signaling;
+  gpointer    session;           /* the endpoint's conversation (http->ws) */
   gdouble     tokens;            /* rate limit: a token bucket */
   gint64      tokens_at;
   gint64      last_rate_error;
@@ -326,14 +326,14 @@ exchange_dispatch (KanyanHttp *http, HttpExchange *ex)
     http_exchange_respond_code (ex, KANYAN_ERROR_TOO_LARGE, "the request body is over 64 KiB");
     return;
   }
-  if (g_str_has_prefix (ex->path, "/whip/") || g_strcmp0 (ex->path, "/whip") == 0)
-    whip_handle (http->app, ex);
-  else if (g_str_has_prefix (ex->path, "/api/"))
-    api_handle (http->app, ex);
-  else if (g_str_has_prefix (ex->path, "/media/"))
-    media_http_handle (http->app, ex);
-  else
-    http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such resource");
+  for (guint i = 0; i < http->n_routes; i++) {
+    const HttpRoute *r = &http->routes[i];
+    if (r->prefix ? g_str_has_prefix (ex->path, r->path) : g_strcmp0 (ex->path, r->path) == 0) {
+      r->handle (http->app, ex);
+      return;
+    }
+  }
+  http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such resource");
 }
 
 /* One chunk of a file body; lws buffers what the socket does not take and asks for more only
@@ -518,7 +518,7 @@ ws_receive (WsConn *conn, const void *in, gsize len)
 {
   conn->last_rx = g_get_monotonic_time ();
   if (!conn->rx_too_large) {
-    if (conn->rx->len + len > WS_MAX_MESSAGE) {
+    if (conn->rx->len + len > conn->http->ws->max_message) {
       conn->rx_too_large = TRUE;
       g_byte_array_set_size (conn->rx, 0);
     } else {
@@ -527,18 +527,22 @@ ws_receive (WsConn *conn, const void *in, gsize len)
   }
   if (!lws_is_final_fragment (conn->wsi) || lws_remaining_packet_payload (conn->wsi) > 0)
     return;
+  const HttpWebSocket *ws = conn->http->ws;
   if (!ws_take_token (conn)) {
     gint64 now = g_get_monotonic_time ();
     if (now - conn->last_rate_error > G_USEC_PER_SEC) {   /* say it once a second, not per message */
       conn->last_rate_error = now;
-      signaling_reject_rate_limited (conn->signaling);
+      g_autofree gchar *msg = g_strdup_printf ("too many messages: at most %.0f a second; messages were dropped",
+                                               WS_RATE_PER_S);
+      ws->refuse (conn->session, KANYAN_ERROR_RATE_LIMITED, msg);
     }
-  } else if (conn->rx_too_large)
-    signaling_reject_too_large (conn->signaling);
-  else if (lws_frame_is_binary (conn->wsi))
-    signaling_reject_binary (conn->signaling);
+  } else if (conn->rx_too_large) {
+    g_autofree gchar *msg = g_strdup_printf ("messages are limited to %" G_GSIZE_FORMAT " bytes", ws->max_message);
+    ws->refuse (conn->session, KANYAN_ERROR_TOO_LARGE, msg);
+  } else if (lws_frame_is_binary (conn->wsi))
+    ws->refuse (conn->session, KANYAN_ERROR_BAD_JSON, "binary frames are not part of the protocol");
   else
-    signaling_receive (conn->signaling, (const gchar *) conn->rx->data, conn->rx->len);
+    ws->receive (conn->session, (const gchar *) conn->rx->data, conn->rx->len);
   g_byte_array_set_size (conn->rx, 0);
   conn->rx_too_large = FALSE;
 }
@@ -604,10 +608,9 @@ on_join_timeout (gpointer data)
 {
   WsConn *conn = data;
   conn->join_timer = 0;
-  if (!signaling_joined (conn->signaling)) {
+  if (!conn->http->ws->joined (conn->session)) {
     g_autofree gchar *msg = g_strdup_printf ("no case joined within %d s", conn->http->app->config->ws_join_timeout_s);
-    g_autofree gchar *json = protocol_error_json (KANYAN_ERROR_TIMEOUT, msg, NULL);
-    ws_conn_send (conn, json);
+    conn->http->ws->refuse (conn->session, KANYAN_ERROR_TIMEOUT, msg);
     ws_conn_close (conn);
   }
   return G_SOURCE_REMOVE;
@@ -626,7 +629,7 @@ ws_conn_free (WsConn *conn)
     count_add (conn->http->ws_per_account, conn->account, -1);
   g_free (conn->ip);
   g_free (conn->account);
-  signaling_free (conn->signaling);
+  conn->http->ws->close (conn->session);
   g_queue_clear_full (&conn->out, g_free);
   g_byte_array_unref (conn->rx);
   g_free (conn);
@@ -715,7 +718,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       return 0;
     case LWS_CALLBACK_ESTABLISHED: {
       g_autofree gchar *uri = copy_token (wsi, WSI_TOKEN_GET_URI);
-      if (g_strcmp0 (uri, "/ws") != 0)
+      if (!http->ws || g_strcmp0 (uri, http->ws->path) != 0)
         return -1;
       WsConn *conn = g_new0 (WsConn, 1);
       conn->wsi = wsi;
@@ -723,7 +726,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       conn->rx = g_byte_array_new ();
       g_queue_init (&conn->out);
       g_autofree gchar *cookie = copy_token (wsi, WSI_TOKEN_HTTP_COOKIE);
-      conn->signaling = signaling_new (http->app, conn, cookie);
+      conn->session = http->ws->open (http->app, conn, cookie);
       conn->tokens = WS_RATE_BURST;
       conn->tokens_at = g_get_monotonic_time ();
       sd->ws = conn;
@@ -732,8 +735,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       gint max_ip = MAX (http->app->config->max_ws_per_ip, 1);
       if (count_get (http->ws_per_ip, ip) >= (guint) max_ip) {
         g_autofree gchar *msg = g_strdup_printf ("%d WebSockets are open from this address already", max_ip);
-        g_autofree gchar *json = protocol_error_json (KANYAN_ERROR_TOO_MANY_CONNECTIONS, msg, NULL);
-        ws_conn_send (conn, json);
+        http->ws->refuse (conn->session, KANYAN_ERROR_TOO_MANY_CONNECTIONS, msg);
         ws_conn_close (conn);
         return 0;
       }
@@ -797,11 +799,14 @@ http_log (int level, const char *line)
 }
 
 KanyanHttp *
-http_start (KanyanApp *app, GError **error)
+http_start (KanyanApp *app, const HttpRoute *routes, guint n_routes, const HttpWebSocket *ws, GError **error)
 {
   KanyanConfig *cfg = app->config;
   KanyanHttp *http = g_new0 (KanyanHttp, 1);
   http->app = app;
+  http->routes = routes;
+  http->n_routes = n_routes;
+  http->ws = ws;
   http->web_dir = g_canonicalize_filename (cfg->web_dir, NULL);
   http->ws_per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   http->ws_per_account = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -831,17 +836,29 @@ http_start (KanyanApp *app, GError **error)
     http->headers[i].next = i + 1 < n_headers ? &http->headers[i + 1] : NULL;
   }
 
-  /* /api, /whip and /media go to the callback; everything else is a file under web/ */
-  http->mounts[0] = (struct lws_http_mount) {
-    .mount_next = &http->mounts[1], .mountpoint = "/api", .origin = "kanyan",
-    .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 4 };
-  http->mounts[1] = (struct lws_http_mount) {
-    .mount_next = &http->mounts[2], .mountpoint = "/whip", .origin = "kanyan",
-    .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 5 };
-  http->mounts[2] = (struct lws_http_mount) {
-    .mount_next = &http->mounts[3], .mountpoint = "/media", .origin = "kanyan",
-    .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 6 };
-  http->mounts[3] = (struct lws_http_mount) {
+  /* the routes' first segments (/api, /whip, /media) go to the callback; everything else is
+   * a file under web/ */
+  http->mountpoints = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n_routes; i++) {
+    const gchar *slash = strchr (routes[i].path + 1, '/');
+    gchar *mp = slash ? g_strndup (routes[i].path, slash - routes[i].path) : g_strdup (routes[i].path);
+    gboolean seen = FALSE;
+    for (guint j = 0; j < http->mountpoints->len && !seen; j++)
+      seen = g_strcmp0 (g_ptr_array_index (http->mountpoints, j), mp) == 0;
+    if (seen)
+      g_free (mp);
+    else
+      g_ptr_array_add (http->mountpoints, mp);
+  }
+  guint n_mounts = http->mountpoints->len;
+  http->mounts = g_new0 (struct lws_http_mount, n_mounts + 1);
+  for (guint i = 0; i < n_mounts; i++) {
+    const gchar *mp = g_ptr_array_index (http->mountpoints, i);
+    http->mounts[i] = (struct lws_http_mount) {
+      .mount_next = &http->mounts[i + 1], .mountpoint = mp, .origin = "kanyan",
+      .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = (unsigned char) strlen (mp) };
+  }
+  http->mounts[n_mounts] = (struct lws_http_mount) {
     .mount_next = NULL, .mountpoint = "/", .origin = http->web_dir, .def = "index.html",
     .origin_protocol = LWSMPRO_FILE, .mountpoint_len = 1 };
 
@@ -912,6 +929,9 @@ http_stop (KanyanHttp *http)
     g_hash_table_unref (http->ws_per_ip);
   if (http->ws_per_account)
     g_hash_table_unref (http->ws_per_account);
+  g_free (http->mounts);
+  if (http->mountpoints)
+    g_ptr_array_unref (http->mountpoints);
   g_free (http->web_dir);
   g_free (http->cert);
   g_free (http->key);

@@ -1,17 +1,42 @@
 /* http.h — the HTTP(S) and WebSocket server on libwebsockets, running on the GLib loop.
- * Serves web/ as static files, hands /api/, /whip/ and /media/ requests to their handlers as
- * HttpExchange objects, and WebSocket connections on /ws to signaling.c as WsConn. */
+ * Serves web/ as static files and hands the rest to what its callers registered (app.c wires
+ * them): requests to the handler of their route as HttpExchange objects, WebSocket connections
+ * to one endpoint's conversation as WsConn. Knows no route, API or protocol itself. */
 #pragma once
 #include "app/app.h"
 #include <json-glib/json-glib.h>
 
 #define HTTP_MAX_BODY   65536
-#define WS_MAX_MESSAGE  65536
 
 typedef struct _HttpExchange HttpExchange;
 typedef struct _WsConn WsConn;
 
-KanyanHttp *http_start (KanyanApp *app, GError **error);
+/* A route: requests whose path is `path` (or, with prefix, begins with it) go to handle
+ * (main loop). The first route that matches wins; a path no route takes is a file under web/
+ * when its first segment is no route's, else 404. */
+typedef void (*HttpHandler) (KanyanApp *app, HttpExchange *ex);
+typedef struct {
+  const gchar *path;      /* "/api/", "/whip" */
+  gboolean     prefix;
+  HttpHandler  handle;
+} HttpRoute;
+
+/* The WebSocket endpoint: one conversation (session) per connection. Every call on the
+ * main loop; refuse() tells the client why a frame or the connection is refused (the
+ * endpoint's own error message), after which http.c may close the socket. */
+typedef struct {
+  const gchar *path;        /* "/ws": other upgrade paths are refused */
+  gsize        max_message; /* a longer message is refused (TOO_LARGE), not buffered */
+  gpointer   (*open) (KanyanApp *app, WsConn *conn, const gchar *cookie);   /* cookie: may be NULL */
+  void       (*receive) (gpointer session, const gchar *data, gsize len);
+  void       (*refuse) (gpointer session, gint code, const gchar *message);
+  gboolean   (*joined) (gpointer session);   /* past the join timeout only joined sockets stay */
+  void       (*close) (gpointer session);    /* the socket closed */
+} HttpWebSocket;
+
+/* routes and ws must outlive the server (static tables) */
+KanyanHttp *http_start (KanyanApp *app, const HttpRoute *routes, guint n_routes, const HttpWebSocket *ws,
+                        GError **error);
 void        http_stop (KanyanHttp *http);
 gint        http_port (KanyanHttp *http);
 

@@ -6,6 +6,7 @@
  * Runs on the GLib main loop (every lws callback does). */
 #include "web/media_http.h"
 #include "review/auth.h"
+#include "web/http_auth.h"
 #include "review/audit.h"
 #include "store/db.h"
 #include "core/errors.h"

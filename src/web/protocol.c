@@ -3,12 +3,13 @@
  * with the REST bodies). Every failure is a KANYAN_ERROR with a stable code. */
 #include "web/protocol.h"
 #include "core/errors.h"
-#include "web/http.h"
 #include "web/bodies.h"
 #include <json-glib/json-glib.h>
 
 #define MAX_SHORT_FIELD 256
 
+/* one g_free per owned field, like every free function of a row or a parsed message here: kept
+ * per struct (a generic freer would hide which fields each struct owns) */
 void
 protocol_message_free (ProtocolMessage *msg)
 {

@@ -3,6 +3,8 @@
 #pragma once
 #include <glib.h>
 
+#define WS_MAX_MESSAGE  65536   /* one message (a WebSocket text frame), an SDP in it included */
+
 typedef enum {
   MSG_JOIN, MSG_OFFER, MSG_ANSWER, MSG_ICE, MSG_LEAVE, MSG_PING,
 } MessageType;

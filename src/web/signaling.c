@@ -19,6 +19,7 @@
 
 #define SWEEP_S 5   /* how often joined connections are checked against the database */
 
+typedef struct _Signaling Signaling;
 struct _Signaling {
   KanyanApp   *app;
   WsConn      *conn;
@@ -123,7 +124,7 @@ sweep (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-Signaling *
+static gpointer
 signaling_new (KanyanApp *app, WsConn *conn, const gchar *cookie)
 {
   Signaling *sig = g_new0 (Signaling, 1);
@@ -249,9 +250,10 @@ signaling_dispatch (Signaling *sig, ProtocolMessage *msg, GError **error)
   }
 }
 
-void
-signaling_receive (Signaling *sig, const gchar *data, gsize len)
+static void
+signaling_receive (gpointer session, const gchar *data, gsize len)
 {
+  Signaling *sig = session;
   g_autoptr (GError) error = NULL;
   g_autofree gchar *id = NULL;
   g_autoptr (ProtocolMessage) msg = protocol_parse (data, len, &id, &error);
@@ -259,33 +261,25 @@ signaling_receive (Signaling *sig, const gchar *data, gsize len)
     reply_gerror (sig, error, id);
 }
 
-void
-signaling_reject_too_large (Signaling *sig)
+/* http.c refuses a frame (too large, binary, over the rate) or the socket (no join in time,
+ * too many from one address) */
+static void
+signaling_refuse (gpointer session, gint code, const gchar *message)
 {
-  reply_error (sig, KANYAN_ERROR_TOO_LARGE, "messages are limited to 65536 bytes", NULL);
+  reply_error (session, code, message, NULL);
 }
 
-void
-signaling_reject_rate_limited (Signaling *sig)
+static gboolean
+signaling_joined (gpointer session)
 {
-  reply_error (sig, KANYAN_ERROR_RATE_LIMITED, "too many messages: at most 50 a second; messages were dropped", NULL);
-}
-
-void
-signaling_reject_binary (Signaling *sig)
-{
-  reply_error (sig, KANYAN_ERROR_BAD_JSON, "binary frames are not part of the protocol", NULL);
-}
-
-gboolean
-signaling_joined (Signaling *sig)
-{
+  Signaling *sig = session;
   return sig->participant != NULL;
 }
 
-void
-signaling_free (Signaling *sig)
+static void
+signaling_free (gpointer session)
 {
+  Signaling *sig = session;
   if (sig->participant) {
     Room *room = signaling_room (sig);
     if (room)
@@ -298,3 +292,7 @@ signaling_free (Signaling *sig)
   g_free (sig->invite_token);
   g_free (sig);
 }
+
+const HttpWebSocket signaling_websocket = {
+  "/ws", WS_MAX_MESSAGE, signaling_new, signaling_receive, signaling_refuse, signaling_joined, signaling_free,
+};

@@ -31,40 +31,42 @@ whip_resource_free (gpointer data)
   g_free (res);
 }
 
-/* the room's messages to a WHIP publisher: only the answer or an error matter */
+/* the room's protocol messages (participants, state, bye…) mean nothing to a WHIP encoder */
 static void
 transport_send (gpointer data, const gchar *json)
+{
+}
+
+/* main loop: the complete answer (candidates gathered) for the pending POST */
+static void
+transport_answer (gpointer data, const gchar *sdp)
 {
   WhipResource *res = data;
   if (!res->pending)
     return;
-  g_autoptr (JsonNode) node = json_from_string (json, NULL);
-  JsonObject *obj = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  const gchar *type = obj ? json_object_get_string_member_with_default (obj, "type", "") : "";
-  g_autoptr (HttpExchange) ex = NULL;
-  if (g_strcmp0 (type, "answer") == 0) {
-    ex = g_steal_pointer (&res->pending);
-    const gchar *sdp = json_object_get_string_member (obj, "sdp");
-    g_autofree gchar *location = g_strdup_printf ("/whip/%s/%s", res->case_ref, res->id);
-    http_exchange_add_header (ex, "location", location);
-    /* RFC 9725 §4.6: the ICE servers (and a TURN credential of its own) as Link headers */
-    g_autofree gchar *ice_label = g_strdup_printf ("%s.whip-%s", res->case_ref, res->id);
-    g_strdelimit (ice_label, ":", '-');
-    g_auto (GStrv) links = ice_servers_link_headers (res->app->config, ice_label, g_get_real_time () / G_USEC_PER_SEC);
-    for (gchar **link = links; *link; link++)
-      http_exchange_add_header (ex, "link", *link);
-    g_autoptr (GBytes) body = g_bytes_new (sdp, strlen (sdp));
-    http_exchange_respond (ex, 201, "application/sdp", body);
-  } else if (g_strcmp0 (type, "error") == 0) {
-    ex = g_steal_pointer (&res->pending);
-    /* the room's code (replaced, timeout, bad_sdp…) becomes the HTTP status */
-    const gchar *code = json_object_get_string_member_with_default (obj, "code", "");
-    gint known = KANYAN_ERROR_BAD_SDP;
-    for (gint c = 0; c < 256; c++)   /* past the table: "internal" */
-      if (g_strcmp0 (kanyan_error_code (c), code) == 0)
-        known = c;
-    http_exchange_respond_code (ex, known, json_object_get_string_member_with_default (obj, "message", ""));
-  }
+  g_autoptr (HttpExchange) ex = g_steal_pointer (&res->pending);
+  g_autofree gchar *location = g_strdup_printf ("/whip/%s/%s", res->case_ref, res->id);
+  http_exchange_add_header (ex, "location", location);
+  /* RFC 9725 §4.6: the ICE servers (and a TURN credential of its own) as Link headers */
+  g_autofree gchar *ice_label = g_strdup_printf ("%s.whip-%s", res->case_ref, res->id);
+  g_strdelimit (ice_label, ":", '-');
+  g_auto (GStrv) links = ice_servers_link_headers (res->app->config, ice_label, g_get_real_time () / G_USEC_PER_SEC);
+  for (gchar **link = links; *link; link++)
+    http_exchange_add_header (ex, "link", *link);
+  g_autoptr (GBytes) body = g_bytes_new (sdp, strlen (sdp));
+  http_exchange_respond (ex, 201, "application/sdp", body);
+}
+
+/* main loop: the room's error (replaced, timeout, bad_sdp…) answers the pending POST with
+ * that code's HTTP status */
+static void
+transport_error (gpointer data, gint code, const gchar *message)
+{
+  WhipResource *res = data;
+  if (!res->pending)
+    return;
+  g_autoptr (HttpExchange) ex = g_steal_pointer (&res->pending);
+  http_exchange_respond_code (ex, code, message);
 }
 
 /* the room let go of the publisher (replaced, connection failed) */
@@ -76,7 +78,7 @@ transport_close (gpointer data)
   g_hash_table_remove (res->app->whip_resources, res->id);
 }
 
-static const ParticipantTransport whip_transport = { transport_send, transport_close };
+static const ParticipantTransport whip_transport = { transport_send, transport_close, transport_answer, transport_error };
 
 static const gchar *
 bearer_token (HttpExchange *ex)

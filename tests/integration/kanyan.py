@@ -115,6 +115,7 @@ class Server:
         self.children = []
         self.passwords = {}   # username -> password
         self.cookies = {}     # username -> "kanyan_session=…"
+        self.env = {}         # more environment for the server process (GST_DEBUG=…), set before start()
 
     @property
     def base(self):
@@ -138,6 +139,7 @@ class Server:
         argv = [KANYAN, "serve"] + ([] if self.tls else ["--no-tls"]) + ["--port", str(self.port), "--bind", "127.0.0.1",
                 "--ice-address", ICE_ADDRESS] + self.common_args()
         env = dict(os.environ, G_MESSAGES_DEBUG="kanyan", GST_DEBUG="1")
+        env.update(self.env)
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=env)
         # listening only once /api/health answers; a server that never does is not left behind
@@ -342,7 +344,12 @@ def decode_errors(path):
     decoded frames onto its own output clock, not from the file (see packet_dts_repeats)."""
     out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", path, "-map", "0:v?", "-map", "0:a?", "-f", "null", "-"],
                          capture_output=True, text=True)
-    errors = [l for l in out.stderr.splitlines() if l.strip() and not l.startswith("[null @")]
+    errors, dropped = [], False
+    for line in out.stderr.splitlines():
+        repeat = line.strip().startswith("Last message repeated")
+        dropped = line.startswith("[null @") or (repeat and dropped)   # its repeats go with it
+        if line.strip() and not dropped:
+            errors.append(line)
     return errors + ([f"ffmpeg exited {out.returncode}"] if out.returncode else [])
 
 

@@ -53,6 +53,21 @@ class ArchiveFinalizeTest(unittest.TestCase):
         self.assertGreater(duration, 2.0)
         self.assertLess(duration, 5.5)
 
+    def test_segment_without_media_is_empty_not_failed(self):
+        """A segment closed before any media reached it (a decision within its first second)
+        has an empty file, or a header and no packet: it is "empty", not a failed archive."""
+        empty = os.path.join(self.dir, "segment-001.mkv")
+        open(empty, "wb").close()
+        header_only = os.path.join(self.dir, "segment-002.mkv")
+        subprocess.run(["gst-launch-1.0", "-q", "videotestsrc", "num-buffers=0", "!", "vp8enc", "!", "matroskamux",
+                        "!", "filesink", f"location={header_only}"], check=True)   # what the recorder leaves
+        for src in (empty, header_only):
+            rc, result, err = finalize(src)
+            self.assertEqual(rc, 0, err)
+            self.assertTrue(result["empty"], result)
+            self.assertFalse(os.path.exists(src))
+        self.assertEqual(os.listdir(self.dir), [])
+
     def test_unreadable_file_is_refused_and_kept(self):
         src = os.path.join(self.dir, "segment-003.mkv")
         with open(src, "wb") as f:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import unittest
 
-from kanyan import Server, wait_until
+from kanyan import Server, decode_errors, ffprobe, wait_until
 
 TMPFS_MB = 24
 
@@ -23,12 +23,9 @@ def segments(server):
 
 @unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1" and os.geteuid() == 0,
                      "needs the test network namespace (tests/netns.sh) and root to mount a tmpfs")
-@unittest.skipIf(os.environ.get("KANYAN_DISK_FULL_TEST") != "1",
-                 "known bug, issue 11: in whole runs the recording branch sometimes writes nothing after its "
-                 "first keyframe, so the volume never fills (passes alone: KANYAN_DISK_FULL_TEST=1)")
 class DiskFullTest(unittest.TestCase):
     def setUp(self):
-        self.server = Server()
+        self.server = Server("[archive]\nmin_free_mb=1\n")   # the floor is test_disk_floor's
         os.makedirs(self.server.recordings)
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MB}m", "tmpfs", self.server.recordings], check=True)
         self.filler = os.path.join(self.server.recordings, "filler")
@@ -51,6 +48,7 @@ class DiskFullTest(unittest.TestCase):
     def test_full_volume_alerts_once_and_recording_resumes(self):
         s = self.server
         case = s.add_case("DISK-1")
+        s.add_user("adm", role="admin")
         pub = s.aiortc_publisher(case, 150)
         reviewer = s.reviewer(case, 145, "R")
         self.assertTrue(wait_until(lambda: any(r[2] == "recording" for r in segments(s)), 60), segments(s))
@@ -61,6 +59,12 @@ class DiskFullTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: reviewer.events("recording"), 10), reviewer.lines[-3:])
         alert = reviewer.events("recording")[0]
         self.assertEqual((alert["state"], alert["reason"]), ("stopped", "disk_full"))
+        # administrators see it too (the admin page shows /api/alerts); reviewers may not ask
+        status, body = s.api("GET", "/api/alerts", user="adm")
+        self.assertEqual(status, 200, body)
+        self.assertEqual([(a["kind"], a["case"], a["reason"]) for a in body["alerts"]],
+                         [("recording_stopped", "DISK-1", "disk_full")])
+        self.assertEqual(s.api("GET", "/api/alerts", user="owner")[0], 403)
         # while the disk stays full: nothing loops (the retries find no room and wait, quietly),
         # and the live inspection goes on
         frames_then = reviewer.last("frames")["frames"]
@@ -76,6 +80,7 @@ class DiskFullTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: audit_count(s, "recording.resumed") == 1, 90), segments(s))
         self.assertTrue(wait_until(lambda: len(reviewer.events("recording")) == 2, 10), reviewer.events("recording"))
         self.assertEqual(reviewer.events("recording")[1]["state"], "recording")
+        self.assertEqual(s.api("GET", "/api/alerts", user="adm")[1]["alerts"], [])
         sessions = {r[0] for r in s.db().execute("SELECT DISTINCT session_id FROM recordings")}
         self.assertEqual(len(sessions), 1)
         pub.stop()
@@ -87,8 +92,13 @@ class DiskFullTest(unittest.TestCase):
         self.assertEqual(audit_count(s, "recording.stopped"), 1)
         self.assertEqual(s.db().execute("PRAGMA integrity_check").fetchone()[0], "ok")
         # every segment that holds media got archived, the one the full disk cut included
+        # (the one the full disk cut once lost its header in the sink's buffer: "Invalid data")
         for row in rows:
-            self.assertIn(row[3], ("archived", "salvaged"), rows)
+            self.assertIn(row[3], ("archived", "salvaged"), f"{rows}\n" + "\n".join(
+                l for l in s.log_text().splitlines() if "archiv" in l or "record" in l)[-3000:])
+        for (path,) in s.db().execute("SELECT archive_path FROM recordings ORDER BY id"):
+            self.assertGreater(float(ffprobe(path)["format"]["duration"]), 0.5, path)
+            self.assertEqual(decode_errors(path), [], path)
 
 
 if __name__ == "__main__":

@@ -82,10 +82,10 @@ class SegmentTest(unittest.TestCase):
         self.assertEqual(decode_errors(archives[0]), [])
 
     def test_reconnection_starts_a_new_segment(self):
-        """A reconnection is a real change: a new segment. (With a reviewer talking back the
-        graph holds a loop — reviewer → mix → publisher → reviewer — and GStreamer warns about
-        it once when the new publisher links in; cutting it with proxysink/proxysrc broke the
-        pipeline's latency, so the loop is not asserted here yet.)"""
+        """A reconnection is a real change: a new segment. With a reviewer talking back, the
+        graph holds no loop (the mix reaches the publisher through an appsink/appsrc pair, not
+        a pad link: reviewer → mix → publisher → reviewer) and the new publisher hears the
+        reviewer too."""
         case = self.server.add_case("RECONNECT")
         pub = self.server.aiortc_publisher(case, 24, reconnect_after=10)
         talker = self.server.reviewer(case, 22, "talker", ["--talk"])
@@ -94,7 +94,11 @@ class SegmentTest(unittest.TestCase):
         self.server.stop()
         rows = segment_rows(self.server, case["ref"])
         self.assertEqual(len(rows), 2, rows)
-
+        self.assertNotIn("loop detected", self.server.log_text())
+        self.assertEqual(len(pub.events("published")), 2, pub.lines[-5:])
+        cut = next(i for i, l in enumerate(pub.lines) if l.get("event") == "reconnecting")
+        after = [l["audio_rms"] for l in pub.lines[cut:] if l.get("event") == "stats"]
+        self.assertTrue(after and max(after) > 500, f"the reconnected publisher hears the reviewer: {after}")
 
 if __name__ == "__main__":
     unittest.main()

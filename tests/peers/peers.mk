@@ -9,6 +9,7 @@ PEERS_PKGS := gstreamer-1.0 gstreamer-webrtc-1.0 gstreamer-sdp-1.0 libsoup-3.0 j
 PEERS_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror $(shell pkg-config --cflags $(PEERS_PKGS))
 PEERS_LIBS := $(shell pkg-config --libs $(PEERS_PKGS))
 
-build/reviewer-peer: tests/peers/reviewer_peer.c tests/peers/peers.mk
+# reviewer_client.c (the signaling and peer connections) is shared with bench/lg_reviewer.c
+build/reviewer-peer: tests/peers/reviewer_peer.c tests/peers/reviewer_client.c tests/peers/reviewer_client.h tests/peers/peers.mk
 	@mkdir -p $(@D)
-	$(CC) $(PEERS_CFLAGS) -o $@ $< $(PEERS_LIBS)
+	$(CC) $(PEERS_CFLAGS) -o $@ tests/peers/reviewer_peer.c tests/peers/reviewer_client.c $(PEERS_LIBS)

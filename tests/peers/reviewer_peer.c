@@ -22,26 +22,10 @@
  * Exits 0 after --duration seconds, 1 if the WebSocket cannot be opened,
  * 2 on a usage error. UPnP is turned off in libnice; no STUN server is used.
  */
-#define GST_USE_UNSTABLE_API
-#include <gst/gst.h>
-#include <gst/sdp/sdp.h>
-#include <gst/webrtc/webrtc.h>
-#include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
+#include "reviewer_client.h"   /* the signaling and peer connections, shared with the bench */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* One peer connection (one server `pc`). Never freed: signal handlers and
- * promises of a torn-down webrtcbin may still fire on its threads, and a test
- * peer receives only a handful of offers. */
-typedef struct {
-    char *id;
-    GstElement *pipe, *webrtc;
-    GObject *ice, *agent; /* held until the webrtcbin is gone */
-    guint bus_watch;
-    gint conn_state; /* GstWebRTCPeerConnectionState, atomic */
-} Pc;
 
 static struct {
     /* options */
@@ -51,12 +35,9 @@ static struct {
     /* state (main thread unless noted) */
     GMainLoop *loop;
     SoupSession *session;
-    SoupWebsocketConnection *ws;
+    ReviewerClient *client;
     gint64 start_us;      /* monotonic time at start */
-    gint64 join_us;       /* monotonic time `join` was sent */
-    guint pcs;
     GPtrArray *errors;    /* error codes received */
-    Pc *pc;               /* current peer connection */
     gint frames;          /* atomic: decoded video frames */
     gint audio_buffers;   /* atomic: decoded audio buffers */
     gint first_frame_ms;  /* atomic: -1 until the first frame */
@@ -89,51 +70,6 @@ static char *builder_finish(JsonBuilder *b)
     return text;
 }
 
-static JsonBuilder *msg_begin(const char *type)
-{
-    JsonBuilder *b = json_builder_new();
-    json_builder_begin_object(b);
-    member_str(b, "type", type);
-    return b;
-}
-
-static void msg_end_send(JsonBuilder *b)
-{
-    char *text = builder_finish(b);
-    if (app.ws && soup_websocket_connection_get_state(app.ws) == SOUP_WEBSOCKET_STATE_OPEN) {
-        if (app.verbose)
-            g_printerr("-> %s\n", text);
-        soup_websocket_connection_send_text(app.ws, text);
-    }
-    g_free(text);
-}
-
-/* A closure carried from a webrtcbin thread to the main loop. */
-typedef struct {
-    Pc *pc;
-    guint mline;
-    char *text;
-    GstPromise *promise;
-} Hop;
-
-static void hop(GSourceFunc fn, Pc *pc, guint mline, const char *text, GstPromise *promise)
-{
-    Hop *h = g_new0(Hop, 1);
-    h->pc = pc;
-    h->mline = mline;
-    h->text = g_strdup(text);
-    h->promise = promise;
-    g_main_context_invoke(NULL, fn, h);
-}
-
-static void hop_free(Hop *h)
-{
-    if (h->promise)
-        gst_promise_unref(h->promise);
-    g_free(h->text);
-    g_free(h);
-}
-
 /* ---------- media: counting what we receive ---------- */
 
 /* Link src to sink (a pad we own a reference to, released here). */
@@ -158,7 +94,7 @@ static GstPadProbeReturn count_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
     }
     g_atomic_int_add(&app.frames, (gint)n);
     if (g_atomic_int_get(&app.first_frame_ms) < 0) {
-        gint ms = (gint)((g_get_monotonic_time() - app.join_us) / 1000);
+        gint ms = (gint)((g_get_monotonic_time() - reviewer_client_join_us(app.client)) / 1000);
         g_atomic_int_compare_and_exchange(&app.first_frame_ms, -1, ms);
     }
     return GST_PAD_PROBE_OK;
@@ -189,146 +125,25 @@ static void on_decoded_pad(GstElement *decodebin, GstPad *pad, gpointer data)
     link_or_warn(pad, gst_element_get_static_pad(sink, "sink"));
 }
 
-/* webrtcbin exposed a received RTP stream: decode it. */
+/* webrtcbin exposed a received RTP stream: decode it (in the pipeline `data`). */
 static void on_webrtc_pad(GstElement *webrtc, GstPad *pad, gpointer data)
 {
-    Pc *pc = data;
+    GstElement *pipe = data;
     (void)webrtc;
     if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
         return;
     if (app.verbose)
-        g_printerr("reviewer-peer: %s: receiving on %s\n", pc->id, GST_PAD_NAME(pad));
+        g_printerr("reviewer-peer: receiving on %s\n", GST_PAD_NAME(pad));
     GstElement *dec = gst_element_factory_make("decodebin", NULL);
     /* decodebin commits its state asynchronously (once it exposes pads): in a
      * playing pipeline that takes the whole pipeline back to PAUSED, so
      * audio would stall while video waits for its first keyframe. Keep that
      * inside decodebin. */
     g_object_set(dec, "async-handling", TRUE, NULL);
-    g_signal_connect(dec, "pad-added", G_CALLBACK(on_decoded_pad), pc->pipe);
-    gst_bin_add(GST_BIN(pc->pipe), dec);
+    g_signal_connect(dec, "pad-added", G_CALLBACK(on_decoded_pad), pipe);
+    gst_bin_add(GST_BIN(pipe), dec);
     gst_element_sync_state_with_parent(dec);
     link_or_warn(pad, gst_element_get_static_pad(dec, "sink"));
-}
-
-/* ---------- signaling driven by webrtcbin ---------- */
-
-static gboolean send_ice_main(gpointer data)
-{
-    Hop *h = data;
-    if (h->pc == app.pc) {
-        JsonBuilder *b = msg_begin("ice");
-        member_str(b, "pc", h->pc->id);
-        member_str(b, "candidate", h->text);
-        member_int(b, "sdpMLineIndex", h->mline);
-        msg_end_send(b);
-    }
-    hop_free(h);
-    return G_SOURCE_REMOVE;
-}
-
-static void on_ice_candidate(GstElement *webrtc, guint mline, const char *cand, gpointer data)
-{
-    (void)webrtc;
-    hop(send_ice_main, data, mline, cand, NULL);
-}
-
-static void on_gathering_state(GstElement *webrtc, GParamSpec *ps, gpointer data)
-{
-    GstWebRTCICEGatheringState st;
-    (void)ps;
-    g_object_get(webrtc, "ice-gathering-state", &st, NULL);
-    if (st == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) /* end of trickle */
-        hop(send_ice_main, data, 0, "", NULL);
-}
-
-static void on_conn_state(GstElement *webrtc, GParamSpec *ps, gpointer data)
-{
-    Pc *pc = data;
-    GstWebRTCPeerConnectionState st;
-    (void)ps;
-    g_object_get(webrtc, "connection-state", &st, NULL);
-    g_atomic_int_set(&pc->conn_state, (gint)st);
-    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && g_atomic_int_get(&app.connected_ms) < 0)
-        g_atomic_int_compare_and_exchange(&app.connected_ms, -1,
-                                          (gint)((g_get_monotonic_time() - app.join_us) / 1000));
-}
-
-static gboolean answer_created_main(gpointer data)
-{
-    Hop *h = data;
-    Pc *pc = h->pc;
-    const GstStructure *reply = gst_promise_get_reply(h->promise);
-    GstWebRTCSessionDescription *answer = NULL;
-    if (reply)
-        gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
-    if (pc != app.pc) {
-        /* superseded by a newer offer */
-    } else if (!answer) {
-        g_printerr("reviewer-peer: webrtcbin created no answer for %s\n", pc->id);
-    } else {
-        g_signal_emit_by_name(pc->webrtc, "set-local-description", answer, NULL);
-        char *sdp = gst_sdp_message_as_text(answer->sdp);
-        JsonBuilder *b = msg_begin("answer");
-        member_str(b, "pc", pc->id);
-        member_str(b, "sdp", sdp);
-        msg_end_send(b);
-        g_free(sdp);
-    }
-    if (answer)
-        gst_webrtc_session_description_free(answer);
-    hop_free(h);
-    return G_SOURCE_REMOVE;
-}
-
-static void on_answer_created(GstPromise *promise, gpointer data)
-{
-    hop(answer_created_main, data, 0, NULL, promise);
-}
-
-static gboolean remote_set_main(gpointer data)
-{
-    Hop *h = data;
-    Pc *pc = h->pc;
-    if (pc == app.pc) {
-        GstPromise *p = gst_promise_new_with_change_func(on_answer_created, pc, NULL);
-        g_signal_emit_by_name(pc->webrtc, "create-answer", NULL, p);
-    }
-    hop_free(h);
-    return G_SOURCE_REMOVE;
-}
-
-static void on_remote_set(GstPromise *promise, gpointer data)
-{
-    hop(remote_set_main, data, 0, NULL, promise);
-}
-
-/* ---------- peer connection life cycle ---------- */
-
-static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
-{
-    GError *err = NULL;
-    (void)bus;
-    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR)
-        gst_message_parse_error(m, &err, NULL);
-    else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_WARNING)
-        gst_message_parse_warning(m, &err, NULL);
-    if (err)
-        g_printerr("reviewer-peer: %s: %s from %s: %s\n", ((Pc *)data)->id,
-                   GST_MESSAGE_TYPE_NAME(m), GST_OBJECT_NAME(m->src), err->message);
-    g_clear_error(&err);
-    return G_SOURCE_CONTINUE;
-}
-
-/* libnice would otherwise send SSDP multicast (UPnP-IGD) from every agent. */
-static void disable_upnp(Pc *pc)
-{
-    g_object_get(pc->webrtc, "ice-agent", &pc->ice, NULL);
-    if (pc->ice && g_object_class_find_property(G_OBJECT_GET_CLASS(pc->ice), "agent"))
-        g_object_get(pc->ice, "agent", &pc->agent, NULL);
-    if (pc->agent && g_object_class_find_property(G_OBJECT_GET_CLASS(pc->agent), "upnp"))
-        g_object_set(pc->agent, "upnp", FALSE, NULL);
-    else
-        g_printerr("reviewer-peer: could not reach the NiceAgent to turn UPnP off\n");
 }
 
 /* --talk: find the offer's audio m-line and its Opus payload type. */
@@ -355,7 +170,7 @@ static gboolean find_opus(const GstSDPMessage *sdp, guint *mline, int *pt)
 
 /* --talk: an Opus tone linked to the sink pad of the audio m-line, added
  * before the offer is applied so webrtcbin answers sendrecv for audio. */
-static void add_talk_source(Pc *pc, const GstSDPMessage *sdp)
+static void add_talk_source(GstElement *pipe, GstElement *webrtc, const GstSDPMessage *sdp)
 {
     guint mline;
     int pt;
@@ -374,132 +189,44 @@ static void add_talk_source(Pc *pc, const GstSDPMessage *sdp)
         g_error_free(err);
         return;
     }
-    gst_bin_add(GST_BIN(pc->pipe), bin);
+    gst_bin_add(GST_BIN(pipe), bin);
     GstCaps *caps = gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio",
                                         "encoding-name", G_TYPE_STRING, "OPUS",
                                         "clock-rate", G_TYPE_INT, 48000,
                                         "payload", G_TYPE_INT, pt, NULL);
     char *padname = g_strdup_printf("sink_%u", mline);
     GstPadTemplate *templ =
-        gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(pc->webrtc), "sink_%u");
+        gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtc), "sink_%u");
     GstPad *srcpad = gst_element_get_static_pad(bin, "src");
-    link_or_warn(srcpad, gst_element_request_pad(pc->webrtc, templ, padname, caps));
+    link_or_warn(srcpad, gst_element_request_pad(webrtc, templ, padname, caps));
     gst_object_unref(srcpad);
     gst_caps_unref(caps);
     g_free(padname);
 }
 
-static Pc *pc_new(const char *id, GstSDPMessage *sdp)
+/* ---------- the client's events ---------- */
+
+static void on_pc_new(gpointer owner, GstElement *pipe, GstElement *webrtc, const GstSDPMessage *offer)
 {
-    Pc *pc = g_new0(Pc, 1);
-    pc->id = g_strdup(id);
-    pc->pipe = gst_pipeline_new(NULL);
-    pc->webrtc = gst_element_factory_make("webrtcbin", NULL);
-    if (!pc->webrtc) {
-        g_printerr("reviewer-peer: no webrtcbin element\n");
-        exit(1);
-    }
-    g_object_set(pc->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-    gst_bin_add(GST_BIN(pc->pipe), pc->webrtc);
-    disable_upnp(pc);
-    g_signal_connect(pc->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), pc);
-    g_signal_connect(pc->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), pc);
-    g_signal_connect(pc->webrtc, "notify::connection-state", G_CALLBACK(on_conn_state), pc);
-    g_signal_connect(pc->webrtc, "pad-added", G_CALLBACK(on_webrtc_pad), pc);
-    GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(pc->pipe));
-    pc->bus_watch = gst_bus_add_watch(bus, on_bus, pc);
-    gst_object_unref(bus);
+    (void)owner;
+    g_signal_connect(webrtc, "pad-added", G_CALLBACK(on_webrtc_pad), pipe);
     if (app.talk)
-        add_talk_source(pc, sdp);
-    gst_element_set_state(pc->pipe, GST_STATE_PLAYING);
-
-    GstWebRTCSessionDescription *offer =
-        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp); /* takes sdp */
-    GstPromise *p = gst_promise_new_with_change_func(on_remote_set, pc, NULL);
-    g_signal_emit_by_name(pc->webrtc, "set-remote-description", offer, p);
-    gst_webrtc_session_description_free(offer);
-    return pc;
+        add_talk_source(pipe, webrtc, offer);
 }
 
-/* Stopping a webrtcbin can block in 1.22.0 (fixed upstream in 1.22.3), so do
- * it on a thread of its own; the main loop never waits for it. */
-static gpointer pc_stop_thread(gpointer data)
+/* webrtcbin thread */
+static void on_pc_state(gpointer owner, GstWebRTCPeerConnectionState st)
 {
-    Pc *pc = data;
-    gst_element_set_state(pc->pipe, GST_STATE_NULL);
-    gst_object_unref(pc->pipe);
-    g_clear_object(&pc->agent);
-    g_clear_object(&pc->ice);
-    return NULL;
+    (void)owner;
+    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && g_atomic_int_get(&app.connected_ms) < 0)
+        g_atomic_int_compare_and_exchange(&app.connected_ms, -1,
+                                          (gint)((g_get_monotonic_time() - reviewer_client_join_us(app.client)) / 1000));
 }
 
-static void pc_close(Pc *pc)
+static void on_message(gpointer owner, const char *t, JsonObject *o)
 {
-    if (!pc)
-        return;
-    g_source_remove(pc->bus_watch);
-    g_signal_handlers_disconnect_by_data(pc->webrtc, pc);
-    g_thread_unref(g_thread_new("pc-stop", pc_stop_thread, pc));
-}
-
-/* ---------- WebSocket signaling ---------- */
-
-static void on_offer(JsonObject *o)
-{
-    const char *id = json_object_get_string_member_with_default(o, "pc", NULL);
-    const char *text = json_object_get_string_member_with_default(o, "sdp", NULL);
-    app.pcs++;
-    if (!id || !text) {
-        g_printerr("reviewer-peer: offer without pc or sdp\n");
-        return;
-    }
-    if (app.no_answer)
-        return;
-    if (app.pc && strcmp(app.pc->id, id) == 0) {
-        g_printerr("reviewer-peer: ignoring a renegotiation of %s\n", id);
-        return;
-    }
-    GstSDPMessage *sdp = NULL;
-    if (gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK) {
-        g_printerr("reviewer-peer: unreadable offer SDP for %s\n", id);
-        return;
-    }
-    pc_close(app.pc);
-    app.pc = pc_new(id, sdp);
-}
-
-static void on_remote_ice(JsonObject *o)
-{
-    const char *id = json_object_get_string_member_with_default(o, "pc", NULL);
-    const char *cand = json_object_get_string_member_with_default(o, "candidate", "");
-    gint64 mline = json_object_get_int_member_with_default(o, "sdpMLineIndex", 0);
-    if (!app.pc || (id && strcmp(id, app.pc->id) != 0) || !cand[0])
-        return; /* stale pc, no pc yet, or end of candidates */
-    g_signal_emit_by_name(app.pc->webrtc, "add-ice-candidate", (guint)mline, cand);
-}
-
-static void on_ws_message(SoupWebsocketConnection *ws, gint type, GBytes *msg, gpointer data)
-{
-    gsize len;
-    const char *raw = g_bytes_get_data(msg, &len);
-    JsonParser *parser = json_parser_new();
-    (void)ws;
-    (void)data;
-    if (type != SOUP_WEBSOCKET_DATA_TEXT || !json_parser_load_from_data(parser, raw, (gssize)len, NULL) ||
-        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
-        g_printerr("reviewer-peer: unreadable message from the server\n");
-        g_object_unref(parser);
-        return;
-    }
-    if (app.verbose)
-        g_printerr("<- %.*s\n", (int)len, raw);
-    JsonObject *o = json_node_get_object(json_parser_get_root(parser));
-    const char *t = json_object_get_string_member_with_default(o, "type", "");
-    if (strcmp(t, "offer") == 0) {
-        on_offer(o);
-    } else if (strcmp(t, "ice") == 0) {
-        on_remote_ice(o);
-    } else if (strcmp(t, "error") == 0) {
+    (void)owner;
+    if (strcmp(t, "error") == 0) {
         const char *code = json_object_get_string_member_with_default(o, "code", "?");
         g_ptr_array_add(app.errors, g_strdup(code));
         g_printerr("reviewer-peer: error %s: %s\n", code,
@@ -519,37 +246,13 @@ static void on_ws_message(SoupWebsocketConnection *ws, gint type, GBytes *msg, g
         g_printerr("reviewer-peer: bye (%s)\n",
                    json_object_get_string_member_with_default(o, "reason", ""));
     }
-    g_object_unref(parser);
 }
 
-static void on_ws_closed(SoupWebsocketConnection *ws, gpointer data)
+static void on_failed(gpointer owner, const GError *error)
 {
-    (void)data;
-    g_printerr("reviewer-peer: WebSocket closed (code %u)\n",
-               soup_websocket_connection_get_close_code(ws));
-}
-
-static void on_ws_connected(GObject *src, GAsyncResult *res, gpointer data)
-{
-    GError *err = NULL;
-    (void)data;
-    app.ws = soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
-    if (!app.ws) {
-        g_printerr("reviewer-peer: cannot open %s: %s\n", app.url, err->message);
-        g_error_free(err);
-        app.exit_code = 1;
-        g_main_loop_quit(app.loop);
-        return;
-    }
-    soup_websocket_connection_set_keepalive_interval(app.ws, 0);
-    g_signal_connect(app.ws, "message", G_CALLBACK(on_ws_message), NULL);
-    g_signal_connect(app.ws, "closed", G_CALLBACK(on_ws_closed), NULL);
-    JsonBuilder *b = msg_begin("join");
-    member_str(b, "case", app.case_ref);
-    member_str(b, "role", "reviewer");
-    member_str(b, "name", app.name);
-    app.join_us = g_get_monotonic_time();
-    msg_end_send(b);
+    (void)owner, (void)error;
+    app.exit_code = 1;
+    g_main_loop_quit(app.loop);
 }
 
 /* ---------- the once-a-second report ---------- */
@@ -557,8 +260,7 @@ static void on_ws_connected(GObject *src, GAsyncResult *res, gpointer data)
 static gboolean on_tick(gpointer data)
 {
     double elapsed = (double)(g_get_monotonic_time() - app.start_us) / G_USEC_PER_SEC;
-    gboolean connected = app.pc && g_atomic_int_get(&app.pc->conn_state) ==
-                                       GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED;
+    gboolean connected = reviewer_client_connected(app.client);
     int ffm = g_atomic_int_get(&app.first_frame_ms);
     JsonBuilder *b = json_builder_new();
     (void)data;
@@ -568,7 +270,7 @@ static gboolean on_tick(gpointer data)
     member_int(b, "audio_buffers", g_atomic_int_get(&app.audio_buffers));
     json_builder_set_member_name(b, "connected");
     json_builder_add_boolean_value(b, connected);
-    member_int(b, "pcs", app.pcs);
+    member_int(b, "pcs", reviewer_client_pcs(app.client));
     json_builder_set_member_name(b, "first_frame_ms");
     if (ffm < 0)
         json_builder_add_null_value(b);
@@ -627,27 +329,21 @@ int main(int argc, char **argv)
     app.loop = g_main_loop_new(NULL, FALSE);
     app.session = soup_session_new();
     soup_session_set_proxy_resolver(app.session, NULL); /* local server: never a proxy */
-    SoupMessage *msg = soup_message_new(SOUP_METHOD_GET, app.url);
-    if (!msg) {
+    const ReviewerOptions opt = { .url = app.url, .cookie = app.cookie, .case_ref = app.case_ref,
+                                  .name = app.name, .log_name = "reviewer-peer",
+                                  .no_answer = app.no_answer, .verbose = app.verbose };
+    const ReviewerEvents events = { .pc_new = on_pc_new, .pc_state = on_pc_state, .message = on_message,
+                                    .failed = on_failed };
+    app.client = reviewer_client_start(app.session, &opt, &events, NULL);
+    if (!app.client) {
         fprintf(stderr, "reviewer-peer: bad --url %s\n", app.url);
         return 2;
     }
-    if (app.cookie) /* the reviewer's login session: kanyan_session=… */
-        soup_message_headers_append(soup_message_get_request_headers(msg), "Cookie", app.cookie);
-    soup_session_websocket_connect_async(app.session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                         NULL, on_ws_connected, NULL);
-    g_object_unref(msg);
     app.start_us = g_get_monotonic_time();
     g_timeout_add(1000, on_tick, NULL);
     g_main_loop_run(app.loop);
 
-    if (app.ws && soup_websocket_connection_get_state(app.ws) == SOUP_WEBSOCKET_STATE_OPEN) {
-        msg_end_send(msg_begin("leave"));
-        soup_websocket_connection_close(app.ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-        /* let the close frame go out */
-        for (int i = 0; i < 50 && soup_websocket_connection_get_state(app.ws) != SOUP_WEBSOCKET_STATE_CLOSED; i++)
-            g_main_context_iteration(NULL, FALSE), g_usleep(10000);
-    }
+    reviewer_client_leave(app.client, TRUE);
     fflush(stdout);
     /* Do not wait for webrtcbin teardown (it can hang in 1.22.0): exit now. */
     _Exit(app.exit_code);

@@ -1,6 +1,7 @@
 // admin/admin.js — case types and accounts for admins (the server refuses everyone else).
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
-import { api, currentUser, requireLogin, logout } from '../lib/session.js';
+import { api } from '../lib/session.js';
+import { signIn } from '../lib/staff.js';
 
 const $ = (id) => document.getElementById(id);
 let types = [];
@@ -76,14 +77,22 @@ async function addUser(e) {
   if (r.ok) loadUsers();
 }
 
+// what an administrator must see now (a live inspection that stopped recording: a full
+// disk), checked every 10 s while the page is open
+async function loadAlerts() {
+  const r = await api('/api/alerts');
+  const alerts = r.ok ? r.body.alerts : [];
+  $('alerts').hidden = alerts.length === 0;
+  $('alerts').textContent = alerts.map((a) => `${t(a.reason === 'disk_full' ? 'admin.alert.diskFull' : 'admin.alert.writeFailed')} ` +
+    `${a.case} (${t('admin.alert.since')} ${new Date(a.since).toLocaleTimeString()})`).join(' · ');
+}
+
 applyTranslations();
 installLanguageSwitch($('lang'), loadTypes);
-const me = (await currentUser()) || (await requireLogin($('login'), $('page')));
-$('page').classList.remove('hidden');
-$('who').textContent = `${me.username} · ${me.role}`;
-$('logout').classList.remove('hidden');
-$('logout').addEventListener('click', logout);
+const me = await signIn($('page'));
 $('type-form').addEventListener('submit', saveType);
 $('user-form').addEventListener('submit', addUser);
 loadTypes();
 loadUsers();
+loadAlerts();
+setInterval(loadAlerts, 10000);

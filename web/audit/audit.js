@@ -3,7 +3,8 @@
 // moment at that second; the player moves on at a segment's end and on a decode error, and
 // says so), the audit entries, and the check.
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
-import { api, currentUser, requireLogin, logout } from '../lib/session.js';
+import { api } from '../lib/session.js';
+import { signIn } from '../lib/staff.js';
 
 const $ = (id) => document.getElementById(id);
 const MARKED = ['mark', 'still.captured', 'decision', 'decision.countersigned', 'decision.returned', 'participant.joined',
@@ -224,11 +225,7 @@ async function verify() {
 
 applyTranslations();
 installLanguageSwitch($('lang'), search);
-const me = (await currentUser()) || (await requireLogin($('login'), $('page')));
-$('page').classList.remove('hidden');
-$('who').textContent = `${me.username} · ${me.role}`;
-$('logout').classList.remove('hidden');
-$('logout').addEventListener('click', logout);
+const me = await signIn($('page'));
 $('search').addEventListener('submit', search);
 $('verify').addEventListener('click', verify);
 $('player').addEventListener('loadedmetadata', () => {

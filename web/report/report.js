@@ -1,5 +1,7 @@
 // report/report.js — one case's inspection report: facts, each item with its marks, notes and
 // stills, the decisions and countersignature, the reviewers, times and recordings with hashes.
+// The report itself comes from the server (GET /api/cases/{ref}/report: the one CaseReport that
+// the bundle's report.html and report.pdf render too); this page only lays it out.
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 
@@ -16,7 +18,7 @@ function row(label, value) {
 
 function render() {
   if (!data) return;
-  const [c, tl] = data;
+  const c = data;
   const zh = document.documentElement.lang === 'zh-CN';
   $('r-title').textContent = `${zh ? c.type_title.zh : c.type_title.en} — ${c.ref}`;
   $('r-facts').replaceChildren(row(t('audit.applicant'), `${c.applicant_name} ${c.applicant_phone}`),
@@ -47,7 +49,7 @@ function render() {
       (s.challenge_seen_by ? ` · ${t('review.challenge.seen')}: ${s.challenge_seen_by}` : '') +
       (s.location ? ` · ${t('review.location')} ±${Math.round(s.location.accuracy_m)} m` +
         (s.location.distance_m != null ? `, ${s.location.distance_m} m ${t('review.distance')}` : '') : '') })));
-  $('r-recordings').replaceChildren(...tl.recordings.map((r) => {
+  $('r-recordings').replaceChildren(...c.recordings.map((r) => {
     const tr = document.createElement('tr');
     tr.append(Object.assign(document.createElement('td'), { textContent: `${r.session}.${r.seq}` }),
       // when its first picture was taken (the archive's 0), then its true media duration
@@ -67,10 +69,10 @@ $('print').addEventListener('click', () => window.print());
 if (ref) $('pdf').href = `/api/cases/${encodeURIComponent(ref)}/report.pdf`;
 if (!ref) $('error').textContent = t('report.nocase');
 else {
-  const [c, tl] = await Promise.all([api(`/api/cases/${encodeURIComponent(ref)}`), api(`/api/cases/${encodeURIComponent(ref)}/timeline`)]);
-  if (!c.ok || !tl.ok) $('error').textContent = (c.body || tl.body || {}).message || t('err.network');
+  const r = await api(`/api/cases/${encodeURIComponent(ref)}/report`);
+  if (!r.ok) $('error').textContent = (r.body || {}).message || t('err.network');
   else {
-    data = [c.body, tl.body];
+    data = r.body;
     const key = await api('/api/signing-key');   // the key this server signs exported bundles with
     if (key.ok) signingKey = key.body.public_key;
     render();

@@ -3,7 +3,8 @@
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
-import { api, currentUser, requireLogin, logout } from '../lib/session.js';
+import { api } from '../lib/session.js';
+import { signIn } from '../lib/staff.js';
 import { Checklist } from './checklist.js';
 import { openDrawing } from './drawing.js';
 
@@ -287,11 +288,7 @@ setInterval(async () => {
   lastStats = s;
   $('stats').textContent = `${s.bitrateKbps} kbit/s · ${s.lossPct}% loss · ${s.width}×${s.height}`;
 }, 1000);
-const me = (await currentUser()) || (await requireLogin($('login'), $('desk')));
-$('desk').classList.remove('hidden');
-$('who').textContent = `${me.username} · ${me.role}`;
-$('logout').classList.remove('hidden');
-$('logout').addEventListener('click', logout);
+const me = await signIn($('desk'));
 $('decide').addEventListener('submit', decide);
 $('reopen').addEventListener('submit', reopen);
 $('challenge-seen').addEventListener('click', async () => {

@@ -1,0 +1,103 @@
+/* case_report.c — builds the CaseReport of a case from the store (case_report.h): every query
+ * a report needs, once, and "which mark counts" through the workflow's one rule. Reads only;
+ * the renderers (export.c, report_pdf.c, the report page through case_report_to_json) never
+ * query the store for the report themselves. */
+#include "archive/case_report.h"
+#include "review/workflow.h"
+#include "review/serialize.h"
+#include "core/json_out.h"
+
+CaseReport *
+case_report_new (sqlite3 *db, const CaseRow *row)
+{
+  CaseReport *r = g_new0 (CaseReport, 1);
+  r->row = row;
+  r->items = store_case_items (db, row->id);
+  r->session = store_session_latest (db, row->id);
+  r->marks = r->session ? store_marks (db, r->session) : g_ptr_array_new ();
+  r->latest = workflow_latest_marks (r->marks, r->items->len);
+  r->decisions = store_decisions (db, row->id);
+  r->stills = store_stills_of_case (db, row->id);
+  r->sessions = store_sessions_of_case (db, row->id);
+  r->recordings = store_recordings_of_case (db, row->id);
+  r->co_reviewers = store_case_reviewers (db, row->id);
+  return r;
+}
+
+void
+case_report_free (CaseReport *r)
+{
+  if (!r)
+    return;
+  g_free (r->latest);   /* borrowed from marks */
+  g_ptr_array_unref (r->marks);
+  g_ptr_array_unref (r->items);
+  g_ptr_array_unref (r->decisions);
+  g_ptr_array_unref (r->stills);
+  g_ptr_array_unref (r->sessions);
+  g_ptr_array_unref (r->recordings);
+  g_ptr_array_unref (r->co_reviewers);
+  g_free (r);
+}
+
+void
+case_report_to_json (JsonBuilder *b, const CaseReport *r)
+{
+  const CaseRow *row = r->row;
+  json_builder_begin_object (b);
+  json_out_str (b, "ref", row->ref);
+  json_out_str (b, "type", row->type_key);
+  json_builder_set_member_name (b, "type_title");
+  json_builder_begin_object (b);
+  json_out_str (b, "en", row->type_title_en);
+  json_out_str (b, "zh", row->type_title_zh);
+  json_builder_end_object (b);
+  json_out_str (b, "status", row->status);
+  json_out_str (b, "owner", row->owner);
+  json_out_str (b, "department", row->department);
+  json_out_str (b, "applicant_name", row->applicant_name);
+  json_out_str (b, "applicant_phone", row->applicant_phone);
+  json_out_str (b, "site_address", row->site_address);
+  json_out_str (b, "accepted_on", row->accepted_on);
+  json_out_str (b, "deadline_on", row->deadline_on);
+  json_builder_set_member_name (b, "co_reviewers");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->co_reviewers->len; i++)
+    json_builder_add_string_value (b, g_ptr_array_index (r->co_reviewers, i));
+  json_builder_end_array (b);
+  json_out_int_or_null (b, "session", r->session, r->session != 0);
+  json_builder_set_member_name (b, "items");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->items->len; i++) {
+    json_builder_begin_object (b);
+    item_members (b, i + 1, g_ptr_array_index (r->items, i));
+    json_builder_set_member_name (b, "mark");
+    if (r->latest[i])
+      mark_to_json (b, r->latest[i]);
+    else
+      json_builder_add_null_value (b);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "decisions");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->decisions->len; i++)
+    decision_to_json (b, g_ptr_array_index (r->decisions, i));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "stills");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->stills->len; i++)
+    still_to_json (b, g_ptr_array_index (r->stills, i));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "sessions");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->sessions->len; i++)
+    session_to_json (b, g_ptr_array_index (r->sessions, i), row, NULL);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "recordings");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->recordings->len; i++)
+    recording_to_json (b, g_ptr_array_index (r->recordings, i), NULL);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
