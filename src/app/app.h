@@ -47,6 +47,7 @@ typedef struct {
   gint     turn_ttl_s;        /* lifetime of a credential computed from turn_secret */
   gchar  **public_addresses;  /* 1:1 NAT: "PUBLIC" or "PRIVATE=PUBLIC" per entry */
   gboolean keep_private;      /* with public_addresses: advertise the private host candidate too */
+  gboolean ice_tcp;           /* passive ICE-TCP host candidates (ports from [media] ice_port_min..max, TCP) */
 } KanyanConfig;
 
 typedef struct {

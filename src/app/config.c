@@ -29,6 +29,7 @@ config_new_defaults (void)
   cfg->min_free_mb = 64;        /* stop recording before the volume (often the database's too) is full */
   cfg->turn_ttl_s = 4 * 3600;   /* longer than any live inspection; a rejoin gets a new one */
   cfg->keep_private = TRUE;
+  cfg->ice_tcp = TRUE;          /* a phone on a network that drops UDP still connects directly */
   return cfg;
 }
 
@@ -139,6 +140,15 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
       return FALSE;
     }
     cfg->keep_private = keep;
+  }
+  if (g_key_file_has_key (kf, "ice", "tcp", NULL)) {
+    GError *local = NULL;
+    gboolean tcp = g_key_file_get_boolean (kf, "ice", "tcp", &local);
+    if (local) {
+      g_propagate_prefixed_error (error, local, "[ice] tcp: ");
+      return FALSE;
+    }
+    cfg->ice_tcp = tcp;
   }
   if (!ice_servers_check_config (cfg, error))
     return FALSE;

@@ -92,7 +92,7 @@ case_report_to_json (JsonBuilder *b, const CaseReport *r)
   json_builder_set_member_name (b, "sessions");
   json_builder_begin_array (b);
   for (guint i = 0; i < r->sessions->len; i++)
-    session_to_json (b, g_ptr_array_index (r->sessions, i), row);
+    session_to_json (b, g_ptr_array_index (r->sessions, i), row, NULL);
   json_builder_end_array (b);
   json_builder_set_member_name (b, "recordings");
   json_builder_begin_array (b);

@@ -4,6 +4,7 @@
  * Owns the Relay and the Recorder; knows transports only through ParticipantTransport. */
 #include "live/room.h"
 #include "media/ice_servers.h"
+#include "live/reach.h"
 #include "media/relay.h"
 #include "media/recorder.h"
 #include "media/still.h"
@@ -29,6 +30,8 @@ struct _Participant {
   gchar          *pc;            /* reviewer: id of the current peer connection */
   guint           pc_serial;
   guint           answer_timeout; /* reviewer: its answer; WHIP applicant: its ICE connection */
+  gchar          *ice_local;     /* the selected candidate pair ("host/udp"…), once connected */
+  gchar          *ice_remote;
 };
 
 struct _Room {
@@ -58,6 +61,7 @@ struct _Room {
   guint       space_check;       /* timer: the recordings volume's free space against the floor */
   guint       recording_confirm; /* timer: a resumed segment has run long enough to call it resumed */
   guint       retry_delay_s;     /* the back-off, doubled on each failure */
+  RoomReach  *reach;             /* candidate kinds offered, no media REACH_MEDIA_WAIT_S after an offer */
 };
 
 struct _RoomStill {
@@ -143,6 +147,51 @@ broadcast_state (Room *room)
     json_builder_add_string_value (b, room_applicant_state (room));
     send_builder (p, b);
   }
+}
+
+/* ---- reachability (reach.c): the pair selected, media that never came ------------------ */
+
+static void
+send_text (Participant *to, const gchar *text)
+{
+  if (to->transport)
+    to->transport->send (to->transport_data, text);
+}
+
+static void
+send_ice_pair (Participant *to, Participant *about)
+{
+  g_autofree gchar *text = room_reach_pair_message (about->id, role_names[about->role], about->ice_local,
+                                                    about->ice_remote);
+  send_text (to, text);
+}
+
+static void
+send_reach (Participant *to, Room *room)
+{
+  g_autofree gchar *text = room_reach_message (room->reach, room->applicant ? room->applicant->id : "");
+  send_text (to, text);
+}
+
+/* main loop: the applicant is connected on signaling, yet no media came: everyone (the
+ * applicant's page too) is told, with the kinds of candidates each side offered */
+static void
+on_reach_stalled (gpointer owner)
+{
+  Room *room = owner;
+  if (room->media_flowing || !room->applicant) {
+    room_reach_stop (room->reach);
+    return;
+  }
+  g_autofree gchar *theirs = room_reach_applicant_text (room->reach);
+  g_autofree gchar *ours = room_reach_server_text (room->reach);
+  g_warning ("case %s: the applicant %s is connected on signaling but no media came in %d s (applicant offered %s;"
+             " server %s)", room->case_ref, room->applicant->id, REACH_MEDIA_WAIT_S, theirs, ours);
+  g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
+  audit_note (room->app->db, "server", "reach.no_media", room->case_ref, "session", session_text,
+              "applicant_candidates", theirs, "server_candidates", ours, NULL);
+  for (guint i = 0; i < room->participants->len; i++)
+    send_reach (g_ptr_array_index (room->participants, i), room);
 }
 
 /* the same list goes to everyone: built once, so a join costs O(n), not O(n²) */
@@ -451,6 +500,8 @@ on_media_flowing (gpointer owner, gboolean flowing)
 {
   Room *room = owner;
   room->media_flowing = flowing;
+  if (flowing)
+    room_reach_stop (room->reach);
   if (flowing && !room->recording_stopped)
     room_start_recording (room);
   else if (flowing)
@@ -479,6 +530,8 @@ static void
 on_ice_candidate (gpointer owner, WebrtcPeer *peer, guint mline, const gchar *candidate)
 {
   Participant *p = owner;
+  if (p->role == ROLE_APPLICANT && p == p->room->applicant)
+    room_reach_server_candidate (p->room->reach, candidate);
   if (p->whip)
     return;
   g_autoptr (JsonBuilder) b = message_begin ("ice");
@@ -531,8 +584,33 @@ on_peer_failed (gpointer owner, WebrtcPeer *peer, const gchar *message)
     room_remove (p->room, p, KANYAN_ERROR_BAD_SDP, message);
 }
 
+/* the candidate pair this participant's connection selected: recorded with the session and
+ * audited; reviewers see the applicant's and their own */
+static void
+on_selected_pair (gpointer owner, WebrtcPeer *peer, const WebrtcPeerPair *pair)
+{
+  Participant *p = owner;
+  Room *room = p->room;
+  g_free (p->ice_local);
+  g_free (p->ice_remote);
+  p->ice_local = webrtc_peer_candidate_label (&pair->local);
+  p->ice_remote = webrtc_peer_candidate_label (&pair->remote);
+  g_info ("case %s: %s connected over %s (%s) <-> %s (%s)", room->case_ref, p->id, p->ice_local,
+          pair->local.address ? pair->local.address : "?", p->ice_remote, pair->remote.address ? pair->remote.address : "?");
+  store_participant_set_ice (room->app->db, p->db_id, p->ice_local, p->ice_remote);
+  g_autofree gchar *actor = g_strdup_printf ("%s:%s", role_names[p->role], p->id);
+  g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
+  audit_note (room->app->db, actor, "participant.connected", room->case_ref, "session", session_text,
+              "server", p->ice_local, "peer", p->ice_remote, NULL);
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *r = g_ptr_array_index (room->participants, i);
+    if (r->role == ROLE_REVIEWER && (p->role == ROLE_APPLICANT || r == p))
+      send_ice_pair (r, p);
+  }
+}
+
 static const WebrtcPeerEvents peer_events = {
-  on_local_description, on_ice_candidate, on_gathering_done, on_connection_state, on_peer_failed,
+  on_local_description, on_ice_candidate, on_gathering_done, on_connection_state, on_peer_failed, on_selected_pair,
 };
 
 /* ---- viewers ------------------------------------------------------------------------- */
@@ -601,6 +679,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   room->relay = relay;
   room->participants = g_ptr_array_new ();
   room->stills = g_ptr_array_new ();
+  room->reach = room_reach_new (on_reach_stalled, room);
   room->finishing = g_ptr_array_new ();
   g_snprintf (room->challenge, sizeof room->challenge, "%04u", randombytes_uniform (10000));
   store_session_set_challenge (app->db, session_id, room->challenge);
@@ -617,6 +696,8 @@ participant_free (Participant *p)
   g_free (p->id);
   g_free (p->name);
   g_free (p->pc);
+  g_free (p->ice_local);
+  g_free (p->ice_remote);
   g_free (p);
 }
 
@@ -627,6 +708,7 @@ room_detach (Room *room, Participant *p, gboolean close_transport)
   g_ptr_array_remove (room->participants, p);
   viewer_drop (p);
   if (room->applicant == p) {
+    room_reach_stop (room->reach);
     room->applicant = NULL;
     relay_publisher_stop (room->relay);
     p->peer = NULL;
@@ -683,6 +765,7 @@ room_free (Room *room)
     g_source_remove (room->recording_retry);
   if (room->recording_confirm)
     g_source_remove (room->recording_confirm);
+  room_reach_stop (room->reach);
   if (room->space_check)
     g_source_remove (room->space_check);
   while (room->participants->len)
@@ -700,6 +783,7 @@ room_free (Room *room)
     ((SegmentDone *) g_ptr_array_index (room->finishing, i))->room = NULL;
   g_ptr_array_unref (room->finishing);
   relay_free (room->relay);
+  room_reach_free (room->reach);
   store_session_close (room->app->db, room->session_id);
   g_ptr_array_unref (room->participants);
   g_free (room->case_ref);
@@ -828,6 +912,10 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
     send_builder (p, s);
     if (room->recording_stopped)
       send_recording_state (p, room);
+    if (room->applicant && room->applicant->ice_local)
+      send_ice_pair (p, room->applicant);
+    if (room_reach_stalled (room->reach))
+      send_reach (p, room);
     if (room->applicant && relay_has_publisher_codecs (room->relay))
       viewer_offer (room, p);
   }
@@ -857,6 +945,8 @@ room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, G
   p->peer = relay_publisher_start (room->relay, offer, &peer_events, p, &codecs_changed, error);
   if (!p->peer)
     return FALSE;
+  /* a new connection: the kinds of candidates each side offers, and REACH_MEDIA_WAIT_S for media */
+  room_reach_offer (room->reach, sdp, len, room->media_flowing);
   if (p->whip && !p->answer_timeout)   /* an abandoned WHIP offer holds a webrtcbin: not forever */
     p->answer_timeout = g_timeout_add_seconds (MAX (room->app->config->publisher_connect_timeout_s, 1),
                                                on_answer_timeout, p);
@@ -915,6 +1005,8 @@ room_add_ice (Room *room, Participant *p, const gchar *pc, guint mline, const gc
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "the candidate is out of range");
     return FALSE;
   }
+  if (p->role == ROLE_APPLICANT)
+    room_reach_applicant_candidate (room->reach, candidate);
   webrtc_peer_add_ice (peer, mline, candidate);
   return TRUE;
 }

@@ -282,3 +282,48 @@ ice_rewrite_sdp (const gchar *sdp, const gchar *const *public_addresses, gboolea
   }
   return g_string_free (out, FALSE);
 }
+
+gchar *
+ice_candidate_kind (const gchar *candidate)
+{
+  if (!candidate)
+    return NULL;
+  if (g_str_has_prefix (candidate, "a="))
+    candidate += 2;
+  if (!g_str_has_prefix (candidate, "candidate:"))
+    return NULL;
+  /* candidate:FOUNDATION COMPONENT TRANSPORT PRIORITY ADDRESS PORT typ TYPE … */
+  g_auto (GStrv) f = g_strsplit (candidate, " ", 10);
+  if (g_strv_length (f) < 8 || g_strcmp0 (f[6], "typ") != 0)
+    return NULL;
+  g_autofree gchar *proto = g_ascii_strdown (f[2], -1);
+  g_autofree gchar *type = g_ascii_strdown (f[7], -1);
+  g_strchomp (type);
+  if (g_strcmp0 (proto, "udp") != 0 && g_strcmp0 (proto, "tcp") != 0)
+    return NULL;
+  static const gchar *const types[] = { "host", "srflx", "prflx", "relay", NULL };
+  if (!g_strv_contains (types, type))
+    return NULL;
+  return g_strdup_printf ("%s/%s", type, proto);
+}
+
+GStrv
+ice_candidate_kinds_of_sdp (const gchar *sdp)
+{
+  g_autoptr (GStrvBuilder) out = g_strv_builder_new ();
+  g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) lines = g_strsplit (sdp ? sdp : "", "\n", 0);
+  for (gchar **l = lines; *l; l++) {
+    g_strchomp (*l);
+    gchar *kind = ice_candidate_kind (*l);
+    if (!kind)
+      continue;
+    if (g_ptr_array_find_with_equal_func (seen, kind, g_str_equal, NULL)) {
+      g_free (kind);
+      continue;
+    }
+    g_strv_builder_add (out, kind);
+    g_ptr_array_add (seen, kind);
+  }
+  return g_strv_builder_end (out);
+}

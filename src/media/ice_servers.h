@@ -39,3 +39,10 @@ GStrv     ice_rewrite_candidate (const gchar *candidate, const gchar *const *pub
                                  gboolean keep_private);
 /* The same for every a=candidate line of a session description. */
 gchar    *ice_rewrite_sdp (const gchar *sdp, const gchar *const *public_addresses, gboolean keep_private);
+
+/* "host/udp", "srflx/udp", "relay/udp", "host/tcp" … of one candidate line ("candidate:…"
+ * or "a=candidate:…"); NULL when it is not one. For the reviewer's "which kinds each side
+ * offered" and the audit. */
+gchar    *ice_candidate_kind (const gchar *candidate);
+/* The same for every a=candidate line of a session description, each kind once, in order. */
+GStrv     ice_candidate_kinds_of_sdp (const gchar *sdp);

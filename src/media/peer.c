@@ -21,7 +21,7 @@ peer_debug_init (void)
 /* webrtcbins created and not yet finalized, process-wide (atomic) */
 static gint live_webrtcbins;
 
-typedef enum { EV_SDP, EV_ICE, EV_GATHERED, EV_STATE, EV_FAILED, EV_SETTLED } PeerEventKind;
+typedef enum { EV_SDP, EV_ICE, EV_GATHERED, EV_STATE, EV_FAILED, EV_SETTLED, EV_PAIR } PeerEventKind;
 
 typedef struct {
   WebrtcPeer   *peer;
@@ -29,6 +29,7 @@ typedef struct {
   guint         mline;
   gint          state;
   gchar        *text;
+  WebrtcPeerPair *pair;
 } PeerEvent;
 
 WebrtcPeer *
@@ -53,6 +54,37 @@ webrtc_peer_unref (WebrtcPeer *peer)
 }
 
 static void peer_close_maybe (WebrtcPeer *peer);
+static void peer_read_selected_pair (WebrtcPeer *peer);
+static gboolean on_pair_retry (gpointer data);
+#define PAIR_TRIES 20          /* get-stats may not name the pair at the very moment of connecting */
+#define PAIR_RETRY_MS 500
+
+static void
+candidate_clear (WebrtcPeerCandidate *c)
+{
+  g_free (c->type);
+  g_free (c->protocol);
+  g_free (c->relay_protocol);
+  g_free (c->address);
+}
+
+static void
+pair_free (WebrtcPeerPair *pair)
+{
+  candidate_clear (&pair->local);
+  candidate_clear (&pair->remote);
+  g_free (pair);
+}
+
+gchar *
+webrtc_peer_candidate_label (const WebrtcPeerCandidate *c)
+{
+  if (!c->type)
+    return g_strdup ("");
+  if (c->relay_protocol && *c->relay_protocol && g_strcmp0 (c->type, "relay") == 0)
+    return g_strdup_printf ("%s/%s(%s)", c->type, c->protocol ? c->protocol : "?", c->relay_protocol);
+  return g_strdup_printf ("%s/%s", c->type, c->protocol ? c->protocol : "?");
+}
 
 /* main loop */
 static gboolean
@@ -91,6 +123,15 @@ peer_event_dispatch (gpointer data)
     case EV_STATE:
       peer->state = ev->state;
       peer->events->connection_state (peer->owner, peer, ev->state);
+      if (ev->state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && peer->owner)
+        peer_read_selected_pair (peer);
+      break;
+    case EV_PAIR:
+      if (ev->pair && peer->events->selected_pair)
+        peer->events->selected_pair (peer->owner, peer, ev->pair);
+      else if (!ev->pair && g_atomic_int_get (&peer->pair_tries) < PAIR_TRIES && !peer->pair_timer)
+        peer->pair_timer = g_timeout_add_full (G_PRIORITY_DEFAULT, PAIR_RETRY_MS, on_pair_retry,
+                                               webrtc_peer_ref (peer), (GDestroyNotify) webrtc_peer_unref);
       break;
     case EV_FAILED:
       peer->events->failed (peer->owner, peer, ev->text);
@@ -107,6 +148,8 @@ peer_event_free (gpointer data)
   PeerEvent *ev = data;
   webrtc_peer_unref (ev->peer);
   g_free (ev->text);
+  if (ev->pair)
+    pair_free (ev->pair);
   g_free (ev);
 }
 
@@ -174,6 +217,148 @@ on_connection_state (GObject *webrtcbin, GParamSpec *pspec, WebrtcPeer *peer)
   peer_post (peer, EV_STATE, 0, state, NULL);
 }
 
+/* ---- the selected candidate pair, from get-stats --------------------------------------- */
+
+
+/* a stats field that is a string or an enum, as a string ("srflx" for server-reflexive) */
+static gchar *
+stats_string (const GstStructure *s, const gchar *field)
+{
+  const GValue *v = gst_structure_get_value (s, field);
+  if (!v)
+    return NULL;
+  if (G_VALUE_HOLDS_STRING (v))
+    return g_value_dup_string (v);
+  if (G_VALUE_HOLDS_ENUM (v)) {
+    GEnumValue *e = g_enum_get_value (g_type_class_peek (G_VALUE_TYPE (v)), g_value_get_enum (v));
+    const gchar *nick = e ? e->value_nick : NULL;
+    static const gchar *const names[][2] = { { "server-reflexive", "srflx" }, { "peer-reflexive", "prflx" } };
+    for (guint i = 0; nick && i < G_N_ELEMENTS (names); i++)
+      if (g_strcmp0 (nick, names[i][0]) == 0)
+        return g_strdup (names[i][1]);
+    return g_strdup (nick);
+  }
+  return NULL;
+}
+
+static GstWebRTCStatsType
+stats_type (const GstStructure *s)
+{
+  GstWebRTCStatsType type = 0;
+  gst_structure_get (s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, NULL);
+  return type;
+}
+
+/* the stats entry named `id` */
+static const GstStructure *
+stats_entry (const GstStructure *reply, const gchar *id)
+{
+  const GValue *v = id ? gst_structure_get_value (reply, id) : NULL;
+  return v && GST_VALUE_HOLDS_STRUCTURE (v) ? gst_value_get_structure (v) : NULL;
+}
+
+static gboolean
+candidate_from_stats (const GstStructure *s, WebrtcPeerCandidate *out)
+{
+  if (!s)
+    return FALSE;
+  out->type = stats_string (s, "candidate-type");
+  out->protocol = stats_string (s, "protocol");
+  out->relay_protocol = stats_string (s, "relay-protocol");
+  if (out->relay_protocol && (!*out->relay_protocol || g_ascii_strcasecmp (out->relay_protocol, "none") == 0))
+    g_clear_pointer (&out->relay_protocol, g_free);   /* webrtcbin 1.22 says "none" when it does not know */
+  g_autofree gchar *address = stats_string (s, "address");
+  guint port = 0;
+  gst_structure_get_uint (s, "port", &port);
+  out->address = address ? g_strdup_printf ("%s:%u", address, port) : NULL;
+  if (out->type)
+    for (gchar *c = out->type; *c; c++)
+      *c = g_ascii_tolower (*c);
+  if (out->protocol)
+    for (gchar *c = out->protocol; *c; c++)
+      *c = g_ascii_tolower (*c);
+  return out->type != NULL;
+}
+
+/* webrtcbin thread: the pair a transport names as selected, else the only (or a nominated,
+ * or a "selected") candidate-pair entry, with its two candidates */
+static WebrtcPeerPair *
+pair_from_stats (const GstStructure *reply)
+{
+  const GstStructure *chosen = NULL;
+  guint n_pairs = 0;
+  const GstStructure *only = NULL;
+  for (gint i = 0; i < gst_structure_n_fields (reply) && !chosen; i++) {
+    const GstStructure *s = stats_entry (reply, gst_structure_nth_field_name (reply, i));
+    if (!s)
+      continue;
+    GstWebRTCStatsType type = stats_type (s);
+    if (type == GST_WEBRTC_STATS_TRANSPORT) {
+      g_autofree gchar *id = stats_string (s, "selected-candidate-pair-id");
+      chosen = stats_entry (reply, id);
+    } else if (type == GST_WEBRTC_STATS_CANDIDATE_PAIR) {
+      gboolean flag = FALSE;
+      if ((gst_structure_get_boolean (s, "selected", &flag) && flag) ||
+          (gst_structure_get_boolean (s, "nominated", &flag) && flag))
+        chosen = s;
+      n_pairs++;
+      only = s;
+    }
+  }
+  if (!chosen && n_pairs == 1)
+    chosen = only;
+  if (!chosen)
+    return NULL;
+  g_autofree gchar *local_id = stats_string (chosen, "local-candidate-id");
+  g_autofree gchar *remote_id = stats_string (chosen, "remote-candidate-id");
+  WebrtcPeerPair *pair = g_new0 (WebrtcPeerPair, 1);
+  if (!candidate_from_stats (stats_entry (reply, local_id), &pair->local) ||
+      !candidate_from_stats (stats_entry (reply, remote_id), &pair->remote)) {
+    pair_free (pair);
+    return NULL;
+  }
+  return pair;
+}
+
+/* webrtcbin thread: get-stats answered */
+static void
+on_stats (GstPromise *promise, gpointer data)
+{
+  WebrtcPeer *peer = data;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  WebrtcPeerPair *pair = reply ? pair_from_stats (reply) : NULL;
+  if (!pair && reply && g_atomic_int_get (&peer->pair_tries) >= PAIR_TRIES) {
+    g_autofree gchar *text = gst_structure_to_string (reply);
+    g_debug ("peer %s: no selected candidate pair in the stats: %s", peer->name, text);
+  }
+  PeerEvent *ev = g_new0 (PeerEvent, 1);
+  ev->peer = webrtc_peer_ref (peer);
+  ev->kind = EV_PAIR;
+  ev->pair = pair;
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, peer_event_dispatch, ev, peer_event_free);
+}
+
+/* main loop: ask webrtcbin for its stats (again, until they name the pair) */
+static void
+peer_read_selected_pair (WebrtcPeer *peer)
+{
+  if (!peer->owner || peer->close_pending)
+    return;
+  g_atomic_int_inc (&peer->pair_tries);
+  GstPromise *promise = peer_promise (peer, on_stats);
+  g_signal_emit_by_name (peer->webrtcbin, "get-stats", NULL, promise);
+  gst_promise_unref (promise);
+}
+
+static gboolean
+on_pair_retry (gpointer data)
+{
+  WebrtcPeer *peer = data;
+  peer->pair_timer = 0;
+  peer_read_selected_pair (peer);
+  return G_SOURCE_REMOVE;
+}
+
 /* the [ice] STUN and TURN servers (ice_servers.c), the same ones the pages and WHIP
  * publishers are given; with turn_secret, a credential computed for the server itself */
 static void
@@ -200,6 +385,9 @@ peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
   g_object_get (peer->webrtcbin, "ice-agent", &peer->ice, NULL);
   if (!peer->ice)
     return;
+  /* ICE-TCP (RFC 6544): passive TCP host candidates on the same port range as UDP, so a
+   * phone whose network drops UDP connects directly; off, only TURN over TCP/TLS is left */
+  g_object_set (peer->ice, "ice-tcp", cfg->ice_tcp, NULL);
   if (cfg->ice_port_min > 0 && cfg->ice_port_max >= cfg->ice_port_min)
     g_object_set (peer->ice, "min-rtp-port", (guint) cfg->ice_port_min,
                   "max-rtp-port", (guint) cfg->ice_port_max, NULL);
@@ -377,6 +565,10 @@ peer_stop (WebrtcPeer *peer)
   if (peer->close_timer) {
     g_source_remove (peer->close_timer);
     peer->close_timer = 0;
+  }
+  if (peer->pair_timer) {
+    g_source_remove (peer->pair_timer);
+    peer->pair_timer = 0;
   }
   g_signal_handlers_disconnect_by_data (peer->webrtcbin, peer);
   /* 1.22.0 can block going to NULL before any data flowed: never on the main loop */

@@ -8,6 +8,7 @@
 #include "app/app.h"
 
 typedef struct _WebrtcPeer WebrtcPeer;
+typedef struct _WebrtcPeerPair WebrtcPeerPair;
 
 typedef struct {
   /* all on the main loop */
@@ -16,7 +17,21 @@ typedef struct {
   void (*gathering_done) (gpointer owner, WebrtcPeer *peer);
   void (*connection_state) (gpointer owner, WebrtcPeer *peer, GstWebRTCPeerConnectionState state);
   void (*failed) (gpointer owner, WebrtcPeer *peer, const gchar *message);
+  /* the candidate pair ICE selected, read from get-stats once connected (NULL: not set) */
+  void (*selected_pair) (gpointer owner, WebrtcPeer *peer, const WebrtcPeerPair *pair);
 } WebrtcPeerEvents;
+
+/* One side of the selected pair: type "host" / "srflx" / "prflx" / "relay", protocol "udp" /
+ * "tcp" (the candidate's own transport; for a relay candidate, relay_protocol is how the
+ * server reached its TURN server, when webrtcbin tells), address "IP:port". */
+typedef struct {
+  gchar *type, *protocol, *relay_protocol, *address;
+} WebrtcPeerCandidate;
+struct _WebrtcPeerPair {
+  WebrtcPeerCandidate local, remote;
+};
+/* "host/udp", "relay/udp(tcp)": the short form recorded and shown */
+gchar *webrtc_peer_candidate_label (const WebrtcPeerCandidate *c);
 
 struct _WebrtcPeer {
   gatomicrefcount ref;
@@ -34,6 +49,8 @@ struct _WebrtcPeer {
   GstWebRTCPeerConnectionState state;
   gchar     **public_addresses; /* [ice] 1:1 NAT: host candidates are advertised with these */
   gboolean    keep_private;
+  gint        pair_tries;    /* atomic: get-stats asked for the selected pair */
+  guint       pair_timer;    /* asks again shortly (holds a reference) */
 };
 
 WebrtcPeer *webrtc_peer_new (GstBin *pipeline, const gchar *name, const KanyanConfig *cfg,

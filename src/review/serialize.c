@@ -97,7 +97,7 @@ serialize_distance_m (gdouble lat1, gdouble lon1, gdouble lat2, gdouble lon2)
 }
 
 void
-session_to_json (JsonBuilder *b, const SessionRow *s, const CaseRow *row)
+session_to_json (JsonBuilder *b, const SessionRow *s, const CaseRow *row, GPtrArray *peers)
 {
   json_builder_begin_object (b);
   json_out_int (b, "id", s->id);
@@ -117,6 +117,30 @@ session_to_json (JsonBuilder *b, const SessionRow *s, const CaseRow *row)
     json_builder_end_object (b);
   } else {
     json_builder_add_null_value (b);
+  }
+  if (peers) {
+    json_builder_set_member_name (b, "peers");
+    json_builder_begin_array (b);
+    for (guint i = 0; i < peers->len; i++) {
+      const ParticipantRow *p = g_ptr_array_index (peers, i);
+      json_builder_begin_object (b);
+      json_out_str (b, "peer", p->peer);
+      json_out_str (b, "role", p->role);
+      json_out_str (b, "name", p->name ? p->name : "");
+      json_out_int (b, "joined_at", p->joined_at);
+      json_builder_set_member_name (b, "ice");
+      if (p->ice_local) {
+        json_builder_begin_object (b);
+        json_out_str (b, "server", p->ice_local);
+        json_out_str (b, "peer", p->ice_remote ? p->ice_remote : "");
+        json_out_int (b, "at", p->ice_at);
+        json_builder_end_object (b);
+      } else {
+        json_builder_add_null_value (b);
+      }
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
   }
   json_builder_end_object (b);
 }

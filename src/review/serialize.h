@@ -20,8 +20,10 @@ void still_to_json (JsonBuilder *b, const StillRow *s);
 /* the members of an account: username, role, department */
 void user_members (JsonBuilder *b, const User *u);
 /* a live inspection of the case `row`: {id, started_at, ended_at, challenge, challenge_seen_by,
- * location: {lat, lon, accuracy_m, distance_m (from the case's site; null without one)} or null} */
-void session_to_json (JsonBuilder *b, const SessionRow *s, const CaseRow *row);
+ * location: {lat, lon, accuracy_m, distance_m (from the case's site; null without one)} or null},
+ * and with peers (of ParticipantRow; NULL: left out) "peers": [{peer, role, name, joined_at,
+ * ice: {server, peer, at} — the candidate pair its connection selected (issue 13) — or null}] */
+void session_to_json (JsonBuilder *b, const SessionRow *s, const CaseRow *row, GPtrArray *peers);
 /* a recording segment: {id, session, seq, started_at, ended_at, media_started_at, duration_ms,
  * video_codec, archive_state (purged, or the archive's state), sha256, url (null when no file
  * is there)}, and with gaps (of GapRow; NULL: left out) its stretches without video */

@@ -121,6 +121,12 @@ static const gchar *const migrations[] = {
   "  id INTEGER PRIMARY KEY, recording_id INTEGER NOT NULL REFERENCES recordings(id),"
   "  at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, reason TEXT NOT NULL);"
   "CREATE INDEX IF NOT EXISTS recording_gaps_recording ON recording_gaps (recording_id);",
+  /* 12: reachability — the ICE candidate pair each peer's connection selected, as
+   * "type/protocol" of the server's side (ice_local) and the peer's (ice_remote), e.g.
+   * "host/tcp" and "prflx/tcp"; NULL until connected */
+  "ALTER TABLE participants ADD COLUMN ice_local TEXT;"
+  "ALTER TABLE participants ADD COLUMN ice_remote TEXT;"
+  "ALTER TABLE participants ADD COLUMN ice_at INTEGER;",
 };
 
 gint

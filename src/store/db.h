@@ -89,6 +89,15 @@ void     store_session_close (sqlite3 *db, gint64 session_id);
 gint64   store_participant_join (sqlite3 *db, gint64 session_id, const gchar *peer,
                                  const gchar *role, const gchar *name);
 void     store_participant_leave (sqlite3 *db, gint64 participant_id);
+/* the candidate pair the participant's connection selected ("host/udp" …), latest wins */
+void     store_participant_set_ice (sqlite3 *db, gint64 participant_id, const gchar *local, const gchar *remote);
+typedef struct {
+  gint64 id, session_id, joined_at, left_at, ice_at;
+  gchar *peer, *role, *name, *ice_local, *ice_remote;
+} ParticipantRow;
+void       participant_row_free (ParticipantRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ParticipantRow, participant_row_free)
+GPtrArray *store_participants_of_session (sqlite3 *db, gint64 session_id);   /* of ParticipantRow*, by join */
 gint64   store_recording_begin (sqlite3 *db, gint64 session_id, gint seq, const gchar *path,
                                 const gchar *video_codec, const gchar *audio_codec);
 void     store_recording_end (sqlite3 *db, gint64 recording_id, gint64 bytes, const gchar *state);

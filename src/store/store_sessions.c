@@ -73,6 +73,69 @@ store_participant_leave (sqlite3 *db, gint64 participant_id)
   update_id (db, "UPDATE participants SET left_at = ?2 WHERE id = ?1 AND left_at IS NULL", participant_id);
 }
 
+void
+store_participant_set_ice (sqlite3 *db, gint64 participant_id, const gchar *local, const gchar *remote)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE participants SET ice_local = ?2, ice_remote = ?3, ice_at = ?4 WHERE id = ?1",
+                          -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, participant_id);
+    sqlite3_bind_text (st, 2, local, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 3, remote, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 4, db_now_ms ());
+    if (sqlite3_step (st) != SQLITE_DONE)
+      g_warning ("database update failed: %s", sqlite3_errmsg (db));
+  }
+  sqlite3_finalize (st);
+}
+
+void
+participant_row_free (ParticipantRow *row)
+{
+  if (!row)
+    return;
+  g_free (row->peer);
+  g_free (row->role);
+  g_free (row->name);
+  g_free (row->ice_local);
+  g_free (row->ice_remote);
+  g_free (row);
+}
+
+static gchar *
+column_dup (sqlite3_stmt *st, gint i)
+{
+  const guchar *text = sqlite3_column_text (st, i);
+  return text ? g_strdup ((const gchar *) text) : NULL;
+}
+
+GPtrArray *
+store_participants_of_session (sqlite3 *db, gint64 session_id)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) participant_row_free);
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "SELECT id, session_id, joined_at, left_at, ice_at, peer, role, name, ice_local, ice_remote "
+                          "FROM participants WHERE session_id = ?1 ORDER BY id", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64 (st, 1, session_id);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+      ParticipantRow *r = g_new0 (ParticipantRow, 1);
+      r->id = sqlite3_column_int64 (st, 0);
+      r->session_id = sqlite3_column_int64 (st, 1);
+      r->joined_at = sqlite3_column_int64 (st, 2);
+      r->left_at = sqlite3_column_int64 (st, 3);
+      r->ice_at = sqlite3_column_int64 (st, 4);
+      r->peer = column_dup (st, 5);
+      r->role = column_dup (st, 6);
+      r->name = column_dup (st, 7);
+      r->ice_local = column_dup (st, 8);
+      r->ice_remote = column_dup (st, 9);
+      g_ptr_array_add (out, r);
+    }
+  }
+  sqlite3_finalize (st);
+  return out;
+}
+
 gint64
 store_recording_begin (sqlite3 *db, gint64 session_id, gint seq, const gchar *path,
                        const gchar *video_codec, const gchar *audio_codec)

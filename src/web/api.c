@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "review/users.h"
 #include "review/audit.h"
+#include "media/ice_servers.h"
 #include "review/serialize.h"
 
 /* "type_title": {en, zh} */
@@ -358,6 +359,11 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
     json_builder_add_string_value (b, room_challenge (room));
   else
     json_builder_add_null_value (b);
+  /* [ice]: the servers the page's pre-flight check gathers with (the same the join gives) */
+  g_autofree gchar *ice_label = g_strdup_printf ("%s.check", row->ref);
+  g_strdelimit (ice_label, ":", '-');
+  json_builder_set_member_name (b, "iceServers");
+  json_builder_add_value (b, ice_servers_for (app->config, ice_label, g_get_real_time () / G_USEC_PER_SEC));
   api_respond_builder (ex, 200, b);
 }
 

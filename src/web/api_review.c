@@ -207,8 +207,11 @@ api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
   g_autoptr (GPtrArray) sessions = store_sessions_of_case (app->db, row->id);
   json_builder_set_member_name (b, "sessions");
   json_builder_begin_array (b);
-  for (guint i = 0; i < sessions->len; i++)
-    session_to_json (b, g_ptr_array_index (sessions, i), row);
+  for (guint i = 0; i < sessions->len; i++) {
+    const SessionRow *s = g_ptr_array_index (sessions, i);
+    g_autoptr (GPtrArray) peers = store_participants_of_session (app->db, s->id);
+    session_to_json (b, s, row, peers);
+  }
   json_builder_end_array (b);
 }
 

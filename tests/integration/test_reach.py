@@ -103,6 +103,14 @@ def join(server, case, role, user=None):
     raise AssertionError("no joined message")
 
 
+def applicant_pair(server, case):
+    """the candidate pair the server recorded for the applicant's latest connection, or None"""
+    status, body = server.api("GET", f"/api/cases/{case['ref']}", user="owner")
+    pairs = [p["ice"] for s in (body or {}).get("sessions", []) for p in s.get("peers", [])
+             if p["role"] == "applicant" and p["ice"]] if status == 200 else []
+    return pairs[-1] if pairs else None
+
+
 def frames(reviewer):
     last = reviewer.last("frames")
     return last["frames"] if last else 0
@@ -212,6 +220,9 @@ class TurnRelayTest(unittest.TestCase):
         self.assertRegex(self.turn.log(), r"user <\d+:kanyan-server>: incoming packet ALLOCATE processed, success")
         # the media left coturn's relay ports: hundreds of packets, not a few checks
         self.assertTrue(wait_until(lambda: self.relayed() > 200, 20), self.relayed())
+        # and the pair the server recorded has the relay on its side
+        self.assertTrue(wait_until(lambda: applicant_pair(self.server, self.case), 20 * SLACK))
+        self.assertEqual(applicant_pair(self.server, self.case)["server"], "relay/udp")
 
 
 class NoIceSettingsTest(unittest.TestCase):
@@ -269,6 +280,10 @@ class OneToOneNatTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 30), (reviewer.lines[-3:], pub.lines[-3:]))
         # media from the publisher went to the public address: hundreds of packets, not a few checks
         self.assertTrue(wait_until(lambda: self.udp_to_public() > 200, 20), self.udp_to_public())
+        # no relay: the server's own candidate — its host one, or (as libnice learns it from the
+        # publisher's answers through the SNAT) the same socket seen as peer-reflexive 10.77.0.3
+        self.assertTrue(wait_until(lambda: applicant_pair(self.server, self.case), 20 * SLACK))
+        self.assertIn(applicant_pair(self.server, self.case)["server"], ("host/udp", "prflx/udp"))
 
 
 if __name__ == "__main__":

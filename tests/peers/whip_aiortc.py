@@ -4,7 +4,7 @@
 Run with Debian's /usr/bin/python3 (python3-aiortc), inside tests/netns.sh:
 
     whip_aiortc.py --url http://127.0.0.1:PORT/whip/REF --token TOKEN
-                   [--duration S] [--codec vp8|h264] [--reconnect-after S]
+                   [--duration S] [--codec vp8|h264] [--reconnect-after S] [--ice-from-links]
 
 Publishes a synthetic 640x480 30 fps moving picture and a sine tone: builds an
 offer (video sendonly, audio sendrecv for talk-back, video restricted to the
@@ -13,10 +13,13 @@ gathering (aiortc puts all candidates in the offer), POSTs it with
 Content-Type application/sdp and the bearer token, applies the 201 answer,
 publishes for --duration seconds in all (or until SIGUSR1), then DELETEs the Location and exits.
 --reconnect-after S: after S seconds, DELETE and publish again on a fresh
-peer connection (once). Prints one JSON object per line:
+peer connection (once). --ice-from-links: learn the ICE servers from the Link headers of a
+first publish (RFC 9725 §4.6), DELETE it, and publish on a peer connection configured with
+exactly those (STUN/TURN with their credentials), as a publisher behind NAT must.
+Prints one JSON object per line:
     {"event":"published","location":...,"links":[Link header values]}   {"event":"connected"}
     {"event":"state","state":...}           {"event":"deleted","status":200}
-    {"event":"reconnecting"}
+    {"event":"reconnecting"}   {"event":"ice_servers","urls":[…]} (--ice-from-links)
     {"event":"stats","t":s,"frames_sent":n,"audio_frames_received":n,"audio_rms":peak RMS of the
      talk-back audio over the last second (int16 scale),"connectionState":...}
     {"event":"error","status":N|null,"body":...}
@@ -26,6 +29,7 @@ import argparse
 import asyncio
 import fractions
 import json
+import re
 import math
 import signal
 import sys
@@ -36,7 +40,7 @@ import urllib.request
 
 import numpy as np
 from av import AudioFrame, VideoFrame
-from aiortc import (MediaStreamTrack, RTCConfiguration, RTCPeerConnection,
+from aiortc import (MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection,
                     RTCRtpSender, RTCSessionDescription, VideoStreamTrack)
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.mediastreams import MediaStreamError
@@ -206,9 +210,12 @@ def http(method, url, token, body=None, content_type=None):
 class Publisher:
     """One WHIP publish: one RTCPeerConnection and its resource URL."""
 
-    def __init__(self, args):
+    def __init__(self, args, ice_servers=()):
         self.args = args
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN
+        # no STUN, unless the server's Link headers gave ICE servers (--ice-from-links)
+        self.ice_servers = list(ice_servers)
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
+        self.links = []
         self.location = None
         self.video = MovingPicture()
         self.audio_received = 0
@@ -250,7 +257,8 @@ class Publisher:
             raise HttpError(status, "201 without a Location header")
         self.location = urllib.parse.urljoin(self.args.url, location)
         # RFC 9725 §4.6: the server's ICE servers, as Link headers (issue 13)
-        emit(event="published", location=location, links=headers.get_all("Link") or [])
+        self.links = headers.get_all("Link") or []
+        emit(event="published", location=location, links=self.links)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
 
     async def drain(self, track):
@@ -286,6 +294,21 @@ class Publisher:
         await self.pc.close()
 
 
+def ice_servers_from_links(values):
+    """RFC 9725 §4.6 Link header values → aiortc RTCIceServer list (rel="ice-server" only)"""
+    servers = []
+    for value in values:
+        for part in re.findall(r'<[^>]*>(?:\s*;\s*[a-z-]+="(?:[^"\\]|\\.)*")*', value):
+            uri = part[1:part.index(">")]
+            params = {k: re.sub(r'\\(.)', r'\1', v)
+                      for k, v in re.findall(r';\s*([a-z-]+)="((?:[^"\\]|\\.)*)"', part)}
+            if params.get("rel") != "ice-server":
+                continue
+            servers.append(RTCIceServer(urls=uri, username=params.get("username"),
+                                        credential=params.get("credential")))
+    return servers
+
+
 async def run(args):
     start = time.monotonic()
     pub = Publisher(args)
@@ -293,6 +316,13 @@ async def run(args):
     leave = asyncio.Event()   # SIGUSR1: leave now, as a phone whose user ends the call (WHIP DELETE)
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, leave.set)
     try:
+        if args.ice_from_links:   # a first publish only to read the Link headers
+            await pub.publish()
+            links = pub.links
+            await pub.unpublish()
+            servers = ice_servers_from_links(links)
+            emit(event="ice_servers", urls=[s.urls for s in servers])
+            pub = Publisher(args, servers)
         await pub.publish()
         next_tick = start + 1
         while True:
@@ -303,7 +333,7 @@ async def run(args):
                 reconnected = True
                 await pub.unpublish()
                 emit(event="reconnecting")
-                pub = Publisher(args)
+                pub = Publisher(args, pub.ice_servers)
                 await pub.publish()
             if now >= next_tick:
                 next_tick += 1
@@ -330,6 +360,8 @@ def main():
     p.add_argument("--codec", choices=["vp8", "h264"], default="vp8")
     p.add_argument("--reconnect-after", type=float, default=None, metavar="S",
                    help="after S seconds, DELETE and publish again on a new connection")
+    p.add_argument("--ice-from-links", action="store_true",
+                   help="use the ICE servers of the server's Link headers (a first publish learns them)")
     sys.exit(asyncio.run(run(p.parse_args())))
 
 

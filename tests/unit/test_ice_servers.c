@@ -222,6 +222,54 @@ test_config_file (void)
   g_free (path);
 }
 
+/* the kinds of candidates each side offered, for the reviewer's "no media" notice */
+static void
+test_candidate_kind (void)
+{
+  g_autofree gchar *host = ice_candidate_kind ("candidate:1 1 UDP 2015363327 10.77.0.1 40001 typ host");
+  g_assert_cmpstr (host, ==, "host/udp");
+  g_autofree gchar *tcp = ice_candidate_kind ("a=candidate:2 1 TCP 1015021823 10.77.0.1 40002 typ host tcptype passive");
+  g_assert_cmpstr (tcp, ==, "host/tcp");
+  g_autofree gchar *relay = ice_candidate_kind ("candidate:3 1 udp 41885439 10.77.0.1 49170 typ relay raddr 0.0.0.0 rport 0");
+  g_assert_cmpstr (relay, ==, "relay/udp");
+  g_autofree gchar *srflx = ice_candidate_kind ("candidate:4 1 udp 1677729535 203.0.113.9 5000 typ srflx raddr 10.0.0.2 rport 5000");
+  g_assert_cmpstr (srflx, ==, "srflx/udp");
+  g_assert_null (ice_candidate_kind (""));
+  g_assert_null (ice_candidate_kind (NULL));
+  g_assert_null (ice_candidate_kind ("candidate:1 1 SCTP 1 10.0.0.1 1 typ host"));
+  g_assert_null (ice_candidate_kind ("candidate:1 1 UDP 1 10.0.0.1 1 typ bogus"));
+  g_assert_null (ice_candidate_kind ("a=rtcp-mux"));
+  g_auto (GStrv) kinds = ice_candidate_kinds_of_sdp (
+    "v=0\r\na=candidate:1 1 UDP 1 10.0.0.1 1 typ host\r\na=candidate:2 1 UDP 1 10.0.0.1 2 typ host\r\n"
+    "a=candidate:3 1 TCP 1 10.0.0.1 9 typ host tcptype active\r\na=candidate:4 1 UDP 1 1.2.3.4 5 typ srflx raddr 10.0.0.1 rport 1\r\n");
+  g_assert_cmpuint (g_strv_length (kinds), ==, 3);
+  g_assert_cmpstr (kinds[0], ==, "host/udp");
+  g_assert_cmpstr (kinds[1], ==, "host/tcp");
+  g_assert_cmpstr (kinds[2], ==, "srflx/udp");
+}
+
+/* [ice] tcp: ICE-TCP on by default, off when asked, a clear error for a non-boolean */
+static void
+test_config_tcp (void)
+{
+  gchar *path = NULL;
+  gint fd = g_file_open_tmp ("kanyan-ice-XXXXXX.conf", &path, NULL);
+  close (fd);
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_assert_true (cfg->ice_tcp);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents (path, "[ice]\ntcp=false\n", -1, NULL));
+  g_assert_true (config_load_file (cfg, path, &error));
+  g_assert_no_error (error);
+  g_assert_false (cfg->ice_tcp);
+  g_assert_true (g_file_set_contents (path, "[ice]\ntcp=maybe\n", -1, NULL));
+  g_autoptr (KanyanConfig) bad = config_new_defaults ();
+  g_assert_false (config_load_file (bad, path, &error));
+  g_assert_true (strstr (error->message, "[ice] tcp") != NULL);
+  g_unlink (path);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -235,5 +283,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ice/rewrite-candidate", test_rewrite_candidate);
   g_test_add_func ("/ice/rewrite-sdp", test_rewrite_sdp);
   g_test_add_func ("/ice/config-file", test_config_file);
+  g_test_add_func ("/ice/candidate-kind", test_candidate_kind);
+  g_test_add_func ("/ice/config-tcp", test_config_tcp);
   return g_test_run ();
 }

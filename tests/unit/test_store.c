@@ -139,6 +139,8 @@ test_item_departments (Fixture *f, gconstpointer data)
   /* and what the migrations after 9 added, so that they apply again */
   exec (f->db, "ALTER TABLE recordings DROP COLUMN media_ref_at; ALTER TABLE recordings DROP COLUMN media_ref_pts_us;"
                "ALTER TABLE recordings DROP COLUMN media_started_at; DROP TABLE recording_gaps;");
+  exec (f->db, "ALTER TABLE participants DROP COLUMN ice_local; ALTER TABLE participants DROP COLUMN ice_remote;"
+               "ALTER TABLE participants DROP COLUMN ice_at;");
   exec (f->db, "PRAGMA user_version = 8");
   db_close (f->db);
   g_autoptr (GError) error = NULL;
@@ -306,6 +308,21 @@ test_sessions_and_recordings (Fixture *f, gconstpointer data)
   g_assert_cmpstr (name, ==, "Li|reviewer|p1");
   store_participant_leave (f->db, p1);
   g_assert_cmpint (query_int (f->db, "SELECT COUNT(*) FROM participants WHERE left_at IS NULL"), ==, 1);
+  /* migration 12: the selected candidate pair, latest wins; NULL until connected */
+  store_participant_set_ice (f->db, p2, "host/udp", "srflx/udp");
+  store_participant_set_ice (f->db, p2, "host/tcp", "prflx/tcp");
+  {
+    g_autoptr (GPtrArray) peers = store_participants_of_session (f->db, session);
+    g_assert_cmpuint (peers->len, ==, 2);
+    ParticipantRow *a = g_ptr_array_index (peers, 0), *b = g_ptr_array_index (peers, 1);
+    g_assert_cmpstr (a->peer, ==, "p1");
+    g_assert_null (a->ice_local);
+    g_assert_cmpint (a->left_at, >, 0);
+    g_assert_cmpstr (b->role, ==, "applicant");
+    g_assert_cmpstr (b->ice_local, ==, "host/tcp");
+    g_assert_cmpstr (b->ice_remote, ==, "prflx/tcp");
+    g_assert_cmpint (b->ice_at, >, 0);
+  }
 
   gint64 r1 = store_recording_begin (f->db, session, 1, "/r/1.mkv", "H264", "OPUS");
   gint64 r2 = store_recording_begin (f->db, session, 2, "/r/2.mkv", "VP8", NULL);

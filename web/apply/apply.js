@@ -3,6 +3,7 @@
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
+import { preflight } from './preflight.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
@@ -12,6 +13,9 @@ let invite = null, stream = null, pc = null, signal = null, state = 'connecting'
 let facing = 'environment', retryDelay = 1000, retryTimer = null, downTimer = null, lastStats = null;
 let outcome = null;   // 'approved' | 'rejected' once the case is finally decided
 let joined = null;    // the server's last `joined` message: carries this connection's iceServers
+let check = null;     // the pre-flight check's result (preflight.js)
+let mediaTimer = null; // no media REACH_WAIT_MS after an offer: the applicant is told what to try
+const REACH_WAIT_MS = 15000;
 
 function showError(key) {
   $('error').textContent = t(key);
@@ -134,6 +138,35 @@ async function loadInvite() {
   renderCase();
   renderNotice();
   $('case').classList.remove('hidden');
+  runCheck();
+}
+
+// the pre-flight check: its result in plain words; Start stays possible whatever it says
+async function runCheck() {
+  if (!window.RTCPeerConnection) return;
+  $('check').dataset.result = 'running';
+  $('check-text').textContent = t('check.running');
+  $('check').classList.remove('hidden');
+  check = await preflight(invite && invite.iceServers);
+  renderCheck();
+}
+
+function renderCheck() {
+  if (!check) return;
+  $('check').dataset.result = check.result;
+  $('check').dataset.kinds = check.kinds.join(' ');
+  $('check-text').textContent = t(`check.${check.result}`);
+}
+
+// media did not flow in time: what the applicant can try (and, when known, what the check saw)
+function showReachHelp() {
+  $('reach-help').classList.remove('hidden');
+  $('reach-help-check').textContent = check && check.result !== 'ok' ? t(`check.${check.result}`) : '';
+}
+
+function hideReachHelp() {
+  clearTimeout(mediaTimer); mediaTimer = null;
+  $('reach-help').classList.add('hidden');
 }
 
 function preferCodecs(transceiver) {
@@ -178,6 +211,8 @@ async function onMessage(msg) {
     }
     await negotiate();
     sendLocation();
+  } else if (msg.type === 'reach') {
+    if (state !== 'live') showReachHelp();
   } else if (msg.type === 'challenge_seen') {
     $('challenge-box').classList.add('hidden');
   } else if (msg.type === 'decision') {
@@ -212,12 +247,14 @@ async function negotiate() {
     sdpMLineIndex: event.candidate ? event.candidate.sdpMLineIndex : 0 });
   pc.onconnectionstatechange = () => {
     const s = pc && pc.connectionState;
-    if (s === 'connected') { clearTimeout(downTimer); retryDelay = 1000; setState('live'); }
+    if (s === 'connected') { clearTimeout(downTimer); retryDelay = 1000; hideReachHelp(); setState('live'); }
     else if (s === 'failed') scheduleReconnect();
     else if (s === 'disconnected') { clearTimeout(downTimer); downTimer = setTimeout(scheduleReconnect, 3000); }
   };
   await pc.setLocalDescription(await pc.createOffer());
   signal.send({ type: 'offer', sdp: pc.localDescription.sdp });
+  clearTimeout(mediaTimer);
+  mediaTimer = setTimeout(() => { mediaTimer = null; if (state !== 'live' && !ended) showReachHelp(); }, REACH_WAIT_MS);
 }
 
 function connect() {
@@ -278,7 +315,8 @@ async function toggleTorch() {
 
 applyTranslations();
 installLanguageSwitch($('lang'), () => {
-  renderCase(); renderNotice(); setState(state);
+  renderCase(); renderNotice(); setState(state); renderCheck();
+  if (!$('reach-help').classList.contains('hidden')) showReachHelp();
   if (outcome && ended) $('outcome-text').textContent = t(`apply.outcome.${outcome}`);
 });
 $('notice-print').addEventListener('click', () => window.print());

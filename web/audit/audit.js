@@ -8,7 +8,7 @@ import { signIn } from '../lib/staff.js';
 
 const $ = (id) => document.getElementById(id);
 const MARKED = ['mark', 'still.captured', 'decision', 'decision.countersigned', 'decision.returned', 'participant.joined',
-  'participant.left', 'recording.started', 'challenge.seen', 'location', 'case.status'];
+  'participant.left', 'recording.started', 'challenge.seen', 'location', 'case.status', 'participant.connected', 'reach.no_media'];
 let segments = [], current = -1, pendingSeek = null, caseRef = null;
 
 async function search(e) {
@@ -161,6 +161,11 @@ async function openCase(ref) {
   $('case-title').textContent = ref;
   $('case-facts').textContent = [c.body.applicant_name, c.body.site_address, c.body.owner, t(`status.${c.body.status}`),
     `${c.body.accepted_on} → ${c.body.deadline_on}`].filter(Boolean).join(' · ');
+  // the candidate pair each peer's connection selected, session by session (issue 13)
+  $('case-ice').textContent = (c.body.sessions || []).flatMap((s) => (s.peers || []).filter((p) => p.ice)
+    .map((p) => `#${s.id} ${p.role} ${p.name || p.peer}: ${p.ice.server} ↔ ${p.ice.peer}`)).join(' · ');
+  $('case-ice').dataset.pairs = (c.body.sessions || []).flatMap((s) => (s.peers || []).filter((p) => p.ice)
+    .map((p) => `${p.role}:${p.ice.server}:${p.ice.peer}`)).join(' ');
   $('report-link').href = `/report/#case=${encodeURIComponent(ref)}`;
   $('report-pdf').href = `/api/cases/${encodeURIComponent(ref)}/report.pdf`;
   $('integrity').replaceChildren();

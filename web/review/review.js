@@ -148,6 +148,25 @@ function showRecording(msg) {
     ? t(msg.reason === 'disk_full' ? 'review.recordingDiskFull' : 'review.recordingStopped') : '';
 }
 
+// Reachability (issue 13): the candidate pair each connection selected, and an applicant whose
+// media never came (with the kinds of candidates each side offered)
+const icePairs = {};
+function showIce(msg) {
+  icePairs[msg.role === 'applicant' ? 'applicant' : 'mine'] = msg;
+  $('ice').textContent = ['applicant', 'mine'].filter((k) => icePairs[k])
+    .map((k) => `${t(`review.ice.${k}`)}: ${icePairs[k].local} ↔ ${icePairs[k].remote}`).join(' · ');
+  $('ice').dataset.applicant = icePairs.applicant ? `${icePairs.applicant.local} ${icePairs.applicant.remote}` : '';
+}
+
+function showReach(msg) {
+  const none = t('review.reach.none');
+  const list = (kinds) => (kinds && kinds.length ? kinds.join(', ') : none);
+  $('reach').textContent = `${t('review.reach.no_media').replace('{s}', msg.after_s)} ` +
+    t('review.reach.candidates').replace('{a}', list(msg.applicant_candidates)).replace('{b}', list(msg.server_candidates));
+  $('reach').dataset.applicantCandidates = (msg.applicant_candidates || []).join(' ');
+  $('reach').hidden = false;
+}
+
 function onMessage(msg) {
   if (msg.type === 'joined') joined = msg;
   if (msg.type === 'offer') onOffer(msg);
@@ -159,8 +178,13 @@ function onMessage(msg) {
       li.textContent = `${p.name || p.peer} (${p.role})`;
       return li;
     }));
-  else if (msg.type === 'state')
+  else if (msg.type === 'state') {
     $('hint').textContent = msg.applicant === 'live' ? '' : t('review.waiting');
+    if (msg.applicant === 'live') $('reach').hidden = true;
+  } else if (msg.type === 'ice_pair')
+    showIce(msg);
+  else if (msg.type === 'reach')
+    showReach(msg);
   else if (msg.type === 'recording')
     showRecording(msg);
   else if (msg.type === 'mark')
@@ -209,6 +233,9 @@ function join(ref) {
   $('copy').classList.add('hidden');
   $('invite-qr').replaceChildren();
   $('location').textContent = '';
+  $('reach').hidden = true;
+  $('ice').textContent = '';
+  delete icePairs.applicant; delete icePairs.mine;
   loadCases();
   loadCase();
   connect();
