@@ -143,6 +143,8 @@ typedef struct {
   gboolean   closing_gap;    /* synced on a keyframe: the gap ends when that frame is whole */
   gboolean   reinjecting;    /* our own gst_pad_chain of held packets is under way */
   guint32    ssrc, frame_ts;
+  guint32    prev_ts;        /* the packet before (in sequence): its timestamp … */
+  gboolean   prev_marker;    /* … and whether it ended its frame */
   guint16    next_seq;
   GPtrArray *held;           /* of GstBuffer*: the packets of the frame being assembled */
 } FrameFilter;
@@ -201,6 +203,11 @@ filter_video_frames (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   gboolean key = keyframe_rtp_is_key (f->codec, &rtp);
   gst_rtp_buffer_unmap (&rtp);
 
+  /* whether this packet begins a frame: known only when the packet before it came (no gap)
+   * and ended its frame or belonged to another one. An H.264 keyframe is often several slices,
+   * each opening with a "keyframe" packet: after a loss, the second slice's must not be taken
+   * for the frame's start (the picture would decode with errors from its top) */
+  gboolean frame_start = FALSE;
   if (!f->started || ssrc != f->ssrc) {
     if (f->started)
       frame_filter_lose (f, pad, "resync");
@@ -212,11 +219,14 @@ filter_video_frames (GstPad *pad, GstPadProbeInfo *info, gpointer data)
       return GST_PAD_PROBE_DROP;   /* a duplicate or a straggler: its frame is settled */
     if (ahead > 0)
       frame_filter_lose (f, pad, "packet_loss");
+    frame_start = ahead == 0 && (f->prev_marker || ts != f->prev_ts);
   }
   f->next_seq = seq + 1;
+  f->prev_ts = ts;
+  f->prev_marker = marker;
 
   if (!f->synced) {
-    if (!key)
+    if (!key || !frame_start)
       return GST_PAD_PROBE_DROP;
     f->synced = TRUE;
     f->closing_gap = TRUE;
