@@ -166,8 +166,11 @@ relay_publisher_start (Relay *relay, OfferAnalysis *offer, const WebrtcPeerEvent
     const OfferMedia *m = &g_array_index (offer->media, OfferMedia, i);
     if ((gint) i == offer->video_index) {
       GstWebRTCRTPTransceiver *trans = NULL;
+      /* with transport-wide-cc when offered: the phone's encoder follows the server's feedback
+       * (the relay's own caps, offered to viewers, keep no extension) */
+      g_autoptr (GstCaps) pub_caps = offer_media_publisher_caps (video);
       g_signal_emit_by_name (peer->webrtcbin, "add-transceiver",
-                             GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, video_caps, &trans);
+                             GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, pub_caps, &trans);
       if (trans) {
         g_object_set (trans, "do-nack", TRUE, NULL);   /* NACK + RTX back into the answer */
         gst_object_unref (trans);
