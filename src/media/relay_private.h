@@ -45,6 +45,7 @@ struct _Relay {
   gint64      keyframe_wanted_since;     /* monotonic µs; 0 when nobody waits */
   gpointer    last_keyframe_seen_us;     /* monotonic µs as a pointer: written atomically by the tee probe */
   gint        media_flowing;             /* atomic */
+  gpointer    last_media_us;             /* monotonic µs of the publisher's last audio or video packet (atomic, as last_keyframe_seen_us) */
   RelayMediaNotify media_notify;
   RelayBranchNotify branch_notify;   /* shares media_owner */
   gpointer    media_owner;

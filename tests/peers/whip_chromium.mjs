@@ -21,7 +21,9 @@
 //    "connectionState":…,"codec":…,"audioPacketsReceived":…,
 //    "bytesSent":…  (video payload bytes), "at":… (ms, its time), "targetBitrate":…, "availableOutgoingBitrate":…,
 //    "frameWidth":…, "frameHeight":…, "local":"ip:port", "remote":"ip:port"
-//    (the selected candidate pair: tests impair exactly this flow)}   (once a second)
+//    (the selected candidate pair: tests impair exactly this flow),
+//    "locals":["ip:port",…], "remotes":[…] (every local and remote candidate: the remote ones
+//    are the server's sockets for this peer, whatever new local socket ICE may switch to)}
 //   {"event":"resized","width":…,"height":…}
 //   {"event":"deleted","status":200}  {"event":"error","status":N|null,"body":…}
 // Exit status: 0 on success, 1 on an HTTP error or failure, 2 on usage.
@@ -138,7 +140,11 @@ async function statsInPage() {
     bytesSent: 0, targetBitrate: null, availableOutgoingBitrate: null, local: null, remote: null };
   const report = await pc.getStats();
   const where = (id) => { const c = id && report.get(id); return c ? `${c.address || c.ip}:${c.port}` : null; };
+  out.locals = [];
+  out.remotes = [];
   report.forEach((s) => {
+    if (s.type === 'local-candidate') out.locals.push(`${s.address || s.ip}:${s.port}`);
+    if (s.type === 'remote-candidate') out.remotes.push(`${s.address || s.ip}:${s.port}`);
     if (s.type === 'transport' && s.selectedCandidatePairId) {
       const pair = report.get(s.selectedCandidatePairId);
       if (pair) {
