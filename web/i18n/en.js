@@ -197,4 +197,11 @@ export default {
   'audit.progress.files': 'files',
   'audit.progress.of': 'of',
   'report.signing_key': 'Exported bundles of this case are signed with the Ed25519 key',
+  'review.reconnecting': 'The applicant\'s connection dropped — reconnecting…',
+  'review.link.applicant': 'Applicant\'s link',
+  'review.link.self': 'Your link',
+  'link.good': 'good',
+  'link.poor': 'poor',
+  'link.bad': 'bad',
+  'link.loss': 'loss',
 };

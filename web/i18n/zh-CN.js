@@ -197,4 +197,11 @@ export default {
   'audit.progress.files': '个文件',
   'audit.progress.of': '/',
   'report.signing_key': '本办件导出包的签名公钥（Ed25519）',
+  'review.reconnecting': '申请人连接中断——正在重连…',
+  'review.link.applicant': '申请人网络',
+  'review.link.self': '您的网络',
+  'link.good': '良好',
+  'link.poor': '较差',
+  'link.bad': '很差',
+  'link.loss': '丢包',
 };
