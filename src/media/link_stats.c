@@ -20,7 +20,7 @@ link_quality_word (gdouble kbps, gdouble loss_pct, gint rtt_ms)
 {
   if (kbps < 1 || loss_pct >= 10 || rtt_ms >= 1000)
     return "bad";
-  if (kbps < LINK_POOR_KBPS || loss_pct >= 2 || rtt_ms >= 300)
+  if (loss_pct >= 2 || rtt_ms >= 300)
     return "poor";
   return "good";
 }

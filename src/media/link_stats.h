@@ -11,9 +11,8 @@ typedef struct {
   const gchar *quality;     /* "good", "poor" or "bad" (static) */
 } LinkQuality;
 
-/* Thresholds of the word: "bad" at no media, ≥ 10 % loss or ≥ 1 s round trip; "poor" under
- * LINK_POOR_KBPS (what video needs at the least), at ≥ 2 % loss or ≥ 300 ms round trip. */
-#define LINK_POOR_KBPS 150
+/* Thresholds of the word: "bad" at no media, ≥ 10 % loss or ≥ 1 s round trip; "poor" at ≥ 2 %
+ * loss or ≥ 300 ms round trip. A low bitrate alone says nothing: a still picture needs little. */
 const gchar *link_quality_word (gdouble kbps, gdouble loss_pct, gint rtt_ms);
 
 typedef struct _LinkStats LinkStats;

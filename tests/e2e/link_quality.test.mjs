@@ -5,6 +5,8 @@
 // - every packet to and from the server's sockets for the applicant's peer connection dropped
 //   (nftables): the reviewer page says "reconnecting" and the applicant's word turns "bad";
 //   the applicant page reconnects by itself and the reviewer's video plays again.
+// - the applicant page's own publish, with a detailed 1280×720 camera, reaches 1 Mbit/s within
+//   10 s of going live (the server's transport-wide congestion feedback), figures printed.
 // Every wait is for a condition, bounded by PATIENCE (a failure bound, not an expected time).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,6 +80,15 @@ async function videoPlaying(page, timeout = PATIENCE) {
   return false;
 }
 
+// the applicant page's peer connections, kept where the test can read their stats
+const HOOK_PCS = () => {
+  const Original = window.RTCPeerConnection;
+  window.kanyanPcs = [];
+  window.RTCPeerConnection = function (...args) { const pc = new Original(...args); window.kanyanPcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Original.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Original);
+};
+
 // the word and figures of an indicator, e.g. { word: 'good', text: '812 kbit/s · 0% loss · 3 ms' }
 const indicator = (page, id) => page.evaluate((i) => ({
   word: document.getElementById(`${i}-word`).dataset.quality || null,
@@ -89,13 +100,7 @@ test('reviewers see both links; an applicant outage reads "reconnecting" and the
     '--json', ...common()]).toString());
   // the applicant page's peer connections, so the test can find the server's sockets for them
   const applicantContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
-  await applicantContext.addInitScript(() => {
-    const Original = window.RTCPeerConnection;
-    window.kanyanPcs = [];
-    window.RTCPeerConnection = function (...args) { const pc = new Original(...args); window.kanyanPcs.push(pc); return pc; };
-    window.RTCPeerConnection.prototype = Original.prototype;
-    Object.setPrototypeOf(window.RTCPeerConnection, Original);
-  });
+  await applicantContext.addInitScript(HOOK_PCS);
   const applicant = await applicantContext.newPage();
   await applicant.goto(`${base()}/apply/#case=${c.ref}&token=${c.token}`);
   await applicant.getByTestId('start').click();
@@ -157,4 +162,53 @@ test('reviewers see both links; an applicant outage reads "reconnecting" and the
   execFileSync('nft', ['delete', 'table', 'inet', TABLE]);
   await applicantContext.close();
   await reviewerContext.close();
+});
+
+test('the applicant page publishes 720p at 1 Mbit/s within 10 s of going live', async () => {
+  const c = JSON.parse(execFileSync(KANYAN, ['case', 'add', '--ref', 'E2E-RATE', '--type', 'fuel-retail', '--owner', 'owner1',
+    '--json', ...common()]).toString());
+  // a camera with detail and sensor-like noise: Chromium's own pattern is too plain for its
+  // encoder to reach any target (test_bitrate.py says more)
+  const y4m = path.join(dir, 'camera720.y4m');
+  execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30,noise=alls=25:allf=t+u',
+    '-t', '2', '-pix_fmt', 'yuv420p', y4m]);
+  const camera = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...ARGS, `--use-file-for-fake-video-capture=${y4m}`] });
+  try {
+    const context = await camera.newContext({ viewport: { width: 390, height: 844 } });
+    await context.addInitScript(HOOK_PCS);
+    const applicant = await context.newPage();
+    await applicant.goto(`${base()}/apply/#case=${c.ref}&token=${c.token}`);
+    await applicant.getByTestId('start').click();
+    await applicant.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'live', null,
+      { timeout: PATIENCE });
+    const live = Date.now();
+    const samples = [];
+    let reached = null;
+    while (Date.now() - live < PATIENCE && reached === null) {
+      samples.push(await applicant.evaluate(async () => {
+        const pc = window.kanyanPcs[window.kanyanPcs.length - 1];
+        let bytes = 0, at = 0, height = 0;
+        (await pc.getStats()).forEach((s) => {
+          if (s.type === 'outbound-rtp' && s.kind === 'video') { bytes += s.bytesSent || 0; at = s.timestamp; height = s.frameHeight || 0; }
+        });
+        return { bytes, at, height };
+      }));
+      const n = samples.length;
+      // the rate over the last ~2 s of samples
+      const older = samples.findLast((x) => x.at <= samples[n - 1].at - 2000);
+      if (older) {
+        const kbps = ((samples[n - 1].bytes - older.bytes) * 8) / (samples[n - 1].at - older.at);
+        samples[n - 1].kbps = Math.round(kbps);
+        if (kbps >= 1000) reached = (samples[n - 1].at - samples[0].at) / 1000;
+      }
+      await sleep(500);
+    }
+    console.log(`the applicant page: 1 Mbit/s ${reached === null ? 'never reached' : `after ${reached.toFixed(1)} s live`};`,
+      'kbit/s:', samples.filter((x) => x.kbps !== undefined).map((x) => `${x.kbps}@${x.height}p`).join(' '));
+    assert.notEqual(reached, null, 'the applicant page reaches 1 Mbit/s');
+    assert.ok(reached <= 10, `1 Mbit/s only after ${reached} s`);
+    await context.close();
+  } finally {
+    await camera.close();
+  }
 });

@@ -114,6 +114,30 @@ class BitrateTest(unittest.TestCase):
         wait_until(check, bound_s)
         return found[0] if found else None
 
+    def test_h264_reaches_1mbit(self):
+        """The same feedback with H.264 constrained baseline (what Safari sends): 1 Mbit/s on a
+        clean link within 10 s of connecting."""
+        duration = int(60 * SLACK)
+        reviewer = self.server.reviewer(self.case, duration, "R")
+        pub = self.server.chromium_publisher(self.case, duration, codec="h264",
+                                             extra=["--size", "1280x720", "--fake-video", self.camera()])
+        self.assertTrue(wait_until(lambda: pub.events("connected") or pub.proc.poll() is not None, 60), pub.lines[-3:])
+        feedback = pub.events("published")[0].get("feedback", [])
+        self.assertTrue(any("transport-wide-cc" in l for l in feedback), feedback)
+        self.assertTrue(wait_until(lambda: (self.last_stats(pub) or {}).get("at") is not None, 30), pub.lines[-3:])
+        start_at = self.last_stats(pub)["at"]
+        t_up = self.wait_rate(pub, start_at, lambda r: r >= 1000, 10)
+        rates = [round(r) for _, r in bitrates([s for s in pub.events("stats") if s.get("at")])]
+        print(f"H.264: s to >= 1 Mbit/s: {t_up}; kbit/s {rates}; codec {self.last_stats(pub).get('codec')}\n"
+              f"target/available kbit/s, frames, size: {self.estimates(pub)}", file=sys.stderr)
+        self.assertEqual(self.last_stats(pub).get("codec"), "video/H264")
+        self.assertIsNotNone(t_up, rates)
+        self.assertLessEqual(t_up, 10)
+        self.assertTrue(wait_until(lambda: (reviewer.last("frames") or {}).get("frames", 0) > 30
+                                   or reviewer.proc.poll() is not None, 30), reviewer.lines[-3:])
+        pub.stop()
+        reviewer.stop()
+
     def test_sender_adapts_down_and_up(self):
         duration = int(120 * SLACK)
         reviewer = self.server.reviewer(self.case, duration, "R")

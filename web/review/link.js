@@ -3,12 +3,10 @@
 // Figures and a plain word: good / poor / bad, with the server's thresholds (link_stats.h).
 import { t } from '../lib/i18n.js';
 
-export const POOR_KBPS = 150;   // under it video cannot be shown well (LINK_POOR_KBPS)
-
 export function qualityWord(kbps, lossPct, rttMs) {
   const rtt = rttMs ?? -1;
   if (kbps < 1 || lossPct >= 10 || rtt >= 1000) return 'bad';
-  if (kbps < POOR_KBPS || lossPct >= 2 || rtt >= 300) return 'poor';
+  if (lossPct >= 2 || rtt >= 300) return 'poor';   // a low bitrate alone says nothing: a still picture needs little
   return 'good';
 }
 
