@@ -11,7 +11,7 @@ struct _LinkStats {
   LinkStatsDone   done;       /* NULL once freed: a reply in flight is dropped */
   gpointer        owner;
   gboolean        have_prev;
-  gboolean        in_flight;
+  gint64          in_flight_since;  /* monotonic µs a sample was asked for, 0 when none is out */
   LinkTotals      prev;
 };
 
@@ -149,7 +149,7 @@ stats_reply_dispatch (gpointer data)
 {
   StatsReply *reply = data;
   LinkStats *stats = reply->stats;
-  stats->in_flight = FALSE;
+  stats->in_flight_since = 0;
   if (!stats->done)
     return G_SOURCE_REMOVE;
   if (reply->failed) {
@@ -181,9 +181,11 @@ on_stats (GstPromise *promise, gpointer data)
 void
 link_stats_sample (LinkStats *stats, GstElement *webrtcbin)
 {
-  if (!webrtcbin || stats->in_flight)
+  gint64 now = g_get_monotonic_time ();
+  /* one at a time; a closing webrtcbin may drop a promise without a reply: give up on it after 3 s */
+  if (!webrtcbin || (stats->in_flight_since && now - stats->in_flight_since < 3 * G_USEC_PER_SEC))
     return;
-  stats->in_flight = TRUE;
+  stats->in_flight_since = now;
   GstPromise *promise = gst_promise_new_with_change_func (on_stats, link_stats_ref (stats), link_stats_unref);
   g_signal_emit_by_name (webrtcbin, "get-stats", NULL, promise);
   gst_promise_unref (promise);
