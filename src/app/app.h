@@ -44,6 +44,10 @@ typedef struct {
   gint     turn_ttl_s;        /* lifetime of a credential computed from turn_secret */
   gchar  **public_addresses;  /* 1:1 NAT: "PUBLIC" or "PRIVATE=PUBLIC" per entry */
   gboolean keep_private;      /* with public_addresses: advertise the private host candidate too */
+  /* [media] the phone's bitrate follows the slowest reviewer (uplink_cap.c) unless favour =
+   * recording; never asked below min_bitrate_kbps */
+  gboolean favour_recording;
+  gint     min_bitrate_kbps;
 } KanyanConfig;
 
 typedef struct {

@@ -53,6 +53,12 @@ on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session
     video |= pub->video_ssrcs[i] == ssrc;
   if (video)
     g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
+  /* the first video SSRC: the phone is told (REMB) what the slowest reviewer receives well */
+  if (video && !g_atomic_pointer_get (&pub->remb)) {
+    RembHook *hook = remb_hook_install (rtpbin, session, ssrc);
+    if (hook && !g_atomic_pointer_compare_and_exchange (&pub->remb, NULL, hook))
+      remb_hook_unref (hook);
+  }
 }
 
 void
@@ -77,6 +83,7 @@ relay_publisher_free (Relay *relay, RelayPublisher *pub)
     gst_object_unref (pub->rtpbin);
   }
   relay_branch_unlink (relay, TRACK_TALK, &pub->talk);
+  remb_hook_unref (g_atomic_pointer_get (&pub->remb));
   webrtc_peer_close (pub->peer);
   webrtc_peer_unref (pub->peer);
   g_free (pub);

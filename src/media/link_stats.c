@@ -59,9 +59,18 @@ add_one (GQuark field, const GValue *value, gpointer data)
       t->received += (guint64) n;
     if (field_number (s, "packets-lost", &n) && n > 0)
       t->lost += (gint64) n;
+  } else if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
+    if (field_number (s, "bytes-sent", &n))
+      t->sent_bytes += (guint64) n;
+    if (field_number (s, "packets-sent", &n))
+      t->sent_packets += (guint64) n;
   } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
     if (field_number (s, "round-trip-time", &n) && n > 0)
       t->rtt_ms = MAX (t->rtt_ms, (gint) (n * 1000 + 0.5));
+    if (field_number (s, "packets-lost", &n) && n > 0)
+      t->remote_lost += (gint64) n;
+    if (field_number (s, "fraction-lost", &n) && n > t->remote_fraction)
+      t->remote_fraction = n;
   }
   return TRUE;
 }
@@ -87,6 +96,17 @@ link_quality_between (const LinkTotals *prev, const LinkTotals *now, LinkQuality
   guint64 bytes = restarted ? 0 : now->bytes - prev->bytes;
   guint64 received = restarted ? 0 : now->received - prev->received;
   gint64 lost = restarted ? 0 : now->lost - prev->lost;
+  gboolean sent_restarted = now->sent_bytes < prev->sent_bytes || now->sent_packets < prev->sent_packets ||
+                            now->remote_lost < prev->remote_lost;
+  guint64 sent_bytes = sent_restarted ? 0 : now->sent_bytes - prev->sent_bytes;
+  guint64 sent_packets = sent_restarted ? 0 : now->sent_packets - prev->sent_packets;
+  gint64 remote_lost = sent_restarted ? 0 : now->remote_lost - prev->remote_lost;
+  out->send_kbps = sent_bytes * 8 / seconds / 1000;
+  /* the report's own fraction, once per report that counted new losses (reports come every
+   * few seconds: the lost packets of one report against one second sent would overstate it) */
+  out->remote_loss_pct = remote_lost <= 0 ? 0
+                       : now->remote_fraction > 0 ? 100.0 * now->remote_fraction
+                       : MIN (100.0, 100.0 * remote_lost / MAX (sent_packets, 1));
   out->kbps = bytes * 8 / seconds / 1000;
   out->loss_pct = received + lost > 0 ? 100.0 * lost / (received + lost) : 0;
   out->rtt_ms = now->rtt_ms;

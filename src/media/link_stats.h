@@ -9,6 +9,10 @@ typedef struct {
   gdouble      loss_pct;    /* packets lost / expected since the previous sample, 0–100 */
   gint         rtt_ms;      /* round trip from RTCP, -1 when not known yet */
   const gchar *quality;     /* "good", "poor" or "bad" (static) */
+  /* the other way: what this peer sent, and the loss its receiver reports (RTCP RR) */
+  gdouble      send_kbps;
+  gdouble      remote_loss_pct;   /* the receiver's last report's fraction lost, 0–100; 0 when no
+                                   * report counted new losses in this interval */
 } LinkQuality;
 
 /* Thresholds of the word: "bad" at no media, ≥ 10 % loss or ≥ 1 s round trip; "poor" at ≥ 2 %
@@ -29,6 +33,9 @@ void       link_stats_sample (LinkStats *stats, GstElement *webrtcbin);
 typedef struct {
   guint64 bytes, received;
   gint64  lost;
+  guint64 sent_bytes, sent_packets;
+  gint64  remote_lost;
+  gdouble remote_fraction;   /* the highest fraction lost (0–1) in the last receiver reports */
   gint64  at_us;
   gint    rtt_ms;
 } LinkTotals;

@@ -265,6 +265,7 @@ relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
     return NULL;
   }
   relay->keyframe_timer = g_timeout_add (250, on_keyframe_timer, relay);
+  relay->uplink = uplink_cap_new (relay);
   return relay;
 }
 
@@ -291,6 +292,7 @@ relay_free (Relay *relay)
   relay_publisher_stop (relay);
   if (relay->keyframe_timer)
     g_source_remove (relay->keyframe_timer);
+  uplink_cap_free (relay->uplink);
   if (relay->bus_watch)
     g_source_remove (relay->bus_watch);
   gst_element_set_state (GST_ELEMENT (relay->pipeline), GST_STATE_NULL);

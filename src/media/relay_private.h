@@ -1,6 +1,7 @@
 /* relay_private.h — the Relay's insides, shared by relay.c, ingest.c and viewer.c only. */
 #pragma once
 #include "media/relay.h"
+#include "media/uplink_cap.h"
 
 typedef struct {
   WebrtcPeer *peer;
@@ -11,6 +12,7 @@ typedef struct {
   guint       n_video_ssrcs;
   GstElement *rtpbin;                    /* webrtcbin's internal rtpbin */
   gulong      jitterbuffer_id;
+  RembHook   *remb;                      /* the cap asked of the phone (set under the relay's lock) */
 } RelayPublisher;
 
 struct _RelayViewer {
@@ -45,6 +47,7 @@ struct _Relay {
   gint64      keyframe_wanted_since;     /* monotonic µs; 0 when nobody waits */
   gpointer    last_keyframe_seen_us;     /* monotonic µs as a pointer: written atomically by the tee probe */
   gint        media_flowing;             /* atomic */
+  UplinkCap  *uplink;                    /* what the phone is asked for (uplink_cap.c) */
   gpointer    last_media_us;             /* monotonic µs of the publisher's last audio or video packet (atomic, as last_keyframe_seen_us) */
   RelayMediaNotify media_notify;
   RelayBranchNotify branch_notify;   /* shares media_owner */

@@ -11,6 +11,7 @@ selected candidate pair (its local address and port, read from Chromium's getSta
 The camera is a file of detailed, noisy pictures (see camera()); the encoder degrades as a
 phone's does by default (balanced: fewer pixels and frames under a cap)."""
 import os
+import re
 import subprocess
 import sys
 import time
@@ -39,10 +40,12 @@ def bitrates(stats):
 
 
 class Cap:
-    """A tbf of CAP_KBIT on one UDP flow leaving `lo` (the publisher's local ip:port)."""
+    """A tbf of `kbit` on the packets leaving `lo` from some sockets ("ip:port", one or a list:
+    the publisher's own, or the server's for one reviewer)."""
 
-    def __init__(self, local):
-        self.ip, self.port = local.rsplit(":", 1)
+    def __init__(self, sockets, kbit=CAP_KBIT):
+        self.sockets = [sockets] if isinstance(sockets, str) else list(sockets)
+        self.kbit = kbit
 
     def __enter__(self):
         # this kernel has htb and tbf (no prio, no netem): everything else rides a class at
@@ -51,9 +54,11 @@ class Cap:
         sh("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
         sh("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", "10gbit")
         sh("tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "40:", "tbf",
-           "rate", f"{CAP_KBIT}kbit", "burst", "10kb", "latency", "50ms")
-        sh("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
-           "match", "ip", "src", f"{self.ip}/32", "match", "ip", "sport", self.port, "0xffff", "flowid", "1:20")
+           "rate", f"{self.kbit}kbit", "burst", "10kb", "latency", "50ms")
+        for sock in self.sockets:
+            ip, port = sock.rsplit(":", 1)
+            sh("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+               "match", "ip", "src", f"{ip}/32", "match", "ip", "sport", port, "0xffff", "flowid", "1:20")
         return self
 
     def dropped(self):
@@ -212,6 +217,65 @@ class BitrateTest(unittest.TestCase):
         self.assertIsNotNone(t_back, f"never back over {2 * CAP_KBIT} kbit/s: {lifted_rates}")
         pub.stop()
         reviewer.stop()
+
+
+    def test_slow_reviewer_caps_the_phone(self):
+        """Reviewers' own links count: one reviewer's link capped at 400 kbit/s, the bitrate the
+        phone is asked for (REMB) follows what that reviewer receives well, so it keeps decoding,
+        while the other reviewer is never starved below the floor (150 kbit/s); the cap lifted,
+        the phone climbs back."""
+        duration = int(150 * SLACK)
+        slow = self.server.reviewer(self.case, duration, "slow", extra=["--verbose"])
+        fast = self.server.reviewer(self.case, duration, "fast")
+        pub = self.server.chromium_publisher(self.case, duration, codec="vp8",
+                                             extra=["--size", "1280x720", "--fake-video", self.camera()])
+        self.assertTrue(wait_until(lambda: pub.events("connected") or pub.proc.poll() is not None, 60), pub.lines[-3:])
+        self.assertTrue(wait_until(lambda: (self.last_stats(pub) or {}).get("at") is not None, 30), pub.lines[-3:])
+        start_at = self.last_stats(pub)["at"]
+        t_up = self.wait_rate(pub, start_at, lambda r: r >= 800, 20)
+        self.assertIsNotNone(t_up, [round(r) for _, r in bitrates(pub.events("stats"))])
+        self.assertTrue(wait_until(lambda: (slow.last("frames") or {}).get("frames", 0) > 30
+                                   and (fast.last("frames") or {}).get("frames", 0) > 30, 30))
+        # the server's sockets for the slow reviewer: the candidates it sent it
+        with open(os.path.join(self.server.dir, "reviewer-slow.log"), errors="replace") as f:
+            sockets = sorted({f"{m[0]}:{m[1]}" for m in re.findall(r"candidate:\S+ \d+ UDP \d+ (10\.77\.0\.1) (\d+) typ", f.read())})
+        self.assertTrue(sockets, "the slow reviewer's log names the server's candidates")
+        figures = {}
+        slow_before = slow.last("frames")["frames"]
+        fast_before = fast.last("frames")["frames"]
+        with Cap(sockets, kbit=400) as cap:
+            capped_at = self.last_stats(pub)["at"]
+            t_down = self.wait_rate(pub, capped_at, lambda r: r <= 500, 30)
+            figures["slow reviewer capped: s until the phone sends <= 500 kbit/s"] = t_down
+            settled_at = self.last_stats(pub)["at"]
+            wait_until(lambda: len([s for s in pub.events("stats") if s.get("at", 0) >= settled_at]) >= 8
+                       or pub.proc.poll() is not None, 15)
+            settled = sorted(r for _, r in bitrates([s for s in pub.events("stats") if s.get("at", 0) >= settled_at]))
+            figures["phone kbit/s while capped (median)"] = round(settled[len(settled) // 2]) if settled else None
+            slow_frames = slow.last("frames")["frames"] - slow_before
+            fast_frames = fast.last("frames")["frames"] - fast_before
+            figures["frames decoded while capped (slow, fast)"] = (slow_frames, fast_frames)
+            qdisc = cap.dropped()
+        asked = re.findall(r"asked for at most (\d+) kbit/s", self.server.log_text())
+        figures["kbit/s asked of the phone (REMB)"] = [int(a) for a in asked][-6:]
+        capped_rates = [round(r) for _, r in bitrates([s for s in pub.events("stats") if s.get("at", 0) >= capped_at])]
+        print(f"REVIEWER CAP FIGURES: {figures}\nphone kbit/s while capped: {capped_rates}\n{qdisc}", file=sys.stderr)
+        self.assertIsNotNone(t_down, capped_rates)
+        self.assertTrue(asked, "the server asked the phone for less")
+        self.assertGreater(slow_frames, 10, "the capped reviewer keeps decoding")
+        self.assertGreater(fast_frames, 30, "the other reviewer keeps decoding")
+        self.assertIsNotNone(figures["phone kbit/s while capped (median)"])
+        self.assertGreaterEqual(figures["phone kbit/s while capped (median)"], 150, "not starved below the floor")
+
+        lifted_at = self.last_stats(pub)["at"]
+        t_back = self.wait_rate(pub, lifted_at, lambda r: r >= 800, 60)
+        print(f"cap lifted: s until the phone sends >= 800 kbit/s again: {t_back}; "
+              f"{[round(r) for _, r in bitrates([s for s in pub.events('stats') if s.get('at', 0) >= lifted_at])]}",
+              file=sys.stderr)
+        self.assertIsNotNone(t_back)
+        pub.stop()
+        slow.stop()
+        fast.stop()
 
 
 if __name__ == "__main__":
