@@ -4,7 +4,9 @@
  * (1 − loss/2); < 2 %: 8 % more a second, released once well above what is sent), and the
  * lowest estimate, never under [media] min_bitrate_kbps, is put in a REMB in the publisher's
  * RTCP: the phone's sender (which also follows the server's TWCC feedback) sends no more than
- * the slowest reviewer receives well. With [media] favour = recording nothing is capped.
+ * the slowest reviewer receives well. Loss on the phone's own link (which every viewer's reports
+ * repeat, the relay forwarding its sequence numbers) is not counted against a viewer. With
+ * [media] favour = recording nothing is capped.
  * Owns its estimates and the REMB hooks' packets; never touches the relay's graph. */
 #include "media/uplink_cap.h"
 #include "media/relay_private.h"
@@ -28,6 +30,9 @@ typedef struct {
 struct _UplinkCap {
   Relay      *relay;
   GHashTable *rates;           /* RelayViewer* -> ViewerRate* */
+  LinkStats  *upstream;        /* the publisher's own link */
+  gpointer    upstream_peer;   /* the publisher sampled (a new one starts a new base) */
+  gdouble     upstream_loss;   /* % lost on the way in, held over a few seconds (decays 20 %/s) */
   guint       timer;
   gint        kbps;
 };
@@ -40,6 +45,16 @@ viewer_rate_free (gpointer data)
   g_free (rate);
 }
 
+/* main loop: the publisher's last second. Raw forwarding keeps the phone's sequence numbers,
+ * so what is lost on the way in (and not repaired) shows in every viewer's reports as well:
+ * that much is not the viewer's link. */
+static void
+on_upstream_sample (gpointer owner, const LinkQuality *q)
+{
+  UplinkCap *cap = owner;
+  cap->upstream_loss = MAX (q->loss_pct, cap->upstream_loss * 0.8);
+}
+
 /* main loop: a viewer's last second */
 static void
 on_viewer_sample (gpointer owner, const LinkQuality *q)
@@ -47,7 +62,7 @@ on_viewer_sample (gpointer owner, const LinkQuality *q)
   ViewerRate *rate = owner;
   if (q->send_kbps < 1)
     return;
-  gdouble loss = q->remote_loss_pct / 100;
+  gdouble loss = MAX (0, q->remote_loss_pct - rate->cap->upstream_loss) / 100;
   if (loss > 0.10)
     rate->estimate_kbps = q->send_kbps * (1 - loss / 2);
   else if (loss < 0.02 && rate->estimate_kbps > 0) {
@@ -74,6 +89,14 @@ on_tick (gpointer data)
     if (!present)
       g_hash_table_iter_remove (&iter);
   }
+  WebrtcPeer *publisher = relay->publisher ? relay->publisher->peer : NULL;
+  if (publisher != cap->upstream_peer) {
+    link_stats_free (cap->upstream);
+    cap->upstream = link_stats_new (on_upstream_sample, cap);
+    cap->upstream_peer = publisher;
+  }
+  if (publisher)
+    link_stats_sample (cap->upstream, publisher->webrtcbin);
   gdouble lowest = 0;
   for (guint i = 0; i < relay->viewers->len; i++) {
     RelayViewer *viewer = g_ptr_array_index (relay->viewers, i);
@@ -119,6 +142,7 @@ uplink_cap_free (UplinkCap *cap)
     return;
   g_source_remove (cap->timer);
   g_hash_table_unref (cap->rates);
+  link_stats_free (cap->upstream);
   g_free (cap);
 }
 
