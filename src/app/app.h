@@ -48,6 +48,10 @@ typedef struct {
   gchar  **public_addresses;  /* 1:1 NAT: "PUBLIC" or "PRIVATE=PUBLIC" per entry */
   gboolean keep_private;      /* with public_addresses: advertise the private host candidate too */
   gboolean ice_tcp;           /* passive ICE-TCP host candidates (ports from [media] ice_port_min..max, TCP) */
+  /* [media] the phone's bitrate follows the slowest reviewer (uplink_cap.c) unless favour =
+   * recording; never asked below min_bitrate_kbps */
+  gboolean favour_recording;
+  gint     min_bitrate_kbps;
 } KanyanConfig;
 
 typedef struct {

@@ -30,6 +30,7 @@ config_new_defaults (void)
   cfg->turn_ttl_s = 4 * 3600;   /* longer than any live inspection; a rejoin gets a new one */
   cfg->keep_private = TRUE;
   cfg->ice_tcp = TRUE;          /* a phone on a network that drops UDP still connects directly */
+  cfg->min_bitrate_kbps = 150;
   return cfg;
 }
 
@@ -149,6 +150,22 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
       return FALSE;
     }
     cfg->ice_tcp = tcp;
+  }
+  if (g_key_file_has_key (kf, "media", "favour", NULL)) {
+    g_autofree gchar *favour = g_key_file_get_string (kf, "media", "favour", NULL);
+    if (g_strcmp0 (favour, "live") != 0 && g_strcmp0 (favour, "recording") != 0) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[media] favour: '%s' is neither live nor recording", favour ? favour : "");
+      return FALSE;
+    }
+    cfg->favour_recording = g_strcmp0 (favour, "recording") == 0;
+  }
+  if (!replace_int (&cfg->min_bitrate_kbps, kf, "media", "min_bitrate_kbps", error))
+    return FALSE;
+  if (cfg->min_bitrate_kbps < 30 || cfg->min_bitrate_kbps > 100000) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "[media] min_bitrate_kbps: %d is not between 30 and 100000", cfg->min_bitrate_kbps);
+    return FALSE;
   }
   if (!ice_servers_check_config (cfg, error))
     return FALSE;

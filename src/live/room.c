@@ -8,6 +8,7 @@
 #include "media/relay.h"
 #include "media/recorder.h"
 #include "media/still.h"
+#include "media/link_stats.h"
 #include "archive/recordings.h"
 #include "review/audit.h"
 #include "core/errors.h"
@@ -43,6 +44,7 @@ struct _Room {
   GPtrArray  *participants;      /* of Participant* */
   Participant *applicant;
   gboolean    media_flowing;
+  gboolean    media_lost;        /* the applicant's media stopped while it was there: "reconnecting" */
   Recorder   *recorder;
   gint64      recording_id;
   gint        segment_seq;
@@ -62,6 +64,8 @@ struct _Room {
   guint       recording_confirm; /* timer: a resumed segment has run long enough to call it resumed */
   guint       retry_delay_s;     /* the back-off, doubled on each failure */
   RoomReach  *reach;             /* candidate kinds offered, no media REACH_MEDIA_WAIT_S after an offer */
+  LinkStats  *applicant_link;    /* the applicant's link quality, sampled every second */
+  guint       link_timer;
 };
 
 struct _RoomStill {
@@ -132,7 +136,7 @@ room_applicant_state (Room *room)
 {
   if (!room->applicant)
     return "absent";
-  return room->media_flowing ? "live" : "connecting";
+  return room->media_flowing ? "live" : room->media_lost ? "reconnecting" : "connecting";
 }
 
 static void
@@ -502,6 +506,7 @@ on_media_flowing (gpointer owner, gboolean flowing)
   room->media_flowing = flowing;
   if (flowing)
     room_reach_stop (room->reach);
+  room->media_lost = !flowing && room->applicant;   /* its link dropped, or it is reconnecting */
   if (flowing && !room->recording_stopped)
     room_start_recording (room);
   else if (flowing)
@@ -509,6 +514,46 @@ on_media_flowing (gpointer owner, gboolean flowing)
   else
     room_stop_recording (room);
   broadcast_state (room);
+}
+
+/* ---- the applicant's link quality ------------------------------------------------------ */
+
+/* main loop: reviewers see the applicant's link, as the server receives it:
+ * {"type":"link","who":"applicant","kbps":N,"loss_pct":N,"rtt_ms":N|null,"quality":"good"|"poor"|"bad"} */
+static void
+on_applicant_link (gpointer owner, const LinkQuality *q)
+{
+  Room *room = owner;
+  if (!room->applicant)
+    return;
+  g_autoptr (JsonBuilder) b = message_begin ("link");
+  json_builder_set_member_name (b, "who");
+  json_builder_add_string_value (b, "applicant");
+  json_builder_set_member_name (b, "kbps");
+  json_builder_add_int_value (b, (gint64) (q->kbps + 0.5));
+  json_builder_set_member_name (b, "loss_pct");
+  json_builder_add_double_value (b, (gint64) (q->loss_pct * 10 + 0.5) / 10.0);
+  json_builder_set_member_name (b, "rtt_ms");
+  if (q->rtt_ms >= 0)
+    json_builder_add_int_value (b, q->rtt_ms);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "quality");
+  json_builder_add_string_value (b, q->quality);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree gchar *json = json_to_string (root, FALSE);
+  room_broadcast (room, json, TRUE);
+}
+
+/* main loop, every second */
+static gboolean
+on_link_timer (gpointer data)
+{
+  Room *room = data;
+  if (room->applicant && room->applicant->peer)
+    link_stats_sample (room->applicant_link, room->applicant->peer->webrtcbin);
+  return G_SOURCE_CONTINUE;
 }
 
 /* ---- peers' events (main loop) ------------------------------------------------------- */
@@ -686,6 +731,8 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   relay_set_media_notify (relay, on_media_flowing, room);
   relay_set_branch_notify (relay, on_branch_event);
   room->revocation_check = g_timeout_add_seconds (ROOM_REVOCATION_CHECK_S, on_revocation_check, room);
+  room->applicant_link = link_stats_new (on_applicant_link, room);
+  room->link_timer = g_timeout_add (1000, on_link_timer, room);
   g_info ("case %s: live inspection %" G_GINT64_FORMAT " opened", row->ref, session_id);
   return room;
 }
@@ -768,6 +815,9 @@ room_free (Room *room)
   room_reach_stop (room->reach);
   if (room->space_check)
     g_source_remove (room->space_check);
+  if (room->link_timer)
+    g_source_remove (room->link_timer);
+  link_stats_free (room->applicant_link);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)

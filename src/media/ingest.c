@@ -64,6 +64,12 @@ on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session
     video |= pub->video_ssrcs[i] == ssrc;
   if (video)
     g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
+  /* the first video SSRC: the phone is told (REMB) what the slowest reviewer receives well */
+  if (video && !g_atomic_pointer_get (&pub->remb)) {
+    RembHook *hook = remb_hook_install (rtpbin, session, ssrc);
+    if (hook && !g_atomic_pointer_compare_and_exchange (&pub->remb, NULL, hook))
+      remb_hook_unref (hook);
+  }
 }
 
 void
@@ -97,6 +103,7 @@ relay_publisher_free (Relay *relay, RelayPublisher *pub)
     relay_dispose_element (relay, pub->talk_src);                /* takes our reference */
     pub->talk_src = NULL;
   }
+  remb_hook_unref (g_atomic_pointer_get (&pub->remb));
   webrtc_peer_close (pub->peer);
   webrtc_peer_unref (pub->peer);
   g_free (pub);
@@ -207,8 +214,11 @@ relay_publisher_start (Relay *relay, OfferAnalysis *offer, const WebrtcPeerEvent
     const OfferMedia *m = &g_array_index (offer->media, OfferMedia, i);
     if ((gint) i == offer->video_index) {
       GstWebRTCRTPTransceiver *trans = NULL;
+      /* with transport-wide-cc when offered: the phone's encoder follows the server's feedback
+       * (the relay's own caps, offered to viewers, keep no extension) */
+      g_autoptr (GstCaps) pub_caps = offer_media_publisher_caps (video);
       g_signal_emit_by_name (peer->webrtcbin, "add-transceiver",
-                             GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, video_caps, &trans);
+                             GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, pub_caps, &trans);
       if (trans) {
         g_object_set (trans, "do-nack", TRUE, NULL);   /* NACK + RTX back into the answer */
         gst_object_unref (trans);

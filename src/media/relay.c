@@ -108,6 +108,7 @@ on_video_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   Relay *relay = data;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  g_atomic_pointer_set (&relay->last_media_us, GSIZE_TO_POINTER (g_get_monotonic_time ()));
   if (g_atomic_int_compare_and_exchange (&relay->media_flowing, 0, 1)) {
     MediaNote *note = g_new (MediaNote, 1);
     note->relay = relay;
@@ -122,6 +123,32 @@ on_video_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     gst_rtp_buffer_unmap (&rtp);
   }
   return GST_PAD_PROBE_OK;
+}
+
+/* streaming thread: every audio packet entering the audio tee (the link is alive) */
+static GstPadProbeReturn
+on_audio_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Relay *relay = data;
+  g_atomic_pointer_set (&relay->last_media_us, GSIZE_TO_POINTER (g_get_monotonic_time ()));
+  return GST_PAD_PROBE_OK;
+}
+
+/* main loop: media was flowing and nothing came for RELAY_STALL_MS — the publisher's link is
+ * down. Tell it as a stop (the recorder ends its segment, reviewers see "reconnecting"); the
+ * next packet, on this publisher or a new one, tells "flowing" again. */
+static void
+relay_check_stall (Relay *relay)
+{
+  gint64 last = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get (&relay->last_media_us));
+  if (!relay->publisher || !g_atomic_int_get (&relay->media_flowing) ||
+      g_get_monotonic_time () - last < (gint64) RELAY_STALL_MS * 1000)
+    return;
+  if (g_atomic_int_compare_and_exchange (&relay->media_flowing, 1, 0)) {
+    g_info ("relay %s: no media from the publisher for %d ms", relay->name, RELAY_STALL_MS);
+    if (relay->media_notify)
+      relay->media_notify (relay->media_owner, FALSE);
+  }
 }
 
 /* streaming thread of a viewer's webrtcbin: a keyframe request travelling up to the
@@ -170,11 +197,13 @@ relay_request_keyframe (Relay *relay)
   relay_send_keyframe_request (relay);
 }
 
-/* main loop, every 250 ms: ask again until the wanted keyframe has passed the tee */
+/* main loop, every 250 ms: ask again until the wanted keyframe has passed the tee; and
+ * notice a publisher whose media stopped */
 static gboolean
 on_keyframe_timer (gpointer data)
 {
   Relay *relay = data;
+  relay_check_stall (relay);
   gint64 last_seen = relay_last_keyframe (relay);
   gboolean want = FALSE;
   for (guint i = 0; i < relay->viewers->len; i++) {
@@ -298,6 +327,9 @@ relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
   gst_pad_add_probe (video_sink, GST_PAD_PROBE_TYPE_BUFFER, on_video_packet, relay, NULL);
   gst_pad_add_probe (video_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_keyframe_request, relay, NULL);
   gst_object_unref (video_sink);
+  GstPad *audio_sink = gst_element_get_static_pad (relay->tee[TRACK_AUDIO], "sink");
+  gst_pad_add_probe (audio_sink, GST_PAD_PROBE_TYPE_BUFFER, on_audio_packet, relay, NULL);
+  gst_object_unref (audio_sink);
   if (!relay_build_talk_chain (relay, error) ||
       gst_element_set_state (GST_ELEMENT (relay->pipeline), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     if (error && !*error)
@@ -307,6 +339,7 @@ relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
   }
   relay->keyframe_timer = g_timeout_add (250, on_keyframe_timer, relay);
   GST_INFO_OBJECT (relay->pipeline, "relay %s: playing", name);
+  relay->uplink = uplink_cap_new (relay);
   return relay;
 }
 
@@ -334,6 +367,7 @@ relay_free (Relay *relay)
   relay_publisher_stop (relay);
   if (relay->keyframe_timer)
     g_source_remove (relay->keyframe_timer);
+  uplink_cap_free (relay->uplink);
   if (relay->bus_watch)
     g_source_remove (relay->bus_watch);
   gst_element_set_state (GST_ELEMENT (relay->pipeline), GST_STATE_NULL);

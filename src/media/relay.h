@@ -13,7 +13,10 @@ typedef struct _RelayViewer RelayViewer;
 
 typedef enum { TRACK_VIDEO, TRACK_AUDIO, TRACK_TALK, TRACK_COUNT } RelayTrack;
 
-/* Called on the main loop when the publisher's media first flows or stops. */
+/* Called on the main loop when the publisher's media first flows or stops: stops when the
+ * publisher goes, or when none of its packets (audio or video) came for RELAY_STALL_MS (its
+ * link is down: the next packet tells "flowing" again). */
+#define RELAY_STALL_MS 2000
 typedef void (*RelayMediaNotify) (gpointer owner, gboolean flowing);
 
 Relay   *relay_new (const KanyanConfig *cfg, const gchar *name, GError **error);

@@ -2,6 +2,7 @@
 #pragma once
 #include "media/relay.h"
 #include <gst/app/app.h>
+#include "media/uplink_cap.h"
 
 typedef struct {
   WebrtcPeer *peer;
@@ -12,6 +13,7 @@ typedef struct {
   guint       n_video_ssrcs;
   GstElement *rtpbin;                    /* webrtcbin's internal rtpbin */
   gulong      jitterbuffer_id;
+  RembHook   *remb;                      /* the cap asked of the phone (set under the relay's lock) */
 } RelayPublisher;
 
 struct _RelayViewer {
@@ -48,6 +50,8 @@ struct _Relay {
   gint64      keyframe_wanted_since;     /* monotonic µs; 0 when nobody waits */
   gpointer    last_keyframe_seen_us;     /* monotonic µs as a pointer: written atomically by the tee probe */
   gint        media_flowing;             /* atomic */
+  UplinkCap  *uplink;                    /* what the phone is asked for (uplink_cap.c) */
+  gpointer    last_media_us;             /* monotonic µs of the publisher's last audio or video packet (atomic, as last_keyframe_seen_us) */
   RelayMediaNotify media_notify;
   RelayBranchNotify branch_notify;   /* shares media_owner */
   gpointer    media_owner;

@@ -1,6 +1,7 @@
 /* sdp_offer.c — chooses, for each m-line of an offer, the codec Kanyan relays and records
- * without transcoding, and the caps that make webrtcbin 1.22 answer it with NACK/RTX and
- * the right H.264 profile (see media-notes: 1.22 otherwise drops both). */
+ * without transcoding, and the caps that make webrtcbin 1.22 answer it with NACK/RTX,
+ * the right H.264 profile and transport-wide congestion control (see media-notes: 1.22
+ * otherwise drops all three). */
 #include "media/sdp_offer.h"
 #include "core/errors.h"
 #include <stdio.h>
@@ -123,6 +124,16 @@ analyze_media (const GstSDPMedia *media, OfferMedia *out)
     if (!seen)
       out->ssrcs[out->n_ssrcs++] = ssrc;
   }
+  /* a=extmap:ID[/direction] URI — the transport-wide congestion control sequence number */
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, i);
+    gint id;
+    const gchar *uri = attr->value ? strchr (attr->value, ' ') : NULL;
+    if (g_strcmp0 (attr->key, "extmap") == 0 && uri && sscanf (attr->value, "%d", &id) == 1 &&
+        id >= 1 && id <= 14 && g_str_has_prefix (uri + 1, TWCC_EXTMAP_URI) &&
+        (uri[1 + strlen (TWCC_EXTMAP_URI)] == '\0' || g_ascii_isspace (uri[1 + strlen (TWCC_EXTMAP_URI)])))
+      out->twcc_ext = id;
+  }
   if (!out->encoding || out->kind != MEDIA_KIND_VIDEO)
     return;
   /* the RTX payload type whose apt= is the chosen one */
@@ -217,5 +228,19 @@ offer_media_caps (const OfferMedia *media)
     gst_structure_set (s, "encoding-params", G_TYPE_STRING, "2",
                        "minptime", G_TYPE_STRING, "10", "useinbandfec", G_TYPE_STRING, "1", NULL);
   }
+  return caps;
+}
+
+GstCaps *
+offer_media_publisher_caps (const OfferMedia *media)
+{
+  GstCaps *caps = offer_media_caps (media);
+  if (!caps || media->twcc_ext <= 0)
+    return caps;
+  /* webrtcbin answers the extmap and the feedback it finds in a transceiver's caps, and its
+   * receiving RTP session sends transport-wide feedback for the packets that carry it */
+  g_autofree gchar *key = g_strdup_printf ("extmap-%d", media->twcc_ext);
+  gst_structure_set (gst_caps_get_structure (caps, 0), key, G_TYPE_STRING, TWCC_EXTMAP_URI,
+                     "rtcp-fb-transport-cc", G_TYPE_BOOLEAN, TRUE, NULL);
   return caps;
 }

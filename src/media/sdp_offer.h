@@ -16,6 +16,7 @@ typedef struct {
   gboolean  recv_only;     /* the offerer only receives on this m-line */
   guint32   ssrcs[4];      /* from a=ssrc lines (media and RTX), when the offer has them */
   guint     n_ssrcs;
+  gint      twcc_ext;      /* the offer's id for the transport-wide-cc header extension, 0 = none */
 } OfferMedia;
 
 typedef struct {
@@ -31,4 +32,8 @@ void           offer_analysis_free (OfferAnalysis *analysis);
 GstSDPMessage *offer_analysis_steal_sdp (OfferAnalysis *analysis);
 /* RTP caps for the codec chosen on one m-line (codec preferences of a transceiver). */
 GstCaps       *offer_media_caps (const OfferMedia *media);
+/* The same, plus what the server answers a publisher for congestion control: the
+ * transport-wide-cc header extension with the offer's id and its transport-cc feedback. */
+GstCaps       *offer_media_publisher_caps (const OfferMedia *media);
+#define TWCC_EXTMAP_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OfferAnalysis, offer_analysis_free)

@@ -6,6 +6,9 @@
  * both ways, decodes the received video and audio, and prints one JSON line
  * per second on stdout:
  *   {"event":"recording","state":"stopped"|"recording","reason":…}  (as the server says it)
+ *   {"event":"state","applicant":…} and {"event":"link","who":…,"kbps":…,"quality":…}
+ *     (the server's `state` and `link` messages, as they come, with "type" kept)
+ *   {"event":"resumed","gap_ms":N}  (a decoded frame after a second or more without one)
  *   {"t":1,"frames":N,"audio_buffers":N,"connected":bool,"pcs":N,
  *    "first_frame_ms":N|null,"connected_to_frame_ms":N|null,"errors":["code",...]}
  * first_frame_ms counts from sending `join` to the first decoded video frame;
@@ -42,6 +45,7 @@ static struct {
     gint audio_buffers;   /* atomic: decoded audio buffers */
     gint first_frame_ms;  /* atomic: -1 until the first frame */
     gint connected_ms;    /* atomic: ms from join to the first `connected`, -1 until then */
+    gpointer last_frame_us; /* atomic: monotonic µs of the last decoded frame (as a pointer), 0 before */
     int exit_code;
 } app = { .name = "reviewer-peer", .duration = 10, .first_frame_ms = -1, .connected_ms = -1 };
 
@@ -93,6 +97,14 @@ static GstPadProbeReturn count_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
         return GST_PAD_PROBE_OK;
     }
     g_atomic_int_add(&app.frames, (gint)n);
+    gint64 now = g_get_monotonic_time();
+    gint64 last = (gint64)GPOINTER_TO_SIZE(g_atomic_pointer_get(&app.last_frame_us));
+    g_atomic_pointer_set(&app.last_frame_us, GSIZE_TO_POINTER((gsize)now));
+    if (last && now - last >= G_USEC_PER_SEC) {
+        /* frames again after a gap (the applicant's link came back): said at once */
+        printf("{\"event\":\"resumed\",\"gap_ms\":%" G_GINT64_FORMAT "}\n", (now - last) / 1000);
+        fflush(stdout);
+    }
     if (g_atomic_int_get(&app.first_frame_ms) < 0) {
         gint ms = (gint)((g_get_monotonic_time() - reviewer_client_join_us(app.client)) / 1000);
         g_atomic_int_compare_and_exchange(&app.first_frame_ms, -1, ms);
@@ -242,6 +254,17 @@ static void on_message(gpointer owner, const char *t, JsonObject *o)
         puts(line);
         fflush(stdout);
         g_free(line);
+    } else if (strcmp(t, "state") == 0 || strcmp(t, "link") == 0) {
+        JsonObject *copy = json_object_ref(o);
+        json_object_set_string_member(copy, "event", json_object_get_string_member(copy, "type"));
+        JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+        json_node_set_object(node, copy);
+        char *line = json_to_string(node, FALSE);
+        puts(line);
+        fflush(stdout);
+        g_free(line);
+        json_node_unref(node);
+        json_object_unref(copy);
     } else if (strcmp(t, "bye") == 0) {
         g_printerr("reviewer-peer: bye (%s)\n",
                    json_object_get_string_member_with_default(o, "reason", ""));

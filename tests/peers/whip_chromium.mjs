@@ -4,7 +4,8 @@
 // `npm install --prefix tests`:
 //
 //   node tests/peers/whip_chromium.mjs --url http://127.0.0.1:PORT/whip/REF --token TOKEN
-//        [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S]
+//        [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S] [--size WxH]
+//        [--fake-video FILE.y4m]
 //
 // Opens a page on the WHIP URL's origin (default PATH /api/health: any page
 // the server serves; getUserMedia needs a secure context and 127.0.0.1 is one),
@@ -13,10 +14,16 @@
 // to one codec with setCodecPreferences, waits for ICE gathering to complete,
 // POSTs the offer with the bearer token, applies the 201 answer, publishes for
 // --duration seconds (after --resize-after seconds the camera switches from 640×480
-// to 1280×720, as a phone's does), then DELETEs the Location. Prints JSON lines:
-//   {"event":"published","location":…} {"event":"connected"} {"event":"state","state":…}
+// to 1280×720, as a phone's does; --size starts the camera at WxH instead of 640×480),
+// then DELETEs the Location. Prints JSON lines:
+//   {"event":"published","location":…,"feedback":[the answer's a=extmap and a=rtcp-fb lines]} {"event":"connected"} {"event":"state","state":…}
 //   {"event":"stats","t":s,"framesSent":…,"nackCount":…,"retransmittedPacketsSent":…,
-//    "connectionState":…,"codec":…,"audioPacketsReceived":…}   (once a second)
+//    "connectionState":…,"codec":…,"audioPacketsReceived":…,
+//    "bytesSent":…  (video payload bytes), "at":… (ms, its time), "targetBitrate":…, "availableOutgoingBitrate":…,
+//    "frameWidth":…, "frameHeight":…, "local":"ip:port", "remote":"ip:port"
+//    (the selected candidate pair: tests impair exactly this flow),
+//    "locals":["ip:port",…], "remotes":[…] (every local and remote candidate: the remote ones
+//    are the server's sockets for this peer, whatever new local socket ICE may switch to)}
 //   {"event":"resized","width":…,"height":…}
 //   {"event":"deleted","status":200}  {"event":"error","status":N|null,"body":…}
 // Exit status: 0 on success, 1 on an HTTP error or failure, 2 on usage.
@@ -41,12 +48,12 @@ function emit(event) {
 function usage(msg) {
   if (msg) process.stderr.write(`whip_chromium: ${msg}\n`);
   process.stderr.write('usage: whip_chromium.mjs --url http://127.0.0.1:PORT/whip/REF --token TOKEN' +
-    ' [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S]\n');
+    ' [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S] [--size WxH] [--fake-video FILE.y4m]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { duration: 10, codec: null, page: '/api/health', resizeAfter: null };
+  const opts = { duration: 10, codec: null, page: '/api/health', resizeAfter: null, width: 640, height: 480 };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined) usage(`${k} needs a value`);
@@ -56,19 +63,22 @@ function parseArgs(argv) {
     else if (k === '--codec') opts.codec = v.toLowerCase();
     else if (k === '--page') opts.page = v;
     else if (k === '--resize-after') opts.resizeAfter = Number(v);
+    else if (k === '--size') [opts.width, opts.height] = v.split('x').map(Number);
+    else if (k === '--fake-video') opts.fakeVideo = v;
     else usage(`unknown option ${k}`);
   }
   if (!opts.url || !opts.token) usage('--url and --token are required');
   if (!(opts.duration > 0)) usage('bad --duration');
+  if (!(opts.width > 0 && opts.height > 0)) usage('bad --size');
   if (opts.codec && !['h264', 'vp8'].includes(opts.codec)) usage('--codec is h264 or vp8');
   return opts;
 }
 
 // Runs in the page: capture, offer, POST, answer. Returns {ok, status, body, location}.
-async function publishInPage({ url, token, codec }) {
+async function publishInPage({ url, token, codec, width, height }) {
   const emit = (e) => window.kanyanEmit(e);
   const stream = await navigator.mediaDevices.getUserMedia({
-    video: { width: 640, height: 480, frameRate: 30 },
+    video: { width, height, frameRate: 30 },
     audio: true,
   });
   const pc = new RTCPeerConnection({ iceServers: [] }); // no STUN
@@ -110,7 +120,9 @@ async function publishInPage({ url, token, codec }) {
   if (resp.status !== 201) return { ok: false, status: resp.status, body };
   const location = resp.headers.get('Location');
   if (!location) return { ok: false, status: resp.status, body: '201 without a Location header' };
-  emit({ event: 'published', location });
+  emit({ event: 'published', location,
+    // what the answer negotiates for congestion control and feedback
+    feedback: body.split(/\r?\n/).filter((l) => /^a=(extmap|rtcp-fb):/.test(l)) });
   pc.addEventListener('connectionstatechange', () => {
     if (pc.connectionState === 'connected') emit({ event: 'connected' });
     else emit({ event: 'state', state: pc.connectionState });
@@ -124,10 +136,29 @@ async function publishInPage({ url, token, codec }) {
 async function statsInPage() {
   const pc = window.kanyanPc;
   const out = { framesSent: 0, nackCount: 0, retransmittedPacketsSent: 0,
-    connectionState: pc.connectionState, codec: null, audioPacketsReceived: 0 };
+    connectionState: pc.connectionState, codec: null, audioPacketsReceived: 0,
+    bytesSent: 0, targetBitrate: null, availableOutgoingBitrate: null, local: null, remote: null };
   const report = await pc.getStats();
+  const where = (id) => { const c = id && report.get(id); return c ? `${c.address || c.ip}:${c.port}` : null; };
+  out.locals = [];
+  out.remotes = [];
   report.forEach((s) => {
+    if (s.type === 'local-candidate') out.locals.push(`${s.address || s.ip}:${s.port}`);
+    if (s.type === 'remote-candidate') out.remotes.push(`${s.address || s.ip}:${s.port}`);
+    if (s.type === 'transport' && s.selectedCandidatePairId) {
+      const pair = report.get(s.selectedCandidatePairId);
+      if (pair) {
+        out.local = where(pair.localCandidateId);
+        out.remote = where(pair.remoteCandidateId);
+        out.availableOutgoingBitrate = pair.availableOutgoingBitrate ?? null;
+      }
+    }
     if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      out.bytesSent += s.bytesSent || 0;
+      out.at = s.timestamp;   // ms, when getStats measured bytesSent
+      out.targetBitrate = s.targetBitrate ?? out.targetBitrate;
+      out.frameWidth = s.frameWidth;
+      out.frameHeight = s.frameHeight;
       out.framesSent += s.framesSent || 0;
       out.nackCount += s.nackCount || 0;
       out.retransmittedPacketsSent += s.retransmittedPacketsSent || 0;
@@ -168,7 +199,9 @@ async function main() {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    // a .y4m file as the camera (e.g. detailed, noisy pictures a real camera sends, which
+    // the encoder cannot squeeze under its target as it does Chromium's own test pattern)
+    args: opts.fakeVideo ? [...CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${opts.fakeVideo}`] : CHROMIUM_ARGS,
   });
   let code = 1;
   try {
@@ -177,7 +210,8 @@ async function main() {
     await page.exposeFunction('kanyanEmit', emit);
     await page.goto(new URL(opts.page, origin).href);
     const start = Date.now();
-    const res = await page.evaluate(publishInPage, { url: opts.url, token: opts.token, codec: opts.codec });
+    const res = await page.evaluate(publishInPage, { url: opts.url, token: opts.token, codec: opts.codec,
+      width: opts.width, height: opts.height });
     if (!res.ok) {
       emit({ event: 'error', status: res.status, body: res.body });
       return 1;

@@ -192,6 +192,33 @@ test_public_url (void)
   g_unlink (path);
 }
 
+/* [media] favour and min_bitrate_kbps: the phone's bitrate follows the slowest reviewer unless
+ * the recording is favoured; a wrong word or an absurd floor is refused with its key named */
+static void
+test_uplink (void)
+{
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_assert_false (cfg->favour_recording);
+  g_assert_cmpint (cfg->min_bitrate_kbps, ==, 150);
+  g_autofree gchar *good = write_conf ("[media]\nfavour=recording\nmin_bitrate_kbps=300\n");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (config_load_file (cfg, good, &error));
+  g_assert_no_error (error);
+  g_assert_true (cfg->favour_recording);
+  g_assert_cmpint (cfg->min_bitrate_kbps, ==, 300);
+  const gchar *bad[] = { "[media]\nfavour=video\n", "[media]\nmin_bitrate_kbps=5\n" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (KanyanConfig) other = config_new_defaults ();
+    g_autofree gchar *path = write_conf (bad[i]);
+    g_autoptr (GError) err = NULL;
+    g_assert_false (config_load_file (other, path, &err));
+    g_assert_nonnull (err);
+    g_assert_nonnull (strstr (err->message, i == 0 ? "favour" : "min_bitrate_kbps"));
+    g_unlink (path);
+  }
+  g_unlink (good);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -203,5 +230,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/missing-file", test_missing_file);
   g_test_add_func ("/config/public-url", test_public_url);
   g_test_add_func ("/config/limits", test_limits);
+  g_test_add_func ("/config/uplink", test_uplink);
   return g_test_run ();
 }

@@ -288,6 +288,35 @@ test_steal_sdp (void)
   gst_sdp_message_free (sdp);
 }
 
+/* the transport-wide-cc header extension: its id is read (with or without a direction),
+ * other extensions and malformed ids are not taken for it; only the publisher's caps carry it */
+static void
+test_twcc_extmap (void)
+{
+  g_autoptr (OfferAnalysis) a = analyze (HEAD AUDIO
+      "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+      VP8_ONLY ("9", "a=mid:1\r\na=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"
+                "a=extmap:5/sendrecv http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+                "a=extmap:6 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-012\r\n"), -1);
+  g_assert_cmpint (media (a, 0)->twcc_ext, ==, 3);
+  g_assert_cmpint (media (a, 1)->twcc_ext, ==, 5);
+  g_autoptr (GstCaps) relay_caps = offer_media_caps (media (a, 1));
+  g_autoptr (GstCaps) pub_caps = offer_media_publisher_caps (media (a, 1));
+  const GstStructure *s = gst_caps_get_structure (pub_caps, 0);
+  g_assert_cmpstr (gst_structure_get_string (s, "extmap-5"), ==, TWCC_EXTMAP_URI);
+  gboolean fb = FALSE;
+  g_assert_true (gst_structure_get_boolean (s, "rtcp-fb-transport-cc", &fb) && fb);
+  g_assert_false (gst_structure_has_field (gst_caps_get_structure (relay_caps, 0), "extmap-5"));
+  g_assert_false (gst_structure_has_field (gst_caps_get_structure (relay_caps, 0), "rtcp-fb-transport-cc"));
+
+  g_autoptr (OfferAnalysis) none = analyze (HEAD VP8_ONLY ("9", "a=mid:0\r\n"
+      "a=extmap:15 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+      "a=extmap:x http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"), -1);
+  g_assert_cmpint (media (none, 0)->twcc_ext, ==, 0);
+  g_autoptr (GstCaps) plain = offer_media_publisher_caps (media (none, 0));
+  g_assert_false (gst_structure_has_field (gst_caps_get_structure (plain, 0), "rtcp-fb-transport-cc"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -302,5 +331,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp-offer/unreadable", test_unreadable);
   g_test_add_func ("/sdp-offer/size-limit", test_size_limit);
   g_test_add_func ("/sdp-offer/steal-sdp", test_steal_sdp);
+  g_test_add_func ("/sdp-offer/twcc-extmap", test_twcc_extmap);
   return g_test_run ();
 }

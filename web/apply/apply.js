@@ -186,7 +186,8 @@ function scheduleReconnect() {
   setState('reconnecting');
   teardown();
   retryTimer = setTimeout(() => { retryTimer = null; connect(); }, retryDelay);
-  retryDelay = Math.min(retryDelay * 2, 10000);
+  // at most 2 s apart: once the link is back, media resumes within a few seconds (issue 14)
+  retryDelay = Math.min(retryDelay * 2, 2000);
 }
 
 function teardown() {
@@ -284,6 +285,33 @@ async function start() {
     lastStats = s;
     $('quality').textContent = `${s.bitrateKbps} kbit/s · RTT ${s.rttMs ?? '–'} ms · ${s.lossPct}% loss`;
   }, 2000);
+  setInterval(watchLink, 250);
+}
+
+// The server's audio (the reviewers' talk-back mix, silence included) arrives all the time on a
+// live connection: when none came for 1.5 s the link is down — say so at once, long before the
+// browser calls the connection "disconnected" (~7 s). Packets again on the same connection: live
+// again; none for 4 s: start over on a new connection (retried every 2 s at most, so media is
+// back within seconds of the link's return).
+let audioPc = null, audioPackets = -1, audioSince = 0, audioFlowed = false;
+async function watchLink() {
+  if (!pc || ended || (state !== 'live' && state !== 'reconnecting')) return;
+  const current = pc;
+  let n = 0;
+  (await current.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.packetsReceived || 0; });
+  if (current !== pc) return;
+  if (audioPc !== current) { audioPc = current; audioPackets = -1; audioFlowed = false; }
+  const now = Date.now();
+  if (n !== audioPackets) {
+    audioFlowed = audioFlowed || audioPackets >= 0;   // it grew on this connection: the server sends
+    audioPackets = n;
+    audioSince = now;
+    if (state === 'reconnecting' && !retryTimer && pc.connectionState === 'connected') setState('live');
+  } else if (audioFlowed && state === 'live' && now - audioSince >= 1500) {
+    setState('reconnecting');
+  } else if (audioFlowed && state === 'reconnecting' && !retryTimer && now - audioSince >= 4000) {
+    scheduleReconnect();
+  }
 }
 
 async function switchCamera() {

@@ -217,4 +217,11 @@ export default {
   'review.ice.applicant': 'Applicant connection',
   'review.ice.mine': 'Your connection',
   'audit.ice': 'Connections',
+  'review.reconnecting': 'The applicant\'s connection dropped — reconnecting…',
+  'review.link.applicant': 'Applicant\'s link',
+  'review.link.self': 'Your link',
+  'link.good': 'good',
+  'link.poor': 'poor',
+  'link.bad': 'bad',
+  'link.loss': 'loss',
 };

@@ -217,4 +217,11 @@ export default {
   'review.ice.applicant': '申请人连接方式',
   'review.ice.mine': '您的连接方式',
   'audit.ice': '连接方式',
+  'review.reconnecting': '申请人连接中断——正在重连…',
+  'review.link.applicant': '申请人网络',
+  'review.link.self': '您的网络',
+  'link.good': '良好',
+  'link.poor': '较差',
+  'link.bad': '很差',
+  'link.loss': '丢包',
 };

@@ -47,5 +47,6 @@ export async function mediaStats(pc, previous) {
   if (previous) out.bitrateKbps = Math.max(0, Math.round(((out.bytes - previous.bytes) * 8) / (out.at - previous.at)));
   lost = Math.max(0, lost);   // remote reports can say -1 (duplicates)
   out.lossPct = received + lost > 0 ? Math.round((lost * 1000) / (received + lost)) / 10 : 0;
+  out.lost = lost; out.received = received;   // the totals, for the loss over an interval
   return out;
 }

@@ -7,6 +7,7 @@ import { api } from '../lib/session.js';
 import { signIn } from '../lib/staff.js';
 import { Checklist } from './checklist.js';
 import { openDrawing } from './drawing.js';
+import { showLink, clearLink, intervalLoss } from './link.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
@@ -179,9 +180,13 @@ function onMessage(msg) {
       return li;
     }));
   else if (msg.type === 'state') {
-    $('hint').textContent = msg.applicant === 'live' ? '' : t('review.waiting');
+    $('hint').textContent = msg.applicant === 'live' ? ''
+      : t(msg.applicant === 'reconnecting' ? 'review.reconnecting' : 'review.waiting');
     if (msg.applicant === 'live') $('reach').hidden = true;
-  } else if (msg.type === 'ice_pair')
+    if (msg.applicant === 'absent') clearLink($('link-applicant'), $('link-applicant-word'));
+  } else if (msg.type === 'link' && msg.who === 'applicant')
+    showLink($('link-applicant'), $('link-applicant-word'), msg.kbps, msg.loss_pct, msg.rtt_ms, msg.quality);
+  else if (msg.type === 'ice_pair')
     showIce(msg);
   else if (msg.type === 'reach')
     showReach(msg);
@@ -285,8 +290,11 @@ setInterval(() => { if (!$('desk').classList.contains('hidden')) loadCases(); },
 setInterval(async () => {
   if (!pc) return;
   const s = await mediaStats(pc, lastStats);
+  const previous = lastStats;
   lastStats = s;
-  $('stats').textContent = `${s.bitrateKbps} kbit/s · ${s.lossPct}% loss · ${s.width}×${s.height}`;
+  if (!previous) return;   // the first sample only sets the base
+  showLink($('stats'), $('link-self-word'), s.bitrateKbps, intervalLoss(s, previous), s.rttMs);
+  if (s.width) $('stats').textContent += ` · ${s.width}×${s.height}`;
 }, 1000);
 const me = await signIn($('desk'));
 $('decide').addEventListener('submit', decide);

@@ -1,0 +1,228 @@
+/* uplink_cap.c — reviewers' own links count: every second each viewer's webrtcbin is sampled
+ * (link_stats.c: what the relay sent it and the fraction lost its receiver reports), a loss-based
+ * estimate per viewer is kept as GCC's loss controller does (> 10 % lost: what was sent ×
+ * (1 − loss/2); < 2 %: 8 % more a second, released once well above what is sent), and the
+ * lowest estimate, never under [media] min_bitrate_kbps, is put in a REMB in the publisher's
+ * RTCP: the phone's sender (which also follows the server's TWCC feedback) sends no more than
+ * the slowest reviewer receives well. Loss on the phone's own link (which every viewer's reports
+ * repeat, the relay forwarding its sequence numbers) is not counted against a viewer. With
+ * [media] favour = recording nothing is capped.
+ * Owns its estimates and the REMB hooks' packets; never touches the relay's graph. */
+#include "media/uplink_cap.h"
+#include "media/relay_private.h"
+#include "media/link_stats.h"
+#include <gst/rtp/gstrtcpbuffer.h>
+#include <string.h>
+
+struct _RembHook {
+  gatomicrefcount ref;
+  gint            kbps;        /* atomic */
+  guint32         media_ssrc;
+};
+
+typedef struct {
+  UplinkCap  *cap;
+  RelayViewer *viewer;
+  LinkStats  *stats;
+  gdouble     estimate_kbps;   /* 0 = not limiting */
+} ViewerRate;
+
+struct _UplinkCap {
+  Relay      *relay;
+  GHashTable *rates;           /* RelayViewer* -> ViewerRate* */
+  LinkStats  *upstream;        /* the publisher's own link */
+  gpointer    upstream_peer;   /* the publisher sampled (a new one starts a new base) */
+  gdouble     upstream_loss;   /* % lost on the way in, held over a few seconds (decays 20 %/s) */
+  guint       timer;
+  gint        kbps;
+};
+
+static void
+viewer_rate_free (gpointer data)
+{
+  ViewerRate *rate = data;
+  link_stats_free (rate->stats);
+  g_free (rate);
+}
+
+/* main loop: the publisher's last second. Raw forwarding keeps the phone's sequence numbers,
+ * so what is lost on the way in (and not repaired) shows in every viewer's reports as well:
+ * that much is not the viewer's link. */
+static void
+on_upstream_sample (gpointer owner, const LinkQuality *q)
+{
+  UplinkCap *cap = owner;
+  cap->upstream_loss = MAX (q->loss_pct, cap->upstream_loss * 0.8);
+}
+
+/* main loop: a viewer's last second */
+static void
+on_viewer_sample (gpointer owner, const LinkQuality *q)
+{
+  ViewerRate *rate = owner;
+  if (q->send_kbps < 1)
+    return;
+  gdouble loss = MAX (0, q->remote_loss_pct - rate->cap->upstream_loss) / 100;
+  if (loss > 0.10)
+    rate->estimate_kbps = q->send_kbps * (1 - loss / 2);
+  else if (loss < 0.02 && rate->estimate_kbps > 0) {
+    rate->estimate_kbps *= 1.08;
+    if (rate->estimate_kbps > 2 * q->send_kbps + 500)
+      rate->estimate_kbps = 0;   /* far above what the phone sends: this viewer limits nothing */
+  }
+}
+
+/* main loop, every second */
+static gboolean
+on_tick (gpointer data)
+{
+  UplinkCap *cap = data;
+  Relay *relay = cap->relay;
+  /* forget viewers that left, sample the others */
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, cap->rates);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    gboolean present = FALSE;
+    for (guint i = 0; i < relay->viewers->len && !present; i++)
+      present = g_ptr_array_index (relay->viewers, i) == key;
+    if (!present)
+      g_hash_table_iter_remove (&iter);
+  }
+  WebrtcPeer *publisher = relay->publisher ? relay->publisher->peer : NULL;
+  if (publisher != cap->upstream_peer) {
+    link_stats_free (cap->upstream);
+    cap->upstream = link_stats_new (on_upstream_sample, cap);
+    cap->upstream_peer = publisher;
+  }
+  if (publisher)
+    link_stats_sample (cap->upstream, publisher->webrtcbin);
+  gdouble lowest = 0;
+  for (guint i = 0; i < relay->viewers->len; i++) {
+    RelayViewer *viewer = g_ptr_array_index (relay->viewers, i);
+    ViewerRate *rate = g_hash_table_lookup (cap->rates, viewer);
+    if (!rate) {
+      rate = g_new0 (ViewerRate, 1);
+      rate->cap = cap;
+      rate->viewer = viewer;
+      rate->stats = link_stats_new (on_viewer_sample, rate);
+      g_hash_table_insert (cap->rates, viewer, rate);
+    }
+    link_stats_sample (rate->stats, viewer->peer->webrtcbin);
+    if (rate->estimate_kbps > 0 && (lowest == 0 || rate->estimate_kbps < lowest))
+      lowest = rate->estimate_kbps;
+  }
+  gint kbps = relay->cfg->favour_recording || lowest <= 0 ? 0 : MAX ((gint) lowest, relay->cfg->min_bitrate_kbps);
+  if (kbps != cap->kbps && kbps)
+    g_info ("relay %s: the phone is asked for at most %d kbit/s (the slowest reviewer)", relay->name, kbps);
+  else if (kbps != cap->kbps)
+    g_info ("relay %s: the phone's bitrate is no longer capped", relay->name);
+  cap->kbps = kbps;
+  g_mutex_lock (&relay->lock);
+  if (relay->publisher && relay->publisher->remb)
+    remb_hook_set_kbps (relay->publisher->remb, kbps);
+  g_mutex_unlock (&relay->lock);
+  return G_SOURCE_CONTINUE;
+}
+
+UplinkCap *
+uplink_cap_new (Relay *relay)
+{
+  UplinkCap *cap = g_new0 (UplinkCap, 1);
+  cap->relay = relay;
+  cap->rates = g_hash_table_new_full (NULL, NULL, NULL, viewer_rate_free);
+  cap->timer = g_timeout_add (1000, on_tick, cap);
+  return cap;
+}
+
+void
+uplink_cap_free (UplinkCap *cap)
+{
+  if (!cap)
+    return;
+  g_source_remove (cap->timer);
+  g_hash_table_unref (cap->rates);
+  link_stats_free (cap->upstream);
+  g_free (cap);
+}
+
+gint
+uplink_cap_kbps (UplinkCap *cap)
+{
+  return cap->kbps;
+}
+
+/* ---- the REMB in the publisher's RTCP ------------------------------------------------ */
+
+void
+remb_hook_unref (RembHook *hook)
+{
+  if (hook && g_atomic_ref_count_dec (&hook->ref))
+    g_free (hook);
+}
+
+static void
+remb_hook_unref_notify (gpointer data, GClosure *closure)
+{
+  remb_hook_unref (data);
+}
+
+void
+remb_hook_set_kbps (RembHook *hook, gint kbps)
+{
+  g_atomic_int_set (&hook->kbps, kbps);
+}
+
+/* the RTP session's RTCP thread: a compound packet to the phone is being built */
+static gboolean
+on_sending_rtcp (GObject *session, GstBuffer *buffer, gboolean early, RembHook *hook)
+{
+  guint64 bps = (guint64) g_atomic_int_get (&hook->kbps) * 1000;
+  if (!bps)
+    return FALSE;
+  guint exp = 0;   /* draft-alvestrand-rmcat-remb: 6-bit exponent, 18-bit mantissa */
+  while ((bps >> exp) > 0x3ffff)
+    exp++;
+  guint32 mantissa = (guint32) (bps >> exp);
+  guint sender = 0;
+  g_object_get (session, "internal-ssrc", &sender, NULL);
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket packet;
+  if (!gst_rtcp_buffer_map (buffer, GST_MAP_READWRITE, &rtcp))
+    return FALSE;
+  if (gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_PSFB, &packet)) {
+    gst_rtcp_packet_fb_set_type (&packet, GST_RTCP_PSFB_TYPE_AFB);
+    gst_rtcp_packet_fb_set_sender_ssrc (&packet, sender);
+    gst_rtcp_packet_fb_set_media_ssrc (&packet, 0);
+    if (gst_rtcp_packet_fb_set_fci_length (&packet, 3)) {
+      guint8 *fci = gst_rtcp_packet_fb_get_fci (&packet);
+      memcpy (fci, "REMB", 4);
+      fci[4] = 1;   /* one SSRC */
+      fci[5] = (guint8) ((exp << 2) | ((mantissa >> 16) & 0x3));
+      fci[6] = (mantissa >> 8) & 0xff;
+      fci[7] = mantissa & 0xff;
+      GST_WRITE_UINT32_BE (fci + 8, hook->media_ssrc);
+    } else {
+      gst_rtcp_packet_remove (&packet);
+    }
+  }
+  gst_rtcp_buffer_unmap (&rtcp);
+  return FALSE;   /* never asks for an RTCP the session would have suppressed */
+}
+
+RembHook *
+remb_hook_install (GstElement *rtpbin, guint session, guint32 media_ssrc)
+{
+  GObject *internal = NULL;
+  g_signal_emit_by_name (rtpbin, "get-internal-session", session, &internal);
+  if (!internal)
+    return NULL;
+  RembHook *hook = g_new0 (RembHook, 1);
+  g_atomic_ref_count_init (&hook->ref);
+  hook->media_ssrc = media_ssrc;
+  g_atomic_ref_count_inc (&hook->ref);   /* the signal's */
+  g_signal_connect_data (internal, "on-sending-rtcp", G_CALLBACK (on_sending_rtcp), hook,
+                         remb_hook_unref_notify, 0);
+  g_object_unref (internal);
+  return hook;
+}
