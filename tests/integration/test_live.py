@@ -30,15 +30,15 @@ class LiveTest(unittest.TestCase):
 
 class RelayTest(LiveTest):
     def test_two_reviewers_receive_frames(self):
-        r1 = self.server.reviewer(self.case, 12, "R1")
-        r2 = self.server.reviewer(self.case, 12, "R2")
-        pub = self.server.aiortc_publisher(self.case, 10)
-        self.assertEqual(pub.wait(40), 0, pub.lines)
-        r1.wait(30)
-        r2.wait(30)
-        self.assertGreater(self.frames(r1), 60, r1.lines[-3:])
-        self.assertGreater(self.frames(r2), 60, r2.lines[-3:])
-        self.assertGreater(r1.last("audio_buffers")["audio_buffers"], 50)
+        # long enough for a busy machine: the condition ends the wait, not the peers' clocks
+        r1 = self.server.reviewer(self.case, 90, "R1")
+        r2 = self.server.reviewer(self.case, 90, "R2")
+        pub = self.server.aiortc_publisher(self.case, 90)
+        self.assertTrue(wait_until(lambda: self.frames(r1) > 60 and self.frames(r2) > 60, 60),
+                        (r1.lines[-2:], r2.lines[-2:], pub.lines[-2:]))
+        self.assertTrue(wait_until(lambda: (r1.last("audio_buffers") or {}).get("audio_buffers", 0) > 50, 30),
+                        r1.lines[-2:])
+        self.assertEqual(pub.events("error"), [], pub.lines[-3:])
 
     def test_late_reviewer_decodes_within_one_second(self):
         pub = self.server.aiortc_publisher(self.case, 120, codec="h264")   # stopped by tearDown
