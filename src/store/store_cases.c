@@ -68,24 +68,31 @@ store_case_types (sqlite3 *db)
   return rows;
 }
 
+/* the rows of a prepared, bound item query (title_en, title_zh, guidance, department) as
+ * NULL-terminated string arrays; finalizes it */
+static GPtrArray *
+item_rows (sqlite3_stmt *st)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  while (st && sqlite3_step (st) == SQLITE_ROW) {
+    gchar **item = g_new0 (gchar *, 5);
+    for (gint i = 0; i < 4; i++)
+      item[i] = db_column_dup (st, i, "");
+    g_ptr_array_add (items, item);
+  }
+  sqlite3_finalize (st);
+  return items;
+}
+
 GPtrArray *
 store_case_type_items (sqlite3 *db, const gchar *key)
 {
   sqlite3_stmt *st = NULL;
-  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   if (sqlite3_prepare_v2 (db, "SELECT i.title_en, i.title_zh, i.guidance, i.department FROM case_type_items i "
                           "JOIN case_types t ON t.id = i.type_id WHERE t.key = ?1 ORDER BY i.position", -1, &st,
-                          NULL) == SQLITE_OK) {
+                          NULL) == SQLITE_OK)
     sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step (st) == SQLITE_ROW) {
-      gchar **item = g_new0 (gchar *, 5);
-      for (gint i = 0; i < 4; i++)
-        item[i] = db_column_dup (st, i, "");
-      g_ptr_array_add (items, item);
-    }
-  }
-  sqlite3_finalize (st);
-  return items;
+  return item_rows (st);
 }
 
 static gint64
@@ -236,20 +243,11 @@ GPtrArray *
 store_case_items (sqlite3 *db, gint64 case_id)
 {
   sqlite3_stmt *st = NULL;
-  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   if (sqlite3_prepare_v2 (db, "SELECT i.title_en, i.title_zh, i.guidance, i.department FROM case_type_items i "
                           "JOIN cases c ON c.type_id = i.type_id WHERE c.id = ?1 ORDER BY i.position",
-                          -1, &st, NULL) == SQLITE_OK) {
+                          -1, &st, NULL) == SQLITE_OK)
     sqlite3_bind_int64 (st, 1, case_id);
-    while (sqlite3_step (st) == SQLITE_ROW) {
-      gchar **item = g_new0 (gchar *, 5);
-      for (gint i = 0; i < 4; i++)
-        item[i] = db_column_dup (st, i, "");
-      g_ptr_array_add (items, item);
-    }
-  }
-  sqlite3_finalize (st);
-  return items;
+  return item_rows (st);
 }
 
 static gboolean

@@ -102,13 +102,6 @@ participant_row_free (ParticipantRow *row)
   g_free (row);
 }
 
-static gchar *
-column_dup (sqlite3_stmt *st, gint i)
-{
-  const guchar *text = sqlite3_column_text (st, i);
-  return text ? g_strdup ((const gchar *) text) : NULL;
-}
-
 GPtrArray *
 store_participants_of_session (sqlite3 *db, gint64 session_id)
 {
@@ -124,11 +117,11 @@ store_participants_of_session (sqlite3 *db, gint64 session_id)
       r->joined_at = sqlite3_column_int64 (st, 2);
       r->left_at = sqlite3_column_int64 (st, 3);
       r->ice_at = sqlite3_column_int64 (st, 4);
-      r->peer = column_dup (st, 5);
-      r->role = column_dup (st, 6);
-      r->name = column_dup (st, 7);
-      r->ice_local = column_dup (st, 8);
-      r->ice_remote = column_dup (st, 9);
+      r->peer = db_column_dup (st, 5, NULL);
+      r->role = db_column_dup (st, 6, NULL);
+      r->name = db_column_dup (st, 7, NULL);
+      r->ice_local = db_column_dup (st, 8, NULL);
+      r->ice_remote = db_column_dup (st, 9, NULL);
       g_ptr_array_add (out, r);
     }
   }
