@@ -19,6 +19,9 @@ case_report_new (sqlite3 *db, const CaseRow *row)
   r->decisions = store_decisions (db, row->id);
   r->stills = store_stills_of_case (db, row->id);
   r->sessions = store_sessions_of_case (db, row->id);
+  r->session_peers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < r->sessions->len; i++)
+    g_ptr_array_add (r->session_peers, store_participants_of_session (db, ((SessionRow *) g_ptr_array_index (r->sessions, i))->id));
   r->recordings = store_recordings_of_case (db, row->id);
   r->co_reviewers = store_case_reviewers (db, row->id);
   return r;
@@ -35,6 +38,7 @@ case_report_free (CaseReport *r)
   g_ptr_array_unref (r->decisions);
   g_ptr_array_unref (r->stills);
   g_ptr_array_unref (r->sessions);
+  g_ptr_array_unref (r->session_peers);
   g_ptr_array_unref (r->recordings);
   g_ptr_array_unref (r->co_reviewers);
   g_free (r);
@@ -92,7 +96,7 @@ case_report_to_json (JsonBuilder *b, const CaseReport *r)
   json_builder_set_member_name (b, "sessions");
   json_builder_begin_array (b);
   for (guint i = 0; i < r->sessions->len; i++)
-    session_to_json (b, g_ptr_array_index (r->sessions, i), row, NULL);
+    session_to_json (b, g_ptr_array_index (r->sessions, i), row, g_ptr_array_index (r->session_peers, i));
   json_builder_end_array (b);
   json_builder_set_member_name (b, "recordings");
   json_builder_begin_array (b);

@@ -15,6 +15,7 @@ typedef struct {
   GPtrArray *decisions;         /* of DecisionRow*, oldest first */
   GPtrArray *stills;            /* of StillRow*, oldest first */
   GPtrArray *sessions;          /* of SessionRow*, oldest first */
+  GPtrArray *session_peers;     /* per session, of ParticipantRow*: who connected, over which pair */
   GPtrArray *recordings;        /* of RecordingRow*, in time order */
   GPtrArray *co_reviewers;      /* of gchar*: usernames */
 } CaseReport;
