@@ -18,6 +18,7 @@ struct _RoomStill {
   RoomStillDone  done;
   gpointer       data;
 };
+
 const gchar *room_role_names[] = { "applicant", "reviewer" };
 
 /* ---- membership ---------------------------------------------------------------------- */
