@@ -15,6 +15,8 @@
 #include <glib/gstdio.h>
 #include "media/media_debug.h"
 
+/* every media module opens with this block, its own GStreamer debug category: alike by
+ * design (GStreamer's one category per module), registered once by media_debug.c */
 GST_DEBUG_CATEGORY_STATIC (kanyan_recorder_debug);   /* GST_DEBUG=kanyan-recorder:6 (media_debug.h) */
 #define GST_CAT_DEFAULT kanyan_recorder_debug
 
