@@ -1,0 +1,60 @@
+"""A reviewer's own outage touches nobody else (issue 14, item 3): one reviewer's side goes
+silent for 10 s (its process stopped: no packets out, none read — what a dead office link looks
+like to the server), while the applicant keeps publishing and the other reviewer keeps
+decoding as before; the applicant's connection never drops, and the stopped reviewer decodes
+again once it is back."""
+import os
+import signal
+import time
+import unittest
+
+from kanyan import SLACK, Server, wait_until
+
+OUTAGE_S = 10
+
+
+def frames(peer):
+    return (peer.last("frames") or {}).get("frames", 0)
+
+
+@unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
+class ReviewerOutageTest(unittest.TestCase):
+    def setUp(self):
+        self.server = Server().start()
+        self.case = self.server.add_case("ROUT-1")
+
+    def tearDown(self):
+        self.server.stop()
+
+    def test_one_reviewers_outage_leaves_the_others_alone(self):
+        duration = int(90 * SLACK)
+        pub = self.server.aiortc_publisher(self.case, duration)
+        a = self.server.reviewer(self.case, duration, "A")
+        b = self.server.reviewer(self.case, duration, "B")
+        self.assertTrue(wait_until(lambda: frames(a) > 60 and frames(b) > 60, 60), (a.lines[-2:], b.lines[-2:]))
+        # B's pace before: frames per second over a few seconds
+        b0, t0 = frames(b), time.time()
+        wait_until(lambda: time.time() - t0 >= 3, 3 / SLACK + 1)
+        pace_before = (frames(b) - b0) / (time.time() - t0)
+
+        a.proc.send_signal(signal.SIGSTOP)   # A's side goes silent
+        try:
+            a_frozen, b_start, down_at = frames(a), frames(b), time.time()
+            wait_until(lambda: time.time() - down_at >= OUTAGE_S, OUTAGE_S / SLACK + 1)
+            pace_during = (frames(b) - b_start) / (time.time() - down_at)
+            published = [l for l in pub.lines if l.get("event") == "stats"]
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        print(f"\nreviewer B decoded {pace_before:.1f} frames/s before, {pace_during:.1f} during A's outage",
+              flush=True)
+        self.assertGreater(pace_during, 0.5 * pace_before, "the other reviewer kept its pace")
+        self.assertEqual(pub.events("error"), [], pub.lines[-3:])
+        self.assertEqual([l for l in published if l.get("connectionState") not in (None, "connected")], [],
+                         "the applicant's connection never dropped")
+        # A comes back and decodes again (on the same peer connection, or a new one)
+        self.assertTrue(wait_until(lambda: frames(a) > a_frozen + 30, 60), a.lines[-3:])
+        self.assertTrue(wait_until(lambda: frames(b) > b_start + 30, 30), b.lines[-3:])
+
+
+if __name__ == "__main__":
+    unittest.main()
