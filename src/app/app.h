@@ -52,6 +52,8 @@ typedef struct {
    * recording; never asked below min_bitrate_kbps */
   gboolean favour_recording;
   gint     min_bitrate_kbps;
+  gint     audio_first_kbps;  /* [media] the applicant's page sends sound first, the picture at its
+                               * lowest, while its uplink estimate stays under this */
 } KanyanConfig;
 
 typedef struct {

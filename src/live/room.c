@@ -273,6 +273,10 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
   g_strdelimit (ice_label, ":", '-');   /* the TURN username's own separator */
   json_builder_set_member_name (b, "iceServers");
   json_builder_add_value (b, ice_servers_for (room->app->config, ice_label, g_get_real_time () / G_USEC_PER_SEC));
+  if (role == ROLE_APPLICANT) {   /* under this estimate of its uplink, the page sends sound first */
+    json_builder_set_member_name (b, "audio_first_kbps");
+    json_builder_add_int_value (b, room->app->config->audio_first_kbps);
+  }
   room_send_builder (p, b);
   room_broadcast_participants (room);
   if (role == ROLE_REVIEWER) {
@@ -282,6 +286,8 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
     room_send_builder (p, s);
     if (room->recording_stopped)
       room_send_recording_state (p, room);
+    if (room->audio_first)
+      room_send_link_mode (p, room);
     if (room->applicant && room->applicant->ice_local)
       room_send_ice_pair (p, room->applicant);
     if (room_reach_stalled (room->reach))
@@ -299,6 +305,37 @@ room_leave (Room *room, Participant *p)
   room_broadcast_participants (room);
   room_broadcast_state (room);
   room_maybe_close (room);
+}
+
+gboolean
+room_applicant_link_mode (Room *room, Participant *p, const gchar *mode, GError **error)
+{
+  if (p->role != ROLE_APPLICANT) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_WRONG_ROLE, "only the applicant's page reports its link");
+    return FALSE;
+  }
+  gboolean audio_first = g_strcmp0 (mode, "audio_first") == 0;
+  if (audio_first == room->audio_first)
+    return TRUE;
+  room->audio_first = audio_first;
+  g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
+  audit_note (room->app->db, "applicant", audio_first ? "link.audio_first" : "link.full", room->case_ref,
+              "session", session_text, NULL);
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *r = g_ptr_array_index (room->participants, i);
+    if (r->role == ROLE_REVIEWER)
+      room_send_link_mode (r, room);
+  }
+  return TRUE;
+}
+
+void
+room_send_link_mode (Participant *p, Room *room)
+{
+  g_autoptr (JsonBuilder) b = room_message_begin ("link_mode");
+  json_builder_set_member_name (b, "mode");
+  json_builder_add_string_value (b, room->audio_first ? "audio_first" : "full");
+  room_send_builder (p, b);
 }
 
 gboolean

@@ -49,6 +49,9 @@ const gchar *participant_id (Participant *participant);
 ParticipantRole participant_role (Participant *participant);
 
 gboolean room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, GError **error);
+/* The applicant's page says its uplink is too weak for video ("audio_first": sound first, the
+ * picture at its lowest) or strong again ("full"): reviewers are told, the audit log notes it. */
+gboolean room_applicant_link_mode (Room *room, Participant *p, const gchar *mode, GError **error);
 gboolean room_reviewer_answer (Room *room, Participant *p, const gchar *pc, const gchar *sdp, GError **error);
 gboolean room_add_ice (Room *room, Participant *p, const gchar *pc, guint mline, const gchar *candidate,
                        GError **error);

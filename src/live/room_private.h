@@ -50,6 +50,7 @@ struct _Room {
   guint       revocation_check;  /* what another process or the clock revoked (room_end, below) */
   gint64      segment_started_us;/* monotonic: when the current segment began */
   const gchar *recording_stopped;/* why recording stopped on a write failure ("disk_full"…); NULL: fine */
+  gboolean    audio_first;       /* the applicant's page sends sound first (its uplink is too weak for video) */
   gint64      recording_stopped_at;  /* ms, when it did */
   guint       recording_retry;   /* timer: start a segment again (after a write failure or a fast restart) */
   guint       space_check;       /* timer: the recordings volume's free space against the floor */
@@ -85,6 +86,7 @@ void         room_viewer_offer (Room *room, Participant *p);
 gboolean     room_start_recording (Room *room);   /* whether a segment started */
 void         room_stop_recording (Room *room);
 void         room_send_recording_state (Participant *p, Room *room);
+void         room_send_link_mode (Participant *p, Room *room);
 void         room_on_branch_event (gpointer owner, const gchar *what);
 void         room_on_media_flowing (gpointer owner, gboolean flowing);
 void         room_forget_finishing (Room *room);

@@ -23,6 +23,7 @@ protocol_message_free (ProtocolMessage *msg)
   g_free (msg->sdp);
   g_free (msg->pc);
   g_free (msg->candidate);
+  g_free (msg->mode);
   g_free (msg);
 }
 
@@ -51,7 +52,7 @@ get_string (JsonObject *obj, const gchar *name, gboolean required, gsize max, gc
 
 static const struct { const gchar *name; MessageType type; } message_types[] = {
   { "join", MSG_JOIN }, { "offer", MSG_OFFER }, { "answer", MSG_ANSWER },
-  { "ice", MSG_ICE }, { "leave", MSG_LEAVE }, { "ping", MSG_PING },
+  { "ice", MSG_ICE }, { "leave", MSG_LEAVE }, { "ping", MSG_PING }, { "link_mode", MSG_LINK_MODE },
 };
 
 ProtocolMessage *
@@ -136,6 +137,13 @@ protocol_parse (const gchar *data, gsize len, gchar **id_out, GError **error)
         msg->mline = (guint) json_node_get_int (mline);
       break;
     }
+    case MSG_LINK_MODE:
+      ok = get_string (obj, "mode", TRUE, 32, &msg->mode, error);
+      if (ok && g_strcmp0 (msg->mode, "audio_first") != 0 && g_strcmp0 (msg->mode, "full") != 0) {
+        g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'mode' must be 'audio_first' or 'full'");
+        ok = FALSE;
+      }
+      break;
     case MSG_LEAVE:
     case MSG_PING:
       break;

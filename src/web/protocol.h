@@ -6,7 +6,7 @@
 #define WS_MAX_MESSAGE  65536   /* one message (a WebSocket text frame), an SDP in it included */
 
 typedef enum {
-  MSG_JOIN, MSG_OFFER, MSG_ANSWER, MSG_ICE, MSG_LEAVE, MSG_PING,
+  MSG_JOIN, MSG_OFFER, MSG_ANSWER, MSG_ICE, MSG_LEAVE, MSG_PING, MSG_LINK_MODE,
 } MessageType;
 
 typedef struct {
@@ -20,6 +20,7 @@ typedef struct {
   gchar  *pc;          /* answer, ice (reviewer) */
   gchar  *candidate;   /* ice; "" = end of candidates */
   guint   mline;       /* ice */
+  gchar  *mode;        /* link_mode: "audio_first" | "full" */
 } ProtocolMessage;
 
 ProtocolMessage *protocol_parse (const gchar *data, gsize len, gchar **id_out, GError **error);

@@ -238,6 +238,8 @@ signaling_dispatch (Signaling *sig, ProtocolMessage *msg, GError **error)
       if (!*msg->candidate)
         return TRUE;   /* end of candidates */
       return room_add_ice (room, sig->participant, msg->pc, msg->mline, msg->candidate, error);
+    case MSG_LINK_MODE:
+      return room_applicant_link_mode (room, sig->participant, msg->mode, error);
     case MSG_LEAVE: {
       Participant *p = g_steal_pointer (&sig->participant);
       ws_conn_send (sig->conn, "{\"type\":\"bye\",\"reason\":\"left\"}");

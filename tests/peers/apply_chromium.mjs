@@ -12,6 +12,8 @@
 //   {"event":"check","result":"ok"|"no_server"|"no_relay"|"no_udp"|"no_udp_no_relay","kinds":"…","text":…}
 //   {"event":"status","state":"connecting"|"live"|…}
 //   {"event":"help","visible":true|false,"text":…}          the 15 s what-to-try card
+//   {"event":"socket","local":"ip:port"}                    its selected local socket, once live
+//   {"event":"link_mode","mode":"audio_first"|"full"}       sound first on a weak uplink, and back
 //   {"event":"error","message":…}                           a page error
 // A base URL that is not 127.0.0.1 (a phone in another namespace) needs
 // --chromium-arg=--unsafely-treat-insecure-origin-as-secure=BASE for the camera.
@@ -57,7 +59,21 @@ try {
       help: el('reach-help') ? !el('reach-help').classList.contains('hidden') : false,
       helpText: el('reach-help') ? el('reach-help').innerText : '',
       lang: document.documentElement.lang,
+      linkMode: document.body.dataset.linkMode || 'full',
     };
+  });
+  // the page's selected local socket ("ip:port"), from its connection's stats (test hook window.kanyanPc)
+  const localSocket = () => page.evaluate(async () => {
+    const pc = window.kanyanPc;
+    if (!pc) return null;
+    const report = await pc.getStats();
+    let local = null;
+    report.forEach((s) => {
+      const pair = s.type === 'transport' && s.selectedCandidatePairId && report.get(s.selectedCandidatePairId);
+      const c = pair && report.get(pair.localCandidateId);
+      if (c) local = `${c.address || c.ip}:${c.port}`;
+    });
+    return local;
   });
   let last = {};
   const watch = async () => {
@@ -65,6 +81,8 @@ try {
     if (now.check && now.check !== 'running' && now.check !== last.check)
       emit({ event: 'check', result: now.check, kinds: now.kinds, text: now.checkText, lang: now.lang });
     if (now.live && now.status !== last.status) emit({ event: 'status', state: now.status });
+    if (now.live && now.status === 'live' && last.status !== 'live') emit({ event: 'socket', local: await localSocket() });
+    if (now.linkMode !== (last.linkMode || 'full')) emit({ event: 'link_mode', mode: now.linkMode });
     if (now.help !== !!last.help) emit({ event: 'help', visible: now.help, text: now.helpText });
     last = now;
   };

@@ -7,7 +7,8 @@
  * per second on stdout:
  *   {"event":"recording","state":"stopped"|"recording","reason":…}  (as the server says it)
  *   {"event":"state","applicant":…} and {"event":"link","who":…,"kbps":…,"quality":…}
- *     (the server's `state` and `link` messages, as they come, with "type" kept)
+ *     and {"event":"link_mode","mode":…} (the server's `state`, `link` and `link_mode`
+ *     messages, as they come, with "type" kept)
  *   {"event":"resumed","gap_ms":N}  (a decoded frame after a second or more without one)
  *   {"t":1,"frames":N,"audio_buffers":N,"connected":bool,"pcs":N,
  *    "first_frame_ms":N|null,"connected_to_frame_ms":N|null,"errors":["code",...]}
@@ -254,7 +255,7 @@ static void on_message(gpointer owner, const char *t, JsonObject *o)
         puts(line);
         fflush(stdout);
         g_free(line);
-    } else if (strcmp(t, "state") == 0 || strcmp(t, "link") == 0) {
+    } else if (strcmp(t, "state") == 0 || strcmp(t, "link") == 0 || strcmp(t, "link_mode") == 0) {
         JsonObject *copy = json_object_ref(o);
         json_object_set_string_member(copy, "event", json_object_get_string_member(copy, "type"));
         JsonNode *node = json_node_new(JSON_NODE_OBJECT);

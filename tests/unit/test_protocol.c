@@ -113,6 +113,19 @@ test_leave_ping (void)
 }
 
 static void
+test_link_mode (void)
+{
+  g_autoptr (ProtocolMessage) a = parse ("{\"type\":\"link_mode\",\"mode\":\"audio_first\"}", -1);
+  g_assert_cmpint (a->type, ==, MSG_LINK_MODE);
+  g_assert_cmpstr (a->mode, ==, "audio_first");
+  g_autoptr (ProtocolMessage) f = parse ("{\"type\":\"link_mode\",\"mode\":\"full\"}", -1);
+  g_assert_cmpstr (f->mode, ==, "full");
+  reject ("{\"type\":\"link_mode\"}", KANYAN_ERROR_MISSING_FIELD);
+  reject ("{\"type\":\"link_mode\",\"mode\":\"video_only\"}", KANYAN_ERROR_BAD_FIELD);
+  reject ("{\"type\":\"link_mode\",\"mode\":1}", KANYAN_ERROR_BAD_FIELD);
+}
+
+static void
 test_not_json (void)
 {
   reject ("not json", KANYAN_ERROR_BAD_JSON);
@@ -410,6 +423,7 @@ main (int argc, char **argv)
   g_test_add_func ("/protocol/offer-answer", test_offer_answer);
   g_test_add_func ("/protocol/ice", test_ice);
   g_test_add_func ("/protocol/leave-ping", test_leave_ping);
+  g_test_add_func ("/protocol/link-mode", test_link_mode);
   g_test_add_func ("/protocol/reject/not-json", test_not_json);
   g_test_add_func ("/protocol/reject/type", test_type_field);
   g_test_add_func ("/protocol/reject/wrong-field-types", test_wrong_field_types);

@@ -238,6 +238,8 @@ async function onMessage(msg) {
 
 async function negotiate() {
   pc = new RTCPeerConnection(rtcConfig(joined));
+  window.kanyanPc = pc;   // test hook: the current connection, whose stats the tests read (docs/pages.md)
+  if (audioFirst) { audioFirst = false; document.body.dataset.linkMode = 'full'; $('audio-first').classList.add('hidden'); }
   const video = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
   preferCodecs(video);
   const audioTrack = stream.getAudioTracks()[0];
@@ -286,6 +288,7 @@ async function start() {
     $('quality').textContent = `${s.bitrateKbps} kbit/s · RTT ${s.rttMs ?? '–'} ms · ${s.lossPct}% loss`;
   }, 2000);
   setInterval(watchLink, 250);
+  setInterval(watchUplink, 1000);
 }
 
 // The server's audio (the reviewers' talk-back mix, silence included) arrives all the time on a
@@ -312,6 +315,54 @@ async function watchLink() {
   } else if (audioFlowed && state === 'reconnecting' && !retryTimer && now - audioSince >= 4000) {
     scheduleReconnect();
   }
+}
+
+// Sound before picture (issue 14): while the uplink estimate (the congestion controller's
+// availableOutgoingBitrate, fed by the server's feedback) stays under joined.audio_first_kbps
+// for 3 s, the picture drops to its lowest — a quarter of its size, one frame a second, 60 kbit/s
+// at most — so the sound goes on. It comes back by itself once the estimate has stayed over
+// twice that for 5 s; and since a nearly idle sender's estimate grows slowly, full video is
+// tried again after 20 s (a bad link sends it back within 3 s). Both screens say so.
+const AUDIO_FIRST_UNDER_MS = 3000, AUDIO_FIRST_OVER_MS = 5000, AUDIO_FIRST_RETRY_MS = 20000;
+let audioFirst = false, underSince = 0, overSince = 0, audioFirstSince = 0;
+async function watchUplink() {
+  if (!pc || ended || state !== 'live' || !joined || !joined.audio_first_kbps) return;
+  const current = pc;
+  const report = await current.getStats();
+  let estimate = null;
+  report.forEach((s) => {
+    const pair = s.type === 'transport' && s.selectedCandidatePairId && report.get(s.selectedCandidatePairId);
+    if (pair && pair.availableOutgoingBitrate) estimate = pair.availableOutgoingBitrate / 1000;
+  });
+  if (current !== pc || estimate === null) return;
+  const now = Date.now(), floor = joined.audio_first_kbps;
+  if (!audioFirst) {
+    underSince = estimate < floor ? (underSince || now) : 0;
+    if (underSince && now - underSince >= AUDIO_FIRST_UNDER_MS) await setAudioFirst(true);
+  } else {
+    overSince = estimate >= 2 * floor ? (overSince || now) : 0;
+    if ((overSince && now - overSince >= AUDIO_FIRST_OVER_MS) || now - audioFirstSince >= AUDIO_FIRST_RETRY_MS)
+      await setAudioFirst(false);
+  }
+}
+
+async function setAudioFirst(on) {
+  audioFirst = on;
+  underSince = overSince = 0;
+  audioFirstSince = on ? Date.now() : 0;
+  const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+  if (sender) {
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) params.encodings = [{}];
+    for (const e of params.encodings) {
+      if (on) Object.assign(e, { maxBitrate: 60000, scaleResolutionDownBy: 4, maxFramerate: 1 });
+      else { delete e.maxBitrate; delete e.maxFramerate; e.scaleResolutionDownBy = 1; }
+    }
+    await sender.setParameters(params).catch(() => {});
+  }
+  document.body.dataset.linkMode = on ? 'audio_first' : 'full';   // test hook (docs/pages.md)
+  $('audio-first').classList.toggle('hidden', !on);
+  if (signal) signal.send({ type: 'link_mode', mode: on ? 'audio_first' : 'full' });
 }
 
 async function switchCamera() {

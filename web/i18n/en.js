@@ -95,6 +95,8 @@ export default {
   'shape.circle': 'Circle',
   'shape.box': 'Box',
   'admin.title': 'Administration',
+  'apply.audioFirst': 'The connection is weak: your voice goes first, the picture updates about once a second.',
+  'review.audioFirst': 'The applicant\'s link is weak: sound goes first, the picture updates about once a second.',
   'admin.alert.diskFull': 'The recordings disk is full: recording has stopped (the live inspection goes on) for case',
   'admin.alert.writeFailed': 'Recordings cannot be written: recording has stopped (the live inspection goes on) for case',
   'admin.alert.since': 'since',

@@ -95,6 +95,8 @@ export default {
   'shape.circle': '圆圈',
   'shape.box': '方框',
   'admin.title': '系统管理',
+  'apply.audioFirst': '网络较弱：优先传送您的声音，画面约每秒更新一次。',
+  'review.audioFirst': '申请人网络较弱：优先传送声音，画面约每秒更新一次。',
   'admin.alert.diskFull': '录像磁盘已满，录像已停止（在线勘验照常进行），案件',
   'admin.alert.writeFailed': '录像无法写入，录像已停止（在线勘验照常进行），案件',
   'admin.alert.since': '开始于',

@@ -186,6 +186,8 @@ function onMessage(msg) {
     if (msg.applicant === 'absent') clearLink($('link-applicant'), $('link-applicant-word'));
   } else if (msg.type === 'link' && msg.who === 'applicant')
     showLink($('link-applicant'), $('link-applicant-word'), msg.kbps, msg.loss_pct, msg.rtt_ms, msg.quality);
+  else if (msg.type === 'link_mode')
+    $('audio-first').hidden = msg.mode !== 'audio_first';
   else if (msg.type === 'ice_pair')
     showIce(msg);
   else if (msg.type === 'reach')
