@@ -6,7 +6,10 @@ lifted the page returns to full video by itself and the reviewers are told again
 import os
 import sys
 import time
+import json
 import unittest
+
+import websocket
 
 from kanyan import PEERS, SLACK, JsonLines, Server, wait_until
 from test_bitrate import Cap, sh
@@ -61,6 +64,28 @@ class AudioFirstTest(unittest.TestCase):
               f"after it was lifted", file=sys.stderr)
         actions = [a for (a,) in s.db().execute("SELECT action FROM audit_log WHERE action LIKE 'link.%' ORDER BY id")]
         self.assertEqual(actions[:2], ["link.audio_first", "link.full"])
+
+
+    def test_only_the_applicant_reports_its_link(self):
+        """A reviewer's link_mode is refused with wrong_role; a bad mode with bad_field."""
+        s = self.server
+        ws = websocket.create_connection(s.ws_url, timeout=10, header=["Cookie: " + s.login("owner")])
+        try:
+            ws.send(json.dumps({"type": "join", "case": self.case["ref"], "role": "reviewer"}))
+            self.assertTrue(any(json.loads(ws.recv())["type"] == "joined" for _ in range(5)))
+            for msg, code in (({"type": "link_mode", "mode": "audio_first"}, "wrong_role"),
+                              ({"type": "link_mode", "mode": "loud"}, "bad_field")):
+                ws.send(json.dumps(msg))
+                errors = None
+                for _ in range(20):
+                    m = json.loads(ws.recv())
+                    if m["type"] == "error":
+                        errors = m
+                        break
+                self.assertEqual((errors or {}).get("code"), code, errors)
+        finally:
+            ws.close()
+        self.assertEqual(s.db().execute("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'link.%'").fetchone()[0], 0)
 
 
 if __name__ == "__main__":
