@@ -8,8 +8,9 @@
 struct _RoomReach {
   GPtrArray       *applicant_kinds;
   GPtrArray       *server_kinds;
-  guint            wait;         /* timer: REACH_MEDIA_WAIT_S after the applicant's offer */
+  guint            wait;         /* timer: REACH_MEDIA_WAIT_S after the attempt's first offer */
   gboolean         stalled;      /* connected on signaling, and no media came in that time */
+  gint64           left_at;      /* monotonic µs the applicant left mid-attempt; 0: it is here */
   RoomReachStalled on_stalled;
   gpointer         owner;
 };
@@ -33,6 +34,15 @@ room_reach_stop (RoomReach *reach)
     reach->wait = 0;
   }
   reach->stalled = FALSE;
+  reach->left_at = 0;
+  g_ptr_array_set_size (reach->applicant_kinds, 0);
+  g_ptr_array_set_size (reach->server_kinds, 0);
+}
+
+void
+room_reach_applicant_left (RoomReach *reach)
+{
+  reach->left_at = g_get_monotonic_time ();
 }
 
 void
@@ -66,18 +76,21 @@ on_wait_over (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-void
+gboolean
 room_reach_offer (RoomReach *reach, const gchar *sdp, gsize len, gboolean media_flowing)
 {
-  room_reach_stop (reach);
-  g_ptr_array_set_size (reach->applicant_kinds, 0);
-  g_ptr_array_set_size (reach->server_kinds, 0);
+  /* a phone whose ICE fails reconnects every few seconds: one attempt spans its reconnects, so
+   * the wait is not restarted by each of them; away longer than the wait, it starts afresh */
+  if (media_flowing || (reach->left_at && g_get_monotonic_time () - reach->left_at > REACH_MEDIA_WAIT_S * G_USEC_PER_SEC))
+    room_reach_stop (reach);
+  reach->left_at = 0;
   g_autofree gchar *text = g_strndup (sdp, len);
   g_auto (GStrv) kinds = ice_candidate_kinds_of_sdp (text);
   for (gchar **k = kinds; *k; k++)
     kinds_add (reach->applicant_kinds, g_strdup (*k));
-  if (!media_flowing)
+  if (!media_flowing && !reach->stalled && !reach->wait)
     reach->wait = g_timeout_add_seconds (REACH_MEDIA_WAIT_S, on_wait_over, reach);
+  return reach->stalled;
 }
 
 void

@@ -77,7 +77,7 @@ room_detach (Room *room, Participant *p, gboolean close_transport)
   g_ptr_array_remove (room->participants, p);
   room_viewer_drop (p);
   if (room->applicant == p) {
-    room_reach_stop (room->reach);
+    room_reach_applicant_left (room->reach);
     room->applicant = NULL;
     relay_publisher_stop (room->relay);
     p->peer = NULL;
@@ -353,7 +353,8 @@ room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, G
   if (!p->peer)
     return FALSE;
   /* a new connection: the kinds of candidates each side offers, and REACH_MEDIA_WAIT_S for media */
-  room_reach_offer (room->reach, sdp, len, room->media_flowing);
+  if (room_reach_offer (room->reach, sdp, len, room->media_flowing))
+    room_send_reach (p, room);   /* its reconnect after the `reach` message: the page keeps the advice */
   if (p->whip && !p->answer_timeout)   /* an abandoned WHIP offer holds a webrtcbin: not forever */
     p->answer_timeout = g_timeout_add_seconds (MAX (room->app->config->publisher_connect_timeout_s, 1),
                                                room_on_answer_timeout, p);

@@ -107,20 +107,21 @@ room_send_reach (Participant *to, Room *room)
   send_text (to, text);
 }
 
-/* main loop: the applicant is connected on signaling, yet no media came: everyone (the
- * applicant's page too) is told, with the kinds of candidates each side offered */
+/* main loop: the applicant has been connected on signaling, yet no media came: everyone (the
+ * applicant's page too, unless it is between two reconnects) is told, with the kinds of
+ * candidates each side offered */
 void
 room_on_reach_stalled (gpointer owner)
 {
   Room *room = owner;
-  if (room->media_flowing || !room->applicant) {
+  if (room->media_flowing) {
     room_reach_stop (room->reach);
     return;
   }
   g_autofree gchar *theirs = room_reach_applicant_text (room->reach);
   g_autofree gchar *ours = room_reach_server_text (room->reach);
-  g_warning ("case %s: the applicant %s is connected on signaling but no media came in %d s (applicant offered %s;"
-             " server %s)", room->case_ref, room->applicant->id, REACH_MEDIA_WAIT_S, theirs, ours);
+  g_warning ("case %s: the applicant is connected on signaling but no media came in %d s (applicant offered %s;"
+             " server %s)", room->case_ref, REACH_MEDIA_WAIT_S, theirs, ours);
   g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
   audit_note (room->app->db, "server", "reach.no_media", room->case_ref, "session", session_text,
               "applicant_candidates", theirs, "server_candidates", ours, NULL);

@@ -48,12 +48,14 @@ function emit(event) {
 function usage(msg) {
   if (msg) process.stderr.write(`whip_chromium: ${msg}\n`);
   process.stderr.write('usage: whip_chromium.mjs --url http://127.0.0.1:PORT/whip/REF --token TOKEN' +
-    ' [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S] [--size WxH] [--fake-video FILE.y4m]\n');
+    ' [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S] [--size WxH] [--fake-video FILE.y4m]' +
+    ' [--degradation maintain-resolution|maintain-framerate|balanced]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { duration: 10, codec: null, page: '/api/health', resizeAfter: null, width: 640, height: 480 };
+  const opts = { duration: 10, codec: null, page: '/api/health', resizeAfter: null, width: 640, height: 480,
+    degradation: null };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined) usage(`${k} needs a value`);
@@ -65,17 +67,20 @@ function parseArgs(argv) {
     else if (k === '--resize-after') opts.resizeAfter = Number(v);
     else if (k === '--size') [opts.width, opts.height] = v.split('x').map(Number);
     else if (k === '--fake-video') opts.fakeVideo = v;
+    else if (k === '--degradation') opts.degradation = v;
     else usage(`unknown option ${k}`);
   }
   if (!opts.url || !opts.token) usage('--url and --token are required');
   if (!(opts.duration > 0)) usage('bad --duration');
   if (!(opts.width > 0 && opts.height > 0)) usage('bad --size');
   if (opts.codec && !['h264', 'vp8'].includes(opts.codec)) usage('--codec is h264 or vp8');
+  if (opts.degradation && !['maintain-resolution', 'maintain-framerate', 'balanced'].includes(opts.degradation))
+    usage('bad --degradation');
   return opts;
 }
 
 // Runs in the page: capture, offer, POST, answer. Returns {ok, status, body, location}.
-async function publishInPage({ url, token, codec, width, height }) {
+async function publishInPage({ url, token, codec, width, height, degradation }) {
   const emit = (e) => window.kanyanEmit(e);
   const stream = await navigator.mediaDevices.getUserMedia({
     video: { width, height, frameRate: 30 },
@@ -85,6 +90,11 @@ async function publishInPage({ url, token, codec, width, height }) {
   window.kanyanPc = pc;
   window.kanyanStream = stream;
   const video = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
+  if (degradation) {   // e.g. what the applicant page asks: keep the resolution, let the frame rate fall
+    const params = video.sender.getParameters();
+    params.degradationPreference = degradation;
+    await video.sender.setParameters(params);
+  }
   pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendrecv', streams: [stream] });
   if (codec) {
     // webrtcbin 1.22 answers the first codec it can take: offer only the chosen one (+ RTX).
@@ -212,7 +222,7 @@ async function main() {
     await page.goto(new URL(opts.page, origin).href);
     const start = Date.now();
     const res = await page.evaluate(publishInPage, { url: opts.url, token: opts.token, codec: opts.codec,
-      width: opts.width, height: opts.height });
+      width: opts.width, height: opts.height, degradation: opts.degradation });
     if (!res.ok) {
       emit({ event: 'error', status: res.status, body: res.body });
       return 1;

@@ -14,7 +14,7 @@ let facing = 'environment', retryDelay = 1000, retryTimer = null, downTimer = nu
 let outcome = null;   // 'approved' | 'rejected' once the case is finally decided
 let joined = null;    // the server's last `joined` message: carries this connection's iceServers
 let check = null;     // the pre-flight check's result (preflight.js)
-let mediaTimer = null; // no media REACH_WAIT_MS after an offer: the applicant is told what to try
+let mediaTimer = null; // no media REACH_WAIT_MS after the first offer of an attempt: the applicant is told what to try
 const REACH_WAIT_MS = 15000;
 
 function showError(key) {
@@ -264,8 +264,9 @@ async function negotiate() {
   };
   await pc.setLocalDescription(await pc.createOffer());
   signal.send({ type: 'offer', sdp: pc.localDescription.sdp });
-  clearTimeout(mediaTimer);
-  mediaTimer = setTimeout(() => { mediaTimer = null; if (state !== 'live' && !ended) showReachHelp(); }, REACH_WAIT_MS);
+  // one attempt spans the reconnects of a failing ICE: its wait is not restarted by each of them
+  if (!mediaTimer && $('reach-help').classList.contains('hidden'))
+    mediaTimer = setTimeout(() => { mediaTimer = null; if (state !== 'live' && !ended) showReachHelp(); }, REACH_WAIT_MS);
 }
 
 function connect() {
