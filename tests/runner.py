@@ -22,14 +22,15 @@ failures = []
 skips = []
 
 
-def record(name, ok, detail=""):
+def record(name, ok, detail="", seconds=None):
     global passed, failed
     if ok:
         passed += 1
     else:
         failed += 1
         failures.append(f"{name} {detail}".strip())
-    print(f"{'ok  ' if ok else 'FAIL'} {name}", flush=True)
+    took = f" ({seconds:.0f} s)" if seconds is not None and seconds >= 1 else ""
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{took}", flush=True)
 
 
 def record_skip(name, reason):
@@ -77,17 +78,26 @@ def run_unit():
 
 
 class Result(unittest.TextTestResult):
+    started = None
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.started = time.time()
+
+    def took(self):
+        return time.time() - self.started if self.started else None
+
     def addSuccess(self, test):
         super().addSuccess(test)
-        record(test.id(), True)
+        record(test.id(), True, seconds=self.took())
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
-        record(test.id(), False, self._exc_info_to_string(err, test)[-1500:])
+        record(test.id(), False, self._exc_info_to_string(err, test)[-1500:], self.took())
 
     def addError(self, test, err):
         super().addError(test, err)
-        record(test.id(), False, self._exc_info_to_string(err, test)[-1500:])
+        record(test.id(), False, self._exc_info_to_string(err, test)[-1500:], self.took())
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
@@ -156,10 +166,17 @@ def run_e2e():
         if reason is not None:
             record_skip(f"e2e {name}", reason)
         else:
-            record(f"e2e {name}", status == "ok", "" if status == "ok" else tap_detail(out.stdout, name))
+            record(f"e2e {name}", status == "ok", "" if status == "ok" else tap_detail(out.stdout, name),
+                   tap_seconds(out.stdout, name))
     if out.returncode != 0 and "not ok" not in out.stdout:
         record("e2e", False, out.stdout[-2000:] + out.stderr[-2000:])
     check_logs_for_graph_loops("e2e", glob.glob(os.path.join(ROOT, "tests", "e2e", "artifacts", "*.log")))
+
+
+def tap_seconds(text, name):
+    """The duration_ms node's TAP reporter writes under a test's result line, in seconds."""
+    m = re.search(r"^\s*(?:not )?ok \d+ - " + re.escape(name) + r"\s*\n\s*---\s*\n\s*duration_ms: ([\d.]+)", text, re.M)
+    return float(m.group(1)) / 1000 if m else None
 
 
 def tap_detail(text, name):
@@ -213,13 +230,16 @@ GROUPS = {"unit": run_unit, "integration": run_integration, "e2e": run_e2e, "ben
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(GROUPS)
     started = time.time()
+    group_times = []
     for group in chosen:
         print(f"== {group}", flush=True)
+        group_started = time.time()
         GROUPS[group]()
+        group_times.append(f"{group} {time.time() - group_started:.0f} s")
     for f in failures:
         print("\nFAILED: " + f)
     for s in skips:
         print("SKIPPED: " + s)
-    print(f"\n(took {time.time() - started:.0f} s)")
+    print(f"\n(took {time.time() - started:.0f} s: {', '.join(group_times)})")
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if failed or not passed else 0)
