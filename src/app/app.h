@@ -52,6 +52,7 @@ typedef struct {
    * recording; never asked below min_bitrate_kbps */
   gboolean favour_recording;
   gint     min_bitrate_kbps;
+  gint     start_bitrate_kbps; /* [media] what a browser publisher starts at (the answer says so); 0: its own */
   gint     audio_first_kbps;  /* [media] the applicant's page sends sound first, the picture at its
                                * lowest, while its uplink estimate stays under this */
 } KanyanConfig;

@@ -31,6 +31,7 @@ config_new_defaults (void)
   cfg->keep_private = TRUE;
   cfg->ice_tcp = TRUE;          /* a phone on a network that drops UDP still connects directly */
   cfg->min_bitrate_kbps = 150;
+  cfg->start_bitrate_kbps = 1000;   /* a phone's 720p starts at 720p, not at 180p (Chromium's 300) */
   cfg->audio_first_kbps = 100;
   return cfg;
 }
@@ -162,8 +163,14 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
     cfg->favour_recording = g_strcmp0 (favour, "recording") == 0;
   }
   if (!replace_int (&cfg->min_bitrate_kbps, kf, "media", "min_bitrate_kbps", error) ||
+      !replace_int (&cfg->start_bitrate_kbps, kf, "media", "start_bitrate_kbps", error) ||
       !replace_int (&cfg->audio_first_kbps, kf, "media", "audio_first_kbps", error))
     return FALSE;
+  if (cfg->start_bitrate_kbps != 0 && (cfg->start_bitrate_kbps < 30 || cfg->start_bitrate_kbps > 100000)) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "[media] start_bitrate_kbps: %d is neither 0 nor between 30 and 100000", cfg->start_bitrate_kbps);
+    return FALSE;
+  }
   if (cfg->min_bitrate_kbps < 30 || cfg->min_bitrate_kbps > 100000) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                  "[media] min_bitrate_kbps: %d is not between 30 and 100000", cfg->min_bitrate_kbps);

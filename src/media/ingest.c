@@ -196,6 +196,8 @@ relay_publisher_start (Relay *relay, OfferAnalysis *offer, const WebrtcPeerEvent
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "webrtcbin is not available");
     return NULL;
   }
+  /* the answer names the rate a browser's sender starts at: its 720p starts at 720p */
+  peer->start_bitrate_kbps = relay->cfg->start_bitrate_kbps;
   GST_INFO ("relay %s: publisher %s (%s)", relay->name, name, video->encoding);
   RelayPublisher *pub = g_new0 (RelayPublisher, 1);
   pub->peer = peer;

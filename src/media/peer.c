@@ -4,6 +4,7 @@
  * webrtcbin's threads to the main loop. Knows nothing of rooms, tees or transports. */
 #include "media/peer.h"
 #include "media/ice_servers.h"
+#include "media/sdp_offer.h"
 #include <nice/agent.h>
 #include <malloc.h>
 #include "media/media_debug.h"
@@ -100,8 +101,10 @@ peer_event_dispatch (gpointer data)
     return G_SOURCE_REMOVE;
   switch (ev->kind) {
     case EV_SDP: {
-      /* 1:1 NAT: what leaves the server names the public address (ice_servers.c) */
-      g_autofree gchar *sdp = ice_rewrite_sdp (ev->text, (const gchar *const *) peer->public_addresses,
+      /* 1:1 NAT: what leaves the server names the public address (ice_servers.c); a
+       * publisher's answer names the bitrate its sender starts at */
+      g_autofree gchar *started = sdp_answer_with_start_bitrate (ev->text, peer->start_bitrate_kbps);
+      g_autofree gchar *sdp = ice_rewrite_sdp (started, (const gchar *const *) peer->public_addresses,
                                                peer->keep_private);
       peer->events->local_description (peer->owner, peer, sdp);
       break;
@@ -532,8 +535,9 @@ webrtc_peer_local_sdp (WebrtcPeer *peer)
   g_object_get (peer->webrtcbin, "local-description", &desc, NULL);
   if (!desc)
     return NULL;
-  g_autofree gchar *text = gst_sdp_message_as_text (desc->sdp);
+  g_autofree gchar *plain = gst_sdp_message_as_text (desc->sdp);
   gst_webrtc_session_description_free (desc);
+  g_autofree gchar *text = sdp_answer_with_start_bitrate (plain, peer->start_bitrate_kbps);
   return ice_rewrite_sdp (text, (const gchar *const *) peer->public_addresses, peer->keep_private);
 }
 

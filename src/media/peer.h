@@ -49,6 +49,7 @@ struct _WebrtcPeer {
   GstWebRTCPeerConnectionState state;
   gchar     **public_addresses; /* [ice] 1:1 NAT: host candidates are advertised with these */
   gboolean    keep_private;
+  gint        start_bitrate_kbps; /* a publisher's: named in the answer it is sent (0: none) */
   gint        pair_tries;    /* atomic: get-stats asked for the selected pair */
   guint       pair_timer;    /* asks again shortly (holds a reference) */
 };

@@ -244,3 +244,53 @@ offer_media_publisher_caps (const OfferMedia *media)
                      "rtcp-fb-transport-cc", G_TYPE_BOOLEAN, TRUE, NULL);
   return caps;
 }
+
+/* the payload type's a=fmtp attribute on this m-line, or -1 */
+static gint
+fmtp_index (const GstSDPMedia *media, gint pt)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, i);
+    gint fpt = -1;
+    if (g_strcmp0 (attr->key, "fmtp") == 0 && attr->value && sscanf (attr->value, "%d", &fpt) == 1 && fpt == pt)
+      return (gint) i;
+  }
+  return -1;
+}
+
+gchar *
+sdp_answer_with_start_bitrate (const gchar *text, gint kbps)
+{
+  GstSDPMessage *msg = NULL;
+  if (kbps <= 0 || !g_str_has_prefix (text, "v=0") || gst_sdp_message_new_from_text (text, &msg) != GST_SDP_OK)
+    return g_strdup (text);
+  g_autofree gchar *param = g_strdup_printf ("x-google-start-bitrate=%d", kbps);
+  for (guint m = 0; m < gst_sdp_message_medias_len (msg); m++) {
+    GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (msg, m);
+    if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0)
+      continue;
+    for (guint a = 0; a < gst_sdp_media_attributes_len (media); a++) {
+      const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, a);
+      gint pt = -1;
+      gchar encoding[16] = "";
+      if (g_strcmp0 (attr->key, "rtpmap") != 0 || !attr->value ||
+          sscanf (attr->value, "%d %15[^/]", &pt, encoding) != 2 ||
+          !(g_ascii_strcasecmp (encoding, "VP8") == 0 || g_ascii_strcasecmp (encoding, "VP9") == 0 ||
+            g_ascii_strcasecmp (encoding, "H264") == 0 || g_ascii_strcasecmp (encoding, "AV1") == 0))
+        continue;
+      gint at = fmtp_index (media, pt);
+      GstSDPAttribute fmtp;
+      if (at < 0) {
+        g_autofree gchar *value = g_strdup_printf ("%d %s", pt, param);
+        gst_sdp_media_add_attribute (media, "fmtp", value);
+      } else {
+        g_autofree gchar *value = g_strdup_printf ("%s;%s", gst_sdp_media_get_attribute (media, at)->value, param);
+        gst_sdp_attribute_set (&fmtp, "fmtp", value);
+        gst_sdp_media_replace_attribute (media, at, &fmtp);
+      }
+    }
+  }
+  gchar *out = gst_sdp_message_as_text (msg);
+  gst_sdp_message_free (msg);
+  return out;
+}

@@ -35,5 +35,10 @@ GstCaps       *offer_media_caps (const OfferMedia *media);
 /* The same, plus what the server answers a publisher for congestion control: the
  * transport-wide-cc header extension with the offer's id and its transport-cc feedback. */
 GstCaps       *offer_media_publisher_caps (const OfferMedia *media);
+/* An answer's text, each video codec's a=fmtp naming x-google-start-bitrate=kbps (added, or a
+ * line of its own): the rate a browser's sender starts at (Chromium: 300 kbit/s, at which it
+ * starts a 720p camera at 180p and climbs for seconds). kbps <= 0, or text not starting "v=0":
+ * a copy of the text. */
+gchar         *sdp_answer_with_start_bitrate (const gchar *text, gint kbps);
 #define TWCC_EXTMAP_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OfferAnalysis, offer_analysis_free)

@@ -14,6 +14,12 @@
 #include <gst/rtp/gstrtcpbuffer.h>
 #include <string.h>
 
+/* A viewer's receiver report covers the seconds since its last one (up to ~5 s), and the loss
+ * on the phone's own link shows in it too: the worst upstream loss of this many seconds is
+ * what a report may repeat (held shorter, a report arriving after the phone's link recovered
+ * blamed the viewer, and the REMB then held the phone's recovery to 8 % a second). */
+#define UPSTREAM_WINDOW_S 10
+
 struct _RembHook {
   gatomicrefcount ref;
   gint            kbps;        /* atomic */
@@ -24,6 +30,7 @@ typedef struct {
   UplinkCap  *cap;
   RelayViewer *viewer;
   LinkStats  *stats;
+  gchar      *name;            /* the viewer peer's, for the log (the viewer may go first) */
   gdouble     estimate_kbps;   /* 0 = not limiting */
 } ViewerRate;
 
@@ -32,7 +39,9 @@ struct _UplinkCap {
   GHashTable *rates;           /* RelayViewer* -> ViewerRate* */
   LinkStats  *upstream;        /* the publisher's own link */
   gpointer    upstream_peer;   /* the publisher sampled (a new one starts a new base) */
-  gdouble     upstream_loss;   /* % lost on the way in, held over a few seconds (decays 20 %/s) */
+  gdouble     upstream_window[UPSTREAM_WINDOW_S];   /* % lost on the way in, one a second (a ring) */
+  guint       upstream_next;
+  gdouble     upstream_loss;   /* the worst of the window */
   guint       timer;
   gint        kbps;
 };
@@ -42,6 +51,7 @@ viewer_rate_free (gpointer data)
 {
   ViewerRate *rate = data;
   link_stats_free (rate->stats);
+  g_free (rate->name);
   g_free (rate);
 }
 
@@ -52,7 +62,11 @@ static void
 on_upstream_sample (gpointer owner, const LinkQuality *q)
 {
   UplinkCap *cap = owner;
-  cap->upstream_loss = MAX (q->loss_pct, cap->upstream_loss * 0.8);
+  cap->upstream_window[cap->upstream_next] = q->loss_pct;
+  cap->upstream_next = (cap->upstream_next + 1) % UPSTREAM_WINDOW_S;
+  cap->upstream_loss = 0;
+  for (guint i = 0; i < UPSTREAM_WINDOW_S; i++)
+    cap->upstream_loss = MAX (cap->upstream_loss, cap->upstream_window[i]);
 }
 
 /* main loop: a viewer's last second */
@@ -70,6 +84,9 @@ on_viewer_sample (gpointer owner, const LinkQuality *q)
     if (rate->estimate_kbps > 2 * q->send_kbps + 500)
       rate->estimate_kbps = 0;   /* far above what the phone sends: this viewer limits nothing */
   }
+  g_debug ("relay %s: viewer %s: sent %.0f kbit/s, its reports %.1f %% lost (%.1f %% on the way in), estimate %.0f kbit/s",
+           rate->cap->relay->name, rate->name, q->send_kbps, q->remote_loss_pct,
+           rate->cap->upstream_loss, rate->estimate_kbps);
 }
 
 /* main loop, every second */
@@ -105,6 +122,7 @@ on_tick (gpointer data)
       rate = g_new0 (ViewerRate, 1);
       rate->cap = cap;
       rate->viewer = viewer;
+      rate->name = g_strdup (viewer->peer->name);
       rate->stats = link_stats_new (on_viewer_sample, rate);
       g_hash_table_insert (cap->rates, viewer, rate);
     }

@@ -16,7 +16,7 @@
 // --duration seconds (after --resize-after seconds the camera switches from 640×480
 // to 1280×720, as a phone's does; --size starts the camera at WxH instead of 640×480),
 // then DELETEs the Location. Prints JSON lines:
-//   {"event":"published","location":…,"feedback":[the answer's a=extmap and a=rtcp-fb lines]} {"event":"connected"} {"event":"state","state":…}
+//   {"event":"published","location":…,"feedback":[the answer's a=extmap, a=rtcp-fb and a=fmtp lines]} {"event":"connected"} {"event":"state","state":…}
 //   {"event":"stats","t":s,"framesSent":…,"nackCount":…,"retransmittedPacketsSent":…,
 //    "connectionState":…,"codec":…,"audioPacketsReceived":…,
 //    "bytesSent":…  (video payload bytes), "at":… (ms, its time), "targetBitrate":…, "availableOutgoingBitrate":…,
@@ -48,14 +48,12 @@ function emit(event) {
 function usage(msg) {
   if (msg) process.stderr.write(`whip_chromium: ${msg}\n`);
   process.stderr.write('usage: whip_chromium.mjs --url http://127.0.0.1:PORT/whip/REF --token TOKEN' +
-    ' [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S] [--size WxH] [--fake-video FILE.y4m]' +
-    ' [--degradation maintain-resolution|maintain-framerate|balanced]\n');
+    ' [--duration S] [--codec h264|vp8] [--page PATH] [--resize-after S] [--size WxH] [--fake-video FILE.y4m]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { duration: 10, codec: null, page: '/api/health', resizeAfter: null, width: 640, height: 480,
-    degradation: null };
+  const opts = { duration: 10, codec: null, page: '/api/health', resizeAfter: null, width: 640, height: 480 };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined) usage(`${k} needs a value`);
@@ -67,20 +65,17 @@ function parseArgs(argv) {
     else if (k === '--resize-after') opts.resizeAfter = Number(v);
     else if (k === '--size') [opts.width, opts.height] = v.split('x').map(Number);
     else if (k === '--fake-video') opts.fakeVideo = v;
-    else if (k === '--degradation') opts.degradation = v;
     else usage(`unknown option ${k}`);
   }
   if (!opts.url || !opts.token) usage('--url and --token are required');
   if (!(opts.duration > 0)) usage('bad --duration');
   if (!(opts.width > 0 && opts.height > 0)) usage('bad --size');
   if (opts.codec && !['h264', 'vp8'].includes(opts.codec)) usage('--codec is h264 or vp8');
-  if (opts.degradation && !['maintain-resolution', 'maintain-framerate', 'balanced'].includes(opts.degradation))
-    usage('bad --degradation');
   return opts;
 }
 
 // Runs in the page: capture, offer, POST, answer. Returns {ok, status, body, location}.
-async function publishInPage({ url, token, codec, width, height, degradation }) {
+async function publishInPage({ url, token, codec, width, height }) {
   const emit = (e) => window.kanyanEmit(e);
   const stream = await navigator.mediaDevices.getUserMedia({
     video: { width, height, frameRate: 30 },
@@ -90,11 +85,6 @@ async function publishInPage({ url, token, codec, width, height, degradation }) 
   window.kanyanPc = pc;
   window.kanyanStream = stream;
   const video = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
-  if (degradation) {   // e.g. what the applicant page asks: keep the resolution, let the frame rate fall
-    const params = video.sender.getParameters();
-    params.degradationPreference = degradation;
-    await video.sender.setParameters(params);
-  }
   pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendrecv', streams: [stream] });
   if (codec) {
     // webrtcbin 1.22 answers the first codec it can take: offer only the chosen one (+ RTX).
@@ -132,7 +122,7 @@ async function publishInPage({ url, token, codec, width, height, degradation }) 
   if (!location) return { ok: false, status: resp.status, body: '201 without a Location header' };
   emit({ event: 'published', location,
     // what the answer negotiates for congestion control and feedback
-    feedback: body.split(/\r?\n/).filter((l) => /^a=(extmap|rtcp-fb):/.test(l)) });
+    feedback: body.split(/\r?\n/).filter((l) => /^a=(extmap|rtcp-fb|fmtp):/.test(l)) });
   pc.addEventListener('connectionstatechange', () => {
     if (pc.connectionState === 'connected') emit({ event: 'connected' });
     else emit({ event: 'state', state: pc.connectionState });
@@ -222,7 +212,7 @@ async function main() {
     await page.goto(new URL(opts.page, origin).href);
     const start = Date.now();
     const res = await page.evaluate(publishInPage, { url: opts.url, token: opts.token, codec: opts.codec,
-      width: opts.width, height: opts.height, degradation: opts.degradation });
+      width: opts.width, height: opts.height });
     if (!res.ok) {
       emit({ event: 'error', status: res.status, body: res.body });
       return 1;

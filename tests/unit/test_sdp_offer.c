@@ -317,12 +317,38 @@ test_twcc_extmap (void)
   g_assert_false (gst_structure_has_field (gst_caps_get_structure (plain, 0), "rtcp-fb-transport-cc"));
 }
 
+/* a publisher's answer names the bitrate its sender starts at: on each video codec's fmtp line
+ * (added to one, or a line of its own), never on RTX, audio, or text that is not SDP */
+static void
+test_answer_start_bitrate (void)
+{
+  const gchar *answer = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 OPUS/48000/2\r\n"
+      "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\n"
+      "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:102 H264/90000\r\n"
+      "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n";
+  g_autofree gchar *out = sdp_answer_with_start_bitrate (answer, 1000);
+  g_assert_nonnull (strstr (out, "a=fmtp:96 x-google-start-bitrate=1000\r\n"));
+  g_assert_nonnull (strstr (out, "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f;x-google-start-bitrate=1000\r\n"));
+  g_assert_nonnull (strstr (out, "a=fmtp:97 apt=96\r\n"));
+  g_assert_nonnull (strstr (out, "a=fmtp:111 minptime=10;useinbandfec=1\r\n"));
+  g_auto (GStrv) parts = g_strsplit (out, "x-google-start-bitrate", -1);
+  g_assert_cmpint (g_strv_length (parts), ==, 3);   /* twice: VP8 and H.264 */
+  g_autofree gchar *none = sdp_answer_with_start_bitrate (answer, 0);
+  g_assert_cmpstr (none, ==, answer);
+  g_autofree gchar *junk = sdp_answer_with_start_bitrate ("not sdp at all", 1000);
+  g_assert_cmpstr (junk, ==, "not sdp at all");
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (NULL, NULL);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/sdp-offer/chrome", test_chrome_prefers_constrained_baseline);
+  g_test_add_func ("/sdp-offer/answer-start-bitrate", test_answer_start_bitrate);
   g_test_add_func ("/sdp-offer/caps", test_caps);
   g_test_add_func ("/sdp-offer/vp8", test_vp8);
   g_test_add_func ("/sdp-offer/h264-preferences", test_h264_preferences);

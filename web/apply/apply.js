@@ -242,14 +242,9 @@ async function negotiate() {
   if (audioFirst) { audioFirst = false; document.body.dataset.linkMode = 'full'; $('audio-first').classList.add('hidden'); }
   const video = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
   preferCodecs(video);
-  // an inspection reads details (a plate, a seal, a crack): under a tight link keep the picture
-  // sharp and let its frame rate fall, rather than sending a blur (and the encoder starts at the
-  // camera's size instead of climbing from 180p for many seconds)
-  try {
-    const params = video.sender.getParameters();
-    params.degradationPreference = 'maintain-resolution';
-    video.sender.setParameters(params).catch(() => {});
-  } catch (err) { /* a browser without it keeps its default */ }
+  // the browser's own balance under a tight link: fewer, smaller pictures the reviewer keeps
+  // seeing (keeping 720p left ~1.5 a second at 300 kbit/s, and the sender then stuck far under
+  // the link once it recovered). It starts at 720p: the answer names a start bitrate (1 Mbit/s).
   const audioTrack = stream.getAudioTracks()[0];
   if (audioTrack) pc.addTransceiver(audioTrack, { direction: 'sendrecv', streams: [stream] });
   else pc.addTransceiver('audio', { direction: 'recvonly' });
