@@ -192,28 +192,33 @@ test_public_url (void)
   g_unlink (path);
 }
 
-/* [media] favour and min_bitrate_kbps: the phone's bitrate follows the slowest reviewer unless
- * the recording is favoured; a wrong word or an absurd floor is refused with its key named */
+/* [media] favour, min_bitrate_kbps and start_bitrate_kbps: the phone's bitrate follows the
+ * slowest reviewer unless the recording is favoured, and starts where the answer says (0: the
+ * browser's own); a wrong word or an absurd rate is refused with its key named */
 static void
 test_uplink (void)
 {
   g_autoptr (KanyanConfig) cfg = config_new_defaults ();
   g_assert_false (cfg->favour_recording);
   g_assert_cmpint (cfg->min_bitrate_kbps, ==, 150);
-  g_autofree gchar *good = write_conf ("[media]\nfavour=recording\nmin_bitrate_kbps=300\n");
+  g_assert_cmpint (cfg->start_bitrate_kbps, ==, 1000);
+  g_autofree gchar *good = write_conf ("[media]\nfavour=recording\nmin_bitrate_kbps=300\nstart_bitrate_kbps=0\n");
   g_autoptr (GError) error = NULL;
   g_assert_true (config_load_file (cfg, good, &error));
   g_assert_no_error (error);
   g_assert_true (cfg->favour_recording);
   g_assert_cmpint (cfg->min_bitrate_kbps, ==, 300);
-  const gchar *bad[] = { "[media]\nfavour=video\n", "[media]\nmin_bitrate_kbps=5\n" };
+  g_assert_cmpint (cfg->start_bitrate_kbps, ==, 0);
+  const gchar *bad[] = { "[media]\nfavour=video\n", "[media]\nmin_bitrate_kbps=5\n", "[media]\nstart_bitrate_kbps=-1\n",
+                         "[media]\nstart_bitrate_kbps=20\n" };
+  const gchar *named[] = { "favour", "min_bitrate_kbps", "start_bitrate_kbps", "start_bitrate_kbps" };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autoptr (KanyanConfig) other = config_new_defaults ();
     g_autofree gchar *path = write_conf (bad[i]);
     g_autoptr (GError) err = NULL;
     g_assert_false (config_load_file (other, path, &err));
     g_assert_nonnull (err);
-    g_assert_nonnull (strstr (err->message, i == 0 ? "favour" : "min_bitrate_kbps"));
+    g_assert_nonnull (strstr (err->message, named[i]));
     g_unlink (path);
   }
   g_unlink (good);
