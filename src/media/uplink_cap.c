@@ -1,7 +1,8 @@
 /* uplink_cap.c — reviewers' own links count: every second each viewer's webrtcbin is sampled
  * (link_stats.c: what the relay sent it and the fraction lost its receiver reports), a loss-based
  * estimate per viewer is kept as GCC's loss controller does (> 10 % lost: what was sent ×
- * (1 − loss/2); < 2 %: 8 % more a second, released once well above what is sent), and the
+ * (1 − loss/2); < 2 % for a report's span: 8 % more a second, released once well above what
+ * is sent), and the
  * lowest estimate, never under [media] min_bitrate_kbps, is put in a REMB in the publisher's
  * RTCP: the phone's sender (which also follows the server's TWCC feedback) sends no more than
  * the slowest reviewer receives well. Loss on the phone's own link (which every viewer's reports
@@ -19,6 +20,10 @@
  * what a report may repeat (held shorter, a report arriving after the phone's link recovered
  * blamed the viewer, and the REMB then held the phone's recovery to 8 % a second). */
 #define UPSTREAM_WINDOW_S 10
+/* A viewer's estimate grows only after a report's span without loss: a GStreamer receiver
+ * reports every ~5 s, and growing 8 %/s between its reports the estimate outran the loss they
+ * said (a reviewer capped at 400 kbit/s had the phone at ~700). */
+#define REPORT_SPAN_S 5
 
 struct _RembHook {
   gatomicrefcount ref;
@@ -32,6 +37,7 @@ typedef struct {
   LinkStats  *stats;
   gchar      *name;            /* the viewer peer's, for the log (the viewer may go first) */
   gdouble     estimate_kbps;   /* 0 = not limiting */
+  gint64      lossy_at;        /* monotonic µs of its last report with loss */
 } ViewerRate;
 
 struct _UplinkCap {
@@ -77,9 +83,12 @@ on_viewer_sample (gpointer owner, const LinkQuality *q)
   if (q->send_kbps < 1)
     return;
   gdouble loss = MAX (0, q->remote_loss_pct - rate->cap->upstream_loss) / 100;
+  gint64 now = g_get_monotonic_time ();
+  if (loss >= 0.02)
+    rate->lossy_at = now;
   if (loss > 0.10)
     rate->estimate_kbps = q->send_kbps * (1 - loss / 2);
-  else if (loss < 0.02 && rate->estimate_kbps > 0) {
+  else if (loss < 0.02 && rate->estimate_kbps > 0 && now - rate->lossy_at >= REPORT_SPAN_S * G_USEC_PER_SEC) {
     rate->estimate_kbps *= 1.08;
     if (rate->estimate_kbps > 2 * q->send_kbps + 500)
       rate->estimate_kbps = 0;   /* far above what the phone sends: this viewer limits nothing */

@@ -295,28 +295,33 @@ async function start() {
   setInterval(watchUplink, 1000);
 }
 
-// The server's audio (the reviewers' talk-back mix, silence included) arrives all the time on a
-// live connection: when none came for 1.5 s the link is down — say so at once, long before the
-// browser calls the connection "disconnected" (~7 s). Packets again on the same connection: live
-// again; none for 4 s: start over on a new connection (retried every 2 s at most, so media is
-// back within seconds of the link's return).
-let audioPc = null, audioPackets = -1, audioSince = 0, audioFlowed = false;
+// The server sends all the time on a live connection: its congestion feedback (several reports
+// a second while we send), receiver reports, the reviewers' talk-back mix (silence included).
+// When no byte came for 1.5 s the link is down — say so at once, long before the browser calls
+// the connection "disconnected" (~7 s). Bytes again on the same connection: live again; none
+// for 4 s: start over on a new connection (retried every 2 s at most, so media is back within
+// seconds of the link's return). (Counting the talk-back audio alone, a busy server whose mix
+// had not started yet left the page unaware for 8 s.)
+let linkPc = null, linkReceived = -1, linkSince = 0, linkFlowed = false;
 async function watchLink() {
   if (!pc || ended || (state !== 'live' && state !== 'reconnecting')) return;
   const current = pc;
   let n = 0;
-  (await current.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.packetsReceived || 0; });
+  (await current.getStats()).forEach((s) => {
+    if (s.type === 'transport') n += s.bytesReceived || 0;
+    else if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.packetsReceived || 0;   // a browser without transport stats
+  });
   if (current !== pc) return;
-  if (audioPc !== current) { audioPc = current; audioPackets = -1; audioFlowed = false; }
+  if (linkPc !== current) { linkPc = current; linkReceived = -1; linkFlowed = false; }
   const now = Date.now();
-  if (n !== audioPackets) {
-    audioFlowed = audioFlowed || audioPackets >= 0;   // it grew on this connection: the server sends
-    audioPackets = n;
-    audioSince = now;
+  if (n !== linkReceived) {
+    linkFlowed = linkFlowed || linkReceived >= 0;   // it grew on this connection: the server sends
+    linkReceived = n;
+    linkSince = now;
     if (state === 'reconnecting' && !retryTimer && pc.connectionState === 'connected') setState('live');
-  } else if (audioFlowed && state === 'live' && now - audioSince >= 1500) {
+  } else if (linkFlowed && state === 'live' && now - linkSince >= 1500) {
     setState('reconnecting');
-  } else if (audioFlowed && state === 'reconnecting' && !retryTimer && now - audioSince >= 4000) {
+  } else if (linkFlowed && state === 'reconnecting' && !retryTimer && now - linkSince >= 4000) {
     scheduleReconnect();
   }
 }
