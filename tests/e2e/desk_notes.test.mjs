@@ -203,18 +203,23 @@ test('a note typed after Fail survives a co-reviewer\'s mark and the list\'s ref
 test('a note typed before a result waits, says so, and is saved with the result; the focused case stays focused', async () => {
   const c = addCase('DESK-FIRST');
   const a = await reviewerPage('rev1', c.ref);
-  const fetches = countCaseFetches(a);
   const note = item(a, 3).locator('input.note');
   await note.click();
   await a.keyboard.type('seen from afar', { delay: 20 });
   const state = item(a, 3).getByTestId('note-state');
   await state.and(a.locator('[data-state="unsaved"]')).waitFor();
   assert.equal(await state.textContent(), EN['review.note.needs_result'], 'the field says a result is needed first');
+  // not on the server yet, yet a reload keeps it (in this browser) and says it is still unsaved
+  await a.reload();
+  await joinedAs(a, 'rev1');
+  await a.waitForFunction(() => document.querySelector('li[data-item="3"] input.note')?.value === 'seen from afar');
+  await state.and(a.locator('[data-state="unsaved"]')).waitFor();
   await item(a, 3).locator('button[data-result="not_shown"]').click();
   await state.and(a.locator('[data-state="saved"]')).waitFor();
   const marks = await a.evaluate(async (ref) => (await (await fetch(`/api/cases/${ref}/marks`)).json()), c.ref);
   assert.equal(marks.items.find((i) => i.position === 3).mark.note, 'seen from afar');
   // the keyboard user on the case list keeps its place across the list's refresh
+  const fetches = countCaseFetches(a);
   const li = a.getByTestId('case-list').locator('li', { hasText: c.ref });
   await li.focus();
   await tagFocus(a);
