@@ -68,6 +68,10 @@ export class Checklist {
     for (const still of this.liveStills)
       if (!this.stills.some((s) => s.id === still.id)) this.stills.push(still);
     this.render();
+    // the case again (a rejoin after the server or the link came back): a note the server
+    // refused or never got is tried again
+    for (const row of this.rows.values())
+      if (row.dirty && row.stateKey === 'failed' && !row.timer && !row.busy) this.flush(row);
   }
 
   // a `still` message from the signaling socket
@@ -125,6 +129,7 @@ export class Checklist {
     row.capture.addEventListener('click', () => this.capture(position, row.capture));
     row.group.append(row.capture);
     row.note.type = 'text';
+    row.note.maxLength = 2000;   // the server's limit of a note (docs/api.md)
     row.note.addEventListener('input', () => this.typed(row));
     row.note.addEventListener('blur', () => { if (row.dirty || row.timer) this.flush(row); });
     row.note.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.flush(row); });
