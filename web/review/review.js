@@ -23,10 +23,12 @@ checklist.onOpenStill = (still) => openDrawing($('drawing'), current, still);
 // the open case's facts, checklist, challenge and decision form
 async function loadCase() {
   if (!current) return;
-  const r = await api(`/api/cases/${encodeURIComponent(current)}`);
+  const ref = current;
+  const r = await api(`/api/cases/${encodeURIComponent(ref)}`);
+  if (ref !== current) return;   // another case was opened meanwhile (back, forward, the list)
   if (!r.ok) { $('hint').textContent = errorText(r.body); return; }
   const c = r.body;
-  checklist.show(current, c);
+  checklist.show(ref, c);
   const facts = [c.applicant_name, c.site_address, `${t('review.deadline')} ${c.deadline_on}`,
     `${t('review.status')}: ${t(`status.${c.status}`)}`, c.owner && `${t('review.owner')}: ${c.owner}`,
     c.co_reviewers.length && `${t('review.co')}: ${c.co_reviewers.join(', ')}`].filter(Boolean);
