@@ -11,7 +11,7 @@ import { api } from '../lib/session.js';
 import { errorText } from '../lib/errors.js';
 
 const RESULTS = ['pass', 'fail', 'not_shown'];
-const NOTE_PAUSE_MS = 800;   // a pause in typing this long saves the note
+const NOTE_PAUSE_MS = 1500;   // a pause in typing this long saves the note (each save is an audited mark: not every word)
 const STATE_TEXT = { saving: 'review.note.saving', saved: 'review.note.saved', unsaved: 'review.note.needs_result',
   failed: 'review.note.failed' };
 
