@@ -157,6 +157,7 @@ room_free (Room *room)
   store_session_close (room->app->db, room->session_id);
   g_ptr_array_unref (room->participants);
   g_free (room->case_ref);
+  g_free (room->applicant_name);
   g_free (room);
 }
 
@@ -250,6 +251,8 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
     g_autoptr (CaseRow) row = store_case_get (room->app->db, room->case_ref, NULL);
     if (row)   /* the case is being inspected (again) */
       workflow_note (room->app->db, "server", row, CASE_EVENT_LIVE);
+    g_free (room->applicant_name);   /* who the reviewers see in `participants` (room_peers.c) */
+    room->applicant_name = g_strdup (row && row->applicant_name ? row->applicant_name : "");
   }
   p->db_id = store_participant_join (room->app->db, room->session_id, p->id, room_role_names[role], p->name);
   g_autofree gchar *actor = g_strdup_printf ("%s:%s", room_role_names[role], p->id);

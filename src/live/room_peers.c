@@ -129,7 +129,9 @@ room_on_reach_stalled (gpointer owner)
     room_send_reach (g_ptr_array_index (room->participants, i), room);
 }
 
-/* the same list goes to everyone: built once, so a join costs O(n), not O(n²) */
+/* the same list goes to everyone: built once, so a join costs O(n), not O(n²). A reviewer is
+ * named by its account; the applicant by the case's applicant name (what its connection said,
+ * "" or "WHIP", only when the case has none) — the audit log keeps what the connection said */
 void
 room_broadcast_participants (Room *room)
 {
@@ -144,7 +146,8 @@ room_broadcast_participants (Room *room)
     json_builder_set_member_name (b, "role");
     json_builder_add_string_value (b, room_role_names[p->role]);
     json_builder_set_member_name (b, "name");
-    json_builder_add_string_value (b, p->name);
+    gboolean case_name = p->role == ROLE_APPLICANT && room->applicant_name && *room->applicant_name;
+    json_builder_add_string_value (b, case_name ? room->applicant_name : p->name);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);

@@ -59,6 +59,7 @@ struct _Room {
   RoomReach  *reach;             /* candidate kinds offered, no media REACH_MEDIA_WAIT_S after an offer */
   LinkStats  *applicant_link;    /* the applicant's link quality, sampled every second */
   guint       link_timer;
+  gchar      *applicant_name;    /* the case's applicant name, read when the applicant joins ("" unknown) */
 };
 extern const gchar *room_role_names[];   /* by ParticipantRole: "applicant", "reviewer" */
 

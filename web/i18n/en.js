@@ -226,4 +226,10 @@ export default {
   'link.poor': 'poor',
   'link.bad': 'bad',
   'link.loss': 'loss',
+  'review.note.saving': 'Saving…',
+  'review.note.saved': 'Saved',
+  'review.note.needs_result': 'Not saved yet: choose Pass, Fail or Not shown to save this note',
+  'review.note.failed': 'Not saved (kept in this browser):',
+  'review.who.applicant': 'applicant',
+  'review.who.reviewer': 'reviewer',
 };

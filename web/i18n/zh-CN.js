@@ -226,4 +226,10 @@ export default {
   'link.poor': '较差',
   'link.bad': '很差',
   'link.loss': '丢包',
+  'review.note.saving': '正在保存…',
+  'review.note.saved': '已保存',
+  'review.note.needs_result': '尚未保存：选择“符合”“不符合”或“未展示”后即保存此备注',
+  'review.note.failed': '未保存（已暂存在本浏览器）：',
+  'review.who.applicant': '申请人',
+  'review.who.reviewer': '评审人',
 };

@@ -1,5 +1,8 @@
 // review/review.js — the reviewer: joins a case's live inspection, answers the server's offers
 // (a new `pc` = a new RTCPeerConnection), shows the video, talks back, issues invites.
+// The URL is the state: `#case=` names the open case (a click on the list is a step in the
+// history; back, forward and a pasted link switch the case). What refreshes by itself (the
+// case list, the checklist) is updated in place, so the keyboard focus stays where it is.
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
@@ -13,16 +16,19 @@ const $ = (id) => document.getElementById(id);
 let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
 let joined = null;   // the server's last `joined` message: carries this connection's iceServers
 let signalEnded = false;   // the server let this connection go for good (closed case, revoked access): no retry
+let people = [];   // the last `participants` message's list (shown again in another language)
 const checklist = new Checklist($('checklist'), (body) => { $('hint').textContent = errorText(body); });
 checklist.onOpenStill = (still) => openDrawing($('drawing'), current, still);
 
 // the open case's facts, checklist, challenge and decision form
 async function loadCase() {
   if (!current) return;
-  const r = await api(`/api/cases/${encodeURIComponent(current)}`);
+  const ref = current;
+  const r = await api(`/api/cases/${encodeURIComponent(ref)}`);
+  if (ref !== current) return;   // another case was opened meanwhile (back, forward, the list)
   if (!r.ok) { $('hint').textContent = errorText(r.body); return; }
   const c = r.body;
-  checklist.show(current, c);
+  checklist.show(ref, c);
   const facts = [c.applicant_name, c.site_address, `${t('review.deadline')} ${c.deadline_on}`,
     `${t('review.status')}: ${t(`status.${c.status}`)}`, c.owner && `${t('review.owner')}: ${c.owner}`,
     c.co_reviewers.length && `${t('review.co')}: ${c.co_reviewers.join(', ')}`].filter(Boolean);
@@ -83,34 +89,62 @@ async function decide(event) {
   if (r.ok) { $('decide-reason').value = ''; loadCase(); loadCases(); }
 }
 
+// the case list: each case's entry is made once and updated in place every refresh (an entry
+// replaced under the keyboard would lose the focus)
+const caseEntries = new Map();   // ref -> li
+
+function caseEntry(ref) {
+  let li = caseEntries.get(ref);
+  if (!li) {
+    li = document.createElement('li');
+    li.tabIndex = 0;
+    li.setAttribute('role', 'option');
+    li.dataset.ref = ref;
+    li.addEventListener('click', () => openCase(ref));
+    li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); openCase(ref); } });
+    caseEntries.set(ref, li);
+  }
+  return li;
+}
+
+function fillCase(li, c, zh) {
+  const parts = [`${c.ref} · ${zh ? c.type_title.zh : c.type_title.en}`];
+  if (c.working_days_left !== null && c.working_days_left !== undefined)
+    parts.push(c.overdue ? t('review.overdue') : `${c.working_days_left} ${t('review.days_left')}`);
+  const shown = JSON.stringify([parts, c.overdue, c.live && t('review.live')]);
+  if (li.dataset.shown === shown) return;
+  li.dataset.shown = shown;
+  const nodes = [parts[0]];
+  if (parts.length > 1) {
+    const due = document.createElement('span');
+    due.className = c.overdue ? 'due overdue' : 'due';
+    due.textContent = parts[1];
+    nodes.push(due);
+  }
+  if (c.live) {
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    badge.textContent = t('review.live');
+    nodes.push(badge);
+  }
+  li.replaceChildren(...nodes);
+}
+
+function markCurrentCase() {
+  for (const [ref, li] of caseEntries) li.setAttribute('aria-current', String(ref === current));
+}
+
 async function loadCases() {
   const resp = await fetch('/api/cases').catch(() => null);
   if (!resp || !resp.ok) return;
   const { cases } = await resp.json();
   const zh = document.documentElement.lang === 'zh-CN';
-  $('cases').replaceChildren(...cases.map((c) => {
-    const li = document.createElement('li');
-    li.tabIndex = 0;
-    li.setAttribute('role', 'option');
-    li.dataset.ref = c.ref;
-    li.setAttribute('aria-current', String(c.ref === current));
-    li.textContent = `${c.ref} · ${zh ? c.type_title.zh : c.type_title.en}`;
-    if (c.working_days_left !== null && c.working_days_left !== undefined) {
-      const due = document.createElement('span');
-      due.className = c.overdue ? 'due overdue' : 'due';
-      due.textContent = c.overdue ? t('review.overdue') : `${c.working_days_left} ${t('review.days_left')}`;
-      li.append(due);
-    }
-    if (c.live) {
-      const badge = document.createElement('span');
-      badge.className = 'badge';
-      badge.textContent = t('review.live');
-      li.append(badge);
-    }
-    li.addEventListener('click', () => join(c.ref));
-    li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); join(c.ref); } });
-    return li;
-  }));
+  const list = $('cases');
+  const entries = cases.map((c) => { const li = caseEntry(c.ref); fillCase(li, c, zh); return li; });
+  for (const [ref, li] of caseEntries)
+    if (!cases.some((c) => c.ref === ref)) { li.remove(); caseEntries.delete(ref); }
+  entries.forEach((li, i) => { if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null); });
+  markCurrentCase();
 }
 
 function closePc() {
@@ -173,12 +207,10 @@ function onMessage(msg) {
   if (msg.type === 'offer') onOffer(msg);
   else if (msg.type === 'ice' && pc && msg.pc === pcId && msg.candidate)
     pc.addIceCandidate({ candidate: msg.candidate, sdpMLineIndex: msg.sdpMLineIndex }).catch(() => {});
-  else if (msg.type === 'participants')
-    $('participants').replaceChildren(...msg.participants.map((p) => {
-      const li = document.createElement('li');
-      li.textContent = `${p.name || p.peer} (${p.role})`;
-      return li;
-    }));
+  else if (msg.type === 'participants') {
+    people = msg.participants;
+    showParticipants();
+  }
   else if (msg.type === 'state') {
     $('hint').textContent = msg.applicant === 'live' ? ''
       : t(msg.applicant === 'reconnecting' ? 'review.reconnecting' : 'review.waiting');
@@ -217,6 +249,17 @@ function onMessage(msg) {
   }
 }
 
+// people by name: a reviewer's account, the applicant's name from the case (docs/protocol.md)
+function showParticipants() {
+  $('participants').replaceChildren(...people.map((p) => {
+    const li = document.createElement('li');
+    const role = t(p.role === 'applicant' ? 'review.who.applicant' : 'review.who.reviewer');
+    li.textContent = p.name ? `${p.name} · ${role}` : role;
+    li.dataset.role = p.role;
+    return li;
+  }));
+}
+
 function connect() {
   if (!current) return;
   signal = openSignal(onMessage, () => {   // the server went away: come back by ourselves
@@ -234,6 +277,10 @@ function join(ref) {
   closePc();
   current = ref;
   history.replaceState(null, '', `#case=${encodeURIComponent(ref)}`);
+  resetTalk();
+  people = [];
+  showParticipants();
+  markCurrentCase();
   $('current').textContent = ref;
   $('hint').textContent = t('review.waiting');
   $('invite-url').classList.add('hidden');
@@ -248,9 +295,38 @@ function join(ref) {
   connect();
 }
 
+// the case in the URL (`#case=REF`), or null
+function caseFromHash() {
+  return new URLSearchParams(location.hash.slice(1)).get('case');
+}
+
+function resetTalkLabel() {
+  $('talk').textContent = t($('talk').getAttribute('aria-pressed') === 'true' ? 'review.talk.on' : 'review.talk');
+}
+
+// a case chosen from the list: a step in the history (hashchange joins it)
+function openCase(ref) {
+  const hash = `#case=${encodeURIComponent(ref)}`;
+  if (location.hash !== hash) location.hash = hash;
+  else if (ref !== current) join(ref);
+}
+
+// another case: the microphone is let go and Talk is off (talking to one applicant never
+// carries over to the next)
+function resetTalk() {
+  if (mic) { mic.stop(); mic = null; }
+  $('talk').setAttribute('aria-pressed', 'false');
+  $('talk').textContent = t('review.talk');
+}
+
 async function toggleTalk() {
   const on = $('talk').getAttribute('aria-pressed') !== 'true';
-  if (on && !mic) mic = (await navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => null))?.getAudioTracks()[0] || null;
+  const ref = current;
+  if (on && !mic) {
+    const track = (await navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => null))?.getAudioTracks()[0] || null;
+    if (ref !== current) { if (track) track.stop(); return; }   // the case changed meanwhile
+    mic = track;
+  }
   if (mic) mic.enabled = on;
   const sender = pc && pc.getTransceivers().find((tr) => tr.receiver.track.kind === 'audio')?.sender;
   if (sender && mic) await sender.replaceTrack(mic);
@@ -271,7 +347,7 @@ async function makeInvite() {
 }
 
 applyTranslations();
-installLanguageSwitch($('lang'), () => { loadCases(); checklist.render(); });
+installLanguageSwitch($('lang'), () => { loadCases(); checklist.render(); showParticipants(); resetTalkLabel(); });
 $('talk').addEventListener('click', toggleTalk);
 $('sound-toggle').addEventListener('click', () => {
   const on = $('sound-toggle').getAttribute('aria-pressed') !== 'true';
@@ -307,6 +383,10 @@ $('challenge-seen').addEventListener('click', async () => {
   else $('hint').textContent = errorText(r.body);
 });
 if (me.role === 'lead') { loadQueue(); setInterval(loadQueue, 10000); }
-const fromHash = new URLSearchParams(location.hash.slice(1)).get('case');
+const fromHash = caseFromHash();
 loadCases();
 if (fromHash) join(fromHash);
+window.addEventListener('hashchange', () => {   // back, forward, a pasted link, a click on the list
+  const ref = caseFromHash();
+  if (ref && ref !== current) join(ref);
+});
