@@ -81,6 +81,7 @@ build_config (CommonOptions *o, GError **error)
   g_autoptr (KanyanConfig) cfg = config_new_defaults ();
   if (o->config_file && !config_load_file (cfg, o->config_file, error))
     return NULL;
+  replace (&cfg->config_file, o->config_file);
   replace (&cfg->data_dir, o->data_dir);
   replace (&cfg->recordings_dir, o->recordings_dir);
   replace (&cfg->web_dir, o->web_dir);
