@@ -229,6 +229,9 @@ copy_media (const KanyanConfig *cfg, sqlite3 *copy, const gchar *out, JsonBuilde
   return TRUE;
 }
 
+static gboolean copy_all (const KanyanConfig *cfg, const gchar *db_path, const gchar *out_dir, BackupSummary *s,
+                          GError **error);
+
 gboolean
 backup_create (const KanyanConfig *cfg, const gchar *out_dir, BackupSummary *summary, GError **error)
 {
@@ -248,6 +251,20 @@ backup_create (const KanyanConfig *cfg, const gchar *out_dir, BackupSummary *sum
                  g_strerror (errno));
     return FALSE;
   }
+  if (!copy_all (cfg, db_path, out_dir, &s, error)) {
+    g_prefix_error (error, "no backup (%s holds an unfinished copy without " MANIFEST ": delete it): ", out_dir);
+    return FALSE;
+  }
+  if (summary)
+    *summary = s;
+  return TRUE;
+}
+
+/* the copy into out_dir (made, writable, empty); manifest.json last */
+static gboolean
+copy_all (const KanyanConfig *cfg, const gchar *db_path, const gchar *out_dir, BackupSummary *summary, GError **error)
+{
+  BackupSummary s = { 0 };
   /* the online copy, read-only on the source: no migration, no write on a running server's file */
   sqlite3 *live = db_open_readonly (db_path, error);
   if (!live)

@@ -221,6 +221,26 @@ class BackupTest(unittest.TestCase):
         os.unlink(os.path.join(source, "manifest.json"))
         self.assertRestoreFails(source, "holds no manifest.json")
 
+    def test_backup_refuses_damaged_archive(self):
+        s = self.server   # stopped: a backup needs no running server
+        with s.db() as db:
+            rid, path = db.execute("SELECT id, archive_path FROM recordings WHERE archive_sha256 IS NOT NULL").fetchone()
+        with open(path, "rb") as f:
+            original = f.read()
+        out = os.path.join(self.tmp, "from-damaged")
+        try:
+            with open(path, "r+b") as f:
+                f.seek(len(original) // 2)
+                f.write(bytes([original[len(original) // 2] ^ 0xFF]))
+            done = run("backup", "--out", out, *s.common_args())
+        finally:
+            with open(path, "wb") as f:
+                f.write(original)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn(f"recording {rid} ({path}) does not match the SHA-256 the database recorded", done.stderr)
+        self.assertIn("holds an unfinished copy without manifest.json", done.stderr)
+        self.assertFalse(os.path.exists(os.path.join(out, "manifest.json")))
+
     def test_backup_refuses_non_empty_or_unwritable_directory(self):
         s = self.server   # stopped: a backup needs no running server
         done = run("backup", "--out", self.out, *s.common_args())
