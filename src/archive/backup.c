@@ -26,6 +26,7 @@
 #define VERSION     1
 #define DB_FILE     "kanyan.db"
 #define CHUNK       (1024 * 1024)
+#define BUSY_ATTEMPTS 5
 
 /* the data directory's files a server cannot do without once it has made them */
 static const gchar *const key_files[] = { "signing.key", "tls-cert.pem", "tls-key.pem" };
@@ -119,6 +120,23 @@ copy_hashed (const gchar *src, const gchar *dest, gboolean replace, gint64 *byte
   return g_strdup (g_checksum_get_string (sum));
 }
 
+/* everything inside dir (a backup directory this run filled, after a try that must start over) */
+static void
+remove_contents (const gchar *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+  while (d && (name = g_dir_read_name (d))) {
+    g_autofree gchar *path = g_build_filename (dir, name, NULL);
+    if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+      remove_contents (path);
+      g_rmdir (path);
+    } else {
+      g_unlink (path);
+    }
+  }
+}
+
 /* root without its trailing slashes */
 static gchar *
 trim_root (const gchar *root)
@@ -190,8 +208,13 @@ copy_media (const KanyanConfig *cfg, sqlite3 *copy, const gchar *out, JsonBuilde
   for (guint i = 0; i < rows->len; i++) {
     BackupMediaRow *r = g_ptr_array_index (rows, i);
     gboolean segment = g_strcmp0 (r->kind, "segment") == 0;
-    if (segment && !g_file_test (r->path, G_FILE_TEST_EXISTS))
-      continue;   /* archived (or found empty) since the copy was taken: the copy knows only its source */
+    if (segment && !g_file_test (r->path, G_FILE_TEST_EXISTS)) {
+      /* archived (or found empty) since the database was copied: the copy knows only the source,
+       * which is gone, and not the archive. A new copy will know the archive. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "segment %" G_GINT64_FORMAT " (%s) was archived while the "
+                   "backup ran", r->id, r->path);
+      return FALSE;
+    }
     g_autofree gchar *prefix = NULL;
     g_autofree gchar *rel = place_under_root (root, real_root, r->path, &prefix);
     if (!rel) {
@@ -251,9 +274,24 @@ backup_create (const KanyanConfig *cfg, const gchar *out_dir, BackupSummary *sum
                  g_strerror (errno));
     return FALSE;
   }
-  if (!copy_all (cfg, db_path, out_dir, &s, error)) {
-    g_prefix_error (error, "no backup (%s holds an unfinished copy without " MANIFEST ": delete it): ", out_dir);
-    return FALSE;
+  /* a segment archived between the database copy and its file's copy: the whole copy again
+   * (archiving takes seconds and segments end rarely, so a second try meets it finished) */
+  gboolean done = FALSE;
+  for (guint attempt = 1; !done; attempt++) {
+    g_autoptr (GError) local = NULL;
+    s = (BackupSummary) { 0 };
+    done = copy_all (cfg, db_path, out_dir, &s, &local);
+    if (!done && g_error_matches (local, G_IO_ERROR, G_IO_ERROR_BUSY) && attempt < BUSY_ATTEMPTS) {
+      g_message ("backup: %s; copying again", local->message);
+      remove_contents (out_dir);
+      g_usleep (G_USEC_PER_SEC);
+      continue;
+    }
+    if (!done) {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "no backup (%s holds an unfinished copy without "
+                                  MANIFEST ": delete it): ", out_dir);
+      return FALSE;
+    }
   }
   if (summary)
     *summary = s;

@@ -241,6 +241,26 @@ class BackupTest(unittest.TestCase):
         self.assertIn("holds an unfinished copy without manifest.json", done.stderr)
         self.assertFalse(os.path.exists(os.path.join(out, "manifest.json")))
 
+    def test_segment_gone_during_backup_means_another_copy(self):
+        """A segment whose source vanishes between the database copy and the file copy was archived
+        meanwhile: the backup starts over (a few times), and says so if it never settles."""
+        s = self.server
+        with s.db() as db:
+            session = db.execute("SELECT id FROM live_sessions LIMIT 1").fetchone()[0]
+            rid = db.execute("INSERT INTO recordings (session_id, seq, path, started_at) VALUES (?, 99, ?, 0)",
+                             (session, os.path.join(s.recordings, CASE, "gone.mkv"))).lastrowid
+        out = os.path.join(self.tmp, "while-archiving")
+        try:
+            done = run("backup", "--out", out, *s.common_args())
+        finally:
+            with s.db() as db:
+                db.execute("DELETE FROM recordings WHERE id = ?", (rid,))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn(f"segment {rid}", done.stderr)
+        self.assertIn("was archived while the backup ran", done.stderr)
+        self.assertEqual(done.stderr.count("copying again"), 4, done.stderr)
+        self.assertFalse(os.path.exists(os.path.join(out, "manifest.json")))
+
     def test_backup_refuses_non_empty_or_unwritable_directory(self):
         s = self.server   # stopped: a backup needs no running server
         done = run("backup", "--out", self.out, *s.common_args())
