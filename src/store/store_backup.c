@@ -43,6 +43,10 @@ store_backup_copy (sqlite3 *src, const gchar *dest_path, GError **error)
   gboolean ok = rc == SQLITE_DONE;
   if (!ok)
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "database backup: %s", sqlite3_errstr (rc));
+  /* the copy as one self-contained file: reading it (a restore's checks, from a read-only medium
+   * too) then makes no -wal or -shm beside it; a restored server turns WAL on again (db_open) */
+  else
+    ok = db_exec (dest, "PRAGMA journal_mode = DELETE", error);
   if (sqlite3_close (dest) != SQLITE_OK && ok) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "database backup: cannot close %s", dest_path);
     ok = FALSE;

@@ -107,7 +107,12 @@ class BackupTest(unittest.TestCase):
         for d in (target.data, target.recordings):
             self.assertEqual(os.listdir(d) if os.path.isdir(d) else [], [], f"nothing written into {d}")
 
+    def assertBackupUntouched(self):
+        self.assertEqual(sorted(os.listdir(self.out)), ["data", "kanyan.db", "manifest.json", "recordings"],
+                         "one self-contained database file (no -wal, -shm), made and read without a trace")
+
     def test_manifest_lists_every_file_with_its_hash(self):
+        self.assertBackupUntouched()
         files = self.manifest["files"]
         kinds = {f["kind"] for f in files}
         self.assertLessEqual({"recording", "segment", "still", "key"}, kinds, files)
@@ -124,6 +129,7 @@ class BackupTest(unittest.TestCase):
         done = self.restore(target, self.out)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("audit chain intact", done.stdout)
+        self.assertBackupUntouched()
         verify = run("audit", "verify", *target.common_args())
         self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
         self.assertIn("audit chain intact", verify.stdout)
