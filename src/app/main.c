@@ -12,6 +12,7 @@
 #include "archive/retention.h"
 #include "archive/export.h"
 #include "archive/backup.h"
+#include "app/journal.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -158,6 +159,7 @@ cmd_serve (int argc, char **argv)
 {
   CommonOptions o = { 0 };
   g_autoptr (GError) error = NULL;
+  journal_install ();   /* under systemd: the journal, with KANYAN_CASE_REF / KANYAN_PEER fields */
   gst_init (&argc, &argv);
   media_debug_init ();   /* GST_DEBUG=kanyan-relay:6 … (media/media_debug.h) */
   if (!parse (&argc, &argv, "- run the server", "Serves the pages, the API, WebSocket signaling and WHIP.", &o, NULL, &error)) {
