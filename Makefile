@@ -2,7 +2,7 @@
 CC      ?= cc
 PKGS    := glib-2.0 gobject-2.0 gio-2.0 gstreamer-1.0 gstreamer-webrtc-1.0 gstreamer-sdp-1.0 \
            gstreamer-rtp-1.0 gstreamer-app-1.0 gstreamer-video-1.0 libwebsockets json-glib-1.0 sqlite3 libsodium \
-           libqrencode nice libavformat libavcodec libavutil openssl libzip cairo pangocairo
+           libqrencode nice libavformat libavcodec libavutil openssl libzip cairo pangocairo libsystemd
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DG_LOG_DOMAIN=\"kanyan\" -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -19,7 +19,7 @@ UNIT    := $(patsubst tests/unit/%.c,build/%,$(wildcard tests/unit/test_*.c))
 .DEFAULT_GOAL := all   # peers.mk, included next, must not make its first rule the default
 -include tests/peers/peers.mk
 
-.PHONY: all deps run test unit clean fuzz bench
+.PHONY: all deps run test unit clean fuzz bench install
 all: build/kanyan $(PEERS)
 
 deps:
@@ -64,6 +64,34 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT) $(FUZZ_TARGETS)
 	@tests/run-all.sh
+
+# `make install` (PREFIX, DESTDIR): the binary, web/, pipelines/, the man page, the docs, the
+# systemd unit and a default /etc/kanyan/kanyan.conf (kept when one is there); docs/deploy.md
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR     := $(PREFIX)/bin
+DATADIR    := $(PREFIX)/share/kanyan
+DOCDIR     := $(PREFIX)/share/doc/kanyan
+MANDIR     := $(PREFIX)/share/man/man1
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SUBST      := sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+              -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+install: build/kanyan
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/kanyan
+	install -m 0755 build/kanyan $(DESTDIR)$(BINDIR)/kanyan
+	rm -rf $(DESTDIR)$(DATADIR)/web $(DESTDIR)$(DATADIR)/pipelines
+	cp -R web $(DESTDIR)$(DATADIR)/web
+	cp -R pipelines $(DESTDIR)$(DATADIR)/pipelines
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)
+	install -m 0644 docs/kanyan.1 $(DESTDIR)$(MANDIR)/kanyan.1
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
+	$(SUBST) service/kanyan.service.in > $(DESTDIR)$(UNITDIR)/kanyan.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/kanyan.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/kanyan/kanyan.conf || \
+	  { $(SUBST) service/kanyan.conf.in > $(DESTDIR)$(SYSCONFDIR)/kanyan/kanyan.conf && \
+	    chmod 0644 $(DESTDIR)$(SYSCONFDIR)/kanyan/kanyan.conf; }
 
 clean:
 	rm -rf build

@@ -5,9 +5,9 @@ PKGS="make gcc pkg-config libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugin
 libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-tools
 libnice-dev libwebsockets-dev libwebsockets-evlib-glib libjson-glib-dev libsqlite3-dev sqlite3
-libsodium-dev libqrencode-dev libzip-dev libcairo2-dev libpango1.0-dev fonts-droid-fallback libavformat-dev libavcodec-dev libavutil-dev libssl-dev ffmpeg
+libsodium-dev libsystemd-dev systemd libqrencode-dev libzip-dev libcairo2-dev libpango1.0-dev fonts-droid-fallback libavformat-dev libavcodec-dev libavutil-dev libssl-dev ffmpeg
 libsoup-3.0-dev python3 python3-aiortc python3-numpy python3-websocket chromium nftables iproute2 util-linux coturn
-clang qrencode poppler-utils firefox-esr vlc-bin vlc-plugin-base"
+clang man-db qrencode poppler-utils firefox-esr vlc-bin vlc-plugin-base"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,7 +1,8 @@
 /* app.c — the application context and the composition root: opens the database, runs the
  * HTTP server on the GLib main loop with the routes and the WebSocket endpoint wired here,
  * registers the domain's port to live inspections (room_register_port), keeps the live rooms
- * by case reference, and shuts down cleanly on SIGINT or SIGTERM (recordings closed first). */
+ * by case reference, and shuts down cleanly on SIGINT or SIGTERM (recordings closed first);
+ * SIGHUP reloads what can change under live inspections (app_reload). */
 #include "app/app.h"
 #include <gst/gst.h>
 #include "archive/retention.h"
@@ -14,6 +15,7 @@
 #include "web/signaling.h"
 #include "archive/recordings.h"
 #include "core/errors.h"
+#include "app/service.h"
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 
@@ -104,6 +106,7 @@ on_signal (gpointer data)
     return G_SOURCE_CONTINUE;
   app->stopping = TRUE;
   g_message ("stopping: closing recordings");
+  service_stopping ();
   GHashTableIter iter;
   gpointer value;
   g_hash_table_iter_init (&iter, app->rooms);
@@ -113,6 +116,32 @@ on_signal (gpointer data)
   sd->app = app;
   sd->deadline = g_get_monotonic_time () + SHUTDOWN_GRACE_MS * 1000;
   g_timeout_add_full (G_PRIORITY_DEFAULT, 50, shutdown_poll, sd, g_free);
+  return G_SOURCE_CONTINUE;
+}
+
+/* main loop, SIGHUP: the settings file's reloadable part (config_reload) and the TLS certificate
+ * at the paths the server started with (http_reload_tls). Nobody is disconnected: open
+ * connections keep the certificate they were made with, live inspections go on. */
+static gboolean
+on_hup (gpointer data)
+{
+  KanyanApp *app = data;
+  if (app->stopping)
+    return G_SOURCE_CONTINUE;
+  service_reloading ();
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *settings = config_reload (app->config, &error);
+  if (settings)
+    g_message ("reload: %s", settings);
+  else
+    g_warning ("reload: the settings stay as they were: %s", error->message);
+  g_clear_error (&error);
+  gboolean tls = app->config->tls && http_reload_tls (app->http, &error);
+  if (tls)
+    g_message ("reload: TLS certificate read again; new connections get it, open ones keep theirs");
+  else if (error)
+    g_warning ("reload: the TLS certificate stays as it was: %s", error->message);
+  service_reloaded (settings && (tls || !app->config->tls || !error) ? "reloaded" : "reload failed: see the log");
   return G_SOURCE_CONTINUE;
 }
 
@@ -147,11 +176,15 @@ app_serve (KanyanApp *app, GError **error)
   retention_schedule (app);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, app);
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, app);
+  guint sighup = g_unix_signal_add (SIGHUP, on_hup, app);
   g_message ("kanyan %s listening on %s://%s:%d/", KANYAN_VERSION, app->config->tls ? "https" : "http",
              app->config->bind_address ? app->config->bind_address : "0.0.0.0", app->config->port);
+  service_ready (app);   /* READY=1 only now that the server listens; the watchdog from here on */
   g_main_loop_run (app->loop);
+  service_stop ();
   g_source_remove (sigint);
   g_source_remove (sigterm);
+  g_source_remove (sighup);
   g_hash_table_remove_all (app->rooms);            /* rooms first: they close WHIP transports */
   g_hash_table_remove_all (app->whip_resources);
   return TRUE;

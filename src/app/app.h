@@ -9,6 +9,7 @@ typedef struct _Room Room;
 typedef struct _LivePort LivePort;
 
 typedef struct {
+  gchar   *config_file;     /* the settings file it was read from (SIGHUP reads it again); NULL: none */
   gchar   *data_dir;        /* SQLite database, TLS certificate */
   gchar   *recordings_dir;  /* media root */
   gchar   *web_dir;         /* static pages */
@@ -75,6 +76,11 @@ KanyanConfig *config_new_defaults (void);
 gboolean      config_load_file (KanyanConfig *cfg, const gchar *path, GError **error);
 void          config_free (KanyanConfig *cfg);
 gchar        *config_public_url (const KanyanConfig *cfg);
+/* SIGHUP: reads config_file again over the defaults and, when it loads whole, takes over what a
+ * running server may change: [calendar] holidays and workdays, [invites] valid_days, [archive]
+ * retention_days and min_free_mb. Returns what it did, in words; NULL and error (nothing
+ * changed) when the file does not load. Everything else needs a restart. */
+gchar        *config_reload (KanyanConfig *cfg, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanyanConfig, config_free)
 
 /* app.c */

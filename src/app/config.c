@@ -187,6 +187,29 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
 }
 
 gchar *
+config_reload (KanyanConfig *cfg, GError **error)
+{
+  if (!cfg->config_file)
+    return g_strdup ("no settings file (--config): nothing to read again");
+  g_autoptr (KanyanConfig) fresh = config_new_defaults ();
+  if (!config_load_file (fresh, cfg->config_file, error))
+    return NULL;
+  GStrv swap = cfg->holidays;
+  cfg->holidays = fresh->holidays;
+  fresh->holidays = swap;
+  swap = cfg->workdays;
+  cfg->workdays = fresh->workdays;
+  fresh->workdays = swap;
+  cfg->invite_days = fresh->invite_days;
+  cfg->retention_days = fresh->retention_days;
+  cfg->min_free_mb = fresh->min_free_mb;
+  gboolean moved = g_strcmp0 (fresh->tls_cert, cfg->tls_cert) != 0 || g_strcmp0 (fresh->tls_key, cfg->tls_key) != 0;
+  return g_strdup_printf ("%s reloaded: [calendar], [invites] valid_days, [archive] retention_days and min_free_mb%s",
+                          cfg->config_file, moved ? "; [server] tls_cert/tls_key name other files now, which only a "
+                          "restart takes (a reload reads the files the server started with again)" : "");
+}
+
+gchar *
 config_public_url (const KanyanConfig *cfg)
 {
   if (cfg->public_url && *cfg->public_url)
@@ -201,6 +224,7 @@ config_free (KanyanConfig *cfg)
 {
   if (!cfg)
     return;
+  g_free (cfg->config_file);
   g_free (cfg->data_dir);
   g_free (cfg->recordings_dir);
   g_free (cfg->web_dir);

@@ -1,4 +1,4 @@
-/* main.c — the command line: `kanyan serve`, `kanyan case add|list`. Parses options with
+/* main.c — the command line: `kanyan serve`, `kanyan case add|list`, `kanyan backup|restore`…. Parses options with
  * GOption, layers config file then flags over the defaults, and hands over to app.c. */
 #include "app/app.h"
 #include "store/db.h"
@@ -11,6 +11,8 @@
 #include "media/media_debug.h"
 #include "archive/retention.h"
 #include "archive/export.h"
+#include "archive/backup.h"
+#include "app/journal.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -80,6 +82,7 @@ build_config (CommonOptions *o, GError **error)
   g_autoptr (KanyanConfig) cfg = config_new_defaults ();
   if (o->config_file && !config_load_file (cfg, o->config_file, error))
     return NULL;
+  replace (&cfg->config_file, o->config_file);
   replace (&cfg->data_dir, o->data_dir);
   replace (&cfg->recordings_dir, o->recordings_dir);
   replace (&cfg->web_dir, o->web_dir);
@@ -156,6 +159,7 @@ cmd_serve (int argc, char **argv)
 {
   CommonOptions o = { 0 };
   g_autoptr (GError) error = NULL;
+  journal_install ();   /* under systemd: the journal, with KANYAN_CASE_REF / KANYAN_PEER fields */
   gst_init (&argc, &argv);
   media_debug_init ();   /* GST_DEBUG=kanyan-relay:6 … (media/media_debug.h) */
   if (!parse (&argc, &argv, "- run the server", "Serves the pages, the API, WebSocket signaling and WHIP.", &o, NULL, &error)) {
@@ -567,6 +571,56 @@ cmd_user (int argc, char **argv)
   return 0;
 }
 
+/* `kanyan backup --out DIR` / `kanyan restore --from DIR [--force]` (archive/backup.c) */
+static int
+cmd_backup (int argc, char **argv, gboolean restoring)
+{
+  CommonOptions o = { 0 };
+  gchar *dir = NULL;
+  gboolean force = FALSE;
+  GOptionEntry backup_extra[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &dir, "The backup directory (new or empty; made mode 0700)", "DIR" },
+    { NULL },
+  };
+  GOptionEntry restore_extra[] = {
+    { "from", 0, 0, G_OPTION_ARG_FILENAME, &dir, "A directory `kanyan backup` wrote", "DIR" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Write over a data or recordings directory that is not empty", NULL },
+    { NULL },
+  };
+  const gchar *name = restoring ? "kanyan restore" : "kanyan backup";
+  g_autoptr (GError) error = NULL;
+  if (!parse (&argc, &argv, restoring ? "--from DIR - put a backup back" : "--out DIR - a consistent copy of everything",
+              restoring ? "Checks the backup first (the manifest, every file's SHA-256 against it and against the\n"
+                          "database copy) and writes nothing if anything is wrong; then fills the data and\n"
+                          "recordings directories (--data-dir, --recordings or --config), which must be empty unless\n"
+                          "--force, and verifies the audit chain. Stop the server on them first."
+                        : "Copies the database with SQLite's online backup API (the server may be running, inspections\n"
+                          "go on), then the archives, stills and unarchived segments it refers to and the data\n"
+                          "directory's keys, each with its SHA-256 in DIR/manifest.json (docs/deploy.md).",
+              &o, restoring ? restore_extra : backup_extra, &error)) {
+    g_printerr ("%s: %s\n", name, error->message);
+    return 2;
+  }
+  if (!dir) {
+    g_printerr ("%s: %s is required (see --help)\n", name, restoring ? "--from" : "--out");
+    return 2;
+  }
+  g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
+  BackupSummary sum = { 0 };
+  if (!cfg || !(restoring ? backup_restore (cfg, dir, force, &sum, &error) : backup_create (cfg, dir, &sum, &error))) {
+    g_printerr ("%s: %s\n", name, error->message);
+    return 1;
+  }
+  if (restoring)
+    g_print ("restored %s into %s and %s: the database, %u file(s), %" G_GINT64_FORMAT " bytes; "
+             "audit chain intact: %" G_GINT64_FORMAT " entries\n", dir, cfg->data_dir, cfg->recordings_dir, sum.files,
+             sum.bytes, sum.audit_entries);
+  else
+    g_print ("backup written to %s: the database, %u file(s) (%u unarchived segment(s)), %" G_GINT64_FORMAT " bytes\n",
+             dir, sum.files, sum.segments, sum.bytes);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -590,6 +644,8 @@ main (int argc, char **argv)
     return cmd_audit (argc - 1, argv + 1);
   if (g_strcmp0 (command, "user") == 0)
     return cmd_user (argc - 1, argv + 1);
+  if (g_strcmp0 (command, "backup") == 0 || g_strcmp0 (command, "restore") == 0)
+    return cmd_backup (argc - 1, argv + 1, g_strcmp0 (command, "restore") == 0);
   FILE *out = command && (g_strcmp0 (command, "--help") == 0 || g_strcmp0 (command, "-h") == 0) ? stdout : stderr;
   fprintf (out, "Usage: kanyan COMMAND [OPTIONS]\n\n"
                 "Kanyan — remote video inspection and review server.\n\n"
@@ -606,7 +662,9 @@ main (int argc, char **argv)
                 "  audit verify --bundle FILE.zip [--pubkey KEY]  verify an exported bundle (no database needed)\n"
                 "  audit pubkey               print the public key that signs exported bundles\n"
                 "  audit list [--case REF]    print the audit log\n"
-                "  user add|passwd|list|disable  accounts (admin, reviewer, lead, auditor)\n\n"
+                "  user add|passwd|list|disable  accounts (admin, reviewer, lead, auditor)\n"
+                "  backup --out DIR           a consistent copy while the server runs (database, media, keys)\n"
+                "  restore --from DIR [--force]  put a backup back, every file checked\n\n"
                 "Each command takes --help.\n");
   return out == stdout ? 0 : 2;
 }

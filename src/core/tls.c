@@ -83,3 +83,23 @@ tls_ensure_certificate (const KanyanConfig *cfg, gchar **cert_path, gchar **key_
   g_message ("making a self-signed certificate: %s", *cert_path);
   return make_self_signed (cfg, *cert_path, *key_path, error);
 }
+
+gboolean
+tls_check_pair (const gchar *cert_path, const gchar *key_path, GError **error)
+{
+  FILE *cf = g_fopen (cert_path, "r");
+  X509 *cert = cf ? PEM_read_X509 (cf, NULL, NULL, NULL) : NULL;
+  FILE *kf = g_fopen (key_path, "r");
+  EVP_PKEY *key = kf ? PEM_read_PrivateKey (kf, NULL, NULL, NULL) : NULL;
+  const gchar *why = !cert ? "the certificate cannot be read" : !key ? "the private key cannot be read"
+                   : X509_check_private_key (cert, key) != 1 ? "the private key is not the certificate's" : NULL;
+  if (cf)
+    fclose (cf);
+  if (kf)
+    fclose (kf);
+  X509_free (cert);
+  EVP_PKEY_free (key);
+  if (why)
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "%s (%s, %s)", why, cert_path, key_path);
+  return why == NULL;
+}

@@ -4,3 +4,5 @@
 #include "app/app.h"
 
 gboolean tls_ensure_certificate (const KanyanConfig *cfg, gchar **cert_path, gchar **key_path, GError **error);
+/* the two PEM files read, and the key is the certificate's (a reload checks before it swaps) */
+gboolean tls_check_pair (const gchar *cert_path, const gchar *key_path, GError **error);

@@ -301,6 +301,18 @@ http_port (KanyanHttp *http)
   return http->app->config->port;
 }
 
+gboolean
+http_reload_tls (KanyanHttp *http, GError **error)
+{
+  if (!http || !http->cert)
+    return TRUE;
+  if (!tls_check_pair (http->cert, http->key, error))
+    return FALSE;
+  /* libwebsockets 4.1: every vhost started with these paths loads them into its SSL_CTX again */
+  lws_tls_cert_updated (http->ctx, http->cert, http->key, NULL, 0, NULL, 0);
+  return TRUE;
+}
+
 void
 http_stop (KanyanHttp *http)
 {

@@ -39,6 +39,10 @@ KanyanHttp *http_start (KanyanApp *app, const HttpRoute *routes, guint n_routes,
                         GError **error);
 void        http_stop (KanyanHttp *http);
 gint        http_port (KanyanHttp *http);
+/* main loop (SIGHUP): the certificate and key files read again, at the paths the server started
+ * with; new TLS connections get them, open ones (live inspections) keep theirs. FALSE (and the
+ * old certificate kept) when the new pair does not load; TRUE and nothing done without TLS. */
+gboolean    http_reload_tls (KanyanHttp *http, GError **error);
 
 /* one request/response; may be answered later (refcounted; the socket may close first) */
 HttpExchange *http_exchange_ref (HttpExchange *ex);

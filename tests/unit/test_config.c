@@ -1,4 +1,4 @@
-/* test_config.c — config_new_defaults(), config_load_file() over GKeyFile files (overrides and refusals), config_public_url(). */
+/* test_config.c — config_new_defaults(), config_load_file() over GKeyFile files (overrides and refusals), config_public_url(), config_reload() (SIGHUP). */
 #include "app/app.h"
 #include <glib/gstdio.h>
 
@@ -224,6 +224,36 @@ test_uplink (void)
   g_unlink (good);
 }
 
+/* SIGHUP: the reloadable keys change, the others stay as started; a file that does not load
+ * changes nothing */
+static void
+test_reload (void)
+{
+  g_autofree gchar *path = write_conf ("[server]\nport=9000\n[invites]\nvalid_days=3\n");
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (config_load_file (cfg, path, &error));
+  cfg->config_file = g_strdup (path);
+  g_assert_true (g_file_set_contents (path, "[server]\nport=9100\n[invites]\nvalid_days=5\n"
+                                      "[calendar]\nholidays=2027-01-01\n[archive]\nretention_days=30\nmin_free_mb=500\n",
+                                      -1, NULL));
+  g_autofree gchar *said = config_reload (cfg, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (said, "reloaded"));
+  g_assert_cmpint (cfg->invite_days, ==, 5);
+  g_assert_cmpint (cfg->retention_days, ==, 30);
+  g_assert_cmpint (cfg->min_free_mb, ==, 500);
+  g_assert_cmpstr (cfg->holidays[0], ==, "2027-01-01");
+  g_assert_cmpint (cfg->port, ==, 9000);   /* a restart takes the port */
+  g_assert_true (g_file_set_contents (path, "[invites]\nvalid_days=seven\n[calendar]\nholidays=\n", -1, NULL));
+  g_autofree gchar *refused = config_reload (cfg, &error);
+  g_assert_null (refused);
+  g_assert_nonnull (error);
+  g_assert_cmpint (cfg->invite_days, ==, 5);
+  g_assert_cmpstr (cfg->holidays[0], ==, "2027-01-01");
+  g_unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -236,5 +266,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/public-url", test_public_url);
   g_test_add_func ("/config/limits", test_limits);
   g_test_add_func ("/config/uplink", test_uplink);
+  g_test_add_func ("/config/reload", test_reload);
   return g_test_run ();
 }
