@@ -130,7 +130,7 @@ append_value (GString *out, gdouble value)
     g_string_append_printf (out, "%" G_GINT64_FORMAT, (gint64) value);
   } else {
     gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-    g_string_append (out, g_ascii_dtostr (buf, sizeof buf, value));   /* never the locale's comma */
+    g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.9g", value));   /* never the locale's comma */
   }
 }
 
@@ -195,7 +195,7 @@ render_histogram (GString *out, Histogram *h)
     cumulative += get (&h->buckets[i]);
     gchar le[G_ASCII_DTOSTR_BUF_SIZE];
     if (i < h->n_bounds)
-      g_ascii_dtostr (le, sizeof le, h->bounds[i]);
+      g_ascii_formatd (le, sizeof le, "%g", h->bounds[i]);   /* "0.1", not 0.1's nearest double */
     else
       g_strlcpy (le, "+Inf", sizeof le);
     suffixed_sample (out, h->name, "_bucket", (gdouble) cumulative, "le", le, NULL);

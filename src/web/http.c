@@ -16,6 +16,7 @@
 #include "web/http_private.h"
 #include "core/errors.h"
 #include "core/tls.h"
+#include "core/metrics.h"
 #include <errno.h>
 #include <unistd.h>
 #include <sys/resource.h>
@@ -51,6 +52,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         http_exchange_unref (sd->ex);
       }
       sd->ex = http_exchange_new (http, wsi);
+      sd->ex->extra = http->extra_vhost && lws_get_vhost (wsi) == http->extra_vhost;
       if (!sd->ex->method) {
         http_exchange_respond_code (sd->ex, KANYAN_ERROR_METHOD_NOT_ALLOWED, "method not supported");
         return 0;
@@ -96,6 +98,8 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       }
       return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      if (http->extra_vhost && lws_get_vhost (wsi) == http->extra_vhost)
+        return 1;   /* the second listener takes no WebSocket */
       if (!http_ws_origin_allowed (wsi, http)) {
         g_message ("websocket: refused a connection from another origin");
         return 1;
@@ -112,6 +116,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       g_queue_init (&conn->out);
       g_autofree gchar *cookie = http_copy_token (wsi, WSI_TOKEN_HTTP_COOKIE);
       conn->session = http->ws->open (http->app, conn, cookie);
+      metrics_ws_opened ();   /* its CLOSED below says closed, whatever happens next */
       conn->tokens = WS_RATE_BURST;
       conn->tokens_at = g_get_monotonic_time ();
       sd->ws = conn;
@@ -145,6 +150,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       if (sd->ws) {
         http_ws_conn_free (sd->ws);
         sd->ws = NULL;
+        metrics_ws_closed ();
       }
       return 0;
     default:
@@ -158,6 +164,20 @@ static const struct lws_protocols protocols[] = {
 };
 
 static KanyanHttp *log_http;   /* the one server, for the log's rate limit */
+
+/* a route's name for the metrics: its path without slashes ("/api/" and "/whip" → "api",
+ * "whip"), interned so that it is kept and compared as a pointer */
+static const gchar **
+route_names (const HttpRoute *routes, guint n)
+{
+  const gchar **names = g_new0 (const gchar *, n + 1);
+  for (guint i = 0; i < n; i++) {
+    g_autofree gchar *name = g_strdup (routes[i].path);
+    g_strdelimit (name, "/", ' ');
+    names[i] = g_intern_string (g_strstrip (name));
+  }
+  return names;
+}
 
 /* lws's errors, at most one a second (at the fd limit lws could log every failed accept) */
 static void
@@ -192,6 +212,7 @@ http_start (KanyanApp *app, const HttpRoute *routes, guint n_routes, const HttpW
   http->routes = routes;
   http->n_routes = n_routes;
   http->ws = ws;
+  http->route_names = route_names (routes, n_routes);
   http->web_dir = g_canonicalize_filename (cfg->web_dir, NULL);
   http->ws_per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   http->ws_per_account = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -295,6 +316,45 @@ http_start (KanyanApp *app, const HttpRoute *routes, guint n_routes, const HttpW
   return http;
 }
 
+gboolean
+http_listen_extra (KanyanHttp *http, const gchar *address, const HttpRoute *routes, guint n_routes, GError **error)
+{
+  const gchar *colon = address ? strrchr (address, ':') : NULL;
+  gchar *end = NULL;
+  guint64 port = colon ? g_ascii_strtoull (colon + 1, &end, 10) : 0;
+  if (!colon || colon == address || !end || *end || port == 0 || port > 65535) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "'%s' is not an address and port (e.g. 127.0.0.1:9464)",
+                 address ? address : "");
+    return FALSE;
+  }
+  g_free (http->extra_iface);
+  http->extra_iface = address[0] == '[' && colon[-1] == ']' ? g_strndup (address + 1, colon - address - 2)
+                                                            : g_strndup (address, colon - address);
+  http->extra_routes = routes;
+  http->n_extra = n_routes;
+  g_free (http->extra_names);
+  http->extra_names = route_names (routes, n_routes);
+  /* every path goes to the callback, which answers only these routes (404 for the rest) */
+  http->extra_mount = (struct lws_http_mount) {
+    .mountpoint = "/", .origin = "kanyan", .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 1 };
+  struct lws_context_creation_info info;
+  memset (&info, 0, sizeof info);
+  info.port = (gint) port;
+  info.iface = http->extra_iface;
+  info.protocols = protocols;
+  info.mounts = &http->extra_mount;
+  info.vhost_name = "extra";
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.timeout_secs = 30;
+  http->extra_vhost = lws_create_vhost (http->ctx, &info);
+  if (!http->extra_vhost) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot listen on %s (in use, or not an address of this host)",
+                 address);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gint
 http_port (KanyanHttp *http)
 {
@@ -317,6 +377,9 @@ http_stop (KanyanHttp *http)
   g_free (http->mounts);
   if (http->mountpoints)
     g_ptr_array_unref (http->mountpoints);
+  g_free (http->route_names);
+  g_free (http->extra_names);
+  g_free (http->extra_iface);
   g_free (http->web_dir);
   g_free (http->cert);
   g_free (http->key);
