@@ -130,7 +130,7 @@ append_value (GString *out, gdouble value)
     g_string_append_printf (out, "%" G_GINT64_FORMAT, (gint64) value);
   } else {
     gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-    g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.9g", value));   /* never the locale's comma */
+    g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.15g", value));   /* never the locale's comma */
   }
 }
 
