@@ -6,7 +6,9 @@ reviewer, bytes in growing while media flows, a finalized segment); no label car
 reference; counters never go down between scrapes; the bearer token is enforced; and with
 [metrics] bind the metrics live on their own listener only."""
 import collections
+import json
 import os
+import re
 import time
 import unittest
 import urllib.error
@@ -14,7 +16,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from kanyan import Server, free_port, wait_until
+from kanyan import ROOT, Server, free_port, wait_until
 
 TOKEN = "metrics-" + os.urandom(8).hex()
 REF = "MX-1"
@@ -227,5 +229,25 @@ class MetricsListenerTest(unittest.TestCase):
             status, _, text = get(f"http://127.0.0.1:{port}/metrics")
             self.assertIn('kanyan_http_requests_total{route="metrics",status="404"} 1', text)
             self.assertIn('kanyan_http_requests_total{route="api",status="200"}', text)
+            self.check_docs_name_only_what_is_served(text)
         finally:
             s.stop()
+
+    def check_docs_name_only_what_is_served(self, text):
+        """docs/metrics.md lists every family served, and it and the Grafana dashboard name no other."""
+        served = set()
+        for family in text_string_to_metric_families(text):
+            served.add(family.name)
+            served.update(sample.name for sample in family.samples)
+        name = re.compile(r"\b((?:kanyan|process)_[a-z_]+)")
+        with open(os.path.join(ROOT, "docs", "metrics.md")) as f:
+            documented = set(name.findall(f.read()))
+        with open(os.path.join(ROOT, "docs", "grafana-kanyan.json")) as f:
+            exprs = [t["expr"] for p in json.load(f)["panels"] for t in p["targets"]]
+        in_dashboard = set(n for e in exprs for n in name.findall(e))
+        self.assertTrue(in_dashboard)
+        for n in documented | in_dashboard:
+            self.assertIn(n, served, "named in docs/metrics.md or docs/grafana-kanyan.json but not served")
+        for family in text_string_to_metric_families(text):
+            sample = family.samples[0].name if family.samples else family.name
+            self.assertTrue(family.name in documented or sample in documented, f"{family.name} is not in docs/metrics.md")
