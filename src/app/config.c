@@ -3,6 +3,7 @@
 #include "app/app.h"
 #include "review/calendar.h"
 #include "media/ice_servers.h"
+#include "web/http.h"
 
 KanyanConfig *
 config_new_defaults (void)
@@ -184,6 +185,11 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
     g_clear_pointer (&cfg->metrics_token, g_free);   /* "token =": no token */
   if (cfg->metrics_bind && !*cfg->metrics_bind)
     g_clear_pointer (&cfg->metrics_bind, g_free);
+  g_autoptr (GError) bad_bind = NULL;
+  if (cfg->metrics_bind && !http_parse_address (cfg->metrics_bind, NULL, NULL, &bad_bind)) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "[metrics] bind: %s", bad_bind->message);
+    return FALSE;
+  }
   if (cfg->port <= 0 || cfg->port > 65535) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                  "[server] port: %d is not a TCP port", cfg->port);

@@ -317,19 +317,34 @@ http_start (KanyanApp *app, const HttpRoute *routes, guint n_routes, const HttpW
 }
 
 gboolean
-http_listen_extra (KanyanHttp *http, const gchar *address, const HttpRoute *routes, guint n_routes, GError **error)
+http_parse_address (const gchar *address, gchar **host, gint *port, GError **error)
 {
   const gchar *colon = address ? strrchr (address, ':') : NULL;
   gchar *end = NULL;
-  guint64 port = colon ? g_ascii_strtoull (colon + 1, &end, 10) : 0;
-  if (!colon || colon == address || !end || *end || port == 0 || port > 65535) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "'%s' is not an address and port (e.g. 127.0.0.1:9464)",
-                 address ? address : "");
+  guint64 n = colon ? g_ascii_strtoull (colon + 1, &end, 10) : 0;
+  gboolean bracketed = address && address[0] == '[';
+  if (!colon || colon == address || !end || *end || colon[1] == '\0' || n == 0 || n > 65535 ||
+      (bracketed && colon[-1] != ']') || (bracketed && colon - address < 3) ||
+      (!bracketed && memchr (address, ':', colon - address))) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "'%s' is not HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464)", address ? address : "");
     return FALSE;
   }
+  if (host)
+    *host = bracketed ? g_strndup (address + 1, colon - address - 2) : g_strndup (address, colon - address);
+  if (port)
+    *port = (gint) n;
+  return TRUE;
+}
+
+gboolean
+http_listen_extra (KanyanHttp *http, const gchar *address, const HttpRoute *routes, guint n_routes, GError **error)
+{
+  gint port = 0;
   g_free (http->extra_iface);
-  http->extra_iface = address[0] == '[' && colon[-1] == ']' ? g_strndup (address + 1, colon - address - 2)
-                                                            : g_strndup (address, colon - address);
+  http->extra_iface = NULL;
+  if (!http_parse_address (address, &http->extra_iface, &port, error))
+    return FALSE;
   http->extra_routes = routes;
   http->n_extra = n_routes;
   g_free (http->extra_names);
@@ -339,7 +354,7 @@ http_listen_extra (KanyanHttp *http, const gchar *address, const HttpRoute *rout
     .mountpoint = "/", .origin = "kanyan", .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 1 };
   struct lws_context_creation_info info;
   memset (&info, 0, sizeof info);
-  info.port = (gint) port;
+  info.port = port;
   info.iface = http->extra_iface;
   info.protocols = protocols;
   info.mounts = &http->extra_mount;

@@ -41,6 +41,8 @@ void        http_stop (KanyanHttp *http);
 /* A second, plain-HTTP listener on address ("127.0.0.1:9464", "[::1]:9464") that answers only
  * these routes (no files under web/, no WebSocket): a libwebsockets vhost on the same context
  * and main loop. routes must outlive the server. */
+/* "HOST:PORT" ("[V6]:PORT") into host (allocated) and port; FALSE (G_KEY_FILE_ERROR) otherwise */
+gboolean    http_parse_address (const gchar *address, gchar **host, gint *port, GError **error);
 gboolean    http_listen_extra (KanyanHttp *http, const gchar *address, const HttpRoute *routes, guint n_routes,
                                GError **error);
 gint        http_port (KanyanHttp *http);
