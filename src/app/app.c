@@ -152,8 +152,11 @@ app_serve (KanyanApp *app, GError **error)
   if (!app->http)
     return FALSE;
   if (app->config->metrics_bind) {
-    if (!http_listen_extra (app->http, app->config->metrics_bind, metrics_routes, G_N_ELEMENTS (metrics_routes), error))
+    if (!http_listen_extra (app->http, app->config->metrics_bind, metrics_routes, G_N_ELEMENTS (metrics_routes), error)) {
+      http_stop (app->http);   /* as when the public port is taken: nothing is left listening at exit */
+      app->http = NULL;
       return FALSE;
+    }
     g_message ("metrics on http://%s/metrics", app->config->metrics_bind);
   }
   retention_schedule (app);
