@@ -9,6 +9,8 @@ import collections
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 import unittest
 import urllib.error
@@ -16,7 +18,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from kanyan import ROOT, Server, free_port, wait_until
+from kanyan import ICE_ADDRESS, ROOT, Server, free_port, wait_until
 
 TOKEN = "metrics-" + os.urandom(8).hex()
 REF = "MX-1"
@@ -208,6 +210,62 @@ class MetricsLiveTest(unittest.TestCase):
         for key, value in earlier.items():
             self.assertIn(key, later)
             self.assertGreaterEqual(later[key], value, key)
+
+
+LOSS_TABLE = "kanyan_metrics_loss"
+
+
+@unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
+class MetricsLossTest(unittest.TestCase):
+    """Under 5 % random UDP loss (nftables in the test's namespace, as test_loss): the metrics
+    count packets lost on the way in, the server's NACKs, and the publisher's retransmissions
+    that repaired them — what the Chromium publisher's own statistics say happened."""
+
+    def setUp(self):
+        subprocess.run(["nft", "add", "table", "inet", LOSS_TABLE], check=True)
+        subprocess.run(["nft", "add", "chain", "inet", LOSS_TABLE, "input",
+                        "{ type filter hook input priority 0; }"], check=True)
+        subprocess.run(["nft", "add", "rule", "inet", LOSS_TABLE, "input", "ip", "daddr", ICE_ADDRESS, "meta",
+                        "l4proto", "udp", "numgen", "random", "mod", "100", "<", "5", "drop"], check=True)
+        self.server = Server().start()
+        self.case = self.server.add_case("MX-LOSS")
+
+    def tearDown(self):
+        self.server.stop()
+        subprocess.run(["nft", "delete", "table", "inet", LOSS_TABLE])
+
+    def test_loss_nacks_and_retransmissions_are_counted(self):
+        s = self.server
+        reviewer = s.reviewer(self.case, 150, "R")
+        pub = s.chromium_publisher(self.case, 150, codec="vp8")
+
+        def scrape():
+            status, _, text = get(s.base + "/metrics")
+            self.assertEqual(status, 200, text)
+            return Scrape(text)
+
+        def counted():
+            m = scrape()
+            stats = pub.events("stats")
+            return (stats and stats[-1]["retransmittedPacketsSent"] > 0
+                    and m.value("kanyan_rtp_packets_lost_total", direction="in") > 0
+                    and m.value("kanyan_rtcp_nacks_total", direction="out") > 0
+                    and m.value("kanyan_rtp_packets_retransmitted_total") > 0)
+        ok = wait_until(counted, 120)
+        m = scrape()
+        figures = {k: m.value(k, **l) for k, l in (("kanyan_rtp_packets_lost_total", {"direction": "in"}),
+                                                   ("kanyan_rtcp_nacks_total", {"direction": "out"}),
+                                                   ("kanyan_rtp_packets_retransmitted_total", {}),
+                                                   ("kanyan_rtp_packets_total", {"direction": "in"}))}
+        self.assertTrue(ok, (figures, (pub.events("stats") or [None])[-1]))
+        last = pub.events("stats")[-1]
+        print(f"\nmetrics {figures}; the publisher: {last['nackCount']} NACKs received, "
+              f"{last['retransmittedPacketsSent']} packets retransmitted", file=sys.stderr)
+        # the server's NACKs are what the publisher received (those lost on the way excepted),
+        # counted from each peer's first sample on: never more than the publisher saw
+        self.assertLessEqual(figures["kanyan_rtcp_nacks_total"], last["nackCount"] * 1.2 + 5, (figures, last))
+        self.assertLessEqual(figures["kanyan_rtp_packets_retransmitted_total"],
+                             last["retransmittedPacketsSent"] + 5, (figures, last))
 
 
 class MetricsListenerTest(unittest.TestCase):
