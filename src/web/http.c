@@ -12,7 +12,9 @@
  * Parses nothing itself: lws parses HTTP, json-glib parses JSON. Every lws callback runs
  * on the main loop. Requests and responses: http_exchange.c; WebSocket connections:
  * http_ws.c (http_private.h); here: the lws context, its mounts and headers, the fd
- * limit, the log, and the one protocol callback that hands lws's events to the two. */
+ * limit, the log, and the one protocol callback that hands lws's events to the two; and an
+ * optional second listener (http_listen_extra, a second lws vhost: [metrics] bind) that answers
+ * only its own routes. WebSocket connections opened and closed are counted (core/metrics.h). */
 #include "web/http_private.h"
 #include "core/errors.h"
 #include "core/tls.h"
@@ -166,7 +168,7 @@ static const struct lws_protocols protocols[] = {
 static KanyanHttp *log_http;   /* the one server, for the log's rate limit */
 
 /* a route's name for the metrics: its path without slashes ("/api/" and "/whip" → "api",
- * "whip"), interned so that it is kept and compared as a pointer */
+ * "whip"; never a request's own path), interned: kept for the life of the process */
 static const gchar **
 route_names (const HttpRoute *routes, guint n)
 {

@@ -2,7 +2,8 @@
  * path, query, headers and body as lws parsed them, the deadline by which the whole request
  * must have arrived (request_timeout_s), dispatch to the route table's handler, and the
  * response written as the socket drains — a body in memory (GBytes) or a range of an open
- * file, one chunk per writable callback so a large file never sits in memory. Never touches
+ * file, one chunk per writable callback so a large file never sits in memory; each answer
+ * counted by its route's name and status (core/metrics.h). Never touches
  * WebSockets (http_ws.c) or the lws context (http.c). Main loop. */
 #include "web/http_private.h"
 #include "core/errors.h"
