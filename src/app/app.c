@@ -13,6 +13,7 @@
 #include "web/api.h"
 #include "web/media_http.h"
 #include "web/signaling.h"
+#include "web/metrics_http.h"
 #include "archive/recordings.h"
 #include "core/errors.h"
 #include "app/service.h"
@@ -76,6 +77,12 @@ static const HttpRoute routes[] = {
   { "/whip/",  TRUE,  whip_handle },
   { "/whip",   FALSE, whip_handle },
   { "/media/", TRUE,  media_http_handle },
+  { "/metrics", FALSE, metrics_http_handle },   /* 404 here when [metrics] bind serves it (below) */
+};
+
+/* [metrics] bind's listener: nothing but the metrics (docs/metrics.md) */
+static const HttpRoute metrics_routes[] = {
+  { "/metrics", FALSE, metrics_http_handle },
 };
 
 typedef struct { KanyanApp *app; gint64 deadline; } Shutdown;
@@ -173,6 +180,14 @@ app_serve (KanyanApp *app, GError **error)
   app->http = http_start (app, routes, G_N_ELEMENTS (routes), &signaling_websocket, error);
   if (!app->http)
     return FALSE;
+  if (app->config->metrics_bind) {
+    if (!http_listen_extra (app->http, app->config->metrics_bind, metrics_routes, G_N_ELEMENTS (metrics_routes), error)) {
+      http_stop (app->http);   /* as when the public port is taken: nothing is left listening at exit */
+      app->http = NULL;
+      return FALSE;
+    }
+    g_message ("metrics on http://%s/metrics", app->config->metrics_bind);
+  }
   retention_schedule (app);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, app);
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, app);

@@ -56,6 +56,8 @@ typedef struct {
   gint     start_bitrate_kbps; /* [media] what a browser publisher starts at (the answer says so); 0: its own */
   gint     audio_first_kbps;  /* [media] the applicant's page sends sound first, the picture at its
                                * lowest, while its uplink estimate stays under this */
+  gchar   *metrics_token;     /* [metrics] token: GET /metrics wants "Authorization: Bearer" it; NULL: open */
+  gchar   *metrics_bind;      /* [metrics] bind: "127.0.0.1:9464" serves /metrics there instead of publicly */
 } KanyanConfig;
 
 typedef struct {

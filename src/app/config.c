@@ -3,6 +3,7 @@
 #include "app/app.h"
 #include "review/calendar.h"
 #include "media/ice_servers.h"
+#include "web/http.h"
 
 KanyanConfig *
 config_new_defaults (void)
@@ -178,6 +179,17 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
   }
   if (!ice_servers_check_config (cfg, error))
     return FALSE;
+  replace_string (&cfg->metrics_token, kf, "metrics", "token");
+  replace_string (&cfg->metrics_bind, kf, "metrics", "bind");
+  if (cfg->metrics_token && !*cfg->metrics_token)
+    g_clear_pointer (&cfg->metrics_token, g_free);   /* "token =": no token */
+  if (cfg->metrics_bind && !*cfg->metrics_bind)
+    g_clear_pointer (&cfg->metrics_bind, g_free);
+  g_autoptr (GError) bad_bind = NULL;
+  if (cfg->metrics_bind && !http_parse_address (cfg->metrics_bind, NULL, NULL, &bad_bind)) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "[metrics] bind: %s", bad_bind->message);
+    return FALSE;
+  }
   if (cfg->port <= 0 || cfg->port > 65535) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                  "[server] port: %d is not a TCP port", cfg->port);
@@ -242,5 +254,7 @@ config_free (KanyanConfig *cfg)
   g_free (cfg->turn_password);
   g_free (cfg->turn_secret);
   g_strfreev (cfg->public_addresses);
+  g_free (cfg->metrics_token);
+  g_free (cfg->metrics_bind);
   g_free (cfg);
 }

@@ -8,6 +8,7 @@
  * directory before the source is deleted. */
 #include "archive/archive.h"
 #include "core/errors.h"
+#include "core/metrics.h"
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <glib/gstdio.h>
@@ -328,7 +329,9 @@ static void
 finalize_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   GError *error = NULL;
+  gint64 start = g_get_monotonic_time ();
   ArchiveResult *r = archive_finalize_file (data, &error);
+  metrics_archive_duration ((g_get_monotonic_time () - start) / 1e6);
   if (r)
     g_task_return_pointer (task, r, (GDestroyNotify) archive_result_free);
   else

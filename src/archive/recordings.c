@@ -5,6 +5,7 @@
 #include "archive/archive.h"
 #include "store/db.h"
 #include "review/audit.h"
+#include "core/metrics.h"
 #include <sys/statvfs.h>
 
 typedef struct {
@@ -21,6 +22,8 @@ on_finalized (GObject *source, GAsyncResult *result, gpointer data)
   Finalizing *f = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (ArchiveResult) r = archive_finalize_finish (result, &error);
+  metrics_segment (!r ? METRIC_SEGMENT_FAILED : r->empty ? METRIC_SEGMENT_EMPTY
+                   : r->salvaged ? METRIC_SEGMENT_SALVAGED : METRIC_SEGMENT_ARCHIVED);
   if (r && r->empty) {   /* closed before any media reached it: nothing to archive or to play */
     store_recording_empty (f->app->db, f->recording_id);
     audit_note (f->app->db, "server", "recording.empty", f->case_ref, "source", f->path, NULL);

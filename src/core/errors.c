@@ -32,6 +32,7 @@ static const struct { const gchar *code; guint status; } error_table[] = {
   [KANYAN_ERROR_CASE_CLOSED]            = { "case_closed", 409 },
   [KANYAN_ERROR_LOGIN_QUEUE_FULL]       = { "login_queue_full", 429 },
   [KANYAN_ERROR_TOO_MANY_CONNECTIONS]  = { "too_many_connections", 429 },
+  [KANYAN_ERROR_METRICS_TOKEN]         = { "metrics_token", 401 },
 };
 
 const gchar *

@@ -32,6 +32,7 @@ typedef enum {
   KANYAN_ERROR_CASE_CLOSED,             /* the case is finally decided: no joins, publishes, marks, stills (409) */
   KANYAN_ERROR_LOGIN_QUEUE_FULL,        /* too many password checks at once: try again shortly (429) */
   KANYAN_ERROR_TOO_MANY_CONNECTIONS,    /* a cap on connections per address, account or case (429) */
+  KANYAN_ERROR_METRICS_TOKEN,           /* GET /metrics without the [metrics] token as its bearer token (401) */
 } KanyanError;
 
 #define KANYAN_ERROR (kanyan_error_quark ())

@@ -4,6 +4,7 @@
  * recorder's depayloader; owns its probe state and the gap log, never touches the muxer. */
 #include "media/frame_filter.h"
 #include "media/keyframe_gate.h"
+#include "core/metrics.h"
 #include <gst/video/video.h>
 
 /* What the video frame filter (a streaming thread) tells the main loop: whether video waits
@@ -123,6 +124,7 @@ frame_filter_lose (FrameFilter *f, GstPad *pad, const gchar *reason)
     gap_open (f->log, reason);
     /* travels up through the queue and the tee to the publisher (a PLI) */
     gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0));
+    metrics_keyframe_request (METRIC_KEYFRAME_RECORDER);   /* streaming thread: one atomic add */
   }
   f->synced = FALSE;
   f->closing_gap = FALSE;

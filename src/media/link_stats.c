@@ -59,11 +59,17 @@ add_one (GQuark field, const GValue *value, gpointer data)
       t->received += (guint64) n;
     if (field_number (s, "packets-lost", &n) && n > 0)
       t->lost += (gint64) n;
+    if (field_number (s, "packets-repaired", &n) && n > 0)
+      t->repaired += (guint64) n;
+    if (field_number (s, "nack-count", &n) && n > 0)
+      t->nacks_sent += (guint64) n;
   } else if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
     if (field_number (s, "bytes-sent", &n))
       t->sent_bytes += (guint64) n;
     if (field_number (s, "packets-sent", &n))
       t->sent_packets += (guint64) n;
+    if (field_number (s, "nack-count", &n) && n > 0)
+      t->nacks_received += (guint64) n;
   } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
     if (field_number (s, "round-trip-time", &n) && n > 0)
       t->rtt_ms = MAX (t->rtt_ms, (gint) (n * 1000 + 0.5));
@@ -102,6 +108,17 @@ link_quality_between (const LinkTotals *prev, const LinkTotals *now, LinkQuality
   guint64 sent_packets = sent_restarted ? 0 : now->sent_packets - prev->sent_packets;
   gint64 remote_lost = sent_restarted ? 0 : now->remote_lost - prev->remote_lost;
   out->send_kbps = sent_bytes * 8 / seconds / 1000;
+  gboolean feedback_restarted = now->repaired < prev->repaired || now->nacks_sent < prev->nacks_sent ||
+                                now->nacks_received < prev->nacks_received;
+  out->packets = received;
+  out->bytes = bytes;
+  out->lost = lost > 0 ? (guint64) lost : 0;
+  out->repaired = restarted || feedback_restarted ? 0 : now->repaired - prev->repaired;
+  out->nacks_sent = restarted || feedback_restarted ? 0 : now->nacks_sent - prev->nacks_sent;
+  out->sent_packets = sent_packets;
+  out->sent_bytes = sent_bytes;
+  out->remote_lost = remote_lost > 0 ? (guint64) remote_lost : 0;
+  out->nacks_received = sent_restarted || feedback_restarted ? 0 : now->nacks_received - prev->nacks_received;
   /* the report's own fraction, once per report that counted new losses (reports come every
    * few seconds: the lost packets of one report against one second sent would overstate it) */
   out->remote_loss_pct = remote_lost <= 0 ? 0

@@ -13,6 +13,9 @@ typedef struct {
   gdouble      send_kbps;
   gdouble      remote_loss_pct;   /* the receiver's last report's fraction lost, 0–100; 0 when no
                                    * report counted new losses in this interval */
+  /* the interval's counts, for the metrics (0 across a restart of the totals) */
+  guint64      packets, bytes, lost, repaired, nacks_sent;           /* received; NACKs this side sent */
+  guint64      sent_packets, sent_bytes, remote_lost, nacks_received; /* sent; the peer's reports and NACKs */
 } LinkQuality;
 
 /* Thresholds of the word: "bad" at no media, ≥ 10 % loss or ≥ 1 s round trip; "poor" at ≥ 2 %
@@ -35,6 +38,8 @@ typedef struct {
   gint64  lost;
   guint64 sent_bytes, sent_packets;
   gint64  remote_lost;
+  guint64 repaired, nacks_sent;     /* inbound-rtp packets-repaired (retransmissions), nack-count */
+  guint64 nacks_received;           /* outbound-rtp nack-count */
   gdouble remote_fraction;   /* the highest fraction lost (0–1) in the last receiver reports */
   gint64  at_us;
   gint    rtt_ms;

@@ -10,10 +10,13 @@
 #include "media/frame_filter.h"
 #include "media/segment_sync.h"
 #include "core/errors.h"
+#include "core/metrics.h"
 #include <gst/rtp/rtp.h>
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
 #include "media/media_debug.h"
+
+static GstPadProbeReturn count_written (GstPad *pad, GstPadProbeInfo *info, gpointer data);
 
 /* every media module opens with this block, its own GStreamer debug category: alike by
  * design (GStreamer's one category per module), registered once by media_debug.c */
@@ -333,6 +336,11 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
     return NULL;
   }
   g_object_set (sink, "location", path, NULL);
+  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
+  if (sink_pad) {
+    gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, count_written, NULL, NULL);
+    gst_object_unref (sink_pad);
+  }
   gst_object_unref (sink);
   /* the file's write errors (a full disk) reach the room as RECORDER_WRITE_FAILED */
   g_object_set_data (G_OBJECT (rec->mux_bin), RELAY_WRITE_FAILURE, (gpointer) RECORDER_WRITE_FAILED);
@@ -392,6 +400,18 @@ recorder_free (Recorder *rec)
   sync_ref_unref (rec->sync);
   g_free (rec->path);
   g_free (rec);
+}
+
+/* the file sink's streaming thread: what the muxer hands to the file, for the metrics (one
+ * atomic add per muxer output buffer: a frame or a cluster header) */
+static GstPadProbeReturn
+count_written (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    metrics_recording_bytes (gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info)));
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    metrics_recording_bytes (gst_buffer_list_calculate_size (GST_PAD_PROBE_INFO_BUFFER_LIST (info)));
+  return GST_PAD_PROBE_OK;
 }
 
 /* main loop */

@@ -5,6 +5,7 @@
 #include "media/relay_private.h"
 #include "media/keyframe_gate.h"
 #include "core/errors.h"
+#include "core/metrics.h"
 #include <gst/rtp/rtp.h>
 #include <gst/video/video.h>
 #include "media/media_debug.h"
@@ -165,6 +166,7 @@ on_keyframe_request (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     return GST_PAD_PROBE_OK;
   GST_PAD_PROBE_INFO_DATA (info) = gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0);
   gst_event_unref (event);
+  metrics_keyframe_request (METRIC_KEYFRAME_VIEWER);   /* one atomic add, on a rare event */
   return GST_PAD_PROBE_OK;
 }
 
@@ -181,6 +183,7 @@ relay_send_keyframe_request (Relay *relay)
   if (now - relay->last_keyframe_request_us < KEYFRAME_INTERVAL_US || !relay->tee[TRACK_VIDEO])
     return;
   relay->last_keyframe_request_us = now;
+  metrics_keyframe_request (METRIC_KEYFRAME_RELAY);
   g_debug ("relay %s: asking the publisher for a keyframe", relay->name);
   GstPad *sink = gst_element_get_static_pad (relay->tee[TRACK_VIDEO], "sink");
   /* travels up into the publisher's webrtcbin, whose rtpsession sends the phone a PLI
@@ -211,6 +214,8 @@ on_keyframe_timer (gpointer data)
     if (!viewer->waiting_keyframe_since)
       continue;
     if (last_seen > viewer->waiting_keyframe_since) {
+      if (!viewer->first_keyframe_us)   /* the viewer's first: join to keyframe */
+        metrics_join_to_keyframe ((last_seen - viewer->added_us) / 1e6);
       viewer->first_keyframe_us = last_seen;
       viewer->waiting_keyframe_since = 0;
     } else {

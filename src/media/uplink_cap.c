@@ -8,10 +8,12 @@
  * the slowest reviewer receives well. Loss on the phone's own link (which every viewer's reports
  * repeat, the relay forwarding its sequence numbers) is not counted against a viewer. With
  * [media] favour = recording nothing is capped.
+ * The same samples feed the RTP counters of core/metrics.h (no probe on the media path).
  * Owns its estimates and the REMB hooks' packets; never touches the relay's graph. */
 #include "media/uplink_cap.h"
 #include "media/relay_private.h"
 #include "media/link_stats.h"
+#include "core/metrics.h"
 #include <gst/rtp/gstrtcpbuffer.h>
 #include <string.h>
 
@@ -68,6 +70,9 @@ static void
 on_upstream_sample (gpointer owner, const LinkQuality *q)
 {
   UplinkCap *cap = owner;
+  /* the metrics: the phone's RTP in, the talk-back mix out to it */
+  metrics_rtp_in (q->packets, q->bytes, q->lost, q->repaired, q->nacks_sent);
+  metrics_rtp_out (q->sent_packets, q->sent_bytes, q->remote_lost, q->nacks_received);
   cap->upstream_window[cap->upstream_next] = q->loss_pct;
   cap->upstream_next = (cap->upstream_next + 1) % UPSTREAM_WINDOW_S;
   cap->upstream_loss = 0;
@@ -80,6 +85,9 @@ static void
 on_viewer_sample (gpointer owner, const LinkQuality *q)
 {
   ViewerRate *rate = owner;
+  /* the metrics: the relayed RTP out to this reviewer, its microphone in */
+  metrics_rtp_out (q->sent_packets, q->sent_bytes, q->remote_lost, q->nacks_received);
+  metrics_rtp_in (q->packets, q->bytes, q->lost, q->repaired, q->nacks_sent);
   if (q->send_kbps < 1)
     return;
   gdouble loss = MAX (0, q->remote_loss_pct - rate->cap->upstream_loss) / 100;

@@ -3,6 +3,7 @@
  * PRAGMA user_version; a migration is never edited once released, only appended. */
 #include "store/db.h"
 #include "core/errors.h"
+#include "core/metrics.h"
 #include "store/seed.h"
 
 static const gchar *const migrations[] = {
@@ -187,6 +188,20 @@ db_migrate (sqlite3 *db, GError **error)
   return TRUE;
 }
 
+/* the connection's thread, after each statement: how long one that writes took, for the
+ * metrics (SQLite measures it; one atomic histogram update). COMMIT, where the WAL is written
+ * (and synced under synchronous=FULL), counts as a write although SQLite calls it read-only. */
+static int
+on_statement_done (unsigned type, void *data, void *stmt, void *ns)
+{
+  if (type != SQLITE_TRACE_PROFILE)
+    return 0;
+  const char *sql = sqlite3_sql (stmt);
+  if (!sqlite3_stmt_readonly (stmt) || (sql && g_ascii_strncasecmp (sql, "COMMIT", 6) == 0))
+    metrics_db_write (*(sqlite3_int64 *) ns / 1e9);
+  return 0;
+}
+
 sqlite3 *
 db_open (const gchar *path, GError **error)
 {
@@ -198,6 +213,7 @@ db_open (const gchar *path, GError **error)
     return NULL;
   }
   sqlite3_busy_timeout (db, 5000);
+  sqlite3_trace_v2 (db, SQLITE_TRACE_PROFILE, on_statement_done, NULL);
   if (!db_exec (db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", error) ||
       !db_migrate (db, error) || !seed_case_types (db, error)) {
     sqlite3_close (db);

@@ -25,3 +25,5 @@ gint64 store_audit_append (sqlite3 *db, gint64 at, const gchar *actor, const gch
  * (and error) when the log cannot be read. */
 typedef void (*StoreAuditRow) (const AuditEntry *e, gpointer data);
 gboolean store_audit_foreach (sqlite3 *db, const gchar *case_ref, StoreAuditRow row, gpointer data, GError **error);
+/* the chain's length (its last id, as ids have no gaps); -1 when the log cannot be read */
+gint64 store_audit_length (sqlite3 *db);

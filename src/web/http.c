@@ -12,10 +12,13 @@
  * Parses nothing itself: lws parses HTTP, json-glib parses JSON. Every lws callback runs
  * on the main loop. Requests and responses: http_exchange.c; WebSocket connections:
  * http_ws.c (http_private.h); here: the lws context, its mounts and headers, the fd
- * limit, the log, and the one protocol callback that hands lws's events to the two. */
+ * limit, the log, and the one protocol callback that hands lws's events to the two; and an
+ * optional second listener (http_listen_extra, a second lws vhost: [metrics] bind) that answers
+ * only its own routes. WebSocket connections opened and closed are counted (core/metrics.h). */
 #include "web/http_private.h"
 #include "core/errors.h"
 #include "core/tls.h"
+#include "core/metrics.h"
 #include <errno.h>
 #include <unistd.h>
 #include <sys/resource.h>
@@ -51,6 +54,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         http_exchange_unref (sd->ex);
       }
       sd->ex = http_exchange_new (http, wsi);
+      sd->ex->extra = http->extra_vhost && lws_get_vhost (wsi) == http->extra_vhost;
       if (!sd->ex->method) {
         http_exchange_respond_code (sd->ex, KANYAN_ERROR_METHOD_NOT_ALLOWED, "method not supported");
         return 0;
@@ -96,6 +100,8 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       }
       return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      if (http->extra_vhost && lws_get_vhost (wsi) == http->extra_vhost)
+        return 1;   /* the second listener takes no WebSocket */
       if (!http_ws_origin_allowed (wsi, http)) {
         g_message ("websocket: refused a connection from another origin");
         return 1;
@@ -112,6 +118,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       g_queue_init (&conn->out);
       g_autofree gchar *cookie = http_copy_token (wsi, WSI_TOKEN_HTTP_COOKIE);
       conn->session = http->ws->open (http->app, conn, cookie);
+      metrics_ws_opened ();   /* its CLOSED below says closed, whatever happens next */
       conn->tokens = WS_RATE_BURST;
       conn->tokens_at = g_get_monotonic_time ();
       sd->ws = conn;
@@ -145,6 +152,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       if (sd->ws) {
         http_ws_conn_free (sd->ws);
         sd->ws = NULL;
+        metrics_ws_closed ();
       }
       return 0;
     default:
@@ -158,6 +166,20 @@ static const struct lws_protocols protocols[] = {
 };
 
 static KanyanHttp *log_http;   /* the one server, for the log's rate limit */
+
+/* a route's name for the metrics: its path without slashes ("/api/" and "/whip" → "api",
+ * "whip"; never a request's own path), interned: kept for the life of the process */
+static const gchar **
+route_names (const HttpRoute *routes, guint n)
+{
+  const gchar **names = g_new0 (const gchar *, n + 1);
+  for (guint i = 0; i < n; i++) {
+    g_autofree gchar *name = g_strdup (routes[i].path);
+    g_strdelimit (name, "/", ' ');
+    names[i] = g_intern_string (g_strstrip (name));
+  }
+  return names;
+}
 
 /* lws's errors, at most one a second (at the fd limit lws could log every failed accept) */
 static void
@@ -192,6 +214,7 @@ http_start (KanyanApp *app, const HttpRoute *routes, guint n_routes, const HttpW
   http->routes = routes;
   http->n_routes = n_routes;
   http->ws = ws;
+  http->route_names = route_names (routes, n_routes);
   http->web_dir = g_canonicalize_filename (cfg->web_dir, NULL);
   http->ws_per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   http->ws_per_account = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -295,6 +318,60 @@ http_start (KanyanApp *app, const HttpRoute *routes, guint n_routes, const HttpW
   return http;
 }
 
+gboolean
+http_parse_address (const gchar *address, gchar **host, gint *port, GError **error)
+{
+  const gchar *colon = address ? strrchr (address, ':') : NULL;
+  gchar *end = NULL;
+  guint64 n = colon ? g_ascii_strtoull (colon + 1, &end, 10) : 0;
+  gboolean bracketed = address && address[0] == '[';
+  if (!colon || colon == address || !end || *end || colon[1] == '\0' || n == 0 || n > 65535 ||
+      (bracketed && colon[-1] != ']') || (bracketed && colon - address < 3) ||
+      (!bracketed && memchr (address, ':', colon - address))) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "'%s' is not HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464)", address ? address : "");
+    return FALSE;
+  }
+  if (host)
+    *host = bracketed ? g_strndup (address + 1, colon - address - 2) : g_strndup (address, colon - address);
+  if (port)
+    *port = (gint) n;
+  return TRUE;
+}
+
+gboolean
+http_listen_extra (KanyanHttp *http, const gchar *address, const HttpRoute *routes, guint n_routes, GError **error)
+{
+  gint port = 0;
+  g_free (http->extra_iface);
+  http->extra_iface = NULL;
+  if (!http_parse_address (address, &http->extra_iface, &port, error))
+    return FALSE;
+  http->extra_routes = routes;
+  http->n_extra = n_routes;
+  g_free (http->extra_names);
+  http->extra_names = route_names (routes, n_routes);
+  /* every path goes to the callback, which answers only these routes (404 for the rest) */
+  http->extra_mount = (struct lws_http_mount) {
+    .mountpoint = "/", .origin = "kanyan", .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 1 };
+  struct lws_context_creation_info info;
+  memset (&info, 0, sizeof info);
+  info.port = port;
+  info.iface = http->extra_iface;
+  info.protocols = protocols;
+  info.mounts = &http->extra_mount;
+  info.vhost_name = "extra";
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.timeout_secs = 30;
+  http->extra_vhost = lws_create_vhost (http->ctx, &info);
+  if (!http->extra_vhost) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot listen on %s (in use, or not an address of this host)",
+                 address);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gint
 http_port (KanyanHttp *http)
 {
@@ -329,6 +406,9 @@ http_stop (KanyanHttp *http)
   g_free (http->mounts);
   if (http->mountpoints)
     g_ptr_array_unref (http->mountpoints);
+  g_free (http->route_names);
+  g_free (http->extra_names);
+  g_free (http->extra_iface);
   g_free (http->web_dir);
   g_free (http->cert);
   g_free (http->key);

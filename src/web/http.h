@@ -38,6 +38,13 @@ typedef struct {
 KanyanHttp *http_start (KanyanApp *app, const HttpRoute *routes, guint n_routes, const HttpWebSocket *ws,
                         GError **error);
 void        http_stop (KanyanHttp *http);
+/* A second, plain-HTTP listener on address ("127.0.0.1:9464", "[::1]:9464") that answers only
+ * these routes (no files under web/, no WebSocket): a libwebsockets vhost on the same context
+ * and main loop. routes must outlive the server. */
+/* "HOST:PORT" ("[V6]:PORT") into host (allocated) and port; FALSE (G_KEY_FILE_ERROR) otherwise */
+gboolean    http_parse_address (const gchar *address, gchar **host, gint *port, GError **error);
+gboolean    http_listen_extra (KanyanHttp *http, const gchar *address, const HttpRoute *routes, guint n_routes,
+                               GError **error);
 gint        http_port (KanyanHttp *http);
 /* main loop (SIGHUP): the certificate and key files read again, at the paths the server started
  * with; new TLS connections get them, open ones (live inspections) keep theirs. FALSE (and the
@@ -55,6 +62,7 @@ GBytes       *http_exchange_body (HttpExchange *ex);
 gboolean      http_exchange_body_too_large (HttpExchange *ex);
 gboolean      http_exchange_is_open (HttpExchange *ex);
 const gchar  *http_exchange_peer (HttpExchange *ex);   /* the client's IP address, as the TCP connection shows it */
+gboolean      http_exchange_on_extra_listener (HttpExchange *ex);   /* came in on http_listen_extra's */
 void          http_exchange_add_header (HttpExchange *ex, const gchar *name, const gchar *value);
 void          http_exchange_respond (HttpExchange *ex, guint status, const gchar *content_type, GBytes *body);
 /* the body is [offset, offset + length) of fd, read in chunks as the socket drains (HEAD: not

@@ -2,10 +2,12 @@
  * path, query, headers and body as lws parsed them, the deadline by which the whole request
  * must have arrived (request_timeout_s), dispatch to the route table's handler, and the
  * response written as the socket drains — a body in memory (GBytes) or a range of an open
- * file, one chunk per writable callback so a large file never sits in memory. Never touches
+ * file, one chunk per writable callback so a large file never sits in memory; each answer
+ * counted by its route's name and status (core/metrics.h). Never touches
  * WebSockets (http_ws.c) or the lws context (http.c). Main loop. */
 #include "web/http_private.h"
 #include "core/errors.h"
+#include "core/metrics.h"
 #include <errno.h>
 #include <unistd.h>
 
@@ -51,6 +53,7 @@ const gchar *http_exchange_path (HttpExchange *ex) { return ex->path; }
 gboolean http_exchange_is_open (HttpExchange *ex) { return ex->wsi != NULL && !ex->responded; }
 gboolean http_exchange_body_too_large (HttpExchange *ex) { return ex->body_too_large; }
 const gchar *http_exchange_peer (HttpExchange *ex) { return ex->peer; }
+gboolean http_exchange_on_extra_listener (HttpExchange *ex) { return ex->extra; }
 
 const gchar *
 http_exchange_query (HttpExchange *ex, const gchar *name)
@@ -84,6 +87,7 @@ http_exchange_respond (HttpExchange *ex, guint status, const gchar *content_type
     return;
   ex->responded = TRUE;
   ex->status = status;
+  metrics_http_request (ex->route ? ex->route : "none", status);
   ex->content_type = g_strdup (content_type ? content_type : "text/plain");
   ex->response = body ? g_bytes_ref (body) : g_bytes_new_static ("", 0);
   if (ex->wsi)
@@ -241,9 +245,12 @@ http_exchange_dispatch (KanyanHttp *http, HttpExchange *ex)
     http_exchange_respond_code (ex, KANYAN_ERROR_TOO_LARGE, "the request body is over 64 KiB");
     return;
   }
-  for (guint i = 0; i < http->n_routes; i++) {
-    const HttpRoute *r = &http->routes[i];
+  const HttpRoute *routes = ex->extra ? http->extra_routes : http->routes;
+  guint n_routes = ex->extra ? http->n_extra : http->n_routes;
+  for (guint i = 0; i < n_routes; i++) {
+    const HttpRoute *r = &routes[i];
     if (r->prefix ? g_str_has_prefix (ex->path, r->path) : g_strcmp0 (ex->path, r->path) == 0) {
+      ex->route = ex->extra ? http->extra_names[i] : http->route_names[i];
       r->handle (http->app, ex);
       return;
     }

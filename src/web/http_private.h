@@ -30,6 +30,14 @@ struct _KanyanHttp {
   guint  lws_log_suppressed;
   gchar *web_dir;
   gchar *cert, *key;
+  const gchar **route_names;     /* routes[i]'s name for the metrics: its path without slashes, interned */
+  /* a second listener (http_listen_extra): plain HTTP, only its own routes, no files, no WebSocket */
+  struct lws_vhost *extra_vhost;
+  const HttpRoute *extra_routes;
+  guint  n_extra;
+  const gchar **extra_names;
+  struct lws_http_mount extra_mount;
+  gchar *extra_iface;
 };
 
 struct _HttpExchange {
@@ -42,6 +50,8 @@ struct _HttpExchange {
   GByteArray *body;
   gboolean    body_too_large;
   gboolean    dispatched;
+  gboolean    extra;             /* arrived on the second listener (http_listen_extra) */
+  const gchar *route;            /* the route table's name once routed (interned), for the metrics */
   gchar      *peer;              /* the client's address as the TCP connection shows it */
   guint       deadline;          /* the whole request must have arrived by then */
   gboolean    expired;           /* it did not: the connection is dropped at its next chunk */

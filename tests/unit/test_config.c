@@ -1,5 +1,6 @@
 /* test_config.c — config_new_defaults(), config_load_file() over GKeyFile files (overrides and refusals), config_public_url(), config_reload() (SIGHUP). */
 #include "app/app.h"
+#include "web/http.h"
 #include <glib/gstdio.h>
 
 static gchar *
@@ -254,6 +255,52 @@ test_reload (void)
   g_unlink (path);
 }
 
+/* issue 19: [metrics] token and bind; a bind that is not HOST:PORT is refused, naming the key */
+static void
+test_metrics (void)
+{
+  g_autoptr (KanyanConfig) defaults = config_new_defaults ();
+  g_assert_null (defaults->metrics_token);
+  g_assert_null (defaults->metrics_bind);
+  const gchar *good[][2] = { { "127.0.0.1:9464", "127.0.0.1" }, { "[::1]:9464", "::1" }, { "localhost:1", "localhost" } };
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    g_autofree gchar *text = g_strdup_printf ("[metrics]\ntoken=t0k\nbind=%s\n", good[i][0]);
+    g_autofree gchar *path = write_conf (text);
+    g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+    g_autoptr (GError) error = NULL;
+    g_assert_true (config_load_file (cfg, path, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (cfg->metrics_token, ==, "t0k");
+    g_assert_cmpstr (cfg->metrics_bind, ==, good[i][0]);
+    g_autofree gchar *host = NULL;
+    gint port = 0;
+    g_assert_true (http_parse_address (cfg->metrics_bind, &host, &port, NULL));
+    g_assert_cmpstr (host, ==, good[i][1]);
+    g_assert_cmpint (port, ==, i == 2 ? 1 : 9464);
+    g_unlink (path);
+  }
+  const gchar *bad[] = { "9464", ":9464", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:94x",
+                         "::1:9464", "[::1:9464", "[]:9464" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree gchar *text = g_strdup_printf ("[metrics]\nbind=%s\n", bad[i]);
+    g_autofree gchar *path = write_conf (text);
+    g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+    g_autoptr (GError) error = NULL;
+    if (config_load_file (cfg, path, &error))
+      g_error ("accepted [metrics] bind=%s", bad[i]);
+    g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+    g_assert_nonnull (strstr (error->message, "[metrics] bind"));
+    g_unlink (path);
+  }
+  /* empty values: no token, no separate listener */
+  g_autofree gchar *path = write_conf ("[metrics]\ntoken=\nbind=\n");
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_assert_true (config_load_file (cfg, path, NULL));
+  g_assert_null (cfg->metrics_token);
+  g_assert_null (cfg->metrics_bind);
+  g_unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -267,5 +314,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/limits", test_limits);
   g_test_add_func ("/config/uplink", test_uplink);
   g_test_add_func ("/config/reload", test_reload);
+  g_test_add_func ("/config/metrics", test_metrics);
   return g_test_run ();
 }
