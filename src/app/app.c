@@ -174,7 +174,7 @@ app_serve (KanyanApp *app, GError **error)
   }
   store_recordings_mark_interrupted (app->db);
   recordings_check_space (app->config);   /* under the floor: said once, clearly; serving goes on */
-  g_thread_unref (g_thread_new ("dtls-prewarm", dtls_prewarm, NULL));
+  app->dtls_prewarm = g_thread_new ("dtls-prewarm", dtls_prewarm, NULL);
   app->loop = g_main_loop_new (NULL, FALSE);
   recordings_finalize_leftovers (app);
   app->http = http_start (app, routes, G_N_ELEMENTS (routes), &signaling_websocket, error);
@@ -210,6 +210,10 @@ app_free (KanyanApp *app)
 {
   if (!app)
     return;
+  /* a start that failed right away (a port taken) exits while the key is still being made:
+   * exit() tearing OpenSSL down under that thread crashed */
+  if (app->dtls_prewarm)
+    g_thread_join (app->dtls_prewarm);
   if (app->rooms)
     g_hash_table_unref (app->rooms);
   if (app->whip_resources)

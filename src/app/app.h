@@ -71,6 +71,7 @@ typedef struct {
   guint         pending_archives;  /* segments being finalized on worker threads */
   GHashTable   *whip_resources; /* resource id -> WhipResource*, owned by whip.c */
   const LivePort *live_port;    /* how the domain reaches live inspections (review/live_port.h) */
+  GThread      *dtls_prewarm;   /* joined before the process exits: OpenSSL must outlive it */
 } KanyanApp;
 
 /* config.c */

@@ -1,10 +1,15 @@
 """The first start's admin password: written to a file only its owner reads (0600) in the data
-directory, its path printed, the password itself never on stdout (a journal under systemd)."""
+directory, its path printed, the password itself never on stdout (a journal under systemd). A
+start on a port that is taken says so and exits 1, never with a crash."""
 import os
+import signal
+import socket
 import stat
+import subprocess
+import tempfile
 import unittest
 
-from kanyan import Server
+from kanyan import KANYAN, ROOT, Server
 
 
 class FirstStartTest(unittest.TestCase):
@@ -28,6 +33,23 @@ class FirstStartTest(unittest.TestCase):
             self.assertFalse(os.path.exists(path))
         finally:
             s.stop()
+
+
+    def test_a_taken_port_exits_cleanly(self):
+        """The DTLS key is being made on a thread when a start fails at once: exit() tore
+        OpenSSL down under it and the process crashed about one start in four."""
+        with socket.socket() as taken, tempfile.TemporaryDirectory() as tmp:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            argv = [KANYAN, "serve", "--no-tls", "--port", str(port), "--bind", "127.0.0.1",
+                    "--data-dir", os.path.join(tmp, "data"), "--recordings", os.path.join(tmp, "rec"),
+                    "--web-dir", os.path.join(ROOT, "web"), "--pipelines-dir", os.path.join(ROOT, "pipelines")]
+            for _ in range(12):
+                out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+                self.assertNotEqual(out.returncode, -signal.SIGSEGV, out.stderr[-800:])
+                self.assertEqual(out.returncode, 1, out.stderr[-800:])
+                self.assertIn("kanyan serve:", out.stderr)
 
 
 if __name__ == "__main__":
