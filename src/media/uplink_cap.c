@@ -1,8 +1,9 @@
 /* uplink_cap.c — reviewers' own links count: every second each viewer's webrtcbin is sampled
  * (link_stats.c: what the relay sent it and the fraction lost its receiver reports), a loss-based
- * estimate per viewer is kept as GCC's loss controller does (> 10 % lost: what was sent ×
- * (1 − loss/2); < 2 % for a report's span: 8 % more a second, released once well above what
- * is sent), and the
+ * estimate per viewer is kept as GCC's controllers do (> 10 % lost: what was sent ×
+ * (1 − loss/2); a report whose round trip is QUEUE_DELAY_MS over the viewer's shortest: half;
+ * < 2 % lost and no queue for a report's span: 8 % more a second, released once well above
+ * what is sent), and the
  * lowest estimate, never under [media] min_bitrate_kbps, is put in a REMB in the publisher's
  * RTCP: the phone's sender (which also follows the server's TWCC feedback) sends no more than
  * the slowest reviewer receives well. Loss on the phone's own link (which every viewer's reports
@@ -26,6 +27,10 @@
  * reports every ~5 s, and growing 8 %/s between its reports the estimate outran the loss they
  * said (a reviewer capped at 400 kbit/s had the phone at ~700). */
 #define REPORT_SPAN_S 5
+/* A viewer's round trip this much over its shortest: its link queues what the relay sends (a
+ * shaped office link often delays instead of dropping: a reviewer capped at 400 kbit/s while
+ * 2 Mbit/s was sent reported 0–8 % lost and a 450 ms round trip, against 1 ms unqueued). */
+#define QUEUE_DELAY_MS 200
 
 struct _RembHook {
   gatomicrefcount ref;
@@ -39,7 +44,10 @@ typedef struct {
   LinkStats  *stats;
   gchar      *name;            /* the viewer peer's, for the log (the viewer may go first) */
   gdouble     estimate_kbps;   /* 0 = not limiting */
-  gint64      lossy_at;        /* monotonic µs of its last report with loss */
+  gint64      lossy_at;        /* monotonic µs of its last report with loss or a queue */
+  gint        min_rtt_ms;      /* the shortest round trip its reports gave: the path without a queue */
+  gint        last_rtt_ms;     /* the latest (a new value: a new report) */
+  gboolean    have_rtt;
 } ViewerRate;
 
 struct _UplinkCap {
@@ -92,18 +100,28 @@ on_viewer_sample (gpointer owner, const LinkQuality *q)
     return;
   gdouble loss = MAX (0, q->remote_loss_pct - rate->cap->upstream_loss) / 100;
   gint64 now = g_get_monotonic_time ();
-  if (loss >= 0.02)
+  gboolean new_report = FALSE, queued = FALSE;
+  if (q->rtt_ms >= 0) {
+    new_report = !rate->have_rtt || q->rtt_ms != rate->last_rtt_ms;
+    rate->min_rtt_ms = rate->have_rtt ? MIN (rate->min_rtt_ms, q->rtt_ms) : q->rtt_ms;
+    rate->last_rtt_ms = q->rtt_ms;
+    rate->have_rtt = TRUE;
+    queued = q->rtt_ms - rate->min_rtt_ms > QUEUE_DELAY_MS;
+  }
+  if (loss >= 0.02 || queued)
     rate->lossy_at = now;
   if (loss > 0.10)
     rate->estimate_kbps = q->send_kbps * (1 - loss / 2);
+  else if (queued && new_report)   /* as GCC's delay-based controller: back off hard, once per report */
+    rate->estimate_kbps = (rate->estimate_kbps > 0 ? MIN (rate->estimate_kbps, q->send_kbps) : q->send_kbps) / 2;
   else if (loss < 0.02 && rate->estimate_kbps > 0 && now - rate->lossy_at >= REPORT_SPAN_S * G_USEC_PER_SEC) {
     rate->estimate_kbps *= 1.08;
     if (rate->estimate_kbps > 2 * q->send_kbps + 500)
       rate->estimate_kbps = 0;   /* far above what the phone sends: this viewer limits nothing */
   }
-  g_debug ("relay %s: viewer %s: sent %.0f kbit/s, its reports %.1f %% lost (%.1f %% on the way in), estimate %.0f kbit/s",
-           rate->cap->relay->name, rate->name, q->send_kbps, q->remote_loss_pct,
-           rate->cap->upstream_loss, rate->estimate_kbps);
+  g_debug ("relay %s: viewer %s: sent %.0f kbit/s, its reports %.1f %% lost (%.1f %% on the way in), round trip %d ms,"
+           " estimate %.0f kbit/s", rate->cap->relay->name, rate->name, q->send_kbps, q->remote_loss_pct,
+           rate->cap->upstream_loss, q->rtt_ms, rate->estimate_kbps);
 }
 
 /* main loop, every second */
