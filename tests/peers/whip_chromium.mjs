@@ -13,7 +13,7 @@
 // (video sendonly, audio sendrecv for talk-back), optionally restricts video
 // to one codec with setCodecPreferences, waits for ICE gathering to complete,
 // POSTs the offer with the bearer token, applies the 201 answer, publishes for
-// --duration seconds (after --resize-after seconds the camera switches from 640×480
+// --duration seconds or until SIGUSR1 (after --resize-after seconds the camera switches from 640×480
 // to 1280×720, as a phone's does; --size starts the camera at WxH instead of 640×480),
 // then DELETEs the Location. Prints JSON lines:
 //   {"event":"published","location":…,"feedback":[the answer's a=extmap, a=rtcp-fb and a=fmtp lines]} {"event":"connected"} {"event":"state","state":…}
@@ -217,10 +217,13 @@ async function main() {
       emit({ event: 'error', status: res.status, body: res.body });
       return 1;
     }
+    // SIGUSR1: leave now, as a phone whose user ends the call (the WHIP DELETE follows)
+    let leave = false, wake = null;
+    process.on('SIGUSR1', () => { leave = true; if (wake) wake(); });
     for (let tick = 1; ; tick++) {
       const wait = start + tick * 1000 - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      if (Date.now() - start >= opts.duration * 1000) break;
+      if (wait > 0 && !leave) await new Promise((r) => { wake = r; setTimeout(r, wait); });
+      if (leave || Date.now() - start >= opts.duration * 1000) break;
       if (opts.resizeAfter !== null && tick === Math.round(opts.resizeAfter)) {
         emit({ event: 'resized', ...(await page.evaluate(resizeInPage)) });
       }
