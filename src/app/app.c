@@ -14,6 +14,7 @@
 #include "web/media_http.h"
 #include "web/signaling.h"
 #include "archive/recordings.h"
+#include "archive/webhooks.h"
 #include "core/errors.h"
 #include "app/service.h"
 #include <glib-unix.h>
@@ -174,6 +175,7 @@ app_serve (KanyanApp *app, GError **error)
   if (!app->http)
     return FALSE;
   retention_schedule (app);
+  webhooks_start (app);   /* what an earlier run left pending goes out first */
   guint sigint = g_unix_signal_add (SIGINT, on_signal, app);
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, app);
   guint sighup = g_unix_signal_add (SIGHUP, on_hup, app);
@@ -182,6 +184,7 @@ app_serve (KanyanApp *app, GError **error)
   service_ready (app);   /* READY=1 only now that the server listens; the watchdog from here on */
   g_main_loop_run (app->loop);
   service_stop ();
+  webhooks_stop (app);
   g_source_remove (sigint);
   g_source_remove (sigterm);
   g_source_remove (sighup);

@@ -56,6 +56,14 @@ typedef struct {
   gint     start_bitrate_kbps; /* [media] what a browser publisher starts at (the answer says so); 0: its own */
   gint     audio_first_kbps;  /* [media] the applicant's page sends sound first, the picture at its
                                * lowest, while its uplink estimate stays under this */
+  /* [webhooks] endpoints = NAME;… each with a [webhook:NAME] url and secret (webhooks.c) */
+  gchar  **webhook_names;
+  gchar  **webhook_urls;      /* parallel to webhook_names */
+  gchar  **webhook_secrets;
+  gint     webhook_retry_base_ms; /* first retry after this; doubled each time … */
+  gint     webhook_retry_cap_ms;  /* … up to this */
+  gint     webhook_max_attempts;  /* then the delivery is dead (an admin may retry it) */
+  gint     webhook_timeout_s;     /* one POST */
 } KanyanConfig;
 
 typedef struct {
@@ -69,6 +77,7 @@ typedef struct {
   guint         pending_archives;  /* segments being finalized on worker threads */
   GHashTable   *whip_resources; /* resource id -> WhipResource*, owned by whip.c */
   const LivePort *live_port;    /* how the domain reaches live inspections (review/live_port.h) */
+  gpointer      webhooks;     /* the outbox's sender, owned by archive/webhooks.c */
 } KanyanApp;
 
 /* config.c */
