@@ -4,8 +4,10 @@
  * dead state after max_attempts, and order per case (a case's next event waits until the one
  * before it is delivered or dead). It never writes the audit log: the audit log is the source
  * of events — each audit row of an event kind becomes one delivery per endpoint, in one
- * transaction that also moves the endpoint's cursor, so a row is never lost nor enqueued
- * twice, and a restart resumes from the rows still pending.
+ * transaction that also moves the endpoint's cursor (the audit row's own transaction when the
+ * row was written by this process: audit.h's listener), so a row is never lost nor enqueued
+ * twice; rows written by the CLI are collected by the timer; a restart resumes from the rows
+ * still pending.
  * Layer: archive — it needs store (the outbox) and review (audit.h's listener) and nothing of
  * media or live; like export and retention it acts on what the case has recorded. Main loop
  * only: every callback here (timer, idle, soup's async completion) runs on it. */
@@ -230,11 +232,21 @@ on_idle (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* main loop, from audit_append: the row may be in an open transaction; look once it is over */
+/* main loop, from audit_append right after the row: its deliveries are made now, inside the
+ * caller's transaction when one is open (the row and its deliveries commit or roll back
+ * together); sending waits until that is over */
 static void
 on_audit (gpointer data)
 {
   Sender *s = data;
+  KanyanConfig *cfg = s->app->config;
+  if (!g_main_context_is_owner (g_main_context_default ()))
+    return;   /* not the main loop (no caller does this today): the timer collects the row */
+  for (gint i = 0; cfg->webhook_names[i]; i++) {
+    g_autoptr (GError) error = NULL;
+    if (store_outbox_collect (s->app->db, cfg->webhook_names[i], EVENT_ACTIONS, db_now_ms (), &error) < 0)
+      g_warning ("webhook %s: %s (the timer tries again)", cfg->webhook_names[i], error->message);
+  }
   if (!s->idle)
     s->idle = g_idle_add (on_idle, s);
 }
@@ -282,7 +294,8 @@ webhooks_retry (KanyanApp *app, gint64 id)
 {
   if (!store_outbox_retry (app->db, id, db_now_ms ()))
     return FALSE;
-  if (app->webhooks)
-    on_audit (app->webhooks);
+  Sender *s = app->webhooks;
+  if (s && !s->idle)
+    s->idle = g_idle_add (on_idle, s);
   return TRUE;
 }
