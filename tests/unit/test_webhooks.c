@@ -5,6 +5,7 @@
 #include "review/audit.h"
 #include "store/db.h"
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #define ACTIONS ",case.created,mark,"
 
@@ -92,11 +93,54 @@ test_outbox (void)
   g_rmdir (dir);
 }
 
+static gboolean
+load (KanyanConfig *cfg, const gchar *text, GError **error)
+{
+  gchar *path = NULL;
+  gint fd = g_file_open_tmp ("kanyan-XXXXXX.conf", &path, NULL);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  gboolean ok = config_load_file (cfg, path, error);
+  g_unlink (path);
+  g_free (path);
+  return ok;
+}
+
+/* [webhooks] and [webhook:NAME] settings: read, and refused with the key named */
+static void
+test_settings (void)
+{
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_assert_null (cfg->webhook_names);
+  g_assert_cmpint (cfg->webhook_max_attempts, ==, 12);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (load (cfg, "[webhooks]\nendpoints=permits;ops\nretry_base_ms=100\nretry_cap_ms=400\nmax_attempts=3\n"
+                       "[webhook:permits]\nurl=https://p.example/hook\nsecret=0123456789abcdef\n"
+                       "[webhook:ops]\nurl=http://10.0.0.1:8080/\nsecret=fedcba9876543210\n", &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (cfg->webhook_names), ==, 2);
+  g_assert_cmpstr (cfg->webhook_urls[1], ==, "http://10.0.0.1:8080/");
+  g_assert_cmpstr (cfg->webhook_secrets[0], ==, "0123456789abcdef");
+  g_assert_cmpint (cfg->webhook_retry_cap_ms, ==, 400);
+  const gchar *bad[] = { "[webhooks]\nendpoints=x\n[webhook:x]\nurl=ftp://x/\nsecret=0123456789abcdef\n",
+                         "[webhooks]\nendpoints=x\n[webhook:x]\nurl=http://x/\nsecret=short\n",
+                         "[webhooks]\nretry_base_ms=500\nretry_cap_ms=100\n",
+                         "[webhooks]\nmax_attempts=0\n" };
+  const gchar *named[] = { "url", "secret", "retry_cap_ms", "max_attempts" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (KanyanConfig) other = config_new_defaults ();
+    g_autoptr (GError) err = NULL;
+    g_assert_false (load (other, bad[i], &err));
+    g_assert_nonnull (strstr (err->message, named[i]));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/webhooks/signature", test_signature);
   g_test_add_func ("/webhooks/outbox", test_outbox);
+  g_test_add_func ("/webhooks/settings", test_settings);
   return g_test_run ();
 }
