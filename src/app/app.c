@@ -132,8 +132,10 @@ on_hup (gpointer data)
   service_reloading ();
   g_autoptr (GError) error = NULL;
   g_autofree gchar *settings = config_reload (app->config, &error);
-  if (settings)
+  if (settings) {
     g_message ("reload: %s", settings);
+    webhooks_start (app);   /* endpoints named for the first time; a running sender reads the new list */
+  }
   else
     g_warning ("reload: the settings stay as they were: %s", error->message);
   g_clear_error (&error);

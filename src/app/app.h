@@ -87,7 +87,7 @@ void          config_free (KanyanConfig *cfg);
 gchar        *config_public_url (const KanyanConfig *cfg);
 /* SIGHUP: reads config_file again over the defaults and, when it loads whole, takes over what a
  * running server may change: [calendar] holidays and workdays, [invites] valid_days, [archive]
- * retention_days and min_free_mb. Returns what it did, in words; NULL and error (nothing
+ * retention_days and min_free_mb, [webhooks] (but timeout_s). Returns what it did, in words; NULL and error (nothing
  * changed) when the file does not load. Everything else needs a restart. */
 gchar        *config_reload (KanyanConfig *cfg, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanyanConfig, config_free)

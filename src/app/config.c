@@ -260,8 +260,22 @@ config_reload (KanyanConfig *cfg, GError **error)
   cfg->invite_days = fresh->invite_days;
   cfg->retention_days = fresh->retention_days;
   cfg->min_free_mb = fresh->min_free_mb;
+  /* the webhook list: the sender reads it at each pass; what is queued for an endpoint no longer
+   * named waits (pending) until the name comes back */
+  swap = cfg->webhook_names;
+  cfg->webhook_names = fresh->webhook_names;
+  fresh->webhook_names = swap;
+  swap = cfg->webhook_urls;
+  cfg->webhook_urls = fresh->webhook_urls;
+  fresh->webhook_urls = swap;
+  swap = cfg->webhook_secrets;
+  cfg->webhook_secrets = fresh->webhook_secrets;
+  fresh->webhook_secrets = swap;
+  cfg->webhook_retry_base_ms = fresh->webhook_retry_base_ms;
+  cfg->webhook_retry_cap_ms = fresh->webhook_retry_cap_ms;
+  cfg->webhook_max_attempts = fresh->webhook_max_attempts;
   gboolean moved = g_strcmp0 (fresh->tls_cert, cfg->tls_cert) != 0 || g_strcmp0 (fresh->tls_key, cfg->tls_key) != 0;
-  return g_strdup_printf ("%s reloaded: [calendar], [invites] valid_days, [archive] retention_days and min_free_mb%s",
+  return g_strdup_printf ("%s reloaded: [calendar], [invites] valid_days, [archive] retention_days and min_free_mb, [webhooks]%s",
                           cfg->config_file, moved ? "; [server] tls_cert/tls_key name other files now, which only a "
                           "restart takes (a reload reads the files the server started with again)" : "");
 }

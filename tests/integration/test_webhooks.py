@@ -3,10 +3,12 @@ case events for a flow driven through the server (case, live inspection, mark, d
 order per case; a receiver that answers 500 and recovers gets the same event ids later; a
 server killed (-9) with deliveries pending sends them after its restart, none lost, none
 delivered twice; a delivery dead after max_attempts shows in the admin endpoint, which a
-non-admin may not read, and an admin's retry (audited) sends it again."""
+non-admin may not read, and an admin's retry (audited) sends it again; SIGHUP takes a new
+endpoint list."""
 import hashlib
 import hmac
 import json
+import signal
 import threading
 import time
 import unittest
@@ -223,6 +225,19 @@ class WebhooksTest(unittest.TestCase):
         self.assertEqual(len(audit), 1)
         self.assertEqual(audit[0][0], "admin")
         self.assertEqual(json.loads(audit[0][1])["event"], row["event_id"])
+
+    def test_sighup_takes_a_new_endpoint_list(self):
+        s = Server(config="[media]\nroom_linger_s=1\n").start()   # no endpoints: no sender
+        self.server = s
+        s.add_case("WS-1", owner="owner")
+        s.config = config(self.receiver.port)
+        s.common_args()   # writes the settings file again
+        s.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "webhook permits: events go to" in s.log_text(), 30), s.log_text()[-800:])
+        s.add_case("WS-2", owner="owner")
+        self.assertTrue(wait_until(lambda: any(e["case_ref"] == "WS-2" for e in self.receiver.delivered()), 30))
+        self.assertFalse([e for e in self.receiver.delivered() if e["case_ref"] == "WS-1"],
+                         "an endpoint named for the first time gets events from then on, not the history")
 
 
 if __name__ == "__main__":
