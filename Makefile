@@ -2,7 +2,8 @@
 CC      ?= cc
 PKGS    := glib-2.0 gobject-2.0 gio-2.0 gstreamer-1.0 gstreamer-webrtc-1.0 gstreamer-sdp-1.0 \
            gstreamer-rtp-1.0 gstreamer-app-1.0 gstreamer-video-1.0 libwebsockets json-glib-1.0 sqlite3 libsodium \
-           libqrencode nice libavformat libavcodec libavutil openssl libzip cairo pangocairo libsystemd
+           libqrencode nice libavformat libavcodec libavutil openssl libzip cairo pangocairo libsystemd \
+           libsoup-3.0
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DG_LOG_DOMAIN=\"kanyan\" -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -15,6 +15,7 @@
 #include "web/signaling.h"
 #include "web/metrics_http.h"
 #include "archive/recordings.h"
+#include "archive/webhooks.h"
 #include "core/errors.h"
 #include "app/service.h"
 #include <glib-unix.h>
@@ -138,8 +139,10 @@ on_hup (gpointer data)
   service_reloading ();
   g_autoptr (GError) error = NULL;
   g_autofree gchar *settings = config_reload (app->config, &error);
-  if (settings)
+  if (settings) {
     g_message ("reload: %s", settings);
+    webhooks_start (app);   /* endpoints named for the first time; a running sender reads the new list */
+  }
   else
     g_warning ("reload: the settings stay as they were: %s", error->message);
   g_clear_error (&error);
@@ -189,6 +192,7 @@ app_serve (KanyanApp *app, GError **error)
     g_message ("metrics on http://%s/metrics", app->config->metrics_bind);
   }
   retention_schedule (app);
+  webhooks_start (app);   /* what an earlier run left pending goes out first */
   guint sigint = g_unix_signal_add (SIGINT, on_signal, app);
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, app);
   guint sighup = g_unix_signal_add (SIGHUP, on_hup, app);
@@ -197,6 +201,7 @@ app_serve (KanyanApp *app, GError **error)
   service_ready (app);   /* READY=1 only now that the server listens; the watchdog from here on */
   g_main_loop_run (app->loop);
   service_stop ();
+  webhooks_stop (app);
   g_source_remove (sigint);
   g_source_remove (sigterm);
   g_source_remove (sighup);

@@ -58,6 +58,14 @@ typedef struct {
                                * lowest, while its uplink estimate stays under this */
   gchar   *metrics_token;     /* [metrics] token: GET /metrics wants "Authorization: Bearer" it; NULL: open */
   gchar   *metrics_bind;      /* [metrics] bind: "127.0.0.1:9464" serves /metrics there instead of publicly */
+  /* [webhooks] endpoints = NAME;… each with a [webhook:NAME] url and secret (webhooks.c) */
+  gchar  **webhook_names;
+  gchar  **webhook_urls;      /* parallel to webhook_names */
+  gchar  **webhook_secrets;
+  gint     webhook_retry_base_ms; /* first retry after this; doubled each time … */
+  gint     webhook_retry_cap_ms;  /* … up to this */
+  gint     webhook_max_attempts;  /* then the delivery is dead (an admin may retry it) */
+  gint     webhook_timeout_s;     /* one POST */
 } KanyanConfig;
 
 typedef struct {
@@ -72,6 +80,7 @@ typedef struct {
   GHashTable   *whip_resources; /* resource id -> WhipResource*, owned by whip.c */
   const LivePort *live_port;    /* how the domain reaches live inspections (review/live_port.h) */
   GThread      *dtls_prewarm;   /* joined before the process exits: OpenSSL must outlive it */
+  gpointer      webhooks;     /* the outbox's sender, owned by archive/webhooks.c */
 } KanyanApp;
 
 /* config.c */
@@ -81,7 +90,7 @@ void          config_free (KanyanConfig *cfg);
 gchar        *config_public_url (const KanyanConfig *cfg);
 /* SIGHUP: reads config_file again over the defaults and, when it loads whole, takes over what a
  * running server may change: [calendar] holidays and workdays, [invites] valid_days, [archive]
- * retention_days and min_free_mb. Returns what it did, in words; NULL and error (nothing
+ * retention_days and min_free_mb, [webhooks] (but timeout_s). Returns what it did, in words; NULL and error (nothing
  * changed) when the file does not load. Everything else needs a restart. */
 gchar        *config_reload (KanyanConfig *cfg, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanyanConfig, config_free)

@@ -29,6 +29,10 @@ config_new_defaults (void)
   cfg->retention_days = 3650;   /* ten years after the decision, unless configured */
   cfg->min_free_mb = 64;        /* stop recording before the volume (often the database's too) is full */
   cfg->turn_ttl_s = 4 * 3600;   /* longer than any live inspection; a rejoin gets a new one */
+  cfg->webhook_retry_base_ms = 5000;      /* 5 s, 10 s, 20 s, … */
+  cfg->webhook_retry_cap_ms = 3600 * 1000;  /* at most an hour between tries */
+  cfg->webhook_max_attempts = 12;
+  cfg->webhook_timeout_s = 15;
   cfg->keep_private = TRUE;
   cfg->ice_tcp = TRUE;          /* a phone on a network that drops UDP still connects directly */
   cfg->min_bitrate_kbps = 150;
@@ -61,6 +65,57 @@ replace_int (gint *slot, GKeyFile *kf, const gchar *group, const gchar *key, GEr
     return FALSE;
   }
   *slot = (gint) value;
+  return TRUE;
+}
+
+/* [webhooks] endpoints = a;b, retry_base_ms, retry_cap_ms, max_attempts, timeout_s; and per
+ * endpoint [webhook:NAME] url (http or https) and secret (the HMAC key, never logged) */
+static gboolean
+load_webhooks (KanyanConfig *cfg, GKeyFile *kf, GError **error)
+{
+  if (!replace_int (&cfg->webhook_retry_base_ms, kf, "webhooks", "retry_base_ms", error) ||
+      !replace_int (&cfg->webhook_retry_cap_ms, kf, "webhooks", "retry_cap_ms", error) ||
+      !replace_int (&cfg->webhook_max_attempts, kf, "webhooks", "max_attempts", error) ||
+      !replace_int (&cfg->webhook_timeout_s, kf, "webhooks", "timeout_s", error))
+    return FALSE;
+  if (cfg->webhook_retry_base_ms < 1 || cfg->webhook_retry_cap_ms < cfg->webhook_retry_base_ms ||
+      cfg->webhook_max_attempts < 1 || cfg->webhook_timeout_s < 1) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "[webhooks] retry_base_ms, max_attempts and timeout_s must be at least 1, retry_cap_ms at least "
+                 "retry_base_ms");
+    return FALSE;
+  }
+  g_auto (GStrv) names = g_key_file_get_string_list (kf, "webhooks", "endpoints", NULL, NULL);
+  g_autoptr (GPtrArray) n = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+  g_autoptr (GPtrArray) u = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+  g_autoptr (GPtrArray) k = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+  for (guint i = 0; names && names[i]; i++) {
+    const gchar *name = g_strstrip (names[i]);
+    if (!*name)
+      continue;
+    g_autofree gchar *group = g_strdup_printf ("webhook:%s", name);
+    g_autofree gchar *url = g_key_file_get_string (kf, group, "url", NULL);
+    g_autofree gchar *secret = g_key_file_get_string (kf, group, "secret", NULL);
+    if (!url || !(g_str_has_prefix (url, "http://") || g_str_has_prefix (url, "https://"))) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[%s] url: '%s' is not an http:// or https:// URL", group, url ? url : "");
+      return FALSE;
+    }
+    if (!secret || strlen (secret) < 16) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[%s] secret: missing or shorter than 16 characters", group);
+      return FALSE;
+    }
+    g_ptr_array_add (n, g_strdup (name));
+    g_ptr_array_add (u, g_steal_pointer (&url));
+    g_ptr_array_add (k, g_steal_pointer (&secret));
+  }
+  g_strfreev (cfg->webhook_names);
+  g_strfreev (cfg->webhook_urls);
+  g_strfreev (cfg->webhook_secrets);
+  cfg->webhook_names = (gchar **) g_ptr_array_free (g_steal_pointer (&n), FALSE);
+  cfg->webhook_urls = (gchar **) g_ptr_array_free (g_steal_pointer (&u), FALSE);
+  cfg->webhook_secrets = (gchar **) g_ptr_array_free (g_steal_pointer (&k), FALSE);
   return TRUE;
 }
 
@@ -177,6 +232,8 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
                  "[media] min_bitrate_kbps: %d is not between 30 and 100000", cfg->min_bitrate_kbps);
     return FALSE;
   }
+  if (!load_webhooks (cfg, kf, error))
+    return FALSE;
   if (!ice_servers_check_config (cfg, error))
     return FALSE;
   replace_string (&cfg->metrics_token, kf, "metrics", "token");
@@ -215,8 +272,22 @@ config_reload (KanyanConfig *cfg, GError **error)
   cfg->invite_days = fresh->invite_days;
   cfg->retention_days = fresh->retention_days;
   cfg->min_free_mb = fresh->min_free_mb;
+  /* the webhook list: the sender reads it at each pass; what is queued for an endpoint no longer
+   * named waits (pending) until the name comes back */
+  swap = cfg->webhook_names;
+  cfg->webhook_names = fresh->webhook_names;
+  fresh->webhook_names = swap;
+  swap = cfg->webhook_urls;
+  cfg->webhook_urls = fresh->webhook_urls;
+  fresh->webhook_urls = swap;
+  swap = cfg->webhook_secrets;
+  cfg->webhook_secrets = fresh->webhook_secrets;
+  fresh->webhook_secrets = swap;
+  cfg->webhook_retry_base_ms = fresh->webhook_retry_base_ms;
+  cfg->webhook_retry_cap_ms = fresh->webhook_retry_cap_ms;
+  cfg->webhook_max_attempts = fresh->webhook_max_attempts;
   gboolean moved = g_strcmp0 (fresh->tls_cert, cfg->tls_cert) != 0 || g_strcmp0 (fresh->tls_key, cfg->tls_key) != 0;
-  return g_strdup_printf ("%s reloaded: [calendar], [invites] valid_days, [archive] retention_days and min_free_mb%s",
+  return g_strdup_printf ("%s reloaded: [calendar], [invites] valid_days, [archive] retention_days and min_free_mb, [webhooks]%s",
                           cfg->config_file, moved ? "; [server] tls_cert/tls_key name other files now, which only a "
                           "restart takes (a reload reads the files the server started with again)" : "");
 }
@@ -256,5 +327,8 @@ config_free (KanyanConfig *cfg)
   g_strfreev (cfg->public_addresses);
   g_free (cfg->metrics_token);
   g_free (cfg->metrics_bind);
+  g_strfreev (cfg->webhook_names);
+  g_strfreev (cfg->webhook_urls);
+  g_strfreev (cfg->webhook_secrets);
   g_free (cfg);
 }

@@ -38,12 +38,25 @@ audit_row_hash (gint64 id, gint64 at, const gchar *actor, const gchar *action, c
   return g_strdup (g_checksum_get_string (sum));
 }
 
+static AuditListener listener;
+static gpointer      listener_data;
+
+void
+audit_set_listener (AuditListener fn, gpointer data)
+{
+  listener = fn;
+  listener_data = data;
+}
+
 gint64
 audit_append (sqlite3 *db, const gchar *actor, const gchar *action, const gchar *case_ref,
               const gchar *detail_json, GError **error)
 {
   const gchar *detail = detail_json ? detail_json : "{}";
-  return store_audit_append (db, db_now_ms (), actor, action, case_ref, detail, audit_row_hash, error);
+  gint64 id = store_audit_append (db, db_now_ms (), actor, action, case_ref, detail, audit_row_hash, error);
+  if (id && listener)
+    listener (listener_data);
+  return id;
 }
 
 typedef struct {

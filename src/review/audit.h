@@ -22,3 +22,7 @@ GPtrArray *audit_entries (sqlite3 *db, const gchar *case_ref);   /* of AuditEntr
 void     audit_print (sqlite3 *db, const gchar *case_ref, FILE *out);
 gchar   *audit_row_hash (gint64 id, gint64 at, const gchar *actor, const gchar *action, const gchar *case_ref,
                          const gchar *detail, const gchar *prev_hash);
+/* Called (main loop) after every appended row, e.g. to wake the webhook outbox; the row may
+ * still be inside the caller's transaction, so the listener only schedules work. One listener. */
+typedef void (*AuditListener) (gpointer data);
+void     audit_set_listener (AuditListener listener, gpointer data);

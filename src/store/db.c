@@ -128,6 +128,15 @@ static const gchar *const migrations[] = {
   "ALTER TABLE participants ADD COLUMN ice_local TEXT;"
   "ALTER TABLE participants ADD COLUMN ice_remote TEXT;"
   "ALTER TABLE participants ADD COLUMN ice_at INTEGER;",
+  /* 13: webhooks — an outbox of deliveries, one row per (endpoint, audit row); a cursor per
+   * endpoint says up to which audit row deliveries were made (one transaction does both) */
+  "CREATE TABLE IF NOT EXISTS webhook_cursor (endpoint TEXT PRIMARY KEY, audit_id INTEGER NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS webhook_outbox ("
+  "  id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, audit_id INTEGER NOT NULL, case_ref TEXT NOT NULL,"
+  "  state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+  "  last_status INTEGER, last_error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER,"
+  "  UNIQUE (endpoint, audit_id));"
+  "CREATE INDEX IF NOT EXISTS webhook_outbox_state ON webhook_outbox (state, endpoint, case_ref, audit_id);",
 };
 
 gint

@@ -572,6 +572,11 @@ api_handle (KanyanApp *app, HttpExchange *ex)
     { api_admin_user_disable (app, ex, id, parts[1]); return; }
   if (n == 1 && g_strcmp0 (parts[0], "alerts") == 0 && get)
     { api_admin_alerts (app, ex, id); return; }
+  if (n == 2 && g_strcmp0 (parts[0], "webhooks") == 0 && g_strcmp0 (parts[1], "deliveries") == 0 && get)
+    { api_webhooks_deliveries (app, ex, id); return; }
+  if (n == 4 && g_strcmp0 (parts[0], "webhooks") == 0 && g_strcmp0 (parts[1], "deliveries") == 0 &&
+      g_strcmp0 (parts[3], "retry") == 0 && post)
+    { api_webhooks_retry (app, ex, id, parts[2]); return; }
   if (n == 1 && g_strcmp0 (parts[0], "case-types") == 0 && get)
     { api_admin_case_types (app, ex, id); return; }
   if (n <= 2 && g_strcmp0 (parts[0], "case-types") == 0 && post)

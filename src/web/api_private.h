@@ -42,6 +42,9 @@ void api_admin_case_type_save (KanyanApp *app, HttpExchange *ex, const Identity 
 void api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
 void api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *username);
 void api_admin_alerts (KanyanApp *app, HttpExchange *ex, const Identity *id);
+/* api_webhooks.c */
+void api_webhooks_deliveries (KanyanApp *app, HttpExchange *ex, const Identity *id);
+void api_webhooks_retry (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *id_text);
 /* into an open object: "sessions" (challenge, location, distance from the site), "decisions" */
 void api_review_add_sessions (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
 void api_review_add_decisions (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
