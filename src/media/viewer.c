@@ -113,6 +113,52 @@ relay_viewer_add (Relay *relay, const gchar *name, const WebrtcPeerEvents *event
   return viewer;
 }
 
+/* webrtcbin streaming thread: a WHEP watcher sends nothing (its transceivers are sendonly
+ * here); whatever arrives anyway is dropped, never decoded, never mixed into the talk-back */
+static void
+on_watcher_pad_added (GstElement *webrtcbin, GstPad *pad, RelayViewer *viewer)
+{
+  if (GST_PAD_DIRECTION (pad) == GST_PAD_SRC)
+    relay_discard_pad (viewer->relay, pad);
+}
+
+/* A WHEP watcher: the client offers (recvonly), the server answers with video and audio
+ * sendonly from the tees. Its webrtcbin never gets a talk-back chain: it cannot reach the
+ * applicant's audio mix. The answer comes through events (local description, gathering). */
+RelayViewer *
+relay_watcher_add (Relay *relay, const gchar *name, GstSDPMessage *offer, const WebrtcPeerEvents *events,
+                   gpointer owner, GError **error)
+{
+  if (!relay->caps[TRACK_VIDEO]) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_LIVE, "no applicant media flows in this case yet");
+    gst_sdp_message_free (offer);
+    return NULL;
+  }
+  g_autofree gchar *element_name = g_strdup_printf ("%s-%s-%u", relay->name, name, ++relay->serial);
+  WebrtcPeer *peer = webrtc_peer_new (GST_BIN (relay->pipeline), element_name, relay->cfg, events, owner);
+  if (!peer) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "webrtcbin is not available");
+    gst_sdp_message_free (offer);
+    return NULL;
+  }
+  GST_INFO ("relay %s: WHEP watcher %s", relay->name, element_name);
+  RelayViewer *viewer = g_new0 (RelayViewer, 1);
+  viewer->relay = relay;
+  viewer->peer = peer;
+  viewer->added_us = g_get_monotonic_time ();
+  g_mutex_init (&viewer->lock);
+  viewer->sink[TRACK_VIDEO] = viewer_request_sink (viewer, relay->caps[TRACK_VIDEO],
+                                                   GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, TRUE);
+  if (relay->caps[TRACK_AUDIO])
+    viewer->sink[TRACK_AUDIO] = viewer_request_sink (viewer, relay->caps[TRACK_AUDIO],
+                                                     GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, FALSE);
+  viewer->pad_added_id = g_signal_connect (peer->webrtcbin, "pad-added", G_CALLBACK (on_watcher_pad_added), viewer);
+  gst_element_sync_state_with_parent (peer->webrtcbin);
+  g_ptr_array_add (relay->viewers, viewer);
+  webrtc_peer_set_remote (peer, GST_WEBRTC_SDP_TYPE_OFFER, offer);   /* takes the offer; answers */
+  return viewer;
+}
+
 WebrtcPeer *
 relay_viewer_peer (RelayViewer *viewer)
 {

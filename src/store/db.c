@@ -127,6 +127,14 @@ static const gchar *const migrations[] = {
   "ALTER TABLE participants ADD COLUMN ice_local TEXT;"
   "ALTER TABLE participants ADD COLUMN ice_remote TEXT;"
   "ALTER TABLE participants ADD COLUMN ice_at INTEGER;",
+  /* 13: another helper's migration (placeholder here; the lead merges theirs in its place) */
+  "SELECT 1;",
+  /* 14: WHEP viewing tokens — short-lived, one case, issued by a reviewer or lead, stored
+   * hashed like invites, revocable; the first use (when, from where) is kept for the audit */
+  "CREATE TABLE watch_tokens ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  token_hash TEXT NOT NULL UNIQUE, issued_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+  "  expires_at INTEGER NOT NULL, revoked_at INTEGER, used_at INTEGER, used_from TEXT);",
 };
 
 gint

@@ -141,6 +141,7 @@ test_item_departments (Fixture *f, gconstpointer data)
                "ALTER TABLE recordings DROP COLUMN media_started_at; DROP TABLE recording_gaps;");
   exec (f->db, "ALTER TABLE participants DROP COLUMN ice_local; ALTER TABLE participants DROP COLUMN ice_remote;"
                "ALTER TABLE participants DROP COLUMN ice_at;");
+  exec (f->db, "DROP TABLE watch_tokens;");
   exec (f->db, "PRAGMA user_version = 8");
   db_close (f->db);
   g_autoptr (GError) error = NULL;
