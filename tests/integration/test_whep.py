@@ -1,0 +1,142 @@
+"""WHEP egress (issue 19, item 1): a third-party player watches a live inspection with a
+short-lived viewing token a reviewer issued for that case. aiortc as the WHEP client gets
+decoded video and audio; wrong, expired, revoked and other-case tokens and a bad offer get
+their stable codes; the watcher is listed among the participants and audited with who issued
+its token and from where it came; it sends nothing, and the server's answer only sends."""
+import os
+import time
+import unittest
+
+from kanyan import PEERS, PYTHON, SLACK, JsonLines, Server, wait_until
+
+OFFER_HEADERS = {"Content-Type": "application/sdp"}
+# a syntactically valid offer the server can check without media: one recvonly video m-line
+TINY_OFFER = ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+              "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n")
+
+
+class WhepTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server().start()
+        cls.case = cls.server.add_case("WHEP-1")
+        cls.other = cls.server.add_case("WHEP-2")
+        cls.publisher = cls.server.aiortc_publisher(cls.case, duration=120 * SLACK)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def issue(self, ref, ttl_s=600, user="owner"):
+        status, body = self.server.api("POST", f"/api/cases/{ref}/watch-tokens", {"ttl_s": ttl_s}, user=user)
+        self.assertEqual(status, 201, body)
+        self.assertEqual(body["whep_url"], f"/whep/{ref}")
+        return body
+
+    def post_offer(self, token, sdp=TINY_OFFER, ref="WHEP-1"):
+        import json
+        headers = dict(OFFER_HEADERS, Authorization="Bearer " + token)
+        status, _, text = self.server.request("POST", f"/whep/{ref}", sdp.encode(), headers)
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
+
+    def player(self, token, duration, name):
+        argv = [PYTHON, os.path.join(PEERS, "whep_aiortc.py"), "--url", f"{self.server.base}/whep/WHEP-1",
+                "--token=" + token, "--duration", str(duration), "--wait-live", str(60 * SLACK)]
+        peer = JsonLines(argv, os.path.join(self.server.dir, f"{name}.log"))
+        self.server.children.append(peer)
+        return peer
+
+    def test_1_player_receives_video_and_audio(self):
+        token = self.issue("WHEP-1")
+        player = self.player(token["token"], duration=15, name="whep-a")
+        self.assertTrue(wait_until(lambda: player.events("answered") or player.events("error"), 90), player.lines)
+        answered = player.events("answered")
+        self.assertTrue(answered, player.lines)
+        # receive-only: the server's answer only sends, and the player has nothing to send
+        self.assertEqual(answered[0]["directions"].get("video"), "sendonly", answered[0])
+        self.assertEqual(answered[0]["directions"].get("audio"), "sendonly", answered[0])
+        self.assertTrue(answered[0]["location"].startswith("/whep/WHEP-1/"), answered[0])
+        # the watcher is in the live inspection's participants, while it watches
+        with self.server.db() as db:
+            self.assertTrue(wait_until(lambda: db.execute(
+                "SELECT count(*) FROM participants WHERE role = 'watcher'").fetchone()[0] >= 1, 30))
+        self.assertEqual(player.wait(timeout=120), 0, player.lines)
+        last = player.last("video")
+        self.assertGreaterEqual(last["video"], 10, player.lines)    # decoded video frames
+        self.assertEqual((last["width"], last["height"]), (640, 480), last)
+        self.assertGreater(last["audio"], 0, player.lines)          # decoded audio frames
+        self.assertEqual([l["sending"] for l in player.events("frames") if l["sending"]], [], player.lines)
+        self.assertEqual(player.events("deleted")[0]["status"], 200)
+        with self.server.db() as db:
+            # left when it DELETEd
+            self.assertTrue(wait_until(lambda: db.execute(
+                "SELECT count(*) FROM participants WHERE role = 'watcher' AND left_at IS NULL").fetchone()[0] == 0,
+                30))
+            used = db.execute("SELECT detail, actor FROM audit_log WHERE action = 'watch_token.used' "
+                              "AND case_ref = 'WHEP-1'").fetchall()
+            issued = db.execute("SELECT actor FROM audit_log WHERE action = 'watch_token.issued' "
+                                "AND case_ref = 'WHEP-1'").fetchall()
+            row = db.execute("SELECT issued_by, used_at, used_from FROM watch_tokens WHERE id = ?",
+                             (token["id"],)).fetchone()
+        self.assertTrue(any('"issued_by":"owner"' in d.replace(" ", "") and "127.0.0.1" in d for d, _ in used), used)
+        self.assertTrue(all(a.startswith("watcher:") for _, a in used), used)
+        self.assertIn(("owner",), issued)
+        self.assertEqual(row[0], "owner")
+        self.assertIsNotNone(row[1])
+        self.assertEqual(row[2], "127.0.0.1")
+        # the watcher was never heard by the applicant: its talk-back stayed silent
+        levels = [l.get("audio_rms", 0) for l in self.publisher.events("stats")]
+        self.assertTrue(levels, self.publisher.lines[-5:])
+        self.assertLess(max(levels), 50, levels)
+
+    def test_2_tokens_that_do_not_admit(self):
+        # wrong token
+        status, body = self.post_offer("not-a-token")
+        self.assertEqual((status, body["code"]), (401, "bad_token"), body)
+        # a token of another case
+        other = self.issue("WHEP-2")
+        status, body = self.post_offer(other["token"])
+        self.assertEqual((status, body["code"]), (403, "watch_token_wrong_case"), body)
+        # revoked
+        revoked = self.issue("WHEP-1")
+        status, body = self.server.api("DELETE", f"/api/cases/WHEP-1/watch-tokens/{revoked['id']}", {}, user="owner")
+        self.assertEqual(status, 200, body)
+        status, body = self.post_offer(revoked["token"])
+        self.assertEqual((status, body["code"]), (401, "watch_token_revoked"), body)
+        # revoking twice finds nothing live
+        status, body = self.server.api("DELETE", f"/api/cases/WHEP-1/watch-tokens/{revoked['id']}", {}, user="owner")
+        self.assertEqual((status, body["code"]), (404, "not_found"), body)
+        # expired: a one-second token, tried once its expiry has passed
+        short = self.issue("WHEP-1", ttl_s=1)
+        self.assertTrue(wait_until(lambda: time.time() * 1000 > short["expires_at"] + 50, 10))
+        status, body = self.post_offer(short["token"])
+        self.assertEqual((status, body["code"]), (401, "watch_token_expired"), body)
+        with self.server.db() as db:
+            revokes = db.execute("SELECT actor FROM audit_log WHERE action = 'watch_token.revoked'").fetchall()
+        self.assertEqual(revokes, [("owner",)])
+
+    def test_3_issuing_needs_the_case(self):
+        status, body = self.server.api("POST", "/api/cases/WHEP-1/watch-tokens", {"ttl_s": 60})
+        self.assertEqual(status, 401, body)
+        self.server.add_user("stranger", department="fire")
+        status, body = self.server.api("POST", "/api/cases/WHEP-1/watch-tokens", {"ttl_s": 60}, user="stranger")
+        self.assertEqual(status, 403, body)
+        status, body = self.server.api("POST", "/api/cases/WHEP-1/watch-tokens", {"ttl_s": 0}, user="owner")
+        self.assertEqual((status, body["code"]), (400, "bad_field"), body)
+
+    def test_4_bad_offer(self):
+        token = self.issue("WHEP-1")
+        # wait for the applicant's media: before it, any offer is not_live
+        self.assertTrue(wait_until(lambda: self.post_offer(token["token"], sdp="garbage")[0] != 409, 60))
+        status, body = self.post_offer(token["token"], sdp="garbage")
+        self.assertEqual((status, body["code"]), (400, "bad_sdp"), body)
+        audio_only = TINY_OFFER.replace("m=video", "m=audio").replace("VP8/90000", "opus/48000/2")
+        status, body = self.post_offer(token["token"], sdp=audio_only)
+        self.assertEqual((status, body["code"]), (400, "bad_sdp"), body)
+
+
+if __name__ == "__main__":
+    unittest.main()
