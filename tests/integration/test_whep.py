@@ -3,11 +3,13 @@ short-lived viewing token a reviewer issued for that case. aiortc as the WHEP cl
 decoded video and audio; wrong, expired, revoked and other-case tokens and a bad offer get
 their stable codes; the watcher is listed among the participants and audited with who issued
 its token and from where it came; it sends nothing, and the server's answer only sends."""
+import json
 import os
+import subprocess
 import time
 import unittest
 
-from kanyan import PEERS, PYTHON, SLACK, JsonLines, Server, wait_until
+from kanyan import KANYAN, PEERS, PYTHON, SECRETS, SLACK, JsonLines, Server, wait_until
 
 OFFER_HEADERS = {"Content-Type": "application/sdp"}
 # a syntactically valid offer the server can check without media: one recvonly video m-line
@@ -34,7 +36,6 @@ class WhepTest(unittest.TestCase):
         return body
 
     def post_offer(self, token, sdp=TINY_OFFER, ref="WHEP-1"):
-        import json
         headers = dict(OFFER_HEADERS, Authorization="Bearer " + token)
         status, _, text = self.server.request("POST", f"/whep/{ref}", sdp.encode(), headers)
         try:
@@ -136,6 +137,23 @@ class WhepTest(unittest.TestCase):
         audio_only = TINY_OFFER.replace("m=video", "m=audio").replace("VP8/90000", "opus/48000/2")
         status, body = self.post_offer(token["token"], sdp=audio_only)
         self.assertEqual((status, body["code"]), (400, "bad_sdp"), body)
+
+    def test_5_cli_watch_token(self):
+        argv = [KANYAN, "case", "watch-token", "--ref", "WHEP-1", "--ttl", "1h30m", "--json"] + self.server.common_args()
+        before = time.time() * 1000
+        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        token = json.loads(out)
+        SECRETS.add(token["token"])
+        self.assertGreaterEqual(token["expires_at"], before + 5400 * 1000)
+        self.assertLessEqual(token["expires_at"], time.time() * 1000 + 5400 * 1000)
+        # it admits (the garbage offer is then what is refused, or the room is not live yet)
+        status, body = self.post_offer(token["token"], sdp="garbage")
+        self.assertIn(body["code"], ("bad_sdp", "not_live"), body)
+        with self.server.db() as db:
+            self.assertEqual(db.execute("SELECT issued_by FROM watch_tokens WHERE id = ?", (token["id"],)).fetchone(),
+                             ("cli",))
+        bad = subprocess.run(argv[:5] + ["--ttl", "3d"] + self.server.common_args(), capture_output=True, text=True)
+        self.assertEqual(bad.returncode, 2, bad.stderr)
 
 
 if __name__ == "__main__":
