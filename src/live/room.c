@@ -258,7 +258,7 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
   g_autofree gchar *actor = g_strdup_printf ("%s:%s", room_role_names[role], p->id);
   g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
   audit_note (room->app->db, actor, "participant.joined", room->case_ref, "name", p->name,
-              "session", session_text, "via", whip ? "whip" : "websocket", NULL);
+              "session", session_text, "via", role == ROLE_WATCHER ? "whep" : whip ? "whip" : "websocket", NULL);
   g_autoptr (JsonBuilder) b = room_message_begin ("joined");
   json_builder_set_member_name (b, "case");
   json_builder_add_string_value (b, room->case_ref);

@@ -78,6 +78,8 @@ class WhepTest(unittest.TestCase):
                 30))
             used = db.execute("SELECT detail, actor FROM audit_log WHERE action = 'watch_token.used' "
                               "AND case_ref = 'WHEP-1'").fetchall()
+            joined = db.execute("SELECT detail FROM audit_log WHERE action = 'participant.joined' "
+                                "AND actor LIKE 'watcher:%'").fetchall()
             issued = db.execute("SELECT actor FROM audit_log WHERE action = 'watch_token.issued' "
                                 "AND case_ref = 'WHEP-1'").fetchall()
             row = db.execute("SELECT issued_by, used_at, used_from FROM watch_tokens WHERE id = ?",
@@ -85,6 +87,7 @@ class WhepTest(unittest.TestCase):
         self.assertTrue(any('"issued_by":"owner"' in d.replace(" ", "") and "127.0.0.1" in d for d, _ in used), used)
         self.assertTrue(all(a.startswith("watcher:") for _, a in used), used)
         self.assertIn(("owner",), issued)
+        self.assertTrue(joined and all('"whep"' in d for (d,) in joined), joined)
         self.assertEqual(row[0], "owner")
         self.assertIsNotNone(row[1])
         self.assertEqual(row[2], "127.0.0.1")
