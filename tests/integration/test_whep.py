@@ -161,3 +161,27 @@ class WhepTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WhepChromiumTest(unittest.TestCase):
+    """Chromium as the WHEP player, watching a Chromium publisher (both use Chromium's payload
+    types: the relay forwards RTP as it comes, docs/whep.md)."""
+
+    def test_chromium_player(self):
+        server = Server().start()
+        self.addCleanup(server.stop)
+        case = server.add_case("WHEP-C")
+        server.chromium_publisher(case, duration=120 * SLACK, codec="vp8")
+        status, token = server.api("POST", "/api/cases/WHEP-C/watch-tokens", {"ttl_s": 600}, user="owner")
+        self.assertEqual(status, 201, token)
+        argv = ["node", os.path.join(PEERS, "whep_chromium.mjs"), "--url", f"{server.base}/whep/WHEP-C",
+                "--token", token["token"], "--duration", "15", "--wait-live", str(60 * SLACK)]
+        player = JsonLines(argv, os.path.join(server.dir, "whep-chromium.log"))
+        server.children.append(player)
+        self.assertEqual(player.wait(timeout=180), 0, player.lines[-5:])
+        last = player.last("framesDecoded")
+        self.assertGreaterEqual(last["framesDecoded"], 10, player.lines[-5:])
+        self.assertEqual((last["frameWidth"], last["frameHeight"]), (640, 480), last)
+        self.assertGreater(last["audioPacketsReceived"], 0, last)
+        self.assertEqual(last["packetsSent"], 0, last)   # receive-only: no RTP from the player
+        self.assertEqual(player.events("deleted")[0]["status"], 200)
