@@ -210,7 +210,7 @@ on_local_description (gpointer owner, WebrtcPeer *peer, const gchar *sdp)
   g_debug ("case %s: %s for %s:\n%s", p->room->case_ref, p->role == ROLE_APPLICANT ? "answer" : "offer", p->id, sdp);
   if (p->role == ROLE_WATCHER) {   /* its answer is set: the tees may feed it (answer sent when gathered) */
     if (p->viewer)
-      relay_viewer_answered (p->room->relay, p->viewer);
+      relay_watcher_answered (p->room->relay, p->viewer, sdp);
   } else if (p->role == ROLE_APPLICANT) {
     if (!p->whip)
       send_sdp (p, "answer", sdp);

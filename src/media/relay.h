@@ -53,6 +53,9 @@ RelayViewer *relay_watcher_add (Relay *relay, const gchar *name, GstSDPMessage *
 /* The viewer's answer is applied: only now do the tees feed it. An unanswered webrtcbin
  * blocks its sink pads, so it must never sit in the data path. */
 void         relay_viewer_answered (Relay *relay, RelayViewer *viewer);
+/* a watcher's answer is set: its payload types are taken from it (the publisher's RTP is
+ * rewritten to them on the way out when they differ), then the tees feed it */
+void         relay_watcher_answered (Relay *relay, RelayViewer *viewer, const gchar *answer_sdp);
 void         relay_viewer_connected (Relay *relay, RelayViewer *viewer);   /* ask for a keyframe until one comes */
 void         relay_viewer_remove (Relay *relay, RelayViewer *viewer);
 gint64       relay_viewer_first_keyframe_us (RelayViewer *viewer);        /* 0 until one passed */

@@ -164,14 +164,18 @@ if __name__ == "__main__":
 
 
 class WhepChromiumTest(unittest.TestCase):
-    """Chromium as the WHEP player, watching a Chromium publisher (both use Chromium's payload
-    types: the relay forwards RTP as it comes, docs/whep.md)."""
+    """Chromium as the WHEP player, with a Chromium publisher (same payload types) and with an
+    aiortc publisher (VP8 97 / Opus 96 against Chromium's 96 / 111: the watcher's branch
+    rewrites the payload types to those its answer chose, docs/whep.md)."""
 
-    def test_chromium_player(self):
+    def watch(self, publisher):
         server = Server().start()
         self.addCleanup(server.stop)
         case = server.add_case("WHEP-C")
-        server.chromium_publisher(case, duration=120 * SLACK, codec="vp8")
+        if publisher == "chromium":
+            server.chromium_publisher(case, duration=120 * SLACK, codec="vp8")
+        else:
+            server.aiortc_publisher(case, duration=120 * SLACK)
         status, token = server.api("POST", "/api/cases/WHEP-C/watch-tokens", {"ttl_s": 600}, user="owner")
         self.assertEqual(status, 201, token)
         argv = ["node", os.path.join(PEERS, "whep_chromium.mjs"), "--url", f"{server.base}/whep/WHEP-C",
@@ -185,3 +189,9 @@ class WhepChromiumTest(unittest.TestCase):
         self.assertGreater(last["audioPacketsReceived"], 0, last)
         self.assertEqual(last["packetsSent"], 0, last)   # receive-only: no RTP from the player
         self.assertEqual(player.events("deleted")[0]["status"], 200)
+
+    def test_chromium_player_chromium_publisher(self):
+        self.watch("chromium")
+
+    def test_chromium_player_aiortc_publisher(self):
+        self.watch("aiortc")
