@@ -1,9 +1,11 @@
 /* api_watch.c — REST for WHEP viewing tokens: POST /api/cases/{ref}/watch-tokens {"ttl_s":N}
  * issues one (the token is shown once), DELETE /api/cases/{ref}/watch-tokens/{id} revokes it.
- * Who may: whoever may join the case's live inspection (ABILITY_JOIN_LIVE). Turns HTTP into
+ * Who may: whoever may join the case's live inspection (ABILITY_JOIN_LIVE). Revoking lets go
+ * of the players the token let in, at once. Turns HTTP into
  * review/watch.c calls and nothing more. */
 #include "web/api_private.h"
 #include "review/watch.h"
+#include "web/whep.h"
 #include "core/errors.h"
 
 void
@@ -53,8 +55,11 @@ api_watch_revoke (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
     http_exchange_respond_error (ex, error);
     return;
   }
+  guint ended = whep_end_token (app, row->ref, row->id, n);
   g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "revoked");
   json_builder_add_int_value (b, n);
+  json_builder_set_member_name (b, "players_ended");
+  json_builder_add_int_value (b, ended);
   api_respond_builder (ex, 200, b);
 }

@@ -17,6 +17,7 @@ typedef struct {
   gchar        *id;
   gchar        *case_ref;
   gint64        case_id;
+  gint64        token_id;     /* the viewing token that let it in */
   Participant  *participant;
   HttpExchange *pending;      /* the POST waiting for its answer */
 } WhepResource;
@@ -148,6 +149,7 @@ whep_watch (KanyanApp *app, HttpExchange *ex, const CaseRow *row)
   sodium_bin2hex (res->id, sizeof raw * 2 + 1, raw, sizeof raw);
   res->case_ref = g_strdup (row->ref);
   res->case_id = row->id;
+  res->token_id = token_id;
   res->pending = http_exchange_ref (ex);
   g_hash_table_insert (app->whep_resources, res->id, res);
   g_autofree gchar *name = g_strdup_printf ("WHEP (token %" G_GINT64_FORMAT " of %s)", token_id, issued_by);
@@ -183,6 +185,30 @@ whep_delete (KanyanApp *app, HttpExchange *ex, const CaseRow *row, const gchar *
   if (room && p)
     room_leave (room, p);
   http_exchange_respond (ex, 200, "text/plain", NULL);
+}
+
+guint
+whep_end_token (KanyanApp *app, const gchar *case_ref, gint64 case_id, gint64 token_id)
+{
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, app->whep_resources);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    WhepResource *res = value;
+    if (res->case_id == case_id && res->token_id == token_id && !res->pending)
+      g_ptr_array_add (ids, g_strdup (res->id));
+  }
+  Room *room = app_get_room (app, case_ref);
+  for (guint i = 0; i < ids->len; i++) {
+    WhepResource *res = g_hash_table_lookup (app->whep_resources, g_ptr_array_index (ids, i));
+    Participant *p = res ? g_steal_pointer (&res->participant) : NULL;
+    if (res)
+      g_hash_table_remove (app->whep_resources, res->id);
+    if (room && p)
+      room_leave (room, p);
+  }
+  return ids->len;
 }
 
 void

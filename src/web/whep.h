@@ -6,3 +6,5 @@
 
 void whep_handle (KanyanApp *app, HttpExchange *ex);
 void whep_resource_free (gpointer resource);   /* for app->whep_resources */
+/* the token was revoked: the players it let in are let go (their resources are gone); how many */
+guint whep_end_token (KanyanApp *app, const gchar *case_ref, gint64 case_id, gint64 token_id);

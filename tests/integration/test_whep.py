@@ -159,8 +159,22 @@ class WhepTest(unittest.TestCase):
         self.assertEqual(bad.returncode, 2, bad.stderr)
 
 
-if __name__ == "__main__":
-    unittest.main()
+    def test_6_revoking_lets_the_player_go(self):
+        token = self.issue("WHEP-1")
+        player = self.player(token["token"], duration=120 * SLACK, name="whep-revoked")
+        self.assertTrue(wait_until(lambda: player.events("answered") or player.events("error"), 90), player.lines)
+        self.assertTrue(player.events("answered"), player.lines)
+        self.assertTrue(wait_until(lambda: (player.last("video") or {}).get("video", 0) > 0, 60), player.lines[-3:])
+        with self.server.db() as db:
+            def watching():
+                return db.execute("SELECT count(*) FROM participants WHERE role = 'watcher' AND left_at IS NULL"
+                                  ).fetchone()[0]
+            self.assertEqual(watching(), 1)
+            status, body = self.server.api("DELETE", f"/api/cases/WHEP-1/watch-tokens/{token['id']}", {},
+                                           user="owner")
+            self.assertEqual((status, body["players_ended"]), (200, 1), body)
+            self.assertTrue(wait_until(lambda: watching() == 0, 30))
+        player.stop()
 
 
 class WhepChromiumTest(unittest.TestCase):
@@ -195,3 +209,7 @@ class WhepChromiumTest(unittest.TestCase):
 
     def test_chromium_player_aiortc_publisher(self):
         self.watch("aiortc")
+
+
+if __name__ == "__main__":
+    unittest.main()
