@@ -9,6 +9,8 @@ import subprocess
 import time
 import unittest
 
+import websocket
+
 from kanyan import KANYAN, PEERS, PYTHON, SECRETS, SLACK, JsonLines, Server, wait_until
 
 OFFER_HEADERS = {"Content-Type": "application/sdp"}
@@ -165,6 +167,22 @@ class WhepTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: player.events("answered") or player.events("error"), 90), player.lines)
         self.assertTrue(player.events("answered"), player.lines)
         self.assertTrue(wait_until(lambda: (player.last("video") or {}).get("video", 0) > 0, 60), player.lines[-3:])
+        # reviewers see the player among the participants, as a watcher, named with its token's issuer
+        ws = websocket.create_connection(self.server.ws_url, timeout=10 * SLACK,
+                                         header=["Cookie: " + self.server.login("owner")])
+        self.addCleanup(ws.close)
+        ws.send(json.dumps({"type": "join", "case": "WHEP-1", "role": "reviewer"}))
+
+        def participants_until(predicate):
+            for _ in range(200):
+                msg = json.loads(ws.recv())
+                if msg["type"] == "participants" and predicate(msg["participants"]):
+                    return msg["participants"]
+            return None
+        seen = participants_until(lambda ps: any(p["role"] == "watcher" for p in ps))
+        self.assertIsNotNone(seen)
+        watcher = [p for p in seen if p["role"] == "watcher"][0]
+        self.assertIn(f"token {token['id']} of owner", watcher["name"])
         with self.server.db() as db:
             def watching():
                 return db.execute("SELECT count(*) FROM participants WHERE role = 'watcher' AND left_at IS NULL"
@@ -174,6 +192,7 @@ class WhepTest(unittest.TestCase):
                                            user="owner")
             self.assertEqual((status, body["players_ended"]), (200, 1), body)
             self.assertTrue(wait_until(lambda: watching() == 0, 30))
+        self.assertIsNotNone(participants_until(lambda ps: not any(p["role"] == "watcher" for p in ps)))
         player.stop()
 
 

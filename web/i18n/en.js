@@ -232,4 +232,5 @@ export default {
   'review.note.failed': 'Not saved (kept in this browser):',
   'review.who.applicant': 'applicant',
   'review.who.reviewer': 'reviewer',
+  'review.who.watcher': 'WHEP viewer (watches only)',
 };

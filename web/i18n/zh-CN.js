@@ -232,4 +232,5 @@ export default {
   'review.note.failed': '未保存（已暂存在本浏览器）：',
   'review.who.applicant': '申请人',
   'review.who.reviewer': '评审人',
+  'review.who.watcher': 'WHEP 观看者（仅观看）',
 };

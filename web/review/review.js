@@ -253,7 +253,9 @@ function onMessage(msg) {
 function showParticipants() {
   $('participants').replaceChildren(...people.map((p) => {
     const li = document.createElement('li');
-    const role = t(p.role === 'applicant' ? 'review.who.applicant' : 'review.who.reviewer');
+    // a WHEP player (docs/whep.md) watches only: never shown as a reviewer
+    const role = t(p.role === 'applicant' ? 'review.who.applicant'
+      : p.role === 'watcher' ? 'review.who.watcher' : 'review.who.reviewer');
     li.textContent = p.name ? `${p.name} · ${role}` : role;
     li.dataset.role = p.role;
     return li;
