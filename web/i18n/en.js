@@ -233,4 +233,5 @@ export default {
   'review.who.applicant': 'applicant',
   'review.who.reviewer': 'reviewer',
   'review.who.watcher': 'WHEP viewer (watches only)',
+  'review.watch': 'Viewing token for a WHEP player (2 h)',
 };

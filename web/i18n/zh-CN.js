@@ -233,4 +233,5 @@ export default {
   'review.who.applicant': '申请人',
   'review.who.reviewer': '评审人',
   'review.who.watcher': 'WHEP 观看者（仅观看）',
+  'review.watch': 'WHEP 播放器观看令牌（2 小时）',
 };
