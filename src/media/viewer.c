@@ -1,6 +1,8 @@
 /* viewer.c — one reviewer's webrtcbin in the relay: video sendonly and audio sendrecv fed
  * from the tees through leaky queues (the server offers), and the reviewer's microphone
- * decoded into the talk-back mixer. Never decodes the applicant's media. */
+ * decoded into the talk-back mixer. A WHEP watcher's webrtcbin too: the player offers, both
+ * tracks sendonly, payload types rewritten to the answer's, never a talk-back chain. Never
+ * decodes the applicant's media. */
 #include "media/relay_private.h"
 #include "core/errors.h"
 #include "media/media_debug.h"
@@ -168,8 +170,29 @@ relay_watcher_add (Relay *relay, const gchar *name, GstSDPMessage *offer, const 
   return viewer;
 }
 
-/* streaming thread: the publisher's payload type becomes the one the player's answer chose
- * (buffers are shared with the other branches: each is made writable first) */
+typedef struct { gint from, to; } PtRewrite;
+
+/* buffers are shared with the other branches: the caller made this one writable */
+static void
+rewrite_pt (GstBuffer *buf, const PtRewrite *pt)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (gst_rtp_buffer_map (buf, GST_MAP_READWRITE, &rtp)) {
+    if (gst_rtp_buffer_get_payload_type (&rtp) == pt->from)
+      gst_rtp_buffer_set_payload_type (&rtp, pt->to);
+    gst_rtp_buffer_unmap (&rtp);
+  }
+}
+
+static gboolean
+rewrite_list_item (GstBuffer **buf, guint idx, gpointer data)
+{
+  *buf = gst_buffer_make_writable (*buf);
+  rewrite_pt (*buf, data);
+  return TRUE;
+}
+
+/* streaming thread: the publisher's payload type becomes the one the player's answer chose */
 static GstPadProbeReturn
 on_watcher_rewrite (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -188,14 +211,16 @@ on_watcher_rewrite (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     gst_event_unref (event);
     return GST_PAD_PROBE_OK;
   }
+  PtRewrite pt = { viewer->pt_from[t], viewer->pt_to[t] };
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+    GST_PAD_PROBE_INFO_DATA (info) = list;
+    gst_buffer_list_foreach (list, rewrite_list_item, &pt);
+    return GST_PAD_PROBE_OK;
+  }
   GstBuffer *buf = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
   GST_PAD_PROBE_INFO_DATA (info) = buf;
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  if (gst_rtp_buffer_map (buf, GST_MAP_READWRITE, &rtp)) {
-    if (gst_rtp_buffer_get_payload_type (&rtp) == viewer->pt_from[t])
-      gst_rtp_buffer_set_payload_type (&rtp, viewer->pt_to[t]);
-    gst_rtp_buffer_unmap (&rtp);
-  }
+  rewrite_pt (buf, &pt);
   return GST_PAD_PROBE_OK;
 }
 
@@ -224,7 +249,8 @@ relay_watcher_answered (Relay *relay, RelayViewer *viewer, const gchar *answer_s
         continue;
       viewer->pt_to[t] = pt;
       GST_INFO ("relay %s: watcher payload type %d -> %d", relay->name, viewer->pt_from[t], pt);
-      gst_pad_add_probe (viewer->sink[t], GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      gst_pad_add_probe (viewer->sink[t], GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                         GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                          on_watcher_rewrite, viewer, NULL);
     }
   }
