@@ -10,6 +10,7 @@
 #include "web/http.h"
 #include "live/room.h"
 #include "web/whip.h"
+#include "web/whep.h"
 #include "web/api.h"
 #include "web/media_http.h"
 #include "web/signaling.h"
@@ -39,6 +40,7 @@ app_new (KanyanConfig *config, GError **error)
   app->db = db;
   app->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) room_free);
   app->whip_resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, whip_resource_free);
+  app->whep_resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, whep_resource_free);
   room_register_port (app);   /* the domain tells live inspections through it */
   return app;
 }
@@ -77,6 +79,8 @@ static const HttpRoute routes[] = {
   { "/api/",   TRUE,  api_handle },
   { "/whip/",  TRUE,  whip_handle },
   { "/whip",   FALSE, whip_handle },
+  { "/whep/",  TRUE,  whep_handle },
+  { "/whep",   FALSE, whep_handle },
   { "/media/", TRUE,  media_http_handle },
   { "/metrics", FALSE, metrics_http_handle },   /* 404 here when [metrics] bind serves it (below) */
 };
@@ -207,6 +211,7 @@ app_serve (KanyanApp *app, GError **error)
   g_source_remove (sighup);
   g_hash_table_remove_all (app->rooms);            /* rooms first: they close WHIP transports */
   g_hash_table_remove_all (app->whip_resources);
+  g_hash_table_remove_all (app->whep_resources);
   return TRUE;
 }
 
@@ -223,6 +228,8 @@ app_free (KanyanApp *app)
     g_hash_table_unref (app->rooms);
   if (app->whip_resources)
     g_hash_table_unref (app->whip_resources);
+  if (app->whep_resources)
+    g_hash_table_unref (app->whep_resources);
   http_stop (app->http);
   if (app->loop)
     g_main_loop_unref (app->loop);

@@ -78,6 +78,7 @@ typedef struct {
   gboolean      stopping;
   guint         pending_archives;  /* segments being finalized on worker threads */
   GHashTable   *whip_resources; /* resource id -> WhipResource*, owned by whip.c */
+  GHashTable   *whep_resources; /* resource id -> WhepResource*, owned by whep.c */
   const LivePort *live_port;    /* how the domain reaches live inspections (review/live_port.h) */
   GThread      *dtls_prewarm;   /* joined before the process exits: OpenSSL must outlive it */
   gpointer      webhooks;     /* the outbox's sender, owned by archive/webhooks.c */

@@ -25,6 +25,7 @@
 #include "core/errors.h"
 #include "archive/signing.h"
 #include "review/login_guard.h"
+#include "review/watch.h"
 #include "core/json_out.h"
 
 #define FIRST_ADMIN_FILE "admin-password.txt"
@@ -200,7 +201,7 @@ cmd_case (int argc, char **argv)
 {
   CommonOptions o = { 0 };
   gchar *ref = NULL, *type = NULL, *owner = NULL, *applicant = NULL, *phone = NULL, *address = NULL, *site = NULL;
-  gchar **co_reviewers = NULL, *out = NULL;
+  gchar **co_reviewers = NULL, *out = NULL, *ttl = NULL;
   gboolean json = FALSE, qr = FALSE;
   GOptionEntry extra[] = {
     { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add, invite, revoke, assign)", "REF" },
@@ -214,22 +215,25 @@ cmd_case (int argc, char **argv)
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Where to write the bundle (export)", "FILE.zip" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { "qr", 0, 0, G_OPTION_ARG_NONE, &qr, "Also print the invite as a QR code (add, invite)", NULL },
+    { "ttl", 0, 0, G_OPTION_ARG_STRING, &ttl, "How long the viewing token lives: 2h, 90m, 1h30m (watch-token; default 2h)", "TIME" },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
-  if (!parse (&argc, &argv, "add|invite|revoke|assign|export|list - manage cases",
+  if (!parse (&argc, &argv, "add|invite|revoke|assign|export|watch-token|list - manage cases",
               "add: creates a case and prints its applicant invite.\ninvite: issues a new invite for a case.\n"
               "assign: sets the owner (--owner) and adds co-reviewers (--co-reviewer).\n"
               "export: writes the case as one ZIP bundle (report, recordings, stills, audit entries).\n"
               "revoke: revokes every live invite of a case (a connected applicant stays until it leaves).\n"
+              "watch-token: issues a WHEP viewing token for the case's live inspection (--ttl, docs/whep.md).\n"
               "list: lists the cases.", &o, extra, &error)) {
     g_printerr ("kanyan case: %s\n", error->message);
     return 2;
   }
   const gchar *verb = argc > 1 ? argv[1] : NULL;
   if (g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "list") != 0 && g_strcmp0 (verb, "invite") != 0 &&
-      g_strcmp0 (verb, "revoke") != 0 && g_strcmp0 (verb, "assign") != 0 && g_strcmp0 (verb, "export") != 0) {
-    g_printerr ("kanyan case: say 'add', 'invite', 'revoke', 'assign', 'export' or 'list' (see --help)\n");
+      g_strcmp0 (verb, "revoke") != 0 && g_strcmp0 (verb, "assign") != 0 && g_strcmp0 (verb, "export") != 0 &&
+      g_strcmp0 (verb, "watch-token") != 0) {
+    g_printerr ("kanyan case: say 'add', 'invite', 'revoke', 'assign', 'export', 'watch-token' or 'list' (see --help)\n");
     return 2;
   }
   g_autoptr (KanyanConfig) cfg = build_config (&o, &error);
@@ -254,6 +258,37 @@ cmd_case (int argc, char **argv)
       return error ? 1 : 2;
     }
     g_print ("%d invite(s) of case %s revoked\n", cases_revoke_invites (app->db, "cli", row), row->ref);
+    return 0;
+  }
+  if (g_strcmp0 (verb, "watch-token") == 0) {
+    gint64 ttl_s = ttl ? watch_ttl_parse (ttl) : WATCH_TTL_DEFAULT_S;
+    if (ttl_s < 1) {
+      g_printerr ("kanyan case watch-token: --ttl takes a time up to 24h, e.g. 2h, 90m, 1h30m\n");
+      return 2;
+    }
+    g_autoptr (CaseRow) row = ref ? store_case_get (app->db, ref, &error) : NULL;
+    g_autoptr (WatchToken) t = row ? watch_token_issue (app->db, "cli", row, ttl_s, &error) : NULL;
+    if (!t) {
+      g_printerr ("kanyan case watch-token: %s\n", error ? error->message : "--ref is required");
+      return error ? 1 : 2;
+    }
+    if (json) {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_out_int (b, "id", t->id);
+      json_out_str (b, "ref", row->ref);
+      json_out_str (b, "token", t->token);
+      g_autofree gchar *url = g_strdup_printf ("/whep/%s", row->ref);
+      json_out_str (b, "whep_url", url);
+      json_out_int (b, "expires_at", t->expires_at);
+      json_builder_end_object (b);
+      g_autoptr (JsonNode) root = json_builder_get_root (b);
+      g_autofree gchar *text = json_to_string (root, FALSE);
+      g_print ("%s\n", text);
+    } else {
+      g_print ("viewing token %" G_GINT64_FORMAT " for case %s (WHEP: POST /whep/%s)\ntoken: %s\n", t->id, row->ref,
+               row->ref, t->token);
+    }
     return 0;
   }
   if (g_strcmp0 (verb, "export") == 0) {

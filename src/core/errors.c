@@ -33,6 +33,10 @@ static const struct { const gchar *code; guint status; } error_table[] = {
   [KANYAN_ERROR_LOGIN_QUEUE_FULL]       = { "login_queue_full", 429 },
   [KANYAN_ERROR_TOO_MANY_CONNECTIONS]  = { "too_many_connections", 429 },
   [KANYAN_ERROR_METRICS_TOKEN]         = { "metrics_token", 401 },
+  [KANYAN_ERROR_WATCH_TOKEN_EXPIRED]   = { "watch_token_expired", 401 },
+  [KANYAN_ERROR_WATCH_TOKEN_REVOKED]   = { "watch_token_revoked", 401 },
+  [KANYAN_ERROR_WATCH_TOKEN_WRONG_CASE] = { "watch_token_wrong_case", 403 },
+  [KANYAN_ERROR_NOT_LIVE]              = { "not_live", 409 },
 };
 
 const gchar *

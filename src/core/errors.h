@@ -33,6 +33,10 @@ typedef enum {
   KANYAN_ERROR_LOGIN_QUEUE_FULL,        /* too many password checks at once: try again shortly (429) */
   KANYAN_ERROR_TOO_MANY_CONNECTIONS,    /* a cap on connections per address, account or case (429) */
   KANYAN_ERROR_METRICS_TOKEN,           /* GET /metrics without the [metrics] token as its bearer token (401) */
+  KANYAN_ERROR_WATCH_TOKEN_EXPIRED,     /* a WHEP viewing token past its ttl (401) */
+  KANYAN_ERROR_WATCH_TOKEN_REVOKED,     /* a WHEP viewing token revoked by a reviewer or lead (401) */
+  KANYAN_ERROR_WATCH_TOKEN_WRONG_CASE,  /* a WHEP viewing token issued for another case (403) */
+  KANYAN_ERROR_NOT_LIVE,                /* a WHEP viewer came while no applicant media flows (409) */
 } KanyanError;
 
 #define KANYAN_ERROR (kanyan_error_quark ())

@@ -19,7 +19,7 @@ struct _RoomStill {
   gpointer       data;
 };
 
-const gchar *room_role_names[] = { "applicant", "reviewer" };
+const gchar *room_role_names[] = { "applicant", "reviewer", "watcher" };
 
 /* ---- membership ---------------------------------------------------------------------- */
 
@@ -258,7 +258,7 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
   g_autofree gchar *actor = g_strdup_printf ("%s:%s", room_role_names[role], p->id);
   g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, room->session_id);
   audit_note (room->app->db, actor, "participant.joined", room->case_ref, "name", p->name,
-              "session", session_text, "via", whip ? "whip" : "websocket", NULL);
+              "session", session_text, "via", role == ROLE_WATCHER ? "whep" : whip ? "whip" : "websocket", NULL);
   g_autoptr (JsonBuilder) b = room_message_begin ("joined");
   json_builder_set_member_name (b, "case");
   json_builder_add_string_value (b, room->case_ref);
@@ -368,6 +368,42 @@ room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, G
       room_viewer_offer (room, r);
   }
   room_broadcast_state (room);
+  return TRUE;
+}
+
+gboolean
+room_watcher_offer (Room *room, Participant *p, const gchar *sdp, gsize len, GError **error)
+{
+  if (p->role != ROLE_WATCHER) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_WRONG_ROLE, "only a WHEP watcher offers to receive");
+    return FALSE;
+  }
+  GstSDPMessage *msg = NULL;
+  gst_sdp_message_new (&msg);
+  if (!sdp || len == 0 || len > SDP_MAX_BYTES ||
+      gst_sdp_message_parse_buffer ((const guint8 *) sdp, len, msg) != GST_SDP_OK ||
+      gst_sdp_message_medias_len (msg) == 0) {
+    gst_sdp_message_free (msg);
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_SDP, "the offer cannot be read as SDP with media");
+    return FALSE;
+  }
+  gboolean video = FALSE;
+  for (guint i = 0; i < gst_sdp_message_medias_len (msg); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (msg, i);
+    if (g_strcmp0 (gst_sdp_media_get_media (m), "video") == 0 && !gst_sdp_media_get_attribute_val (m, "sendonly") &&
+        !gst_sdp_media_get_attribute_val (m, "inactive"))
+      video = TRUE;
+  }
+  if (!video) {
+    gst_sdp_message_free (msg);
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_SDP, "the offer must receive video (a recvonly video m-line)");
+    return FALSE;
+  }
+  p->viewer = relay_watcher_add (room->relay, p->id, msg, &room_peer_events, p, error);   /* takes msg */
+  if (!p->viewer)
+    return FALSE;
+  p->answer_timeout = g_timeout_add_seconds (MAX (room->app->config->publisher_connect_timeout_s, 1),
+                                             room_on_answer_timeout, p);
   return TRUE;
 }
 

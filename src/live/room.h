@@ -5,7 +5,8 @@
 #include "app/app.h"
 #include "store/db.h"
 
-typedef enum { ROLE_APPLICANT, ROLE_REVIEWER } ParticipantRole;
+/* ROLE_WATCHER: a WHEP viewer (receive-only, no protocol messages, no talk-back) */
+typedef enum { ROLE_APPLICANT, ROLE_REVIEWER, ROLE_WATCHER } ParticipantRole;
 typedef struct _Participant Participant;
 
 /* How the room reaches a participant's connection. */
@@ -49,6 +50,9 @@ const gchar *participant_id (Participant *participant);
 ParticipantRole participant_role (Participant *participant);
 
 gboolean room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, GError **error);
+/* A WHEP watcher's offer (joined with whip TRUE): the complete answer comes to its transport's
+ * answer(); bad_sdp, not_live on error. */
+gboolean room_watcher_offer (Room *room, Participant *p, const gchar *sdp, gsize len, GError **error);
 /* The applicant's page says its uplink is too weak for video ("audio_first": sound first, the
  * picture at its lowest) or strong again ("full"): reviewers are told, the audit log notes it. */
 gboolean room_applicant_link_mode (Room *room, Participant *p, const gchar *mode, GError **error);

@@ -20,6 +20,8 @@ room_metrics_count (KanyanApp *app, RoomCounts *out)
       Participant *p = g_ptr_array_index (room->participants, i);
       if (p->role == ROLE_APPLICANT)
         out->applicants++;
+      else if (p->role == ROLE_WATCHER)
+        out->watchers++;
       else
         out->reviewers++;
     }

@@ -6,7 +6,7 @@
 typedef struct {
   guint live_inspections;   /* rooms open (media flowing, waiting for it, or lingering) */
   guint media_flowing;      /* of those, the ones whose applicant's media flows now */
-  guint applicants, reviewers;
+  guint applicants, reviewers, watchers;   /* watchers: WHEP players */
 } RoomCounts;
 
 void room_metrics_count (KanyanApp *app, RoomCounts *out);

@@ -208,7 +208,10 @@ on_local_description (gpointer owner, WebrtcPeer *peer, const gchar *sdp)
 {
   Participant *p = owner;
   g_debug ("case %s: %s for %s:\n%s", p->room->case_ref, p->role == ROLE_APPLICANT ? "answer" : "offer", p->id, sdp);
-  if (p->role == ROLE_APPLICANT) {
+  if (p->role == ROLE_WATCHER) {   /* its answer is set: the tees may feed it (answer sent when gathered) */
+    if (p->viewer)
+      relay_watcher_answered (p->room->relay, p->viewer, sdp);
+  } else if (p->role == ROLE_APPLICANT) {
     if (!p->whip)
       send_sdp (p, "answer", sdp);
   } else {
@@ -259,7 +262,8 @@ on_connection_state (gpointer owner, WebrtcPeer *peer, GstWebRTCPeerConnectionSt
     p->answer_timeout = 0;
   }
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED && p->whip)
-    room_remove (room, p, KANYAN_ERROR_TIMEOUT, "the WHIP publisher's connection failed");
+    room_remove (room, p, KANYAN_ERROR_TIMEOUT, p->role == ROLE_WATCHER ? "the WHEP viewer's connection failed"
+                                                                         : "the WHIP publisher's connection failed");
 }
 
 static void
@@ -308,8 +312,9 @@ room_on_answer_timeout (gpointer data)
 {
   Participant *p = data;
   p->answer_timeout = 0;
-  room_remove (p->room, p, KANYAN_ERROR_TIMEOUT, p->whip ? "the WHIP publisher did not connect in time"
-                                                          : "no answer to the offer in time");
+  room_remove (p->room, p, KANYAN_ERROR_TIMEOUT, p->role == ROLE_WATCHER ? "the WHEP viewer did not connect in time"
+                                                 : p->whip ? "the WHIP publisher did not connect in time"
+                                                           : "no answer to the offer in time");
   return G_SOURCE_REMOVE;
 }
 

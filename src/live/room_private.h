@@ -61,7 +61,7 @@ struct _Room {
   guint       link_timer;
   gchar      *applicant_name;    /* the case's applicant name, read when the applicant joins ("" unknown) */
 };
-extern const gchar *room_role_names[];   /* by ParticipantRole: "applicant", "reviewer" */
+extern const gchar *room_role_names[];   /* by ParticipantRole: "applicant", "reviewer", "watcher" */
 
 /* room.c: membership */
 void room_remove (Room *room, Participant *p, gint error_code, const gchar *message);

@@ -46,9 +46,16 @@ void     relay_set_branch_notify (Relay *relay, RelayBranchNotify notify);
 RelayViewer *relay_viewer_add (Relay *relay, const gchar *name, const WebrtcPeerEvents *events,
                                gpointer owner, GError **error);
 WebrtcPeer  *relay_viewer_peer (RelayViewer *viewer);
+/* a WHEP watcher: answers the client's offer (takes it), sendonly, no talk-back; NOT_LIVE
+ * before any publisher media */
+RelayViewer *relay_watcher_add (Relay *relay, const gchar *name, GstSDPMessage *offer,
+                                const WebrtcPeerEvents *events, gpointer owner, GError **error);
 /* The viewer's answer is applied: only now do the tees feed it. An unanswered webrtcbin
  * blocks its sink pads, so it must never sit in the data path. */
 void         relay_viewer_answered (Relay *relay, RelayViewer *viewer);
+/* a watcher's answer is set: its payload types are taken from it (the publisher's RTP is
+ * rewritten to them on the way out when they differ), then the tees feed it */
+void         relay_watcher_answered (Relay *relay, RelayViewer *viewer, const gchar *answer_sdp);
 void         relay_viewer_connected (Relay *relay, RelayViewer *viewer);   /* ask for a keyframe until one comes */
 void         relay_viewer_remove (Relay *relay, RelayViewer *viewer);
 gint64       relay_viewer_first_keyframe_us (RelayViewer *viewer);        /* 0 until one passed */

@@ -29,6 +29,9 @@ struct _RelayViewer {
   gint64      first_keyframe_us;
   gulong      pad_added_id;
   GMutex      lock;                      /* talk_chain / mixer_pad, written on a streaming thread */
+  /* a WHEP watcher's payload types: what the publisher's RTP carries → what its answer chose
+   * (-1: no rewrite); set before its branches are linked, read on streaming threads after */
+  gint        pt_from[TRACK_COUNT], pt_to[TRACK_COUNT];
 };
 
 struct _Relay {

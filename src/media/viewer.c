@@ -1,9 +1,13 @@
 /* viewer.c — one reviewer's webrtcbin in the relay: video sendonly and audio sendrecv fed
  * from the tees through leaky queues (the server offers), and the reviewer's microphone
- * decoded into the talk-back mixer. Never decodes the applicant's media. */
+ * decoded into the talk-back mixer. A WHEP watcher's webrtcbin too: the player offers, both
+ * tracks sendonly, payload types rewritten to the answer's, never a talk-back chain. Never
+ * decodes the applicant's media. */
 #include "media/relay_private.h"
 #include "core/errors.h"
 #include "media/media_debug.h"
+#include <gst/rtp/rtp.h>
+#include <stdlib.h>
 
 GST_DEBUG_CATEGORY_STATIC (kanyan_viewer_debug);   /* GST_DEBUG=kanyan-viewer:6 (media_debug.h) */
 #define GST_CAT_DEFAULT kanyan_viewer_debug
@@ -111,6 +115,147 @@ relay_viewer_add (Relay *relay, const gchar *name, const WebrtcPeerEvents *event
   g_ptr_array_add (relay->viewers, viewer);
   webrtc_peer_create_offer (peer);
   return viewer;
+}
+
+/* webrtcbin streaming thread: a WHEP watcher sends nothing (its transceivers are sendonly
+ * here); whatever arrives anyway is dropped, never decoded, never mixed into the talk-back */
+static void
+on_watcher_pad_added (GstElement *webrtcbin, GstPad *pad, RelayViewer *viewer)
+{
+  if (GST_PAD_DIRECTION (pad) == GST_PAD_SRC)
+    relay_discard_pad (viewer->relay, pad);
+}
+
+/* A WHEP watcher: the client offers (recvonly), the server answers with video and audio
+ * sendonly from the tees. Its webrtcbin never gets a talk-back chain: it cannot reach the
+ * applicant's audio mix. The answer comes through events (local description, gathering). */
+RelayViewer *
+relay_watcher_add (Relay *relay, const gchar *name, GstSDPMessage *offer, const WebrtcPeerEvents *events,
+                   gpointer owner, GError **error)
+{
+  if (!relay->caps[TRACK_VIDEO]) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_LIVE, "no applicant media flows in this case yet");
+    gst_sdp_message_free (offer);
+    return NULL;
+  }
+  g_autofree gchar *element_name = g_strdup_printf ("%s-%s-%u", relay->name, name, ++relay->serial);
+  WebrtcPeer *peer = webrtc_peer_new (GST_BIN (relay->pipeline), element_name, relay->cfg, events, owner);
+  if (!peer) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "webrtcbin is not available");
+    gst_sdp_message_free (offer);
+    return NULL;
+  }
+  GST_INFO ("relay %s: WHEP watcher %s", relay->name, element_name);
+  RelayViewer *viewer = g_new0 (RelayViewer, 1);
+  viewer->relay = relay;
+  viewer->peer = peer;
+  viewer->added_us = g_get_monotonic_time ();
+  g_mutex_init (&viewer->lock);
+  /* the player's offer names the payload types: the transceivers take the codec without one */
+  for (gint t = TRACK_VIDEO; t <= TRACK_AUDIO; t++) {
+    viewer->pt_from[t] = viewer->pt_to[t] = -1;
+    if (!relay->caps[t])
+      continue;
+    g_autoptr (GstCaps) caps = gst_caps_copy (relay->caps[t]);
+    GstStructure *st = gst_caps_get_structure (caps, 0);
+    gst_structure_get_int (st, "payload", &viewer->pt_from[t]);
+    gst_structure_remove_fields (st, "payload", "ssrc", NULL);
+    viewer->sink[t] = viewer_request_sink (viewer, caps, GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+                                           t == TRACK_VIDEO);
+  }
+  viewer->pad_added_id = g_signal_connect (peer->webrtcbin, "pad-added", G_CALLBACK (on_watcher_pad_added), viewer);
+  gst_element_sync_state_with_parent (peer->webrtcbin);
+  g_ptr_array_add (relay->viewers, viewer);
+  webrtc_peer_set_remote (peer, GST_WEBRTC_SDP_TYPE_OFFER, offer);   /* takes the offer; answers */
+  return viewer;
+}
+
+typedef struct { gint from, to; } PtRewrite;
+
+/* buffers are shared with the other branches: the caller made this one writable */
+static void
+rewrite_pt (GstBuffer *buf, const PtRewrite *pt)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (gst_rtp_buffer_map (buf, GST_MAP_READWRITE, &rtp)) {
+    if (gst_rtp_buffer_get_payload_type (&rtp) == pt->from)
+      gst_rtp_buffer_set_payload_type (&rtp, pt->to);
+    gst_rtp_buffer_unmap (&rtp);
+  }
+}
+
+static gboolean
+rewrite_list_item (GstBuffer **buf, guint idx, gpointer data)
+{
+  *buf = gst_buffer_make_writable (*buf);
+  rewrite_pt (*buf, data);
+  return TRUE;
+}
+
+/* streaming thread: the publisher's payload type becomes the one the player's answer chose */
+static GstPadProbeReturn
+on_watcher_rewrite (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  RelayViewer *viewer = data;
+  gint t = pad == viewer->sink[TRACK_VIDEO] ? TRACK_VIDEO : TRACK_AUDIO;
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+      return GST_PAD_PROBE_OK;
+    GstCaps *caps = NULL;
+    gst_event_parse_caps (event, &caps);
+    GstCaps *copy = gst_caps_copy (caps);
+    gst_structure_set (gst_caps_get_structure (copy, 0), "payload", G_TYPE_INT, viewer->pt_to[t], NULL);
+    GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_caps (copy);
+    gst_caps_unref (copy);
+    gst_event_unref (event);
+    return GST_PAD_PROBE_OK;
+  }
+  PtRewrite pt = { viewer->pt_from[t], viewer->pt_to[t] };
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+    GST_PAD_PROBE_INFO_DATA (info) = list;
+    gst_buffer_list_foreach (list, rewrite_list_item, &pt);
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer *buf = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = buf;
+  rewrite_pt (buf, &pt);
+  return GST_PAD_PROBE_OK;
+}
+
+/* the first payload type of the answer's m-line of this kind, or -1 */
+static gint
+answer_pt (const GstSDPMessage *answer, const gchar *kind)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (answer, i);
+    if (g_strcmp0 (gst_sdp_media_get_media (m), kind) == 0 && gst_sdp_media_get_port (m) != 0 &&
+        gst_sdp_media_formats_len (m) > 0)
+      return atoi (gst_sdp_media_get_format (m, 0));
+  }
+  return -1;
+}
+
+void
+relay_watcher_answered (Relay *relay, RelayViewer *viewer, const gchar *answer_sdp)
+{
+  GstSDPMessage *answer = NULL;
+  gst_sdp_message_new (&answer);
+  if (gst_sdp_message_parse_buffer ((const guint8 *) answer_sdp, strlen (answer_sdp), answer) == GST_SDP_OK) {
+    for (gint t = TRACK_VIDEO; t <= TRACK_AUDIO; t++) {
+      gint pt = answer_pt (answer, t == TRACK_VIDEO ? "video" : "audio");
+      if (!viewer->sink[t] || pt < 0 || viewer->pt_from[t] < 0 || pt == viewer->pt_from[t] || viewer->branch[t].queue)
+        continue;
+      viewer->pt_to[t] = pt;
+      GST_INFO ("relay %s: watcher payload type %d -> %d", relay->name, viewer->pt_from[t], pt);
+      gst_pad_add_probe (viewer->sink[t], GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                         GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                         on_watcher_rewrite, viewer, NULL);
+    }
+  }
+  gst_sdp_message_free (answer);
+  relay_viewer_answered (relay, viewer);
 }
 
 WebrtcPeer *

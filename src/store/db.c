@@ -137,6 +137,12 @@ static const gchar *const migrations[] = {
   "  last_status INTEGER, last_error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER,"
   "  UNIQUE (endpoint, audit_id));"
   "CREATE INDEX IF NOT EXISTS webhook_outbox_state ON webhook_outbox (state, endpoint, case_ref, audit_id);",
+  /* 14: WHEP viewing tokens — short-lived, one case, issued by a reviewer or lead, stored
+   * hashed like invites, revocable; the first use (when, from where) is kept for the audit */
+  "CREATE TABLE watch_tokens ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  token_hash TEXT NOT NULL UNIQUE, issued_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+  "  expires_at INTEGER NOT NULL, revoked_at INTEGER, used_at INTEGER, used_from TEXT);",
 };
 
 gint

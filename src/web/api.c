@@ -500,6 +500,7 @@ static const struct {
   { "GET",  "report.pdf",     ABILITY_READ_CASE,      api_audit_report_pdf },
   { "GET",  "report",         ABILITY_READ_CASE,      api_audit_report },
   { "POST", "reopen",         ABILITY_REOPEN,         api_review_reopen },
+  { "POST", "watch-tokens",   ABILITY_JOIN_LIVE,      api_watch_issue },
 };
 
 static void
@@ -581,6 +582,20 @@ api_handle (KanyanApp *app, HttpExchange *ex)
     { api_admin_case_types (app, ex, id); return; }
   if (n <= 2 && g_strcmp0 (parts[0], "case-types") == 0 && post)
     { api_admin_case_type_save (app, ex, id, n == 2 ? parts[1] : NULL, body); return; }
+  if (n == 4 && g_strcmp0 (parts[0], "cases") == 0 && g_strcmp0 (parts[2], "watch-tokens") == 0 &&
+      g_strcmp0 (method, "DELETE") == 0) {
+    if (!id->user) {
+      http_exchange_respond_code (ex, KANYAN_ERROR_UNAUTHENTICATED, "log in first (or the session expired)");
+      return;
+    }
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CaseRow) row = store_case_get (app->db, parts[1], &error);
+    if (!row)
+      http_exchange_respond_error (ex, error);
+    else if (api_allowed (app, ex, id, ABILITY_JOIN_LIVE, row))
+      api_watch_revoke (app, ex, id, row, parts[3]);
+    return;
+  }
   if (n >= 2 && n <= 3 && g_strcmp0 (parts[0], "cases") == 0 && *parts[1]) {
     api_case_route (app, ex, id, parts[1], n == 3 ? parts[2] : NULL, body);
     return;

@@ -51,3 +51,6 @@ void api_review_add_decisions (JsonBuilder *b, KanyanApp *app, const CaseRow *ro
 /* into an open object: "notice", the latest one-time notice, or null */
 void api_review_add_notice (JsonBuilder *b, KanyanApp *app, const CaseRow *row);
 void api_audit_signing_key (KanyanApp *app, HttpExchange *ex);
+/* api_watch.c: WHEP viewing tokens */
+void api_watch_issue (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+void api_watch_revoke (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, const gchar *token_id);

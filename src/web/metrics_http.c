@@ -44,6 +44,7 @@ render_scrape_time (KanyanApp *app, GString *out)
   metrics_text_family (out, "kanyan_peers", "gauge", "Participants in live inspections, by role.");
   metrics_text_sample (out, "kanyan_peers", rooms.applicants, "role", "applicant", NULL);
   metrics_text_sample (out, "kanyan_peers", rooms.reviewers, "role", "reviewer", NULL);
+  metrics_text_sample (out, "kanyan_peers", rooms.watchers, "role", "watcher", NULL);
   gint64 audit = store_audit_length (app->db);
   if (audit >= 0) {
     metrics_text_family (out, "kanyan_audit_chain_length", "gauge", "Entries in the hash-chained audit log.");

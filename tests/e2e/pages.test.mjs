@@ -520,3 +520,19 @@ test('every string the pages use is in both catalogues', async () => {
   const missing = [...used].filter((k) => !(k in en));
   assert.deepEqual(missing, [], 'keys used by the pages but missing from the catalogues');
 });
+
+test('the reviewer desk issues a WHEP viewing token for its case', async () => {
+  addCase('E2E-WATCH');
+  const page = await reviewerPage(browser, 'rev1', 'E2E-WATCH');
+  await page.getByTestId('case-list').locator('li', { hasText: 'E2E-WATCH' }).waitFor();
+  await page.getByTestId('watch-token').click();
+  await page.getByTestId('watch-url').waitFor({ state: 'visible' });
+  assert.equal(await page.getByTestId('watch-url').inputValue(), `${base()}/whep/E2E-WATCH`);
+  const token = await page.getByTestId('watch-token-value').inputValue();
+  assert.ok(token.length >= 40, 'a token is shown');
+  // the token admits a WHEP player to this case (no applicant yet: not_live, not a token error)
+  const resp = await fetch(`${base()}/whep/E2E-WATCH`, { method: 'POST', body: 'v=0',
+    headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` } });
+  assert.equal(resp.status, 409);
+  assert.equal((await resp.json()).code, 'not_live');
+});

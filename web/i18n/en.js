@@ -232,4 +232,6 @@ export default {
   'review.note.failed': 'Not saved (kept in this browser):',
   'review.who.applicant': 'applicant',
   'review.who.reviewer': 'reviewer',
+  'review.who.watcher': 'WHEP viewer (watches only)',
+  'review.watch': 'Viewing token for a WHEP player (2 h)',
 };

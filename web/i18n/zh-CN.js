@@ -232,4 +232,6 @@ export default {
   'review.note.failed': '未保存（已暂存在本浏览器）：',
   'review.who.applicant': '申请人',
   'review.who.reviewer': '评审人',
+  'review.who.watcher': 'WHEP 观看者（仅观看）',
+  'review.watch': 'WHEP 播放器观看令牌（2 小时）',
 };

@@ -253,7 +253,9 @@ function onMessage(msg) {
 function showParticipants() {
   $('participants').replaceChildren(...people.map((p) => {
     const li = document.createElement('li');
-    const role = t(p.role === 'applicant' ? 'review.who.applicant' : 'review.who.reviewer');
+    // a WHEP player (docs/whep.md) watches only: never shown as a reviewer
+    const role = t(p.role === 'applicant' ? 'review.who.applicant'
+      : p.role === 'watcher' ? 'review.who.watcher' : 'review.who.reviewer');
     li.textContent = p.name ? `${p.name} · ${role}` : role;
     li.dataset.role = p.role;
     return li;
@@ -362,6 +364,16 @@ $('revoke').addEventListener('click', async () => {
   const r = await api(`/api/cases/${encodeURIComponent(current)}/revoke-invites`, {});
   $('hint').textContent = r.ok ? `${t('review.revoked')} ${r.body.revoked}` : errorText(r.body);
   if (r.ok) { $('invite-url').classList.add('hidden'); $('copy').classList.add('hidden'); $('invite-qr').replaceChildren(); }
+});
+// a viewing token for a third-party WHEP player (docs/whep.md): its URL and bearer token, shown once
+$('watch').addEventListener('click', async () => {
+  if (!current) return;
+  const r = await api(`/api/cases/${encodeURIComponent(current)}/watch-tokens`, {});
+  if (!r.ok) { $('hint').textContent = errorText(r.body); return; }
+  $('watch-url').value = new URL(r.body.whep_url, location.href).href;
+  $('watch-token-value').value = r.body.token;
+  $('watch-url').classList.remove('hidden');
+  $('watch-token-value').classList.remove('hidden');
 });
 $('copy').addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText($('invite-url').value));
 setInterval(() => { if (!$('desk').classList.contains('hidden')) loadCases(); }, 5000);
