@@ -195,7 +195,7 @@ def tap_detail(text, name):
 
 
 def run_fuzz():
-    seconds = os.environ.get("KANYAN_FUZZ_SECONDS", "30")
+    seconds = os.environ.get("KANYAN_FUZZ_SECONDS", "15")
     for prog in sorted(glob.glob(os.path.join(ROOT, "build", "fuzz_*"))):
         name = os.path.basename(prog)
         corpus = os.path.join(ROOT, "tests", "fuzz", name[len("fuzz_"):])
