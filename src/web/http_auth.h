@@ -4,5 +4,7 @@
 #include "review/auth.h"
 #include "web/http.h"
 
+/* The token of an `Authorization: Bearer TOKEN` header (pointing into the header), or NULL. */
+const gchar *http_exchange_bearer (HttpExchange *ex);
 /* From a request: the session cookie and an `Authorization: Bearer` invite token. */
 Identity *auth_identify (KanyanApp *app, HttpExchange *ex);

@@ -7,6 +7,7 @@
  * fixed words (role, direction, route, status, outcome …), never a case reference or a peer.
  * Main loop; reads, changes nothing (docs/metrics.md lists every family). */
 #include "web/metrics_http.h"
+#include "web/http_auth.h"
 #include "core/metrics.h"
 #include "core/process_metrics.h"
 #include "core/errors.h"
@@ -19,10 +20,10 @@
 static gboolean
 token_matches (HttpExchange *ex, const gchar *token)
 {
-  const gchar *auth = http_exchange_header (ex, "authorization");
-  if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
+  const gchar *bearer = http_exchange_bearer (ex);
+  if (!bearer)
     return FALSE;
-  g_autofree gchar *given = g_compute_checksum_for_string (G_CHECKSUM_SHA256, auth + 7, -1);
+  g_autofree gchar *given = g_compute_checksum_for_string (G_CHECKSUM_SHA256, bearer, -1);
   g_autofree gchar *wanted = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
   guchar diff = 0;
   for (gsize i = 0; given[i] && wanted[i]; i++)

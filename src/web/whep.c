@@ -5,11 +5,12 @@
  * room calls and nothing more. Main loop. */
 #include "web/whep.h"
 #include "live/room.h"
+#include "web/http_auth.h"
 #include "review/audit.h"
 #include "store/store_watch.h"
 #include "core/errors.h"
 #include "review/workflow.h"
-#include "media/ice_servers.h"
+#include "web/whip.h"
 #include <sodium.h>
 
 typedef struct {
@@ -47,16 +48,7 @@ transport_answer (gpointer data, const gchar *sdp)
   if (!res->pending)
     return;
   g_autoptr (HttpExchange) ex = g_steal_pointer (&res->pending);
-  g_autofree gchar *location = g_strdup_printf ("/whep/%s/%s", res->case_ref, res->id);
-  http_exchange_add_header (ex, "location", location);
-  /* as WHIP (RFC 9725 §4.6): the ICE servers, a TURN credential of its own, as Link headers */
-  g_autofree gchar *ice_label = g_strdup_printf ("%s.whep-%s", res->case_ref, res->id);
-  g_strdelimit (ice_label, ":", '-');
-  g_auto (GStrv) links = ice_servers_link_headers (res->app->config, ice_label, g_get_real_time () / G_USEC_PER_SEC);
-  for (gchar **link = links; *link; link++)
-    http_exchange_add_header (ex, "link", *link);
-  g_autoptr (GBytes) body = g_bytes_new (sdp, strlen (sdp));
-  http_exchange_respond (ex, 201, "application/sdp", body);
+  whip_respond_created (ex, res->app->config, "whep", res->case_ref, res->id, sdp);   /* as WHIP */
 }
 
 static void
@@ -80,20 +72,11 @@ transport_close (gpointer data)
 
 static const ParticipantTransport whep_transport = { transport_send, transport_close, transport_answer, transport_error };
 
-static const gchar *
-bearer_token (HttpExchange *ex)
-{
-  const gchar *auth = http_exchange_header (ex, "authorization");
-  if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
-    return NULL;
-  return auth + 7;
-}
-
 /* the token's verdict as a response; TRUE when it lets this viewer in */
 static gboolean
 token_admits (KanyanApp *app, HttpExchange *ex, const CaseRow *row, gint64 *token_id, gchar **issued_by)
 {
-  switch (store_watch_token_check (app->db, row->id, bearer_token (ex), token_id, issued_by)) {
+  switch (store_watch_token_check (app->db, row->id, http_exchange_bearer (ex), token_id, issued_by)) {
     case WATCH_TOKEN_OK:
       return TRUE;
     case WATCH_TOKEN_EXPIRED:

@@ -4,6 +4,7 @@
 #include "web/whip.h"
 #include "live/room.h"
 #include "review/auth.h"
+#include "web/http_auth.h"
 #include "store/db.h"
 #include "core/errors.h"
 #include "review/workflow.h"
@@ -45,12 +46,18 @@ transport_answer (gpointer data, const gchar *sdp)
   if (!res->pending)
     return;
   g_autoptr (HttpExchange) ex = g_steal_pointer (&res->pending);
-  g_autofree gchar *location = g_strdup_printf ("/whip/%s/%s", res->case_ref, res->id);
+  whip_respond_created (ex, res->app->config, "whip", res->case_ref, res->id, sdp);
+}
+
+void
+whip_respond_created (HttpExchange *ex, const KanyanConfig *cfg, const gchar *protocol,
+                      const gchar *case_ref, const gchar *id, const gchar *sdp)
+{
+  g_autofree gchar *location = g_strdup_printf ("/%s/%s/%s", protocol, case_ref, id);
   http_exchange_add_header (ex, "location", location);
-  /* RFC 9725 §4.6: the ICE servers (and a TURN credential of its own) as Link headers */
-  g_autofree gchar *ice_label = g_strdup_printf ("%s.whip-%s", res->case_ref, res->id);
+  g_autofree gchar *ice_label = g_strdup_printf ("%s.%s-%s", case_ref, protocol, id);
   g_strdelimit (ice_label, ":", '-');
-  g_auto (GStrv) links = ice_servers_link_headers (res->app->config, ice_label, g_get_real_time () / G_USEC_PER_SEC);
+  g_auto (GStrv) links = ice_servers_link_headers (cfg, ice_label, g_get_real_time () / G_USEC_PER_SEC);
   for (gchar **link = links; *link; link++)
     http_exchange_add_header (ex, "link", *link);
   g_autoptr (GBytes) body = g_bytes_new (sdp, strlen (sdp));
@@ -79,15 +86,6 @@ transport_close (gpointer data)
 }
 
 static const ParticipantTransport whip_transport = { transport_send, transport_close, transport_answer, transport_error };
-
-static const gchar *
-bearer_token (HttpExchange *ex)
-{
-  const gchar *auth = http_exchange_header (ex, "authorization");
-  if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
-    return NULL;
-  return auth + 7;
-}
 
 static void
 whip_publish (KanyanApp *app, HttpExchange *ex, const CaseRow *row)
@@ -189,7 +187,7 @@ whip_handle (KanyanApp *app, HttpExchange *ex)
     http_exchange_respond_error (ex, error);
     return;
   }
-  Identity applicant = { NULL, (gchar *) bearer_token (ex) };
+  Identity applicant = { NULL, (gchar *) http_exchange_bearer (ex) };
   /* a finally decided case takes no publisher; its own applicant's encoder hears why */
   if (workflow_status_is_closed (row->status) && store_invite_known (app->db, row->id, applicant.invite_token)) {
     if (n == 3 && !g_hash_table_contains (app->whip_resources, parts[2]))   /* the decision ended it already */
