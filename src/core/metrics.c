@@ -254,7 +254,7 @@ metrics_render (GString *out)
                      "RTP packets lost on the way from publishers (in), and lost on the way to peers as their "
                      "receiver reports say (out).", rtp_lost);
   metrics_text_family (out, "kanyan_rtp_packets_retransmitted_total", "counter",
-                       "Packets from publishers that arrived as retransmissions and repaired a loss.");
+                       "Packets that arrived as retransmissions (RTX), from publishers and reviewers.");
   metrics_text_sample (out, "kanyan_rtp_packets_retransmitted_total", (gdouble) get (&rtp_repaired), NULL);
   render_directions (out, "kanyan_rtcp_nacks_total",
                      "RTCP NACKs the relay received from reviewers' peers (in) and sent to publishers (out).", rtcp_nacks);

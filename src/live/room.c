@@ -23,6 +23,15 @@ const gchar *room_role_names[] = { "applicant", "reviewer", "watcher" };
 
 /* ---- membership ---------------------------------------------------------------------- */
 
+/* The audit entries a live inspection (a session) opens and ends with: webhooks send them as
+ * inspection.started / inspection.ended. why: NULL, or what ended it. */
+static void
+room_note_inspection (Room *room, const gchar *action, gint64 session_id, const gchar *why)
+{
+  g_autofree gchar *session = g_strdup_printf ("%" G_GINT64_FORMAT, session_id);
+  audit_note (room->app->db, "server", action, room->case_ref, "session", session, why ? "reason" : NULL, why, NULL);
+}
+
 #define ROOM_REVOCATION_CHECK_S 5
 static gboolean on_revocation_check (gpointer data);
 
@@ -43,6 +52,7 @@ room_new (KanyanApp *app, const CaseRow *row, GError **error)
   room->case_ref = g_strdup (row->ref);
   room->case_id = row->id;
   room->session_id = session_id;
+  room_note_inspection (room, "inspection.started", session_id, NULL);
   room->relay = relay;
   room->participants = g_ptr_array_new ();
   room->stills = g_ptr_array_new ();
@@ -154,6 +164,7 @@ room_free (Room *room)
   room_forget_finishing (room);   /* their files still close; nobody to tell */
   relay_free (room->relay);
   room_reach_free (room->reach);
+  room_note_inspection (room, "inspection.ended", room->session_id, NULL);
   store_session_close (room->app->db, room->session_id);
   g_ptr_array_unref (room->participants);
   g_free (room->case_ref);
@@ -521,8 +532,10 @@ room_next_session (Room *room, GError **error)
   if (!id)
     return FALSE;
   gint64 old = room->session_id;
+  room_note_inspection (room, "inspection.ended", old, "notice");   /* its marks are the notice's */
   store_session_close (room->app->db, old);
   room->session_id = id;
+  room_note_inspection (room, "inspection.started", id, NULL);
   room->segment_seq = 0;
   room->first_media_ms = 0;
   store_session_set_challenge (room->app->db, id, room->challenge);   /* the same paper stays valid */

@@ -1,6 +1,7 @@
 /* link_stats.c — samples a webrtcbin's `get-stats` (inbound-rtp totals, the round trip of
- * remote-inbound-rtp) into a LinkQuality per interval. Owns only its own totals; never
- * touches the pipeline beyond emitting get-stats. */
+ * remote-inbound-rtp) and the retransmissions its RTX receivers counted into a LinkQuality
+ * per interval. Owns only its own totals; never touches the pipeline beyond emitting get-stats
+ * and reading the RTX receivers' counters. */
 #include "media/link_stats.h"
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
@@ -59,8 +60,6 @@ add_one (GQuark field, const GValue *value, gpointer data)
       t->received += (guint64) n;
     if (field_number (s, "packets-lost", &n) && n > 0)
       t->lost += (gint64) n;
-    if (field_number (s, "packets-repaired", &n) && n > 0)
-      t->repaired += (guint64) n;
     if (field_number (s, "nack-count", &n) && n > 0)
       t->nacks_sent += (guint64) n;
   } else if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
@@ -202,17 +201,69 @@ stats_reply_dispatch (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* What one get-stats was asked with: the owner and the retransmissions counted when it was. */
+typedef struct {
+  LinkStats *stats;
+  guint64    rtx_packets;
+} StatsAsk;
+
+static void
+stats_ask_free (gpointer data)
+{
+  StatsAsk *ask = data;
+  link_stats_unref (ask->stats);
+  g_free (ask);
+}
+
 /* webrtcbin's thread: get-stats answered (or the promise was dropped) */
 static void
 on_stats (GstPromise *promise, gpointer data)
 {
+  StatsAsk *ask = data;
   StatsReply *reply = g_new0 (StatsReply, 1);
-  reply->stats = link_stats_ref (data);
+  reply->stats = link_stats_ref (ask->stats);
   const GstStructure *s = gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED ? gst_promise_get_reply (promise) : NULL;
   if (s)
     link_totals_from_stats (s, &reply->totals);
+  reply->totals.repaired = ask->rtx_packets;
   reply->failed = s == NULL;
   g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, stats_reply_dispatch, reply, stats_reply_free);
+}
+
+/* The retransmissions that reached this webrtcbin: the sum of its RTX receivers' counters (one
+ * rtprtxreceive per session, made when RTX was negotiated). webrtcbin 1.22's inbound-rtp
+ * `packets-repaired` comes from the jitterbuffer and is often 0 while RTX flows, so the
+ * packets are counted where they arrive. Any thread: the counters are read-only properties. */
+guint64
+link_stats_rtx_received (GstElement *webrtcbin)
+{
+  guint64 total = 0;
+  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (webrtcbin));
+  GValue item = G_VALUE_INIT;
+  gboolean done = FALSE;
+  while (!done) {
+    switch (gst_iterator_next (it, &item)) {
+    case GST_ITERATOR_OK: {
+      GstElement *e = g_value_get_object (&item);
+      GstElementFactory *f = gst_element_get_factory (e);
+      if (f && g_strcmp0 (GST_OBJECT_NAME (f), "rtprtxreceive") == 0) {
+        guint n = 0;
+        g_object_get (e, "num-rtx-packets", &n, NULL);
+        total += n;
+      }
+      g_value_reset (&item);
+      break;
+    }
+    case GST_ITERATOR_RESYNC:   /* the bin changed while we walked it: count again */
+      gst_iterator_resync (it);
+      total = 0;
+      break;
+    default:
+      done = TRUE;
+    }
+  }
+  g_value_unset (&item);
+  return total;
 }
 
 void
@@ -223,7 +274,10 @@ link_stats_sample (LinkStats *stats, GstElement *webrtcbin)
   if (!webrtcbin || (stats->in_flight_since && now - stats->in_flight_since < 3 * G_USEC_PER_SEC))
     return;
   stats->in_flight_since = now;
-  GstPromise *promise = gst_promise_new_with_change_func (on_stats, link_stats_ref (stats), link_stats_unref);
+  StatsAsk *ask = g_new0 (StatsAsk, 1);
+  ask->stats = link_stats_ref (stats);
+  ask->rtx_packets = link_stats_rtx_received (webrtcbin);
+  GstPromise *promise = gst_promise_new_with_change_func (on_stats, ask, stats_ask_free);
   g_signal_emit_by_name (webrtcbin, "get-stats", NULL, promise);
   gst_promise_unref (promise);
 }

@@ -32,13 +32,15 @@ LinkStats *link_stats_new (LinkStatsDone done, gpointer owner);
 void       link_stats_free (LinkStats *stats);
 /* Asks webrtcbin for its statistics (answered on its thread, hopped to the main loop). */
 void       link_stats_sample (LinkStats *stats, GstElement *webrtcbin);
+/* The retransmitted packets that reached this webrtcbin so far (its RTX receivers); any thread. */
+guint64    link_stats_rtx_received (GstElement *webrtcbin);
 /* The figures from one get-stats reply against the previous totals (exposed for tests). */
 typedef struct {
   guint64 bytes, received;
   gint64  lost;
   guint64 sent_bytes, sent_packets;
   gint64  remote_lost;
-  guint64 repaired, nacks_sent;     /* inbound-rtp packets-repaired (retransmissions), nack-count */
+  guint64 repaired, nacks_sent;     /* RTX packets received (link_stats_rtx_received), inbound-rtp nack-count */
   guint64 nacks_received;           /* outbound-rtp nack-count */
   gdouble remote_fraction;   /* the highest fraction lost (0–1) in the last receiver reports */
   gint64  at_us;

@@ -264,12 +264,12 @@ workflow_challenge_seen (KanyanApp *app, const gchar *actor, const CaseRow *row,
  * and their audit entries are one durable transaction (db_durable_begin: synchronous=FULL). */
 
 /* The one-time notice: every item of the last inspection not marked "pass" (failed, not
- * shown, or never marked), with its note — all at once. NULL when every item passed.
+ * shown, or never marked), with its note — all at once; their positions go to `positions`.
  * Its items are a document of their own (stored with the decision, shown to the applicant as
  * issued), not the item rows of serialize.c: their shape stays what was issued. */
 static gchar *
 build_notice (sqlite3 *db, const CaseRow *row, gint64 session_id, const gchar *actor, const gchar *reason,
-              guint *n_open)
+              guint *n_open, GString *positions)
 {
   g_autoptr (GPtrArray) items = store_case_items (db, row->id);
   g_autoptr (GPtrArray) marks = session_id ? store_marks (db, session_id) : g_ptr_array_new ();
@@ -295,6 +295,7 @@ build_notice (sqlite3 *db, const CaseRow *row, gint64 session_id, const gchar *a
       continue;
     gchar **item = g_ptr_array_index (items, i);
     (*n_open)++;
+    g_string_append_printf (positions, "%s%u", positions->len ? "," : "", i + 1);
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "position");
     json_builder_add_int_value (b, i + 1);
@@ -325,6 +326,17 @@ build_notice (sqlite3 *db, const CaseRow *row, gint64 session_id, const gchar *a
   json_builder_end_array (b);
   json_builder_end_object (b);
   return builder_text (b);
+}
+
+/* The notice's own audit entry (a webhook event): the decision, the inspection it quotes and
+ * the positions of the items it lists, in the decision's transaction. */
+static void
+note_notice_issued (sqlite3 *db, const gchar *actor, const CaseRow *row, const gchar *decision, gint64 session,
+                    const gchar *positions)
+{
+  g_autofree gchar *session_text = g_strdup_printf ("%" G_GINT64_FORMAT, session);
+  audit_note (db, actor, "notice.issued", row->ref, "decision", decision, "session", session_text, "items",
+              positions, NULL);
 }
 
 /* a final decision ends every invite of the case (in the decision's transaction) */
@@ -376,7 +388,8 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
   }
   gint64 session = store_session_latest (app->db, row->id);
   guint n_open = 0;
-  g_autofree gchar *notice = build_notice (app->db, row, session, actor, reason, &n_open);
+  g_autoptr (GString) positions = g_string_new (NULL);   /* "2,5": the items the notice lists */
+  g_autofree gchar *notice = build_notice (app->db, row, session, actor, reason, &n_open, positions);
   if (event == CASE_EVENT_APPROVE && n_open > 0) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT,
                  "%u item(s) of the last inspection are not marked pass: rectify or reject instead", n_open);
@@ -396,6 +409,8 @@ workflow_decide (KanyanApp *app, const gchar *actor, const CaseRow *row, const g
     g_autofree gchar *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, id);
     audit_note (app->db, actor, "decision", row->ref, "decision", id_text, "kind", kind, "reason", reason, "state",
                 state, NULL);
+    if (event == CASE_EVENT_RECTIFY)   /* the one-time notice goes out with it: its own event */
+      note_notice_issued (app->db, actor, row, id_text, session, positions->str);
     if (to == CASE_APPROVED)
       revoke_invites (app->db, actor, row);
   } else if (!id) {

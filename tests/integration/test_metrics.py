@@ -244,15 +244,16 @@ class MetricsLossTest(unittest.TestCase):
             self.assertEqual(status, 200, text)
             return Scrape(text)
 
-        # (kanyan_rtp_packets_retransmitted_total is what GStreamer 1.22's jitterbuffer reports as
-        # repaired, which it does not always report: one full run counted 0 while the publisher
-        # retransmitted 417 packets. It is held to the publisher's figure below, not required.)
+        # (kanyan_rtp_packets_retransmitted_total counts the RTX packets that reached the server's
+        # RTX receivers: the jitterbuffer's packets-repaired, counted before, was 0 in one full
+        # run while the publisher retransmitted 417 packets)
         def counted():
             m = scrape()
             stats = pub.events("stats")
             return (stats and stats[-1]["retransmittedPacketsSent"] > 0
                     and m.value("kanyan_rtp_packets_lost_total", direction="in") > 0
-                    and m.value("kanyan_rtcp_nacks_total", direction="out") > 0)
+                    and m.value("kanyan_rtcp_nacks_total", direction="out") > 0
+                    and m.value("kanyan_rtp_packets_retransmitted_total") > 0)
         ok = wait_until(counted, 120)
         m = scrape()
         figures = {k: m.value(k, **l) for k, l in (("kanyan_rtp_packets_lost_total", {"direction": "in"}),
@@ -266,6 +267,7 @@ class MetricsLossTest(unittest.TestCase):
         # the server's NACKs are what the publisher received (those lost on the way excepted),
         # counted from each peer's first sample on: never more than the publisher saw
         self.assertLessEqual(figures["kanyan_rtcp_nacks_total"], last["nackCount"] * 1.2 + 5, (figures, last))
+        # the retransmissions counted are what the publisher sent (those lost on the way excepted)
         self.assertLessEqual(figures["kanyan_rtp_packets_retransmitted_total"],
                              last["retransmittedPacketsSent"] + 5, (figures, last))
 

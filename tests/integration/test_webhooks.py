@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import signal
+import subprocess
 import threading
 import time
 import unittest
@@ -16,11 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import websocket
 
-from kanyan import Server, wait_until
+from kanyan import KANYAN, Server, ffmpeg_duration, wait_until
 
 SECRET = "receiver-secret-0123456789"
 EVENT_ACTIONS = ("case.created", "case.assigned", "case.status", "case.reopened", "participant.joined",
-                 "participant.left", "recording.started", "recording.ended", "mark", "still.captured", "decision",
+                 "participant.left", "inspection.started", "inspection.ended", "recording.started", "recording.ended", "mark", "still.captured", "decision",
                  "decision.countersigned", "decision.returned", "notice.issued", "recording.archived", "media.purged")
 
 
@@ -75,8 +76,8 @@ class Receiver:
         self.httpd.server_close()
 
 
-def config(port, max_attempts=50):
-    return (f"[webhooks]\nendpoints=permits\nretry_base_ms=100\nretry_cap_ms=400\nmax_attempts={max_attempts}\n"
+def config(port, max_attempts=50, extra=""):
+    return (f"{extra}[webhooks]\nendpoints=permits\nretry_base_ms=100\nretry_cap_ms=400\nmax_attempts={max_attempts}\n"
             f"timeout_s=5\n[webhook:permits]\nurl=http://127.0.0.1:{port}/hook\nsecret={SECRET}\n")
 
 
@@ -160,6 +161,71 @@ class WebhooksTest(unittest.TestCase):
         # exactly once per event here (every POST succeeded)
         ids = [e["id"] for e in self.receiver.delivered()]
         self.assertEqual(len(ids), len(set(ids)))
+
+    def test_inspection_notice_archive_and_purge_events(self):
+        """A real inspection (aiortc publisher): its start and end, the one-time notice, the
+        inspection after it, the archived recording and, once retention runs, the purge."""
+        s = self.start(extra="[archive]\nretention_days=30\n[media]\nroom_linger_s=1\n")
+        case = s.add_case("WE-1", owner="owner")
+        ws = self.join("reviewer", "WE-1", user="owner")
+        s.aiortc_publisher(case, 60, name="pub-we")
+        self.assertTrue(wait_until(lambda: s.api("GET", "/api/cases/WE-1", user="owner")[1]["live"], 30))
+        self.assertTrue(wait_until(lambda: any("/WE-1/" in f and ffmpeg_duration(f) > 1.0 for f in s.recording_files()),
+                                   40, step=0.5), "the first inspection records")
+        for item in range(1, 9):
+            result = "fail" if item in (2, 5) else "pass"
+            s.api("POST", "/api/cases/WE-1/marks", {"item": item, "result": result, "note": f"item {item}"}, user="owner")
+        status, body = s.api("POST", "/api/cases/WE-1/decisions", {"kind": "rectify", "reason": "fix 2 and 5"},
+                             user="owner")
+        self.assertEqual(status, 201, body)
+        recv_type(ws, "decision")
+        # the applicant fixed it and comes back (a new connection takes over): the inspection
+        # after the notice goes on, all pass, approved
+        s.aiortc_publisher(case, 60, name="pub-we-2")
+        self.assertTrue(wait_until(lambda: s.api("GET", "/api/cases/WE-1", user="owner")[1]["status"] == "inspecting",
+                                   30), "the applicant's return is a re-inspection")
+        for item in range(1, 9):
+            s.api("POST", "/api/cases/WE-1/marks", {"item": item, "result": "pass"}, user="owner")
+        status, body = s.api("POST", "/api/cases/WE-1/decisions", {"kind": "approve", "reason": "fixed"}, user="owner")
+        self.assertEqual(status, 201, body)
+
+        def of(kind):
+            return [e for e in self.receiver.delivered() if e["case_ref"] == "WE-1" and e["type"] == kind]
+        self.assertTrue(wait_until(lambda: len(of("inspection.ended")) == 2 and of("recording.archived"), 60),
+                        [e["type"] for e in self.receiver.delivered()])
+        started, ended = of("inspection.started"), of("inspection.ended")
+        self.assertEqual(len(started), 2, "the first inspection, and the one after the notice")
+        self.assertEqual([e["data"]["session"] for e in started], [e["data"]["session"] for e in ended])
+        self.assertEqual(ended[0]["data"]["reason"], "notice")
+        notice = of("notice.issued")
+        self.assertEqual(len(notice), 1)
+        self.assertEqual((notice[0]["data"]["items"], notice[0]["data"]["session"], notice[0]["actor"]),
+                         ("2,5", started[0]["data"]["session"], "owner"))
+        decisions = {e["data"]["kind"]: e for e in of("decision")}
+        self.assertEqual(notice[0]["data"]["decision"], decisions["rectify"]["data"]["decision"])
+        seq = [e["sequence"] for e in self.receiver.delivered() if e["case_ref"] == "WE-1"]
+        self.assertEqual(seq, sorted(seq))
+        order = [e["type"] for e in self.receiver.delivered() if e["case_ref"] == "WE-1"
+                 and e["type"] in ("inspection.started", "inspection.ended", "notice.issued")]
+        self.assertEqual(order, ["inspection.started", "notice.issued", "inspection.ended", "inspection.started",
+                                 "inspection.ended"])
+        archived = of("recording.archived")[0]["data"]
+        self.assertEqual(len(archived["sha256"]), 64, archived)
+        # retention (another process: the CLI) purges the approved case's media; the server
+        # sends what that process wrote to the audit log
+        self.assertTrue(wait_until(lambda: s.db().execute(
+            "SELECT count(*) FROM recordings WHERE archive_state IS NULL").fetchone()[0] == 0, 60),
+            "every segment finalized")
+        with s.db() as db:
+            db.execute("UPDATE decisions SET at = at - ?", (40 * 24 * 3600 * 1000,))
+        out = subprocess.run([KANYAN, "archive", "purge"] + s.common_args(), capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        with s.db() as db:
+            purged = db.execute("SELECT count(*) FROM audit_log WHERE action = 'media.purged' AND case_ref = 'WE-1'"
+                                ).fetchone()[0]
+        self.assertGreater(purged, 0, out.stdout)
+        self.assertTrue(wait_until(lambda: len(of("media.purged")) == purged, 30), of("media.purged"))
+        self.assertTrue({e["data"]["kind"] for e in of("media.purged")} >= {"recording"})
 
     def test_failing_receiver_and_restart_lose_nothing(self):
         s = self.start()
