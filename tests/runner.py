@@ -143,7 +143,7 @@ def check_logs_for_graph_loops(group, logs):
 def check_logs_for_secrets():
     """No password, session cookie or invite token any integration test handled appears in any
     server log of the whole run (the servers ran at debug level, SDP and all). The first-start
-    admin password is printed on the console by design and is not collected."""
+    admin password goes to a 0600 file in the data directory, never to the log."""
     import kanyan
     secrets = {s for s in kanyan.SECRETS if len(s) >= 16}
     found = []

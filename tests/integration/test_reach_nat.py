@@ -35,6 +35,7 @@ from kanyan import PEERS, SLACK, JsonLines, Server, free_port, wait_until
 from test_reach import TURN_SECRET, Coturn
 
 PORTS = "40000-40100"   # the server's [media] ICE port range (UDP and, for ICE-TCP, TCP)
+REVIEWER_PORTS = "41000-41100"   # a reviewer peer's, where a test tells it apart from the phone
 MEDIA = "[media]\nice_port_min=40000\nice_port_max=40100\nviewer_answer_timeout_s=300\n"
 
 
@@ -130,8 +131,9 @@ class IceTcpTest(ReachCase):
 
 @unittest.skipUnless(shutil.which("turnserver"), "coturn is not installed (tools/install-deps.sh)")
 class TurnTcpTest(ReachCase):
-    """ICE-TCP off: with UDP dropped between the phone and the server and to coturn's own
-    port, the only way left is TURN over TCP to coturn, which relays to the server over UDP."""
+    """ICE-TCP off: with UDP dropped between the phone and the server, to coturn's own port and
+    from anyone but the server to coturn's relay ports, the only way left is the phone's TURN
+    over TCP to coturn, which relays to the server over UDP."""
 
     def test_no_udp_no_ice_tcp_connects_through_turn_tcp(self):
         kanyan.SECRETS.add(TURN_SECRET)
@@ -140,13 +142,19 @@ class TurnTcpTest(ReachCase):
         p = self.turn.port
         # relayed media (coturn's relay ports 49160-49260 ↔ the server's ICE ports) passes; the rest is dropped
         self.drop_udp(except_sport="49160-49260", except_dport="49160-49260", also_dport=p)
+        # the phone may not reach the server's own allocation by UDP either (else ICE may pick
+        # phone host ↔ server relay, which is no TURN over TCP), nor may two relays talk
+        # (the reviewer, which uses no ICE servers, reaches the server through the server's
+        # allocation from ports of its own)
+        nft(f"add rule inet {self.TABLE} out udp dport 49160-49260 udp sport != {{ {PORTS}, {REVIEWER_PORTS} }} "
+            "counter drop")
         nft(f"add chain inet {self.TABLE} tcpcount {{ type filter hook output priority 0 ; }}")
         nft(f"add rule inet {self.TABLE} tcpcount tcp dport {p} counter")
         # coturn answers STUN and TURN over UDP and TCP, as deployed; UDP never gets there
         server = self.start_server(MEDIA + f"[ice]\ntcp=false\nstun_servers=stun:10.77.0.1:{p}\n"
                                    f"turn_servers=turn:10.77.0.1:{p}?transport=udp;turn:10.77.0.1:{p}?transport=tcp\n"
                                    f"turn_secret={TURN_SECRET}\n")
-        reviewer = server.reviewer(self.case, 120, "R")
+        reviewer = server.reviewer(self.case, 120, "R", extra=["--ports", REVIEWER_PORTS])
         page = applicant_page(server, self.case, 120)
         self.assertTrue(wait_until(lambda: page.events("check"), 60 * SLACK), page.lines)
         check = page.events("check")[0]
@@ -157,14 +165,10 @@ class TurnTcpTest(ReachCase):
         self.assertTrue(wait_until(lambda: applicant_pairs(server, self.case), 20 * SLACK), server.log_text()[-2000:])
         pair = applicant_pairs(server, self.case)[-1]
         self.assertNotIn("/tcp", pair["server"], pair)     # no ICE-TCP candidate on the server's side
-        # through coturn's relay: usually the phone's (TURN over TCP); sometimes ICE picks the
-        # server's own allocation instead (the server uses the same TURN servers), which this
-        # network lets the phone reach, since coturn's relay ports must pass UDP to the server
-        sides = (pair["peer"].split("/")[0], pair["server"].split("/")[0])
-        self.assertIn("relay", sides, pair)
-        if sides[0] == "relay":   # the phone's media went to coturn over TCP: hundreds of segments
-            self.assertTrue(wait_until(lambda: nft_counter(self.TABLE, "tcpcount") > 200, 20 * SLACK),
-                            nft_counter(self.TABLE, "tcpcount"))
+        # through the phone's relay (its TURN allocation over TCP): hundreds of TCP segments
+        self.assertTrue(pair["peer"].startswith("relay/"), pair)
+        self.assertTrue(wait_until(lambda: nft_counter(self.TABLE, "tcpcount") > 200, 20 * SLACK),
+                        nft_counter(self.TABLE, "tcpcount"))
 
 
 class NoPathTest(ReachCase):
@@ -209,10 +213,6 @@ class NoPathTest(ReachCase):
         self.assertTrue([e for e in entries if e["action"] == "reach.no_media"], entries[-5:])
         self.assertIsNone(server.proc.poll())
         self.assertEqual(server.get_json("/api/health").get("ok", True), True)
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 # ---- a phone behind a NAT router, in namespaces of their own ----------------------------------
@@ -427,3 +427,7 @@ class RelayRefusedCheckTest(NatCase):
         self.assertNotIn("relay", check["kinds"], check)
         self.assertIn("relay server cannot be reached", check["text"])
         self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 60 * SLACK), (page.lines[-5:], reviewer.lines[-3:]))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -220,6 +220,8 @@ plain_webrtc (ReviewerClient *c, GstElement *pipe, GObject **ice, GObject **agen
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
   gst_bin_add (GST_BIN (pipe), webrtc);
   g_object_get (webrtc, "ice-agent", ice, NULL);
+  if (*ice && c->opt.port_min && c->opt.port_max)
+    g_object_set (*ice, "min-rtp-port", c->opt.port_min, "max-rtp-port", c->opt.port_max, NULL);
   if (*ice && g_object_class_find_property (G_OBJECT_GET_CLASS (*ice), "agent"))
     g_object_get (*ice, "agent", agent, NULL);
   if (*agent && g_object_class_find_property (G_OBJECT_GET_CLASS (*agent), "upnp"))

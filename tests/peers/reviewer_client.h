@@ -40,6 +40,7 @@ typedef struct {
   const char *log_name;     /* how its lines on stderr begin */
   gboolean no_answer;       /* joins but never answers (a silent reviewer) */
   gboolean verbose;         /* every signaling message on stderr */
+  guint port_min, port_max; /* the plain webrtcbin's ICE ports (0: any), so a test's firewall can tell it apart */
 } ReviewerOptions;
 
 /* connects and joins; the strings of opt are copied */

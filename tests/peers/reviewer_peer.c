@@ -18,11 +18,12 @@
  * frames/audio_buffers count decoded buffers over all peer connections.
  *
  *   reviewer-peer --url ws://127.0.0.1:PORT/ws --case REF [--name N]
- *                 [--duration SECONDS] [--no-answer] [--talk] [--verbose]
+ *                 [--duration SECONDS] [--no-answer] [--talk] [--verbose] [--ports MIN-MAX]
  *
  * --no-answer joins but never answers (a silent reviewer); --talk sends an
  * Opus sine tone on the audio transceiver so the answer is sendrecv for audio;
  * --verbose logs every signaling message on stderr.
+ * --ports MIN-MAX keeps its ICE (UDP) ports in that range, so a test's firewall can tell it apart.
  * Exits 0 after --duration seconds, 1 if the WebSocket cannot be opened,
  * 2 on a usage error. UPnP is turned off in libnice; no STUN server is used.
  */
@@ -36,6 +37,7 @@ static struct {
     const char *url, *case_ref, *name, *cookie;
     int duration;
     gboolean no_answer, talk, verbose;
+    unsigned port_min, port_max;
     /* state (main thread unless noted) */
     GMainLoop *loop;
     SoupSession *session;
@@ -325,7 +327,8 @@ static gboolean on_tick(gpointer data)
 static void usage(void)
 {
     fprintf(stderr, "usage: reviewer-peer --url ws://HOST:PORT/ws --case REF [--name N]"
-                    " [--duration SECONDS] [--cookie 'kanyan_session=…'] [--no-answer] [--talk] [--verbose]\n");
+                    " [--duration SECONDS] [--cookie 'kanyan_session=…'] [--no-answer] [--talk] [--verbose]"
+                    " [--ports MIN-MAX]\n");
     exit(2);
 }
 
@@ -344,7 +347,11 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--name") == 0) app.name = v, i++;
         else if (strcmp(a, "--cookie") == 0) app.cookie = v, i++;
         else if (strcmp(a, "--duration") == 0) app.duration = atoi(v), i++;
-        else usage();
+        else if (strcmp(a, "--ports") == 0) {
+            if (sscanf(v, "%u-%u", &app.port_min, &app.port_max) != 2 || !app.port_min || app.port_max < app.port_min)
+                usage();
+            i++;
+        } else usage();
     }
     if (!app.url || !app.case_ref || app.duration <= 0)
         usage();
@@ -355,7 +362,8 @@ int main(int argc, char **argv)
     soup_session_set_proxy_resolver(app.session, NULL); /* local server: never a proxy */
     const ReviewerOptions opt = { .url = app.url, .cookie = app.cookie, .case_ref = app.case_ref,
                                   .name = app.name, .log_name = "reviewer-peer",
-                                  .no_answer = app.no_answer, .verbose = app.verbose };
+                                  .no_answer = app.no_answer, .verbose = app.verbose,
+                                  .port_min = app.port_min, .port_max = app.port_max };
     const ReviewerEvents events = { .pc_new = on_pc_new, .pc_state = on_pc_state, .message = on_message,
                                     .failed = on_failed };
     app.client = reviewer_client_start(app.session, &opt, &events, NULL);
