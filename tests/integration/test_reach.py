@@ -155,8 +155,8 @@ class TurnSecretTest(unittest.TestCase):
         self.check_credential(turn["username"], turn["credential"], before, after)
         # the server's webrtcbins allocated relays with the credential they computed themselves
         self.assertTrue(wait_until(lambda: re.search(r"user <\d+:kanyan-server>: incoming packet ALLOCATE processed, success",
-                                                     self.turn.log()), 20), self.turn.log()[-3000:])
-        self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 30), reviewer.lines[-3:])
+                                                     self.turn.log()), 30 * SLACK), self.turn.log()[-3000:])
+        self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 30 * SLACK), reviewer.lines[-3:])
 
     def test_joined_carries_ice_servers(self):
         before = int(time.time())

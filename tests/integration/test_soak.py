@@ -23,7 +23,9 @@ SHORT_CYCLES = 3
 @unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
 class SoakTest(unittest.TestCase):
     def setUp(self):
-        self.server = Server("[media]\nroom_linger_s=1\n").start()
+        # a reviewer peer on a machine at load 20 can take longer than the default 15 s to answer
+        # its offer; the soak is about what the server keeps, not about that timeout
+        self.server = Server("[media]\nroom_linger_s=1\nviewer_answer_timeout_s=120\n").start()
         self.cases = [self.server.add_case(f"SOAK-{i}", owner=f"soak{i}") for i in range(INSPECTIONS)]
         self.failures = []
 
