@@ -2,7 +2,8 @@
  * Owns the table of who may do what; never answers requests or touches rooms itself.
  *
  *   admin     manages users and case types, creates and assigns cases, reads case facts,
- *             reopens a closed case; never watches, marks or decides
+ *             issues and revokes invites (the bureau's intake clerk: /intake/), reopens a
+ *             closed case; never watches, marks or decides
  *   auditor   reads every case, its media and its audit log; changes nothing
  *   reviewer  creates cases (becoming their owner); on cases it owns or co-reviews: reads,
  *             joins live, reads media, marks; the owner also manages invites and decides
@@ -108,7 +109,7 @@ staff_allows (KanyanApp *app, const User *u, Ability what, const CaseRow *row)
     case ROLE_ADMIN:
       return what == ABILITY_LIST_CASES || what == ABILITY_READ_CASE || what == ABILITY_CREATE_CASE ||
              what == ABILITY_ASSIGN_CASE || what == ABILITY_MANAGE_USERS || what == ABILITY_MANAGE_TYPES ||
-             what == ABILITY_REOPEN;
+             what == ABILITY_REOPEN || what == ABILITY_MANAGE_INVITES;
     case ROLE_AUDITOR:
       return what == ABILITY_LIST_CASES || what == ABILITY_READ_CASE || what == ABILITY_READ_MEDIA ||
              what == ABILITY_READ_AUDIT;

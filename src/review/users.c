@@ -116,6 +116,22 @@ users_disable (sqlite3 *db, const gchar *username, GError **error)
   return TRUE;
 }
 
+gchar *
+users_reset_password (sqlite3 *db, const gchar *username, GError **error)
+{
+  g_autofree gchar *password = users_random_password ();
+  g_autofree gchar *hash = hash_password (password, error);
+  if (!hash)
+    return NULL;
+  if (!store_user_reset_password_hash (db, username, hash)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_FOUND, "no user '%s'", username);
+    return NULL;
+  }
+  if (revoked_hook)   /* whoever was signed in with the old password goes now */
+    revoked_hook (username, NULL, "session_ended");
+  return g_steal_pointer (&password);
+}
+
 gint
 users_count (sqlite3 *db)
 {

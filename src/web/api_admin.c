@@ -119,6 +119,32 @@ api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, co
   http_exchange_respond (ex, 204, "text/plain", NULL);
 }
 
+/* POST /api/users/{name}/reset-password {}: a new one-time password, shown once in the answer
+ * (only its hash is kept); the account's sessions end. Kanyan has no "must change at next
+ * sign-in" state: the user changes it with `kanyan user passwd` or asks again. Audited, never
+ * the password. An admin does not reset its own account here (it knows its password). */
+void
+api_admin_user_reset_password (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *username)
+{
+  if (!api_allowed (app, ex, id, ABILITY_MANAGE_USERS, NULL))
+    return;
+  if (g_strcmp0 (username, id->user->username) == 0) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_CONFLICT, "an admin does not reset its own password here");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *password = users_reset_password (app->db, username, &error);
+  if (!password) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  audit_note (app->db, auth_actor (id), "user.password_reset", "", "username", username, NULL);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_out_str (b, "username", username);
+  json_out_str (b, "password", password);   /* once */
+  api_respond_builder (ex, 200, b);
+}
+
 /* GET /api/alerts: what an administrator must see now — live inspections whose recording
  * stopped on a write failure (a full disk), with the case and since when. Admins only. */
 void

@@ -29,6 +29,7 @@ class AuthorizationMatrixTest(unittest.TestCase):
                 cls.server.add_user(name, role, dept)
         cls.case = cls.server.add_case("AZ-1", owner="owner", extra=["--co-reviewer", "co-reviewer"])
         cls.other = cls.server.add_case("AZ-2", owner="other-owner")
+        cls.server.add_user("matrix-target", "reviewer", "commerce")   # reset and disabled by the matrix
         cls.created = 0
 
     @classmethod
@@ -178,6 +179,17 @@ class AuthorizationMatrixTest(unittest.TestCase):
         body = {"title_en": "Fuel retail station opening", "title_zh": "成品油零售经营批准", "time_limit_days": 10}
         return self.rest(who, "POST", "/api/case-types/fuel-retail", body)[0] not in DENIED
 
+    def act_add_user(self, who):
+        AuthorizationMatrixTest.created += 1
+        body = {"username": f"matrix-user-{self.created}", "role": "reviewer", "department": "commerce"}
+        return self.rest(who, "POST", "/api/users", body)[0] not in DENIED
+
+    def act_reset_password(self, who):
+        return self.rest(who, "POST", "/api/users/matrix-target/reset-password", {})[0] not in DENIED
+
+    def act_disable_user(self, who):   # after the reset: the admin's try disables the target
+        return self.rest(who, "POST", "/api/users/matrix-target/disable", {})[0] not in DENIED
+
     def act_revoke_invites(self, who):   # last: it ends the applicant's token
         return self.rest(who, "POST", "/api/cases/AZ-1/revoke-invites", {})[0] not in DENIED
 
@@ -185,7 +197,7 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("GET /api/cases (lists AZ-1)", act_list_shows_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
         ("GET /api/cases/AZ-1", act_read_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
         ("POST /api/cases", act_create_case, {"owner", "co-reviewer", "stranger", "lead", "other-lead", "admin"}),
-        ("POST /api/cases/AZ-1/invite", act_issue_invite, {"owner", "lead"}),
+        ("POST /api/cases/AZ-1/invite", act_issue_invite, {"owner", "lead", "admin"}),
         ("POST /api/cases/AZ-1/assign", act_assign, {"lead", "admin"}),
         ("GET /api/users", act_list_users, {"admin"}),
         ("GET /api/invite?case=AZ-1", act_applicant_page, {"applicant"}),
@@ -210,7 +222,10 @@ class AuthorizationMatrixTest(unittest.TestCase):
                                                  "admin"}),
         ("POST /api/case-types/fuel-retail", act_edit_case_type, {"admin"}),
         ("POST /api/cases/AZ-1/reopen", act_reopen, {"lead", "admin"}),
-        ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead"}),
+        ("POST /api/users", act_add_user, {"admin"}),
+        ("POST /api/users/{name}/reset-password", act_reset_password, {"admin"}),
+        ("POST /api/users/{name}/disable", act_disable_user, {"admin"}),
+        ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead", "admin"}),
     ]
 
     def test_matrix(self):
