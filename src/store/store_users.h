@@ -8,7 +8,7 @@
 typedef struct {
   gint64  id;
   gchar  *username;
-  gchar  *role;          /* admin | reviewer | lead | auditor */
+  gchar  *role;          /* admin | reviewer | lead | auditor | clerk */
   gchar  *department;
   gboolean disabled;
 } User;

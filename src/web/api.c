@@ -576,6 +576,8 @@ api_handle (KanyanApp *app, HttpExchange *ex)
     { api_review_geo (app, ex, id, body); return; }
   if (n == 1 && g_strcmp0 (parts[0], "users") == 0 && get)
     { api_user_list (app, ex, id); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "staff") == 0 && get)
+    { api_admin_staff (app, ex, id); return; }
   if (n == 1 && g_strcmp0 (parts[0], "users") == 0 && post)
     { api_admin_user_add (app, ex, id, body); return; }
   if (n == 3 && g_strcmp0 (parts[0], "users") == 0 && g_strcmp0 (parts[2], "disable") == 0 && post)

@@ -73,6 +73,29 @@ api_admin_case_type_save (KanyanApp *app, HttpExchange *ex, const Identity *id, 
   api_respond_builder (ex, key ? 200 : 201, b);
 }
 
+/* GET /api/staff: who may own or co-review a case (active reviewers and leads), for whoever
+ * may create one — the intake page's owner and co-reviewer fields; never passwords or dates */
+void
+api_admin_staff (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  if (!api_allowed (app, ex, id, ABILITY_CREATE_CASE, NULL))
+    return;
+  g_autoptr (GPtrArray) users = users_list (app->db);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "staff");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < users->len; i++) {
+    User *u = g_ptr_array_index (users, i);
+    if (u->disabled || (g_strcmp0 (u->role, "reviewer") != 0 && g_strcmp0 (u->role, "lead") != 0))
+      continue;
+    json_builder_begin_object (b);
+    user_members (b, u);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  api_respond_builder (ex, 200, b);
+}
+
 /* POST /api/users {username, role, department?}: the new account's password is shown once */
 void
 api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body)

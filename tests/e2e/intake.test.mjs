@@ -1,5 +1,5 @@
 // intake.test.mjs — intake and administration in the browser (issue 16, item 4), in real
-// headless Chromium against a real `kanyan serve`: the admin (the bureau's intake clerk)
+// headless Chromium against a real `kanyan serve`: the bureau's intake clerk (role clerk)
 // creates a case on /intake/ with its owner and a co-reviewer for the fire items, issues the
 // invite, and the applicant page opened from that very link goes live while the owner's desk
 // plays its video and the intake page says "live now"; on /admin/ an admin resets an account's
@@ -39,7 +39,7 @@ let dir, port, server, browser, contexts = [], pageLog = [];
 const base = () => `http://127.0.0.1:${port}`;
 const common = () => ['--data-dir', path.join(dir, 'data'), '--recordings', path.join(dir, 'rec'),
   '--web-dir', path.join(ROOT, 'web'), '--pipelines-dir', path.join(ROOT, 'pipelines')];
-const USERS = { clerk1: ['admin', 'it', 'e2e-intake-admin-password'], rev1: ['reviewer', 'commerce', 'e2e-intake-owner-password'],
+const USERS = { clerk1: ['clerk', 'intake', 'e2e-intake-clerk-password'], adm1: ['admin', 'it', 'e2e-intake-admin-password'], rev1: ['reviewer', 'commerce', 'e2e-intake-owner-password'],
   fire1: ['reviewer', 'fire', 'e2e-intake-fire-password'], li: ['reviewer', 'commerce', 'e2e-intake-li-password'],
   zhao: ['reviewer', 'commerce', 'e2e-intake-zhao-password'] };
 
@@ -246,7 +246,7 @@ test('the clerk creates a case and issues its invite in the browser; the applica
 });
 
 test('an admin resets a password in the browser and the user signs in with the one-time password; a disabled account cannot', async () => {
-  const admin = await staffPage('/admin/', 'clerk1');
+  const admin = await staffPage('/admin/', 'adm1');
   await admin.locator('tr[data-user="li"]').waitFor();
   // cancelling changes nothing
   await admin.getByTestId('reset-li').click();
@@ -293,7 +293,7 @@ test('an admin resets a password in the browser and the user signs in with the o
   assert.equal(login, 403, 'a disabled account cannot sign in');
 
   await shootBoth(admin, 'admin-desktop');
-  const phone = await staffPage('/admin/', 'clerk1', PHONE);
+  const phone = await staffPage('/admin/', 'adm1', PHONE);
   await phone.locator('tr[data-user="li"]').waitFor();
   assert.deepEqual(await overflowX(phone), [], 'the administration page fits a 390 px phone');
   await shootBoth(phone, 'admin-phone');

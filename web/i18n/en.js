@@ -299,4 +299,5 @@ export default {
   'admin.once.note': 'Give it to the person now: it is not shown again. Kanyan keeps only its hash.',
   'admin.once.done': 'Done: hide the password',
   'admin.actions': 'Actions',
+  'admin.role.clerk': 'intake clerk',
 };

@@ -299,4 +299,5 @@ export default {
   'admin.once.note': '请立即交给本人：此密码不会再次显示。系统只保存其哈希值。',
   'admin.once.done': '完成：隐藏密码',
   'admin.actions': '操作',
+  'admin.role.clerk': '受理员',
 };

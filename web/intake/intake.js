@@ -1,4 +1,4 @@
-// intake/intake.js — the intake clerk's page: creates a case from its type (POST /api/cases with
+// intake/intake.js — the intake clerk's page (role clerk, or an admin): creates a case from its type (POST /api/cases with
 // owner and co-reviewers), issues and revokes its invite, and follows each case's state. It
 // decides nothing itself: the server's policy answers every request (403 → the message shown).
 // The URL is the state: #case=REF opens that case (back/forward and a pasted link work). The
@@ -34,11 +34,11 @@ async function loadTypes() {
   coReviewerFields();
 }
 
-// who may own or co-review (active reviewers and leads); only an admin may list accounts:
-// for others the fields stay free text and the server checks the names
+// who may own or co-review (active reviewers and leads) as suggestions; the fields stay free
+// text and the server checks every name
 async function loadStaff() {
-  const r = await api('/api/users');
-  staff = r.ok ? r.body.users.filter((u) => !u.disabled && (u.role === 'reviewer' || u.role === 'lead')) : [];
+  const r = await api('/api/staff');
+  staff = r.ok ? r.body.staff : [];
   $('owners').replaceChildren(...staff.map((u) => el('option', { value: u.username }, `${u.department} · ${t(`admin.role.${u.role}`)}`)));
 }
 
