@@ -292,6 +292,30 @@ test('an admin resets a password in the browser and the user signs in with the o
     headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'zhao', password: pw }) })).status, USERS.zhao[2]);
   assert.equal(login, 403, 'a disabled account cannot sign in');
 
+  // a case type with its items in both languages, through the items editor (reordered by button)
+  await admin.locator('#type-key').fill('e2e-salon');
+  await admin.locator('#type-en').fill('Hair salon licence');
+  await admin.locator('#type-zh').fill('美发店许可');
+  await admin.locator('#type-days').fill('5');
+  const item = (n) => admin.getByTestId('type-items').locator('li').nth(n);
+  await item(0).getByLabel('Title (English)').fill('Price list posted');
+  await item(0).getByLabel('Title (Chinese)').fill('价目表公示');
+  await admin.getByTestId('item-add').click();
+  await item(1).getByLabel('Title (English)').fill('Sterilizer cabinet');
+  await item(1).getByLabel('Title (Chinese)').fill('消毒柜');
+  await item(1).getByLabel(/guidance/i).fill('Open it to the camera');
+  await item(1).getByLabel(/department/i).fill('health');
+  await item(1).getByRole('button', { name: 'Move up' }).click();
+  await admin.getByTestId('type-save').click();
+  await admin.locator('#types tr', { hasText: 'e2e-salon' }).waitFor();
+  const salon = await admin.evaluate(async () => (await (await fetch('/api/case-types')).json()).types.find((ty) => ty.key === 'e2e-salon'));
+  assert.deepEqual(salon.items.map((i) => [i.title_en, i.title_zh, i.guidance, i.department]),
+    [['Sterilizer cabinet', '消毒柜', 'Open it to the camera', 'health'], ['Price list posted', '价目表公示', '', '']]);
+  assert.equal(salon.time_limit_days, 5);
+  // editing it again: the rows come back in order
+  await admin.locator('#types tr', { hasText: 'e2e-salon' }).getByRole('button').click();
+  assert.equal(await item(0).getByLabel('Title (Chinese)').inputValue(), '消毒柜');
+
   await shootBoth(admin, 'admin-desktop');
   const phone = await staffPage('/admin/', 'adm1', PHONE);
   await phone.locator('tr[data-user="li"]').waitFor();

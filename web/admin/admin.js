@@ -62,22 +62,84 @@ async function loadTypes() {
   }));
 }
 
+// the items editor: one row per required item, its titles in both languages, its guidance and
+// the department that marks it (blank: the owner's); moved and removed with buttons
+let itemSeq = 0;
+const ITEM_FIELDS = [['title_en', 'admin.item.en'], ['title_zh', 'admin.item.zh'], ['guidance', 'admin.item.guidance'],
+  ['department', 'admin.item.department']];
+
+function renumber() {
+  [...$('type-items').children].forEach((li, n) => {
+    li.querySelector('legend').textContent = fill(t('admin.item.n'), { n: n + 1 });
+    li.querySelector('[data-move="-1"]').disabled = n === 0;
+    li.querySelector('[data-move="1"]').disabled = n === $('type-items').children.length - 1;
+  });
+}
+
+function itemRow(item = {}) {
+  const li = document.createElement('li');
+  const set = document.createElement('fieldset');
+  set.append(document.createElement('legend'));
+  const id = ++itemSeq;
+  for (const [field, key] of ITEM_FIELDS) {
+    const label = document.createElement('label');
+    label.htmlFor = `item-${id}-${field}`;
+    label.dataset.i18n = key;
+    label.textContent = t(key);
+    const input = document.createElement('input');
+    Object.assign(input, { type: 'text', id: label.htmlFor, value: item[field] || '' });
+    input.dataset.field = field;
+    if (field === 'title_en' || field === 'title_zh') input.setAttribute('aria-required', 'true');   // the server checks
+    set.append(label, input);
+  }
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  for (const [move, key] of [[-1, 'admin.item.up'], [1, 'admin.item.down'], [0, 'admin.item.remove']]) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.dataset.move = String(move);
+    b.dataset.i18n = key;
+    b.textContent = t(key);
+    b.addEventListener('click', () => {
+      const list = $('type-items');
+      if (move === 0) {
+        const next = li.nextElementSibling || li.previousElementSibling;
+        li.remove();
+        (next ? next.querySelector('input') : $('item-add')).focus();
+      } else {
+        const other = move < 0 ? li.previousElementSibling : li.nextElementSibling;
+        if (other) list.insertBefore(li, move < 0 ? other : other.nextElementSibling);
+        b.focus();
+      }
+      renumber();
+    });
+    actions.append(b);
+  }
+  set.append(actions);
+  li.append(set);
+  return li;
+}
+
+function itemsFromEditor() {
+  return [...$('type-items').children].map((li) => Object.fromEntries(
+    [...li.querySelectorAll('input')].map((i) => [i.dataset.field, i.value.trim()])))
+    .filter((i) => i.title_en || i.title_zh || i.guidance || i.department);
+}
+
 function fillType(ty) {
   $('type-key').value = ty.key;
   $('type-en').value = ty.title_en;
   $('type-zh').value = ty.title_zh;
   $('type-days').value = ty.time_limit_days;
-  $('type-items').value = ty.items.map((i) => [i.title_en, i.title_zh, i.guidance, i.department || ''].join(' | ').replace(/( \| )+$/, '')).join('\n');
+  $('type-items').replaceChildren(...ty.items.map((i) => itemRow(i)));
+  renumber();
 }
 
 async function saveType(e) {
   e.preventDefault();
   const key = $('type-key').value.trim();
   const existing = types.find((ty) => ty.key === key);
-  const items = $('type-items').value.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
-    const [en, zh, guidance, department] = l.split('|').map((p) => (p || '').trim());
-    return { title_en: en, title_zh: zh || en, guidance: guidance || '', department: department || '' };
-  });
+  const items = itemsFromEditor();
   const body = { title_en: $('type-en').value, title_zh: $('type-zh').value, time_limit_days: Number($('type-days').value) };
   const sameItems = existing && JSON.stringify(existing.items.map((i) => [i.title_en, i.title_zh, i.guidance, i.department || ''])) ===
     JSON.stringify(items.map((i) => [i.title_en, i.title_zh, i.guidance, i.department]));
@@ -158,9 +220,17 @@ async function loadAlerts() {
 }
 
 applyTranslations();
-installLanguageSwitch($('lang'), () => { resay(); loadTypes(); loadUsers(); loadAlerts(); });
+installLanguageSwitch($('lang'), () => { resay(); renumber(); loadTypes(); loadUsers(); loadAlerts(); });
 me = await signIn($('page'));
 $('type-form').addEventListener('submit', saveType);
+$('item-add').addEventListener('click', () => {
+  const li = itemRow();
+  $('type-items').append(li);
+  renumber();
+  li.querySelector('input').focus();
+});
+$('type-items').append(itemRow());
+renumber();
 $('user-form').addEventListener('submit', addUser);
 $('account-result-done').addEventListener('click', () => {
   $('one-time-password').textContent = '';
