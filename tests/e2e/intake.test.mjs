@@ -76,6 +76,7 @@ function test(name, fn) {
 async function newPage(viewport) {
   const context = await browser.newContext({ viewport });
   context.setDefaultTimeout(PATIENCE);
+  await context.addInitScript(NO_NATIVE_DIALOGS);
   contexts.push(context);
   const page = await context.newPage();
   const label = () => page.url().replace(/^https?:\/\/[^/]+/, '');
@@ -115,6 +116,15 @@ const overflowX = (page) => page.evaluate(() => [...document.querySelectorAll('b
   .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table, dialog:not([open])'))
   .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)
   .concat(document.documentElement.scrollWidth > window.innerWidth ? [`page ${document.documentElement.scrollWidth}px`] : []));
+
+// every visible control has a name a screen reader says (its <label>, or aria-label), every
+// button a text; and no prompt()/alert()/confirm() was ever called (the page's dialogs instead)
+const unnamed = (page) => page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((c) => c.offsetParent !== null && c.type !== 'hidden')
+  .filter((c) => !((c.labels && c.labels.length && [...c.labels].some((l) => l.textContent.trim())) ||
+    (c.getAttribute('aria-label') || '').trim() || (c.tagName === 'BUTTON' && c.textContent.trim())))
+  .map((c) => c.outerHTML.slice(0, 120)));
+const NO_NATIVE_DIALOGS = () => { for (const f of ['prompt', 'alert', 'confirm']) window[f] = () => { throw new Error(`${f}() used`); }; };
 
 async function videoPlaying(page) {
   const deadline = Date.now() + PATIENCE;
@@ -228,6 +238,7 @@ test('the clerk creates a case and issues its invite in the browser; the applica
   await clerk.waitForFunction(() => /live now/.test(document.querySelector('[data-testid=case-state]').textContent));
   await clerk.waitForFunction(() => /live now/.test(document.querySelector('[data-testid=intake-cases] tr[data-ref="E2E-IN-1"]').textContent));
 
+  assert.deepEqual(await unnamed(clerk), [], 'every control of the intake page has a name');
   await shootBoth(clerk, 'intake-desktop');
   const phone = await staffPage('/intake/#case=E2E-IN-1', 'clerk1', PHONE);
   await phone.getByTestId('case-detail').waitFor();
@@ -316,6 +327,7 @@ test('an admin resets a password in the browser and the user signs in with the o
   await admin.locator('#types tr', { hasText: 'e2e-salon' }).getByRole('button').click();
   assert.equal(await item(0).getByLabel('Title (Chinese)').inputValue(), '消毒柜');
 
+  assert.deepEqual(await unnamed(admin), [], 'every control of the administration page has a name');
   await shootBoth(admin, 'admin-desktop');
   const phone = await staffPage('/admin/', 'adm1', PHONE);
   await phone.locator('tr[data-user="li"]').waitFor();
