@@ -21,6 +21,11 @@ function el(tag, props = {}, text = '') {
 const typeTitle = (c) => (lang() === 'zh-CN' ? c.type_title.zh : c.type_title.en);
 const stateWord = (c) => (c.live ? t('intake.state.live') : t(`status.${c.status}`));
 const date = (ms) => new Intl.DateTimeFormat(lang(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(ms));
+// a calendar day (YYYY-MM-DD, the bureau's) in the chosen language
+const day = (iso) => {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
+  return m ? new Intl.DateTimeFormat(lang(), { dateStyle: 'medium' }).format(new Date(+m[1], +m[2] - 1, +m[3])) : iso;
+};
 
 // ---- the form -------------------------------------------------------------------------
 async function loadTypes() {
@@ -29,7 +34,7 @@ async function loadTypes() {
   types = r.body.types;
   const chosen = $('case-type').value;
   $('case-type').replaceChildren(...types.map((ty) => el('option', { value: ty.key },
-    `${lang() === 'zh-CN' ? ty.title_zh : ty.title_en} (${ty.key})`)));
+    lang() === 'zh-CN' ? ty.title_zh : ty.title_en)));
   if (chosen) $('case-type').value = chosen;
   coReviewerFields();
 }
@@ -110,7 +115,7 @@ async function loadCases() {
       first.append(open);
       tr.append(first, el('td'), el('td'), el('td'), el('td'));
     }
-    const cells = [null, typeTitle(c), stateWord(c), c.owner || '—', c.deadline_on || '—'];
+    const cells = [null, typeTitle(c), stateWord(c), c.owner || '—', c.deadline_on ? day(c.deadline_on) : '—'];
     cells.forEach((text, i) => { if (text !== null && tr.cells[i].textContent !== text) tr.cells[i].textContent = text; });
     tr.setAttribute('aria-current', c.ref === current ? 'true' : 'false');
     if (body.rows[n] !== tr) body.insertBefore(tr, body.rows[n] || null);   // moves only what changed place
@@ -150,8 +155,8 @@ async function showCase(focus) {
   if (c.site) fact(dl, 'intake.coords', `${c.site.lat}, ${c.site.lon}`);
   fact(dl, 'intake.owner.short', c.owner && `${c.owner} (${c.department})`);
   fact(dl, 'intake.co.short', c.co_reviewers.join(', '));
-  fact(dl, 'intake.accepted', c.accepted_on);
-  fact(dl, 'intake.deadline', c.deadline_on && `${c.deadline_on} (${fill(t('intake.days.left'), { n: c.working_days_left })})`);
+  fact(dl, 'intake.accepted', c.accepted_on && day(c.accepted_on));
+  fact(dl, 'intake.deadline', c.deadline_on && `${day(c.deadline_on)} (${fill(t('intake.days.left'), { n: c.working_days_left })})`);
   $('facts').replaceWith(dl);
   const mayInvite = c.can.includes('manage_invites');
   const closed = c.status === 'approved' || c.status === 'rejected';
