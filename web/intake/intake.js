@@ -160,10 +160,11 @@ async function showCase(focus) {
   $('facts').replaceWith(dl);
   const mayInvite = c.can.includes('manage_invites');
   const closed = c.status === 'approved' || c.status === 'rejected';
-  for (const id of ['invite', 'revoke']) {
-    $(id).disabled = !mayInvite || (id === 'invite' && closed);
-    $(id).title = !mayInvite ? t('intake.why.invite') : (id === 'invite' && closed ? t('intake.why.closed') : '');
-  }
+  // a control that cannot be used says why, beside it (read with it: aria-describedby)
+  const why = !mayInvite ? 'intake.why.invite' : closed ? 'intake.why.closed' : null;
+  $('invite').disabled = !mayInvite || closed;
+  $('revoke').disabled = !mayInvite;
+  say($('invite-why'), why);
   if (focus) $('detail-title').focus();
 }
 
