@@ -532,7 +532,7 @@ cmd_user (int argc, char **argv)
   gboolean from_stdin = FALSE;
   GOptionEntry extra[] = {
     { "username", 'u', 0, G_OPTION_ARG_STRING, &username, "The account (add, passwd, disable)", "NAME" },
-    { "role", 0, 0, G_OPTION_ARG_STRING, &role, "admin, reviewer, lead or auditor (add)", "ROLE" },
+    { "role", 0, 0, G_OPTION_ARG_STRING, &role, "admin, reviewer, lead, auditor or clerk (add)", "ROLE" },
     { "department", 0, 0, G_OPTION_ARG_STRING, &department, "The reviewer's department (add)", "NAME" },
     { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &from_stdin, "Read the password from standard input "
       "(otherwise a random one is made and printed once)", NULL },
@@ -697,7 +697,7 @@ main (int argc, char **argv)
                 "  audit verify --bundle FILE.zip [--pubkey KEY]  verify an exported bundle (no database needed)\n"
                 "  audit pubkey               print the public key that signs exported bundles\n"
                 "  audit list [--case REF]    print the audit log\n"
-                "  user add|passwd|list|disable  accounts (admin, reviewer, lead, auditor)\n"
+                "  user add|passwd|list|disable  accounts (admin, reviewer, lead, auditor, clerk)\n"
                 "  backup --out DIR           a consistent copy while the server runs (database, media, keys)\n"
                 "  restore --from DIR [--force]  put a backup back, every file checked\n\n"
                 "Each command takes --help.\n");

@@ -2,8 +2,12 @@
  * Owns the table of who may do what; never answers requests or touches rooms itself.
  *
  *   admin     manages users and case types, creates and assigns cases, reads case facts,
- *             reopens a closed case; never watches, marks or decides
+ *             issues and revokes invites (the bureau's intake clerk: /intake/), reopens a
+ *             closed case; never watches, marks or decides
  *   auditor   reads every case, its media and its audit log; changes nothing
+ *   clerk     intake (/intake/): lists and reads every case's facts and state, creates cases
+ *             (naming the owner), assigns owner and co-reviewers, issues and revokes invites;
+ *             never watches, marks, decides, reads media or the log, manages nobody
  *   reviewer  creates cases (becoming their owner); on cases it owns or co-reviews: reads,
  *             joins live, reads media, marks; the owner also manages invites and decides
  *   lead      a reviewer, plus on every case of its department: reads, joins live, reads
@@ -67,7 +71,7 @@ auth_actor (const Identity *id)
   return id && id->invite_token ? "applicant" : "anonymous";
 }
 
-typedef enum { ROLE_NONE, ROLE_ADMIN, ROLE_AUDITOR, ROLE_REVIEWER, ROLE_LEAD } StaffRole;
+typedef enum { ROLE_NONE, ROLE_ADMIN, ROLE_AUDITOR, ROLE_REVIEWER, ROLE_LEAD, ROLE_CLERK } StaffRole;
 
 static StaffRole
 staff_role (const User *u)
@@ -80,6 +84,8 @@ staff_role (const User *u)
     return ROLE_AUDITOR;
   if (g_strcmp0 (u->role, "lead") == 0)
     return ROLE_LEAD;
+  if (g_strcmp0 (u->role, "clerk") == 0)
+    return ROLE_CLERK;
   return g_strcmp0 (u->role, "reviewer") == 0 ? ROLE_REVIEWER : ROLE_NONE;
 }
 
@@ -108,10 +114,13 @@ staff_allows (KanyanApp *app, const User *u, Ability what, const CaseRow *row)
     case ROLE_ADMIN:
       return what == ABILITY_LIST_CASES || what == ABILITY_READ_CASE || what == ABILITY_CREATE_CASE ||
              what == ABILITY_ASSIGN_CASE || what == ABILITY_MANAGE_USERS || what == ABILITY_MANAGE_TYPES ||
-             what == ABILITY_REOPEN;
+             what == ABILITY_REOPEN || what == ABILITY_MANAGE_INVITES;
     case ROLE_AUDITOR:
       return what == ABILITY_LIST_CASES || what == ABILITY_READ_CASE || what == ABILITY_READ_MEDIA ||
              what == ABILITY_READ_AUDIT;
+    case ROLE_CLERK:
+      return what == ABILITY_LIST_CASES || what == ABILITY_READ_CASE || what == ABILITY_CREATE_CASE ||
+             what == ABILITY_ASSIGN_CASE || what == ABILITY_MANAGE_INVITES;
     case ROLE_REVIEWER:
     case ROLE_LEAD:
       break;

@@ -93,6 +93,19 @@ cases_add_reviewer (sqlite3 *db, const gchar *actor, const CaseRow *row, const g
   return TRUE;
 }
 
+gboolean
+cases_check_reviewer (sqlite3 *db, const gchar *owner, const gchar *username, GError **error)
+{
+  g_autoptr (User) user = case_staff (db, username, error);
+  if (!user)
+    return FALSE;
+  if (g_strcmp0 (user->username, owner) == 0) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "'%s' owns the case already", username);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 Invite *
 cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, const CaseRow *row, GError **error)
 {

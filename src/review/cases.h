@@ -18,6 +18,10 @@ CaseRow *cases_create (sqlite3 *db, const KanyanConfig *cfg, const gchar *actor,
 gboolean cases_assign (sqlite3 *db, const gchar *actor, const CaseRow *row, const gchar *owner, GError **error);
 gboolean cases_add_reviewer (sqlite3 *db, const gchar *actor, const CaseRow *row, const gchar *username,
                              GError **error);
+/* Whether `username` could co-review a case owned by `owner` (NULL: none yet): an active
+ * reviewer or lead other than the owner. Checked for every name before a case is created
+ * with its co-reviewers, so a bad name creates nothing. BAD_FIELD or CONFLICT as cases_add_reviewer. */
+gboolean cases_check_reviewer (sqlite3 *db, const gchar *owner, const gchar *username, GError **error);
 Invite  *cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, const CaseRow *row, GError **error);
 gint     cases_revoke_invites (sqlite3 *db, const gchar *actor, const CaseRow *row);
 gchar  *cases_invite_url (const KanyanConfig *cfg, const gchar *ref, const gchar *token);

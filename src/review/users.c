@@ -14,7 +14,7 @@
 #define HASH_THREADS 2       /* password checks running at once (64 MiB each) */
 #define HASH_PENDING 8       /* … running and waiting: beyond this a login is refused at once */
 
-static const gchar *const roles[] = { "admin", "reviewer", "lead", "auditor", NULL };
+static const gchar *const roles[] = { "admin", "reviewer", "lead", "auditor", "clerk", NULL };
 
 gboolean
 users_role_is_valid (const gchar *role)
@@ -68,7 +68,7 @@ users_add (sqlite3 *db, const gchar *username, const gchar *password, const gcha
     return NULL;
   }
   if (!users_role_is_valid (role)) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "role must be admin, reviewer, lead or auditor");
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "role must be admin, reviewer, lead, auditor or clerk");
     return NULL;
   }
   if (!password_acceptable (password, error))
@@ -114,6 +114,22 @@ users_disable (sqlite3 *db, const gchar *username, GError **error)
   if (revoked_hook)   /* their open connections go now, not at the next request */
     revoked_hook (username, NULL, "account_disabled");
   return TRUE;
+}
+
+gchar *
+users_reset_password (sqlite3 *db, const gchar *username, GError **error)
+{
+  g_autofree gchar *password = users_random_password ();
+  g_autofree gchar *hash = hash_password (password, error);
+  if (!hash)
+    return NULL;
+  if (!store_user_reset_password_hash (db, username, hash)) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_FOUND, "no user '%s'", username);
+    return NULL;
+  }
+  if (revoked_hook)   /* whoever was signed in with the old password goes now */
+    revoked_hook (username, NULL, "session_ended");
+  return g_steal_pointer (&password);
 }
 
 gint

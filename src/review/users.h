@@ -14,6 +14,9 @@ gboolean  users_role_is_valid (const gchar *role);
 User     *users_add (sqlite3 *db, const gchar *username, const gchar *password, const gchar *role,
                      const gchar *department, GError **error);
 gboolean  users_set_password (sqlite3 *db, const gchar *username, const gchar *password, GError **error);
+/* An administrator's reset: a new random password (returned, to be shown once; only its hash
+ * is kept); the account's sessions and live connections end. NOT_FOUND for no such user. */
+gchar    *users_reset_password (sqlite3 *db, const gchar *username, GError **error);
 gboolean  users_disable (sqlite3 *db, const gchar *username, GError **error);
 GPtrArray *users_list (sqlite3 *db);                       /* of User* */
 User     *users_find (sqlite3 *db, const gchar *username);  /* NULL: no such user (disabled ones too) */

@@ -143,6 +143,19 @@ static const gchar *const migrations[] = {
   "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
   "  token_hash TEXT NOT NULL UNIQUE, issued_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
   "  expires_at INTEGER NOT NULL, revoked_at INTEGER, used_at INTEGER, used_from TEXT);",
+  /* 15: the intake clerk, a role of its own (auth.c). SQLite changes a CHECK only by building
+   * the table anew: the new one takes the old one's name, rows and ids (db_migrate runs with
+   * foreign keys off and checks them before it commits, SQLite's recipe for a table rebuild) */
+  "CREATE TABLE users_v15 ("
+  "  id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,"
+  "  role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'lead', 'auditor', 'clerk')),"
+  "  department TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, disabled_at INTEGER,"
+  "  failed_logins INTEGER NOT NULL DEFAULT 0, last_failed_at INTEGER);"
+  "INSERT INTO users_v15 (id, username, password_hash, role, department, created_at, disabled_at, failed_logins,"
+  "  last_failed_at) SELECT id, username, password_hash, role, department, created_at, disabled_at, failed_logins,"
+  "  last_failed_at FROM users;"
+  "DROP TABLE users;"
+  "ALTER TABLE users_v15 RENAME TO users;",
 };
 
 gint
@@ -181,6 +194,17 @@ db_schema_version (sqlite3 *db)
   return version;
 }
 
+/* sqlite3_exec callback: one more row */
+static int
+count_row (void *data, int n, char **values, char **names)
+{
+  (*(gint *) data)++;
+  return 0;
+}
+
+/* Migrations run with foreign keys off (a table rebuild drops the table others refer to, which
+ * SQLite refuses with them on; the pragma cannot change inside a transaction), and each is
+ * committed only if PRAGMA foreign_key_check then finds nothing. */
 static gboolean
 db_migrate (sqlite3 *db, GError **error)
 {
@@ -190,17 +214,25 @@ db_migrate (sqlite3 *db, GError **error)
                  "database schema %d is newer than this kanyan (%d)", version, db_latest_version ());
     return FALSE;
   }
+  if (version < db_latest_version () && !db_exec (db, "PRAGMA foreign_keys = OFF", error))
+    return FALSE;
   for (gint v = version; v < db_latest_version (); v++) {
-    g_autofree gchar *sql = g_strdup_printf ("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
-                                             migrations[v], v + 1);
-    if (!db_exec (db, sql, error)) {
+    g_autofree gchar *sql = g_strdup_printf ("BEGIN IMMEDIATE; %s PRAGMA user_version = %d;", migrations[v], v + 1);
+    gint violations = 0;
+    gboolean ok = db_exec (db, sql, error);
+    if (ok && sqlite3_exec (db, "PRAGMA foreign_key_check", count_row, &violations, NULL) == SQLITE_OK && violations) {
+      g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "database: %d foreign key violation(s)", violations);
+      ok = FALSE;
+    }
+    if (!ok || !db_exec (db, "COMMIT", error)) {
       db_exec (db, "ROLLBACK", NULL);
+      db_exec (db, "PRAGMA foreign_keys = ON", NULL);
       g_prefix_error (error, "migration %d: ", v + 1);
       return FALSE;
     }
     g_info ("database migrated to schema %d", v + 1);
   }
-  return TRUE;
+  return db_exec (db, "PRAGMA foreign_keys = ON", error);
 }
 
 /* the connection's thread, after each statement: how long one that writes took, for the

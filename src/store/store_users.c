@@ -114,6 +114,22 @@ store_user_disable (sqlite3 *db, const gchar *username)
   return TRUE;
 }
 
+gboolean
+store_user_reset_password_hash (sqlite3 *db, const gchar *username, const gchar *password_hash)
+{
+  if (!store_user_set_password_hash (db, username, password_hash))
+    return FALSE;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (db, "UPDATE sessions SET ended_at = ?2 WHERE ended_at IS NULL AND user_id = "
+                          "(SELECT id FROM users WHERE username = ?1)", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, username, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, db_now_ms ());
+    sqlite3_step (st);
+  }
+  sqlite3_finalize (st);
+  return TRUE;
+}
+
 gint
 store_users_count (sqlite3 *db)
 {

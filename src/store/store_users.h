@@ -8,7 +8,7 @@
 typedef struct {
   gint64  id;
   gchar  *username;
-  gchar  *role;          /* admin | reviewer | lead | auditor */
+  gchar  *role;          /* admin | reviewer | lead | auditor | clerk */
   gchar  *department;
   gboolean disabled;
 } User;
@@ -24,6 +24,8 @@ gboolean   store_user_add (sqlite3 *db, const gchar *username, const gchar *pass
 gboolean   store_user_set_password_hash (sqlite3 *db, const gchar *username, const gchar *password_hash);
 /* disabled now, and every open session of the account ended; FALSE: no such user */
 gboolean   store_user_disable (sqlite3 *db, const gchar *username);
+/* a new password hash, and every open session of the account ends (a password reset) */
+gboolean   store_user_reset_password_hash (sqlite3 *db, const gchar *username, const gchar *password_hash);
 gint       store_users_count (sqlite3 *db);
 GPtrArray *store_users_list (sqlite3 *db);   /* of User*, by name */
 

@@ -304,7 +304,16 @@ api_case_create (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObjec
   const gchar *owner = c.owner;
   if (g_strcmp0 (id->user->role, "reviewer") == 0 || (!owner && g_strcmp0 (id->user->role, "lead") == 0))
     owner = id->user->username;
-  g_autoptr (CaseRow) row = cases_create (app->db, app->config, auth_actor (id), &f, owner, &error);
+  /* co_reviewers (intake names them with the case): every name checked before anything is made */
+  AssignBody co = { 0 };
+  gboolean with_co = json_object_has_member (body, "co_reviewers");
+  gboolean ok = !with_co || bodies_parse_assign (body, &co, &error);
+  for (guint i = 0; ok && co.co_reviewers && i < co.co_reviewers->len; i++)
+    ok = cases_check_reviewer (app->db, owner, g_ptr_array_index (co.co_reviewers, i), &error);
+  g_autoptr (CaseRow) row = ok ? cases_create (app->db, app->config, auth_actor (id), &f, owner, &error) : NULL;
+  for (guint i = 0; row && co.co_reviewers && i < co.co_reviewers->len; i++)   /* checked above: audited as assign does */
+    cases_add_reviewer (app->db, auth_actor (id), row, g_ptr_array_index (co.co_reviewers, i), NULL);
+  g_clear_pointer (&co.co_reviewers, g_ptr_array_unref);
   if (!row) {
     http_exchange_respond_error (ex, error);
     return;
@@ -567,10 +576,14 @@ api_handle (KanyanApp *app, HttpExchange *ex)
     { api_review_geo (app, ex, id, body); return; }
   if (n == 1 && g_strcmp0 (parts[0], "users") == 0 && get)
     { api_user_list (app, ex, id); return; }
+  if (n == 1 && g_strcmp0 (parts[0], "staff") == 0 && get)
+    { api_admin_staff (app, ex, id); return; }
   if (n == 1 && g_strcmp0 (parts[0], "users") == 0 && post)
     { api_admin_user_add (app, ex, id, body); return; }
   if (n == 3 && g_strcmp0 (parts[0], "users") == 0 && g_strcmp0 (parts[2], "disable") == 0 && post)
     { api_admin_user_disable (app, ex, id, parts[1]); return; }
+  if (n == 3 && g_strcmp0 (parts[0], "users") == 0 && g_strcmp0 (parts[2], "reset-password") == 0 && post)
+    { api_admin_user_reset_password (app, ex, id, parts[1]); return; }
   if (n == 1 && g_strcmp0 (parts[0], "alerts") == 0 && get)
     { api_admin_alerts (app, ex, id); return; }
   if (n == 2 && g_strcmp0 (parts[0], "webhooks") == 0 && g_strcmp0 (parts[1], "deliveries") == 0 && get)

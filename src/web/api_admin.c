@@ -73,6 +73,29 @@ api_admin_case_type_save (KanyanApp *app, HttpExchange *ex, const Identity *id, 
   api_respond_builder (ex, key ? 200 : 201, b);
 }
 
+/* GET /api/staff: who may own or co-review a case (active reviewers and leads), for whoever
+ * may create one — the intake page's owner and co-reviewer fields; never passwords or dates */
+void
+api_admin_staff (KanyanApp *app, HttpExchange *ex, const Identity *id)
+{
+  if (!api_allowed (app, ex, id, ABILITY_CREATE_CASE, NULL))
+    return;
+  g_autoptr (GPtrArray) users = users_list (app->db);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_builder_set_member_name (b, "staff");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < users->len; i++) {
+    User *u = g_ptr_array_index (users, i);
+    if (u->disabled || (g_strcmp0 (u->role, "reviewer") != 0 && g_strcmp0 (u->role, "lead") != 0))
+      continue;
+    json_builder_begin_object (b);
+    user_members (b, u);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  api_respond_builder (ex, 200, b);
+}
+
 /* POST /api/users {username, role, department?}: the new account's password is shown once */
 void
 api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body)
@@ -117,6 +140,32 @@ api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, co
   }
   audit_note (app->db, auth_actor (id), "user.disabled", "", "username", username, NULL);
   http_exchange_respond (ex, 204, "text/plain", NULL);
+}
+
+/* POST /api/users/{name}/reset-password {}: a new one-time password, shown once in the answer
+ * (only its hash is kept); the account's sessions end. Kanyan has no "must change at next
+ * sign-in" state: the user changes it with `kanyan user passwd` or asks again. Audited, never
+ * the password. An admin does not reset its own account here (it knows its password). */
+void
+api_admin_user_reset_password (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *username)
+{
+  if (!api_allowed (app, ex, id, ABILITY_MANAGE_USERS, NULL))
+    return;
+  if (g_strcmp0 (username, id->user->username) == 0) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_CONFLICT, "an admin does not reset its own password here");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *password = users_reset_password (app->db, username, &error);
+  if (!password) {
+    http_exchange_respond_error (ex, error);
+    return;
+  }
+  audit_note (app->db, auth_actor (id), "user.password_reset", "", "username", username, NULL);
+  g_autoptr (JsonBuilder) b = api_object_begin ();
+  json_out_str (b, "username", username);
+  json_out_str (b, "password", password);   /* once */
+  api_respond_builder (ex, 200, b);
 }
 
 /* GET /api/alerts: what an administrator must see now — live inspections whose recording

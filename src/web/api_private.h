@@ -41,6 +41,8 @@ void api_admin_case_type_save (KanyanApp *app, HttpExchange *ex, const Identity 
                                JsonObject *body);   /* key NULL: create */
 void api_admin_user_add (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject *body);
 void api_admin_user_disable (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *username);
+void api_admin_staff (KanyanApp *app, HttpExchange *ex, const Identity *id);
+void api_admin_user_reset_password (KanyanApp *app, HttpExchange *ex, const Identity *id, const gchar *username);
 void api_admin_alerts (KanyanApp *app, HttpExchange *ex, const Identity *id);
 /* api_webhooks.c */
 void api_webhooks_deliveries (KanyanApp *app, HttpExchange *ex, const Identity *id);

@@ -423,12 +423,12 @@ bodies_parse_case_type (JsonObject *obj, const gchar *key_from_url, CaseTypeDef 
 gboolean
 bodies_parse_user (JsonObject *obj, UserBody *out, GError **error)
 {
-  static const gchar *const roles[] = { "admin", "reviewer", "lead", "auditor", NULL };
+  static const gchar *const roles[] = { "admin", "reviewer", "lead", "auditor", "clerk", NULL };
   if (!required_strings (obj, error, "username", &out->username, "role", &out->role) ||
       !optional_string (obj, "department", &out->department, error))
     return FALSE;
   if (!g_strv_contains (roles, out->role)) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'role' must be admin, reviewer, lead or auditor");
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'role' must be admin, reviewer, lead, auditor or clerk");
     return FALSE;
   }
   return text_limit (out->username, "username", 64, error) && text_limit (out->department, "department", 100, error);

@@ -9,11 +9,11 @@ import websocket
 from kanyan import Server
 
 IDENTITIES = ["nobody", "applicant", "other-applicant", "owner", "co-reviewer", "stranger", "lead",
-              "other-lead", "auditor", "admin"]
+              "other-lead", "auditor", "clerk", "admin"]
 STAFF = {  # username -> (role, department)
     "owner": ("reviewer", "commerce"), "co-reviewer": ("reviewer", "fire"), "stranger": ("reviewer", "commerce"),
     "lead": ("lead", "commerce"), "other-lead": ("lead", "fire"), "auditor": ("auditor", "audit"),
-    "admin": ("admin", "it"),
+    "clerk": ("clerk", "intake"), "admin": ("admin", "it"),
 }
 DENIED = {401, 403}
 
@@ -29,6 +29,7 @@ class AuthorizationMatrixTest(unittest.TestCase):
                 cls.server.add_user(name, role, dept)
         cls.case = cls.server.add_case("AZ-1", owner="owner", extra=["--co-reviewer", "co-reviewer"])
         cls.other = cls.server.add_case("AZ-2", owner="other-owner")
+        cls.server.add_user("matrix-target", "reviewer", "commerce")   # reset and disabled by the matrix
         cls.created = 0
 
     @classmethod
@@ -178,15 +179,30 @@ class AuthorizationMatrixTest(unittest.TestCase):
         body = {"title_en": "Fuel retail station opening", "title_zh": "成品油零售经营批准", "time_limit_days": 10}
         return self.rest(who, "POST", "/api/case-types/fuel-retail", body)[0] not in DENIED
 
+    def act_staff(self, who):
+        status, body = self.rest(who, "GET", "/api/staff")
+        return status == 200 and {"owner", "lead"} <= {u["username"] for u in body["staff"]}
+
+    def act_add_user(self, who):
+        AuthorizationMatrixTest.created += 1
+        body = {"username": f"matrix-user-{self.created}", "role": "reviewer", "department": "commerce"}
+        return self.rest(who, "POST", "/api/users", body)[0] not in DENIED
+
+    def act_reset_password(self, who):
+        return self.rest(who, "POST", "/api/users/matrix-target/reset-password", {})[0] not in DENIED
+
+    def act_disable_user(self, who):   # after the reset: the admin's try disables the target
+        return self.rest(who, "POST", "/api/users/matrix-target/disable", {})[0] not in DENIED
+
     def act_revoke_invites(self, who):   # last: it ends the applicant's token
         return self.rest(who, "POST", "/api/cases/AZ-1/revoke-invites", {})[0] not in DENIED
 
     EXPECTED = [
-        ("GET /api/cases (lists AZ-1)", act_list_shows_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
-        ("GET /api/cases/AZ-1", act_read_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
-        ("POST /api/cases", act_create_case, {"owner", "co-reviewer", "stranger", "lead", "other-lead", "admin"}),
-        ("POST /api/cases/AZ-1/invite", act_issue_invite, {"owner", "lead"}),
-        ("POST /api/cases/AZ-1/assign", act_assign, {"lead", "admin"}),
+        ("GET /api/cases (lists AZ-1)", act_list_shows_case, {"owner", "co-reviewer", "lead", "auditor", "clerk", "admin"}),
+        ("GET /api/cases/AZ-1", act_read_case, {"owner", "co-reviewer", "lead", "auditor", "clerk", "admin"}),
+        ("POST /api/cases", act_create_case, {"owner", "co-reviewer", "stranger", "lead", "other-lead", "clerk", "admin"}),
+        ("POST /api/cases/AZ-1/invite", act_issue_invite, {"owner", "lead", "clerk", "admin"}),
+        ("POST /api/cases/AZ-1/assign", act_assign, {"lead", "clerk", "admin"}),
         ("GET /api/users", act_list_users, {"admin"}),
         ("GET /api/invite?case=AZ-1", act_applicant_page, {"applicant"}),
         ("WS join AZ-1 as reviewer", act_ws_join_reviewer, {"owner", "co-reviewer", "lead"}),
@@ -194,7 +210,7 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("WHIP POST /whip/AZ-1", act_whip_publish, {"applicant"}),
         ("POST /api/cases/AZ-1/marks (fire item)", act_mark, {"co-reviewer"}),
         ("POST /api/cases/AZ-1/marks (owner's item)", act_mark_owners_item, {"owner", "lead"}),
-        ("GET /api/cases/AZ-1/marks", act_read_marks, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
+        ("GET /api/cases/AZ-1/marks", act_read_marks, {"owner", "co-reviewer", "lead", "auditor", "clerk", "admin"}),
         ("POST /api/cases/AZ-1/decisions", act_decide, {"owner"}),
         ("POST /api/cases/AZ-1/countersign", act_countersign, {"lead"}),
         ("POST /api/cases/AZ-1/stills (owner's item)", act_capture_still, {"owner", "lead"}),
@@ -203,14 +219,18 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("POST /api/invite/geo?case=AZ-1", act_geo, {"applicant"}),
         ("GET /api/cases/AZ-1/timeline", act_timeline, {"lead", "auditor"}),
         ("GET /api/cases/AZ-1/integrity", act_integrity, {"lead", "auditor"}),
-        ("GET /api/search?ref=AZ-1 (finds it)", act_search_finds_case, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
+        ("GET /api/search?ref=AZ-1 (finds it)", act_search_finds_case, {"owner", "co-reviewer", "lead", "auditor", "clerk", "admin"}),
         ("GET /media/recordings/{id}", act_read_recording, {"owner", "co-reviewer", "lead", "auditor"}),
-        ("GET /api/cases/AZ-1/report.pdf", act_report_pdf, {"owner", "co-reviewer", "lead", "auditor", "admin"}),
+        ("GET /api/cases/AZ-1/report.pdf", act_report_pdf, {"owner", "co-reviewer", "lead", "auditor", "clerk", "admin"}),
         ("GET /api/case-types", act_case_types, {"owner", "co-reviewer", "stranger", "lead", "other-lead", "auditor",
-                                                 "admin"}),
+                                                 "clerk", "admin"}),
         ("POST /api/case-types/fuel-retail", act_edit_case_type, {"admin"}),
         ("POST /api/cases/AZ-1/reopen", act_reopen, {"lead", "admin"}),
-        ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead"}),
+        ("GET /api/staff", act_staff, {"owner", "co-reviewer", "stranger", "lead", "other-lead", "clerk", "admin"}),
+        ("POST /api/users", act_add_user, {"admin"}),
+        ("POST /api/users/{name}/reset-password", act_reset_password, {"admin"}),
+        ("POST /api/users/{name}/disable", act_disable_user, {"admin"}),
+        ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead", "clerk", "admin"}),
     ]
 
     def test_matrix(self):

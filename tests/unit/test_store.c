@@ -143,6 +143,7 @@ test_item_departments (Fixture *f, gconstpointer data)
                "ALTER TABLE participants DROP COLUMN ice_at;");
   exec (f->db, "DROP TABLE webhook_outbox; DROP TABLE webhook_cursor;");   /* 13 */
   exec (f->db, "DROP TABLE watch_tokens;");   /* 14 */
+  /* 15 rebuilds users from whatever it finds: nothing to undo */
   exec (f->db, "PRAGMA user_version = 8");
   db_close (f->db);
   g_autoptr (GError) error = NULL;
@@ -151,6 +152,44 @@ test_item_departments (Fixture *f, gconstpointer data)
   g_assert_cmpint (db_schema_version (f->db), ==, db_latest_version ());
   g_autofree gchar *upgraded = fuel_departments (f->db);
   g_assert_cmpstr (upgraded, ==, ",,,fire,fire,,,");
+}
+
+/* migration 15 (the clerk role): the users table rebuilt under its name with its rows and ids,
+ * on a database holding accounts, sessions and a case that refer to them */
+static void
+test_clerk_role (Fixture *f, gconstpointer data)
+{
+  /* back to schema 14's table (the CHECK without 'clerk'), with rows pointing at it */
+  exec (f->db, "PRAGMA foreign_keys = OFF;"
+               "CREATE TABLE users_old (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,"
+               "  role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'lead', 'auditor')),"
+               "  department TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, disabled_at INTEGER,"
+               "  failed_logins INTEGER NOT NULL DEFAULT 0, last_failed_at INTEGER);"
+               "DROP TABLE users; ALTER TABLE users_old RENAME TO users; PRAGMA foreign_keys = ON;"
+               "INSERT INTO users (id, username, password_hash, role, department, created_at) VALUES"
+               "  (7, 'li', 'h1', 'reviewer', 'commerce', 1), (9, 'wang', 'h2', 'admin', '', 2);"
+               "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at) VALUES (7, 't1', 1, 1);");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CaseRow) row = add_case (f->db, "C-15", "fuel-retail", &error);
+  g_assert_no_error (error);
+  exec (f->db, "UPDATE cases SET owner_id = 7 WHERE ref = 'C-15'; INSERT INTO case_reviewers VALUES ((SELECT id FROM cases), 9);");
+  g_assert_false (db_exec (f->db, "INSERT INTO users (username, password_hash, role, created_at) VALUES ('x', 'h', 'clerk', 1)", NULL));
+  exec (f->db, "PRAGMA user_version = 14");
+  db_close (f->db);
+  f->db = db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (db_schema_version (f->db), ==, db_latest_version ());
+  /* a clerk may be stored now; the rows kept their ids and everything still points at them */
+  exec (f->db, "INSERT INTO users (username, password_hash, role, created_at) VALUES ('zhou', 'h3', 'clerk', 3)");
+  g_assert_cmpint (query_int (f->db, "SELECT id FROM users WHERE username = 'li' AND role = 'reviewer'"), ==, 7);
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'li'"), ==, 1);
+  g_assert_cmpint (query_int (f->db, "SELECT u.id FROM cases c JOIN users u ON u.id = c.owner_id WHERE c.ref = 'C-15'"), ==, 7);
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM pragma_foreign_key_list('sessions') WHERE \"table\" = 'users'"), ==, 1);
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
+  g_assert_cmpint (query_int (f->db, "PRAGMA foreign_keys"), ==, 1);   /* on again after the migrations */
+  /* and foreign keys are enforced again */
+  g_assert_false (db_exec (f->db, "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at) VALUES (999, 't2', 1, 1)", NULL));
+  g_assert_false (db_exec (f->db, "INSERT INTO users (username, password_hash, role, created_at) VALUES ('y', 'h', 'king', 1)", NULL));
 }
 
 static void
@@ -388,6 +427,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/store/schema-and-seed", Fixture, NULL, setup, test_schema_and_seed, teardown);
   g_test_add ("/store/item-departments", Fixture, NULL, setup, test_item_departments, teardown);
+  g_test_add ("/store/clerk-role", Fixture, NULL, setup, test_clerk_role, teardown);
   g_test_add ("/store/newer-schema-refused", Fixture, NULL, setup, test_newer_schema_refused, teardown);
   g_test_add ("/store/not-a-database", Fixture, NULL, setup, test_not_a_database, teardown);
   g_test_add ("/store/cases", Fixture, NULL, setup, test_cases, teardown);
