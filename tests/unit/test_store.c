@@ -143,6 +143,7 @@ test_item_departments (Fixture *f, gconstpointer data)
                "ALTER TABLE participants DROP COLUMN ice_at;");
   exec (f->db, "DROP TABLE webhook_outbox; DROP TABLE webhook_cursor;");   /* 13 */
   exec (f->db, "DROP TABLE watch_tokens;");   /* 14 */
+  exec (f->db, "DROP TABLE slots; DROP TABLE invite_codes;");   /* 16 (booking) */
   exec (f->db, "PRAGMA user_version = 8");
   db_close (f->db);
   g_autoptr (GError) error = NULL;
