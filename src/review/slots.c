@@ -335,6 +335,6 @@ slots_ics (const CaseRow *row, const SlotRow *s)
       "请在此时打开您的邀请链接，审查人员将接入。", row->type_title_en, row->type_title_zh);
   IcsEvent ev = { .uid = uid, .stamp_ms = db_now_ms (), .start_ms = s->starts_at, .end_ms = s->ends_at,
                   .summary = summary, .description = description, .location = row->site_address,
-                  .cancelled = g_strcmp0 (s->state, "cancelled") == 0 };
+                  .sequence = s->revision, .cancelled = g_strcmp0 (s->state, "cancelled") == 0 };
   return ics_event (&ev);
 }

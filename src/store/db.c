@@ -152,7 +152,8 @@ static const gchar *const migrations[] = {
   "  starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,"
   "  state TEXT NOT NULL DEFAULT 'offered' CHECK (state IN ('offered', 'booked', 'cancelled')),"
   "  offered_by TEXT NOT NULL, created_at INTEGER NOT NULL, booked_by TEXT, booked_at INTEGER,"
-  "  cancelled_by TEXT, cancelled_at INTEGER, reason TEXT);"
+  "  cancelled_by TEXT, cancelled_at INTEGER, reason TEXT,"
+  "  revision INTEGER NOT NULL DEFAULT 0);"   /* + 1 on every change: the .ics SEQUENCE */
   "CREATE INDEX slots_reviewer ON slots (reviewer, starts_at);"
   "CREATE INDEX slots_case ON slots (case_id, starts_at);"
   "CREATE TABLE invite_codes ("

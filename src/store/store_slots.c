@@ -5,7 +5,7 @@
 #include "core/errors.h"
 
 #define SLOT_COLUMNS "s.id, s.case_id, c.ref, s.reviewer, s.starts_at, s.ends_at, s.state, s.offered_by, " \
-                     "s.created_at, s.booked_by, s.booked_at, s.cancelled_by, s.cancelled_at, s.reason " \
+                     "s.created_at, s.booked_by, s.booked_at, s.cancelled_by, s.cancelled_at, s.reason, s.revision " \
                      "FROM slots s JOIN cases c ON c.id = s.case_id "
 
 void
@@ -41,6 +41,7 @@ slot_from (sqlite3_stmt *st)
   s->cancelled_by = db_column_dup (st, 11, NULL);
   s->cancelled_at = sqlite3_column_int64 (st, 12);
   s->reason = db_column_dup (st, 13, NULL);
+  s->revision = sqlite3_column_int (st, 14);
   return s;
 }
 
@@ -124,7 +125,7 @@ store_slot_set_time (sqlite3 *db, gint64 slot_id, gint64 starts_at, gint64 ends_
 {
   sqlite3_stmt *st = NULL;
   gboolean done = FALSE;
-  if (sqlite3_prepare_v2 (db, "UPDATE slots SET starts_at = ?2, ends_at = ?3 WHERE id = ?1", -1, &st, NULL) ==
+  if (sqlite3_prepare_v2 (db, "UPDATE slots SET starts_at = ?2, ends_at = ?3, revision = revision + 1 WHERE id = ?1", -1, &st, NULL) ==
       SQLITE_OK) {
     sqlite3_bind_int64 (st, 1, slot_id);
     sqlite3_bind_int64 (st, 2, starts_at);
@@ -140,11 +141,11 @@ store_slot_set_state (sqlite3 *db, gint64 slot_id, const gchar *state, const gch
 {
   const gchar *sql;
   if (g_strcmp0 (state, "booked") == 0)
-    sql = "UPDATE slots SET state = 'booked', booked_by = ?2, booked_at = ?4, reason = ?3 WHERE id = ?1";
+    sql = "UPDATE slots SET state = 'booked', booked_by = ?2, booked_at = ?4, reason = ?3, revision = revision + 1 WHERE id = ?1";
   else if (g_strcmp0 (state, "offered") == 0)
-    sql = "UPDATE slots SET state = 'offered', booked_by = NULL, booked_at = NULL, reason = ?3 WHERE id = ?1";
+    sql = "UPDATE slots SET state = 'offered', booked_by = NULL, booked_at = NULL, reason = ?3, revision = revision + 1 WHERE id = ?1";
   else
-    sql = "UPDATE slots SET state = 'cancelled', cancelled_by = ?2, cancelled_at = ?4, reason = ?3 WHERE id = ?1";
+    sql = "UPDATE slots SET state = 'cancelled', cancelled_by = ?2, cancelled_at = ?4, reason = ?3, revision = revision + 1 WHERE id = ?1";
   sqlite3_stmt *st = NULL;
   gboolean done = FALSE;
   if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK) {

@@ -8,6 +8,7 @@
 typedef struct {
   gint64 id, case_id, starts_at, ends_at, created_at, booked_at, cancelled_at;   /* ms since epoch */
   gchar *case_ref, *reviewer, *state, *offered_by, *booked_by, *cancelled_by, *reason;
+  gint   revision;   /* how many changes (bookings, moves, cancellations) it has seen */
 } SlotRow;
 void       slot_row_free (SlotRow *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlotRow, slot_row_free)

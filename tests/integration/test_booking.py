@@ -118,6 +118,7 @@ class BookingTest(unittest.TestCase):
         self.assertEqual(int(event.decoded("DTSTART").timestamp() * 1000), ms(MONDAY, "14:00"))
         self.assertEqual(int(event.decoded("DTEND").timestamp() * 1000), ms(MONDAY, "14:45"))
         self.assertIn("BK-1", str(event["SUMMARY"]))
+        self.assertEqual(int(event["SEQUENCE"]), 2)   # booked, moved: a phone's calendar takes the new time
         self.assertTrue(str(event["UID"]))
         # an offered slot has no calendar file
         status, refused = self.as_applicant("GET", f"/api/invite/slots/{a['id']}/ics")
