@@ -267,6 +267,10 @@ class BookingTest(unittest.TestCase):
         # not a code at all
         status, _, raw = self.get_short("/i/U")
         self.assertEqual(status, 404)
+        # the /i route takes nothing else: pages whose names begin with "i" are still files
+        status, headers, _ = self.get_short("/index.html")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/html"), headers)
 
     def test_9_guessing_is_rate_limited(self):   # last: it spends this address's budget
         self.server.add_case("BK-9")
