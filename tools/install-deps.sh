@@ -6,7 +6,7 @@ libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-g
 gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-tools
 libnice-dev libwebsockets-dev libwebsockets-evlib-glib libjson-glib-dev libsqlite3-dev sqlite3
 libsodium-dev libsystemd-dev systemd libqrencode-dev libzip-dev libcairo2-dev libpango1.0-dev fonts-droid-fallback libavformat-dev libavcodec-dev libavutil-dev libssl-dev ffmpeg
-libsoup-3.0-dev python3 python3-aiortc python3-numpy python3-websocket python3-prometheus-client chromium nftables iproute2 util-linux coturn
+libsoup-3.0-dev python3 python3-aiortc python3-numpy python3-websocket python3-prometheus-client python3-icalendar chromium nftables iproute2 util-linux coturn
 clang man-db qrencode poppler-utils firefox-esr vlc-bin vlc-plugin-base"
 missing=""
 for p in $PKGS; do

@@ -11,6 +11,7 @@
 #include "live/room.h"
 #include "web/whip.h"
 #include "web/whep.h"
+#include "web/short_link.h"
 #include "web/api.h"
 #include "web/media_http.h"
 #include "web/signaling.h"
@@ -82,6 +83,7 @@ static const HttpRoute routes[] = {
   { "/whep/",  TRUE,  whep_handle },
   { "/whep",   FALSE, whep_handle },
   { "/media/", TRUE,  media_http_handle },
+  { "/i/",     TRUE,  short_link_handle },   /* an invite's short code (booking) */
   { "/metrics", FALSE, metrics_http_handle },   /* 404 here when [metrics] bind serves it (below) */
 };
 

@@ -13,6 +13,7 @@
 #include "archive/export.h"
 #include "archive/backup.h"
 #include "app/journal.h"
+#include "app/cli_slots.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -201,8 +202,9 @@ cmd_case (int argc, char **argv)
 {
   CommonOptions o = { 0 };
   gchar *ref = NULL, *type = NULL, *owner = NULL, *applicant = NULL, *phone = NULL, *address = NULL, *site = NULL;
-  gchar **co_reviewers = NULL, *out = NULL, *ttl = NULL;
+  gchar **co_reviewers = NULL, *out = NULL, *ttl = NULL, *at = NULL;
   gboolean json = FALSE, qr = FALSE;
+  gint minutes = 0;
   GOptionEntry extra[] = {
     { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, "Case reference (add, invite, revoke, assign)", "REF" },
     { "type", 0, 0, G_OPTION_ARG_STRING, &type, "Case type key: fuel-retail, food-business (add)", "KEY" },
@@ -216,6 +218,8 @@ cmd_case (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { "qr", 0, 0, G_OPTION_ARG_NONE, &qr, "Also print the invite as a QR code (add, invite)", NULL },
     { "ttl", 0, 0, G_OPTION_ARG_STRING, &ttl, "How long the viewing token lives: 2h, 90m, 1h30m (watch-token; default 2h)", "TIME" },
+    { "at", 0, 0, G_OPTION_ARG_STRING, &at, "When the slot begins, the bureau's time (slot add)", "\"YYYY-MM-DD HH:MM\"" },
+    { "minutes", 0, 0, G_OPTION_ARG_INT, &minutes, "How long the slot lasts (slot add; default 30)", "N" },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -225,6 +229,7 @@ cmd_case (int argc, char **argv)
               "export: writes the case as one ZIP bundle (report, recordings, stills, audit entries).\n"
               "revoke: revokes every live invite of a case (a connected applicant stays until it leaves).\n"
               "watch-token: issues a WHEP viewing token for the case's live inspection (--ttl, docs/whep.md).\n"
+              "slot add|list: offers an inspection slot (--at, --minutes) or lists the case's slots.\n"
               "list: lists the cases.", &o, extra, &error)) {
     g_printerr ("kanyan case: %s\n", error->message);
     return 2;
@@ -232,7 +237,7 @@ cmd_case (int argc, char **argv)
   const gchar *verb = argc > 1 ? argv[1] : NULL;
   if (g_strcmp0 (verb, "add") != 0 && g_strcmp0 (verb, "list") != 0 && g_strcmp0 (verb, "invite") != 0 &&
       g_strcmp0 (verb, "revoke") != 0 && g_strcmp0 (verb, "assign") != 0 && g_strcmp0 (verb, "export") != 0 &&
-      g_strcmp0 (verb, "watch-token") != 0) {
+      g_strcmp0 (verb, "watch-token") != 0 && g_strcmp0 (verb, "slot") != 0) {
     g_printerr ("kanyan case: say 'add', 'invite', 'revoke', 'assign', 'export', 'watch-token' or 'list' (see --help)\n");
     return 2;
   }
@@ -251,6 +256,8 @@ cmd_case (int argc, char **argv)
     }
     return 0;
   }
+  if (g_strcmp0 (verb, "slot") == 0)
+    return cli_case_slot (app, argc > 2 ? argv[2] : NULL, ref, at, minutes, json);
   if (g_strcmp0 (verb, "revoke") == 0) {
     g_autoptr (CaseRow) row = ref ? store_case_get (app->db, ref, &error) : NULL;
     if (!row) {
@@ -343,13 +350,15 @@ assign_failed:
     json_out_str (b, "invite_url", invite->url);
     json_out_str (b, "token", invite->token);
     json_out_int (b, "expires_at", invite->expires_at);
+    json_out_str (b, "short_code", invite->short_code);
+    json_out_str (b, "short_url", invite->short_url);
     json_builder_end_object (b);
     g_autoptr (JsonNode) root = json_builder_get_root (b);
     g_autofree gchar *text = json_to_string (root, FALSE);
     g_print ("%s\n", text);
   } else {
-    g_print ("case %s (%s)%s\ninvite URL: %s\ntoken: %s\n", row->ref, row->type_title_en,
-             adding ? " created" : "", invite->url, invite->token);
+    g_print ("case %s (%s)%s\ninvite URL: %s\nshort link: %s\ntoken: %s\n", row->ref, row->type_title_en,
+             adding ? " created" : "", invite->url, invite->short_url, invite->token);
   }
   if (qr) {
     g_autofree gchar *art = qr_terminal (invite->url);
@@ -690,6 +699,7 @@ main (int argc, char **argv)
                 "  case invite issue a new applicant invite for a case\n"
                 "  case revoke revoke every invite of a case\n"
                 "  case list   list the cases\n"
+                "  case slot add --ref REF --at \"YYYY-MM-DD HH:MM\" [--minutes 30]  offer an inspection slot\n"
                 "  archive finalize FILE…  remux recording segments into seekable archives\n"
                 "  archive purge [--dry-run]  delete media past its retention period\n"
                 "  case export --ref REF --out FILE.zip  the case as one verifiable bundle\n"

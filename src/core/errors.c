@@ -37,6 +37,8 @@ static const struct { const gchar *code; guint status; } error_table[] = {
   [KANYAN_ERROR_WATCH_TOKEN_REVOKED]   = { "watch_token_revoked", 401 },
   [KANYAN_ERROR_WATCH_TOKEN_WRONG_CASE] = { "watch_token_wrong_case", 403 },
   [KANYAN_ERROR_NOT_LIVE]              = { "not_live", 409 },
+  [KANYAN_ERROR_SLOT_CONFLICT]         = { "slot_conflict", 409 },
+  [KANYAN_ERROR_NOT_WORKING_DAY]        = { "not_working_day", 409 },
 };
 
 const gchar *

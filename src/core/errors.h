@@ -37,6 +37,8 @@ typedef enum {
   KANYAN_ERROR_WATCH_TOKEN_REVOKED,     /* a WHEP viewing token revoked by a reviewer or lead (401) */
   KANYAN_ERROR_WATCH_TOKEN_WRONG_CASE,  /* a WHEP viewing token issued for another case (403) */
   KANYAN_ERROR_NOT_LIVE,                /* a WHEP viewer came while no applicant media flows (409) */
+  KANYAN_ERROR_SLOT_CONFLICT,           /* booking: the reviewer has another slot at that time (409) */
+  KANYAN_ERROR_NOT_WORKING_DAY,         /* booking: the slot falls on a weekend or holiday of the calendar (409) */
 } KanyanError;
 
 #define KANYAN_ERROR (kanyan_error_quark ())

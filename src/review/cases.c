@@ -4,6 +4,7 @@
 #include "review/cases.h"
 #include "review/audit.h"
 #include "review/calendar.h"
+#include "review/short_code.h"
 #include "core/errors.h"
 #include "review/users.h"
 #include "review/workflow.h"
@@ -15,6 +16,8 @@ invite_free (Invite *invite)
     return;
   g_free (invite->token);
   g_free (invite->url);
+  g_free (invite->short_code);
+  g_free (invite->short_url);
   g_free (invite);
 }
 
@@ -114,12 +117,19 @@ cases_issue_invite (sqlite3 *db, const gchar *actor, const KanyanConfig *cfg, co
   gchar *token = store_invite_issue (db, row->id, cfg->invite_days, error);
   if (!token)
     return NULL;
+  gchar *short_code = short_code_issue (db, token, error);
+  if (!short_code) {
+    g_free (token);
+    return NULL;
+  }
   g_autofree gchar *expires = g_strdup_printf ("%" G_GINT64_FORMAT, db_now_ms () + (gint64) cfg->invite_days * 24 * 3600 * 1000);
   audit_note (db, actor, "invite.issued", row->ref, "expires_at", expires, NULL);   /* never the token */
   workflow_note (db, actor, row, CASE_EVENT_INVITE);
   Invite *invite = g_new0 (Invite, 1);
   invite->token = token;
   invite->url = cases_invite_url (cfg, row->ref, token);
+  invite->short_code = short_code;
+  invite->short_url = short_code_url (cfg, short_code);
   invite->expires_at = db_now_ms () + (gint64) cfg->invite_days * 24 * 3600 * 1000;
   return invite;
 }

@@ -7,6 +7,8 @@ typedef struct {
   gchar *token;        /* shown once, never stored */
   gchar *url;          /* the applicant page with the case and token */
   gint64 expires_at;
+  gchar *short_code;   /* the same capability for an SMS: /i/CODE (review/short_code.c) */
+  gchar *short_url;
 } Invite;
 void invite_free (Invite *invite);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Invite, invite_free)

@@ -156,6 +156,21 @@ static const gchar *const migrations[] = {
   "  last_failed_at FROM users;"
   "DROP TABLE users;"
   "ALTER TABLE users_v15 RENAME TO users;",
+  /* 16 (booking): inspection slots a reviewer offers a case, booked, moved or cancelled with a
+   * reason (review/slots.c); the short codes of invites (/i/CODE): the code's hash, and the
+   * invite's token sealed under a key only the code gives (review/short_code.c) */
+  "CREATE TABLE slots ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id), reviewer TEXT NOT NULL,"
+  "  starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,"
+  "  state TEXT NOT NULL DEFAULT 'offered' CHECK (state IN ('offered', 'booked', 'cancelled')),"
+  "  offered_by TEXT NOT NULL, created_at INTEGER NOT NULL, booked_by TEXT, booked_at INTEGER,"
+  "  cancelled_by TEXT, cancelled_at INTEGER, reason TEXT,"
+  "  revision INTEGER NOT NULL DEFAULT 0);"   /* + 1 on every change: the .ics SEQUENCE */
+  "CREATE INDEX slots_reviewer ON slots (reviewer, starts_at);"
+  "CREATE INDEX slots_case ON slots (case_id, starts_at);"
+  "CREATE TABLE invite_codes ("
+  "  id INTEGER PRIMARY KEY, invite_id INTEGER NOT NULL REFERENCES invites(id),"
+  "  code_hash TEXT NOT NULL UNIQUE, sealed TEXT NOT NULL, created_at INTEGER NOT NULL);",
 };
 
 gint

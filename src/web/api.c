@@ -246,6 +246,10 @@ api_invite_issue (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
   json_builder_add_string_value (b, invite->url);
   json_builder_set_member_name (b, "expires_at");
   json_builder_add_int_value (b, invite->expires_at);
+  json_builder_set_member_name (b, "short_code");   /* booking: the same capability, for an SMS */
+  json_builder_add_string_value (b, invite->short_code);
+  json_builder_set_member_name (b, "short_url");
+  json_builder_add_string_value (b, invite->short_url);
   json_builder_set_member_name (b, "qr_svg");
   json_builder_add_string_value (b, svg ? svg : "");
   api_respond_builder (ex, 201, b);
@@ -609,6 +613,8 @@ api_handle (KanyanApp *app, HttpExchange *ex)
       api_watch_revoke (app, ex, id, row, parts[3]);
     return;
   }
+  if (api_slots_route (app, ex, id, parts, n, body))   /* booking: /api/slots, …/slots, /api/invite/slots */
+    return;
   if (n >= 2 && n <= 3 && g_strcmp0 (parts[0], "cases") == 0 && *parts[1]) {
     api_case_route (app, ex, id, parts[1], n == 3 ? parts[2] : NULL, body);
     return;

@@ -56,3 +56,6 @@ void api_audit_signing_key (KanyanApp *app, HttpExchange *ex);
 /* api_watch.c: WHEP viewing tokens */
 void api_watch_issue (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
 void api_watch_revoke (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, const gchar *token_id);
+/* api_slots.c: booking — TRUE when the path was one of its routes (answered) */
+gboolean api_slots_route (KanyanApp *app, HttpExchange *ex, const Identity *id, gchar **parts, guint n,
+                          JsonObject *body);

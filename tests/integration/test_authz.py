@@ -1,5 +1,7 @@
 """The authorization matrix: every route, signaling message and WHIP request, tried by every
 identity, must be allowed for exactly the expected set. Prints the matrix as a table."""
+import datetime
+import http.client
 import json
 import os
 import unittest
@@ -194,6 +196,64 @@ class AuthorizationMatrixTest(unittest.TestCase):
     def act_disable_user(self, who):   # after the reset: the admin's try disables the target
         return self.rest(who, "POST", "/api/users/matrix-target/disable", {})[0] not in DENIED
 
+    # booking (issue 18): one slot of AZ-1, offered once by its owner, for the slot routes
+    def az_slot(self):
+        if not getattr(self.__class__, "slot_id", None):
+            d = datetime.date.today() + datetime.timedelta(days=14)
+            d += datetime.timedelta(days=(2 - d.weekday()) % 7)   # a Wednesday
+            status, body = self.server.api("POST", "/api/cases/AZ-1/slots", {"at": f"{d.isoformat()} 10:00"},
+                                           user="owner")
+            assert status == 201, body
+            self.__class__.slot_id = body["id"]
+            self.__class__.slot_day = d
+        return self.__class__.slot_id
+
+    def act_desk_shows_slot(self, who):
+        slot = self.az_slot()
+        status, body = self.rest(who, "GET", "/api/slots")
+        return status == 200 and slot in [s["id"] for s in body["slots"]]
+
+    def act_case_slots(self, who):
+        return self.rest(who, "GET", "/api/cases/AZ-1/slots")[0] not in DENIED
+
+    def act_offer_slot(self, who):   # a clash (409) is still "allowed"
+        self.az_slot()
+        return self.rest(who, "POST", "/api/cases/AZ-1/slots",
+                         {"at": f"{self.slot_day.isoformat()} 15:00"})[0] not in DENIED
+
+    def act_book_slot(self, who):
+        return self.rest(who, "POST", f"/api/cases/AZ-1/slots/{self.az_slot()}/book", {})[0] not in DENIED
+
+    def act_move_slot(self, who):
+        return self.rest(who, "POST", f"/api/cases/AZ-1/slots/{self.az_slot()}/move",
+                         {"at": f"{self.slot_day.isoformat()} 11:00", "reason": "authz"})[0] not in DENIED
+
+    def act_invite_slots(self, who):
+        return self.rest(who, "GET", "/api/invite/slots?case=AZ-1")[0] not in DENIED
+
+    def act_pick_slot(self, who):
+        return self.rest(who, "POST", f"/api/invite/slots/{self.az_slot()}/pick?case=AZ-1",
+                         {"reason": "authz"})[0] not in DENIED
+
+    def act_slot_ics(self, who):
+        return self.rest(who, "GET", f"/api/invite/slots/{self.az_slot()}/ics?case=AZ-1")[0] not in DENIED
+
+    def act_applicant_cancel_slot(self, who):
+        return self.rest(who, "POST", f"/api/invite/slots/{self.az_slot()}/cancel?case=AZ-1",
+                         {"reason": "authz"})[0] not in DENIED
+
+    def act_staff_cancel_slot(self, who):
+        return self.rest(who, "POST", f"/api/cases/AZ-1/slots/{self.az_slot()}/cancel",
+                         {"reason": "authz"})[0] not in DENIED
+
+    def act_short_link(self, who):   # the code is the capability: anyone holding it is sent on
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        try:
+            conn.request("GET", "/i/" + self.case["short_code"], headers=self.headers(who))
+            return conn.getresponse().status == 302
+        finally:
+            conn.close()
+
     def act_revoke_invites(self, who):   # last: it ends the applicant's token
         return self.rest(who, "POST", "/api/cases/AZ-1/revoke-invites", {})[0] not in DENIED
 
@@ -230,6 +290,19 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("POST /api/users", act_add_user, {"admin"}),
         ("POST /api/users/{name}/reset-password", act_reset_password, {"admin"}),
         ("POST /api/users/{name}/disable", act_disable_user, {"admin"}),
+        ("GET /api/slots (shows AZ-1's slot)", act_desk_shows_slot, {"owner", "co-reviewer", "lead", "auditor", "clerk",
+                                                                     "admin"}),
+        ("GET /api/cases/AZ-1/slots", act_case_slots, {"owner", "co-reviewer", "lead", "auditor", "clerk", "admin"}),
+        # the clerk (and the admin acting as one) arranges slots as it issues invites: for the owner
+        ("POST /api/cases/AZ-1/slots", act_offer_slot, {"owner", "lead", "clerk", "admin"}),
+        ("GET /api/invite/slots?case=AZ-1", act_invite_slots, {"applicant"}),
+        ("POST /api/invite/slots/{id}/pick", act_pick_slot, {"applicant"}),
+        ("GET /api/invite/slots/{id}/ics", act_slot_ics, {"applicant"}),
+        ("POST /api/invite/slots/{id}/cancel", act_applicant_cancel_slot, {"applicant"}),
+        ("POST /api/cases/AZ-1/slots/{id}/book", act_book_slot, {"owner", "lead", "clerk", "admin"}),
+        ("POST /api/cases/AZ-1/slots/{id}/move", act_move_slot, {"owner", "lead", "clerk", "admin"}),
+        ("POST /api/cases/AZ-1/slots/{id}/cancel", act_staff_cancel_slot, {"owner", "lead", "clerk", "admin"}),
+        ("GET /i/{AZ-1's short code}", act_short_link, set(IDENTITIES)),
         ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead", "clerk", "admin"}),
     ]
 

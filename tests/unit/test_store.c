@@ -144,6 +144,7 @@ test_item_departments (Fixture *f, gconstpointer data)
   exec (f->db, "DROP TABLE webhook_outbox; DROP TABLE webhook_cursor;");   /* 13 */
   exec (f->db, "DROP TABLE watch_tokens;");   /* 14 */
   /* 15 rebuilds users from whatever it finds: nothing to undo */
+  exec (f->db, "DROP TABLE slots; DROP TABLE invite_codes;");   /* 16 (booking) */
   exec (f->db, "PRAGMA user_version = 8");
   db_close (f->db);
   g_autoptr (GError) error = NULL;
@@ -174,6 +175,7 @@ test_clerk_role (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   exec (f->db, "UPDATE cases SET owner_id = 7 WHERE ref = 'C-15'; INSERT INTO case_reviewers VALUES ((SELECT id FROM cases), 9);");
   g_assert_false (db_exec (f->db, "INSERT INTO users (username, password_hash, role, created_at) VALUES ('x', 'h', 'clerk', 1)", NULL));
+  exec (f->db, "DROP TABLE slots; DROP TABLE invite_codes;");   /* 16 (booking) made again */
   exec (f->db, "PRAGMA user_version = 14");
   db_close (f->db);
   f->db = db_open (f->path, &error);

@@ -346,6 +346,7 @@ async function makeInvite() {
   $('copy').classList.remove('hidden');
   // the SVG is drawn by our own server from the URL (qr.c): markup we trust
   $('invite-qr').innerHTML = invite.qr_svg;
+  document.dispatchEvent(new CustomEvent('kanyan:invite', { detail: invite }));   // slots.js shows the short link
 }
 
 applyTranslations();
