@@ -469,6 +469,8 @@ api_me (KanyanApp *app, HttpExchange *ex, const Identity *id)
   }
   g_autoptr (JsonBuilder) b = api_object_begin ();
   user_members (b, id->user);
+  json_builder_set_member_name (b, "timezone");   /* [bureau]: the zone pages show times in */
+  json_builder_add_string_value (b, config_timezone (app->config));
   json_builder_set_member_name (b, "can");
   json_builder_begin_array (b);
   for (Ability a = 0; a < N_ABILITIES; a++)
