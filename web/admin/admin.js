@@ -1,5 +1,5 @@
 // admin/admin.js — case types and accounts for admins (the server refuses everyone else).
-import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { t, tv, fmtTime, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 import { signIn } from '../lib/staff.js';
 
@@ -55,7 +55,7 @@ async function loadUsers() {
   if (!r.ok) return;
   $('users').replaceChildren(...r.body.users.map((u) => {
     const tr = document.createElement('tr');
-    tr.append(cell(u.username), cell(u.role), cell(u.department));
+    tr.append(cell(u.username), cell(tv('role', u.role)), cell(tv('dept', u.department)));
     const td = document.createElement('td');
     if (u.disabled) td.textContent = t('admin.disabled');
     else {
@@ -84,7 +84,7 @@ async function loadAlerts() {
   const alerts = r.ok ? r.body.alerts : [];
   $('alerts').hidden = alerts.length === 0;
   $('alerts').textContent = alerts.map((a) => `${t(a.reason === 'disk_full' ? 'admin.alert.diskFull' : 'admin.alert.writeFailed')} ` +
-    `${a.case} (${t('admin.alert.since')} ${new Date(a.since).toLocaleTimeString()})`).join(' · ');
+    `${a.case} (${t('admin.alert.since')} ${fmtTime(a.since)})`).join(' · ');
 }
 
 applyTranslations();
