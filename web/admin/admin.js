@@ -2,6 +2,7 @@
 import { t, tv, fmtTime, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 import { signIn } from '../lib/staff.js';
+import { errorText } from '../lib/errors.js';
 
 const $ = (id) => document.getElementById(id);
 let types = [];
@@ -46,7 +47,7 @@ async function saveType(e) {
   if (!sameItems) body.items = items;
   const r = existing ? await api(`/api/case-types/${encodeURIComponent(key)}`, body)
     : await api('/api/case-types', { key, ...body });
-  $('type-result').textContent = r.ok ? t('admin.saved') : (r.body ? r.body.message : t('err.network'));
+  $('type-result').textContent = r.ok ? t('admin.saved') : errorText(r.body);
   if (r.ok) loadTypes();
 }
 
@@ -73,7 +74,7 @@ async function addUser(e) {
   e.preventDefault();
   const r = await api('/api/users', { username: $('user-name').value, role: $('user-role').value, department: $('user-dept').value });
   // the password is shown once, here, and never again
-  $('user-result').textContent = r.ok ? `${t('admin.password.once')} ${r.body.password}` : (r.body ? r.body.message : t('err.network'));
+  $('user-result').textContent = r.ok ? `${t('admin.password.once')} ${r.body.password}` : errorText(r.body);
   if (r.ok) loadUsers();
 }
 

@@ -26,7 +26,8 @@ const freePort = () => new Promise((resolve) => {
 });
 
 // A server of its own: start() resolves once /api/health answers; stop() ends it and removes
-// its directory. `config` is the settings file's text; `name` names its log in the artifacts.
+// its directory. `config` is the settings file's text; `name` names its log in the artifacts;
+// setup(server) runs before the server does (accounts made then: no first-start admin is made).
 export class StoryServer {
   constructor(name, config = '') { this.name = name; this.config = config; this.passwords = {}; }
 
@@ -38,9 +39,10 @@ export class StoryServer {
 
   get base() { return `http://127.0.0.1:${this.port}`; }
 
-  async start() {
+  async start(setup) {
     this.dir = mkdtempSync(path.join(tmpdir(), `kanyan-e2e-${this.name}-`));
     if (this.config) writeFileSync(path.join(this.dir, 'kanyan.conf'), this.config);
+    if (setup) setup(this);
     this.port = await freePort();
     const log = openSync(path.join(ARTIFACTS, `server-${this.name}.log`), 'w');
     this.proc = spawn(KANYAN, ['serve', '--no-tls', '--port', String(this.port), '--bind', '127.0.0.1',
