@@ -1,6 +1,6 @@
 // apply/apply.js — the applicant: camera and microphone to the server over WebRTC, reviewers'
 // voices back, and reconnection by itself (a new WebSocket and RTCPeerConnection each time).
-import { t, applyTranslations, installLanguageSwitch, fmtDateTime, fmtNumber } from '../lib/i18n.js';
+import { t, applyTranslations, installLanguageSwitch, fmtDateTime, fmtNumber, setTimeZone } from '../lib/i18n.js';
 import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
 import { preflight } from './preflight.js';
@@ -83,6 +83,7 @@ function renderNotice() {
   const n = invite && invite.notice;
   if (!n) return;
   const zh = document.documentElement.lang === 'zh-CN';
+  if (invite.timezone) setTimeZone(invite.timezone);   // the bureau's
   $('notice-meta').textContent = `${invite.ref} · ${fmtDateTime(n.issued_at)} · ${n.issued_by}`;
   $('notice-reason').textContent = n.reason;
   $('notice-items').replaceChildren(...n.items.map((item) => {
