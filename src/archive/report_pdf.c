@@ -89,6 +89,7 @@ static const struct { const gchar *key, *en, *zh; } words[] = {
   { "key",              "Signing key (Ed25519)",    "签名公钥 (Ed25519)" },
   { "generated",        "Report generated",         "报告生成于" },
   { "sep",              ": ",                       "：" },
+  { "sec",              "s",                        "秒" },
   { "result.pass",      "pass",                     "符合" },
   { "result.fail",      "fail",                     "不符合" },
   { "result.not_shown", "not shown",                "未展示" },
@@ -270,7 +271,7 @@ report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *lang, 
     g_autofree gchar *session = g_strdup_printf ("%" G_GINT64_FORMAT, r->session_id);
     g_autofree gchar *seq = g_strdup_printf ("%d", r->seq);
     g_autofree gchar *which = g_strdup_printf (word (zh, "segment"), session, seq);
-    pen_printf (&pen, small, 3, "%s · %s · %.1f s · %s · SHA-256 %s", which, started, r->duration_ms / 1000.0,
+    pen_printf (&pen, small, 3, "%s · %s · %.1f %s · %s · SHA-256 %s", which, started, r->duration_ms / 1000.0, word (zh, "sec"),
                 value (zh, "rec", r->purged_at ? "purged" : (r->archive_state ? r->archive_state : r->state)),
                 r->archive_sha256 ? r->archive_sha256 : "–");
   }

@@ -7,7 +7,7 @@
 // its time in the bureau's zone (the timeline's `timezone`); a captured still is shown with
 // its drawing over it. Entries that have a moment in the video are buttons (Enter, Space).
 import { t, tf, tv, applyTranslations, installLanguageSwitch, setTimeZone, fmtDateTime, fmtTime, fmtNumber,
-  currentLang } from '../lib/i18n.js';
+  fmtDay, currentLang } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 import { signIn } from '../lib/staff.js';
 import { errorText } from '../lib/errors.js';
@@ -29,7 +29,7 @@ async function search(e) {
     const li = document.createElement('li');
     li.tabIndex = 0;
     li.dataset.ref = c.ref;
-    li.textContent = `${c.ref} · ${c.applicant_name || '–'} · ${c.owner || '–'} · ${tv('status', c.status)} · ${c.accepted_on}`;
+    li.textContent = `${c.ref} · ${c.applicant_name || '–'} · ${c.owner || '–'} · ${tv('status', c.status)} · ${fmtDay(c.accepted_on)}`;
     if (c.overdue) li.append(Object.assign(document.createElement('span'), { className: 'due overdue', textContent: t('review.overdue') }));
     li.addEventListener('click', () => openCase(c.ref));
     li.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') openCase(c.ref); });
@@ -201,7 +201,7 @@ function describe(e) {
     case 'case.status':
       return tf('story.case.status', { ...vars, from: tv('status', d.from), to: tv('status', d.to) });
     case 'case.created':
-      return tf('story.case.created', { ...vars, owner: d.owner || '–', deadline: d.deadline_on || '–' });
+      return tf('story.case.created', { ...vars, owner: d.owner || '–', deadline: fmtDay(d.deadline_on) });
     case 'case.co_reviewer_added':
       return tf('story.case.co_reviewer_added', { ...vars, user: d.username, dept: tv('dept', d.department) });
     case 'case.reopened':
@@ -285,7 +285,7 @@ function render() {
   shown.names = Object.fromEntries(tl.entries.filter((e) => e.action === 'participant.joined' && e.detail && e.detail.name)
     .map((e) => [e.actor, e.detail.name]));
   $('case-facts').textContent = [c.applicant_name, c.site_address, c.owner, tv('status', c.status),
-    `${c.accepted_on} → ${c.deadline_on}`].filter(Boolean).join(' · ');
+    `${fmtDay(c.accepted_on)} → ${fmtDay(c.deadline_on)}`].filter(Boolean).join(' · ');
   $('times-in').textContent = tf('audit.times_in', { zone: tl.timezone || '' });
   // the candidate pair each peer's connection selected, session by session (issue 13)
   $('case-ice').textContent = (c.sessions || []).flatMap((s) => (s.peers || []).filter((p) => p.ice)
@@ -358,7 +358,7 @@ async function verify() {
 
 applyTranslations();
 installLanguageSwitch($('lang'), () => { search(); render(); pdfLink(); });
-window.addEventListener('resize', () => { if (shown) drawAxis(shown.tl.entries); });
+window.addEventListener('resize', () => { if (shown) { drawAxis(shown.tl.entries); movePlayhead(); } });
 const me = await signIn($('page'));
 if (me.timezone) setTimeZone(me.timezone);
 $('search').addEventListener('submit', search);

@@ -53,6 +53,12 @@ function formatter(kind) {
 export function fmtDateTime(ms) { return ms ? formatter('datetime').format(new Date(ms)) : '–'; }
 export function fmtTime(ms) { return ms ? formatter('time').format(new Date(ms)) : '–'; }
 export function fmtDate(ms) { return ms ? formatter('date').format(new Date(ms)) : '–'; }
+// a calendar day "2026-12-17" (a deadline, an acceptance: no time, no zone) in the page's language
+export function fmtDay(iso) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(iso || '')) return iso || '–';
+  return new Intl.DateTimeFormat(lang, { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit' })
+    .format(new Date(`${iso}T00:00:00Z`));
+}
 // a number in the page's language, with at most `digits` decimals
 export function fmtNumber(n, digits = 0) {
   return new Intl.NumberFormat(lang, { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(n);

@@ -2,7 +2,7 @@
 // stills, the decisions and countersignature, the reviewers, times and recordings with hashes.
 // The report itself comes from the server (GET /api/cases/{ref}/report: the one CaseReport that
 // the bundle's report.html and report.pdf render too); this page only lays it out.
-import { t, tv, fmtDateTime, setTimeZone, currentLang, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { t, tv, fmtDateTime, fmtDay, setTimeZone, currentLang, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { errorText } from '../lib/errors.js';
 import { api } from '../lib/session.js';
 
@@ -24,8 +24,8 @@ function render() {
   $('r-title').textContent = `${zh ? c.type_title.zh : c.type_title.en} — ${c.ref}`;
   $('r-facts').replaceChildren(row(t('audit.applicant'), `${c.applicant_name} ${c.applicant_phone}`),
     row(t('report.site'), c.site_address), row(t('review.owner'), c.owner), row(t('review.co'), c.co_reviewers.join(', ')),
-    row(t('review.status'), t(`status.${c.status}`)), row(t('report.accepted'), c.accepted_on),
-    row(t('review.deadline'), c.deadline_on));
+    row(t('review.status'), t(`status.${c.status}`)), row(t('report.accepted'), fmtDay(c.accepted_on)),
+    row(t('review.deadline'), fmtDay(c.deadline_on)));
   $('r-items').replaceChildren(...c.items.map((item) => {
     const li = document.createElement('li');
     const m = item.mark;
