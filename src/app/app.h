@@ -66,6 +66,9 @@ typedef struct {
   gint     webhook_retry_cap_ms;  /* … up to this */
   gint     webhook_max_attempts;  /* then the delivery is dead (an admin may retry it) */
   gint     webhook_timeout_s;     /* one POST */
+  /* [bureau] how the bureau's pages and reports speak */
+  gchar   *timezone;          /* IANA zone ("Asia/Shanghai") times are shown in; NULL: the server's local zone */
+  gchar   *language;          /* "zh-CN" or "en": what the PDF report is written in unless asked otherwise */
 } KanyanConfig;
 
 typedef struct {
@@ -89,6 +92,8 @@ KanyanConfig *config_new_defaults (void);
 gboolean      config_load_file (KanyanConfig *cfg, const gchar *path, GError **error);
 void          config_free (KanyanConfig *cfg);
 gchar        *config_public_url (const KanyanConfig *cfg);
+/* [bureau] timezone, or the name of the server's local zone (never NULL; "UTC" when it has none) */
+const gchar  *config_timezone (const KanyanConfig *cfg);
 /* SIGHUP: reads config_file again over the defaults and, when it loads whole, takes over what a
  * running server may change: [calendar] holidays and workdays, [invites] valid_days, [archive]
  * retention_days and min_free_mb, [webhooks] (but timeout_s). Returns what it did, in words; NULL and error (nothing

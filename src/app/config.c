@@ -1,5 +1,5 @@
 /* config.c — settings: embedded defaults, then a GKeyFile ([server], [media], [invites],
- * [calendar], [ice]), then command-line flags (main.c applies those). Reads files; never writes any. */
+ * [calendar], [ice], [bureau]), then command-line flags (main.c applies those). Reads files; never writes any. */
 #include "app/app.h"
 #include "review/calendar.h"
 #include "media/ice_servers.h"
@@ -38,6 +38,7 @@ config_new_defaults (void)
   cfg->min_bitrate_kbps = 150;
   cfg->start_bitrate_kbps = 1000;   /* a phone's 720p starts at 720p, not at 180p (Chromium's 300) */
   cfg->audio_first_kbps = 100;
+  cfg->language = g_strdup ("zh-CN");
   return cfg;
 }
 
@@ -247,6 +248,24 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "[metrics] bind: %s", bad_bind->message);
     return FALSE;
   }
+  replace_string (&cfg->timezone, kf, "bureau", "timezone");
+  if (cfg->timezone && !*cfg->timezone)
+    g_clear_pointer (&cfg->timezone, g_free);   /* "timezone =": the server's own */
+  if (cfg->timezone) {
+    GTimeZone *tz = g_time_zone_new_identifier (cfg->timezone);
+    if (!tz) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[bureau] timezone: '%s' is not a time zone name (like Asia/Shanghai)", cfg->timezone);
+      return FALSE;
+    }
+    g_time_zone_unref (tz);
+  }
+  replace_string (&cfg->language, kf, "bureau", "language");
+  if (g_strcmp0 (cfg->language, "zh-CN") != 0 && g_strcmp0 (cfg->language, "en") != 0) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "[bureau] language: '%s' is neither zh-CN nor en", cfg->language ? cfg->language : "");
+    return FALSE;
+  }
   if (cfg->port <= 0 || cfg->port > 65535) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                  "[server] port: %d is not a TCP port", cfg->port);
@@ -300,6 +319,23 @@ config_public_url (const KanyanConfig *cfg)
   return g_strdup_printf ("%s://localhost:%d", cfg->tls ? "https" : "http", cfg->port);
 }
 
+const gchar *
+config_timezone (const KanyanConfig *cfg)
+{
+  if (cfg->timezone)
+    return cfg->timezone;
+  /* the local zone's name: $TZ, else what /etc/localtime names (GLib resolves it once) */
+  static gchar *local = NULL;
+  if (g_once_init_enter (&local)) {
+    GTimeZone *tz = g_time_zone_new_local ();
+    const gchar *name = g_time_zone_get_identifier (tz);
+    gchar *value = g_strdup (name && *name && *name != ':' && *name != '/' ? name : "UTC");
+    g_time_zone_unref (tz);
+    g_once_init_leave (&local, value);
+  }
+  return local;
+}
+
 /* one g_free per owned field, like every free function of a row or a parsed message here: kept
  * per struct (a generic freer would hide which fields each struct owns) */
 void
@@ -330,5 +366,7 @@ config_free (KanyanConfig *cfg)
   g_strfreev (cfg->webhook_names);
   g_strfreev (cfg->webhook_urls);
   g_strfreev (cfg->webhook_secrets);
+  g_free (cfg->timezone);
+  g_free (cfg->language);
   g_free (cfg);
 }

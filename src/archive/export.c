@@ -323,7 +323,7 @@ export_case_bundle (KanyanApp *app, const CaseRow *row, const gchar *actor, cons
     ok = add_media (zip, files, "stills", "still", s->id, s->path, error);
   }
   g_autofree gchar *pdf = g_strdup_printf ("%s.report.pdf", tmp);
-  ok = ok && report_pdf_render (app, report, pdf, error) && add_file (zip, files, "report.pdf", "report", 0, pdf, FALSE, error);
+  ok = ok && report_pdf_render (app, report, NULL, pdf, error) && add_file (zip, files, "report.pdf", "report", 0, pdf, FALSE, error);
   ok = ok && add_buffer (zip, files, "audit.json", "audit", audit_json (entries), error) &&
        add_buffer (zip, files, "audit-links.json", "audit-links", audit_links_json (all, entries, row->ref), error) &&
        add_buffer (zip, files, "case.json", "case", case_json (report), error) &&

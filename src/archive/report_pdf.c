@@ -1,7 +1,9 @@
 /* report_pdf.c — the printable inspection report as a PDF, A4, laid out with pango (Chinese
  * and English text alike) on a cairo PDF surface. Renders a CaseReport (case_report.c), the
  * one model of the report; writes one file; never touches media or sockets. The same facts
- * as web/report/, for the file and for whoever cannot print from a browser. */
+ * as web/report/, for the file and for whoever cannot print from a browser. Written in one
+ * language (zh-CN or en): its words, and the words for every stored code (results, statuses,
+ * decisions, departments, states), are the table below, the same wording as web/i18n/. */
 #include "archive/report_pdf.h"
 #include "archive/signing.h"
 #include "core/errors.h"
@@ -63,26 +65,125 @@ pen_printf (Pen *pen, const gchar *font, gdouble space_after, const gchar *forma
   pen_write (pen, markup, font, space_after);
 }
 
+/* the report's words: key, English, Chinese. A code without its words is printed as it is. */
+static const struct { const gchar *key, *en, *zh; } words[] = {
+  { "title",            "Inspection report",        "踏勘报告" },
+  { "applicant",        "Applicant",                "申请人" },
+  { "site",             "Site",                     "场所" },
+  { "owner",            "Owner",                    "首问负责人" },
+  { "co",               "Co-reviewers",             "并联审批人" },
+  { "status",           "Status",                   "状态" },
+  { "accepted",         "Accepted",                 "受理" },
+  { "deadline",         "Deadline",                 "办结期限" },
+  { "items",            "Required items",           "要件" },
+  { "department",       "department: ",             "部门：" },
+  { "unmarked",         "not marked",               "未核查" },
+  { "still",            "Still %s by %s, SHA-256 %s", "取证截图 %s，%s 截取，SHA-256 %s" },
+  { "decisions",        "Decisions",                "评审结论" },
+  { "countersigned",    "Countersigned by",         "会签人" },
+  { "sessions",         "Live inspections",         "远程踏勘" },
+  { "challenge",        "challenge seen by",        "验证码确认人" },
+  { "location",         "location",                 "位置" },
+  { "recordings",       "Recordings",               "录像" },
+  { "segment",          "session %s, segment %s",   "第 %s 次踏勘，第 %s 段" },
+  { "key",              "Signing key (Ed25519)",    "签名公钥 (Ed25519)" },
+  { "generated",        "Report generated",         "报告生成于" },
+  { "sep",              ": ",                       "：" },
+  { "sec",              "s",                        "秒" },
+  { "result.pass",      "pass",                     "符合" },
+  { "result.fail",      "fail",                     "不符合" },
+  { "result.not_shown", "not shown",                "未展示" },
+  { "status.accepted",  "accepted",                 "已受理" },
+  { "status.awaiting_inspection", "awaiting inspection", "待踏勘" },
+  { "status.inspecting", "inspecting",              "踏勘中" },
+  { "status.approved",  "approved",                 "准予" },
+  { "status.rectification_required", "rectification required", "需补正" },
+  { "status.rejection_pending", "rejection awaiting countersignature", "不予（待会签）" },
+  { "status.rejected",  "rejected",                 "不予" },
+  { "decision.approve", "approve",                  "准予" },
+  { "decision.rectify", "rectify",                  "补正" },
+  { "decision.reject",  "reject",                   "不予" },
+  { "dstate.final",     "final",                    "最终" },
+  { "dstate.awaiting_countersign", "awaiting countersignature", "待会签" },
+  { "dstate.returned",  "returned to its owner",    "已退回" },
+  { "dept.commerce",    "commerce",                 "商务" },
+  { "dept.fire",        "fire",                     "消防" },
+  { "dept.audit",       "audit",                    "审计" },
+  { "dept.planning",    "planning",                 "规划" },
+  { "dept.environment", "environment",              "环保" },
+  { "dept.health",      "health",                   "卫生" },
+  { "dept.construction", "construction",            "住建" },
+  { "dept.market",      "market regulation",        "市场监管" },
+  { "rec.archived",     "archived",                 "已归档" },
+  { "rec.salvaged",     "salvaged",                 "已抢救" },
+  { "rec.empty",        "empty",                    "空" },
+  { "rec.failed",       "archiving failed",         "归档失败" },
+  { "rec.purged",       "purged",                   "已清除" },
+  { "rec.recording",    "recording",                "录制中" },
+  { "rec.complete",     "complete",                 "完整" },
+  { "rec.unfinished",   "unfinished",               "未完成" },
+};
+
+gboolean
+report_pdf_language_known (const gchar *lang)
+{
+  return g_strcmp0 (lang, "zh-CN") == 0 || g_strcmp0 (lang, "en") == 0;
+}
+
+/* the words for key in the language; NULL when the table has none */
+static const gchar *
+word_or_null (gboolean zh, const gchar *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+    if (g_strcmp0 (words[i].key, key) == 0)
+      return zh ? words[i].zh : words[i].en;
+  return NULL;
+}
+
+static const gchar *
+word (gboolean zh, const gchar *key)
+{
+  const gchar *w = word_or_null (zh, key);
+  return w ? w : key;
+}
+
+/* a stored code in words ("result", "not_shown" → "未展示"); the code itself when unknown */
+static const gchar *
+value (gboolean zh, const gchar *kind, const gchar *code)
+{
+  if (!code || !*code)
+    return "–";
+  g_autofree gchar *key = g_strconcat (kind, ".", code, NULL);
+  const gchar *w = word_or_null (zh, key);
+  return w ? w : code;
+}
+
 static gchar *
-when (gint64 ms)
+when (GTimeZone *tz, gint64 ms)
 {
   if (ms <= 0)
     return g_strdup ("–");
-  g_autoptr (GDateTime) t = g_date_time_new_from_unix_local (ms / 1000);
+  g_autoptr (GDateTime) utc = g_date_time_new_from_unix_utc (ms / 1000);
+  g_autoptr (GDateTime) t = g_date_time_to_timezone (utc, tz);
   return g_date_time_format (t, "%Y-%m-%d %H:%M:%S");
 }
 
 gboolean
-report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError **error)
+report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *lang, const gchar *path, GError **error)
 {
   g_autoptr (CaseReport) report = case_report_new (app->db, row);
-  return report_pdf_render (app, report, path, error);
+  return report_pdf_render (app, report, lang, path, error);
 }
 
 gboolean
-report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *path, GError **error)
+report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *lang, const gchar *path, GError **error)
 {
   const CaseRow *row = report->row;
+  const gboolean zh = g_strcmp0 (lang ? lang : app->config->language, "en") != 0;
+  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (config_timezone (app->config));
+  if (!tz)
+    tz = g_time_zone_new_local ();
+  const gchar *sep = word (zh, "sep");
   cairo_surface_t *surface = cairo_pdf_surface_create (path, PAGE_W, PAGE_H);
   if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot write %s: %s", path,
@@ -96,77 +197,90 @@ report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *path, 
   pen_new_page (&pen);
   const gchar *body = "Sans 10", *small = "Sans 8", *head = "Sans Bold 12";
 
-  pen_printf (&pen, "Sans Bold 16", 4, "%s — %s", row->type_title_zh, row->type_title_en);
-  pen_printf (&pen, head, 10, "踏勘报告 Inspection report · %s", row->ref);
+  pen_printf (&pen, "Sans Bold 16", 4, "%s", zh ? row->type_title_zh : row->type_title_en);
+  pen_printf (&pen, head, 10, "%s · %s", word (zh, "title"), row->ref);
   g_autoptr (GString) co = g_string_new (NULL);
   for (guint i = 0; i < report->co_reviewers->len; i++)
     g_string_append_printf (co, "%s%s", i ? ", " : "", (const gchar *) g_ptr_array_index (report->co_reviewers, i));
   const gchar *co_text = co->str;
   pen_printf (&pen, body, 10,
-              "<b>申请人 Applicant</b>: %s %s\n<b>场所 Site</b>: %s\n<b>首问负责人 Owner</b>: %s (%s)\n"
-              "<b>并联审批 Co-reviewers</b>: %s\n<b>状态 Status</b>: %s\n<b>受理 Accepted</b>: %s   "
-              "<b>办结期限 Deadline</b>: %s",
-              row->applicant_name, row->applicant_phone, row->site_address, row->owner, row->department,
-              *co_text ? co_text : "–", row->status, row->accepted_on, row->deadline_on);
+              "<b>%s</b>%s%s %s\n<b>%s</b>%s%s\n<b>%s</b>%s%s (%s)\n<b>%s</b>%s%s\n<b>%s</b>%s%s\n<b>%s</b>%s%s   "
+              "<b>%s</b>%s%s",
+              word (zh, "applicant"), sep, row->applicant_name, row->applicant_phone, word (zh, "site"), sep,
+              row->site_address, word (zh, "owner"), sep, row->owner, value (zh, "dept", row->department),
+              word (zh, "co"), sep, *co_text ? co_text : "–", word (zh, "status"), sep, value (zh, "status", row->status),
+              word (zh, "accepted"), sep, row->accepted_on, word (zh, "deadline"), sep, row->deadline_on);
 
-  pen_printf (&pen, head, 6, "要件 Required items");
+  pen_printf (&pen, head, 6, "%s", word (zh, "items"));
   GPtrArray *stills = report->stills;
   for (guint i = 0; i < report->items->len; i++) {
     gchar **item = g_ptr_array_index (report->items, i);
     const MarkRow *m = report->latest[i];
-    g_autofree gchar *at = m ? when (m->at) : g_strdup ("");
-    pen_printf (&pen, body, 2, "<b>%u. %s</b> / %s%s%s\n%s%s%s%s%s", i + 1, item[1], item[0],
-                *item[3] ? " · 部门 department: " : "", item[3],
-                m ? m->result : "not marked", m ? " · " : "", m ? m->by_user : "", m ? " · " : "", at);
+    g_autofree gchar *at = m ? when (tz, m->at) : g_strdup ("");
+    pen_printf (&pen, body, 2, "<b>%u. %s</b>%s%s%s\n%s%s%s%s%s", i + 1, zh ? item[1] : item[0],
+                *item[3] ? " · " : "", *item[3] ? word (zh, "department") : "", *item[3] ? value (zh, "dept", item[3]) : "",
+                m ? value (zh, "result", m->result) : word (zh, "unmarked"), m ? " · " : "", m ? m->by_user : "",
+                m ? " · " : "", at);
     if (m && *m->note)
       pen_printf (&pen, body, 2, "<i>%s</i>", m->note);
     for (guint k = 0; k < stills->len; k++) {
       StillRow *s = g_ptr_array_index (stills, k);
-      if (s->item == (gint) i + 1)
-        pen_printf (&pen, small, 2, "still %" G_GINT64_FORMAT " by %s, SHA-256 %s", s->id, s->by_user, s->sha256);
+      if (s->item == (gint) i + 1) {
+        g_autofree gchar *id = g_strdup_printf ("%" G_GINT64_FORMAT, s->id);
+        g_autofree gchar *line = g_strdup_printf (word (zh, "still"), id, s->by_user, s->sha256);
+        pen_printf (&pen, small, 2, "%s", line);
+      }
     }
     pen.y += 4;
   }
 
-  pen_printf (&pen, head, 6, "评审结论 Decisions");
+  pen_printf (&pen, head, 6, "%s", word (zh, "decisions"));
   GPtrArray *decisions = report->decisions;
   if (!decisions->len)
     pen_printf (&pen, body, 4, "%s", "–");
   for (guint i = 0; i < decisions->len; i++) {
     DecisionRow *d = g_ptr_array_index (decisions, i);
-    g_autofree gchar *at = when (d->at);
-    g_autofree gchar *signed_at = when (d->countersigned_at);
-    pen_printf (&pen, body, 4, "<b>%s</b> (%s) · %s · %s\n%s%s%s%s%s", d->kind, d->state, d->by_user, at, d->reason,
-                d->countersigned_by ? "\n会签 Countersigned by " : "", d->countersigned_by ? d->countersigned_by : "",
-                d->countersigned_by ? " · " : "", d->countersigned_by ? signed_at : "");
+    g_autofree gchar *at = when (tz, d->at);
+    g_autofree gchar *signed_at = when (tz, d->countersigned_at);
+    pen_printf (&pen, body, 4, "<b>%s</b> (%s) · %s · %s\n%s%s%s%s%s%s", value (zh, "decision", d->kind),
+                value (zh, "dstate", d->state), d->by_user, at, d->reason,
+                d->countersigned_by ? "\n" : "", d->countersigned_by ? word (zh, "countersigned") : "",
+                d->countersigned_by ? sep : "", d->countersigned_by ? d->countersigned_by : "",
+                d->countersigned_by ? " · " : "");
+    if (d->countersigned_by)
+      pen_printf (&pen, small, 4, "%s", signed_at);
   }
 
-  pen_printf (&pen, head, 6, "远程踏勘 Live inspections");
+  pen_printf (&pen, head, 6, "%s", word (zh, "sessions"));
   GPtrArray *sessions = report->sessions;
   for (guint i = 0; i < sessions->len; i++) {
     SessionRow *s = g_ptr_array_index (sessions, i);
-    g_autofree gchar *started = when (s->started_at);
+    g_autofree gchar *started = when (tz, s->started_at);
     g_autofree gchar *location = s->has_geo ? g_strdup_printf ("%.5f, %.5f ±%.0f m", s->geo_lat, s->geo_lon,
                                                                 s->geo_accuracy_m) : g_strdup ("–");
-    pen_printf (&pen, body, 3, "#%" G_GINT64_FORMAT " · %s · challenge seen by %s · location %s", s->id, started,
-                s->challenge_seen_by ? s->challenge_seen_by : "–", location);
+    pen_printf (&pen, body, 3, "#%" G_GINT64_FORMAT " · %s · %s%s%s · %s%s%s", s->id, started, word (zh, "challenge"), sep,
+                s->challenge_seen_by ? s->challenge_seen_by : "–", word (zh, "location"), sep, location);
   }
 
-  pen_printf (&pen, head, 6, "录像 Recordings");
+  pen_printf (&pen, head, 6, "%s", word (zh, "recordings"));
   GPtrArray *recs = report->recordings;
   for (guint i = 0; i < recs->len; i++) {
     RecordingRow *r = g_ptr_array_index (recs, i);
     /* on the wall clock from its archive's 0, for its true media duration */
-    g_autofree gchar *started = when (r->media_started_at ? r->media_started_at : r->started_at);
-    pen_printf (&pen, small, 3, "session %" G_GINT64_FORMAT " segment %d · %s · %.1f s · %s · SHA-256 %s", r->session_id,
-                r->seq, started, r->duration_ms / 1000.0, r->purged_at ? "purged" : (r->archive_state ? r->archive_state : r->state),
+    g_autofree gchar *started = when (tz, r->media_started_at ? r->media_started_at : r->started_at);
+    g_autofree gchar *session = g_strdup_printf ("%" G_GINT64_FORMAT, r->session_id);
+    g_autofree gchar *seq = g_strdup_printf ("%d", r->seq);
+    g_autofree gchar *which = g_strdup_printf (word (zh, "segment"), session, seq);
+    pen_printf (&pen, small, 3, "%s · %s · %.1f %s · %s · SHA-256 %s", which, started, r->duration_ms / 1000.0, word (zh, "sec"),
+                value (zh, "rec", r->purged_at ? "purged" : (r->archive_state ? r->archive_state : r->state)),
                 r->archive_sha256 ? r->archive_sha256 : "–");
   }
   g_autofree gchar *public_key = signing_public_hex (app->config->data_dir, NULL);
   if (public_key)   /* the key exported bundles of this server are signed with (kanyan audit pubkey) */
-    pen_printf (&pen, small, 3, "签名公钥 Signing key (Ed25519): %s", public_key);
-  g_autofree gchar *now = when (db_now_ms ());
-  pen_printf (&pen, small, 0, "Kanyan %s · generated %s", KANYAN_VERSION, now);
+    pen_printf (&pen, small, 3, "%s%s%s", word (zh, "key"), sep, public_key);
+  g_autofree gchar *now = when (tz, db_now_ms ());
+  pen_printf (&pen, small, 0, "Kanyan %s · %s %s (%s)", KANYAN_VERSION, word (zh, "generated"), now,
+              config_timezone (app->config));
 
   cairo_destroy (pen.cr);
   cairo_surface_finish (surface);

@@ -4,8 +4,13 @@
 #include "store/db.h"
 #include "archive/case_report.h"
 
-/* writes the report to path: case facts, each item with its mark, note and stills (by hash),
- * the decisions and countersignature, the live inspections and the recordings with hashes */
-gboolean report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *path, GError **error);
+/* writes the report to path in one language (lang "zh-CN" or "en"; NULL: [bureau] language):
+ * case facts, each item with its mark, note and stills (by hash), the decisions and
+ * countersignature, the live inspections and the recordings with hashes; every value (result,
+ * status, decision, department, state) in words of that language, times in [bureau] timezone */
+gboolean report_pdf_write (KanyanApp *app, const CaseRow *row, const gchar *lang, const gchar *path, GError **error);
 /* the same from a report already built (the bundle renders one report three ways) */
-gboolean report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *path, GError **error);
+gboolean report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *lang, const gchar *path,
+                            GError **error);
+/* TRUE for a language the report is written in ("zh-CN", "en") */
+gboolean report_pdf_language_known (const gchar *lang);

@@ -364,6 +364,8 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
   add_type_title (b, row);
   json_builder_set_member_name (b, "status");
   json_builder_add_string_value (b, row->status);
+  json_builder_set_member_name (b, "timezone");   /* [bureau]: the notice's date in the bureau's zone */
+  json_builder_add_string_value (b, config_timezone (app->config));
   add_items (b, app, row);
   api_review_add_notice (b, app, row);
   Room *room = app_get_room (app, row->ref);
@@ -482,6 +484,8 @@ api_me (KanyanApp *app, HttpExchange *ex, const Identity *id)
   }
   g_autoptr (JsonBuilder) b = api_object_begin ();
   user_members (b, id->user);
+  json_builder_set_member_name (b, "timezone");   /* [bureau]: the zone pages show times in */
+  json_builder_add_string_value (b, config_timezone (app->config));
   json_builder_set_member_name (b, "can");
   json_builder_begin_array (b);
   for (Ability a = 0; a < N_ABILITIES; a++)

@@ -110,6 +110,7 @@ api_audit_timeline (KanyanApp *app, HttpExchange *ex, const Identity *id, const 
   g_autoptr (GPtrArray) entries = audit_entries (app->db, row->ref);
   g_autoptr (JsonBuilder) b = api_object_begin ();
   json_out_str (b, "ref", row->ref);
+  json_out_str (b, "timezone", config_timezone (app->config));   /* [bureau]: the zone the page shows times in */
   json_builder_set_member_name (b, "entries");
   json_builder_begin_array (b);
   for (guint i = 0; i < entries->len; i++) {
@@ -185,10 +186,16 @@ api_audit_report (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
   http_exchange_respond_json (ex, 200, root);
 }
 
-/* GET /api/cases/{ref}/report.pdf: the inspection report as a PDF download */
+/* GET /api/cases/{ref}/report.pdf[?lang=zh-CN|en]: the inspection report as a PDF download, in
+ * that language ([bureau] language when not asked) */
 void
 api_audit_report_pdf (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
+  const gchar *lang = http_exchange_query (ex, "lang");
+  if (lang && *lang && !report_pdf_language_known (lang)) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_BAD_FIELD, "'lang' is zh-CN or en");
+    return;
+  }
   g_autoptr (GError) error = NULL;
   g_autofree gchar *tmp = NULL;
   gint fd = g_file_open_tmp ("kanyan-report-XXXXXX.pdf", &tmp, &error);
@@ -197,7 +204,7 @@ api_audit_report_pdf (KanyanApp *app, HttpExchange *ex, const Identity *id, cons
     return;
   }
   close (fd);
-  if (!report_pdf_write (app, row, tmp, &error)) {
+  if (!report_pdf_write (app, row, lang && *lang ? lang : NULL, tmp, &error)) {
     g_unlink (tmp);
     http_exchange_respond_error (ex, error);
     return;
@@ -212,7 +219,8 @@ api_audit_report_pdf (KanyanApp *app, HttpExchange *ex, const Identity *id, cons
     http_exchange_respond_code (ex, KANYAN_ERROR_INTERNAL, "the report could not be read back");
     return;
   }
-  audit_note (app->db, auth_actor (id), "report.downloaded", row->ref, "format", "pdf", NULL);
+  audit_note (app->db, auth_actor (id), "report.downloaded", row->ref, "format", "pdf", "lang",
+              lang && *lang ? lang : app->config->language, NULL);
   g_autofree gchar *disposition = g_strdup_printf ("attachment; filename=\"report-%s.pdf\"", row->ref);
   http_exchange_add_header (ex, "content-disposition", disposition);
   http_exchange_respond_file (ex, 200, "application/pdf", fd, 0, st.st_size);

@@ -127,13 +127,23 @@ class AuditorTest(unittest.TestCase):
         s.add_user("outsider", "reviewer", "elsewhere")
         self.assertEqual(s.request("GET", "/api/cases/AU-1/report.pdf", None, {"Cookie": s.login("outsider")})[0], 403)
         self.assertEqual(s.request("GET", "/api/cases/AU-1/report.pdf")[0], 401)
+        self.assertEqual(s.request("GET", "/api/cases/AU-1/report.pdf?lang=fr", None, {"Cookie": s.login("owner")})[0], 400)
         if shutil.which("pdftotext"):
-            with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-                f.write(body)
-                f.flush()
-                text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True).stdout
-            for words in ("Zhao Min", "all present", "Required items", "department: fire"):
+            def text_of(pdf):
+                with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+                    f.write(pdf)
+                    f.flush()
+                    return subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True).stdout
+            # in the bureau's language (zh-CN unless [bureau] language says otherwise), or as asked
+            text = text_of(body)
+            for words in ("Zhao Min", "all present", "要件", "部门：消防", "符合", "准予"):
                 self.assertIn(words, text)
+            for english in ("Required items", "pass", "approved", "department"):
+                self.assertNotIn(english, text, "a zh-CN report has no English words")
+            english = text_of(s.request("GET", "/api/cases/AU-1/report.pdf?lang=en", None, {"Cookie": s.login("owner")})[2])
+            for words in ("Zhao Min", "all present", "Required items", "department: fire", "pass", "approved"):
+                self.assertIn(words, english)
+            self.assertNotIn("要件", english)
 
     def test_search(self):
         s = self.server

@@ -1,4 +1,4 @@
-/* test_config.c — config_new_defaults(), config_load_file() over GKeyFile files (overrides and refusals), config_public_url(), config_reload() (SIGHUP). */
+/* test_config.c — config_new_defaults(), config_load_file() over GKeyFile files (overrides and refusals), config_public_url(), config_reload() (SIGHUP), config_timezone(). */
 #include "app/app.h"
 #include "web/http.h"
 #include <glib/gstdio.h>
@@ -301,6 +301,37 @@ test_metrics (void)
   g_unlink (path);
 }
 
+/* issue 16: [bureau] timezone (an IANA name; unset: the server's own zone, by name) and
+ * language (zh-CN or en, what the PDF report is written in) */
+static void
+test_bureau (void)
+{
+  g_autoptr (KanyanConfig) defaults = config_new_defaults ();
+  g_assert_null (defaults->timezone);
+  g_assert_cmpstr (defaults->language, ==, "zh-CN");
+  const gchar *local = config_timezone (defaults);
+  g_assert_nonnull (local);
+  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (local);
+  g_assert_nonnull (tz);   /* a name a page's Intl and the PDF both take */
+  g_autofree gchar *path = write_conf ("[bureau]\ntimezone=Asia/Shanghai\nlanguage=en\n");
+  g_autoptr (KanyanConfig) cfg = config_new_defaults ();
+  g_assert_true (config_load_file (cfg, path, NULL));
+  g_assert_cmpstr (config_timezone (cfg), ==, "Asia/Shanghai");
+  g_assert_cmpstr (cfg->language, ==, "en");
+  g_unlink (path);
+  const gchar *bad[] = { "[bureau]\ntimezone=Mars/Olympus\n", "[bureau]\nlanguage=fr\n" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree gchar *p = write_conf (bad[i]);
+    g_autoptr (KanyanConfig) c = config_new_defaults ();
+    g_autoptr (GError) error = NULL;
+    if (config_load_file (c, p, &error))
+      g_error ("accepted %s", bad[i]);
+    g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+    g_assert_nonnull (strstr (error->message, "[bureau]"));
+    g_unlink (p);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,5 +346,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/uplink", test_uplink);
   g_test_add_func ("/config/reload", test_reload);
   g_test_add_func ("/config/metrics", test_metrics);
+  g_test_add_func ("/config/bureau", test_bureau);
   return g_test_run ();
 }

@@ -1,7 +1,7 @@
 // admin/admin.js — case types and accounts for admins (the server refuses everyone else):
 // add an account, reset its password (a one-time password shown once, here) and disable it,
 // each after a confirmation in a <dialog> (keyboard-operable, Escape cancels; no prompt()).
-import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { t, tv, fmtTime, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 import { signIn } from '../lib/staff.js';
 import { fill, say, sayRefusal, resay } from '../intake/say.js';
@@ -157,7 +157,7 @@ async function loadUsers() {
   $('users').replaceChildren(...r.body.users.map((u) => {
     const tr = document.createElement('tr');
     tr.dataset.user = u.username;
-    tr.append(cell(u.username), cell(t(`admin.role.${u.role}`)), cell(u.department));
+    tr.append(cell(u.username), cell(tv('role', u.role)), cell(tv('dept', u.department)));
     const td = document.createElement('td');
     if (u.disabled) td.textContent = t('admin.disabled');
     else if (me && u.username !== me.username) {
@@ -216,7 +216,7 @@ async function loadAlerts() {
   const alerts = r.ok ? r.body.alerts : [];
   $('alerts').hidden = alerts.length === 0;
   $('alerts').textContent = alerts.map((a) => `${t(a.reason === 'disk_full' ? 'admin.alert.diskFull' : 'admin.alert.writeFailed')} ` +
-    `${a.case} (${t('admin.alert.since')} ${new Date(a.since).toLocaleTimeString(document.documentElement.lang)})`).join(' · ');
+    `${a.case} (${t('admin.alert.since')} ${fmtTime(a.since)})`).join(' · ');
 }
 
 applyTranslations();

@@ -1,6 +1,6 @@
 // apply/apply.js — the applicant: camera and microphone to the server over WebRTC, reviewers'
 // voices back, and reconnection by itself (a new WebSocket and RTCPeerConnection each time).
-import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { t, applyTranslations, installLanguageSwitch, fmtDateTime, fmtNumber, setTimeZone } from '../lib/i18n.js';
 import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
 import { preflight } from './preflight.js';
@@ -62,6 +62,7 @@ async function closedWhileAway() {
 function setState(next) {
   state = next;
   $('status').textContent = next;                       // the stable test hook: the state itself
+  $('status').hidden = true;                            // (a code: status-text says it in words)
   $('status-text').textContent = t(`state.${next}`);
   $('status-line').dataset.state = next;
 }
@@ -82,7 +83,8 @@ function renderNotice() {
   const n = invite && invite.notice;
   if (!n) return;
   const zh = document.documentElement.lang === 'zh-CN';
-  $('notice-meta').textContent = `${invite.ref} · ${new Date(n.issued_at).toLocaleString()} · ${n.issued_by}`;
+  if (invite.timezone) setTimeZone(invite.timezone);   // the bureau's
+  $('notice-meta').textContent = `${invite.ref} · ${fmtDateTime(n.issued_at)} · ${n.issued_by}`;
   $('notice-reason').textContent = n.reason;
   $('notice-items').replaceChildren(...n.items.map((item) => {
     const li = document.createElement('li');
@@ -289,7 +291,7 @@ async function start() {
     if (!pc) return;
     const s = await mediaStats(pc, lastStats);
     lastStats = s;
-    $('quality').textContent = `${s.bitrateKbps} kbit/s · RTT ${s.rttMs ?? '–'} ms · ${s.lossPct}% loss`;
+    $('quality').textContent = `${fmtNumber(s.bitrateKbps)} kbit/s · ${t('link.rtt')} ${s.rttMs ?? '–'} ms · ${s.lossPct}% ${t('link.loss')}`;
   }, 2000);
   setInterval(watchLink, 250);
   setInterval(watchUplink, 1000);

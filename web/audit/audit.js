@@ -1,15 +1,23 @@
 // audit/audit.js — the auditor: search, then a case's recordings and events on one wall-clock
 // axis (gaps between segments shown as gaps; a marker click plays the segment holding that
 // moment at that second; the player moves on at a segment's end and on a decode error, and
-// says so), the audit entries, and the check.
-import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+// says so), the audit entries told as a story, and the check. The axis lies below the player
+// (never on its controls): segment bars, then the event markers in lanes, one shape per kind
+// (the legend names them). Each entry is a sentence in the chosen language naming the person,
+// its time in the bureau's zone (the timeline's `timezone`); a captured still is shown with
+// its drawing over it. Entries that have a moment in the video are buttons (Enter, Space).
+import { t, tf, tv, applyTranslations, installLanguageSwitch, setTimeZone, fmtDateTime, fmtTime, fmtNumber,
+  fmtDay, currentLang } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 import { signIn } from '../lib/staff.js';
+import { errorText } from '../lib/errors.js';
 
 const $ = (id) => document.getElementById(id);
+const MARKER_PX = 26, LANE_TOP_REM = 1.75, LANE_REM = 1.75;   // a marker's width (with a gap), where its lanes begin, a lane's height
 const MARKED = ['mark', 'still.captured', 'decision', 'decision.countersigned', 'decision.returned', 'participant.joined',
   'participant.left', 'recording.started', 'challenge.seen', 'location', 'case.status', 'participant.connected', 'reach.no_media'];
 let segments = [], current = -1, pendingSeek = null, caseRef = null;
+let shown = null;   // the open case: { c: its facts, tl: its timeline }, kept to redraw in another language or width
 
 async function search(e) {
   if (e) e.preventDefault();
@@ -21,7 +29,7 @@ async function search(e) {
     const li = document.createElement('li');
     li.tabIndex = 0;
     li.dataset.ref = c.ref;
-    li.textContent = `${c.ref} · ${c.applicant_name || '–'} · ${c.owner || '–'} · ${t(`status.${c.status}`)} · ${c.accepted_on}`;
+    li.textContent = `${c.ref} · ${c.applicant_name || '–'} · ${c.owner || '–'} · ${tv('status', c.status)} · ${fmtDay(c.accepted_on)}`;
     if (c.overdue) li.append(Object.assign(document.createElement('span'), { className: 'due overdue', textContent: t('review.overdue') }));
     li.addEventListener('click', () => openCase(c.ref));
     li.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') openCase(c.ref); });
@@ -44,7 +52,7 @@ function notify(text) { $('player-note').textContent = text; }
 function showSegment(index) {
   const s = segments[index];
   $('segment').textContent = `${t('audit.segment')} ${index + 1}/${segments.length} · ` +
-    `${new Date(segStart(s)).toLocaleString()} · ${clock(s.duration_ms)} · SHA-256 ${s.sha256}`;
+    `${fmtDateTime(segStart(s))} · ${clock(s.duration_ms)} · SHA-256 ${s.sha256}`;
   for (const bar of $('markers').querySelectorAll('.segment-bar')) bar.classList.toggle('current', Number(bar.dataset.index) === index);
 }
 
@@ -100,7 +108,7 @@ function drawAxis(entries) {
     bar.dataset.index = String(index);
     bar.style.left = pct(segStart(s));
     bar.style.width = `${(100 * s.duration_ms) / axis.span}%`;
-    bar.title = `${t('audit.segment')} ${index + 1} · ${new Date(segStart(s)).toLocaleTimeString()} · ${clock(s.duration_ms)}`;
+    bar.title = `${t('audit.segment')} ${index + 1} · ${fmtTime(segStart(s))} · ${clock(s.duration_ms)}`;
     bar.addEventListener('click', (ev) => {
       const box = $('markers').getBoundingClientRect();
       seekAt(axis.from + ((ev.clientX - box.left) / box.width) * axis.span);
@@ -111,28 +119,37 @@ function drawAxis(entries) {
       gap.className = 'loss-gap';
       gap.style.left = `${(100 * (g.at - segStart(s))) / Math.max(1, s.duration_ms)}%`;
       gap.style.width = `${Math.max(0.5, (100 * g.duration_ms) / Math.max(1, s.duration_ms))}%`;
-      gap.title = `${t('audit.gap')} · ${new Date(g.at).toLocaleTimeString()} · ${(g.duration_ms / 1000).toFixed(1)} s`;
+      gap.title = `${t('audit.gap')} · ${fmtTime(g.at)} · ${fmtNumber(g.duration_ms / 1000, 1)} s`;
       bar.append(gap);
     }
     return bar;
   });
-  let lastLeft = -100, stack = 0;
+  // markers in lanes below the bars: one that would touch the last of a lane goes to the next
+  // lane down (never up, onto the player)
+  const width = $('markers').clientWidth || 800;
+  const lanes = [];   // the right edge (px) of the last marker of each lane
   const markers = entries.filter((e) => MARKED.includes(e.action)).map((e) => {
     const b = document.createElement('button');
     const left = (100 * (e.at - axis.from)) / axis.span;
-    stack = left - lastLeft < 1.2 ? stack + 1 : 0;   // events at the same moment stack upwards
-    lastLeft = left;
-    b.className = `marker ${e.action.replace(/\./g, '-')}`;
+    const px = (left / 100) * width;
+    let lane = lanes.findIndex((right) => px - right >= MARKER_PX);
+    if (lane < 0) { lane = lanes.length; lanes.push(0); }
+    lanes[lane] = px;
+    b.type = 'button';
+    b.className = `marker ${e.action.replace(/\./g, '-')} kind-${kindOf(e)}`;
     b.style.left = `${left}%`;
-    b.style.top = `${0.2 - stack * 0.5}rem`;
-    b.style.zIndex = String(10 + stack);
-    b.title = describe(e);
-    b.setAttribute('aria-label', describe(e));
+    b.style.top = `calc(${LANE_TOP_REM}rem + ${lane} * ${LANE_REM}rem)`;
+    b.title = `${fmtDateTime(e.at)} · ${describe(e)}`;
+    b.setAttribute('aria-label', b.title);
     b.dataset.action = e.action;
+    b.dataset.kind = kindOf(e);
     b.dataset.at = String(e.at);   // the wall-clock moment of the event
     b.addEventListener('click', (ev) => { ev.stopPropagation(); seekAt(e.at); });
     return b;
   });
+  $('markers').style.height = `${LANE_TOP_REM + Math.max(1, lanes.length) * LANE_REM}rem`;
+  $('axis-from').textContent = fmtDateTime(axis.from);
+  $('axis-to').textContent = fmtDateTime(axis.from + axis.span);
   const head = Object.assign(document.createElement('div'), { className: 'playhead hidden' });
   head.id = 'playhead';
   $('markers').replaceChildren(...bars, ...markers, head);
@@ -144,52 +161,168 @@ function movePlayhead() {
   const at = segStart(segments[current]) + v.currentTime * 1000;
   $('playhead').style.left = pct(at);
   $('playhead').classList.remove('hidden');
-  $('wallclock').textContent = `${new Date(at).toLocaleString()} · ${clock(v.currentTime * 1000)} / ${clock(segments[current].duration_ms)}`;
+  $('wallclock').textContent = `${fmtDateTime(at)} · ${clock(v.currentTime * 1000)} / ${clock(segments[current].duration_ms)}`;
 }
 
+// the kind of an event, for its marker's shape and colour (the legend names them)
+function kindOf(e) {
+  if (e.action === 'mark') return (e.detail || {}).result === 'pass' ? 'pass' : 'fail';
+  if (e.action.startsWith('still.')) return 'still';
+  if (e.action.startsWith('decision')) return 'decision';
+  if (e.action.startsWith('participant.')) return 'people';
+  if (e.action.startsWith('recording.')) return 'recording';
+  return 'other';
+}
+
+// who did it, as a person: the applicant by name, staff by their user name, the server and the
+// command line in words
+// (a live participant is "ROLE:PEER": named by its participant.joined entry)
+function who(e) {
+  const applicantName = shown && shown.c.applicant_name;
+  const [role, peer] = (e.actor || '').split(':');
+  if (role === 'applicant') return applicantName || t('story.who.applicant');
+  if (peer !== undefined) return (shown && shown.names[e.actor]) || (e.detail || {}).name || tv('role', role);
+  if (e.actor === 'server') return t('story.who.server');
+  if (e.actor === 'cli' || e.actor === 'serve') return t('story.who.cli');
+  return e.actor || t('story.who.server');
+}
+
+// the entry as a sentence in the chosen language: no action key, no epoch number
 function describe(e) {
   const d = e.detail || {};
-  const bits = Object.entries(d).filter(([k]) => k !== 'path').map(([k, v]) => `${k}: ${v}`);
-  return `${new Date(e.at).toLocaleString()} · ${e.actor} · ${e.action}${bits.length ? ' · ' + bits.join(', ') : ''}`;
+  const vars = { ...d, who: who(e) };
+  switch (e.action) {
+    case 'mark':
+      return tf(d.note ? 'story.mark.note' : 'story.mark', { ...vars, result: tv('result', d.result) });
+    case 'decision':
+      return tf('story.decision', { ...vars, kind: tv('decided', d.kind), reason: d.reason || '–' });
+    case 'decision.returned':
+      return tf('story.decision.returned', { ...vars, note: d.note || '–' });
+    case 'case.status':
+      return tf('story.case.status', { ...vars, from: tv('status', d.from), to: tv('status', d.to) });
+    case 'case.created':
+      return tf('story.case.created', { ...vars, owner: d.owner || '–', deadline: fmtDay(d.deadline_on) });
+    case 'case.co_reviewer_added':
+      return tf('story.case.co_reviewer_added', { ...vars, user: d.username, dept: tv('dept', d.department) });
+    case 'case.reopened':
+      return tf('story.case.reopened', { ...vars, reason: d.reason || '–' });
+    case 'challenge.seen':
+      return tf('story.challenge.seen', { ...vars, code: d.challenge || '' });
+    case 'invite.issued':
+      return tf('story.invite.issued', { ...vars, expires: fmtDateTime(Number(d.expires_at)) });
+    case 'invite.revoked':
+      return tf('story.invite.revoked', { ...vars, count: d.count || '1' });
+    case 'recording.archived':
+      return tf('story.recording.archived', { ...vars, seconds: fmtNumber(Number(d.duration_ms || 0) / 1000, 1) });
+    case 'recording.started':
+      return tf('story.recording.started', { ...vars, segment: d.segment || '' });
+    default: {
+      const key = `story.${e.action}`;
+      return t(key) === key ? tf('story.other', vars) : tf(key, vars);
+    }
+  }
+}
+
+// a still with its drawing over it: shapes in 0…1 image coordinates (review/drawing.js) as SVG
+const SVG = 'http://www.w3.org/2000/svg';
+function svgEl(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+function stillFigure(still) {
+  const fig = document.createElement('figure');
+  fig.className = 'still';
+  fig.dataset.still = String(still.id);
+  const img = Object.assign(document.createElement('img'), { src: still.url, alt: `${t('review.still')} ${still.id}` });
+  const svg = svgEl('svg', { viewBox: '0 0 100 100', preserveAspectRatio: 'none', class: 'drawing-over', 'aria-hidden': 'true' });
+  for (const sh of Array.isArray(still.annotation) ? still.annotation : []) {
+    const [x1, y1, x2, y2] = [sh.x1, sh.y1, sh.x2, sh.y2].map((v) => 100 * Number(v));
+    if (sh.kind === 'box') svg.append(svgEl('rect', { x: Math.min(x1, x2), y: Math.min(y1, y2), width: Math.abs(x2 - x1), height: Math.abs(y2 - y1) }));
+    else if (sh.kind === 'circle') svg.append(svgEl('ellipse', { cx: (x1 + x2) / 2, cy: (y1 + y2) / 2, rx: Math.abs(x2 - x1) / 2, ry: Math.abs(y2 - y1) / 2 }));
+    else {
+      const a = Math.atan2(y2 - y1, x2 - x1), h = 5;
+      svg.append(svgEl('path', { d: `M${x1} ${y1}L${x2} ${y2}M${x2 - h * Math.cos(a - 0.4)} ${y2 - h * Math.sin(a - 0.4)}L${x2} ${y2}` +
+        `L${x2 - h * Math.cos(a + 0.4)} ${y2 - h * Math.sin(a + 0.4)}` }));
+    }
+    svg.lastChild.dataset.kind = sh.kind;
+  }
+  const box = Object.assign(document.createElement('div'), { className: 'still-box' });
+  box.append(img, svg);
+  fig.append(box, Object.assign(document.createElement('figcaption'), { className: 'muted hash',
+    textContent: `${t(svg.childElementCount ? 'audit.drawing' : 'review.still')} · SHA-256 ${still.sha256}` }));
+  return fig;
+}
+
+function timelineItem(e, stills) {
+  const li = document.createElement('li');
+  li.dataset.action = e.action;
+  li.dataset.entry = String(e.id);
+  li.dataset.kind = kindOf(e);
+  const time = Object.assign(document.createElement('time'), { textContent: fmtDateTime(e.at) });
+  time.dateTime = new Date(e.at).toISOString();
+  li.append(time, ' ', Object.assign(document.createElement('span'), { className: 'sentence', textContent: describe(e) }));
+  li.title = `hash ${e.hash}`;
+  if (MARKED.includes(e.action)) {
+    li.tabIndex = 0;
+    li.setAttribute('role', 'button');
+    li.setAttribute('aria-description', t('audit.seek'));
+    li.classList.add('seekable');
+    li.addEventListener('click', (ev) => { if (!ev.target.closest('figure')) seekAt(e.at); });
+    li.addEventListener('keydown', (ev) => {
+      if (ev.target === li && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); seekAt(e.at); }
+    });
+  }
+  const still = e.action === 'still.captured' && stills.find((s) => String(s.id) === String((e.detail || {}).still));
+  if (still) li.append(stillFigure(still));
+  return li;
+}
+
+// the case's facts and story in the chosen language (again after a switch)
+function render() {
+  if (!shown) return;
+  const { c, tl } = shown;
+  shown.names = Object.fromEntries(tl.entries.filter((e) => e.action === 'participant.joined' && e.detail && e.detail.name)
+    .map((e) => [e.actor, e.detail.name]));
+  $('case-facts').textContent = [c.applicant_name, c.site_address, c.owner, tv('status', c.status),
+    `${fmtDay(c.accepted_on)} → ${fmtDay(c.deadline_on)}`].filter(Boolean).join(' · ');
+  $('times-in').textContent = tf('audit.times_in', { zone: tl.timezone || '' });
+  // the candidate pair each peer's connection selected, session by session (issue 13)
+  $('case-ice').textContent = (c.sessions || []).flatMap((s) => (s.peers || []).filter((p) => p.ice)
+    .map((p) => `#${s.id} ${tv('role', p.role)} ${p.name || p.peer}: ${p.ice.server} ↔ ${p.ice.peer}`)).join(' · ');
+  drawAxis(tl.entries);
+  $('timeline').replaceChildren(...tl.entries.map((e) => timelineItem(e, c.stills || [])));
+  if (current >= 0) { showSegment(current); movePlayhead(); }
 }
 
 async function openCase(ref) {
   caseRef = ref;
   const [c, tl] = await Promise.all([api(`/api/cases/${encodeURIComponent(ref)}`), api(`/api/cases/${encodeURIComponent(ref)}/timeline`)]);
-  if (!c.ok || !tl.ok) { $('case-facts').textContent = (tl.body || c.body || {}).message || ''; return; }
+  if (!c.ok || !tl.ok) { $('case-facts').textContent = errorText(tl.ok ? c.body : tl.body); return; }
+  if (tl.body.timezone) setTimeZone(tl.body.timezone);
   $('case').classList.remove('hidden');
   $('case-title').textContent = ref;
-  $('case-facts').textContent = [c.body.applicant_name, c.body.site_address, c.body.owner, t(`status.${c.body.status}`),
-    `${c.body.accepted_on} → ${c.body.deadline_on}`].filter(Boolean).join(' · ');
-  // the candidate pair each peer's connection selected, session by session (issue 13)
-  $('case-ice').textContent = (c.body.sessions || []).flatMap((s) => (s.peers || []).filter((p) => p.ice)
-    .map((p) => `#${s.id} ${p.role} ${p.name || p.peer}: ${p.ice.server} ↔ ${p.ice.peer}`)).join(' · ');
   $('case-ice').dataset.pairs = (c.body.sessions || []).flatMap((s) => (s.peers || []).filter((p) => p.ice)
     .map((p) => `${p.role}:${p.ice.server}:${p.ice.peer}`)).join(' ');
   $('report-link').href = `/report/#case=${encodeURIComponent(ref)}`;
-  $('report-pdf').href = `/api/cases/${encodeURIComponent(ref)}/report.pdf`;
+  pdfLink();
   $('integrity').replaceChildren();
   segments = tl.body.recordings.filter((s) => s.url && s.duration_ms > 0).sort((x, y) => segStart(x) - segStart(y));
   current = -1;
   notify('');
   $('wallclock').textContent = '';
   $('player').removeAttribute('src');
-  drawAxis(tl.body.entries);
-  $('timeline').replaceChildren(...tl.body.entries.map((e) => {
-    const li = document.createElement('li');
-    li.textContent = describe(e);
-    li.title = `hash ${e.hash}`;
-    if (MARKED.includes(e.action)) {
-      li.tabIndex = 0;
-      li.classList.add('seekable');
-      li.addEventListener('click', () => seekAt(e.at));
-    }
-    return li;
-  }));
+  shown = { c: c.body, tl: tl.body };
+  render();
   if (segments.length) play(0, 0);
 }
 
-const MB = (n) => (n / 1048576).toFixed(n < 10485760 ? 1 : 0);
+// the PDF in the page's language
+function pdfLink() {
+  if (caseRef) $('report-pdf').href = `/api/cases/${encodeURIComponent(caseRef)}/report.pdf?lang=${encodeURIComponent(currentLang())}`;
+}
+
+const MB = (n) => fmtNumber(n / 1048576, n < 10485760 ? 1 : 0);
 
 function showProgress(p) {
   const pct = p.bytes_total ? Math.floor((100 * p.bytes_done) / p.bytes_total) : 0;
@@ -211,7 +344,7 @@ async function verify() {
     r = await api(`${base}?job=${r.body.job}`);
   }
   if (ref !== caseRef) return;   // another case was opened meanwhile
-  if (!r.ok) { $('integrity').textContent = r.body ? r.body.message : ''; return; }
+  if (!r.ok) { $('integrity').textContent = errorText(r.body); return; }
   const v = r.body;
   const head = document.createElement('p');
   head.className = v.ok ? 'ok' : 'error';
@@ -219,13 +352,15 @@ async function verify() {
   const list = document.createElement('ul');
   list.append(...v.files.map((f) => Object.assign(document.createElement('li'), {
     className: f.status === 'ok' || f.status === 'purged' ? 'ok' : 'error',
-    textContent: `${f.kind} ${f.id} · ${f.file} · ${t(`audit.file.${f.status}`)}` })));
+    textContent: `${tv('file.kind', f.kind)} ${f.id} · ${f.file} · ${t(`audit.file.${f.status}`)}` })));
   $('integrity').replaceChildren(head, list);
 }
 
 applyTranslations();
-installLanguageSwitch($('lang'), search);
+installLanguageSwitch($('lang'), () => { search(); render(); pdfLink(); });
+window.addEventListener('resize', () => { if (shown) { drawAxis(shown.tl.entries); movePlayhead(); } });
 const me = await signIn($('page'));
+if (me.timezone) setTimeZone(me.timezone);
 $('search').addEventListener('submit', search);
 $('verify').addEventListener('click', verify);
 $('player').addEventListener('loadedmetadata', () => {

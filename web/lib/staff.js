@@ -3,7 +3,7 @@
 // writes <header class="bar" data-staff="TITLE-KEY"></header>; importing this module fills it and
 // puts the form after it, before the page's own script runs (a module's imports run first), so
 // the page finds #who, #logout, #lang and #login as before. signIn() waits for the user.
-import { t } from './i18n.js';
+import { t, setTimeZone } from './i18n.js';
 import { currentUser, requireLogin, logout } from './session.js';
 
 function el(tag, { dataset = {}, ...props } = {}, text = '') {
@@ -39,8 +39,10 @@ if (bar) {
 // user's name and role, and the sign-out button.
 export async function signIn(page) {
   const me = (await currentUser()) || (await requireLogin(document.getElementById('login'), page));
+  if (me.timezone) setTimeZone(me.timezone);   // the bureau's: every time on staff pages is shown in it
   page.classList.remove('hidden');
-  document.getElementById('who').textContent = `${me.username} · ${me.role}`;
+  // the role in words, kept in the chosen language by applyTranslations()
+  document.getElementById('who').replaceChildren(`${me.username} · `, i18n('span', `role.${me.role}`));
   const out = document.getElementById('logout');
   out.classList.remove('hidden');
   out.addEventListener('click', logout);

@@ -2,7 +2,8 @@
 // stills, the decisions and countersignature, the reviewers, times and recordings with hashes.
 // The report itself comes from the server (GET /api/cases/{ref}/report: the one CaseReport that
 // the bundle's report.html and report.pdf render too); this page only lays it out.
-import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { t, tv, fmtDateTime, fmtDay, setTimeZone, currentLang, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { errorText } from '../lib/errors.js';
 import { api } from '../lib/session.js';
 
 const $ = (id) => document.getElementById(id);
@@ -23,14 +24,14 @@ function render() {
   $('r-title').textContent = `${zh ? c.type_title.zh : c.type_title.en} — ${c.ref}`;
   $('r-facts').replaceChildren(row(t('audit.applicant'), `${c.applicant_name} ${c.applicant_phone}`),
     row(t('report.site'), c.site_address), row(t('review.owner'), c.owner), row(t('review.co'), c.co_reviewers.join(', ')),
-    row(t('review.status'), t(`status.${c.status}`)), row(t('report.accepted'), c.accepted_on),
-    row(t('review.deadline'), c.deadline_on));
+    row(t('review.status'), t(`status.${c.status}`)), row(t('report.accepted'), fmtDay(c.accepted_on)),
+    row(t('review.deadline'), fmtDay(c.deadline_on)));
   $('r-items').replaceChildren(...c.items.map((item) => {
     const li = document.createElement('li');
     const m = item.mark;
     li.append(Object.assign(document.createElement('strong'), { textContent: zh ? item.title_zh : item.title_en }),
-      document.createTextNode(item.department ? ` ${t('review.department')} ${item.department}` : ''),
-      document.createTextNode(m ? ` — ${t(`mark.${m.result}`)} · ${m.by} · ${new Date(m.at).toLocaleString()}` : ` — ${t('report.unmarked')}`));
+      document.createTextNode(item.department ? ` ${t('review.department')} ${tv('dept', item.department)}` : ''),
+      document.createTextNode(m ? ` — ${t(`mark.${m.result}`)} · ${m.by} · ${fmtDateTime(m.at)}` : ` — ${t('report.unmarked')}`));
     if (m && m.note) li.append(Object.assign(document.createElement('p'), { textContent: m.note }));
     const stills = c.stills.filter((s) => s.item === item.position);
     for (const s of stills) {
@@ -42,10 +43,10 @@ function render() {
     return li;
   }));
   $('r-decisions').replaceChildren(...c.decisions.map((d) => Object.assign(document.createElement('li'), {
-    textContent: `${t(`decision.${d.kind}`)} · ${d.reason} · ${d.by} · ${new Date(d.at).toLocaleString()} · ${d.state}` +
+    textContent: `${t(`decision.${d.kind}`)} · ${d.reason} · ${d.by} · ${fmtDateTime(d.at)} · ${tv('dstate', d.state)}` +
       (d.countersigned_by ? ` · ${t('review.countersign')}: ${d.countersigned_by} ${d.countersign_note || ''}` : '') })));
   $('r-sessions').replaceChildren(...c.sessions.map((s) => Object.assign(document.createElement('li'), {
-    textContent: `#${s.id} · ${new Date(s.started_at).toLocaleString()}` +
+    textContent: `#${s.id} · ${fmtDateTime(s.started_at)}` +
       (s.challenge_seen_by ? ` · ${t('review.challenge.seen')}: ${s.challenge_seen_by}` : '') +
       (s.location ? ` · ${t('review.location')} ±${Math.round(s.location.accuracy_m)} m` +
         (s.location.distance_m != null ? `, ${s.location.distance_m} m ${t('review.distance')}` : '') : '') })));
@@ -53,24 +54,28 @@ function render() {
     const tr = document.createElement('tr');
     tr.append(Object.assign(document.createElement('td'), { textContent: `${r.session}.${r.seq}` }),
       // when its first picture was taken (the archive's 0), then its true media duration
-      Object.assign(document.createElement('td'), { textContent: new Date(r.media_started_at ?? r.started_at).toLocaleString() }),
+      Object.assign(document.createElement('td'), { textContent: fmtDateTime(r.media_started_at ?? r.started_at) }),
       Object.assign(document.createElement('td'), { textContent: `${(r.duration_ms / 1000).toFixed(1)} s` }),
-      Object.assign(document.createElement('td'), { className: 'hash', textContent: r.sha256 || r.archive_state }));
+      Object.assign(document.createElement('td'), { className: 'hash', textContent: r.sha256 || tv('rec', r.archive_state) }));
     return tr;
   }));
-  $('r-generated').textContent = `${t('report.generated')} ${new Date().toLocaleString()}`;
+  $('r-generated').textContent = `${t('report.generated')} ${fmtDateTime(Date.now())}`;
   $('r-signing-key').textContent = signingKey ? `${t('report.signing_key')} ${signingKey}` : '';
   $('report').classList.remove('hidden');
 }
 
 applyTranslations();
-installLanguageSwitch($('lang'), render);
+installLanguageSwitch($('lang'), () => { render(); pdfLink(); });
 $('print').addEventListener('click', () => window.print());
-if (ref) $('pdf').href = `/api/cases/${encodeURIComponent(ref)}/report.pdf`;
+// the PDF in the page's language
+const pdfLink = () => { if (ref) $('pdf').href = `/api/cases/${encodeURIComponent(ref)}/report.pdf?lang=${currentLang()}`; };
+pdfLink();
 if (!ref) $('error').textContent = t('report.nocase');
 else {
+  const me = await api('/api/me');   // the bureau's time zone, which every time here is shown in
+  if (me.ok && me.body.timezone) setTimeZone(me.body.timezone);
   const r = await api(`/api/cases/${encodeURIComponent(ref)}/report`);
-  if (!r.ok) $('error').textContent = (r.body || {}).message || t('err.network');
+  if (!r.ok) $('error').textContent = errorText(r.body);
   else {
     data = r.body;
     const key = await api('/api/signing-key');   // the key this server signs exported bundles with

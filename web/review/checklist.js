@@ -6,7 +6,7 @@
 // kept in this browser (localStorage), so a reload brings it back. A row is built once per
 // case and updated in place: what others mark is merged into it, and a field holding text not
 // yet saved is never overwritten. Never touches the rest of the page (review.js does).
-import { t } from '../lib/i18n.js';
+import { t, tv, fmtTime } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 import { errorText } from '../lib/errors.js';
 
@@ -144,7 +144,7 @@ export class Checklist {
     const mark = item.mark;
     row.li.className = `item ${mark ? mark.result : 'unmarked'}`;
     row.title.textContent = zh ? item.title_zh : item.title_en;
-    row.dept.textContent = item.department ? `${t('review.department')} ${item.department}` : '';
+    row.dept.textContent = item.department ? `${t('review.department')} ${tv('dept', item.department)}` : '';
     row.dept.hidden = !item.department;
     row.group.setAttribute('aria-label', row.title.textContent);
     // parallel approval: an item of another department is marked by its co-reviewer
@@ -180,7 +180,7 @@ export class Checklist {
     row.who.hidden = !mark;
     if (mark) {
       const at = mark.media_ms != null ? ` · ${formatMedia(mark.media_ms)}` : '';
-      row.who.textContent = `${mark.by} · ${new Date(mark.at).toLocaleTimeString()}${at}`;
+      row.who.textContent = `${mark.by} · ${fmtTime(mark.at)}${at}`;
     }
   }
 
