@@ -202,9 +202,10 @@ export class Checklist {
         img.src = still.url;
         img.dataset.still = still.id;
         img.tabIndex = 0;
+        img.setAttribute('role', 'button');   // it opens the drawing dialog: Enter or Space
         const open = () => this.onOpenStill && this.onOpenStill(still);
         img.addEventListener('click', open);
-        img.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+        img.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
         row.thumbs.append(img);
       }
       img.alt = `${t('review.still')} ${still.id}`;
