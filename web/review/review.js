@@ -426,6 +426,7 @@ async function makeInvite() {
   $('copy').classList.remove('hidden');
   // the SVG is drawn by our own server from the URL (qr.c): markup we trust
   $('invite-qr').innerHTML = invite.qr_svg;
+  $('invite-qr').querySelector('svg')?.setAttribute('aria-hidden', 'true');   // its box is the image, named (index.html)
   $('invite-box').classList.remove('hidden');
   $('invite').setAttribute('aria-expanded', 'true');
 }
