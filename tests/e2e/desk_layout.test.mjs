@@ -102,6 +102,14 @@ test('at 1366×768 the video stays in view while the last item is marked; invite
   assert.ok(await desk.evaluate(() => scrollY > 0), 'marking the last item scrolled the page');
   await desk.screenshot({ path: path.join(ARTIFACTS, 'desk-review-1366x768-last-item.png') });
 
+  // the decision comes last, with what was marked
+  const summary = EN['desk.decide.summary'].replace('{marked}', 8).replace('{total}', 8).replace('{pass}', 8)
+    .replace('{fail}', 0).replace('{not_shown}', 0);
+  await desk.getByTestId('decide-summary').filter({ hasText: summary }).waitFor();
+  assert.ok(await desk.evaluate(() => {
+    const items = document.getElementById('checklist').getBoundingClientRect(), form = document.getElementById('decide').getBoundingClientRect();
+    return form.top >= items.bottom;
+  }), 'the decision form follows the checklist');
   // the decision's controls stay inside their card
   await item(desk, 8).locator('input.note').press('Tab');   // nothing typed: leaves the note
   const overflow = await desk.evaluate(() => {

@@ -257,4 +257,6 @@ export default {
   'desk.return.consequence': 'The rejection goes back to its owner, and the case is open for inspection again. Say why: the owner reads it.',
   'desk.countersign.confirm': 'Countersign — reject finally',
   'desk.return.confirm': 'Return to the owner',
+  'desk.decide.summary': 'Marked {marked} of {total} items: {pass} pass, {fail} fail, {not_shown} not shown.',
+  'desk.decide.only_reject': 'After a one-time notice only a rejection can be decided here; an approval follows a new live inspection.',
 };

@@ -257,4 +257,6 @@ export default {
   'desk.return.consequence': '不予决定将退回承办人，本案重新回到勘验中。请说明理由，承办人会看到。',
   'desk.countersign.confirm': '会签（最终不予）',
   'desk.return.confirm': '退回承办人',
+  'desk.decide.summary': '已标记 {marked}/{total} 项：符合 {pass} 项，不符合 {fail} 项，未展示 {not_shown} 项。',
+  'desk.decide.only_reject': '一次性告知之后，此处只能作出不予决定；准予须经新的远程勘验。',
 };

@@ -43,6 +43,7 @@ export class Checklist {
     this.stills = [];
     this.canMark = false;
     this.onOpenStill = null;   // (still) => void: the drawing dialog
+    this.onRender = null;      // (items) => void: the page's summary of the marks, after each update
     // what the signaling socket brought: a case fetched before a mark or still was made can
     // answer after its message came (or before the list exists), and must not undo it
     this.liveMarks = new Map();   // position -> the newest mark message (by id)
@@ -101,6 +102,7 @@ export class Checklist {
       this.builtFor = shape;
     }
     for (const item of this.items) this.fill(this.rows.get(item.position), item);
+    if (this.onRender) this.onRender(this.items);
   }
 
   buildRow(position) {

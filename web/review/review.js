@@ -24,6 +24,15 @@ let people = [];   // the last `participants` message's list (shown again in ano
 let shownCase = null;   // the open case as last fetched (its facts are written again in another language)
 const checklist = new Checklist($('checklist'), (body) => { $('hint').textContent = errorText(body); });
 checklist.onOpenStill = (still) => openDrawing($('drawing'), current, still);
+checklist.onRender = (items) => showSummary(items);
+
+// the marks so far, above the decision: how many items are marked, failed, not shown
+function showSummary(items) {
+  const count = (r) => items.filter((i) => i.mark && i.mark.result === r).length;
+  $('decide-summary').textContent = t('desk.decide.summary')
+    .replace('{marked}', items.filter((i) => i.mark).length).replace('{total}', items.length)
+    .replace('{pass}', count('pass')).replace('{fail}', count('fail')).replace('{not_shown}', count('not_shown'));
+}
 
 // the open case's facts, checklist, challenge and decision form
 async function loadCase() {
@@ -69,6 +78,7 @@ function showDecision(c) {
     for (const option of $('decide-kind').options) option.disabled = !kinds.includes(option.value);
     if (!kinds.includes($('decide-kind').value)) $('decide-kind').value = kinds[0];
   }
+  $('decide-only-reject').hidden = !kinds || kinds.length > 1;   // why approve and rectify cannot be chosen
   const decided = ['approved', 'rejected', 'rejection_pending'].includes(c.status);
   $('decided-note').classList.toggle('hidden', !decided);
   $('decided-note').textContent = decided ? t(`desk.decided.${c.status}`) : '';
@@ -127,7 +137,7 @@ function decide(event) {
   confirmAction($('decide-dialog'), {
     title: `${t(`decision.${kind}`)} · ${ref}`,
     text: t(`desk.decide.consequence.${kind}`),
-    quote: reason,
+    quote: `${reason}\n${$('decide-summary').textContent}`,
     confirm: t(`desk.decide.confirm.${kind}`),
     run: async () => {
       const r = await api(`/api/cases/${encodeURIComponent(ref)}/decisions`, { kind, reason });
