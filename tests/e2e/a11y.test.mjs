@@ -19,6 +19,7 @@ const USERS = {
   lead1: { role: 'lead', department: 'commerce', password: 'a11y-lead-password' },
 };
 const DESKTOP = { width: 1366, height: 768 }, PHONE = { width: 390, height: 844 };
+const { default: EN } = await import(path.join(ROOT, 'web', 'i18n', 'en.js'));
 
 let server, browser;
 const { test, newPage } = harness('a11y');
@@ -76,6 +77,24 @@ test('the applicant page before, during and after (its notice), the desk, the le
   await desk.getByTestId('invite').click();
   await desk.getByTestId('invite-qr').locator('svg').waitFor();
   await assertAccessible(desk, 'desk-invite');
+  // a still opened from the keyboard, its drawing dialog checked, a shape drawn with two clicks (no dragging)
+  const item1 = desk.getByTestId('checklist').locator('li[data-item="1"]');
+  await item1.getByTestId('capture').click();
+  await desk.waitForFunction(() => document.querySelector('li[data-item="1"] .thumbs img')?.naturalWidth > 0);
+  await item1.locator('.thumbs img').focus();
+  await desk.keyboard.press('Enter');
+  const canvas = desk.getByTestId('drawing-canvas');
+  await canvas.waitFor();
+  await assertAccessible(desk, 'desk-drawing-dialog');
+  const box = await canvas.boundingBox();
+  await desk.mouse.click(box.x + box.width * 0.2, box.y + box.height * 0.2);
+  await desk.mouse.click(box.x + box.width * 0.7, box.y + box.height * 0.6);
+  await desk.getByTestId('drawing-save').click();
+  await desk.locator('#drawing .result').filter({ hasText: EN['review.drawing.saved'] }).waitFor();
+  const stills = await desk.evaluate(async (ref) => (await (await fetch(`/api/cases/${ref}`)).json()).stills, c.ref);
+  assert.equal(stills[0].annotation?.length, 1, `two clicks drew one shape: ${JSON.stringify(stills[0].annotation)}`);
+  await desk.keyboard.press('Escape');
+  await canvas.waitFor({ state: 'hidden' });
   // the decision's dialog, from the keyboard: the focus goes in (on Cancel), Tab moves within,
   // Escape leaves and gives the focus back
   await desk.getByTestId('decide-reason').fill('Tank 2 has no barrier.');

@@ -198,6 +198,8 @@ test('a rejection waits for the lead; countersigning and returning are confirmed
   await lead.getByTestId('countersign-confirm').click();
   await dialog.waitFor({ state: 'hidden' });
   assert.equal(await status(lead, c.ref), 'rejected');
+  // the entry went with its countersignature: the keyboard's place is not lost (the queue is empty: its title)
+  await lead.waitForFunction(() => document.activeElement?.id === 'cases-title');
   await owner.waitForFunction(() => document.getElementById('facts').dataset.status === 'rejected');
   assert.equal(await owner.getByTestId('decided-note').textContent(), EN['desk.decided.rejected']);
   assert.deepEqual([...native, ...leadNative], [], 'no native alert/confirm/prompt box');

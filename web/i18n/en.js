@@ -259,4 +259,5 @@ export default {
   'desk.return.confirm': 'Return to the owner',
   'desk.decide.summary': 'Marked {marked} of {total} items: {pass} pass, {fail} fail, {not_shown} not shown.',
   'desk.decide.only_reject': 'After a one-time notice only a rejection can be decided here; an approval follows a new live inspection.',
+  'desk.drawing.how': 'Drag on the picture, or click where the shape starts and then where it ends.',
 };

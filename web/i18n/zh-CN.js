@@ -259,4 +259,5 @@ export default {
   'desk.return.confirm': '退回承办人',
   'desk.decide.summary': '已标记 {marked}/{total} 项：符合 {pass} 项，不符合 {fail} 项，未展示 {not_shown} 项。',
   'desk.decide.only_reject': '一次性告知之后，此处只能作出不予决定；准予须经新的远程勘验。',
+  'desk.drawing.how': '在图片上拖动，或先点击图形的起点，再点击终点。',
 };

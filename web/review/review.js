@@ -73,6 +73,7 @@ function showFacts() {
 const DECIDABLE = { inspecting: ['approve', 'rectify', 'reject'], rectification_required: ['reject'] };
 function showDecision(c) {
   const kinds = c.can.includes('decide') ? DECIDABLE[c.status] : null;
+  if (!kinds && $('decide').contains(document.activeElement)) $('decide-result').focus();   // not lost with the form
   $('decide').classList.toggle('hidden', !kinds);
   if (kinds) {
     for (const option of $('decide-kind').options) option.disabled = !kinds.includes(option.value);
@@ -100,34 +101,53 @@ function showLocation(loc) {
   $('location').textContent = `${t('review.location')}: ${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)} ±${Math.round(loc.accuracy_m)} m${distance}`;
 }
 
+// The lead's queue: each waiting rejection's entry is made once and kept while it waits (the
+// list is fetched again every 10 s: an entry replaced under the keyboard would lose the focus);
+// when the focused entry goes (countersigned, returned) the focus goes to the next, or the title.
+const queueItems = new Map();   // decision id -> li
 async function loadQueue() {
   const r = await api('/api/countersign');
   const pending = r.ok ? r.body.decisions : [];
   $('queue-box').classList.toggle('hidden', pending.length === 0);
-  $('queue').replaceChildren(...pending.map((d) => {
-    const li = document.createElement('li');
-    li.textContent = `${d.case} · ${d.by}: ${d.reason} `;
-    for (const sign of [true, false]) {
-      const b = document.createElement('button');
-      b.textContent = t(sign ? 'review.countersign' : 'review.return');
-      b.dataset.testid = sign ? 'countersign' : 'return';
-      b.addEventListener('click', () => confirmAction($('countersign-dialog'), {
-        title: `${t(sign ? 'review.countersign' : 'review.return')} · ${d.case}`,
-        text: t(sign ? 'desk.countersign.consequence' : 'desk.return.consequence'),
-        quote: `${d.by}: ${d.reason}`,
-        confirm: t(sign ? 'desk.countersign.confirm' : 'desk.return.confirm'),
-        note: !sign,
-        run: async (note) => {
-          const res = await api(`/api/cases/${encodeURIComponent(d.case)}/countersign`, { decision: d.id, sign, note });
-          loadQueue();
-          if (res.ok && d.case === current) loadCase();
-          return res.ok ? null : errorText(res.body);
-        },
-      }));
-      li.append(b);
-    }
-    return li;
-  }));
+  const focusedGone = [...queueItems].some(([id, li]) => li.contains(document.activeElement) && !pending.some((d) => d.id === id))
+    || (document.activeElement === document.body && $('countersign-dialog').dataset.used);
+  delete $('countersign-dialog').dataset.used;
+  for (const [id, li] of queueItems)
+    if (!pending.some((d) => d.id === id)) { li.remove(); queueItems.delete(id); }
+  pending.forEach((d, i) => {
+    const li = queueItems.get(d.id) || queueEntry(d);
+    queueItems.set(d.id, li);
+    if ($('queue').children[i] !== li) $('queue').insertBefore(li, $('queue').children[i] || null);
+  });
+  if (focusedGone) (pending.length ? $('queue').querySelector('button') : $('cases-title')).focus();
+}
+
+function queueEntry(d) {
+  const li = document.createElement('li');
+  li.append(`${d.case} · ${d.by}: ${d.reason} `);
+  for (const sign of [true, false]) {
+    const b = document.createElement('button');
+    b.dataset.i18n = sign ? 'review.countersign' : 'review.return';   // written again in another language
+    b.textContent = t(b.dataset.i18n);
+    b.dataset.testid = sign ? 'countersign' : 'return';
+    b.addEventListener('click', () => confirmAction($('countersign-dialog'), {
+      title: `${t(sign ? 'review.countersign' : 'review.return')} · ${d.case}`,
+      text: t(sign ? 'desk.countersign.consequence' : 'desk.return.consequence'),
+      quote: `${d.by}: ${d.reason}`,
+      confirm: t(sign ? 'desk.countersign.confirm' : 'desk.return.confirm'),
+      note: !sign,
+      run: async (note) => {
+        const res = await api(`/api/cases/${encodeURIComponent(d.case)}/countersign`, { decision: d.id, sign, note });
+        if (!res.ok) return errorText(res.body);
+        $('countersign-dialog').dataset.used = 'true';
+        loadQueue();
+        if (d.case === current) loadCase();
+        return null;
+      },
+    }));
+    li.append(b);
+  }
+  return li;
 }
 
 // the decision: asked once more in a dialog that says what follows, then recorded
