@@ -22,7 +22,10 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 # Browser-test drivers (playwright-core drives Debian's chromium, puppeteer-core Debian's
-# firefox-esr over WebDriver BiDi; neither downloads a browser).
-if [ -f tests/package.json ] && { [ ! -d tests/node_modules/playwright-core ] || [ ! -d tests/node_modules/puppeteer-core ]; }; then
-  npm install --prefix tests --no-audit --no-fund --silent >/dev/null
+# firefox-esr over WebDriver BiDi; neither downloads a browser), and axe-core, the accessibility
+# checker the browser tests inject into each page (a devDependency: --include=dev keeps it
+# even where NODE_ENV=production is set).
+if [ -f tests/package.json ] && { [ ! -d tests/node_modules/playwright-core ] || [ ! -d tests/node_modules/puppeteer-core ] ||
+    [ ! -d tests/node_modules/axe-core ]; }; then
+  npm install --prefix tests --include=dev --no-audit --no-fund --silent >/dev/null
 fi

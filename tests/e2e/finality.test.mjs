@@ -125,6 +125,7 @@ test('after an approval the phone shows the outcome and stops streaming; the rev
   await owner.getByTestId('decide-kind').selectOption('approve');
   await owner.getByTestId('decide-reason').fill('Every item seen on site.');
   await owner.getByTestId('decide-submit').click();
+  await owner.getByTestId('decide-confirm').click();   // the confirmation dialog (issue 16)
   await assertPhoneEnded(phone, c, 'approved', /approved|准予/);
   await phone.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-approved.png') });
   await owner.locator('#hint').filter({ hasText: /decided|作出决定/ }).waitFor({ timeout: 10000 });
@@ -149,10 +150,12 @@ test('after a countersigned rejection the phone shows the outcome and stops stre
   await owner.getByTestId('decide-kind').selectOption('rectify');
   await owner.getByTestId('decide-reason').fill('Fix the tank area.');
   await owner.getByTestId('decide-submit').click();
+  await owner.getByTestId('decide-confirm').click();   // the confirmation dialog (issue 16)
   await phone.getByTestId('notice').waitFor({ state: 'visible', timeout: 10000 });
   await owner.getByTestId('decide-kind').selectOption('reject');
   await owner.getByTestId('decide-reason').fill('The applicant says it cannot be fixed.');
   await owner.getByTestId('decide-submit').click();
+  await owner.getByTestId('decide-confirm').click();   // the confirmation dialog (issue 16)
   await owner.locator('#decide-result').filter({ hasText: /recorded|记录/ }).waitFor({ timeout: 10000 });
   const { body } = await owner.evaluate(async (ref) => ({ body: await (await fetch(`/api/countersign`)).json() }), c.ref);
   assert.deepEqual(body.decisions, [], 'the owner is no lead');

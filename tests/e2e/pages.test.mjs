@@ -361,6 +361,7 @@ test('the checklist: marks appear for the co-reviewer, the challenge matches, re
   await owner.getByTestId('decide-kind').selectOption('rectify');
   await owner.getByTestId('decide-reason').fill('Fix the tank area; show the other items next time.');
   await owner.getByTestId('decide-submit').click();
+  await owner.getByTestId('decide-confirm').click();   // the confirmation dialog (issue 16)
   await applicant.getByTestId('notice').waitFor({ state: 'visible' });
   const notice = await applicant.getByTestId('notice').textContent();
   assert.match(notice, /no leak barrier at tank 2/);
@@ -486,6 +487,7 @@ test('a reviewer\'s rejection waits for the lead, who countersigns it from the q
   await owner.getByTestId('decide-kind').selectOption('reject');
   await owner.getByTestId('decide-reason').fill('The site is not the one applied for.');
   await owner.getByTestId('decide-submit').click();
+  await owner.getByTestId('decide-confirm').click();   // the confirmation dialog (issue 16)
   await owner.locator('#decide-result').filter({ hasText: /recorded|记录/ }).waitFor();
   const status = async (page) => page.evaluate(async (ref) => (await (await fetch(`/api/cases/${ref}`)).json()).status, c.ref);
   assert.equal(await status(owner), 'rejection_pending', 'a reviewer cannot reject alone');
@@ -493,6 +495,7 @@ test('a reviewer\'s rejection waits for the lead, who countersigns it from the q
   const queue = lead.getByTestId('countersign-queue');
   await queue.locator('li', { hasText: c.ref }).waitFor();
   await queue.locator('li', { hasText: c.ref }).getByRole('button', { name: /countersign|会签/i }).click();
+  await lead.getByTestId('countersign-confirm').click();   // the confirmation dialog (issue 16)
   await lead.waitForFunction(async (ref) => (await (await fetch(`/api/cases/${ref}`)).json()).status === 'rejected', c.ref,
     { polling: 500 });
   assert.equal(await status(owner), 'rejected');

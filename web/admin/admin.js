@@ -1,6 +1,6 @@
 // admin/admin.js — case types and accounts for admins (the server refuses everyone else):
 // add an account, reset its password (a one-time password shown once, here) and disable it,
-// each after a confirmation in a <dialog> (keyboard-operable, Escape cancels; no prompt()).
+// each after a confirmation in a <dialog> (keyboard-operable, Escape cancels; no browser prompts).
 import { t, tv, fmtTime, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 import { signIn } from '../lib/staff.js';

@@ -261,17 +261,18 @@ function timelineItem(e, stills) {
   li.dataset.kind = kindOf(e);
   const time = Object.assign(document.createElement('time'), { textContent: fmtDateTime(e.at) });
   time.dateTime = new Date(e.at).toISOString();
-  li.append(time, ' ', Object.assign(document.createElement('span'), { className: 'sentence', textContent: describe(e) }));
+  // an entry with a moment on the axis is a button inside its list item (a list item that is
+  // itself a button stops being one of the list's items for assistive technology)
+  const seekable = MARKED.includes(e.action);
+  const sentence = Object.assign(document.createElement(seekable ? 'button' : 'span'),
+    { className: seekable ? 'sentence seek' : 'sentence', textContent: describe(e) });
+  li.append(time, ' ', sentence);
   li.title = `hash ${e.hash}`;
-  if (MARKED.includes(e.action)) {
-    li.tabIndex = 0;
-    li.setAttribute('role', 'button');
-    li.setAttribute('aria-description', t('audit.seek'));
+  if (seekable) {
+    sentence.type = 'button';
+    sentence.setAttribute('aria-description', t('audit.seek'));
     li.classList.add('seekable');
-    li.addEventListener('click', (ev) => { if (!ev.target.closest('figure')) seekAt(e.at); });
-    li.addEventListener('keydown', (ev) => {
-      if (ev.target === li && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); seekAt(e.at); }
-    });
+    sentence.addEventListener('click', () => seekAt(e.at));   // Enter and Space click a button
   }
   const still = e.action === 'still.captured' && stills.find((s) => String(s.id) === String((e.detail || {}).still));
   if (still) li.append(stillFigure(still));
@@ -371,8 +372,10 @@ $('player').addEventListener('loadedmetadata', () => {
 let playing = false;
 $('player').addEventListener('play', () => { playing = true; });
 $('player').addEventListener('pause', () => { if (!$('player').ended) playing = false; });
-$('player').addEventListener('ended', () => { if (playing) moveOn('ended'); });
-$('player').addEventListener('error', () => { if ($('player').getAttribute('src')) moveOn('error'); });
+// an 'ended' or 'error' queued for a segment the auditor has since left (a marker clicked near
+// its end on a busy machine) is stale: the element no longer says so, and nothing moves on
+$('player').addEventListener('ended', () => { if (playing && $('player').ended) moveOn('ended'); });
+$('player').addEventListener('error', () => { if ($('player').getAttribute('src') && $('player').error) moveOn('error'); });
 $('player').addEventListener('timeupdate', movePlayhead);
 $('player').addEventListener('seeked', movePlayhead);
 search();

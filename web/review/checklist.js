@@ -43,6 +43,7 @@ export class Checklist {
     this.stills = [];
     this.canMark = false;
     this.onOpenStill = null;   // (still) => void: the drawing dialog
+    this.onRender = null;      // (items) => void: the page's summary of the marks, after each update
     // what the signaling socket brought: a case fetched before a mark or still was made can
     // answer after its message came (or before the list exists), and must not undo it
     this.liveMarks = new Map();   // position -> the newest mark message (by id)
@@ -101,6 +102,7 @@ export class Checklist {
       this.builtFor = shape;
     }
     for (const item of this.items) this.fill(this.rows.get(item.position), item);
+    if (this.onRender) this.onRender(this.items);
   }
 
   buildRow(position) {
@@ -202,9 +204,10 @@ export class Checklist {
         img.src = still.url;
         img.dataset.still = still.id;
         img.tabIndex = 0;
+        img.setAttribute('role', 'button');   // it opens the drawing dialog: Enter or Space
         const open = () => this.onOpenStill && this.onOpenStill(still);
         img.addEventListener('click', open);
-        img.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+        img.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
         row.thumbs.append(img);
       }
       img.alt = `${t('review.still')} ${still.id}`;

@@ -1,5 +1,6 @@
-// review/drawing.js — draw an arrow, circle or box on an evidence still. The drawing is sent as
-// shapes in 0…1 image coordinates and stored apart from the image, which never changes.
+// review/drawing.js — draw an arrow, circle or box on an evidence still (a drag, or a click at
+// each end). The drawing is sent as shapes in 0…1 image coordinates and stored apart from the
+// image, which never changes.
 import { t } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 import { errorText } from '../lib/errors.js';
@@ -37,9 +38,18 @@ export function openDrawing(dialog, caseRef, still, onSaved) {
     return [Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)), Math.min(1, Math.max(0, (e.clientY - r.top) / r.height))];
   };
   const shape = (e) => { const [x2, y2] = at(e); return { kind: kind.value, x1: start[0], y1: start[1], x2, y2 }; };
-  canvas.onpointerdown = (e) => { start = at(e); };
+  // a drag draws a shape; so do two clicks, its start and its end (no dragging needed: WCAG 2.5.7)
+  let anchored = false;
+  canvas.onpointerdown = (e) => { if (!start) start = at(e); };
   canvas.onpointermove = (e) => { if (start) draw(shape(e)); };
-  canvas.onpointerup = (e) => { if (start) { shapes.push(shape(e)); start = null; draw(); } };
+  canvas.onpointerup = (e) => {
+    if (!start) return;
+    const [x, y] = at(e);
+    const still = Math.abs(x - start[0]) < 0.01 && Math.abs(y - start[1]) < 0.01;
+    if (still && !anchored) { anchored = true; return; }   // a click: the shape ends at the next one
+    if (!still) shapes.push(shape(e));
+    start = null; anchored = false; draw();
+  };
   dialog.querySelector('.undo').onclick = () => { shapes.pop(); draw(); };
   dialog.querySelector('.save').onclick = async () => {
     const r = await api(`/api/cases/${encodeURIComponent(caseRef)}/annotations`, { still: still.id, shapes });

@@ -3,6 +3,9 @@
 // The URL is the state: `#case=` names the open case (a click on the list is a step in the
 // history; back, forward and a pasted link switch the case). What refreshes by itself (the
 // case list, the checklist) is updated in place, so the keyboard focus stays where it is.
+// The case list is a listbox: one entry in the tab order, arrow keys move between entries.
+// The decision and a countersignature are confirmed in a <dialog> that says what follows
+// (confirm.js); the decision form is offered only while the case can be decided.
 import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
 import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
@@ -11,14 +14,25 @@ import { signIn } from '../lib/staff.js';
 import { Checklist } from './checklist.js';
 import { openDrawing } from './drawing.js';
 import { showLink, clearLink, intervalLoss } from './link.js';
+import { confirmAction } from './confirm.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
 let joined = null;   // the server's last `joined` message: carries this connection's iceServers
 let signalEnded = false;   // the server let this connection go for good (closed case, revoked access): no retry
 let people = [];   // the last `participants` message's list (shown again in another language)
+let shownCase = null;   // the open case as last fetched (its facts are written again in another language)
 const checklist = new Checklist($('checklist'), (body) => { $('hint').textContent = errorText(body); });
 checklist.onOpenStill = (still) => openDrawing($('drawing'), current, still);
+checklist.onRender = (items) => showSummary(items);
+
+// the marks so far, above the decision: how many items are marked, failed, not shown
+function showSummary(items) {
+  const count = (r) => items.filter((i) => i.mark && i.mark.result === r).length;
+  $('decide-summary').textContent = t('desk.decide.summary')
+    .replace('{marked}', items.filter((i) => i.mark).length).replace('{total}', items.length)
+    .replace('{pass}', count('pass')).replace('{fail}', count('fail')).replace('{not_shown}', count('not_shown'));
+}
 
 // the open case's facts, checklist, challenge and decision form
 async function loadCase() {
@@ -29,18 +43,46 @@ async function loadCase() {
   if (!r.ok) { $('hint').textContent = errorText(r.body); return; }
   const c = r.body;
   checklist.show(ref, c);
-  const facts = [c.applicant_name, c.site_address, `${t('review.deadline')} ${c.deadline_on}`,
-    `${t('review.status')}: ${t(`status.${c.status}`)}`, c.owner && `${t('review.owner')}: ${c.owner}`,
-    c.co_reviewers.length && `${t('review.co')}: ${c.co_reviewers.join(', ')}`].filter(Boolean);
-  $('facts').textContent = facts.join(' · ');
+  shownCase = c;
+  showFacts();
   const session = c.sessions[c.sessions.length - 1];
   $('challenge').textContent = c.challenge || '';
   $('challenge-box').classList.toggle('hidden', !c.challenge);
   $('challenge-seen').disabled = !!(session && session.challenge_seen_by) || !c.can.includes('mark');
   if (session && session.location) showLocation(session.location);
-  $('decide').classList.toggle('hidden', !c.can.includes('decide'));
+  showDecision(c);
   // a finally decided case: a lead of its department (or an admin) may reopen it
   $('reopen').classList.toggle('hidden', !c.can.includes('reopen') || !['approved', 'rejected'].includes(c.status));
+}
+
+// the facts line of the open case: written from its last fetch, again whenever its status
+// changes (a `state`, `decision` or `session` message, or the case list's refresh)
+function showFacts() {
+  const c = shownCase;
+  if (!c || c.ref !== current) { $('facts').textContent = ''; return; }
+  const facts = [c.applicant_name, c.site_address, `${t('review.deadline')} ${c.deadline_on}`,
+    `${t('review.status')}: ${t(`status.${c.status}`)}`, c.owner && `${t('review.owner')}: ${c.owner}`,
+    c.co_reviewers.length && `${t('review.co')}: ${c.co_reviewers.join(', ')}`].filter(Boolean);
+  $('facts').textContent = facts.join(' · ');
+  $('facts').dataset.status = c.status;   // test hook: the status the line shows
+}
+
+// The decision form only while a decision can be made: during a live inspection (any of the
+// three), after a one-time notice (a rejection only); never on a decided case, whose state is
+// said instead.
+const DECIDABLE = { inspecting: ['approve', 'rectify', 'reject'], rectification_required: ['reject'] };
+function showDecision(c) {
+  const kinds = c.can.includes('decide') ? DECIDABLE[c.status] : null;
+  if (!kinds && $('decide').contains(document.activeElement)) $('decide-result').focus();   // not lost with the form
+  $('decide').classList.toggle('hidden', !kinds);
+  if (kinds) {
+    for (const option of $('decide-kind').options) option.disabled = !kinds.includes(option.value);
+    if (!kinds.includes($('decide-kind').value)) $('decide-kind').value = kinds[0];
+  }
+  $('decide-only-reject').hidden = !kinds || kinds.length > 1;   // why approve and rectify cannot be chosen
+  const decided = ['approved', 'rejected', 'rejection_pending'].includes(c.status);
+  $('decided-note').classList.toggle('hidden', !decided);
+  $('decided-note').textContent = decided ? t(`desk.decided.${c.status}`) : '';
 }
 
 async function reopen(event) {
@@ -59,34 +101,71 @@ function showLocation(loc) {
   $('location').textContent = `${t('review.location')}: ${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)} ±${Math.round(loc.accuracy_m)} m${distance}`;
 }
 
+// The lead's queue: each waiting rejection's entry is made once and kept while it waits (the
+// list is fetched again every 10 s: an entry replaced under the keyboard would lose the focus);
+// when the focused entry goes (countersigned, returned) the focus goes to the next, or the title.
+const queueItems = new Map();   // decision id -> li
 async function loadQueue() {
   const r = await api('/api/countersign');
   const pending = r.ok ? r.body.decisions : [];
   $('queue-box').classList.toggle('hidden', pending.length === 0);
-  $('queue').replaceChildren(...pending.map((d) => {
-    const li = document.createElement('li');
-    li.textContent = `${d.case} · ${d.by}: ${d.reason} `;
-    for (const sign of [true, false]) {
-      const b = document.createElement('button');
-      b.textContent = t(sign ? 'review.countersign' : 'review.return');
-      b.addEventListener('click', async () => {
-        const note = sign ? '' : prompt(t('review.return.note')) || '';
-        const res = await api(`/api/cases/${encodeURIComponent(d.case)}/countersign`, { decision: d.id, sign, note });
-        if (!res.ok) $('hint').textContent = errorText(res.body);
-        loadQueue();
-      });
-      li.append(b);
-    }
-    return li;
-  }));
+  const focusedGone = [...queueItems].some(([id, li]) => li.contains(document.activeElement) && !pending.some((d) => d.id === id))
+    || (document.activeElement === document.body && $('countersign-dialog').dataset.used);
+  delete $('countersign-dialog').dataset.used;
+  for (const [id, li] of queueItems)
+    if (!pending.some((d) => d.id === id)) { li.remove(); queueItems.delete(id); }
+  pending.forEach((d, i) => {
+    const li = queueItems.get(d.id) || queueEntry(d);
+    queueItems.set(d.id, li);
+    if ($('queue').children[i] !== li) $('queue').insertBefore(li, $('queue').children[i] || null);
+  });
+  if (focusedGone) (pending.length ? $('queue').querySelector('button') : $('cases-title')).focus();
 }
 
-async function decide(event) {
+function queueEntry(d) {
+  const li = document.createElement('li');
+  li.append(`${d.case} · ${d.by}: ${d.reason} `);
+  for (const sign of [true, false]) {
+    const b = document.createElement('button');
+    b.dataset.i18n = sign ? 'review.countersign' : 'review.return';   // written again in another language
+    b.textContent = t(b.dataset.i18n);
+    b.dataset.testid = sign ? 'countersign' : 'return';
+    b.addEventListener('click', () => confirmAction($('countersign-dialog'), {
+      title: `${t(sign ? 'review.countersign' : 'review.return')} · ${d.case}`,
+      text: t(sign ? 'desk.countersign.consequence' : 'desk.return.consequence'),
+      quote: `${d.by}: ${d.reason}`,
+      confirm: t(sign ? 'desk.countersign.confirm' : 'desk.return.confirm'),
+      note: !sign,
+      run: async (note) => {
+        const res = await api(`/api/cases/${encodeURIComponent(d.case)}/countersign`, { decision: d.id, sign, note });
+        if (!res.ok) return errorText(res.body);
+        $('countersign-dialog').dataset.used = 'true';
+        loadQueue();
+        if (d.case === current) loadCase();
+        return null;
+      },
+    }));
+    li.append(b);
+  }
+  return li;
+}
+
+// the decision: asked once more in a dialog that says what follows, then recorded
+function decide(event) {
   event.preventDefault();
-  const r = await api(`/api/cases/${encodeURIComponent(current)}/decisions`,
-    { kind: $('decide-kind').value, reason: $('decide-reason').value });
-  $('decide-result').textContent = r.ok ? t('review.decided') : errorText(r.body);
-  if (r.ok) { $('decide-reason').value = ''; loadCase(); loadCases(); }
+  const ref = current, kind = $('decide-kind').value, reason = $('decide-reason').value;
+  confirmAction($('decide-dialog'), {
+    title: `${t(`decision.${kind}`)} · ${ref}`,
+    text: t(`desk.decide.consequence.${kind}`),
+    quote: `${reason}\n${$('decide-summary').textContent}`,
+    confirm: t(`desk.decide.confirm.${kind}`),
+    run: async () => {
+      const r = await api(`/api/cases/${encodeURIComponent(ref)}/decisions`, { kind, reason });
+      $('decide-result').textContent = r.ok ? t('review.decided') : errorText(r.body);
+      if (r.ok) { $('decide-reason').value = ''; loadCase(); loadCases(); }
+      return null;   // the result is written beside the form
+    },
+  });
 }
 
 // the case list: each case's entry is made once and updated in place every refresh (an entry
@@ -97,11 +176,21 @@ function caseEntry(ref) {
   let li = caseEntries.get(ref);
   if (!li) {
     li = document.createElement('li');
-    li.tabIndex = 0;
+    li.tabIndex = -1;
     li.setAttribute('role', 'option');
     li.dataset.ref = ref;
     li.addEventListener('click', () => openCase(ref));
-    li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); openCase(ref); } });
+    li.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); openCase(ref); return; }
+      const entries = [...$('cases').children];
+      const at = entries.indexOf(li);
+      const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: entries.length - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      const next = entries[Math.max(0, Math.min(entries.length - 1, to))];
+      if (next) { setRoving(next); next.focus(); }
+    });
+    li.addEventListener('focus', () => setRoving(li));
     caseEntries.set(ref, li);
   }
   return li;
@@ -130,8 +219,21 @@ function fillCase(li, c, zh) {
   li.replaceChildren(...nodes);
 }
 
+// the one entry of the list in the tab order (the keyboard's place in it)
+let roving = null;
+function setRoving(li) {
+  roving = li;
+  for (const entry of caseEntries.values()) entry.tabIndex = entry === li ? 0 : -1;
+}
+
 function markCurrentCase() {
-  for (const [ref, li] of caseEntries) li.setAttribute('aria-current', String(ref === current));
+  for (const [ref, li] of caseEntries) {
+    li.setAttribute('aria-current', String(ref === current));
+    li.setAttribute('aria-selected', String(ref === current));
+  }
+  const focused = document.activeElement && document.activeElement.parentElement === $('cases');
+  if (!focused || !roving || !roving.isConnected)   // where the keyboard enters the list: the open case, else the first
+    setRoving(caseEntries.get(current) || $('cases').firstElementChild);
 }
 
 async function loadCases() {
@@ -145,6 +247,10 @@ async function loadCases() {
     if (!cases.some((c) => c.ref === ref)) { li.remove(); caseEntries.delete(ref); }
   entries.forEach((li, i) => { if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null); });
   markCurrentCase();
+  // the open case changed state meanwhile (a co-reviewer's decision, the applicant coming):
+  // its facts and decision form follow
+  const mine = cases.find((c) => c.ref === current);
+  if (mine && shownCase && shownCase.ref === current && mine.status !== shownCase.status) loadCase();
 }
 
 function closePc() {
@@ -216,6 +322,7 @@ function onMessage(msg) {
       : t(msg.applicant === 'reconnecting' ? 'review.reconnecting' : 'review.waiting');
     if (msg.applicant === 'live') $('reach').hidden = true;
     if (msg.applicant === 'absent') clearLink($('link-applicant'), $('link-applicant-word'));
+    loadCase();   // the applicant's coming makes the case "inspecting": the facts and the decision follow
   } else if (msg.type === 'link' && msg.who === 'applicant')
     showLink($('link-applicant'), $('link-applicant-word'), msg.kbps, msg.loss_pct, msg.rtt_ms, msg.quality);
   else if (msg.type === 'link_mode')
@@ -285,9 +392,12 @@ function join(ref) {
   markCurrentCase();
   $('current').textContent = ref;
   $('hint').textContent = t('review.waiting');
-  $('invite-url').classList.add('hidden');
-  $('copy').classList.add('hidden');
-  $('invite-qr').replaceChildren();
+  hideInvite();
+  shownCase = null;
+  showFacts();
+  $('decide').classList.add('hidden');
+  $('decided-note').classList.add('hidden');
+  $('decide-result').textContent = '';
   $('location').textContent = '';
   $('reach').hidden = true;
   $('ice').textContent = '';
@@ -347,10 +457,25 @@ async function makeInvite() {
   // the SVG is drawn by our own server from the URL (qr.c): markup we trust
   $('invite-qr').innerHTML = invite.qr_svg;
   document.dispatchEvent(new CustomEvent('kanyan:invite', { detail: invite }));   // slots.js shows the short link
+  $('invite-qr').querySelector('svg')?.setAttribute('aria-hidden', 'true');   // its box is the image, named (index.html)
+  $('invite-box').classList.remove('hidden');
+  $('invite').setAttribute('aria-expanded', 'true');
+}
+
+// the invite's link and QR code, put away (another case, revoked, or hidden by the reviewer)
+function hideInvite() {
+  $('invite-url').classList.add('hidden');
+  $('copy').classList.add('hidden');
+  $('invite-qr').replaceChildren();
+  $('invite-box').classList.add('hidden');
+  $('invite').setAttribute('aria-expanded', 'false');
 }
 
 applyTranslations();
-installLanguageSwitch($('lang'), () => { loadCases(); checklist.render(); showParticipants(); resetTalkLabel(); });
+installLanguageSwitch($('lang'), () => {
+  loadCases(); checklist.render(); showParticipants(); resetTalkLabel(); showFacts();
+  if (shownCase) showDecision(shownCase);
+});
 $('talk').addEventListener('click', toggleTalk);
 $('sound-toggle').addEventListener('click', () => {
   const on = $('sound-toggle').getAttribute('aria-pressed') !== 'true';
@@ -360,11 +485,13 @@ $('sound-toggle').addEventListener('click', () => {
 $('sound').muted = true;
 $('fullscreen').addEventListener('click', () => $('video').requestFullscreen && $('video').requestFullscreen());
 $('invite').addEventListener('click', makeInvite);
+$('invite').setAttribute('aria-expanded', 'false');
+$('invite-close').addEventListener('click', () => { hideInvite(); $('invite').focus(); });
 $('revoke').addEventListener('click', async () => {
   if (!current) return;
   const r = await api(`/api/cases/${encodeURIComponent(current)}/revoke-invites`, {});
   $('hint').textContent = r.ok ? `${t('review.revoked')} ${r.body.revoked}` : errorText(r.body);
-  if (r.ok) { $('invite-url').classList.add('hidden'); $('copy').classList.add('hidden'); $('invite-qr').replaceChildren(); }
+  if (r.ok) hideInvite();
 });
 // a viewing token for a third-party WHEP player (docs/whep.md): its URL and bearer token, shown once
 $('watch').addEventListener('click', async () => {

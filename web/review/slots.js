@@ -65,6 +65,52 @@ async function change(path, body, done) {
   await Promise.all([loadCase(), loadDesk()]);
 }
 
+// What a move, a withdrawal or a re-booking needs (a new time; the reason, which the applicant
+// and the audit log see), asked in a modal <dialog> — keyboard-operable, Escape cancels, the
+// focus goes back to the button. Resolves to {at, reason}, or null when cancelled.
+let dialog = null;
+function ask(title, withTime) {
+  if (!dialog) {
+    dialog = el('dialog', { className: 'confirm', id: 'slot-dialog' });
+    dialog.dataset.testid = 'slot-dialog';
+    dialog.append(el('h3', { id: 'slot-dialog-title' }),
+      el('label', { htmlFor: 'slot-dialog-at', id: 'slot-dialog-at-label' }, t('slots.at')),
+      el('input', { type: 'datetime-local', id: 'slot-dialog-at' }),
+      el('label', { htmlFor: 'slot-dialog-reason' }, t('slots.reason')),
+      el('textarea', { id: 'slot-dialog-reason', rows: 2 }),
+      el('p', { className: 'error', id: 'slot-dialog-error', role: 'alert' }),
+      el('div', { className: 'controls' }));
+    dialog.lastChild.append(el('button', { type: 'button', id: 'slot-dialog-cancel' }, t('desk.cancel')),
+      el('button', { type: 'button', id: 'slot-dialog-ok', className: 'primary' }, t('slots.ok')));
+    dialog.setAttribute('aria-labelledby', 'slot-dialog-title');
+    document.body.append(dialog);
+  }
+  const opener = document.activeElement;
+  const q = (id) => dialog.querySelector(`#slot-dialog-${id}`);
+  q('title').textContent = title;
+  q('at').hidden = q('at-label').hidden = !withTime;
+  q('at').value = '';
+  q('reason').value = '';
+  q('error').textContent = '';
+  return new Promise((resolve) => {
+    const finish = (value) => {
+      if (dialog.open) dialog.close();
+      if (opener && opener.isConnected) opener.focus();
+      resolve(value);
+    };
+    q('cancel').onclick = () => finish(null);
+    dialog.oncancel = (e) => { e.preventDefault(); finish(null); };   // Escape
+    q('ok').onclick = () => {
+      const at = withTime ? instant(q('at').value.replace('T', ' ')) : null;
+      const reason = q('reason').value.trim();
+      if ((withTime && !at) || !reason) { q('error').textContent = t('slots.needed'); return; }
+      finish({ at, reason });
+    };
+    dialog.showModal();
+    (withTime ? q('at') : q('reason')).focus();
+  });
+}
+
 function slotItem(s) {
   const li = el('li', {}, `${time(s.starts_at, { dateStyle: 'medium', timeStyle: 'short' })} · ${s.minutes} min · ` +
     `${t(`slot.state.${s.state}`)}${s.booked_by ? ` (${s.booked_by})` : ''}${s.reason ? ` — ${s.reason}` : ''} `);
@@ -73,24 +119,22 @@ function slotItem(s) {
   if (s.state === 'offered') {
     const book = el('button', {}, t('slots.book'));
     book.dataset.testid = 'slot-book';
-    book.addEventListener('click', () => {
+    book.addEventListener('click', async () => {
       const other = caseSlots.some((o) => o.state === 'booked');
-      const reason = other ? prompt(t('slots.reason')) : '';
-      if (other && !reason) return;
-      change(`/${s.id}/book`, reason ? { reason } : {});
+      const asked = other ? await ask(t('slots.book'), false) : { reason: '' };
+      if (asked) change(`/${s.id}/book`, asked.reason ? { reason: asked.reason } : {});
     });
     li.append(book);
   }
   const move = el('button', {}, t('slots.move'));
-  move.addEventListener('click', () => {
-    const to = instant(prompt(t('slots.move.to')));
-    const reason = to && prompt(t('slots.reason'));
-    if (to && reason) change(`/${s.id}/move`, { at: to, minutes: s.minutes, reason });
+  move.addEventListener('click', async () => {
+    const asked = await ask(t('slots.move'), true);
+    if (asked) change(`/${s.id}/move`, { at: asked.at, minutes: s.minutes, reason: asked.reason });
   });
   const withdraw = el('button', {}, t('slots.withdraw'));
-  withdraw.addEventListener('click', () => {
-    const reason = prompt(t('slots.reason'));
-    if (reason) change(`/${s.id}/cancel`, { reason });
+  withdraw.addEventListener('click', async () => {
+    const asked = await ask(t('slots.withdraw'), false);
+    if (asked) change(`/${s.id}/cancel`, { reason: asked.reason });
   });
   li.append(move, withdraw);
   return li;
