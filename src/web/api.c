@@ -23,7 +23,7 @@
 static void
 add_case (JsonBuilder *b, KanyanApp *app, const CaseRow *row, CaseJsonFlags flags, const WorkCalendar *cal)
 {
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   GDate today;
   calendar_today (&today);
   g_autoptr (GPtrArray) co = flags & CASE_JSON_CO_REVIEWERS ? store_case_reviewers (app->db, row->id) : NULL;
@@ -137,7 +137,7 @@ api_case_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
 static void
 api_case_get (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   g_autoptr (WorkCalendar) cal = api_calendar (app);
   g_autoptr (JsonBuilder) b = api_object_begin ();
   add_case (b, app, row, CASE_JSON_FULL, cal);
@@ -195,7 +195,7 @@ static void
 api_invite_revoke (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
   gint n = cases_revoke_invites (app->db, auth_actor (id), row);
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   if (room)   /* revocation reaches the open connection at once: the applicant (WebSocket or WHIP) goes */
     room_end_applicant (room, "invite_revoked");
   g_autoptr (JsonBuilder) b = api_object_begin ();
@@ -289,7 +289,7 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
   case_members (b, row, CASE_JSON_INVITE, NULL);
   add_items (b, app, row);
   api_review_add_notice (b, app, row);
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   json_builder_set_member_name (b, "challenge");
   if (room)
     json_builder_add_string_value (b, room_challenge (room));
