@@ -1,14 +1,15 @@
 /* app.c — the application context and the composition root: opens the database, runs the
  * HTTP server on the GLib main loop with the routes and the WebSocket endpoint wired here,
- * registers the domain's port to live inspections (room_register_port), keeps the live rooms
- * by case reference, and shuts down cleanly on SIGINT or SIGTERM (recordings closed first);
- * SIGHUP reloads what can change under live inspections (app_reload). */
+ * registers the domain's port to live inspections (room_register_port), holds the registry of
+ * live rooms (live/rooms.c fills it), and shuts down cleanly on SIGINT or SIGTERM (recordings
+ * closed first); SIGHUP reloads what can change under live inspections (app_reload). */
 #include "app/app.h"
 #include <gst/gst.h>
 #include "archive/retention.h"
 #include "store/db.h"
 #include "web/http.h"
 #include "live/room.h"
+#include "live/rooms.h"
 #include "web/whip.h"
 #include "web/whep.h"
 #include "web/short_link.h"
@@ -39,39 +40,11 @@ app_new (KanyanConfig *config, GError **error)
   KanyanApp *app = g_new0 (KanyanApp, 1);
   app->config = config;
   app->db = db;
-  app->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) room_free);
+  app->rooms = rooms_new ();   /* live/rooms.c keeps it */
   app->whip_resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, whip_resource_free);
   app->whep_resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, whep_resource_free);
   room_register_port (app);   /* the domain tells live inspections through it */
   return app;
-}
-
-Room *
-app_get_room (KanyanApp *app, const gchar *case_ref)
-{
-  return g_hash_table_lookup (app->rooms, case_ref);
-}
-
-Room *
-app_ensure_room (KanyanApp *app, const gchar *case_ref, GError **error)
-{
-  Room *room = app_get_room (app, case_ref);
-  if (room)
-    return room;
-  g_autoptr (CaseRow) row = store_case_get (app->db, case_ref, error);
-  if (!row)
-    return NULL;
-  room = room_new (app, row, error);
-  if (room)
-    g_hash_table_insert (app->rooms, g_strdup (case_ref), room);
-  return room;
-}
-
-void
-app_drop_room (KanyanApp *app, Room *room)
-{
-  g_info ("case %s: live inspection closed", room_case_ref (room));
-  g_hash_table_remove (app->rooms, room_case_ref (room));
 }
 
 /* what the server answers besides web/'s files: the REST API, WHIP ingest, archived media

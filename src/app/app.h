@@ -76,7 +76,7 @@ typedef struct {
   sqlite3      *db;
   GMainLoop    *loop;
   KanyanHttp   *http;
-  GHashTable   *rooms;      /* case ref (gchar*) -> Room*, live inspections in progress */
+  GHashTable   *rooms;      /* case ref (gchar*) -> Room*, live inspections in progress (live/rooms.c) */
   guint         next_peer_id;
   gboolean      stopping;
   guint         pending_archives;  /* segments being finalized on worker threads */
@@ -105,9 +105,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanyanConfig, config_free)
 KanyanApp *app_new (KanyanConfig *config, GError **error);   /* opens the database */
 gboolean   app_serve (KanyanApp *app, GError **error);       /* runs until SIGINT/SIGTERM */
 void       app_free (KanyanApp *app);
-Room      *app_get_room (KanyanApp *app, const gchar *case_ref);      /* NULL when not live */
-Room      *app_ensure_room (KanyanApp *app, const gchar *case_ref, GError **error);
-void       app_drop_room (KanyanApp *app, Room *room);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KanyanApp, app_free)
 
 #define KANYAN_VERSION "0.1.0"

@@ -27,6 +27,7 @@
 #include "archive/signing.h"
 #include "review/login_guard.h"
 #include "review/watch.h"
+#include "review/serialize.h"
 #include "core/json_out.h"
 
 #define FIRST_ADMIN_FILE "admin-password.txt"
@@ -281,14 +282,7 @@ cmd_case (int argc, char **argv)
     }
     if (json) {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      json_builder_begin_object (b);
-      json_out_int (b, "id", t->id);
-      json_out_str (b, "ref", row->ref);
-      json_out_str (b, "token", t->token);
-      g_autofree gchar *url = g_strdup_printf ("/whep/%s", row->ref);
-      json_out_str (b, "whep_url", url);
-      json_out_int (b, "expires_at", t->expires_at);
-      json_builder_end_object (b);
+      watch_token_to_json (b, t, row);
       g_autoptr (JsonNode) root = json_builder_get_root (b);
       g_autofree gchar *text = json_to_string (root, FALSE);
       g_print ("%s\n", text);
@@ -345,8 +339,7 @@ assign_failed:
   if (json) {
     g_autoptr (JsonBuilder) b = json_builder_new ();
     json_builder_begin_object (b);
-    json_out_str (b, "ref", row->ref);
-    json_out_str (b, "type", row->type_key);
+    case_members (b, row, CASE_JSON_TYPE, NULL);
     json_out_str (b, "invite_url", invite->url);
     json_out_str (b, "token", invite->token);
     json_out_int (b, "expires_at", invite->expires_at);

@@ -49,26 +49,8 @@ case_report_to_json (JsonBuilder *b, const CaseReport *r)
 {
   const CaseRow *row = r->row;
   json_builder_begin_object (b);
-  json_out_str (b, "ref", row->ref);
-  json_out_str (b, "type", row->type_key);
-  json_builder_set_member_name (b, "type_title");
-  json_builder_begin_object (b);
-  json_out_str (b, "en", row->type_title_en);
-  json_out_str (b, "zh", row->type_title_zh);
-  json_builder_end_object (b);
-  json_out_str (b, "status", row->status);
-  json_out_str (b, "owner", row->owner);
-  json_out_str (b, "department", row->department);
-  json_out_str (b, "applicant_name", row->applicant_name);
-  json_out_str (b, "applicant_phone", row->applicant_phone);
-  json_out_str (b, "site_address", row->site_address);
-  json_out_str (b, "accepted_on", row->accepted_on);
-  json_out_str (b, "deadline_on", row->deadline_on);
-  json_builder_set_member_name (b, "co_reviewers");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < r->co_reviewers->len; i++)
-    json_builder_add_string_value (b, g_ptr_array_index (r->co_reviewers, i));
-  json_builder_end_array (b);
+  CaseJsonContext ctx = { .co_reviewers = r->co_reviewers };
+  case_members (b, row, CASE_JSON_REPORT, &ctx);
   json_out_int_or_null (b, "session", r->session, r->session != 0);
   json_builder_set_member_name (b, "items");
   json_builder_begin_array (b);

@@ -110,7 +110,7 @@ on_linger_over (gpointer data)
   room->closing = TRUE;
   room_stop_recording (room);
   if (room->pending_recorders == 0)
-    app_drop_room (room->app, room);
+    rooms_drop (room->app, room);
   return G_SOURCE_REMOVE;
 }
 
@@ -508,7 +508,7 @@ room_end (Room *room, const gchar *reason)
   room->closing = TRUE;   /* no lingering: nobody may come back */
   room_stop_recording (room);
   if (room->pending_recorders == 0)
-    app_drop_room (room->app, room);
+    rooms_drop (room->app, room);
 }
 
 void

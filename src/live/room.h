@@ -4,6 +4,7 @@
 #pragma once
 #include "app/app.h"
 #include "store/db.h"
+#include "live/rooms.h"   /* finding a case's room */
 
 /* ROLE_WATCHER: a WHEP viewer (receive-only, no protocol messages, no talk-back) */
 typedef enum { ROLE_APPLICANT, ROLE_REVIEWER, ROLE_WATCHER } ParticipantRole;

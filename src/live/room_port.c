@@ -8,7 +8,7 @@
 static gboolean
 port_find (KanyanApp *app, const gchar *case_ref, LiveInspection *out)
 {
-  Room *room = app_get_room (app, case_ref);
+  Room *room = rooms_get (app, case_ref);
   if (room && out) {
     out->session_id = room_session_id (room);
     out->media_ms = room_media_ms (room);
@@ -20,7 +20,7 @@ port_find (KanyanApp *app, const gchar *case_ref, LiveInspection *out)
 static void
 port_notify (KanyanApp *app, const gchar *case_ref, const gchar *json, gboolean reviewers_only)
 {
-  Room *room = app_get_room (app, case_ref);
+  Room *room = rooms_get (app, case_ref);
   if (room)
     room_broadcast (room, json, reviewers_only);
 }
@@ -28,7 +28,7 @@ port_notify (KanyanApp *app, const gchar *case_ref, const gchar *json, gboolean 
 static gboolean
 port_capture_still (KanyanApp *app, const gchar *case_ref, LiveStillDone done, gpointer data, GError **error)
 {
-  Room *room = app_get_room (app, case_ref);
+  Room *room = rooms_get (app, case_ref);
   if (!room) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", case_ref);
     return FALSE;
@@ -39,7 +39,7 @@ port_capture_still (KanyanApp *app, const gchar *case_ref, LiveStillDone done, g
 static void
 port_end (KanyanApp *app, const gchar *case_ref, const gchar *reason)
 {
-  Room *room = app_get_room (app, case_ref);
+  Room *room = rooms_get (app, case_ref);
   if (room)
     room_end (room, reason);
 }
@@ -47,7 +47,7 @@ port_end (KanyanApp *app, const gchar *case_ref, const gchar *reason)
 static gboolean
 port_next_session (KanyanApp *app, const gchar *case_ref, GError **error)
 {
-  Room *room = app_get_room (app, case_ref);
+  Room *room = rooms_get (app, case_ref);
   if (!room) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_CONFLICT, "case %s has no live inspection now", case_ref);
     return FALSE;

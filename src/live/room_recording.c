@@ -61,7 +61,7 @@ on_segment_done (gpointer data, gint64 bytes, gboolean clean)
   if (room && !room->recording_stopped)
     room_refinalize_failed (room);   /* a segment a full disk cut, whose archive failed then */
   if (room && room->pending_recorders > 0 && --room->pending_recorders == 0 && room->closing)
-    app_drop_room (sd->app, room);
+    rooms_drop (sd->app, room);
   g_free (sd->case_ref);
   g_free (sd->path);
   g_free (sd);

@@ -122,7 +122,8 @@ frame_filter_lose (FrameFilter *f, GstPad *pad, const gchar *reason)
   g_ptr_array_set_size (f->held, 0);
   if (f->synced) {
     gap_open (f->log, reason);
-    /* travels up through the queue and the tee to the publisher (a PLI) */
+    /* travels up through the queue to the video tee, where the relay takes it for its one
+     * keyframe requester (relay_request_keyframe: within its limit, again until one passes) */
     gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0));
     metrics_keyframe_request (METRIC_KEYFRAME_RECORDER);   /* streaming thread: one atomic add */
   }

@@ -1,13 +1,14 @@
 /* keyframe_gate.h — waiting for a keyframe, one way for every branch that must start on one
- * (the recorder, a still, viewers through the relay): how often the publisher is asked
+ * (the recorder, a still, each viewer until its first): how often the publisher is asked
  * again, whether an RTP packet starts a keyframe, a gate that holds a branch until one, and
- * the timer that keeps asking while a branch waits. */
+ * the timer that keeps asking while a branch waits. Every request reaches the phone through
+ * the relay's one requester (relay_request_keyframe), within its limit. */
 #pragma once
 #include "media/relay.h"
 #include "media/rtp_keyframe.h"
 #include <gst/rtp/rtp.h>
 
-/* the publisher is asked at most this often (relay.c), and waiting branches ask again at this pace */
+/* the publisher is asked at most this often, whoever asks (relay.c), and waiting branches ask again at this pace */
 #define KEYFRAME_RETRY_MS 500
 
 /* Any thread: does this mapped RTP packet start a keyframe of `codec`? */

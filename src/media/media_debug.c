@@ -14,5 +14,7 @@ media_debug_init (void)
   viewer_debug_init ();
   recorder_debug_init ();
   still_debug_init ();
+  segment_sync_debug_init ();
+  uplink_cap_debug_init ();
   g_once_init_leave (&done, 1);
 }

@@ -152,80 +152,83 @@ relay_check_stall (Relay *relay)
   }
 }
 
-/* streaming thread of a viewer's webrtcbin: a keyframe request travelling up to the
- * publisher. Browsers and webrtcbin ask with FIR (all-headers=TRUE); once rtpsession has
- * a FIR pending for a publisher that never honours FIR (aiortc), it sends no PLI ever
- * again. Every request therefore leaves the relay as a PLI. */
-static GstPadProbeReturn
-on_keyframe_request (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  gboolean all_headers = FALSE;
-  if (!gst_video_event_is_force_key_unit (event) ||
-      !gst_video_event_parse_upstream_force_key_unit (event, NULL, &all_headers, NULL) || !all_headers)
-    return GST_PAD_PROBE_OK;
-  GST_PAD_PROBE_INFO_DATA (info) = gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0);
-  gst_event_unref (event);
-  metrics_keyframe_request (METRIC_KEYFRAME_VIEWER);   /* one atomic add, on a rare event */
-  return GST_PAD_PROBE_OK;
-}
-
 static gint64
 relay_last_keyframe (Relay *relay)
 {
   return GPOINTER_TO_SIZE (g_atomic_pointer_get (&relay->last_keyframe_seen_us));
 }
 
+/* Any thread. The one door to the publisher: at most one request every KEYFRAME_RETRY_MS,
+ * whoever asks (a waiting branch's timer, a viewer's PLI or FIR, a depayloader or decoder, the
+ * recorder's frame filter after a loss). A request the limit holds back is not lost: it is
+ * "wanted", and on_keyframe_timer sends it once the limit allows, unless a keyframe passed
+ * the tee in between. */
 static void
 relay_send_keyframe_request (Relay *relay)
 {
   gint64 now = g_get_monotonic_time ();
-  if (now - relay->last_keyframe_request_us < KEYFRAME_INTERVAL_US || !relay->tee[TRACK_VIDEO])
+  gpointer last = g_atomic_pointer_get (&relay->last_keyframe_request_us);
+  if (now - (gint64) GPOINTER_TO_SIZE (last) < KEYFRAME_INTERVAL_US ||
+      !g_atomic_pointer_compare_and_exchange (&relay->last_keyframe_request_us, last, GSIZE_TO_POINTER (now)))
     return;
-  relay->last_keyframe_request_us = now;
   metrics_keyframe_request (METRIC_KEYFRAME_RELAY);
   g_debug ("relay %s: asking the publisher for a keyframe", relay->name);
   GstPad *sink = gst_element_get_static_pad (relay->tee[TRACK_VIDEO], "sink");
-  /* travels up into the publisher's webrtcbin, whose rtpsession sends the phone a PLI
-   * (all-headers=TRUE would make it a FIR, which aiortc and some encoders ignore) */
-  gst_pad_push_event (sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0));
+  GstPad *ingest = gst_pad_get_peer (sink);
+  /* into the publisher's webrtcbin, whose rtpsession sends the phone a PLI (all-headers=TRUE
+   * would make it a FIR, which aiortc and some encoders ignore). Sent to the peer, not pushed
+   * on the tee's pad, so that on_keyframe_request does not catch it again. */
+  if (ingest)
+    gst_pad_send_event (ingest, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, 0));
+  gst_clear_object (&ingest);
   gst_object_unref (sink);
 }
 
 void
 relay_request_keyframe (Relay *relay)
 {
-  if (!relay->keyframe_wanted_since)
-    relay->keyframe_wanted_since = g_get_monotonic_time ();
+  gint64 now = g_get_monotonic_time ();
+  gpointer since = g_atomic_pointer_get (&relay->keyframe_wanted_since);
+  /* wanted from the first unanswered request on; one answered already starts a new wait */
+  if (!since || relay_last_keyframe (relay) > (gint64) GPOINTER_TO_SIZE (since))
+    g_atomic_pointer_compare_and_exchange (&relay->keyframe_wanted_since, since, GSIZE_TO_POINTER (now));
   relay_send_keyframe_request (relay);
 }
 
-/* main loop, every 250 ms: ask again until the wanted keyframe has passed the tee; and
- * notice a publisher whose media stopped */
+/* streaming thread of a branch (a viewer's webrtcbin, a depayloader or decoder, the
+ * recorder's frame filter): a keyframe request travelling up into the video tee. It goes no
+ * further: the relay asks the publisher itself, within its limit. Browsers and webrtcbin ask
+ * with FIR (all-headers=TRUE); once rtpsession has a FIR pending for a publisher that never
+ * honours FIR (aiortc), it sends no PLI ever again, so every request leaves as a PLI. */
+static GstPadProbeReturn
+on_keyframe_request (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Relay *relay = data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  gboolean all_headers = FALSE;
+  if (!gst_video_event_is_force_key_unit (event) ||
+      !gst_video_event_parse_upstream_force_key_unit (event, NULL, &all_headers, NULL))
+    return GST_PAD_PROBE_OK;
+  if (all_headers)
+    metrics_keyframe_request (METRIC_KEYFRAME_VIEWER);   /* one atomic add, on a rare event */
+  relay_request_keyframe (relay);
+  return GST_PAD_PROBE_DROP;
+}
+
+/* main loop, every 250 ms: send what the limit held back, until the wanted keyframe has
+ * passed the tee; and notice a publisher whose media stopped */
 static gboolean
 on_keyframe_timer (gpointer data)
 {
   Relay *relay = data;
   relay_check_stall (relay);
-  gint64 last_seen = relay_last_keyframe (relay);
-  gboolean want = FALSE;
-  for (guint i = 0; i < relay->viewers->len; i++) {
-    RelayViewer *viewer = g_ptr_array_index (relay->viewers, i);
-    if (!viewer->waiting_keyframe_since)
-      continue;
-    if (last_seen > viewer->waiting_keyframe_since) {
-      if (!viewer->first_keyframe_us)   /* the viewer's first: join to keyframe */
-        metrics_join_to_keyframe ((last_seen - viewer->added_us) / 1e6);
-      viewer->first_keyframe_us = last_seen;
-      viewer->waiting_keyframe_since = 0;
-    } else {
-      want = TRUE;
-    }
-  }
-  if (relay->keyframe_wanted_since && last_seen > relay->keyframe_wanted_since)
-    relay->keyframe_wanted_since = 0;
-  if (want || relay->keyframe_wanted_since)
-    relay_request_keyframe (relay);
+  gpointer since = g_atomic_pointer_get (&relay->keyframe_wanted_since);
+  if (!since)
+    return G_SOURCE_CONTINUE;
+  if (relay_last_keyframe (relay) > (gint64) GPOINTER_TO_SIZE (since))
+    g_atomic_pointer_compare_and_exchange (&relay->keyframe_wanted_since, since, NULL);
+  else
+    relay_send_keyframe_request (relay);
   return G_SOURCE_CONTINUE;
 }
 

@@ -60,7 +60,10 @@ void         relay_viewer_connected (Relay *relay, RelayViewer *viewer);   /* as
 void         relay_viewer_remove (Relay *relay, RelayViewer *viewer);
 gint64       relay_viewer_first_keyframe_us (RelayViewer *viewer);        /* 0 until one passed */
 
-/* Keyframes: ask the publisher for one now, and again every 500 ms until one passes. */
+/* Keyframes, any thread: ask the publisher for one (at most one request every
+ * KEYFRAME_RETRY_MS, keyframe_gate.h), and again until one passes the video tee. Branches
+ * waiting on the main loop ask through keyframe_ask_add; a branch's upstream GstForceKeyUnit
+ * ends at the video tee and comes here. */
 void     relay_request_keyframe (Relay *relay);
 
 /* Taps for the recorder: a request pad on a track's tee (NULL if the track is absent). */

@@ -27,6 +27,7 @@ struct _RelayViewer {
   gint64      added_us;
   gint64      waiting_keyframe_since;    /* monotonic µs; 0 when not waiting */
   gint64      first_keyframe_us;
+  guint       keyframe_ask;              /* keyframe_ask_add's timer while waiting, or 0 */
   gulong      pad_added_id;
   GMutex      lock;                      /* talk_chain / mixer_pad, written on a streaming thread */
   /* a WHEP watcher's payload types: what the publisher's RTP carries → what its answer chose
@@ -49,8 +50,8 @@ struct _Relay {
   GPtrArray  *viewers;                   /* of RelayViewer* */
   guint       serial;
   guint       keyframe_timer;
-  gint64      last_keyframe_request_us;
-  gint64      keyframe_wanted_since;     /* monotonic µs; 0 when nobody waits */
+  gpointer    last_keyframe_request_us;  /* monotonic µs as a pointer (atomic: any thread asks) */
+  gpointer    keyframe_wanted_since;     /* monotonic µs as a pointer (atomic); 0 when nobody waits */
   gpointer    last_keyframe_seen_us;     /* monotonic µs as a pointer: written atomically by the tee probe */
   gint        media_flowing;             /* atomic */
   UplinkCap  *uplink;                    /* what the phone is asked for (uplink_cap.c) */

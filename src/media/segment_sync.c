@@ -3,7 +3,18 @@
  * instant. Pad probes on the recorder's track chains; owns their timing state, never touches
  * the muxer or the relay. */
 #include "media/segment_sync.h"
+#include "media/media_debug.h"
 #include <gst/rtp/rtp.h>
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_segment_sync_debug);   /* GST_DEBUG=kanyan-segment-sync:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_segment_sync_debug
+
+void
+segment_sync_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_segment_sync_debug, "kanyan-segment-sync", 0,
+                           "Kanyan: a recording segment's tracks timed on the phone's sender reports (segment_sync.c)");
+}
 
 /* The recording's timeline is the phone's clock. The ingest jitterbuffers stamp buffers from
  * arrival times (their "slave" mode, right for the live relay, which must follow our clock);
@@ -143,8 +154,8 @@ retime_place (Retime *r, guint64 ext, GstClockTime arrival, GstClockTime *pts_ou
      * sync) would have this track dropped or misplaced for good: time it by arrival instead */
     gint64 off = ((gint64) ntp - (gint64) ntp0) + ((gint64) pts0 - (gint64) arrival);
     if (off < -(gint64) SYNC_TOLERANCE || off > (gint64) SYNC_TOLERANCE) {
-      g_debug ("recorder: a track's sender reports are %" G_GINT64_FORMAT " ms off its arrival: timed by arrival",
-               off / (gint64) GST_MSECOND);
+      GST_DEBUG ("a track's sender reports are %" G_GINT64_FORMAT " ms off its arrival: timed by arrival",
+                 off / (gint64) GST_MSECOND);
       r->fallback = TRUE;
     } else if (ntp < ntp0) {
       return FALSE;   /* before the segment's reference */
@@ -270,8 +281,8 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
       }
     }
     if (!r->mapped && late) {
-      g_debug ("recorder: no RTCP sender report within %" GST_TIME_FORMAT ": a track is timed by arrival",
-               GST_TIME_ARGS (SYNC_WAIT));
+      GST_DEBUG ("no RTCP sender report within %" GST_TIME_FORMAT ": a track is timed by arrival",
+                 GST_TIME_ARGS (SYNC_WAIT));
       r->fallback = TRUE;
     }
   }
@@ -280,6 +291,8 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   gboolean ready = sync->set || g_atomic_int_get (&sync->mapped) >= (gint) sync->tracks || late;
   if (ready && !sync->set) {
     sync->set = TRUE;
+    GST_INFO ("the segment starts: %d of %u tracks on the phone's sender reports", g_atomic_int_get (&sync->mapped),
+              sync->tracks);
     if (sync->candidate) {
       sync->ntp0 = sync->cand_ntp;
       sync->pts0 = sync->cand_pts;

@@ -15,8 +15,19 @@
 #include "media/relay_private.h"
 #include "media/link_stats.h"
 #include "core/metrics.h"
+#include "media/media_debug.h"
 #include <gst/rtp/gstrtcpbuffer.h>
 #include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (kanyan_uplink_cap_debug);   /* GST_DEBUG=kanyan-uplink-cap:6 (media_debug.h) */
+#define GST_CAT_DEFAULT kanyan_uplink_cap_debug
+
+void
+uplink_cap_debug_init (void)
+{
+  GST_DEBUG_CATEGORY_INIT (kanyan_uplink_cap_debug, "kanyan-uplink-cap", 0,
+                           "Kanyan: reviewers' links and the REMB cap asked of the phone (uplink_cap.c)");
+}
 
 /* A viewer's receiver report covers the seconds since its last one (up to ~5 s), and the loss
  * on the phone's own link shows in it too: the worst upstream loss of this many seconds is
@@ -119,9 +130,9 @@ on_viewer_sample (gpointer owner, const LinkQuality *q)
     if (rate->estimate_kbps > 2 * q->send_kbps + 500)
       rate->estimate_kbps = 0;   /* far above what the phone sends: this viewer limits nothing */
   }
-  g_debug ("relay %s: viewer %s: sent %.0f kbit/s, its reports %.1f %% lost (%.1f %% on the way in), round trip %d ms,"
-           " estimate %.0f kbit/s", rate->cap->relay->name, rate->name, q->send_kbps, q->remote_loss_pct,
-           rate->cap->upstream_loss, q->rtt_ms, rate->estimate_kbps);
+  GST_DEBUG ("relay %s: viewer %s: sent %.0f kbit/s, its reports %.1f %% lost (%.1f %% on the way in), round trip %d ms,"
+             " estimate %.0f kbit/s", rate->cap->relay->name, rate->name, q->send_kbps, q->remote_loss_pct,
+             rate->cap->upstream_loss, q->rtt_ms, rate->estimate_kbps);
 }
 
 /* main loop, every second */
@@ -185,6 +196,7 @@ uplink_cap_new (Relay *relay)
   cap->relay = relay;
   cap->rates = g_hash_table_new_full (NULL, NULL, NULL, viewer_rate_free);
   cap->timer = g_timeout_add (1000, on_tick, cap);
+  GST_INFO ("relay %s: reviewers' links sampled every second", relay->name);
   return cap;
 }
 

@@ -4,6 +4,8 @@
  * tracks sendonly, payload types rewritten to the answer's, never a talk-back chain. Never
  * decodes the applicant's media. */
 #include "media/relay_private.h"
+#include "media/keyframe_gate.h"
+#include "core/metrics.h"
 #include "core/errors.h"
 #include "media/media_debug.h"
 #include <gst/rtp/rtp.h>
@@ -272,11 +274,31 @@ relay_viewer_answered (Relay *relay, RelayViewer *viewer)
       relay_branch_link (relay, t, viewer->sink[t], &viewer->branch[t]);
 }
 
+/* main loop, every KEYFRAME_RETRY_MS while a viewer waits for its first keyframe after
+ * connecting (keyframe_ask_add) */
+static KeyframeWant
+viewer_want_keyframe (gpointer data)
+{
+  RelayViewer *viewer = data;
+  gint64 last_seen = GPOINTER_TO_SIZE (g_atomic_pointer_get (&viewer->relay->last_keyframe_seen_us));
+  if (last_seen <= viewer->waiting_keyframe_since)
+    return KEYFRAME_ASK;
+  if (!viewer->first_keyframe_us)   /* the viewer's first: join to keyframe */
+    metrics_join_to_keyframe ((last_seen - viewer->added_us) / 1e6);
+  viewer->first_keyframe_us = last_seen;
+  viewer->waiting_keyframe_since = 0;
+  viewer->keyframe_ask = 0;
+  return KEYFRAME_DONE;
+}
+
 void
 relay_viewer_connected (Relay *relay, RelayViewer *viewer)
 {
   viewer->waiting_keyframe_since = g_get_monotonic_time ();
-  relay_request_keyframe (relay);
+  if (viewer->keyframe_ask)   /* connected again while still waiting: the timer goes on */
+    relay_request_keyframe (relay);
+  else
+    viewer->keyframe_ask = keyframe_ask_add (relay, viewer_want_keyframe, viewer);
 }
 
 gint64
@@ -289,6 +311,8 @@ void
 relay_viewer_remove (Relay *relay, RelayViewer *viewer)
 {
   g_ptr_array_remove (relay->viewers, viewer);
+  if (viewer->keyframe_ask)
+    g_source_remove (viewer->keyframe_ask);
   g_signal_handler_disconnect (viewer->peer->webrtcbin, viewer->pad_added_id);
   for (gint t = 0; t < TRACK_COUNT; t++) {
     relay_branch_unlink (relay, t, &viewer->branch[t]);

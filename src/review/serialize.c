@@ -1,9 +1,10 @@
 /* serialize.c — one JSON shape per row type (serialize.h). Every route and message that sends a
- * mark, an item, a decision, a still or an account builds it here. Never reads the database,
+ * mark, an item, a decision, a still, an account, a case or a viewing token builds it here. Never reads the database,
  * never decides who may see a row (auth.c and the routes do). The functions list their rows'
  * members one by one and so look alike: that is the point, one place per shape. */
 #include "review/serialize.h"
 #include "core/json_out.h"
+#include "review/workflow.h"
 #include <math.h>
 
 void
@@ -174,5 +175,90 @@ recording_to_json (JsonBuilder *b, const RecordingRow *r, GArray *gaps)
     }
     json_builder_end_array (b);
   }
+  json_builder_end_object (b);
+}
+
+void
+case_members (JsonBuilder *b, const CaseRow *row, CaseJsonFlags flags, const CaseJsonContext *ctx)
+{
+  json_out_str (b, "ref", row->ref);
+  if (flags & CASE_JSON_TYPE)
+    json_out_str (b, "type", row->type_key);
+  if (flags & CASE_JSON_TYPE_TITLE) {
+    json_builder_set_member_name (b, "type_title");
+    json_builder_begin_object (b);
+    json_out_str (b, "en", row->type_title_en);
+    json_out_str (b, "zh", row->type_title_zh);
+    json_builder_end_object (b);
+  }
+  if (flags & CASE_JSON_STATUS)
+    json_out_str (b, "status", row->status);
+  if (flags & CASE_JSON_LIVE) {
+    json_out_bool (b, "live", ctx->live);
+    json_out_int (b, "participants", ctx->participants);
+  }
+  if (flags & CASE_JSON_CREATED)
+    json_out_int (b, "created_at", row->created_at);
+  if (flags & CASE_JSON_OWNER)
+    json_out_str (b, "owner", row->owner);
+  if (flags & CASE_JSON_DEPARTMENT)
+    json_out_str (b, "department", row->department);
+  if (flags & CASE_JSON_APPLICANT)
+    json_out_str (b, "applicant_name", row->applicant_name);
+  if (flags & CASE_JSON_CONTACT) {
+    json_out_str (b, "applicant_phone", row->applicant_phone);
+    json_out_str (b, "site_address", row->site_address);
+  }
+  if (flags & CASE_JSON_SITE) {
+    json_builder_set_member_name (b, "site");
+    if (row->has_site) {
+      json_builder_begin_object (b);
+      json_out_double (b, "lat", row->site_lat);
+      json_out_double (b, "lon", row->site_lon);
+      json_builder_end_object (b);
+    } else {
+      json_builder_add_null_value (b);
+    }
+  }
+  if (flags & CASE_JSON_DATES) {
+    json_out_str (b, "accepted_on", row->accepted_on);
+    json_out_str (b, "deadline_on", row->deadline_on);
+  }
+  if (flags & (CASE_JSON_DAYS_LEFT | CASE_JSON_OVERDUE)) {
+    GDate deadline;
+    gboolean known = calendar_parse_date (row->deadline_on, &deadline);
+    gint left = known ? calendar_working_days_left (ctx->calendar, ctx->today, &deadline) : 0;
+    if (flags & CASE_JSON_DAYS_LEFT)
+      json_out_int_or_null (b, "working_days_left", left, known);
+    if (flags & CASE_JSON_OVERDUE)
+      json_out_bool (b, "overdue", known && left < 0 && workflow_status_is_open (row->status));
+  }
+  if (flags & CASE_JSON_CO_REVIEWERS) {
+    json_builder_set_member_name (b, "co_reviewers");
+    json_builder_begin_array (b);
+    for (guint i = 0; ctx->co_reviewers && i < ctx->co_reviewers->len; i++)
+      json_builder_add_string_value (b, g_ptr_array_index (ctx->co_reviewers, i));
+    json_builder_end_array (b);
+  }
+}
+
+void
+case_to_json (JsonBuilder *b, const CaseRow *row, CaseJsonFlags flags, const CaseJsonContext *ctx)
+{
+  json_builder_begin_object (b);
+  case_members (b, row, flags, ctx);
+  json_builder_end_object (b);
+}
+
+void
+watch_token_to_json (JsonBuilder *b, const WatchToken *t, const CaseRow *row)
+{
+  g_autofree gchar *url = g_strdup_printf ("/whep/%s", row->ref);
+  json_builder_begin_object (b);
+  json_out_int (b, "id", t->id);
+  json_out_str (b, "ref", row->ref);
+  json_out_str (b, "token", t->token);
+  json_out_str (b, "whep_url", url);
+  json_out_int (b, "expires_at", t->expires_at);
   json_builder_end_object (b);
 }

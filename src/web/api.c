@@ -18,85 +18,24 @@
 #include "media/ice_servers.h"
 #include "review/serialize.h"
 
-/* "type_title": {en, zh} */
+/* the case row in the shape `flags` asks (serialize.h), with what the row does not hold: its
+ * live room, the working-day calendar, its co-reviewers */
 static void
-add_type_title (JsonBuilder *b, const CaseRow *row)
+add_case (JsonBuilder *b, KanyanApp *app, const CaseRow *row, CaseJsonFlags flags, const WorkCalendar *cal)
 {
-  json_builder_set_member_name (b, "type_title");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "en");
-  json_builder_add_string_value (b, row->type_title_en);
-  json_builder_set_member_name (b, "zh");
-  json_builder_add_string_value (b, row->type_title_zh);
-  json_builder_end_object (b);
-}
-
-static void
-add_case_summary (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
-{
-  Room *room = app_get_room (app, row->ref);
-  json_builder_set_member_name (b, "ref");
-  json_builder_add_string_value (b, row->ref);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, row->type_key);
-  add_type_title (b, row);
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, row->status);
-  json_builder_set_member_name (b, "live");
-  json_builder_add_boolean_value (b, room && room_is_live (room));
-  json_builder_set_member_name (b, "participants");
-  json_builder_add_int_value (b, room ? room_participant_count (room) : 0);
-  json_builder_set_member_name (b, "created_at");
-  json_builder_add_int_value (b, row->created_at);
-  json_builder_set_member_name (b, "owner");
-  json_builder_add_string_value (b, row->owner);
-  json_builder_set_member_name (b, "department");
-  json_builder_add_string_value (b, row->department);
-  json_builder_set_member_name (b, "accepted_on");
-  json_builder_add_string_value (b, row->accepted_on);
-  json_builder_set_member_name (b, "deadline_on");
-  json_builder_add_string_value (b, row->deadline_on);
-  GDate today, deadline;
+  Room *room = rooms_get (app, row->ref);
+  GDate today;
   calendar_today (&today);
-  json_builder_set_member_name (b, "working_days_left");
-  if (calendar_parse_date (row->deadline_on, &deadline)) {
-    g_autoptr (WorkCalendar) cal = calendar_new ((const gchar *const *) app->config->holidays,
-                                                 (const gchar *const *) app->config->workdays, NULL);
-    gint left = calendar_working_days_left (cal, &today, &deadline);
-    json_builder_add_int_value (b, left);
-    json_builder_set_member_name (b, "overdue");
-    json_builder_add_boolean_value (b, left < 0 && workflow_status_is_open (row->status));
-  } else {
-    json_builder_add_null_value (b);
-  }
+  g_autoptr (GPtrArray) co = flags & CASE_JSON_CO_REVIEWERS ? store_case_reviewers (app->db, row->id) : NULL;
+  CaseJsonContext ctx = { .live = room && room_is_live (room), .participants = room ? room_participant_count (room) : 0,
+                          .calendar = cal, .today = &today, .co_reviewers = co };
+  case_members (b, row, flags, &ctx);
 }
 
-static void
-add_case_facts (JsonBuilder *b, KanyanApp *app, const CaseRow *row)
+static WorkCalendar *
+api_calendar (KanyanApp *app)
 {
-  json_builder_set_member_name (b, "applicant_name");
-  json_builder_add_string_value (b, row->applicant_name);
-  json_builder_set_member_name (b, "applicant_phone");
-  json_builder_add_string_value (b, row->applicant_phone);
-  json_builder_set_member_name (b, "site_address");
-  json_builder_add_string_value (b, row->site_address);
-  json_builder_set_member_name (b, "site");
-  if (row->has_site) {
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "lat");
-    json_builder_add_double_value (b, row->site_lat);
-    json_builder_set_member_name (b, "lon");
-    json_builder_add_double_value (b, row->site_lon);
-    json_builder_end_object (b);
-  } else {
-    json_builder_add_null_value (b);
-  }
-  g_autoptr (GPtrArray) co = store_case_reviewers (app->db, row->id);
-  json_builder_set_member_name (b, "co_reviewers");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < co->len; i++)
-    json_builder_add_string_value (b, g_ptr_array_index (co, i));
-  json_builder_end_array (b);
+  return calendar_new ((const gchar *const *) app->config->holidays, (const gchar *const *) app->config->workdays, NULL);
 }
 
 static void
@@ -179,6 +118,7 @@ api_case_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
   if (!api_allowed (app, ex, id, ABILITY_LIST_CASES, NULL))
     return;
   g_autoptr (GPtrArray) rows = store_case_list (app->db);
+  g_autoptr (WorkCalendar) cal = api_calendar (app);
   g_autoptr (JsonBuilder) b = api_object_begin ();
   json_builder_set_member_name (b, "cases");
   json_builder_begin_array (b);
@@ -187,7 +127,7 @@ api_case_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
     if (!auth_allows (app, id, ABILITY_READ_CASE, row))
       continue;
     json_builder_begin_object (b);
-    add_case_summary (b, app, row);
+    add_case (b, app, row, CASE_JSON_SUMMARY, cal);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -197,10 +137,10 @@ api_case_list (KanyanApp *app, HttpExchange *ex, const Identity *id)
 static void
 api_case_get (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
+  g_autoptr (WorkCalendar) cal = api_calendar (app);
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  add_case_summary (b, app, row);
-  add_case_facts (b, app, row);
+  add_case (b, app, row, CASE_JSON_FULL, cal);
   json_builder_set_member_name (b, "session");
   if (room)
     json_builder_add_int_value (b, room_session_id (room));
@@ -259,7 +199,7 @@ static void
 api_invite_revoke (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body)
 {
   gint n = cases_revoke_invites (app->db, auth_actor (id), row);
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   if (room)   /* revocation reaches the open connection at once: the applicant (WebSocket or WHIP) goes */
     room_end_applicant (room, "invite_revoked");
   g_autoptr (JsonBuilder) b = api_object_begin ();
@@ -285,9 +225,9 @@ api_case_assign (KanyanApp *app, HttpExchange *ex, const Identity *id, const Cas
     return;
   }
   g_autoptr (CaseRow) updated = store_case_get (app->db, row->ref, &error);
+  g_autoptr (WorkCalendar) cal = api_calendar (app);
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  add_case_summary (b, app, updated);
-  add_case_facts (b, app, updated);
+  add_case (b, app, updated, CASE_JSON_FULL, cal);
   api_respond_builder (ex, 200, b);
 }
 
@@ -322,9 +262,9 @@ api_case_create (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObjec
     http_exchange_respond_error (ex, error);
     return;
   }
+  g_autoptr (WorkCalendar) cal = api_calendar (app);
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  add_case_summary (b, app, row);
-  add_case_facts (b, app, row);
+  add_case (b, app, row, CASE_JSON_FULL, cal);
   api_respond_builder (ex, 201, b);
 }
 
@@ -359,16 +299,12 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
     return;
   }
   g_autoptr (JsonBuilder) b = api_object_begin ();
-  json_builder_set_member_name (b, "ref");
-  json_builder_add_string_value (b, row->ref);
-  add_type_title (b, row);
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, row->status);
+  case_members (b, row, CASE_JSON_INVITE, NULL);
   json_builder_set_member_name (b, "timezone");   /* [bureau]: the notice's date in the bureau's zone */
   json_builder_add_string_value (b, config_timezone (app->config));
   add_items (b, app, row);
   api_review_add_notice (b, app, row);
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   json_builder_set_member_name (b, "challenge");
   if (room)
     json_builder_add_string_value (b, room_challenge (room));

@@ -65,7 +65,7 @@ api_audit_search (KanyanApp *app, HttpExchange *ex, const Identity *id)
   json_builder_begin_array (b);
   for (guint i = 0; i < rows->len; i++) {
     CaseRow *row = g_ptr_array_index (rows, i);
-    GDate deadline;
+    GDate deadline;   /* the same test as the row's "overdue" (serialize.c) */
     gboolean overdue = calendar_parse_date (row->deadline_on, &deadline) && workflow_status_is_open (row->status) &&
                        calendar_working_days_left (cal, &today, &deadline) < 0;
     if (!auth_allows (app, id, ABILITY_READ_CASE, row) || !contains_casefold (row->ref, ref) ||
@@ -74,16 +74,8 @@ api_audit_search (KanyanApp *app, HttpExchange *ex, const Identity *id)
         (from && *from && g_strcmp0 (row->accepted_on, from) < 0) || (to && *to && g_strcmp0 (row->accepted_on, to) > 0) ||
         (overdue_only && !overdue))
       continue;
-    json_builder_begin_object (b);
-    json_out_str (b, "ref", row->ref);
-    json_out_str (b, "type", row->type_key);
-    json_out_str (b, "applicant_name", row->applicant_name);
-    json_out_str (b, "owner", row->owner);
-    json_out_str (b, "status", row->status);
-    json_out_str (b, "accepted_on", row->accepted_on);
-    json_out_str (b, "deadline_on", row->deadline_on);
-    json_out_bool (b, "overdue", overdue);
-    json_builder_end_object (b);
+    CaseJsonContext ctx = { .calendar = cal, .today = &today };
+    case_to_json (b, row, CASE_JSON_AUDIT, &ctx);
   }
   json_builder_end_array (b);
   api_respond_builder (ex, 200, b);

@@ -235,7 +235,7 @@ api_review_geo (KanyanApp *app, HttpExchange *ex, const Identity *id, JsonObject
     return;
   }
   gdouble lat = g.lat, lon = g.lon, accuracy = g.accuracy;
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   if (!room) {
     http_exchange_respond_code (ex, KANYAN_ERROR_CONFLICT, "the location is sent during a live inspection");
     return;

@@ -5,6 +5,7 @@
  * review/watch.c calls and nothing more. */
 #include "web/api_private.h"
 #include "review/watch.h"
+#include "review/serialize.h"
 #include "web/whep.h"
 #include "core/errors.h"
 
@@ -26,19 +27,10 @@ api_watch_issue (KanyanApp *app, HttpExchange *ex, const Identity *id, const Cas
     http_exchange_respond_error (ex, error);
     return;
   }
-  g_autofree gchar *url = g_strdup_printf ("/whep/%s", row->ref);
-  g_autoptr (JsonBuilder) b = api_object_begin ();
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, t->id);
-  json_builder_set_member_name (b, "ref");
-  json_builder_add_string_value (b, row->ref);
-  json_builder_set_member_name (b, "token");
-  json_builder_add_string_value (b, t->token);
-  json_builder_set_member_name (b, "whep_url");
-  json_builder_add_string_value (b, url);
-  json_builder_set_member_name (b, "expires_at");
-  json_builder_add_int_value (b, t->expires_at);
-  api_respond_builder (ex, 201, b);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  watch_token_to_json (b, t, row);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  http_exchange_respond_json (ex, 201, root);
 }
 
 void

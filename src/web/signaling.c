@@ -155,7 +155,7 @@ reply_gerror (Signaling *sig, const GError *error, const gchar *id)
 static Room *
 signaling_room (Signaling *sig)
 {
-  return sig->case_ref ? app_get_room (sig->app, sig->case_ref) : NULL;
+  return sig->case_ref ? rooms_get (sig->app, sig->case_ref) : NULL;
 }
 
 static gboolean
@@ -191,7 +191,7 @@ signaling_join (Signaling *sig, ProtocolMessage *msg, GError **error)
   if (!workflow_check_open (row, error))   /* no new live inspection of a finally decided case */
     return FALSE;
   const gchar *username = id->user ? id->user->username : NULL;
-  Room *existing = app_get_room (sig->app, row->ref);
+  Room *existing = rooms_get (sig->app, row->ref);
   if (role == ROLE_REVIEWER && existing &&
       room_participant_count (existing) >= (guint) MAX (sig->app->config->max_participants_per_case, 1)) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_TOO_MANY_CONNECTIONS,
@@ -200,7 +200,7 @@ signaling_join (Signaling *sig, ProtocolMessage *msg, GError **error)
   }
   if (username && !ws_conn_hold_account (sig->conn, username, error))
     return FALSE;
-  Room *room = app_ensure_room (sig->app, row->ref, error);
+  Room *room = rooms_ensure (sig->app, row->ref, error);
   if (!room)
     return FALSE;
   g_free (sig->case_ref);

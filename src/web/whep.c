@@ -115,7 +115,7 @@ whep_watch (KanyanApp *app, HttpExchange *ex, const CaseRow *row)
     http_exchange_respond_error (ex, error);
     return;
   }
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   if (!room || !room_is_live (room)) {
     http_exchange_add_header (ex, "retry-after", "5");
     http_exchange_respond_code (ex, KANYAN_ERROR_NOT_LIVE, "no applicant media flows in this case yet");
@@ -164,7 +164,7 @@ whep_delete (KanyanApp *app, HttpExchange *ex, const CaseRow *row, const gchar *
   }
   Participant *p = g_steal_pointer (&res->participant);
   g_hash_table_remove (app->whep_resources, id);
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   if (room && p)
     room_leave (room, p);
   http_exchange_respond (ex, 200, "text/plain", NULL);
@@ -182,7 +182,7 @@ whep_end_token (KanyanApp *app, const gchar *case_ref, gint64 case_id, gint64 to
     if (res->case_id == case_id && res->token_id == token_id && !res->pending)
       g_ptr_array_add (ids, g_strdup (res->id));
   }
-  Room *room = app_get_room (app, case_ref);
+  Room *room = rooms_get (app, case_ref);
   for (guint i = 0; i < ids->len; i++) {
     WhepResource *res = g_hash_table_lookup (app->whep_resources, g_ptr_array_index (ids, i));
     Participant *p = res ? g_steal_pointer (&res->participant) : NULL;

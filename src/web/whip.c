@@ -120,7 +120,7 @@ whip_publish (KanyanApp *app, HttpExchange *ex, const CaseRow *row)
       return;
     }
   }
-  Room *room = app_ensure_room (app, row->ref, &error);
+  Room *room = rooms_ensure (app, row->ref, &error);
   if (!room) {
     http_exchange_respond_error (ex, error);
     return;
@@ -154,7 +154,7 @@ whip_delete (KanyanApp *app, HttpExchange *ex, const CaseRow *row, const gchar *
   }
   Participant *p = g_steal_pointer (&res->participant);
   g_hash_table_remove (app->whip_resources, id);
-  Room *room = app_get_room (app, row->ref);
+  Room *room = rooms_get (app, row->ref);
   if (room && p)
     room_leave (room, p);
   http_exchange_respond (ex, 200, "text/plain", NULL);

@@ -6,6 +6,7 @@ recording segment's path is taken by a directory, so the recorder's filesink can
 (a resource error on the relay's bus); recording then goes on in the next segment."""
 import glob
 import os
+import re
 import unittest
 
 from kanyan import Server, wait_until
@@ -19,7 +20,7 @@ class MediaDebugTest(unittest.TestCase):
         self.server = Server()
         self.dots = os.path.join(self.server.dir, "dots")
         os.makedirs(self.dots)
-        self.server.env = {"GST_DEBUG": "1,kanyan-relay:6,kanyan-recorder:5", "GST_DEBUG_DUMP_DOT_DIR": self.dots,
+        self.server.env = {"GST_DEBUG": "1,kanyan-relay:6,kanyan-recorder:5,kanyan-segment-sync:5,kanyan-uplink-cap:5", "GST_DEBUG_DUMP_DOT_DIR": self.dots,
                            "GST_DEBUG_NO_COLOR": "1"}
         for session in range(1, 4):   # the first live inspection of a fresh database is session 1
             os.makedirs(os.path.join(self.server.recordings, REF, f"session-{session}", "segment-001.mkv"))
@@ -49,6 +50,10 @@ class MediaDebugTest(unittest.TestCase):
         # the error cost one segment, not the recording: the next one records
         self.assertTrue(wait_until(lambda: glob.glob(os.path.join(s.recordings, REF, "session-1", "segment-002.mkv")), 60),
                         "recording did not go on after the error")
+        # every media module has its category: the recording's timeline and the reviewers' links too
+        self.assertRegex(log, rf"INFO +kanyan-uplink-cap .*relay case-{REF}: reviewers' links sampled every second")
+        starts = re.compile(r"INFO +kanyan-segment-sync .*the segment starts: \d of \d tracks on the phone's sender reports")
+        self.assertTrue(wait_until(lambda: starts.search(s.log_text()), 60), "no kanyan-segment-sync line")
 
 
 if __name__ == "__main__":
