@@ -230,8 +230,9 @@ on_stats (GstPromise *promise, gpointer data)
   g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, stats_reply_dispatch, reply, stats_reply_free);
 }
 
-/* The retransmissions that reached this webrtcbin: the sum of its RTX receivers' counters (one
- * rtprtxreceive per session, made when RTX was negotiated). webrtcbin 1.22's inbound-rtp
+/* The retransmissions that reached this webrtcbin: the sum of its RTX receivers' counters of
+ * packets on an RTX stream they matched to a request (one rtprtxreceive per session, made when
+ * RTX was negotiated; a sender's probes on that stream count too). webrtcbin 1.22's inbound-rtp
  * `packets-repaired` comes from the jitterbuffer and is often 0 while RTX flows, so the
  * packets are counted where they arrive. Any thread: the counters are read-only properties. */
 guint64
@@ -248,7 +249,7 @@ link_stats_rtx_received (GstElement *webrtcbin)
       GstElementFactory *f = gst_element_get_factory (e);
       if (f && g_strcmp0 (GST_OBJECT_NAME (f), "rtprtxreceive") == 0) {
         guint n = 0;
-        g_object_get (e, "num-rtx-packets", &n, NULL);
+        g_object_get (e, "num-rtx-assoc-packets", &n, NULL);
         total += n;
       }
       g_value_reset (&item);
