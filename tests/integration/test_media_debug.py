@@ -35,9 +35,12 @@ class MediaDebugTest(unittest.TestCase):
         s.aiortc_publisher(case, 60)
         dumps = lambda: glob.glob(os.path.join(self.dots, f"*kanyan-case-{REF}-error-*.dot"))
         self.assertTrue(wait_until(lambda: dumps(), 60), "no graph dumped: " + s.log_text()[-3000:])
-        with open(dumps()[0]) as f:
-            graph = f.read()
-        self.assertTrue(graph.startswith("digraph"), graph[:200])
+        def whole_graph():   # GStreamer writes the file while we look: wait until it is complete
+            with open(dumps()[0]) as f:
+                text = f.read()
+            return text if text.startswith("digraph") and text.rstrip().endswith("}") else None
+        self.assertTrue(wait_until(whole_graph, 30), "the dumped graph never became a whole dot file")
+        graph = whole_graph()
         # the whole relay: its tees, the publisher's webrtcbin, the recorder's muxer
         for element in ("video-tee", "GstWebRTCBin", "GstMatroskaMux"):
             self.assertIn(element, graph, f"{element} is not in the dumped graph")

@@ -91,10 +91,18 @@ class SegmentTest(unittest.TestCase):
         a pad link: reviewer → mix → publisher → reviewer) and the new publisher hears the
         reviewer too."""
         case = self.server.add_case("RECONNECT")
-        pub = self.server.aiortc_publisher(case, 24, reconnect_after=10)
-        talker = self.server.reviewer(case, 22, "talker", ["--talk"])
-        self.assertEqual(pub.wait(90), 0, pub.lines[-3:])
-        talker.wait(60)
+        # long enough for a slow machine; the phone leaves (SIGUSR1) once it heard the reviewer
+        pub = self.server.aiortc_publisher(case, 150, reconnect_after=10)
+        talker = self.server.reviewer(case, 160, "talker", ["--talk"])
+
+        def heard_after_reconnect():
+            cut = next((i for i, l in enumerate(pub.lines) if l.get("event") == "reconnecting"), None)
+            return cut is not None and [l["audio_rms"] for l in pub.lines[cut:]
+                                        if l.get("event") == "stats" and l["audio_rms"] > 500]
+        heard = wait_until(heard_after_reconnect, 120)
+        pub.proc.send_signal(signal.SIGUSR1)
+        self.assertEqual(pub.wait(60), 0, pub.lines[-3:])
+        talker.stop()
         self.server.stop()
         rows = segment_rows(self.server, case["ref"])
         self.assertEqual(len(rows), 2, rows)
@@ -102,7 +110,7 @@ class SegmentTest(unittest.TestCase):
         self.assertEqual(len(pub.events("published")), 2, pub.lines[-5:])
         cut = next(i for i, l in enumerate(pub.lines) if l.get("event") == "reconnecting")
         after = [l["audio_rms"] for l in pub.lines[cut:] if l.get("event") == "stats"]
-        self.assertTrue(after and max(after) > 500, f"the reconnected publisher hears the reviewer: {after}")
+        self.assertTrue(heard, f"the reconnected publisher hears the reviewer: {after}")
 
 if __name__ == "__main__":
     unittest.main()

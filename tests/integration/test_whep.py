@@ -218,7 +218,10 @@ class WhepChromiumTest(unittest.TestCase):
         self.assertEqual(player.wait(timeout=180), 0, player.lines[-5:])
         last = player.last("framesDecoded")
         self.assertGreaterEqual(last["framesDecoded"], 10, player.lines[-5:])
-        self.assertEqual((last["frameWidth"], last["frameHeight"]), (640, 480), last)
+        # the camera's 640×480, or less: a Chromium publisher on a busy machine scales its
+        # picture down (480×360 seen) to keep its frame rate — the same picture either way
+        w, h = last["frameWidth"], last["frameHeight"]
+        self.assertTrue(0 < w <= 640 and w * 3 == h * 4, last)
         self.assertGreater(last["audioPacketsReceived"], 0, last)
         self.assertEqual(last["packetsSent"], 0, last)   # receive-only: no RTP from the player
         self.assertEqual(player.events("deleted")[0]["status"], 200)
