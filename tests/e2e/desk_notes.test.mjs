@@ -7,127 +7,36 @@
 // in the test network namespace. Every wait is for a condition, bounded by PATIENCE (a failure
 // bound, not an expected time); a failing test leaves screenshots and the pages' complaints in
 // tests/e2e/artifacts/failed-desk-*.
-import { test as nodeTest, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { ROOT, PATIENCE, sleep, startServer, launchChromium, harness, openDesk } from './lib/staff.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const KANYAN = path.join(ROOT, 'build', 'kanyan');
-const ARTIFACTS = path.join(ROOT, 'tests', 'e2e', 'artifacts');
-const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-proxy-server', '--autoplay-policy=no-user-gesture-required',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
-const PATIENCE = 90000;   // ms: the bound of every wait for a condition
-mkdirSync(ARTIFACTS, { recursive: true });
-
-const freePort = () => new Promise((resolve) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let dir, port, server, browser;
-let contexts = [], pageLog = [];
-const common = () => ['--data-dir', path.join(dir, 'data'), '--recordings', path.join(dir, 'rec'),
-  '--web-dir', path.join(ROOT, 'web'), '--pipelines-dir', path.join(ROOT, 'pipelines')];
-const base = () => `http://127.0.0.1:${port}`;
-const LOG = () => path.join(ARTIFACTS, 'desk-server.log');
-
+// rev1 owns the cases (commerce; its lead, lead1, may mark the same items); rev2 co-reviews
+// them for the fire department (items 4 and 5)
+const USERS = {
+  rev1: { role: 'reviewer', department: 'commerce', password: 'desk-owner-password' },
+  lead1: { role: 'lead', department: 'commerce', password: 'desk-lead-password' },
+  rev2: { role: 'reviewer', department: 'fire', password: 'desk-fire-password' },
+};
+const DESKTOP = { width: 1440, height: 900 };
+let server, browser;
+const { test, newPage } = harness('desk');
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'kanyan-e2e-desk-'));
-  port = await freePort();
-  addUsers();
-  const log = openSync(LOG(), 'w');
-  server = spawn(KANYAN, ['serve', '--no-tls', '--port', String(port), '--bind', '127.0.0.1', '--ice-address', '10.77.0.1',
-    ...common()], { stdio: ['ignore', log, log] });
-  for (const deadline = Date.now() + PATIENCE; ;) {   // listening once /api/health answers
-    try { if ((await fetch(`${base()}/api/health`)).ok) break; } catch { /* not yet */ }
-    if (Date.now() > deadline || server.exitCode !== null)
-      throw new Error(`kanyan serve did not start:\n${readFileSync(LOG(), 'utf8').slice(-3000)}`);
-    await sleep(100);
-  }
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  server = await startServer('desk', USERS);
+  browser = await launchChromium();
 });
-
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
 });
 
-const slug = (name) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 50).replace(/-$/, '');
-
-// A test: on failure, its pages are photographed and their complaints written beside; its
-// browser contexts are closed either way (as pages.test.mjs does).
-function test(name, fn) {
-  return nodeTest(name, async (t) => {
-    contexts = [];
-    pageLog = [];
-    try {
-      await fn(t);
-    } catch (err) {
-      const stem = path.join(ARTIFACTS, `failed-desk-${slug(name)}`);
-      let n = 0;
-      for (const context of contexts)
-        for (const page of context.pages())
-          await page.screenshot({ path: `${stem}-${++n}.png`, timeout: 10000 }).catch(() => {});
-      writeFileSync(`${stem}.log`, pageLog.join('\n') + '\n');
-      if (pageLog.length && err && typeof err.message === 'string')
-        err.message += `\n--- page notes (${stem}.log), the last:\n${pageLog.slice(-15).join('\n')}`;
-      throw err;
-    } finally {
-      const open = contexts;
-      contexts = [];
-      await Promise.all(open.map((c) => c.close().catch(() => {})));
-    }
-  });
-}
-
-async function newPage(viewport = { width: 1440, height: 900 }) {
-  const context = await browser.newContext({ viewport });
-  context.setDefaultTimeout(PATIENCE);
-  contexts.push(context);
-  const page = await context.newPage();
-  const label = () => page.url().replace(/^https?:\/\/[^/]+/, '');
-  page.on('console', (m) => { if (m.type() === 'error') pageLog.push(`${label()} console: ${m.text()}`); });
-  page.on('pageerror', (e) => pageLog.push(`${label()} error: ${e.message}`));
-  return page;
-}
-
-const PASSWORDS = { rev1: 'desk-owner-password', lead1: 'desk-lead-password', rev2: 'desk-fire-password' };
-const ROLES = { rev1: 'reviewer', lead1: 'lead', rev2: 'reviewer' };
-function addUsers() {
-  for (const [user, password] of Object.entries(PASSWORDS))
-    execFileSync(KANYAN, ['user', 'add', '-u', user, '--role', ROLES[user], '--department', user === 'rev2' ? 'fire' : 'commerce',
-      '--password-stdin', ...common()], { input: `${password}\n` });
-}
-
-// a case owned by rev1 (commerce; its lead, lead1, may mark the same items), co-reviewed by
-// rev2 for the fire department (items 4 and 5)
-function addCase(ref, applicant = '') {
-  return JSON.parse(execFileSync(KANYAN, ['case', 'add', '--ref', ref, '--type', 'fuel-retail', '--owner', 'rev1',
-    '--co-reviewer', 'rev2', ...(applicant ? ['--applicant', applicant] : []), '--json', ...common()]).toString());
-}
+const addCase = (ref, applicant = '') => server.addCase(ref, { owner: 'rev1', co: ['rev2'], applicant });
 
 // the reviewer page of a case, signed in through its login form; resolves once the page has
 // joined the case's live inspection (it is listed among the participants) and shown its items
-async function reviewerPage(user, ref) {
-  const page = await newPage();
-  await page.goto(`${base()}/review/${ref ? `#case=${ref}` : ''}`);
-  await page.getByTestId('login-user').fill(user);
-  await page.getByTestId('login-password').fill(PASSWORDS[user]);
-  await page.getByTestId('login-submit').click();
-  if (ref) await joinedAs(page, user);
-  return page;
-}
+const reviewerPage = async (user, ref) => openDesk(await newPage(browser, { viewport: DESKTOP }), server, user, ref);
 
 async function joinedAs(page, user) {
   await page.locator('#participants li', { hasText: user }).first().waitFor();
@@ -185,7 +94,7 @@ test('a note typed after Fail survives a co-reviewer\'s mark and the list\'s ref
   const marks = await a.evaluate(async (ref) => (await (await fetch(`/api/cases/${ref}/marks`)).json()), c.ref);
   const mark1 = marks.items.find((i) => i.position === 1).mark;
   assert.deepEqual([mark1.result, mark1.note, mark1.by], ['fail', text, 'rev1'], 'the API has the note with the Fail');
-  const stored = execFileSync('sqlite3', [path.join(dir, 'data', 'kanyan.db'), "SELECT result || '|' || note FROM marks " +
+  const stored = execFileSync('sqlite3', [server.db, "SELECT result || '|' || note FROM marks " +
     "WHERE case_id = (SELECT id FROM cases WHERE ref = 'DESK-NOTE') AND item = 1 ORDER BY id DESC LIMIT 1"]).toString().trim();
   assert.equal(stored, `fail|${text}`, 'the database has it');
   // B sees A's note appear in place
@@ -275,8 +184,8 @@ test('another department\'s items look disabled and say why, in both languages; 
   await fire.waitForFunction(() => document.documentElement.lang === 'en');
 
   // the applicant joins (signaling only: the participants list is what is shown)
-  const phone = await newPage({ width: 390, height: 844 });
-  await phone.goto(`${base()}/api/health`);
+  const phone = await newPage(browser, { viewport: { width: 390, height: 844 } });
+  await phone.goto(`${server.base}/api/health`);
   await phone.evaluate(([ref, token]) => new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://${location.host}/ws`);
     ws.onopen = () => ws.send(JSON.stringify({ type: 'join', case: ref, role: 'applicant', token }));
