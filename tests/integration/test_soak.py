@@ -13,7 +13,7 @@ import time
 import unittest
 
 from kanyan import Server, wait_until
-from test_limits import open_sessions, proc_usage
+from test_limits import NO_STACK_CACHE, open_sessions, proc_usage
 
 MINUTES = float(os.environ.get("KANYAN_SOAK_MINUTES", "0"))
 INSPECTIONS = int(os.environ.get("KANYAN_SOAK_INSPECTIONS", "4"))
@@ -25,7 +25,9 @@ class SoakTest(unittest.TestCase):
     def setUp(self):
         # a reviewer peer on a machine at load 20 can take longer than the default 15 s to answer
         # its offer; the soak is about what the server keeps, not about that timeout
-        self.server = Server("[media]\nroom_linger_s=1\nviewer_answer_timeout_s=120\n").start()
+        self.server = Server("[media]\nroom_linger_s=1\nviewer_answer_timeout_s=120\n")
+        self.server.env.update(NO_STACK_CACHE)   # what the server holds, not glibc's cache of stacks
+        self.server.start()
         self.cases = [self.server.add_case(f"SOAK-{i}", owner=f"soak{i}") for i in range(INSPECTIONS)]
         self.failures = []
 
