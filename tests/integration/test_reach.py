@@ -285,6 +285,16 @@ class OneToOneNatTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: applicant_pair(self.server, self.case), 20 * SLACK))
         self.assertIn(applicant_pair(self.server, self.case)["server"], ("host/udp", "prflx/udp"))
 
+    def test_applicant_page_reaches_server_through_public_address(self):
+        from test_reach_nat import applicant_page   # the real page in headless Chromium (fake camera)
+        reviewer = self.server.reviewer(self.case, 120, "R")
+        page = applicant_page(self.server, self.case, 120)
+        self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 60 * SLACK), (reviewer.lines[-3:], page.lines[-5:]))
+        self.assertTrue(wait_until(lambda: self.udp_to_public() > 200, 20 * SLACK), self.udp_to_public())
+        self.assertTrue(wait_until(lambda: applicant_pair(self.server, self.case), 20 * SLACK))
+        pair = applicant_pair(self.server, self.case)
+        self.assertIn(pair["server"], ("host/udp", "prflx/udp"), pair)   # no relay, no TCP
+
 
 if __name__ == "__main__":
     unittest.main()
