@@ -284,6 +284,8 @@ slots_cancel (sqlite3 *db, const gchar *actor, const CaseRow *row, gint64 slot_i
   return now;
 }
 
+/* member by member, as every serializer of serialize.c and webhooks.c is: alike in shape, each
+ * the one place its row's JSON is named */
 void
 slot_to_json (JsonBuilder *b, const SlotRow *s, gboolean staff)
 {

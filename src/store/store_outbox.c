@@ -1,6 +1,7 @@
 /* store_outbox.c — SQL of the webhook outbox (store_outbox.h). Never builds or sends an
  * event; archive/webhooks.c does. */
 #include "store/store_outbox.h"
+#include "store/db.h"
 #include "core/errors.h"
 
 #define ROW_COLUMNS "o.id, o.audit_id, o.next_at, o.created_at, o.delivered_at, o.attempts, o.last_status, " \
@@ -22,12 +23,8 @@ outbox_row_free (OutboxRow *r)
   g_free (r);
 }
 
-static gchar *
-text (sqlite3_stmt *st, int col)
-{
-  return g_strdup ((const gchar *) sqlite3_column_text (st, col));
-}
-
+/* column by column, as every store's row reader is (store_sessions.c's recording_from): alike in
+ * shape, each the one place its row's columns are named */
 static OutboxRow *
 read_row (sqlite3_stmt *st)
 {
@@ -39,15 +36,15 @@ read_row (sqlite3_stmt *st)
   r->delivered_at = sqlite3_column_int64 (st, 4);
   r->attempts = sqlite3_column_int (st, 5);
   r->last_status = sqlite3_column_int (st, 6);
-  r->endpoint = text (st, 7);
-  r->case_ref = text (st, 8);
-  r->state = text (st, 9);
-  r->last_error = text (st, 10);
+  r->endpoint = db_column_dup (st, 7, NULL);
+  r->case_ref = db_column_dup (st, 8, NULL);
+  r->state = db_column_dup (st, 9, NULL);
+  r->last_error = db_column_dup (st, 10, NULL);
   r->at = sqlite3_column_int64 (st, 11);
-  r->actor = text (st, 12);
-  r->action = text (st, 13);
-  r->detail = text (st, 14);
-  r->hash = text (st, 15);
+  r->actor = db_column_dup (st, 12, NULL);
+  r->action = db_column_dup (st, 13, NULL);
+  r->detail = db_column_dup (st, 14, NULL);
+  r->hash = db_column_dup (st, 15, NULL);
   return r;
 }
 
