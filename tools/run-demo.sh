@@ -10,20 +10,18 @@ HOST="${LAN_IP:-localhost}"
 PUBLIC="https://$HOST:$PORT"
 DEMO=DEMO-0001
 LOGINS=data/demo-logins.txt
-# demo accounts, made once with random passwords kept (mode 600) in data/ so each run can show them
-if [ ! -s "$LOGINS" ]; then
-  mkdir -p data
-  umask 077
-  : > "$LOGINS.tmp"
-  for spec in demo-reviewer:reviewer:commerce demo-fire:reviewer:fire demo-lead:lead:commerce \
-              demo-auditor:auditor:audit demo-admin:admin:it; do
-    user=${spec%%:*} rest=${spec#*:}
-    pw=$(./build/kanyan user add -u "$user" --role "${rest%%:*}" --department "${rest#*:}" | sed -n 's/^password for [^:]*: //p')
-    [ -n "$pw" ] || pw=$(./build/kanyan user passwd -u "$user" | sed -n 's/^password for [^:]*: //p')
-    printf '%-14s %-9s %s\n' "$user" "${rest%%:*}" "$pw" >> "$LOGINS.tmp"
-  done
-  mv "$LOGINS.tmp" "$LOGINS"
-fi
+# demo accounts, each made once with a random password kept (mode 600) in data/ so each run can
+# show them (an account added to this list later is made on the next run)
+mkdir -p data
+( umask 077; touch "$LOGINS" )
+for spec in demo-reviewer:reviewer:commerce demo-fire:reviewer:fire demo-lead:lead:commerce \
+            demo-auditor:auditor:audit demo-admin:admin:it demo-clerk:clerk:intake; do
+  user=${spec%%:*} rest=${spec#*:}
+  grep -q "^$user " "$LOGINS" && continue
+  pw=$(./build/kanyan user add -u "$user" --role "${rest%%:*}" --department "${rest#*:}" | sed -n 's/^password for [^:]*: //p')
+  [ -n "$pw" ] || pw=$(./build/kanyan user passwd -u "$user" | sed -n 's/^password for [^:]*: //p')
+  printf '%-14s %-9s %s\n' "$user" "${rest%%:*}" "$pw" >> "$LOGINS"
+done
 if ./build/kanyan case list | cut -f1 | grep -qx "$DEMO"; then
   VERB=invite
   OWNER=""
@@ -45,5 +43,8 @@ echo "                sign in as demo-reviewer (owner) or demo-fire (co-reviewer
 echo "Applicant:      open the invite URL above on a phone, or scan the QR code."
 echo "                The certificate is self-signed: accept the browser's warning once."
 echo "WHIP ingest:    POST $PUBLIC/whip/$DEMO  with 'Authorization: Bearer <token above>'"
+echo "Intake:         $PUBLIC/intake/   (demo-clerk: new cases, invites, their state)"
+echo "Auditor:        $PUBLIC/audit/#case=$DEMO   (demo-auditor: the replay, the audit trail, the check)"
+echo "Administration: $PUBLIC/admin/   (demo-admin: accounts, case types)"
 echo
 exec ./build/kanyan serve --port "$PORT" --public-url "$PUBLIC"
