@@ -1,5 +1,5 @@
 """Errors are part of the interface: every stable code in src/core/errors.c's table is
-documented in docs/errors.md (a row beginning with the code), and the documentation names no
+documented in docs/errors.md (one row beginning with the code), and the documentation names no
 code the table does not have."""
 import os
 import re
@@ -27,6 +27,7 @@ class ErrorDocsTest(unittest.TestCase):
         self.assertGreater(len(table), 20, "the table was read")
         self.assertEqual(sorted(set(table) - set(documented)), [], "codes without a row in docs/errors.md")
         self.assertEqual(sorted(set(documented) - set(table)), [], "rows in docs/errors.md for no code")
+        self.assertEqual(sorted({c for c in documented if documented.count(c) > 1}), [], "one row per code")
 
     def test_the_check_sees_an_undocumented_code(self):
         table = codes_in_table('  [KANYAN_ERROR_X] = { "brand_new_code", 400 },\n')
