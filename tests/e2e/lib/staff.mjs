@@ -28,11 +28,14 @@ const freePort = () => new Promise((resolve) => {
 });
 
 // A server of its own for one test file: `name` names its log (tests/e2e/artifacts/NAME-server.log).
-// Users are made before it starts (the CLI writes the same database). Resolves once /api/health answers.
-export async function startServer(name, users = {}) {
+// Users are made before it starts (the CLI writes the same database); `config` is the text of
+// its settings file, if any. Resolves once /api/health answers.
+export async function startServer(name, users = {}, { config = '' } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), `kanyan-e2e-${name}-`));
+  if (config) writeFileSync(path.join(dir, 'kanyan.conf'), config);
   const common = ['--data-dir', path.join(dir, 'data'), '--recordings', path.join(dir, 'rec'),
-    '--web-dir', path.join(ROOT, 'web'), '--pipelines-dir', path.join(ROOT, 'pipelines')];
+    '--web-dir', path.join(ROOT, 'web'), '--pipelines-dir', path.join(ROOT, 'pipelines'),
+    ...(config ? ['--config', path.join(dir, 'kanyan.conf')] : [])];
   const cli = (args, input) => execFileSync(KANYAN, [...args, ...common], input === undefined ? {} : { input }).toString();
   const passwords = {};
   for (const [user, { role, department, password }] of Object.entries(users)) {

@@ -3,79 +3,45 @@
 // headless Chromium with a fake camera, a page per context (a language chosen before the page
 // loads), sign-in through the login form, the REST API from a signed-in page, and one live
 // inspection with marks, a still with a drawing and a decision. Not a test file itself.
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { ROOT, ARTIFACTS, PATIENCE, sleep, startServer, launchChromium } from './staff.mjs';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const KANYAN = path.join(ROOT, 'build', 'kanyan');
-export const ARTIFACTS = path.join(ROOT, 'tests', 'e2e', 'artifacts');
-export const PATIENCE = 90000;   // ms: the bound of every wait for a condition (a failure bound)
-const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-proxy-server', '--autoplay-policy=no-user-gesture-required',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
-mkdirSync(ARTIFACTS, { recursive: true });
+export { ROOT, ARTIFACTS, PATIENCE, sleep };
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((resolve) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
-
-// A server of its own: start() resolves once /api/health answers; stop() ends it and removes
-// its directory. `config` is the settings file's text; `name` names its log in the artifacts;
-// setup(server) runs before the server does (accounts made then: no first-start admin is made).
+// A server of its own (lib/staff.mjs's, with a settings file) and its Chromium. `config` is the
+// settings file's text; `name` names its log in the artifacts; setup(server) runs before the
+// server does (accounts made then: no first-start admin is made); accounts added later are made
+// on the running server's database.
 export class StoryServer {
-  constructor(name, config = '') { this.name = name; this.config = config; this.passwords = {}; }
+  constructor(name, config = '') { this.name = name; this.config = config; this.pending = {}; this.passwords = {}; }
 
-  common() {
-    return ['--data-dir', path.join(this.dir, 'data'), '--recordings', path.join(this.dir, 'rec'),
-      '--web-dir', path.join(ROOT, 'web'), '--pipelines-dir', path.join(ROOT, 'pipelines'),
-      ...(this.config ? ['--config', path.join(this.dir, 'kanyan.conf')] : [])];
-  }
-
-  get base() { return `http://127.0.0.1:${this.port}`; }
+  get base() { return this.server.base; }
 
   async start(setup) {
-    this.dir = mkdtempSync(path.join(tmpdir(), `kanyan-e2e-${this.name}-`));
-    if (this.config) writeFileSync(path.join(this.dir, 'kanyan.conf'), this.config);
     if (setup) setup(this);
-    this.port = await freePort();
-    const log = openSync(path.join(ARTIFACTS, `server-${this.name}.log`), 'w');
-    this.proc = spawn(KANYAN, ['serve', '--no-tls', '--port', String(this.port), '--bind', '127.0.0.1',
-      '--ice-address', '10.77.0.1', ...this.common()], { stdio: ['ignore', log, log], env: { ...process.env, G_MESSAGES_DEBUG: 'kanyan' } });
-    for (const deadline = Date.now() + PATIENCE; ;) {
-      if (this.proc.exitCode !== null) throw new Error(`kanyan serve exited (${this.proc.exitCode}); see server-${this.name}.log`);
-      try { if ((await fetch(`${this.base}/api/health`)).ok) break; } catch { /* not listening yet */ }
-      if (Date.now() > deadline) throw new Error('kanyan serve did not start');
-      await sleep(100);
-    }
-    this.browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    this.server = await startServer(this.name, this.pending, { config: this.config });
+    this.passwords = this.server.passwords;
+    this.browser = await launchChromium();
     return this;
   }
 
   async stop() {
     await this.browser?.close();
-    if (this.proc && this.proc.exitCode === null) {
-      const exited = new Promise((r) => this.proc.once('exit', r));
-      this.proc.kill('SIGTERM');
-      await exited;
-    }
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    await this.server?.stop();
   }
 
   addUser(username, role, department, password = `${username}-story-password`) {
-    execFileSync(KANYAN, ['user', 'add', '-u', username, '--role', role, '--department', department,
-      '--password-stdin', ...this.common()], { input: `${password}\n` });
+    if (!this.server) {
+      this.pending[username] = { role, department, password };
+      return;
+    }
+    this.server.cli(['user', 'add', '-u', username, '--role', role, '--department', department, '--password-stdin'],
+      `${password}\n`);
     this.passwords[username] = password;
   }
 
   addCase(ref, owner, extra = []) {
-    return JSON.parse(execFileSync(KANYAN, ['case', 'add', '--ref', ref, '--type', 'fuel-retail', '--owner', owner,
-      '--json', ...extra, ...this.common()]).toString());
+    return JSON.parse(this.server.cli(['case', 'add', '--ref', ref, '--type', 'fuel-retail', '--owner', owner,
+      '--json', ...extra]));
   }
 
   // a page in a fresh context: `lang` is chosen before any script of the page runs
