@@ -2,7 +2,7 @@
 CC      ?= cc
 PKGS    := glib-2.0 gobject-2.0 gio-2.0 gstreamer-1.0 gstreamer-webrtc-1.0 gstreamer-sdp-1.0 \
            gstreamer-rtp-1.0 gstreamer-app-1.0 gstreamer-video-1.0 libwebsockets json-glib-1.0 sqlite3 libsodium \
-           libqrencode nice libavformat libavcodec libavutil openssl libzip cairo pangocairo libsystemd \
+           libqrencode nice libavformat libavcodec libavutil openssl libzip cairo pangocairo gdk-pixbuf-2.0 libsystemd \
            libsoup-3.0
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DG_LOG_DOMAIN=\"kanyan\" -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
@@ -33,8 +33,9 @@ build/obj/%.o: src/%.c $(HDR)
 build/libkanyan.a: $(OBJ)
 	ar rcs $@ $^
 
+# -rdynamic: a crash's backtrace (src/app/crash.c) names Kanyan's own functions
 build/kanyan: build/obj/app/main.o build/libkanyan.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(CFLAGS) -rdynamic -o $@ $^ $(PKG_LIBS) -lm
 
 build/test_%: tests/unit/test_%.c build/libkanyan.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS) -lm
@@ -54,9 +55,10 @@ build/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(HDR) | build/obj
 fuzz: deps $(FUZZ_TARGETS)
 	@KANYAN_FUZZ_SECONDS=$(FUZZ_SECONDS) /usr/bin/python3 tests/runner.py fuzz
 
-# the ramp and archive finalization (bench/README.md); bench/run.sh enters tests/netns.sh itself
+# the ramp and archive finalization (bench/README.md); bench/run.sh enters tests/netns.sh itself;
+# with Debian's janus installed (make deps), each step also runs against it: the side-by-side table
 bench: deps
-	@bench/run.sh
+	@bench/run.sh $$(command -v janus > /dev/null && echo --anchor janus)
 
 run: deps
 	@$(MAKE) --no-print-directory all

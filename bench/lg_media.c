@@ -121,6 +121,109 @@ lg_webrtcbin (GstElement *pipe, GstWebRTCBundlePolicy bundle, GObject **ice, GOb
   return w;
 }
 
+/* ---------- webrtcbin's signalling steps, shared by the publishers, the reviewers and bench-floor ---------- */
+
+typedef struct {
+  GSourceFunc fn;
+  gpointer data;
+} Gathered;
+
+/* webrtcbin's thread */
+static void
+on_gathering_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
+{
+  Gathered *g = data;
+  GstWebRTCICEGatheringState st;
+  (void) ps;
+  g_object_get (webrtc, "ice-gathering-state", &st, NULL);
+  if (st == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    g_main_context_invoke (NULL, g->fn, g->data);
+}
+
+void
+lg_on_gathered (GstElement *webrtc, GSourceFunc fn, gpointer data)
+{
+  Gathered *g = g_new0 (Gathered, 1);
+  g->fn = fn;
+  g->data = data;
+  g_signal_connect_data (webrtc, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state), g,
+                         (GClosureNotify) (void (*) (void)) g_free, 0);
+}
+
+void
+lg_rev_conn_state (Rev *rev, GstWebRTCPeerConnectionState state)
+{
+  g_atomic_int_set (&rev->conn_state, (gint) state);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+    g_atomic_pointer_compare_and_exchange (&rev->connected_us, NULL, GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+}
+
+/* webrtcbin's thread */
+static void
+on_conn_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
+{
+  GstWebRTCPeerConnectionState st;
+  (void) ps;
+  g_object_get (webrtc, "connection-state", &st, NULL);
+  lg_rev_conn_state (data, st);
+}
+
+void
+lg_track_conn_state (GstElement *webrtc, Rev *rev)
+{
+  g_signal_connect (webrtc, "notify::connection-state", G_CALLBACK (on_conn_state), rev);
+}
+
+/* webrtcbin's thread: the offer or answer it made becomes its local description */
+static void
+on_description (GstPromise *promise, gpointer data)
+{
+  GstElement *webrtc = data;
+  GstWebRTCSessionDescription *desc = NULL;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  const char *field = reply && gst_structure_has_field (reply, "offer") ? "offer" : "answer";
+  if (reply)
+    gst_structure_get (reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  gst_promise_unref (promise);
+  if (!desc) {
+    g_printerr ("%s: webrtcbin made no %s\n", g_get_prgname (), field);
+    return;
+  }
+  g_signal_emit_by_name (webrtc, "set-local-description", desc, NULL);
+  gst_webrtc_session_description_free (desc);
+}
+
+char *
+lg_local_sdp (GstElement *webrtc)
+{
+  GstWebRTCSessionDescription *desc = NULL;
+  g_object_get (webrtc, "local-description", &desc, NULL);
+  char *sdp = desc ? gst_sdp_message_as_text (desc->sdp) : NULL;
+  if (desc)
+    gst_webrtc_session_description_free (desc);
+  return sdp;
+}
+
+void
+lg_post_sdp (const char *url, const char *token, char *sdp_take, GAsyncReadyCallback done, gpointer data)
+{
+  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_POST, url);
+  if (token) {
+    g_autofree char *auth = g_strdup_printf ("Bearer %s", token);
+    soup_message_headers_append (soup_message_get_request_headers (msg), "Authorization", auth);
+  }
+  g_autoptr (GBytes) body = g_bytes_new_take (sdp_take, strlen (sdp_take));
+  soup_message_set_request_body_from_bytes (msg, "application/sdp", body);
+  soup_session_send_and_read_async (lg.http, msg, G_PRIORITY_DEFAULT, NULL, done, data);
+}
+
+void
+lg_create_description (GstElement *webrtc, gboolean offer)
+{
+  g_signal_emit_by_name (webrtc, offer ? "create-offer" : "create-answer", NULL,
+                         gst_promise_new_with_change_func (on_description, webrtc, NULL));
+}
+
 /* ---------- received packets ---------- */
 
 gboolean
@@ -142,6 +245,20 @@ h264_payload_is_keyframe (const guint8 *p, gsize n)
       i += 2 + len;
     }
   return FALSE;
+}
+
+/* FNV-1a over the payload's length and its first 64 bytes: tells a packet from its neighbours
+ * (each H.264 fragment and Opus packet starts differently) when its header was rewritten. */
+guint32
+lg_payload_fp (const guint8 *p, gsize n)
+{
+  guint32 h = 2166136261u ^ (guint32) n;
+  h *= 16777619u;
+  for (gsize i = 0; i < MIN (n, 64); i++) {
+    h ^= p[i];
+    h *= 16777619u;
+  }
+  return h;
 }
 
 /* Relay-added latency: 50 µs buckets up to 2 s, the last one open-ended. */
@@ -176,6 +293,59 @@ latency_quantiles (double q[], guint nq, double out_ms[], guint64 *samples)
   }
 }
 
+static void
+latency_add (Rev *rev, gint64 us)
+{
+  guint b = us < 0 ? 0 : MIN ((guint64) us / LAT_BUCKET_US, LAT_BUCKETS - 1);
+  g_atomic_int_inc (&latency_hist[b]);
+  g_atomic_int_inc (&rev->latency_samples);
+}
+
+/* Janus gives each subscriber stream its own SSRC and rewrites sequence numbers and timestamps
+ * (publisher's = received + a constant offset per stream) but forwards the payload as it is.
+ * The offsets are learnt from the first packet whose payload fingerprint matches a packet the
+ * publisher sent in the last 2 s (the latest such: the clip's sine tone makes some Opus packets
+ * repeat every 100 ms, longer than the relay takes); every later packet is checked against the
+ * publisher's fingerprint and RTP timestamp at its sequence number before it is timed, and
+ * 50 misses in a row (a new publisher stream) make the offsets learnt again.
+ * Streaming thread. */
+static void
+relayed_latency (Rev *rev, guint track, SendMap *map, guint16 seq, guint32 ts, guint32 fp, gint64 now)
+{
+  TrackRx *rx = &rev->rx[track];
+  g_mutex_lock (&rev->lock);
+  if (!rx->aligned) {
+    guint found = 0, at = 0;
+    gint64 latest = 0;
+    for (guint s = 0; s < 65536; s++) {
+      gint64 sent = __atomic_load_n (&map->sent_us[s], __ATOMIC_RELAXED);
+      if (__atomic_load_n (&map->fp[s], __ATOMIC_ACQUIRE) == fp && now - sent < 2 * G_USEC_PER_SEC && sent > latest)
+        found++, at = s, latest = sent;
+    }
+    if (found >= 1) {
+      rx->aligned = TRUE;
+      rx->seq_off = (guint16) (at - seq);
+      rx->ts_off = __atomic_load_n (&map->rtp_ts[at], __ATOMIC_RELAXED) - ts;
+      rx->misaligned = 0;
+    }
+  }
+  gboolean timed = FALSE;
+  gint64 sent = 0;
+  if (rx->aligned) {
+    guint16 s = (guint16) (seq + rx->seq_off);
+    if (__atomic_load_n (&map->fp[s], __ATOMIC_ACQUIRE) == fp &&
+        __atomic_load_n (&map->rtp_ts[s], __ATOMIC_RELAXED) == ts + rx->ts_off) {
+      sent = __atomic_load_n (&map->sent_us[s], __ATOMIC_RELAXED);
+      timed = TRUE;
+      rx->misaligned = 0;
+    } else if (++rx->misaligned >= 50)
+      rx->aligned = FALSE;
+  }
+  g_mutex_unlock (&rev->lock);
+  if (timed)
+    latency_add (rev, now - sent);
+}
+
 /* A reviewer's webrtcbin streaming thread: one RTP packet (SRTP already removed). */
 void
 lg_rx_packet (Rev *rev, guint track, GstBuffer *buf)
@@ -189,6 +359,7 @@ lg_rx_packet (Rev *rev, guint track, GstBuffer *buf)
   gboolean key = track == TRACK_VIDEO &&
       h264_payload_is_keyframe (gst_rtp_buffer_get_payload (&rtp), gst_rtp_buffer_get_payload_len (&rtp));
   gsize size = gst_rtp_buffer_get_packet_len (&rtp);
+  guint32 fp = lg.janus ? lg_payload_fp (gst_rtp_buffer_get_payload (&rtp), gst_rtp_buffer_get_payload_len (&rtp)) : 0;
   gst_rtp_buffer_unmap (&rtp);
 
   TrackRx *rx = &rev->rx[track];
@@ -218,11 +389,12 @@ lg_rx_packet (Rev *rev, guint track, GstBuffer *buf)
     g_atomic_pointer_compare_and_exchange (&rev->first_key_us, NULL, GSIZE_TO_POINTER ((gsize) now));
 
   SendMap *map = rev->pub->map[track];
+  if (lg.janus) {
+    relayed_latency (rev, track, map, seq, ts, fp, now);
+    return;
+  }
   if (map && __atomic_load_n (&map->ssrc, __ATOMIC_ACQUIRE) == ssrc &&
       __atomic_load_n (&map->rtp_ts[seq], __ATOMIC_ACQUIRE) == ts) {
-    gint64 us = now - __atomic_load_n (&map->sent_us[seq], __ATOMIC_RELAXED);
-    guint b = us < 0 ? 0 : MIN ((guint64) us / LAT_BUCKET_US, LAT_BUCKETS - 1);
-    g_atomic_int_inc (&latency_hist[b]);
-    g_atomic_int_inc (&rev->latency_samples);
+    latency_add (rev, now - __atomic_load_n (&map->sent_us[seq], __ATOMIC_RELAXED));
   }
 }

@@ -7,7 +7,9 @@
  * A keyframe request (the server's PLI/FIR, arriving as an upstream GstForceKeyUnit) makes
  * the next frame sent the clip's next IDR, on the same timeline — as a phone's encoder
  * answers a PLI with an IDR. Every RTP packet's send time is stamped (by sequence number)
- * as it enters webrtcbin, for the reviewers' latency figures. */
+ * as it enters webrtcbin, for the reviewers' latency figures.
+ * With --janus the offer goes to Janus's VideoRoom instead (lg_janus.c), which hands the
+ * answer back to pub_apply_answer. */
 #include "loadgen.h"
 #include <gst/app/gstappsrc.h>
 #include <string.h>
@@ -59,11 +61,13 @@ stamp_one (GstBuffer **buf, guint idx, gpointer data)
   guint32 ssrc = gst_rtp_buffer_get_ssrc (&rtp);
   guint16 seq = gst_rtp_buffer_get_seq (&rtp);
   guint32 ts = gst_rtp_buffer_get_timestamp (&rtp);
+  guint32 fp = lg_payload_fp (gst_rtp_buffer_get_payload (&rtp), gst_rtp_buffer_get_payload_len (&rtp));
   gst_rtp_buffer_unmap (&rtp);
   if (__atomic_load_n (&map->ssrc, __ATOMIC_RELAXED) != ssrc)
     __atomic_store_n (&map->ssrc, ssrc, __ATOMIC_RELEASE);
   __atomic_store_n (&map->sent_us[seq], g_get_monotonic_time (), __ATOMIC_RELAXED);
-  __atomic_store_n (&map->rtp_ts[seq], ts, __ATOMIC_RELEASE);
+  __atomic_store_n (&map->rtp_ts[seq], ts, __ATOMIC_RELAXED);
+  __atomic_store_n (&map->fp[seq], fp, __ATOMIC_RELEASE);
   __atomic_add_fetch (&map->packets, 1, __ATOMIC_RELAXED);
   return TRUE;
 }
@@ -178,45 +182,47 @@ on_posted (GObject *src, GAsyncResult *res, gpointer data)
     pub->http_failed = TRUE;
   } else {
     pub->location = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg), "Location"));
-    GstWebRTCSessionDescription *answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-    GstPromise *p = gst_promise_new_with_change_func (on_answer_applied, pub, NULL);
-    g_signal_emit_by_name (pub->webrtc, "set-remote-description", answer, p);
-    gst_webrtc_session_description_free (answer);
+    gst_sdp_message_free (sdp);
+    pub_apply_answer (pub, answer_text);
   }
+}
+
+/* main loop: the server's SDP answer (WHIP's 201 body, or Janus's jsep) */
+void
+pub_apply_answer (Pub *pub, const char *sdp_text)
+{
+  GstSDPMessage *sdp = NULL;
+  if (gst_sdp_message_new_from_text (sdp_text, &sdp) != GST_SDP_OK) {
+    g_printerr ("loadgen: %s: unreadable answer SDP\n", pub->ref);
+    pub->http_failed = TRUE;
+    return;
+  }
+  if (g_getenv ("LG_DEBUG_SDP"))
+    g_printerr ("loadgen: %s: answer\n%s\n", pub->ref, sdp_text);
+  GstWebRTCSessionDescription *answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+  GstPromise *p = gst_promise_new_with_change_func (on_answer_applied, pub, NULL);
+  g_signal_emit_by_name (pub->webrtc, "set-remote-description", answer, p);
+  gst_webrtc_session_description_free (answer);
 }
 
 /* main loop: gathering is complete, the local description holds every candidate */
 static gboolean
 post_offer_main (gpointer data)
 {
-  Hop *h = data;
-  Pub *pub = h->pub;
-  GstWebRTCSessionDescription *offer = NULL;
-  g_object_get (pub->webrtc, "local-description", &offer, NULL);
-  char *sdp = offer ? gst_sdp_message_as_text (offer->sdp) : g_strdup ("");
-  if (offer)
-    gst_webrtc_session_description_free (offer);
+  Pub *pub = data;
+  char *sdp = lg_local_sdp (pub->webrtc);
+  if (!sdp)
+    sdp = g_strdup ("");
   if (g_getenv ("LG_DEBUG_SDP"))
     g_printerr ("loadgen: %s: WHIP offer\n%s\n", pub->ref, sdp);
+  if (lg.janus) {
+    janus_pub_offer (pub, sdp);
+    g_free (sdp);
+    return G_SOURCE_REMOVE;
+  }
   g_autofree char *url = g_strdup_printf ("%s/whip/%s", lg.base, pub->ref);
-  g_autofree char *auth = g_strdup_printf ("Bearer %s", pub->token);
-  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_POST, url);
-  soup_message_headers_append (soup_message_get_request_headers (msg), "Authorization", auth);
-  g_autoptr (GBytes) body = g_bytes_new_take (sdp, strlen (sdp));
-  soup_message_set_request_body_from_bytes (msg, "application/sdp", body);
-  soup_session_send_and_read_async (lg.http, msg, G_PRIORITY_DEFAULT, NULL, on_posted, pub);
-  hop_free (h);
+  lg_post_sdp (url, pub->token, sdp, on_posted, pub);
   return G_SOURCE_REMOVE;
-}
-
-static void
-on_gathering_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
-{
-  GstWebRTCICEGatheringState st;
-  (void) ps;
-  g_object_get (webrtc, "ice-gathering-state", &st, NULL);
-  if (st == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
-    hop (post_offer_main, data, NULL, NULL);
 }
 
 static void
@@ -294,8 +300,12 @@ pub_start (guint index, const char *ref, const char *token)
   pub->revs = g_ptr_array_new ();
   pub->pipe = gst_pipeline_new (NULL);
   /* balanced, as browsers: max-bundle would offer the audio m-line as port 0 + bundle-only
-   * (RFC 8843), which the server reads as a disabled m-line (src/media/sdp_offer.c): no audio */
-  pub->webrtc = lg_webrtcbin (pub->pipe, GST_WEBRTC_BUNDLE_POLICY_BALANCED, &pub->ice, &pub->agent);
+   * (RFC 8843), which the server reads as a disabled m-line (src/media/sdp_offer.c): no audio.
+   * Janus bundles every m-line whatever the offer says, and webrtcbin's balanced offer has no
+   * BUNDLE group and one ICE ufrag per m-line, so ICE never connects: max-compat for Janus
+   * (one BUNDLE group, one ufrag, a real port on every m-line). */
+  pub->webrtc = lg_webrtcbin (pub->pipe, lg.janus ? GST_WEBRTC_BUNDLE_POLICY_MAX_COMPAT : GST_WEBRTC_BUNDLE_POLICY_BALANCED,
+                              &pub->ice, &pub->agent);
   for (guint k = 0; k < N_TRACKS; k++) {
     pub->map[k] = g_new0 (SendMap, 1);
     pub->src[k] = gst_element_factory_make ("appsrc", NULL);
@@ -307,6 +317,14 @@ pub_start (guint index, const char *ref, const char *token)
     gst_bin_add_many (GST_BIN (pub->pipe), pub->src[k], pay, NULL);
     gst_element_link (pub->src[k], pay);
     GstCaps *caps = gst_caps_from_string (RTP_CAPS[k]);
+    if (lg.janus && k == TRACK_VIDEO) {
+      /* Janus tells bundled streams apart by the offer's a=ssrc (no MID extension here), and
+       * webrtcbin writes one only from caps that carry it: the video's come from the
+       * payloader after its first frame, after the offer. So the SSRC is chosen now. */
+      guint32 ssrc = g_random_int ();
+      g_object_set (pay, "ssrc", ssrc, NULL);
+      gst_caps_set_simple (caps, "ssrc", G_TYPE_UINT, ssrc, NULL);
+    }
     GstPad *sink = gst_element_request_pad_simple (pub->webrtc, "sink_%u");
     GstWebRTCRTPTransceiver *trans = NULL;
     g_object_get (sink, "transceiver", &trans, NULL);
@@ -326,7 +344,7 @@ pub_start (guint index, const char *ref, const char *token)
     gst_object_unref (sink);
   }
   g_signal_connect (pub->webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed), pub);
-  g_signal_connect (pub->webrtc, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state), pub);
+  lg_on_gathered (pub->webrtc, post_offer_main, pub);
   g_signal_connect (pub->webrtc, "notify::connection-state", G_CALLBACK (on_conn_state), pub);
   g_signal_connect (pub->webrtc, "pad-added", G_CALLBACK (lg_to_fakesink), pub->pipe);
   gst_element_set_state (pub->pipe, GST_STATE_PLAYING);
@@ -337,6 +355,10 @@ pub_start (guint index, const char *ref, const char *token)
 void
 pub_delete (Pub *pub)
 {
+  if (lg.janus) {
+    janus_pub_leave (pub);
+    return;
+  }
   if (!pub->location)
     return;
   g_autofree char *url = g_str_has_prefix (pub->location, "http") ? g_strdup (pub->location)

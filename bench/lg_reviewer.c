@@ -1,14 +1,16 @@
 /* lg_reviewer.c — a bench reviewer: the shared reviewer client (tests/peers/reviewer_client.c:
  * join the case over the WebSocket protocol, a fresh webrtcbin per server `pc`, ICE both ways)
  * with the bench's own webrtcbin (lg_webrtcbin: --ice-address) and its own media side: count
- * what arrives at webrtcbin's src pads without decoding (lg_rx_packet). */
+ * what arrives at webrtcbin's src pads without decoding (lg_rx_packet). With --janus the
+ * signaling is a VideoRoom subscriber's (lg_janus.c) and the media side the same. */
 #include "loadgen.h"
 #include <string.h>
 
 /* ---------- received media ---------- */
 
 /* Which track a received packet belongs to: the publisher's SSRC when the relay forwards
- * it unchanged (it does), else the payload type the publisher chose (96 H.264, 111 Opus). */
+ * it unchanged (Kanyan does), else the payload type: the audio's in the server's offer
+ * (Janus gives each subscriber SSRCs of its own), or the publisher's (96 H.264, 111 Opus). */
 static guint
 track_of (Rev *rev, GstBuffer *buf)
 {
@@ -21,7 +23,7 @@ track_of (Rev *rev, GstBuffer *buf)
   for (guint k = 0; k < N_TRACKS; k++)
     if (__atomic_load_n (&rev->pub->map[k]->ssrc, __ATOMIC_ACQUIRE) == ssrc)
       return k;
-  return pt == 111 ? TRACK_AUDIO : TRACK_VIDEO;
+  return pt == (rev->audio_pt ? rev->audio_pt : 111) ? TRACK_AUDIO : TRACK_VIDEO;
 }
 
 /* streaming thread: a packet entering one of the reviewer's jitterbuffers */
@@ -77,8 +79,14 @@ make_webrtc (gpointer owner, GstElement *pipe, GObject **ice, GObject **agent)
 static void
 on_pc_new (gpointer owner, GstElement *pipe, GstElement *webrtc, const GstSDPMessage *offer)
 {
-  Rev *rev = owner;
   (void) pipe, (void) offer;
+  rev_watch_pc (owner, webrtc);
+}
+
+/* main loop: count what a reviewer's webrtcbin receives (Kanyan's and Janus's peer connections) */
+void
+rev_watch_pc (Rev *rev, GstElement *webrtc)
+{
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), rev);
   g_autoptr (GstElement) rtpbin = gst_bin_get_by_name (GST_BIN (webrtc), "rtpbin");
   if (!rtpbin)
@@ -90,8 +98,7 @@ on_pc_new (gpointer owner, GstElement *pipe, GstElement *webrtc, const GstSDPMes
 static void
 on_pc_state (gpointer owner, GstWebRTCPeerConnectionState state)
 {
-  Rev *rev = owner;
-  g_atomic_int_set (&rev->conn_state, (gint) state);
+  lg_rev_conn_state (owner, state);
 }
 
 static void
@@ -113,6 +120,14 @@ rev_start (Pub *pub, guint index)
   g_mutex_init (&rev->lock);
   for (guint k = 0; k < N_TRACKS; k++)
     rev->rx[k].max_ext = -1;
+  if (lg.janus || lg.floor) {
+    g_ptr_array_add (pub->revs, rev);
+    if (lg.janus)
+      janus_rev_start (rev);
+    else
+      floor_rev_start (rev);
+    return rev;
+  }
   g_autofree char *url = g_strdup_printf ("%s/ws", lg.base);
   g_autofree char *ws_url = g_str_has_prefix (url, "https") ? g_strconcat ("wss", url + 5, NULL)
                                                             : g_strconcat ("ws", url + 4, NULL);
@@ -134,4 +149,6 @@ rev_leave (Rev *rev)
 {
   if (rev->client)
     reviewer_client_leave (rev->client, FALSE);
+  if (rev->janus)
+    janus_rev_leave (rev);
 }

@@ -3,7 +3,9 @@
  *   bench-loadgen --base http://127.0.0.1:PORT --cases FILE --clip CLIP.mkv
  *                 [--reviewers 2] [--seconds 20] [--warmup S] [--server-pid PID]
  *                 [--idle-rss-kb N --idle-threads N] [--ice-address 10.77.0.2] [--header]
- *                 [--username U --password P] [--watchdog S] [--http-timeout S]
+ *                 [--username U --password P] [--watchdog S] [--http-timeout S] [--label NAME]
+ *   bench-loadgen --janus --base http://127.0.0.1:8088/janus --inspections N --clip CLIP.mkv
+ *                 [--janus-rec-dir DIR] [the same options]
  *
  * FILE holds one `kanyan case add --json` object per line ({ref, token, ...}): one live
  * inspection each. Each gets a WHIP publisher (started 40 ms apart); once it is connected
@@ -15,7 +17,9 @@
  * received video, audio and a keyframe, 1 otherwise, 2 on a usage error, 3 when the wall-clock
  * watchdog (--seconds + 30 s unless --watchdog) fired. With --username/--password it logs
  * in (POST /api/login) and every reviewer's WebSocket upgrade carries the session cookie.
- * See bench/README.md. */
+ * With --janus the same load goes to Janus's VideoRoom (lg_janus.c, the bench's anchor): N
+ * inspections, no cases, no accounts. --label puts a first column (the server's name) in the
+ * row. See bench/README.md. */
 #include "loadgen.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +29,9 @@
 LoadGen lg;
 
 static struct {
-  const char *cases_file, *clip_path;
+  const char *cases_file, *clip_path, *label;
   char *username, *password;
-  gint seconds, server_pid, idle_rss_kb, idle_threads, watchdog, http_timeout;
+  gint seconds, server_pid, idle_rss_kb, idle_threads, watchdog, http_timeout, inspections;
   double warmup;
   gboolean header;
 } opt = { .seconds = 20, .warmup = -1, .http_timeout = 10 };
@@ -211,6 +215,9 @@ window_end (gpointer data)
 
   guint n_revs = 0, with_media = 0, with_key = 0, jumps = 0, ssrc_changes = 0;
   g_autofree double *join_key = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
+  g_autofree double *join_conn = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
+  g_autofree double *conn_key = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
+  guint with_conn = 0;
   for (guint i = 0; i < n; i++) {
     Pub *pub = g_ptr_array_index (lg.pubs, i);
     jumps += pub->keyframe_jumps;
@@ -221,34 +228,47 @@ window_end (gpointer data)
       with_media += rev->rx[TRACK_VIDEO].packets > 0 && rev->rx[TRACK_AUDIO].packets > 0;
       ssrc_changes += rev->rx[TRACK_VIDEO].ssrc_changes + rev->rx[TRACK_AUDIO].ssrc_changes;
       g_mutex_unlock (&rev->lock);
-      gint64 join_us = rev->client ? reviewer_client_join_us (rev->client) : 0;
+      gint64 join_us = rev->client ? reviewer_client_join_us (rev->client) : rev->join_us;
       if (key_us && join_us)
         join_key[with_key++] = (key_us - join_us) / 1000.0;
+      /* join→keyframe in two: join→connected (signaling, ICE, DTLS) and connected→keyframe */
+      gint64 conn_us = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get (&rev->connected_us));
+      if (key_us && join_us && conn_us) {
+        join_conn[with_conn] = (conn_us - join_us) / 1000.0;
+        conn_key[with_conn++] = (key_us - conn_us) / 1000.0;
+      }
       g_mutex_lock (&rev->lock);
       fprintf (stderr, "loadgen: %s: pcs %u, state %d, video %" G_GINT64_FORMAT " pkts (%" G_GINT64_FORMAT
                " keyframes), audio %" G_GINT64_FORMAT " pkts, latency samples %d\n", rev->name,
-               rev->client ? reviewer_client_pcs (rev->client) : 0, g_atomic_int_get (&rev->conn_state), rev->rx[TRACK_VIDEO].packets, rev->rx[TRACK_VIDEO].keyframes,
+               rev->client ? reviewer_client_pcs (rev->client) : rev->audio_pt != 0, g_atomic_int_get (&rev->conn_state), rev->rx[TRACK_VIDEO].packets, rev->rx[TRACK_VIDEO].keyframes,
                rev->rx[TRACK_AUDIO].packets, g_atomic_int_get (&rev->latency_samples));
       g_mutex_unlock (&rev->lock);
     }
     n_revs += pub->revs->len;
   }
   qsort (join_key, with_key, sizeof (double), cmp_double);
+  qsort (join_conn, with_conn, sizeof (double), cmp_double);
+  qsort (conn_key, with_conn, sizeof (double), cmp_double);
   double q[] = { 0.5, 0.99 }, lat[2];
   guint64 lat_samples;
   latency_quantiles (q, 2, lat, &lat_samples);
 
-  char k50[16], k95[16], l50[16], l99[16];
+  char k50[16], k95[16], l50[16], l99[16], jc50[16], ck50[16];
+  fmt_ms (jc50, sizeof jc50, quantile (join_conn, with_conn, 0.5));
+  fmt_ms (ck50, sizeof ck50, quantile (conn_key, with_conn, 0.5));
   fmt_ms (k50, sizeof k50, quantile (join_key, with_key, 0.5));
   fmt_ms (k95, sizeof k95, quantile (join_key, with_key, 0.95));
   fmt_ms (l50, sizeof l50, lat[0]);
   fmt_ms (l99, sizeof l99, lat[1]);
   if (opt.header)
-    printf ("| inspections | server CPU %% of a core | per inspection | server RSS MB | per inspection "
+    printf ("%s| inspections | server CPU %% of a core | per inspection | server RSS MB | per inspection "
             "| server threads | per inspection | loadgen CPU %% | machine busy %% (%ld cores) "
             "| RTP pkt/s in | RTP pkt/s out | loss %% | join→keyframe ms p50 | p95 "
             "| relay latency ms p50 | p99 |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", sysconf (_SC_NPROCESSORS_ONLN));
+            "%s|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", opt.label ? "| server " : "",
+            sysconf (_SC_NPROCESSORS_ONLN), opt.label ? "|---" : "");
+  if (opt.label)
+    printf ("| %s ", opt.label);
   printf ("| %u | %.1f | %.1f | %.1f | %.1f | %" G_GINT64_FORMAT " | %.1f | %.1f | %.0f | %.0f | %.0f | %.2f "
           "| %s | %s | %s | %s |\n",
           n, server_cpu, server_cpu / n, s1.rss_kb / 1024.0, (s1.rss_kb - opt.idle_rss_kb) / 1024.0 / n,
@@ -256,8 +276,12 @@ window_end (gpointer data)
           (s1.sent - s0.sent) / dt, received / dt, loss, k50, k95, l50, l99);
   gboolean ok = n > 0 && with_media == n_revs && with_key == n_revs && n_revs == n * lg.reviewers;
   printf ("RESULT inspections=%u server_cpu=%.1f loss=%.3f busy=%.1f reviewers=%u with_media=%u with_keyframe=%u "
-          "latency_samples=%" G_GUINT64_FORMAT " keyframe_jumps=%u ssrc_changes=%u window_s=%.1f ok=%d\n",
-          n, server_cpu, loss, busy, n_revs, with_media, with_key, lat_samples, jumps, ssrc_changes, dt, ok);
+          "latency_samples=%" G_GUINT64_FORMAT " keyframe_jumps=%u ssrc_changes=%u window_s=%.1f ok=%d "
+          "cpu_per=%.2f rss_per_mb=%.2f threads_per=%.2f loadgen_cpu=%.1f pkt_in=%.0f pkt_out=%.0f "
+          "key_p50=%s key_p95=%s lat_p50=%s lat_p99=%s join_conn_p50=%s conn_key_p50=%s\n",
+          n, server_cpu, loss, busy, n_revs, with_media, with_key, lat_samples, jumps, ssrc_changes, dt, ok,
+          server_cpu / n, (s1.rss_kb - opt.idle_rss_kb) / 1024.0 / n, (double) (s1.threads - opt.idle_threads) / n,
+          self_cpu, (s1.sent - s0.sent) / dt, received / dt, k50, k95, l50, l99, jc50, ck50);
   fflush (stdout);
   exit_code = ok ? 0 : 1;
   g_main_loop_quit (lg.loop);
@@ -380,15 +404,21 @@ main (int argc, char **argv)
     { "password", 0, 0, G_OPTION_ARG_STRING, &opt.password, "Its password", "PASSWORD" },
     { "watchdog", 0, 0, G_OPTION_ARG_INT, &opt.watchdog, "Exit 3 after S seconds whatever happens (--seconds + 30)", "S" },
     { "http-timeout", 0, 0, G_OPTION_ARG_INT, &opt.http_timeout, "Bound on each HTTP request and WebSocket handshake (10)", "S" },
+    { "janus", 0, 0, G_OPTION_ARG_NONE, &lg.janus, "--base is Janus's HTTP API (…/janus): VideoRoom, not Kanyan", NULL },
+    { "floor", 0, 0, G_OPTION_ARG_NONE, &lg.floor, "--base is bench-floor (bench/floor.c), not Kanyan", NULL },
+    { "inspections", 0, 0, G_OPTION_ARG_INT, &opt.inspections, "With --janus or --floor: how many inspections", "N" },
+    { "janus-rec-dir", 0, 0, G_OPTION_ARG_FILENAME, &lg.janus_rec_dir, "With --janus: where the rooms record", "DIR" },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &opt.label, "A first column naming the server", "NAME" },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   GOptionContext *ctx = g_option_context_new ("- one Kanyan benchmark step");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   GError *err = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &err) || !base || !opt.cases_file || !opt.clip_path ||
-      reviewers < 0 || opt.seconds < 2) {
-    fprintf (stderr, "bench-loadgen: %s\n", err ? err->message : "--base, --cases and --clip are required");
+  if (!g_option_context_parse (ctx, &argc, &argv, &err) || !base || !(lg.janus || lg.floor ? opt.inspections > 0 : !!opt.cases_file) ||
+      !opt.clip_path || reviewers < 0 || opt.seconds < 2) {
+    fprintf (stderr, "bench-loadgen: %s\n", err ? err->message
+             : "--base, --clip and --cases (--inspections with --janus or --floor) are required");
     return 2;
   }
   g_option_context_free (ctx);
@@ -411,16 +441,26 @@ main (int argc, char **argv)
     fprintf (stderr, "bench-loadgen: %s: %s\n", opt.clip_path, err->message);
     return 1;
   }
-  GPtrArray *cases = read_cases (opt.cases_file);
+  gboolean anchor = lg.janus || lg.floor;
+  GPtrArray *cases = anchor ? g_ptr_array_new () : read_cases (opt.cases_file);
+  for (gint i = 0; anchor && i < opt.inspections; i++) {   /* an anchor: one room each, no case */
+    CaseArg *c = g_new0 (CaseArg, 1);
+    c->ref = g_strdup_printf ("%s%d-%d", lg.janus ? "J" : "F", opt.inspections, i + 1);
+    c->token = g_strdup ("");
+    c->index = (guint) i;
+    g_ptr_array_add (cases, c);
+  }
   if (!cases->len) {
     fprintf (stderr, "bench-loadgen: no case in %s\n", opt.cases_file);
     return 2;
   }
-  if (!wait_health ()) {
+  if (lg.janus)
+    janus_init ();
+  else if (!lg.floor && !wait_health ()) {
     fprintf (stderr, "bench-loadgen: %s does not answer /api/health\n", lg.base);
     return 1;
   }
-  if (opt.username && !login (opt.username, opt.password ? opt.password : ""))
+  if (!anchor && opt.username && !login (opt.username, opt.password ? opt.password : ""))
     return 1;
   for (guint i = 0; i < cases->len; i++)
     g_timeout_add (40 * i, start_publisher, g_ptr_array_index (cases, i));

@@ -7,6 +7,14 @@
 #                                of a 10-minute recording
 #   bench/run.sh --smoke         one inspection for 10 s (for `make test`): fails when the
 #                                generator received no media
+#   bench/run.sh --anchor janus  the same ramp against Kanyan and, alternating step by step, against
+#                                Debian's Janus 1.1.2 VideoRoom (bench/anchors/janus/: the same clip,
+#                                generator and window, signaled through Janus's HTTP API), then a
+#                                side-by-side table with the ratios (what `make bench` runs when
+#                                janus is installed)
+#   bench/run.sh --anchor floor  the same, against bench-floor (bench/floor.c): the least a webrtcbin
+#                                relay does — per inspection one webrtcbin in, a tee per track, one
+#                                webrtcbin per reviewer; no recorder, no queue, no talk-back
 #   options: --steps "1 2 5"  --seconds S  --no-finalize  --finalize-only
 #            --jitter-latency MS  the server's [media] jitter_latency_ms (default: the server's, 100)
 #            --profile           one inspection for 120 s with the server under callgrind
@@ -23,24 +31,37 @@ fi
 
 STEPS="1 2 5 10 20 30 40 50 60 80 100"
 SECONDS_PER_STEP=20
-SMOKE=0 FINALIZE=1 RAMP=1 PROFILE=0 JITTER_MS=""
+SMOKE=0 FINALIZE=1 RAMP=1 PROFILE=0 JITTER_MS="" ANCHOR="" RAMP_STOPS=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) SMOKE=1 STEPS=1 SECONDS_PER_STEP=10 FINALIZE=0 ;;
-        --steps) STEPS="$2"; shift ;;
+        --steps) STEPS="$2" RAMP_STOPS=0; shift ;;   # the steps asked for all run
         --seconds) SECONDS_PER_STEP="$2"; shift ;;
         --no-finalize) FINALIZE=0 ;;
         --finalize-only) RAMP=0 ;;
         --jitter-latency) JITTER_MS="$2"; shift ;;
         --profile) PROFILE=1 STEPS=1 SECONDS_PER_STEP=120 FINALIZE=0 ;;
-        *) echo "usage: bench/run.sh [--smoke] [--steps \"1 2 5\"] [--seconds S] [--no-finalize] [--finalize-only] [--jitter-latency MS] [--profile]" >&2
+        --anchor) ANCHOR="$2"; shift ;;
+        *) echo "usage: bench/run.sh [--smoke] [--steps \"1 2 5\"] [--seconds S] [--no-finalize] [--finalize-only] [--jitter-latency MS] [--profile] [--anchor janus|floor]" >&2
            exit 2 ;;
     esac
     shift
 done
 
+if [ -n "$ANCHOR" ]; then
+    if { [ "$ANCHOR" != janus ] && [ "$ANCHOR" != floor ]; } || [ "$PROFILE" = 1 ]; then
+        echo "bench: the anchors are janus and floor, and not with --profile" >&2
+        exit 2
+    fi
+    if [ "$ANCHOR" = janus ] && ! command -v janus > /dev/null; then
+        echo "bench: --anchor janus needs Debian's janus (make deps installs it)" >&2
+        exit 2
+    fi
+fi
+
 make --no-print-directory -s build/kanyan
 make --no-print-directory -s -f bench/bench.mk build/bench-loadgen
+[ "$ANCHOR" = floor ] && make --no-print-directory -s -f bench/bench.mk build/bench-floor
 
 CACHE=build/bench-cache
 CLIP=$CACHE/clip-720p30-h264cb-opus-20s.mkv
@@ -169,7 +190,20 @@ stop_server() {
     kill -KILL "$SERVER" 2>/dev/null || true
     wait "$SERVER" 2>/dev/null || true
 }
+ANCHOR_PID=""
+# stop the anchor by its PID: SIGINT (Janus's clean shutdown), then SIGKILL after 10 s
+stop_anchor() {
+    [ -n "$ANCHOR_PID" ] || return 0
+    kill -INT "$ANCHOR_PID" 2>/dev/null || return 0
+    for _ in $(seq 100); do
+        kill -0 "$ANCHOR_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$ANCHOR_PID" 2>/dev/null || true
+    wait "$ANCHOR_PID" 2>/dev/null || true   # Janus runs under timeout(1): not our child, nothing to wait for
+}
 cleanup() {
+    stop_anchor
     stop_server 10
     if [ "$KEEP" = 1 ]; then echo "bench: kept $T (server.log, step-*.err)" >&2; else rm -rf "$T"; fi
 }
@@ -200,10 +234,79 @@ status_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 IDLE_RSS=$(status_of "$SERVER" VmRSS)
 IDLE_THREADS=$(status_of "$SERVER" Threads)
 
+# ---------- the anchor: Janus 1.1.2 (bench/anchors/janus/, README there and in bench/README.md) ----------
+# Its HTTP API on 127.0.0.1:8088 and its ICE on the veth kt1 (10.77.0.2) only, inside this
+# namespace: a janus.service the package may have started outside it is not in the way.
+# Under timeout(1) with SIGINT, for the run's length; bash writes its PID and execs janus, so
+# that PID is Janus's own (for /proc and for stopping it).
+JANUS_API=http://127.0.0.1:8088/janus
+janus_info() {
+    exec 3<>"/dev/tcp/127.0.0.1/8088" || return 1
+    printf 'GET /janus/info HTTP/1.0\r\n\r\n' >&3
+    local line; read -r -t 2 line <&3 || true; exec 3<&-
+    [[ "$line" == *" 200 "* ]]
+}
+# The floor (bench/floor.c): its HTTP on 127.0.0.1:18444, its ICE on the server's address.
+FLOOR_BASE=http://127.0.0.1:18444
+floor_up() {
+    exec 3<>"/dev/tcp/127.0.0.1/18444" || return 1
+    exec 3<&-
+}
+ANCHOR_NAME="" ANCHOR_ARGS=()
+if [ "$ANCHOR" = janus ]; then
+    ANCHOR_NAME=Janus ANCHOR_ARGS=(--janus --base "$JANUS_API" --janus-rec-dir "$T/janus-rec")
+    mkdir -p "$T/janus-conf" "$T/janus-rec"
+    cp bench/anchors/janus/*.jcfg "$T/janus-conf/"
+    nsteps=$(wc -w <<< "$STEPS")
+    timeout -s INT -k 10 $(( nsteps * 2 * (SECONDS_PER_STEP + 70) + 120 )) \
+        bash -c 'echo $$ > "$1"; exec janus -F "$2" -o' janus-start "$T/anchor.pid" "$T/janus-conf" \
+        > "$T/anchor.log" 2>&1 &
+    for _ in $(seq 300); do
+        [ -s "$T/anchor.pid" ] && ANCHOR_PID=$(cat "$T/anchor.pid") && janus_info 2>/dev/null && break
+        sleep 0.1
+    done
+    if [ -z "$ANCHOR_PID" ] || ! janus_info 2>/dev/null; then
+        echo "bench: Janus did not answer $JANUS_API/info" >&2
+        tail -n 30 "$T/anchor.log" >&2
+        KEEP=1
+        exit 1
+    fi
+elif [ "$ANCHOR" = floor ]; then
+    ANCHOR_NAME=floor ANCHOR_ARGS=(--floor --base "$FLOOR_BASE")
+    # BENCH_FLOOR_ARGS=--queues: a leaky queue per reviewer track, as Kanyan's relay has
+    build/bench-floor --port 18444 --ice-address 10.77.0.1 ${BENCH_FLOOR_ARGS:-} > "$T/anchor.log" 2>&1 &
+    ANCHOR_PID=$!
+    for _ in $(seq 300); do
+        floor_up 2>/dev/null && break
+        sleep 0.1
+    done
+    if ! floor_up 2>/dev/null; then
+        echo "bench: bench-floor did not listen on $FLOOR_BASE" >&2
+        tail -n 30 "$T/anchor.log" >&2
+        KEEP=1
+        exit 1
+    fi
+fi
+if [ -n "$ANCHOR" ]; then
+    sleep 1
+    ANCHOR_IDLE_RSS=$(status_of "$ANCHOR_PID" VmRSS)
+    ANCHOR_IDLE_THREADS=$(status_of "$ANCHOR_PID" Threads)
+fi
+
 echo "Kanyan benchmark — $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "Idle server: RSS $(awk -v k="$IDLE_RSS" 'BEGIN{printf "%.1f", k/1024}') MB, $IDLE_THREADS threads." \
      "Each inspection: 1 WHIP publisher (720p30 H.264 CB ~1.5 Mbit/s + Opus) + 2 reviewers, recording on;" \
      "${SECONDS_PER_STEP} s per step, measured over its last $([ "$PROFILE" = 1 ] && echo 50 || echo 60) %${JITTER_MS:+; server jitterbuffer $JITTER_MS ms}."
+if [ -n "$ANCHOR" ]; then
+    if [ "$ANCHOR" = janus ]; then
+        what="$(janus --version 2>/dev/null | sed -n 's/^Janus version: .*(\(.*\))/Janus \1/p' | head -1 || true) VideoRoom"   # janus exits 1 after --version
+    else
+        what="bench-floor (webrtcbin in, a tee per track, a webrtcbin per reviewer; nothing recorded)"
+    fi
+    echo "Anchor: $what," \
+         "idle RSS $(awk -v k="$ANCHOR_IDLE_RSS" 'BEGIN{printf "%.1f", k/1024}') MB, $ANCHOR_IDLE_THREADS threads; the same load," \
+         "each step run against Kanyan, then against $ANCHOR_NAME."
+fi
 echo
 
 # Since accounts, reviewers sign in: one reviewer account owns every case and the generator
@@ -222,6 +325,31 @@ fi
 SLOW=()
 [ "$PROFILE" = 1 ] && SLOW=(--http-timeout 120 --watchdog $((SECONDS_PER_STEP + 300)) --warmup $((SECONDS_PER_STEP / 2)))
 
+LABEL=()
+[ -n "$ANCHOR" ] && LABEL=(--label Kanyan)
+# step_result NAME N: the RESULT line of a step, or the reason it failed (to stderr, return 1)
+step_result() {
+    local out=$T/step-$2$1.out err=$T/step-$2$1.err
+    grep '^|' "$out" || true
+    result=$(grep '^RESULT' "$out" || true)
+    if [ "$rc" != 0 ] || [ -z "$result" ]; then
+        echo "bench: step $2${1:+ (${1#-})} failed (loadgen exit $rc): ${result:-no result}" >&2
+        tail -n 20 "$err" >&2
+        return 1
+    fi
+}
+# over_limit: loss past 1 % or a saturated machine in $result (sets stop); only on the
+# default ramp: steps given with --steps all run (the machine may be busy with other work)
+over_limit() {
+    local loss busy
+    [ "$RAMP_STOPS" = 1 ] || return 1
+    loss=$(sed -n 's/.* loss=\([0-9.]*\).*/\1/p' <<< "$result")
+    busy=$(sed -n 's/.* busy=\([0-9.]*\).*/\1/p' <<< "$result")
+    if awk -v l="$loss" 'BEGIN{exit !(l > 1.0)}'; then stop="loss passed 1 % at $n inspections${1:+ ($1)}"; return 0; fi
+    if awk -v b="$busy" 'BEGIN{exit !(b >= 95)}'; then stop="the machine saturated at $n inspections (${busy} % busy${1:+, $1})"; return 0; fi
+    return 1
+}
+
 failed=0 header=--header stop=""
 for n in $STEPS; do
     cases=$T/cases-$n.jsonl
@@ -235,16 +363,17 @@ for n in $STEPS; do
     timeout -k 5 $((SECONDS_PER_STEP + 60 + (PROFILE ? 300 : 0))) \
     build/bench-loadgen --base "http://127.0.0.1:$PORT" --cases "$cases" --clip "$CLIP" --reviewers 2 \
         --seconds "$SECONDS_PER_STEP" --server-pid "$SERVER" --idle-rss-kb "$IDLE_RSS" \
-        --idle-threads "$IDLE_THREADS" --ice-address 10.77.0.2 "${LOGIN[@]}" "${SLOW[@]}" $header \
+        --idle-threads "$IDLE_THREADS" --ice-address 10.77.0.2 "${LOGIN[@]}" "${SLOW[@]}" "${LABEL[@]}" $header \
         > "$T/step-$n.out" 2> "$T/step-$n.err" || rc=$?
     header=
-    grep '^|' "$T/step-$n.out" || true
-    result=$(grep '^RESULT' "$T/step-$n.out" || true)
-    if [ "$rc" != 0 ] || [ -z "$result" ]; then
-        echo "bench: step $n failed (loadgen exit $rc): ${result:-no result}" >&2
-        tail -n 20 "$T/step-$n.err" >&2
+    # who asked the publishers for keyframes so far (cumulative; docs/metrics.md): a keyframe is
+    # ~10 times a frame's packets, so requests beyond the reviewers' joins cost the whole path
+    { exec 4<>"/dev/tcp/127.0.0.1/$PORT" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&4 && timeout 5 cat <&4; exec 4<&-; } 2>/dev/null |
+        awk '/^kanyan_keyframe_requests_total/ { sub(/.*source="/, ""); sub(/"}/, ""); printf "%s%s %s", sep, $1, $2; sep = ", " }
+             END { if (sep) printf "\n" }' | sed 's/^/keyframe requests so far by source: /' >&2
+    if ! step_result "" "$n"; then
         failed=1 KEEP=1
-        break
+        [ -n "$ANCHOR" ] || break    # with the anchor, it still runs this step, then the ramp ends
     fi
     if ! kill -0 "$SERVER" 2>/dev/null; then
         echo "bench: the server died during step $n" >&2
@@ -252,17 +381,71 @@ for n in $STEPS; do
         failed=1 KEEP=1
         break
     fi
-    loss=$(sed -n 's/.* loss=\([0-9.]*\).*/\1/p' <<< "$result")
-    busy=$(sed -n 's/.* busy=\([0-9.]*\).*/\1/p' <<< "$result")
-    if awk -v l="$loss" 'BEGIN{exit !(l > 1.0)}'; then stop="loss passed 1 % at $n inspections"; break; fi
-    if awk -v b="$busy" 'BEGIN{exit !(b >= 95)}'; then stop="the machine saturated at $n inspections (${busy} % busy)"; break; fi
+    if [ "$failed" = 0 ] && over_limit "${ANCHOR:+Kanyan}" && [ -z "$ANCHOR" ]; then break; fi   # with the anchor, it runs this step too
     [ "$SMOKE" = 1 ] || sleep 4    # the step's rooms close (linger 2 s) before the next one
+    if [ -n "$ANCHOR" ]; then
+        # the same step against the anchor: one room per inspection, no cases, no accounts
+        rc=0
+        timeout -k 5 $((SECONDS_PER_STEP + 60)) \
+        build/bench-loadgen "${ANCHOR_ARGS[@]}" --inspections "$n" \
+            --clip "$CLIP" --reviewers 2 --seconds "$SECONDS_PER_STEP" --server-pid "$ANCHOR_PID" \
+            --idle-rss-kb "$ANCHOR_IDLE_RSS" --idle-threads "$ANCHOR_IDLE_THREADS" --ice-address 10.77.0.2 \
+            --label "$ANCHOR_NAME" > "$T/step-$n-anchor.out" 2> "$T/step-$n-anchor.err" || rc=$?
+        kanyan_result=$result
+        if ! step_result -anchor "$n"; then
+            failed=1 KEEP=1
+            break
+        fi
+        [ "$failed" = 0 ] || break
+        if ! kill -0 "$ANCHOR_PID" 2>/dev/null; then
+            echo "bench: $ANCHOR_NAME died during step $n" >&2
+            tail -n 30 "$T/anchor.log" >&2
+            failed=1 KEEP=1
+            break
+        fi
+        [ -z "$stop" ] && over_limit "$ANCHOR_NAME" || true
+        result=$kanyan_result
+        sleep 4                     # the anchor hangs the step's sessions up
+        rm -rf "$T/janus-rec"/*     # Janus's recordings (raw RTP, .mjr) are not needed
+    fi
+    [ -n "$stop" ] && break
 done
 echo
 [ -n "$stop" ] && echo "Stopped: $stop."
 for n in $STEPS; do
     [ -f "$T/step-$n.out" ] && grep "^RESULT" "$T/step-$n.out"
+    [ -f "$T/step-$n-anchor.out" ] && grep "^RESULT" "$T/step-$n-anchor.out" | sed "s/^RESULT/RESULT $ANCHOR/"
 done
+
+# The side-by-side table: ratio = Kanyan / the anchor. CPU per delivered packet (core-µs per RTP
+# packet the reviewers received) stays comparable when a busy machine starves the generator
+# and fewer packets flow than the step asked for (then pkt/s delivered < 2 × 269 × N).
+side_by_side() {
+    echo
+    local a=$ANCHOR_NAME
+    echo "Kanyan and $a side by side (server process only; ratio = Kanyan / $a):"
+    echo "| inspections | CPU % of a core per inspection: Kanyan | $a | ratio | CPU µs per packet delivered: Kanyan | $a | ratio | RSS MB per inspection: Kanyan | $a | ratio | threads per inspection: Kanyan | $a | ratio | RTP pkt/s delivered: Kanyan | $a | loss % Kanyan | $a | join→keyframe ms p50 Kanyan | $a | relay latency ms p50 / p99 Kanyan | $a | machine busy % Kanyan / $a |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    local n
+    for n in $STEPS; do
+        [ -f "$T/step-$n.out" ] && [ -f "$T/step-$n-anchor.out" ] || continue
+        { grep '^RESULT' "$T/step-$n.out"; grep '^RESULT' "$T/step-$n-anchor.out"; } | awk '
+            { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2] } }
+            function ratio(a, b) { return (b > 0) ? sprintf("%.1f×", a / b) : "–" }
+            function per_pkt(r) { return v[r, "pkt_out"] > 0 ? 1e4 * v[r, "server_cpu"] / v[r, "pkt_out"] : 0 }
+            END {
+                if (NR < 2) exit
+                printf "| %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %.0f | %.0f | %.2f | %.2f | %s | %s | %s / %s | %s / %s | %.0f / %.0f |\n",
+                    v[1, "inspections"], v[1, "cpu_per"], v[2, "cpu_per"], ratio(v[1, "cpu_per"], v[2, "cpu_per"]),
+                    per_pkt(1), per_pkt(2), ratio(per_pkt(1), per_pkt(2)),
+                    v[1, "rss_per_mb"], v[2, "rss_per_mb"], ratio(v[1, "rss_per_mb"], v[2, "rss_per_mb"]),
+                    v[1, "threads_per"], v[2, "threads_per"], ratio(v[1, "threads_per"], v[2, "threads_per"]),
+                    v[1, "pkt_out"], v[2, "pkt_out"], v[1, "loss"], v[2, "loss"], v[1, "key_p50"], v[2, "key_p50"],
+                    v[1, "lat_p50"], v[1, "lat_p99"], v[2, "lat_p50"], v[2, "lat_p99"], v[1, "busy"], v[2, "busy"]
+            }'
+    done
+}
+[ -n "$ANCHOR" ] && side_by_side
 
 if [ "$PROFILE" = 1 ]; then
     stop_server 120    # callgrind writes its profile as the server exits

@@ -35,5 +35,9 @@ exec unshare $userns --net -- sh -c '
     # a default route that stays inside: Firefox gathers no ICE candidate at all on a
     # machine without one; anything sent to it loops back into this namespace
     ip route add default via 10.77.0.1 dev kt1
+    # ports 51000-60999 are for the servers the tests start (free_port in
+    # integration/kanyan.py, e2e/lib/port.mjs): no outgoing connection and no
+    # bind to port 0 takes one, so a port found free is still free a moment later
+    echo 51000-60999 > /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true
     exec "$@"
 ' netns.sh "$@"

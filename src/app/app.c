@@ -50,7 +50,7 @@ app_new (KanyanConfig *config, GError **error)
 /* what the server answers besides web/'s files: the REST API, WHIP ingest, archived media
  * (docs/api.md, docs/protocol.md, docs/media.md); the WebSocket /ws is signaling.c's */
 static const HttpRoute routes[] = {
-  { "/api/",   TRUE,  api_handle },
+  { "/api/",   TRUE,  api_handle, api_body_limit },   /* a photo's body is larger (api_photos.c) */
   { "/whip/",  TRUE,  whip_handle },
   { "/whip",   FALSE, whip_handle },
   { "/whep/",  TRUE,  whep_handle },

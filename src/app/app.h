@@ -27,6 +27,8 @@ typedef struct {
   gint     publisher_connect_timeout_s; /* a WHIP publisher whose ICE does not connect in time is dropped */
   gint     room_linger_s;     /* an empty live inspection waits this long for its applicant to come back */
   gint     invite_days;
+  gboolean waiting_room_always; /* [bureau] waiting_room = always: every case's page waits, not only a booked one's */
+  gint     notice_ack_days;   /* [bureau] notice_ack_days: a notice unacknowledged this many working days is flagged */
   gchar  **holidays;          /* [calendar] holidays: weekdays that are not working days */
   gchar  **workdays;          /* [calendar] workdays: weekend days that are (调休) */
   gint     retention_days;    /* [archive] retention_days: media kept this long after the decision; 0 = forever */
@@ -69,6 +71,9 @@ typedef struct {
   /* [bureau] how the bureau's pages and reports speak */
   gchar   *timezone;          /* IANA zone ("Asia/Shanghai") times are shown in; NULL: the server's local zone */
   gchar   *language;          /* "zh-CN" or "en": what the PDF report is written in unless asked otherwise */
+  /* [photos] photo-grade evidence (review/photos.c) */
+  gint     photo_max_bytes;     /* a photo larger than this is refused (photo_too_large) */
+  gint     photo_request_ttl_s; /* a reviewer's request for a photo can be answered this long */
 } KanyanConfig;
 
 typedef struct {

@@ -26,6 +26,7 @@ config_new_defaults (void)
   cfg->max_participants_per_case = 32;
   cfg->room_linger_s = 30;
   cfg->invite_days = 7;
+  cfg->notice_ack_days = 3;
   cfg->retention_days = 3650;   /* ten years after the decision, unless configured */
   cfg->min_free_mb = 64;        /* stop recording before the volume (often the database's too) is full */
   cfg->turn_ttl_s = 4 * 3600;   /* longer than any live inspection; a rejoin gets a new one */
@@ -39,6 +40,8 @@ config_new_defaults (void)
   cfg->start_bitrate_kbps = 1000;   /* a phone's 720p starts at 720p, not at 180p (Chromium's 300) */
   cfg->audio_first_kbps = 100;
   cfg->language = g_strdup ("zh-CN");
+  cfg->photo_max_bytes = 16 * 1024 * 1024;   /* a 12-megapixel phone JPEG is 3-8 MB */
+  cfg->photo_request_ttl_s = 600;
   return cfg;
 }
 
@@ -176,9 +179,27 @@ config_load_file (KanyanConfig *cfg, const gchar *path, GError **error)
       !replace_int (&cfg->publisher_connect_timeout_s, kf, "media", "publisher_connect_timeout_s", error) ||
       !replace_int (&cfg->room_linger_s, kf, "media", "room_linger_s", error) ||
       !replace_int (&cfg->invite_days, kf, "invites", "valid_days", error) ||
+      !replace_int (&cfg->notice_ack_days, kf, "bureau", "notice_ack_days", error) ||
       !replace_int (&cfg->retention_days, kf, "archive", "retention_days", error) ||
-      !replace_int (&cfg->min_free_mb, kf, "archive", "min_free_mb", error))
+      !replace_int (&cfg->min_free_mb, kf, "archive", "min_free_mb", error) ||
+      !replace_int (&cfg->photo_max_bytes, kf, "photos", "max_bytes", error) ||
+      !replace_int (&cfg->photo_request_ttl_s, kf, "photos", "request_ttl_s", error))
     return FALSE;
+  if (g_key_file_has_key (kf, "bureau", "waiting_room", NULL)) {
+    g_autofree gchar *mode = g_key_file_get_string (kf, "bureau", "waiting_room", NULL);
+    g_strstrip (mode);
+    if (g_strcmp0 (mode, "booked") != 0 && g_strcmp0 (mode, "always") != 0) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[bureau] waiting_room must be 'booked' or 'always', not '%s'", mode);
+      return FALSE;
+    }
+    cfg->waiting_room_always = g_strcmp0 (mode, "always") == 0;
+  }
+  if (cfg->photo_max_bytes < 1024 || cfg->photo_request_ttl_s < 1) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                 "[photos] max_bytes must be at least 1024 and request_ttl_s at least 1");
+    return FALSE;
+  }
   for (guint i = 0; i < 3; i++) {
     const gchar *key = i == 0 ? "stun_servers" : i == 1 ? "turn_servers" : "public_addresses";
     gchar ***slot = i == 0 ? &cfg->stun_servers : i == 1 ? &cfg->turn_servers : &cfg->public_addresses;
@@ -289,6 +310,8 @@ config_reload (KanyanConfig *cfg, GError **error)
   cfg->workdays = fresh->workdays;
   fresh->workdays = swap;
   cfg->invite_days = fresh->invite_days;
+  cfg->notice_ack_days = fresh->notice_ack_days;
+  cfg->waiting_room_always = fresh->waiting_room_always;
   cfg->retention_days = fresh->retention_days;
   cfg->min_free_mb = fresh->min_free_mb;
   /* the webhook list: the sender reads it at each pass; what is queued for an endpoint no longer

@@ -14,6 +14,7 @@
 #include "archive/backup.h"
 #include "app/journal.h"
 #include "app/cli_slots.h"
+#include "app/crash.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -162,6 +163,7 @@ cmd_serve (int argc, char **argv)
 {
   CommonOptions o = { 0 };
   g_autoptr (GError) error = NULL;
+  crash_report_install ();   /* a backtrace in the log if it dies of a fatal signal */
   journal_install ();   /* under systemd: the journal, with KANYAN_CASE_REF / KANYAN_PEER fields */
   gst_init (&argc, &argv);
   media_debug_init ();   /* GST_DEBUG=kanyan-relay:6 … (media/media_debug.h) */

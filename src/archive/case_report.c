@@ -24,6 +24,7 @@ case_report_new (sqlite3 *db, const CaseRow *row)
     g_ptr_array_add (r->session_peers, store_participants_of_session (db, ((SessionRow *) g_ptr_array_index (r->sessions, i))->id));
   r->recordings = store_recordings_of_case (db, row->id);
   r->co_reviewers = store_case_reviewers (db, row->id);
+  r->acks = store_acks_of_case (db, row->id);
   return r;
 }
 
@@ -41,6 +42,7 @@ case_report_free (CaseReport *r)
   g_ptr_array_unref (r->session_peers);
   g_ptr_array_unref (r->recordings);
   g_ptr_array_unref (r->co_reviewers);
+  g_ptr_array_unref (r->acks);
   g_free (r);
 }
 
@@ -85,5 +87,27 @@ case_report_to_json (JsonBuilder *b, const CaseReport *r)
   for (guint i = 0; i < r->recordings->len; i++)
     recording_to_json (b, g_ptr_array_index (r->recordings, i), NULL);
   json_builder_end_array (b);
+  json_builder_set_member_name (b, "acknowledgements");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->acks->len; i++)
+    ack_to_json (b, g_ptr_array_index (r->acks, i), TRUE);
+  json_builder_end_array (b);
   json_builder_end_object (b);
+}
+
+gchar *
+case_report_sha256 (const CaseReport *report)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  case_report_to_json (b, report);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree gchar *text = json_to_string (root, FALSE);
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+}
+
+gchar *
+case_report_qr_text (const CaseReport *report)
+{
+  g_autofree gchar *sha = case_report_sha256 (report);
+  return g_strdup_printf ("kanyan-report:%s:sha256:%s", report->row->ref, sha);
 }

@@ -4,6 +4,7 @@
  * Rendered by export.c (report.html, case.json) and report_pdf.c; nothing else rebuilds it. */
 #pragma once
 #include "store/db.h"
+#include "store/store_acks.h"
 #include <json-glib/json-glib.h>
 
 typedef struct {
@@ -18,13 +19,19 @@ typedef struct {
   GPtrArray *session_peers;     /* per session, of ParticipantRow*: who connected, over which pair */
   GPtrArray *recordings;        /* of RecordingRow*, in time order */
   GPtrArray *co_reviewers;      /* of gchar*: usernames */
+  GPtrArray *acks;              /* of AckRow*: the applicant's acknowledgements of notices, oldest first */
 } CaseReport;
 
 CaseReport *case_report_new (sqlite3 *db, const CaseRow *row);
 void        case_report_free (CaseReport *report);
 /* the report as one JSON object (GET /api/cases/{ref}/report, the report page): the case's
  * facts, type_title {en, zh}, co_reviewers, session (the last, or null), items with the mark
- * that counts (or null), decisions, stills, sessions and recordings, each in its row's one
- * shape (serialize.c) */
+ * that counts (or null), decisions, stills, sessions, recordings and acknowledgements (with their
+ * SVG), each in its row's one shape (serialize.c) */
 void        case_report_to_json (JsonBuilder *b, const CaseReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaseReport, case_report_free)
+/* the report's hash: the SHA-256 of case_report_to_json's compact text (hex). The page, the PDF
+ * and the bundle carry it (with the case reference, in a QR code): the same facts, the same hash */
+gchar      *case_report_sha256 (const CaseReport *report);
+/* what the report's QR code says: "kanyan-report:REF:sha256:HEX" */
+gchar      *case_report_qr_text (const CaseReport *report);

@@ -7,8 +7,11 @@
  *   audit-links.json  the other cases' entries in between, as (id, prev_hash, hash) only
  *   case.json      the facts, items with their latest marks, decisions and stills
  *   report.html    the inspection report, readable without Kanyan; report.pdf the same as PDF
- *                  (the three render one CaseReport, case_report.c)
- *   recordings/…   the archives as finalized (MP4/WebM), stills/… the evidence JPEGs
+ *                  (the three render one CaseReport, case_report.c), both in the bureau's
+ *                  language ([bureau] language)
+ *   recordings/…   the archives as finalized (MP4/WebM), stills/… the evidence JPEGs,
+ *                  signatures/… the applicant's acknowledgements of notices (the SVG the server
+ *                  built; its SHA-256 is in the "notice.acknowledged" audit entry too)
  * Verification (no database): the signature (against --pubkey, or the key the manifest names),
  * every ZIP member listed and matching its SHA-256 (nothing unlisted), the audit entries as an
  * unbroken chain from the signed first entry to the signed last one, and the media against the
@@ -122,6 +125,18 @@ case_json (const CaseReport *report)
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
+  json_builder_set_member_name (b, "acknowledgements");   /* added in issue 18: readers of /2 ignore it */
+  json_builder_begin_array (b);
+  for (guint i = 0; i < report->acks->len; i++) {
+    AckRow *a = g_ptr_array_index (report->acks, i);
+    json_builder_begin_object (b);
+    member_int (b, "decision", a->decision_id);
+    member_str (b, "name", a->name);
+    member_int (b, "at", a->acknowledged_at);
+    member_str (b, "sha256", a->sha256);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
   json_builder_end_object (b);
   return node_text (b);
 }
@@ -133,61 +148,98 @@ html_row (GString *out, const gchar *label, const gchar *value)
   g_string_append_printf (out, "<tr><th>%s</th><td>%s</td></tr>\n", label, v);
 }
 
-/* the report, self-contained and readable in any browser; every text escaped */
+/* the report, self-contained and readable in any browser; every text escaped. Written in the
+ * bureau's language ([bureau] language), as the bundle's report.pdf: the words and the words for
+ * every stored code are report_pdf.c's table */
 static gchar *
-report_html (const CaseReport *report, const gchar *public_key)
+report_html (const CaseReport *report, const gchar *lang, const gchar *public_key)
 {
   const CaseRow *row = report->row;
-  GString *out = g_string_new ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Inspection report</title>"
-                               "<style>body{font-family:sans-serif;max-width:50rem;margin:2rem auto}th{text-align:left;"
-                               "padding-right:1rem}code{word-break:break-all}</style></head><body>\n");
-  g_autofree gchar *title = g_markup_printf_escaped ("<h1>%s / %s — %s</h1>\n<table>\n", row->type_title_en,
-                                                     row->type_title_zh, row->ref);
+  const gboolean zh = g_strcmp0 (lang, "en") != 0;
+#define W(key) report_word (zh, key)
+  g_autofree gchar *head = g_markup_printf_escaped ("<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                                                    "<title>%s · %s</title>", zh ? "zh-CN" : "en", W ("title"), row->ref);
+  GString *out = g_string_new (head);
+  g_string_append (out, "<style>body{font-family:sans-serif;max-width:50rem;margin:2rem auto}th{text-align:left;"
+                        "padding-right:1rem}code{word-break:break-all}</style></head><body>\n");
+  g_autofree gchar *title = g_markup_printf_escaped ("<h1>%s — %s · %s</h1>\n<table>\n",
+                                                     zh ? row->type_title_zh : row->type_title_en, W ("title"), row->ref);
   g_string_append (out, title);
-  html_row (out, "Applicant", row->applicant_name);
-  html_row (out, "Site", row->site_address);
-  html_row (out, "Owner", row->owner);
-  html_row (out, "Status", row->status);
-  html_row (out, "Accepted", row->accepted_on);
-  html_row (out, "Deadline", row->deadline_on);
-  g_string_append (out, "</table>\n<h2>Required items</h2>\n<ol>\n");
+  html_row (out, W ("applicant"), row->applicant_name);
+  html_row (out, W ("site"), row->site_address);
+  html_row (out, W ("owner"), row->owner);
+  html_row (out, W ("status"), report_value (zh, "status", row->status));
+  html_row (out, W ("accepted"), row->accepted_on);
+  html_row (out, W ("deadline"), row->deadline_on);
+  g_autofree gchar *items = g_markup_printf_escaped ("</table>\n<h2>%s</h2>\n<ol>\n", W ("items"));
+  g_string_append (out, items);
   for (guint i = 0; i < report->items->len; i++) {
     gchar **item = g_ptr_array_index (report->items, i);
     const MarkRow *latest = report->latest[i];
-    g_autofree gchar *li = g_markup_printf_escaped ("<li><b>%s / %s</b> — %s %s <i>%s</i></li>\n", item[0], item[1],
-                                                    latest ? latest->result : "not marked",
+    g_autofree gchar *li = g_markup_printf_escaped ("<li><b>%s</b> — %s %s <i>%s</i></li>\n", zh ? item[1] : item[0],
+                                                    latest ? report_value (zh, "result", latest->result) : W ("unmarked"),
                                                     latest ? latest->by_user : "", latest ? latest->note : "");
     g_string_append (out, li);
   }
-  g_string_append (out, "</ol>\n<h2>Decisions</h2>\n<ul>\n");
+  g_autofree gchar *decisions = g_markup_printf_escaped ("</ol>\n<h2>%s</h2>\n<ul>\n", W ("decisions"));
+  g_string_append (out, decisions);
   for (guint i = 0; i < report->decisions->len; i++) {
     DecisionRow *d = g_ptr_array_index (report->decisions, i);
-    g_autofree gchar *li = g_markup_printf_escaped ("<li>%s — %s — by %s, %s%s%s</li>\n", d->kind, d->reason,
-                                                    d->by_user, d->state, d->countersigned_by ? ", countersigned by " : "",
+    g_autofree gchar *line = g_strdup_printf (W ("html.decision"), report_value (zh, "decision", d->kind), d->reason,
+                                              d->by_user, report_value (zh, "dstate", d->state));
+    g_autofree gchar *li = g_markup_printf_escaped ("<li>%s%s%s%s%s</li>\n", line, d->countersigned_by ? " · " : "",
+                                                    d->countersigned_by ? W ("countersigned") : "",
+                                                    d->countersigned_by ? W ("sep") : "",
                                                     d->countersigned_by ? d->countersigned_by : "");
     g_string_append (out, li);
   }
-  g_string_append (out, "</ul>\n<h2>Recordings and stills</h2>\n<ul>\n");
+  g_autofree gchar *media = g_markup_printf_escaped ("</ul>\n<h2>%s</h2>\n<ul>\n", W ("html.media"));
+  g_string_append (out, media);
   for (guint i = 0; i < report->recordings->len; i++) {
     RecordingRow *r = g_ptr_array_index (report->recordings, i);
     g_autofree gchar *base = r->archive_path ? g_path_get_basename (r->archive_path) : g_strdup ("-");
-    g_autofree gchar *li = g_markup_printf_escaped ("<li>session %" G_GINT64_FORMAT " segment %d: %s, %" G_GINT64_FORMAT
-                                                    " ms, SHA-256 <code>%s</code></li>\n", r->session_id, r->seq, base,
-                                                    r->duration_ms, r->archive_sha256 ? r->archive_sha256 : "");
+    g_autofree gchar *session = g_strdup_printf ("%" G_GINT64_FORMAT, r->session_id);
+    g_autofree gchar *seq = g_strdup_printf ("%d", r->seq);
+    g_autofree gchar *which = g_strdup_printf (W ("segment"), session, seq);
+    g_autofree gchar *seconds = g_strdup_printf ("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, r->duration_ms / 1000,
+                                                 (r->duration_ms % 1000) / 100);   /* no locale's decimal comma */
+    g_autofree gchar *li = g_markup_printf_escaped ("<li>%s: %s, %s %s, SHA-256 <code>%s</code></li>\n", which, base,
+                                                    seconds, W ("sec"), r->archive_sha256 ? r->archive_sha256 : "");
     g_string_append (out, li);
   }
   for (guint i = 0; i < report->stills->len; i++) {
     StillRow *s = g_ptr_array_index (report->stills, i);
     g_autofree gchar *base = g_path_get_basename (s->path);
-    g_autofree gchar *li = g_markup_printf_escaped ("<li>still of item %d by %s: <a href=\"stills/%s\">%s</a>, SHA-256 "
-                                                    "<code>%s</code></li>\n", s->item, s->by_user, base, base, s->sha256);
+    g_autofree gchar *item = g_strdup_printf ("%d", s->item);
+    g_autofree gchar *which = g_strdup_printf (W ("html.still"), item, s->by_user);
+    g_autofree gchar *li = g_markup_printf_escaped ("<li>%s: <a href=\"stills/%s\">%s</a>, SHA-256 <code>%s</code></li>\n",
+                                                    which, base, base, s->sha256);
     g_string_append (out, li);
   }
-  g_autofree gchar *key = g_markup_printf_escaped ("</ul>\n<p>This bundle's manifest is signed with the server's "
-                                                  "Ed25519 key <code>%s</code>; check it with <code>kanyan audit "
-                                                  "verify --bundle FILE --pubkey KEY</code>.</p>\n", public_key);
-  g_string_append (out, key);
-  g_string_append (out, "</body></html>\n");
+  g_autofree gchar *acks = g_markup_printf_escaped ("</ul>\n<h2>%s</h2>\n<ul>\n", W ("acks"));
+  g_string_append (out, acks);
+  for (guint i = 0; i < report->acks->len; i++) {
+    AckRow *a = g_ptr_array_index (report->acks, i);
+    g_autoptr (GDateTime) at = g_date_time_new_from_unix_utc (a->acknowledged_at / 1000);
+    g_autofree gchar *when = g_date_time_format_iso8601 (at);
+    const gchar *kind = "–";
+    for (guint k = 0; k < report->decisions->len; k++)
+      if (((DecisionRow *) g_ptr_array_index (report->decisions, k))->id == a->decision_id)
+        kind = report_value (zh, "decision", ((DecisionRow *) g_ptr_array_index (report->decisions, k))->kind);
+    g_autofree gchar *line = g_strdup_printf (W ("ack"), a->name, when, kind, a->sha256);
+    g_autofree gchar *li = g_markup_printf_escaped ("<li>%s — <a href=\"signatures/%" G_GINT64_FORMAT "-notice-%" G_GINT64_FORMAT
+                                                    ".svg\">%s</a></li>\n", line, a->id, a->decision_id, W ("html.signature"));
+    g_string_append (out, li);
+  }
+  g_autofree gchar *report_sha = case_report_sha256 (report);
+  g_autofree gchar *verify_report = g_strdup_printf (W ("verify"), row->ref, report_sha);
+  g_autofree gchar *hash_line = g_markup_printf_escaped ("</ul>\n<p>%s</p>\n", verify_report);
+  g_string_append (out, hash_line);
+  g_autofree gchar *key = g_markup_printf_escaped ("<code>%s</code>", public_key);
+  const gchar *command = "<code>kanyan audit verify --bundle FILE --pubkey KEY</code>";
+  g_autofree gchar *verify = g_strdup_printf (W ("html.verify"), key, command);   /* the words hold no markup */
+  g_string_append_printf (out, "<p>%s</p>\n</body></html>\n", verify);
+#undef W
   return g_string_free (out, FALSE);
 }
 
@@ -322,12 +374,18 @@ export_case_bundle (KanyanApp *app, const CaseRow *row, const gchar *actor, cons
     StillRow *s = g_ptr_array_index (stills, i);
     ok = add_media (zip, files, "stills", "still", s->id, s->path, error);
   }
+  for (guint i = 0; ok && i < report->acks->len; i++) {
+    AckRow *a = g_ptr_array_index (report->acks, i);
+    g_autofree gchar *name = g_strdup_printf ("signatures/%" G_GINT64_FORMAT "-notice-%" G_GINT64_FORMAT ".svg", a->id,
+                                              a->decision_id);
+    ok = add_buffer (zip, files, name, "signature", g_strdup (a->svg), error);
+  }
   g_autofree gchar *pdf = g_strdup_printf ("%s.report.pdf", tmp);
   ok = ok && report_pdf_render (app, report, NULL, pdf, error) && add_file (zip, files, "report.pdf", "report", 0, pdf, FALSE, error);
   ok = ok && add_buffer (zip, files, "audit.json", "audit", audit_json (entries), error) &&
        add_buffer (zip, files, "audit-links.json", "audit-links", audit_links_json (all, entries, row->ref), error) &&
        add_buffer (zip, files, "case.json", "case", case_json (report), error) &&
-       add_buffer (zip, files, "report.html", "report", report_html (report, public_key), error);
+       add_buffer (zip, files, "report.html", "report", report_html (report, app->config->language, public_key), error);
   json_builder_end_array (files);
   g_autoptr (JsonBuilder) m = json_builder_new ();
   json_builder_begin_object (m);
@@ -651,7 +709,7 @@ export_verify_bundle (const gchar *path, const gchar *pubkey, FILE *out, GError 
   for (guint i = 0; i < json_array_get_length (files); i++) {
     JsonObject *f = json_node_get_object (json_array_get_element (files, i));
     const gchar *kind = obj_str (f, "kind");
-    if ((g_strcmp0 (kind, "recording") == 0 || g_strcmp0 (kind, "still") == 0) &&
+    if ((g_strcmp0 (kind, "recording") == 0 || g_strcmp0 (kind, "still") == 0 || g_strcmp0 (kind, "signature") == 0) &&
         !g_hash_table_contains (recorded, obj_str (f, "sha256"))) {
       fail (error, "%s does not match the hash the audit log recorded for it", obj_str (f, "path"));
       goto done;

@@ -3,9 +3,14 @@
  * one model of the report; writes one file; never touches media or sockets. The same facts
  * as web/report/, for the file and for whoever cannot print from a browser. Written in one
  * language (zh-CN or en): its words, and the words for every stored code (results, statuses,
- * decisions, departments, states), are the table below, the same wording as web/i18n/. */
+ * decisions, departments, states), are the table below, the same wording as web/i18n/.
+ * Each item carries its stills as thumbnails with their drawing, the applicant's acknowledgement
+ * its drawn signature, and the last page a QR code of the case and the report's hash
+ * (report_draw.c draws the pictures). */
 #include "archive/report_pdf.h"
 #include "archive/signing.h"
+#include "archive/report_draw.h"
+#include "review/serialize.h"
 #include "core/errors.h"
 #include <cairo-pdf.h>
 #include <pango/pangocairo.h>
@@ -65,6 +70,32 @@ pen_printf (Pen *pen, const gchar *font, gdouble space_after, const gchar *forma
   pen_write (pen, markup, font, space_after);
 }
 
+#define THUMB_W      160.0   /* a still's thumbnail, at most */
+#define THUMB_H      120.0
+#define SIGNATURE_W  200.0   /* the signature's box (acknowledge.h's, 5:2) */
+#define SIGNATURE_H   80.0
+#define QR_SIZE       96.0
+
+/* a new page unless `height` more fits on this one */
+static void
+pen_room (Pen *pen, gdouble height)
+{
+  if (pen->y + height > PAGE_H - MARGIN && pen->y > MARGIN)
+    pen_new_page (pen);
+}
+
+/* an evidence still as a thumbnail with its drawing; nothing when its file is gone (purged) */
+static void
+pen_thumbnail (Pen *pen, const StillRow *s)
+{
+  if (s->purged_at || !s->path || !g_file_test (s->path, G_FILE_TEST_IS_REGULAR))
+    return;
+  pen_room (pen, THUMB_H + 2);
+  gdouble w, h;
+  if (report_draw_still (pen->cr, s->path, s->annotation, MARGIN, pen->y, THUMB_W, THUMB_H, &w, &h))
+    pen->y += h + 2;
+}
+
 /* the report's words: key, English, Chinese. A code without its words is printed as it is. */
 static const struct { const gchar *key, *en, *zh; } words[] = {
   { "title",            "Inspection report",        "踏勘报告" },
@@ -87,6 +118,11 @@ static const struct { const gchar *key, *en, *zh; } words[] = {
   { "recordings",       "Recordings",               "录像" },
   { "segment",          "session %s, segment %s",   "第 %s 次踏勘，第 %s 段" },
   { "key",              "Signing key (Ed25519)",    "签名公钥 (Ed25519)" },
+  { "distance",         "from the site",            "距申报场所" },
+  { "acks",             "Acknowledgement of the notice", "告知书签收" },
+  { "ack",              "Signed by %s at %s (notice of %s), SHA-256 %s", "%s 于 %s 签收（%s 告知），SHA-256 %s" },
+  { "noack",            "not acknowledged yet",     "尚未签收" },
+  { "verify",           "Case %s · report SHA-256 %s", "办件 %s · 报告 SHA-256 %s" },
   { "generated",        "Report generated",         "报告生成于" },
   { "sep",              ": ",                       "：" },
   { "sec",              "s",                        "秒" },
@@ -122,6 +158,13 @@ static const struct { const gchar *key, *en, *zh; } words[] = {
   { "rec.recording",    "recording",                "录制中" },
   { "rec.complete",     "complete",                 "完整" },
   { "rec.unfinished",   "unfinished",               "未完成" },
+  /* the bundle's report.html (export.c) */
+  { "html.media",       "Recordings and stills",    "录像与取证截图" },
+  { "html.decision",    "%s — %s — by %s, %s",      "%s — %s — %s 作出，%s" },
+  { "html.signature",   "signature",                "签名" },
+  { "html.still",       "still of item %s by %s",   "第 %s 项的取证截图，%s 截取" },
+  { "html.verify",      "This bundle's manifest is signed with the server's Ed25519 key %s; check it with %s.",
+                        "本证据包的清单由服务器的 Ed25519 密钥 %s 签名；可用 %s 校验。" },
 };
 
 gboolean
@@ -156,6 +199,18 @@ value (gboolean zh, const gchar *kind, const gchar *code)
   g_autofree gchar *key = g_strconcat (kind, ".", code, NULL);
   const gchar *w = word_or_null (zh, key);
   return w ? w : code;
+}
+
+const gchar *
+report_word (gboolean zh, const gchar *key)
+{
+  return word (zh, key);
+}
+
+const gchar *
+report_value (gboolean zh, const gchar *kind, const gchar *code)
+{
+  return value (zh, kind, code);
 }
 
 static gchar *
@@ -228,6 +283,7 @@ report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *lang, 
       if (s->item == (gint) i + 1) {
         g_autofree gchar *id = g_strdup_printf ("%" G_GINT64_FORMAT, s->id);
         g_autofree gchar *line = g_strdup_printf (word (zh, "still"), id, s->by_user, s->sha256);
+        pen_thumbnail (&pen, s);
         pen_printf (&pen, small, 2, "%s", line);
       }
     }
@@ -258,8 +314,34 @@ report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *lang, 
     g_autofree gchar *started = when (tz, s->started_at);
     g_autofree gchar *location = s->has_geo ? g_strdup_printf ("%.5f, %.5f ±%.0f m", s->geo_lat, s->geo_lon,
                                                                 s->geo_accuracy_m) : g_strdup ("–");
-    pen_printf (&pen, body, 3, "#%" G_GINT64_FORMAT " · %s · %s%s%s · %s%s%s", s->id, started, word (zh, "challenge"), sep,
-                s->challenge_seen_by ? s->challenge_seen_by : "–", word (zh, "location"), sep, location);
+    g_autofree gchar *distance = s->has_geo && row->has_site ?
+      g_strdup_printf (" · %.0f m %s", serialize_distance_m (s->geo_lat, s->geo_lon, row->site_lat, row->site_lon),
+                       word (zh, "distance")) : g_strdup ("");
+    pen_printf (&pen, body, 3, "#%" G_GINT64_FORMAT " · %s · %s%s%s · %s%s%s%s", s->id, started, word (zh, "challenge"),
+                sep, s->challenge_seen_by ? s->challenge_seen_by : "–", word (zh, "location"), sep, location, distance);
+  }
+
+  pen_printf (&pen, head, 6, "%s", word (zh, "acks"));
+  if (!report->acks->len)
+    pen_printf (&pen, body, 4, "%s", word (zh, "noack"));
+  for (guint i = 0; i < report->acks->len; i++) {
+    AckRow *a = g_ptr_array_index (report->acks, i);
+    g_autofree gchar *at = when (tz, a->acknowledged_at);
+    const gchar *kind = "–";
+    for (guint k = 0; k < decisions->len; k++)
+      if (((DecisionRow *) g_ptr_array_index (decisions, k))->id == a->decision_id)
+        kind = value (zh, "decision", ((DecisionRow *) g_ptr_array_index (decisions, k))->kind);
+    g_autofree gchar *line = g_strdup_printf (word (zh, "ack"), a->name, at, kind, a->sha256);
+    pen_printf (&pen, small, 3, "%s", line);
+    pen_room (&pen, SIGNATURE_H + 6);
+    report_draw_strokes (pen.cr, a->strokes, MARGIN, pen.y, SIGNATURE_W, SIGNATURE_H);
+    if (g_strcmp0 (a->strokes, "[]") == 0) {   /* a typed signature: the name is the signature */
+      gdouble box_top = pen.y;
+      pen.y += SIGNATURE_H / 2 - 10;
+      pen_printf (&pen, "Serif Italic 16", 0, "  %s", a->name);
+      pen.y = box_top;
+    }
+    pen.y += SIGNATURE_H + 6;
   }
 
   pen_printf (&pen, head, 6, "%s", word (zh, "recordings"));
@@ -278,6 +360,14 @@ report_pdf_render (KanyanApp *app, const CaseReport *report, const gchar *lang, 
   g_autofree gchar *public_key = signing_public_hex (app->config->data_dir, NULL);
   if (public_key)   /* the key exported bundles of this server are signed with (kanyan audit pubkey) */
     pen_printf (&pen, small, 3, "%s%s%s", word (zh, "key"), sep, public_key);
+  /* the QR code: the case and the report's hash, for whoever holds the paper */
+  g_autofree gchar *qr = case_report_qr_text (report);
+  g_autofree gchar *report_sha = case_report_sha256 (report);
+  pen_room (&pen, QR_SIZE + 4);
+  if (report_draw_qr (pen.cr, qr, MARGIN, pen.y, QR_SIZE))
+    pen.y += QR_SIZE + 4;
+  g_autofree gchar *verify = g_strdup_printf (word (zh, "verify"), row->ref, report_sha);
+  pen_printf (&pen, small, 3, "%s", verify);
   g_autofree gchar *now = when (tz, db_now_ms ());
   pen_printf (&pen, small, 0, "Kanyan %s · %s %s (%s)", KANYAN_VERSION, word (zh, "generated"), now,
               config_timezone (app->config));

@@ -14,3 +14,8 @@ gboolean report_pdf_render (KanyanApp *app, const CaseReport *report, const gcha
                             GError **error);
 /* TRUE for a language the report is written in ("zh-CN", "en") */
 gboolean report_pdf_language_known (const gchar *lang);
+/* the report's words (the PDF's and the bundle's report.html): key's words in Chinese (zh) or
+ * English, the key itself when the table has none; a stored code of a kind ("result",
+ * "status", "decision", "dstate", "dept", "rec") in words, the code when unknown, "–" for none */
+const gchar *report_word (gboolean zh, const gchar *key);
+const gchar *report_value (gboolean zh, const gchar *kind, const gchar *code);

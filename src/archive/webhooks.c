@@ -19,7 +19,7 @@
 /* the audit actions that are case events (docs/webhooks.md names them) */
 #define EVENT_ACTIONS ",case.created,case.assigned,case.status,case.reopened,participant.joined,participant.left," \
                       "inspection.started,inspection.ended,recording.started,recording.ended,mark,still.captured,decision,decision.countersigned," \
-                      "decision.returned,notice.issued,recording.archived,media.purged,"
+                      "decision.returned,notice.issued,recording.archived,media.purged,photo.captured,"
 #define BATCH       32
 #define POLL_MS     250   /* due retries are looked for this often; new events wake the sender at once */
 

@@ -39,6 +39,16 @@ static const struct { const gchar *code; guint status; } error_table[] = {
   [KANYAN_ERROR_NOT_LIVE]              = { "not_live", 409 },
   [KANYAN_ERROR_SLOT_CONFLICT]         = { "slot_conflict", 409 },
   [KANYAN_ERROR_NOT_WORKING_DAY]        = { "not_working_day", 409 },
+  [KANYAN_ERROR_PHOTO_NOT_REQUESTED]   = { "photo_not_requested", 404 },
+  [KANYAN_ERROR_PHOTO_REQUEST_USED]    = { "photo_request_used", 409 },
+  [KANYAN_ERROR_PHOTO_REQUEST_EXPIRED] = { "photo_request_expired", 409 },
+  [KANYAN_ERROR_PHOTO_TOO_LARGE]       = { "photo_too_large", 413 },
+  [KANYAN_ERROR_PHOTO_TYPE_REFUSED]    = { "photo_type_refused", 415 },
+  [KANYAN_ERROR_NO_NOTICE]              = { "no_notice", 409 },
+  [KANYAN_ERROR_ALREADY_ACKNOWLEDGED]   = { "already_acknowledged", 409 },
+  [KANYAN_ERROR_APPLICANT_ABSENT]       = { "applicant_absent", 409 },
+  [KANYAN_ERROR_NOT_ADMITTED]           = { "not_admitted", 409 },
+  [KANYAN_ERROR_NOBODY_WAITING]         = { "nobody_waiting", 409 },
 };
 
 const gchar *

@@ -39,6 +39,16 @@ typedef enum {
   KANYAN_ERROR_NOT_LIVE,                /* a WHEP viewer came while no applicant media flows (409) */
   KANYAN_ERROR_SLOT_CONFLICT,           /* booking: the reviewer has another slot at that time (409) */
   KANYAN_ERROR_NOT_WORKING_DAY,         /* booking: the slot falls on a weekend or holiday of the calendar (409) */
+  KANYAN_ERROR_PHOTO_NOT_REQUESTED,     /* photos: an upload without a request of this case and its key (404) */
+  KANYAN_ERROR_PHOTO_REQUEST_USED,      /* photos: the request was answered already (409) */
+  KANYAN_ERROR_PHOTO_REQUEST_EXPIRED,   /* photos: the request is past [photos] request_ttl_s (409) */
+  KANYAN_ERROR_PHOTO_TOO_LARGE,         /* photos: the photo is over [photos] max_bytes (413) */
+  KANYAN_ERROR_PHOTO_TYPE_REFUSED,      /* photos: not a JPEG or PNG by its bytes (HEIC included) (415) */
+  KANYAN_ERROR_NO_NOTICE,               /* an acknowledgement before any notice was issued to the applicant (409) */
+  KANYAN_ERROR_ALREADY_ACKNOWLEDGED,    /* the notice has its acknowledgement already: one per notice (409) */
+  KANYAN_ERROR_APPLICANT_ABSENT,        /* a camera command while no applicant page is joined to the live inspection (409) */
+  KANYAN_ERROR_NOT_ADMITTED,            /* waiting room: the applicant's page offered media before a reviewer admitted it */
+  KANYAN_ERROR_NOBODY_WAITING,          /* waiting room: `admit` while no applicant waits */
 } KanyanError;
 
 #define KANYAN_ERROR (kanyan_error_quark ())

@@ -88,6 +88,7 @@ room_detach (Room *room, Participant *p, gboolean close_transport)
   room_viewer_drop (p);
   if (room->applicant == p) {
     room_reach_applicant_left (room->reach);
+    room_waiting_end (room);
     room->applicant = NULL;
     relay_publisher_stop (room->relay);
     p->peer = NULL;
@@ -150,6 +151,7 @@ room_free (Room *room)
   if (room->link_timer)
     g_source_remove (room->link_timer);
   link_stats_free (room->applicant_link);
+  room_camera_free (room);
   while (room->participants->len)
     room_detach (room, g_ptr_array_index (room->participants, 0), TRUE);
   if (room->recorder)
@@ -230,15 +232,25 @@ room_broadcast (Room *room, const gchar *json, gboolean reviewers_only)
       p->transport->send (p->transport_data, json);
   }
 }
+gboolean
+room_send_applicant (Room *room, const gchar *json)
+{
+  if (!room->applicant || room->applicant->whip)
+    return FALSE;
+  room->applicant->transport->send (room->applicant->transport_data, json);
+  return TRUE;
+}
+
 gint64 room_session_id (Room *room) { return room->session_id; }
 gboolean room_is_live (Room *room) { return room->media_flowing; }
 guint room_participant_count (Room *room) { return room->participants->len; }
 const gchar *participant_id (Participant *p) { return p->id; }
 ParticipantRole participant_role (Participant *p) { return p->role; }
 
-Participant *
-room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
-           const ParticipantTransport *transport, gpointer transport_data)
+/* wait: an applicant's page that asked to wait (room_waiting.c) */
+static Participant *
+room_join_full (Room *room, ParticipantRole role, const gchar *name, gboolean whip, gboolean wait,
+                const ParticipantTransport *transport, gpointer transport_data)
 {
   if (room->linger) {
     g_source_remove (room->linger);
@@ -254,13 +266,17 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
   p->transport = transport;
   p->transport_data = transport_data;
   Participant *replaced = role == ROLE_APPLICANT ? room->applicant : NULL;
+  gint64 waited_since = room->waiting_since;   /* a reloaded waiting page keeps its place */
   g_ptr_array_add (room->participants, p);   /* first, so the room never looks empty */
   if (replaced)   /* a reloaded page or a new WHIP publish takes over */
     room_remove (room, replaced, KANYAN_ERROR_REPLACED, "a newer applicant connection took over");
+  gboolean waits = role == ROLE_APPLICANT && wait && room_waiting_applies (room);
   if (role == ROLE_APPLICANT) {
     room->applicant = p;
     g_autoptr (CaseRow) row = store_case_get (room->app->db, room->case_ref, NULL);
-    if (row)   /* the case is being inspected (again) */
+    if (waits)   /* the case becomes "inspecting" when a reviewer admits it */
+      room_waiting_begin (room, waited_since);
+    else if (row)   /* the case is being inspected (again) */
       workflow_note (room->app->db, "server", row, CASE_EVENT_LIVE);
     g_free (room->applicant_name);   /* who the reviewers see in `participants` (room_peers.c) */
     room->applicant_name = g_strdup (row && row->applicant_name ? row->applicant_name : "");
@@ -290,18 +306,31 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
   if (role == ROLE_APPLICANT) {   /* under this estimate of its uplink, the page sends sound first */
     json_builder_set_member_name (b, "audio_first_kbps");
     json_builder_add_int_value (b, room->app->config->audio_first_kbps);
+    /* the waiting room: the page sends its offer only once `admitted` comes */
+    json_builder_set_member_name (b, "waiting");
+    json_builder_add_boolean_value (b, waits);
+    if (waits) {
+      gint64 slot = room_booked_slot_at (room);
+      json_builder_set_member_name (b, "slot_at");
+      if (slot)
+        json_builder_add_int_value (b, slot);
+      else
+        json_builder_add_null_value (b);
+    }
   }
   room_send_builder (p, b);
   room_broadcast_participants (room);
+  if (waits)   /* reviewers there see it waiting */
+    room_broadcast_state (room);
   if (role == ROLE_REVIEWER) {
     g_autoptr (JsonBuilder) s = room_message_begin ("state");
-    json_builder_set_member_name (s, "applicant");
-    json_builder_add_string_value (s, room_applicant_state (room));
+    room_add_state_fields (s, room);
     room_send_builder (p, s);
     if (room->recording_stopped)
       room_send_recording_state (p, room);
     if (room->audio_first)
       room_send_link_mode (p, room);
+    room_camera_greet (room, p);
     if (room->applicant && room->applicant->ice_local)
       room_send_ice_pair (p, room->applicant);
     if (room_reach_stalled (room->reach))
@@ -310,6 +339,19 @@ room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
       room_viewer_offer (room, p);
   }
   return p;
+}
+
+Participant *
+room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
+           const ParticipantTransport *transport, gpointer transport_data)
+{
+  return room_join_full (room, role, name, whip, FALSE, transport, transport_data);
+}
+
+Participant *
+room_join_waiting (Room *room, const gchar *name, const ParticipantTransport *transport, gpointer transport_data)
+{
+  return room_join_full (room, ROLE_APPLICANT, name, FALSE, TRUE, transport, transport_data);
 }
 
 void
@@ -357,6 +399,10 @@ room_applicant_offer (Room *room, Participant *p, const gchar *sdp, gsize len, G
 {
   if (p->role != ROLE_APPLICANT) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_WRONG_ROLE, "only the applicant sends offers");
+    return FALSE;
+  }
+  if (p == room->applicant && room->waiting_since) {   /* the waiting room: no media before admission */
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_NOT_ADMITTED, "a reviewer has not admitted the applicant yet");
     return FALSE;
   }
   g_autoptr (OfferAnalysis) offer = sdp_offer_analyze (sdp, len, error);

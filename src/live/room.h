@@ -5,6 +5,7 @@
 #include "app/app.h"
 #include "store/db.h"
 #include "live/rooms.h"   /* finding a case's room */
+#include <json-glib/json-glib.h>
 
 /* ROLE_WATCHER: a WHEP viewer (receive-only, no protocol messages, no talk-back) */
 typedef enum { ROLE_APPLICANT, ROLE_REVIEWER, ROLE_WATCHER } ParticipantRole;
@@ -40,11 +41,33 @@ typedef void (*RoomStillDone) (gpointer data, GBytes *jpeg, gint64 media_ms, con
 gboolean     room_capture_still (Room *room, RoomStillDone done, gpointer data, GError **error);
 /* one protocol message to everyone in the room (or only its reviewers) */
 void         room_broadcast (Room *room, const gchar *json, gboolean reviewers_only);
+/* one protocol message to the applicant's page alone: FALSE when no page is joined (nobody,
+ * or a WHIP publisher, which has no message channel) */
+gboolean     room_send_applicant (Room *room, const gchar *json);
 guint        room_participant_count (Room *room);
+gint64       room_waiting_since (Room *room);      /* ms since its applicant waits to be admitted; 0: nobody */
+
+/* The reviewer's hands on the phone's camera (room_camera.c, docs/protocol.md): a reviewer's
+ * `camera` command to the applicant's page (wrong_role, bad_field, missing_field,
+ * applicant_absent), the page's `camera_result` (not_found for no such waiting command) and
+ * its `camera_caps`; each checked strictly, audited, and told to the reviewers. */
+gboolean     room_camera_command (Room *room, Participant *p, JsonObject *msg, GError **error);
+gboolean     room_camera_result (Room *room, Participant *p, JsonObject *msg, GError **error);
+gboolean     room_camera_caps (Room *room, Participant *p, JsonObject *msg, GError **error);
 
 /* whip: the applicant wants one complete answer (with candidates) instead of trickle. */
 Participant *room_join (Room *room, ParticipantRole role, const gchar *name, gboolean whip,
                         const ParticipantTransport *transport, gpointer transport_data);
+/* An applicant's page that asked to wait (join "wait": true): when the case has a booked slot
+ * and no reviewer is in, it waits (no offer accepted: not_admitted) until a reviewer admits
+ * it; otherwise (or once admitted in this live inspection) it is joined as room_join would.
+ * Its `joined` says which. */
+Participant *room_join_waiting (Room *room, const gchar *name, const ParticipantTransport *transport,
+                                gpointer transport_data);
+/* A reviewer (`by`) admits the waiting applicant: its page is told {"type":"admitted"} and sends
+ * its offer; the case becomes "inspecting"; audited. wrong_role for anyone else, nobody_waiting
+ * when no applicant waits; TRUE and nothing more when it was admitted already. */
+gboolean     room_admit (Room *room, Participant *by, GError **error);
 /* The transport is gone (socket closed, WHIP DELETE). May free the room. */
 void         room_leave (Room *room, Participant *participant);
 const gchar *participant_id (Participant *participant);

@@ -66,6 +66,8 @@ room_applicant_state (Room *room)
 {
   if (!room->applicant)
     return "absent";
+  if (room->waiting_since)
+    return "waiting";
   return room->media_flowing ? "live" : room->media_lost ? "reconnecting" : "connecting";
 }
 
@@ -77,8 +79,7 @@ room_broadcast_state (Room *room)
     if (p->role != ROLE_REVIEWER)
       continue;
     g_autoptr (JsonBuilder) b = room_message_begin ("state");
-    json_builder_set_member_name (b, "applicant");
-    json_builder_add_string_value (b, room_applicant_state (room));
+    room_add_state_fields (b, room);
     room_send_builder (p, b);
   }
 }

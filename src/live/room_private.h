@@ -9,6 +9,8 @@
 #include "media/link_stats.h"
 #include <json-glib/json-glib.h>
 
+typedef struct _RoomCamera RoomCamera;
+
 struct _Participant {
   Room           *room;
   gchar          *id;
@@ -60,8 +62,15 @@ struct _Room {
   LinkStats  *applicant_link;    /* the applicant's link quality, sampled every second */
   guint       link_timer;
   gchar      *applicant_name;    /* the case's applicant name, read when the applicant joins ("" unknown) */
+  RoomCamera *camera;            /* camera commands waiting for the phone, its capabilities (room_camera.c) */
+  gint64      waiting_since;     /* ms: the applicant's page waits to be admitted since then; 0: nobody waits */
+  gboolean    admitted;          /* a reviewer admitted the applicant: its pages no longer wait (room_waiting.c) */
 };
 extern const gchar *room_role_names[];   /* by ParticipantRole: "applicant", "reviewer", "watcher" */
+
+/* room_camera.c: the phone's camera steered by reviewers */
+void room_camera_greet (Room *room, Participant *reviewer);   /* the phone's capabilities, to one who joined */
+void room_camera_free (Room *room);
 
 /* room.c: membership */
 void room_remove (Room *room, Participant *p, gint error_code, const gchar *message);
@@ -82,6 +91,15 @@ extern const WebrtcPeerEvents room_peer_events;
 gboolean     room_on_answer_timeout (gpointer data);
 void         room_viewer_drop (Participant *p);
 void         room_viewer_offer (Room *room, Participant *p);
+
+/* room_waiting.c: the waiting room (an applicant page that joined with "wait": true) */
+/* whether a page that asked to wait does: a booked case, no reviewer in (one there admits it
+ * at once: audited), not admitted yet */
+gboolean     room_waiting_applies (Room *room);
+void         room_waiting_begin (Room *room, gint64 kept_since);   /* audited once per wait */
+void         room_waiting_end (Room *room);                      /* the waiting applicant left */
+void         room_add_state_fields (JsonBuilder *b, Room *room); /* a `state` message's members */
+gint64       room_booked_slot_at (Room *room);                   /* ms, or 0: no booking to come */
 
 /* room_recording.c: segments, the free-space floor, write failures */
 gboolean     room_start_recording (Room *room);   /* whether a segment started */

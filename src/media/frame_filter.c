@@ -98,6 +98,8 @@ typedef struct {
   GapLog    *log;
   gboolean   started;        /* a packet seen */
   gboolean   synced;         /* FALSE: waiting for a keyframe */
+  gboolean   candidate;      /* not synced: held is the frame begun so far, a keyframe if a key
+                              * packet follows (an access unit delimiter or SEI may open it) */
   gboolean   closing_gap;    /* synced on a keyframe: the gap ends when that frame is whole */
   gboolean   reinjecting;    /* our own gst_pad_chain of held packets is under way */
   guint32    ssrc, frame_ts;
@@ -120,6 +122,7 @@ static void
 frame_filter_lose (FrameFilter *f, GstPad *pad, const gchar *reason)
 {
   g_ptr_array_set_size (f->held, 0);
+  f->candidate = FALSE;
   if (f->synced) {
     gap_open (f->log, reason);
     /* travels up through the queue to the video tee, where the relay takes it for its one
@@ -186,8 +189,29 @@ filter_video_frames (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   f->prev_marker = marker;
 
   if (!f->synced) {
-    if (!key || !frame_start)
+    /* a keyframe's first packet need not be its frame's first: an H.264 access unit may open
+     * with a delimiter or an SEI before the SPS and the IDR (x264's default, a WHIP encoder's
+     * too). The frame is held from its first packet; it is the keyframe once a key packet of
+     * it comes, and dropped if it ends (a marker, a new timestamp) without one. */
+    if (frame_start) {
+      g_ptr_array_set_size (f->held, 0);
+      f->candidate = TRUE;
+      f->frame_ts = ts;
+    } else if (!f->candidate || ts != f->frame_ts) {
+      f->candidate = FALSE;
+      g_ptr_array_set_size (f->held, 0);
       return GST_PAD_PROBE_DROP;
+    }
+    if (!key) {
+      if (marker) {
+        f->candidate = FALSE;
+        g_ptr_array_set_size (f->held, 0);
+      } else {
+        g_ptr_array_add (f->held, gst_buffer_ref (buf));
+      }
+      return GST_PAD_PROBE_DROP;
+    }
+    f->candidate = FALSE;
     f->synced = TRUE;
     f->closing_gap = TRUE;
     f->frame_ts = ts;

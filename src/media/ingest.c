@@ -163,10 +163,23 @@ publisher_link_talk (Relay *relay, RelayPublisher *pub, const OfferMedia *audio)
     gst_bin_remove (GST_BIN (relay->pipeline), src);
     return;
   }
-  gst_element_sync_state_with_parent (src);
+  gst_element_set_locked_state (src, TRUE);   /* until publisher_start_talk */
   pub->talk_src = gst_object_ref (src);
+}
+
+/* Once the publisher's webrtcbin is PLAYING, its appsrc becomes the one the mix goes to; it
+ * starts now if a reviewer already talks, else with the mixer (relay_talk_start). Started
+ * before the webrtcbin, its first push met a flushing sink pad and its task stopped for good:
+ * a reconnected phone never heard the reviewer again (seen beside a CPU hog). */
+static void
+publisher_start_talk (Relay *relay, RelayPublisher *pub)
+{
+  if (!pub->talk_src)
+    return;
   g_mutex_lock (&relay->lock);
-  gst_object_replace ((GstObject **) &relay->talk_src, GST_OBJECT (src));
+  gst_object_replace ((GstObject **) &relay->talk_src, GST_OBJECT (pub->talk_src));
+  if (relay->talk_running)
+    relay_start_late (relay, pub->talk_src);
   g_mutex_unlock (&relay->lock);
 }
 
@@ -234,6 +247,7 @@ relay_publisher_start (Relay *relay, OfferAnalysis *offer, const WebrtcPeerEvent
   g_mutex_unlock (&relay->lock);
   pub->pad_added_id = g_signal_connect (peer->webrtcbin, "pad-added", G_CALLBACK (on_publisher_pad_added), relay);
   gst_element_sync_state_with_parent (peer->webrtcbin);
+  publisher_start_talk (relay, pub);
   webrtc_peer_set_remote (peer, GST_WEBRTC_SDP_TYPE_OFFER, offer_analysis_steal_sdp (offer));
   return peer;
 }

@@ -70,6 +70,6 @@ keyframe_ask_add (Relay *relay, KeyframeWanted wanted, gpointer data)
   a->relay = relay;
   a->wanted = wanted;
   a->data = data;
-  relay_request_keyframe (relay);
+  relay_request_keyframe_for_newcomer (relay);
   return g_timeout_add_full (G_PRIORITY_DEFAULT, KEYFRAME_RETRY_MS, ask_tick, a, g_free);
 }

@@ -18,7 +18,8 @@ gboolean keyframe_rtp_is_key (RtpCodec codec, GstRTPBuffer *rtp);
  * keyframe, lets that one through and removes itself. Streaming thread; nothing to free. */
 void     keyframe_gate_add (GstPad *pad, RtpCodec codec);
 
-/* Asks the relay's publisher for a keyframe now, and every KEYFRAME_RETRY_MS as long as
+/* Asks the relay's publisher for a keyframe now (relay_request_keyframe_for_newcomer), and
+ * every KEYFRAME_RETRY_MS (relay_request_keyframe) as long as
  * `wanted` (main loop) says: ASK again, WAIT (not now, keep the timer), or DONE (the timer
  * ends; its source id is then no longer valid). Returns the timer's source id, to remove
  * before the relay goes. */

@@ -8,6 +8,7 @@
 #include "core/metrics.h"
 #include <gst/rtp/rtp.h>
 #include <gst/video/video.h>
+#include <string.h>
 #include "media/media_debug.h"
 
 GST_DEBUG_CATEGORY_STATIC (kanyan_relay_debug);   /* GST_DEBUG=kanyan-relay:6 (media_debug.h) */
@@ -21,6 +22,8 @@ relay_debug_init (void)
 }
 
 #define KEYFRAME_INTERVAL_US (KEYFRAME_RETRY_MS * G_TIME_SPAN_MILLISECOND)
+
+static void relay_talk_gap (Relay *relay);
 
 GstBin *
 relay_pipeline (Relay *relay)
@@ -160,15 +163,22 @@ relay_last_keyframe (Relay *relay)
 
 /* Any thread. The one door to the publisher: at most one request every KEYFRAME_RETRY_MS,
  * whoever asks (a waiting branch's timer, a viewer's PLI or FIR, a depayloader or decoder, the
- * recorder's frame filter after a loss). A request the limit holds back is not lost: it is
- * "wanted", and on_keyframe_timer sends it once the limit allows, unless a keyframe passed
- * the tee in between. */
+ * recorder's frame filter after a loss) — a weak link's repeated PLIs must not have the phone
+ * send keyframe after keyframe. One exception, `newcomer`: a branch that starts to wait (a
+ * viewer just connected, a still, a new segment) asks at once if the last request has been
+ * answered already (a keyframe passed the tee since). A reviewer who connects just after the
+ * recorder's first keyframe is then not made to wait out the 500 ms (the bench's
+ * connected→keyframe p50 was ~320 ms at 5 inspections for that alone); newcomers are people
+ * joining, and a newcomer's request never adds a second unanswered one. A request held back
+ * is not lost: it is "wanted", and on_keyframe_timer sends it once the limit allows, unless a
+ * keyframe passed the tee in between. */
 static void
-relay_send_keyframe_request (Relay *relay)
+relay_send_keyframe_request (Relay *relay, gboolean newcomer)
 {
   gint64 now = g_get_monotonic_time ();
   gpointer last = g_atomic_pointer_get (&relay->last_keyframe_request_us);
-  if (now - (gint64) GPOINTER_TO_SIZE (last) < KEYFRAME_INTERVAL_US ||
+  gboolean answered = relay_last_keyframe (relay) > (gint64) GPOINTER_TO_SIZE (last);
+  if (((!newcomer || !answered) && now - (gint64) GPOINTER_TO_SIZE (last) < KEYFRAME_INTERVAL_US) ||
       !g_atomic_pointer_compare_and_exchange (&relay->last_keyframe_request_us, last, GSIZE_TO_POINTER (now)))
     return;
   metrics_keyframe_request (METRIC_KEYFRAME_RELAY);
@@ -184,15 +194,27 @@ relay_send_keyframe_request (Relay *relay)
   gst_object_unref (sink);
 }
 
-void
-relay_request_keyframe (Relay *relay)
+static void
+relay_want_keyframe (Relay *relay, gboolean newcomer)
 {
   gint64 now = g_get_monotonic_time ();
   gpointer since = g_atomic_pointer_get (&relay->keyframe_wanted_since);
   /* wanted from the first unanswered request on; one answered already starts a new wait */
   if (!since || relay_last_keyframe (relay) > (gint64) GPOINTER_TO_SIZE (since))
     g_atomic_pointer_compare_and_exchange (&relay->keyframe_wanted_since, since, GSIZE_TO_POINTER (now));
-  relay_send_keyframe_request (relay);
+  relay_send_keyframe_request (relay, newcomer);
+}
+
+void
+relay_request_keyframe (Relay *relay)
+{
+  relay_want_keyframe (relay, FALSE);
+}
+
+void
+relay_request_keyframe_for_newcomer (Relay *relay)
+{
+  relay_want_keyframe (relay, TRUE);
 }
 
 /* streaming thread of a branch (a viewer's webrtcbin, a depayloader or decoder, the
@@ -222,13 +244,14 @@ on_keyframe_timer (gpointer data)
 {
   Relay *relay = data;
   relay_check_stall (relay);
+  relay_talk_gap (relay);
   gpointer since = g_atomic_pointer_get (&relay->keyframe_wanted_since);
   if (!since)
     return G_SOURCE_CONTINUE;
   if (relay_last_keyframe (relay) > (gint64) GPOINTER_TO_SIZE (since))
     g_atomic_pointer_compare_and_exchange (&relay->keyframe_wanted_since, since, NULL);
   else
-    relay_send_keyframe_request (relay);
+    relay_send_keyframe_request (relay, FALSE);
   return G_SOURCE_CONTINUE;
 }
 
@@ -253,12 +276,20 @@ on_talk_sample (GstAppSink *sink, gpointer data)
   GstSample *sample = gst_app_sink_pull_sample (sink);
   if (!sample)
     return GST_FLOW_OK;
+  GstBuffer *buf = gst_sample_get_buffer (sample);
+  const GstSegment *segment = gst_sample_get_segment (sample);
+  /* the idle talk tee's silent packets are for the recorder alone (relay_talk_gap, which
+   * pushes them on the main loop holding the relay's lock: decided before taking it) */
+  if (!buf || !segment || !GST_BUFFER_PTS_IS_VALID (buf) || GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP)) {
+    gst_sample_unref (sample);
+    return GST_FLOW_OK;
+  }
   g_mutex_lock (&relay->lock);
   GstElement *src = relay->talk_src ? gst_object_ref (relay->talk_src) : NULL;
   g_mutex_unlock (&relay->lock);
-  GstBuffer *buf = gst_sample_get_buffer (sample);
-  const GstSegment *segment = gst_sample_get_segment (sample);
-  if (src && buf && segment && GST_BUFFER_PTS_IS_VALID (buf)) {
+  GST_LOG_OBJECT (relay->pipeline, "talk packet %" GST_TIME_FORMAT " to %" GST_PTR_FORMAT,
+                  GST_TIME_ARGS (GST_BUFFER_PTS (buf)), src);
+  if (src) {
     GstBuffer *out = gst_buffer_copy (buf);   /* shallow: the payload is shared */
     GST_BUFFER_PTS (out) = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
     GST_BUFFER_DTS (out) = GST_CLOCK_TIME_NONE;
@@ -270,14 +301,21 @@ on_talk_sample (GstAppSink *sink, gpointer data)
 }
 
 /* The talk-back chain: a silent live source keeps the mixer running; each reviewer's
- * decoded microphone joins it; the mix is Opus-encoded once for the applicant. */
+ * decoded microphone joins it; the mix is Opus-encoded once for the applicant. It stays in
+ * NULL (locked) until the first reviewer's microphone arrives (relay_talk_start): before that
+ * nothing is mixed, encoded or sent to the applicant, and the talk tee carries only a silent
+ * packet every 250 ms for the recorder (relay_talk_gap) — issue 17: the chain with its 50
+ * packets a second through the publisher's webrtcbin and the recorder was ~14 % of the
+ * server's CPU while nobody talked. */
 static gboolean
 relay_build_talk_chain (Relay *relay, GError **error)
 {
   g_autoptr (GError) parse_error = NULL;
   GstElement *bin = gst_parse_bin_from_description (
-      "audiotestsrc is-live=true wave=silence samplesperbuffer=960 "
-      "! audio/x-raw,rate=48000,channels=1 ! audiomixer name=mixer latency=100000000 "
+      "audiotestsrc name=silence is-live=true wave=silence samplesperbuffer=960 "
+      /* start-time-selection=first: the mix starts where the (late-started) source does,
+       * not at running time 0 (which would burst out the silence since the relay began) */
+      "! audio/x-raw,rate=48000,channels=1 ! audiomixer name=mixer latency=100000000 start-time-selection=first "
       "! audioconvert ! audio/x-raw,rate=48000,channels=1 "
       "! opusenc bitrate=32000 frame-size=20 dtx=true ! rtpopuspay name=talkpay pt=111",
       TRUE, &parse_error);
@@ -286,6 +324,7 @@ relay_build_talk_chain (Relay *relay, GError **error)
     return FALSE;
   }
   gst_element_set_name (bin, "talk");
+  gst_element_set_locked_state (bin, TRUE);   /* until the first microphone: relay_talk_start */
   gst_bin_add (GST_BIN (relay->pipeline), bin);
   relay->talk_bin = bin;
   relay->mixer = gst_bin_get_by_name (GST_BIN (bin), "mixer");
@@ -305,13 +344,115 @@ relay_build_talk_chain (Relay *relay, GError **error)
   GstAppSinkCallbacks callbacks = { .new_sample = on_talk_sample };
   gst_app_sink_set_callbacks (GST_APP_SINK (out), &callbacks, relay, NULL);
   gst_bin_add (GST_BIN (relay->pipeline), out);
+  /* no queue (no thread) in front of it: the appsink only hands each packet to an appsrc that
+   * never blocks (leaky, ingest.c), on the mixer's thread — or drops the idle silence */
   GstPad *out_sink = gst_element_get_static_pad (out, "sink");
-  gboolean ok = relay_branch_link (relay, TRACK_TALK, out_sink, &relay->talk_out);
+  relay->talk_out.tee_pad = gst_element_request_pad_simple (relay->tee[TRACK_TALK], "src_%u");
+  gboolean ok = relay->talk_out.tee_pad && gst_pad_link (relay->talk_out.tee_pad, out_sink) == GST_PAD_LINK_OK;
   gst_object_unref (out_sink);
   if (!ok)
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "talk-back chain: the mix does not link");
   return ok;
 }
+
+/* an element kept in NULL (locked) while the pipeline plays joins it: the pipeline's clock and
+ * base time, then its state */
+void
+relay_start_late (Relay *relay, GstElement *element)
+{
+  GstClock *clock = gst_pipeline_get_clock (relay->pipeline);
+  if (clock)
+    gst_element_set_clock (element, clock);
+  gst_clear_object (&clock);
+  gst_element_set_base_time (element, gst_element_get_base_time (GST_ELEMENT (relay->pipeline)));
+  gst_element_set_locked_state (element, FALSE);
+  gst_element_sync_state_with_parent (element);
+}
+
+/* what rtpopuspay makes of the mono mix (the gaps carry it before the chain runs) */
+static GstCaps *
+relay_talk_caps (void)
+{
+  static GstStaticCaps caps = GST_STATIC_CAPS (
+      "application/x-rtp, media=(string)audio, clock-rate=(int)48000, encoding-name=(string)OPUS, "
+      "sprop-stereo=(string)0, encoding-params=(string)2, sprop-maxcapturerate=(string)48000, payload=(int)111");
+  return gst_static_caps_get (&caps);
+}
+
+/* Any thread (viewer.c calls it on a reviewer's webrtcbin streaming thread, as its microphone
+ * arrives, before that microphone links to the mixer: its data must meet a running mixer, not
+ * a flushing pad). Starts the talk-back chain once; it then runs for the rest of the relay.
+ * Under the relay's lock, which relay_talk_gap (main loop) holds while it feeds the talk tee:
+ * the tee's sink pad is fed by one of them only. */
+void
+relay_talk_start (Relay *relay)
+{
+  g_mutex_lock (&relay->lock);
+  if (!relay->talk_running) {
+    relay->talk_running = TRUE;
+    GstElement *silence = gst_bin_get_by_name (GST_BIN (relay->talk_bin), "silence");
+    /* the live source counts its samples from 0: start them at the relay's running time now */
+    if (silence)
+      g_object_set (silence, "timestamp-offset", (gint64) relay_running_time (relay), NULL);
+    gst_clear_object (&silence);
+    relay_start_late (relay, relay->talk_bin);
+    if (relay->talk_src)   /* the publisher's appsrc waited too (ingest.c) */
+      relay_start_late (relay, relay->talk_src);
+    GST_INFO_OBJECT (relay->pipeline, "relay %s: talk-back chain started", relay->name);
+    /* the mixer learns that its inputs are live from a latency query: have the bus handler
+     * recalculate the pipeline's latency */
+    gst_element_post_message (relay->talk_bin, gst_message_new_latency (GST_OBJECT (relay->talk_bin)));
+  }
+  g_mutex_unlock (&relay->lock);
+}
+
+/* main loop, every 250 ms (and once at start): while the talk-back chain has not started, the
+ * talk tee gets one packet of Opus silence (a 3-byte frame) stamped now — not 50 a second.
+ * The recorder's muxer (matroskamux 1.22, CollectPads) writes only when every track has a
+ * buffer and drops GAP events, so the talk track must carry something, or the applicant's
+ * video and audio would wait behind it (tried: they did); the file's talk track then holds a
+ * silent frame every 250 ms until somebody talks. The packets carry GST_BUFFER_FLAG_GAP, and
+ * on_talk_sample keeps them from the applicant. The sticky events first, with the caps
+ * rtpopuspay gives the mix (the depayloaded caps, which the muxer keeps, come out the same). */
+static void
+relay_talk_gap (Relay *relay)
+{
+  static const guint8 opus_silence[] = { 0xf8, 0xff, 0xfe };   /* CELT, fullband, 20 ms, mono: silence */
+  g_mutex_lock (&relay->lock);
+  if (relay->talk_running) {
+    g_mutex_unlock (&relay->lock);
+    return;
+  }
+  GstPad *sink = gst_element_get_static_pad (relay->tee[TRACK_TALK], "sink");
+  GstClockTime now = relay_running_time (relay);
+  if (!relay->talk_gap_started) {
+    relay->talk_gap_started = TRUE;
+    g_autofree gchar *stream_id = g_strdup_printf ("%s/talk-idle", relay->name);
+    gst_pad_send_event (sink, gst_event_new_stream_start (stream_id));
+    g_autoptr (GstCaps) caps = relay_talk_caps ();
+    gst_pad_send_event (sink, gst_event_new_caps (caps));
+    GstSegment segment;
+    gst_segment_init (&segment, GST_FORMAT_TIME);
+    gst_pad_send_event (sink, gst_event_new_segment (&segment));
+  }
+  GstBuffer *buf = gst_rtp_buffer_new_allocate (sizeof opus_silence, 0, 0);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (gst_rtp_buffer_map (buf, GST_MAP_WRITE, &rtp)) {
+    gst_rtp_buffer_set_payload_type (&rtp, 111);
+    gst_rtp_buffer_set_ssrc (&rtp, 0x4b414e59);   /* "KANY": the mix gets rtpopuspay's own */
+    gst_rtp_buffer_set_seq (&rtp, (guint16) relay->talk_gap_seq++);
+    gst_rtp_buffer_set_timestamp (&rtp, (guint32) gst_util_uint64_scale (now, 48000, GST_SECOND));
+    memcpy (gst_rtp_buffer_get_payload (&rtp), opus_silence, sizeof opus_silence);
+    gst_rtp_buffer_unmap (&rtp);
+  }
+  GST_BUFFER_PTS (buf) = now;
+  GST_BUFFER_DURATION (buf) = 20 * GST_MSECOND;
+  GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_GAP);
+  gst_pad_chain (sink, buf);   /* takes it; the tee's branches are leaky queues: never blocks */
+  gst_object_unref (sink);
+  g_mutex_unlock (&relay->lock);
+}
+
 
 Relay *
 relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
@@ -345,6 +486,7 @@ relay_new (const KanyanConfig *cfg, const gchar *name, GError **error)
     relay_free (relay);
     return NULL;
   }
+  relay_talk_gap (relay);   /* the talk track's sticky events, before any recorder taps it */
   relay->keyframe_timer = g_timeout_add (250, on_keyframe_timer, relay);
   GST_INFO_OBJECT (relay->pipeline, "relay %s: playing", name);
   relay->uplink = uplink_cap_new (relay);

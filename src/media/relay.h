@@ -65,6 +65,9 @@ gint64       relay_viewer_first_keyframe_us (RelayViewer *viewer);        /* 0 u
  * waiting on the main loop ask through keyframe_ask_add; a branch's upstream GstForceKeyUnit
  * ends at the video tee and comes here. */
 void     relay_request_keyframe (Relay *relay);
+/* The same for a branch that starts to wait (keyframe_ask_add's first ask): at once, inside
+ * the limit, if the last request has been answered already. */
+void     relay_request_keyframe_for_newcomer (Relay *relay);
 
 /* Taps for the recorder: a request pad on a track's tee (NULL if the track is absent). */
 GstPad  *relay_tap_track (Relay *relay, RelayTrack track);

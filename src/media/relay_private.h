@@ -30,9 +30,9 @@ struct _RelayViewer {
   guint       keyframe_ask;              /* keyframe_ask_add's timer while waiting, or 0 */
   gulong      pad_added_id;
   GMutex      lock;                      /* talk_chain / mixer_pad, written on a streaming thread */
-  /* a WHEP watcher's payload types: what the publisher's RTP carries → what its answer chose
-   * (-1: no rewrite); set before its branches are linked, read on streaming threads after */
-  gint        pt_from[TRACK_COUNT], pt_to[TRACK_COUNT];
+  /* a WHEP watcher's payload type per track as the publisher's RTP carries it (-1: none);
+   * the rewrite to its answer's own lives in the pad probe (viewer.c, on_watcher_rewrite) */
+  gint        pt_from[TRACK_COUNT];
 };
 
 struct _Relay {
@@ -44,8 +44,11 @@ struct _Relay {
   GstCaps    *caps[TRACK_COUNT];         /* relay caps of each track (what viewers are offered) */
   RtpCodec    video_codec;
   GstElement *talk_bin, *mixer, *talk_pay;
-  RelayBranch talk_out;                  /* talk-tee → the appsink that hands the mix over … */
+  RelayBranch talk_out;                  /* talk-tee → the appsink (no queue) that hands the mix over … */
   GstElement *talk_src;                  /* … to the publisher's appsrc, or NULL (under lock) */
+  gboolean    talk_running;              /* the talk bin was started by a microphone (under lock) */
+  gboolean    talk_gap_started;          /* the idle talk tee got its sticky events (under lock) */
+  guint       talk_gap_seq;              /* RTP sequence of the idle talk tee's silent packets (under lock) */
   RelayPublisher *publisher;
   GPtrArray  *viewers;                   /* of RelayViewer* */
   guint       serial;
@@ -63,3 +66,6 @@ struct _Relay {
 };
 
 void relay_publisher_free (Relay *relay, RelayPublisher *publisher);
+void relay_talk_start (Relay *relay);   /* any thread: the first microphone starts the talk-back chain */
+/* under the relay's lock: an element kept in NULL (locked) joins the playing pipeline */
+void relay_start_late (Relay *relay, GstElement *element);

@@ -1,7 +1,12 @@
 /* still.c — an evidence still: a branch "leaky queue ! depayloader ! decoder ! encoder !
  * appsink" (pipelines/still.ini) on the relay's video tee, fed from the next keyframe on,
  * that yields one image and removes itself. Owns its elements; never touches the viewers,
- * the recorder or the publisher beyond asking it for a keyframe. */
+ * the recorder or the publisher beyond asking it for a keyframe.
+ *
+ * The struct is reference-counted (GAtomicRcBox): its owner holds one reference, the
+ * appsink's callbacks another, dropped when the appsink is finalized. The branch is stopped
+ * on a pool thread after it leaves the relay, and until then its queue may still hand a frame
+ * to on_new_sample: that frame must find the struct, not freed memory. */
 #include "media/still.h"
 #include "media/keyframe_gate.h"
 #include "core/errors.h"
@@ -37,6 +42,13 @@ typedef struct {
   GBytes       *jpeg;
 } StillResult;
 
+/* any thread: the last reference frees the struct (the elements left it in still_release) */
+static void
+still_unref (gpointer data)
+{
+  g_atomic_rc_box_release (data);
+}
+
 /* main loop: out of the relay; what is left is the struct */
 static void
 still_release (StillCapture *cap)
@@ -58,11 +70,13 @@ still_release (StillCapture *cap)
   cap->relay = NULL;
 }
 
+/* main loop: the owner's reference goes; the appsink's may outlive it */
 static void
 still_free (StillCapture *cap)
 {
   still_release (cap);
-  g_free (cap);
+  cap->done = NULL;
+  still_unref (cap);
 }
 
 static void
@@ -86,7 +100,8 @@ on_result (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* streaming thread: the encoder's output; only the first one counts */
+/* streaming thread: the encoder's output; only the first one counts (the struct is alive:
+ * the appsink holds a reference; once taken, nothing else here touches it) */
 static GstFlowReturn
 on_new_sample (GstAppSink *sink, gpointer data)
 {
@@ -161,7 +176,7 @@ still_capture_start (Relay *relay, const KanyanConfig *cfg, StillDone done, gpoi
   if (!branch)
     return NULL;
   GST_INFO ("still: the next %s keyframe becomes a JPEG", encoding);
-  StillCapture *cap = g_new0 (StillCapture, 1);
+  StillCapture *cap = g_atomic_rc_box_new0 (StillCapture);
   cap->relay = relay;
   cap->codec = rtp_codec_from_name (encoding);
   cap->done = done;
@@ -169,7 +184,7 @@ still_capture_start (Relay *relay, const KanyanConfig *cfg, StillDone done, gpoi
   cap->branch = branch;
   GstElement *sink = gst_bin_get_by_name (GST_BIN (branch), "sink");
   GstAppSinkCallbacks callbacks = { .new_sample = on_new_sample };
-  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, cap, NULL);
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, g_atomic_rc_box_acquire (cap), still_unref);
   gst_object_unref (sink);
   gst_bin_add (relay_pipeline (relay), branch);
   GstElement *queue = gst_bin_get_by_name (GST_BIN (branch), "isolate");

@@ -50,6 +50,7 @@ on_viewer_pad_added (GstElement *webrtcbin, GstPad *pad, RelayViewer *viewer)
     relay_discard_pad (relay, pad);
     return;
   }
+  relay_talk_start (relay);   /* the first microphone starts the mixer (idle until now) */
   gst_bin_add (GST_BIN (relay->pipeline), chain);
   GstPad *chain_sink = gst_element_get_static_pad (chain, "sink");
   GstPad *chain_src = gst_element_get_static_pad (chain, "src");
@@ -155,7 +156,7 @@ relay_watcher_add (Relay *relay, const gchar *name, GstSDPMessage *offer, const 
   g_mutex_init (&viewer->lock);
   /* the player's offer names the payload types: the transceivers take the codec without one */
   for (gint t = TRACK_VIDEO; t <= TRACK_AUDIO; t++) {
-    viewer->pt_from[t] = viewer->pt_to[t] = -1;
+    viewer->pt_from[t] = -1;
     if (!relay->caps[t])
       continue;
     g_autoptr (GstCaps) caps = gst_caps_copy (relay->caps[t]);
@@ -194,12 +195,13 @@ rewrite_list_item (GstBuffer **buf, guint idx, gpointer data)
   return TRUE;
 }
 
-/* streaming thread: the publisher's payload type becomes the one the player's answer chose */
+/* streaming thread: the publisher's payload type becomes the one the player's answer chose.
+ * `data` is the probe's own PtRewrite (freed with the probe), never the viewer: a push under
+ * way while the viewer is removed still runs this probe. */
 static GstPadProbeReturn
 on_watcher_rewrite (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  RelayViewer *viewer = data;
-  gint t = pad == viewer->sink[TRACK_VIDEO] ? TRACK_VIDEO : TRACK_AUDIO;
+  const PtRewrite *pt = data;
   if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
     if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
@@ -207,22 +209,21 @@ on_watcher_rewrite (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     GstCaps *caps = NULL;
     gst_event_parse_caps (event, &caps);
     GstCaps *copy = gst_caps_copy (caps);
-    gst_structure_set (gst_caps_get_structure (copy, 0), "payload", G_TYPE_INT, viewer->pt_to[t], NULL);
+    gst_structure_set (gst_caps_get_structure (copy, 0), "payload", G_TYPE_INT, pt->to, NULL);
     GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_caps (copy);
     gst_caps_unref (copy);
     gst_event_unref (event);
     return GST_PAD_PROBE_OK;
   }
-  PtRewrite pt = { viewer->pt_from[t], viewer->pt_to[t] };
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
     GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
     GST_PAD_PROBE_INFO_DATA (info) = list;
-    gst_buffer_list_foreach (list, rewrite_list_item, &pt);
+    gst_buffer_list_foreach (list, rewrite_list_item, (gpointer) pt);
     return GST_PAD_PROBE_OK;
   }
   GstBuffer *buf = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
   GST_PAD_PROBE_INFO_DATA (info) = buf;
-  rewrite_pt (buf, &pt);
+  rewrite_pt (buf, pt);
   return GST_PAD_PROBE_OK;
 }
 
@@ -249,11 +250,12 @@ relay_watcher_answered (Relay *relay, RelayViewer *viewer, const gchar *answer_s
       gint pt = answer_pt (answer, t == TRACK_VIDEO ? "video" : "audio");
       if (!viewer->sink[t] || pt < 0 || viewer->pt_from[t] < 0 || pt == viewer->pt_from[t] || viewer->branch[t].queue)
         continue;
-      viewer->pt_to[t] = pt;
       GST_INFO ("relay %s: watcher payload type %d -> %d", relay->name, viewer->pt_from[t], pt);
+      PtRewrite *rewrite = g_new (PtRewrite, 1);
+      *rewrite = (PtRewrite) { viewer->pt_from[t], pt };
       gst_pad_add_probe (viewer->sink[t], GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
                          GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-                         on_watcher_rewrite, viewer, NULL);
+                         on_watcher_rewrite, rewrite, g_free);
     }
   }
   gst_sdp_message_free (answer);

@@ -71,12 +71,42 @@ still_to_json (JsonBuilder *b, const StillRow *s)
   json_out_str (b, "by", s->by_user);
   g_autofree gchar *url = g_strdup_printf ("/media/stills/%" G_GINT64_FORMAT, s->id);
   json_out_str (b, "url", url);
+  json_out_str (b, "source", s->source ? s->source : "video");   /* "video" | "photo" (photos.c) */
+  json_out_int_or_null (b, "request", s->request_id, s->request_id > 0);
+  json_out_int_or_null (b, "width", s->width, s->width > 0);
+  json_out_int_or_null (b, "height", s->height, s->height > 0);
+  json_builder_set_member_name (b, "location");   /* where the phone said it was when the photo came */
+  if (s->has_geo) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "lat");
+    json_builder_add_double_value (b, round (s->geo_lat * 1e6) / 1e6);
+    json_builder_set_member_name (b, "lon");
+    json_builder_add_double_value (b, round (s->geo_lon * 1e6) / 1e6);
+    json_out_int (b, "accuracy_m", (gint64) round (s->geo_accuracy_m));
+    json_builder_end_object (b);
+  } else {
+    json_builder_add_null_value (b);
+  }
   json_builder_set_member_name (b, "annotation");   /* the drawing, stored as JSON text */
   g_autoptr (JsonParser) parser = json_parser_new ();
   if (s->annotation && json_parser_load_from_data (parser, s->annotation, -1, NULL))
     json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
   else
     json_builder_add_null_value (b);
+  json_builder_end_object (b);
+}
+
+void
+ack_to_json (JsonBuilder *b, const AckRow *a, gboolean with_svg)
+{
+  json_builder_begin_object (b);
+  json_out_int (b, "id", a->id);
+  json_out_int (b, "decision", a->decision_id);
+  json_out_str (b, "name", a->name);
+  json_out_int (b, "at", a->acknowledged_at);
+  json_out_str (b, "sha256", a->sha256);
+  if (with_svg)
+    json_out_str (b, "svg", a->svg);
   json_builder_end_object (b);
 }
 
@@ -196,6 +226,7 @@ case_members (JsonBuilder *b, const CaseRow *row, CaseJsonFlags flags, const Cas
   if (flags & CASE_JSON_LIVE) {
     json_out_bool (b, "live", ctx->live);
     json_out_int (b, "participants", ctx->participants);
+    json_out_int_or_null (b, "waiting_since", ctx->waiting_since, ctx->waiting_since > 0);
   }
   if (flags & CASE_JSON_CREATED)
     json_out_int (b, "created_at", row->created_at);
@@ -232,6 +263,15 @@ case_members (JsonBuilder *b, const CaseRow *row, CaseJsonFlags flags, const Cas
       json_out_int_or_null (b, "working_days_left", left, known);
     if (flags & CASE_JSON_OVERDUE)
       json_out_bool (b, "overdue", known && left < 0 && workflow_status_is_open (row->status));
+  }
+  if (flags & CASE_JSON_NOTICE_ACK) {
+    const AckState *ack = ctx ? ctx->ack : NULL;
+    json_builder_set_member_name (b, "notice_ack");
+    if (ack && ack->ack)
+      ack_to_json (b, ack->ack, FALSE);
+    else
+      json_builder_add_null_value (b);
+    json_out_bool (b, "notice_unacknowledged", ack && ack->flagged);
   }
   if (flags & CASE_JSON_CO_REVIEWERS) {
     json_builder_set_member_name (b, "co_reviewers");

@@ -6,6 +6,7 @@
 #include "review/users.h"
 #include "review/calendar.h"
 #include "review/watch.h"
+#include "review/acknowledge.h"
 #include <json-glib/json-glib.h>
 
 /* {id, session, item, result, note, by, at, media_ms (null before any media)} */
@@ -30,6 +31,9 @@ void session_to_json (JsonBuilder *b, const SessionRow *s, const CaseRow *row, G
  * video_codec, archive_state (purged, or the archive's state), sha256, url (null when no file
  * is there)}, and with gaps (of GapRow; NULL: left out) its stretches without video */
 void recording_to_json (JsonBuilder *b, const RecordingRow *r, GArray *gaps);
+/* an acknowledgement of a notice: {id, decision, name, at, sha256}, and with_svg "svg": the
+ * drawing as the server built it (SVG text, numbers only) */
+void ack_to_json (JsonBuilder *b, const AckRow *a, gboolean with_svg);
 /* great-circle distance between two points, metres */
 gdouble serialize_distance_m (gdouble lat1, gdouble lon1, gdouble lat2, gdouble lon2);
 
@@ -52,6 +56,9 @@ typedef enum {
   CASE_JSON_DAYS_LEFT    = 1 << 11,   /* "working_days_left": to the deadline (ctx), null without one */
   CASE_JSON_OVERDUE      = 1 << 12,   /* "overdue": open and past its deadline in working days (ctx) */
   CASE_JSON_CO_REVIEWERS = 1 << 13,   /* "co_reviewers": [username] (ctx) */
+  CASE_JSON_NOTICE_ACK   = 1 << 14,   /* "notice_ack": the latest notice's acknowledgement (ack_to_json) or
+                                       * null; "notice_unacknowledged": flagged, unacknowledged for
+                                       * [bureau] notice_ack_days working days (ctx->ack) */
 } CaseJsonFlags;
 
 /* what the applicant's page may read with its invite (GET /api/invite) */
@@ -59,7 +66,7 @@ typedef enum {
 /* a row of GET /api/cases */
 #define CASE_JSON_SUMMARY (CASE_JSON_TYPE | CASE_JSON_TYPE_TITLE | CASE_JSON_STATUS | CASE_JSON_LIVE | \
                            CASE_JSON_CREATED | CASE_JSON_OWNER | CASE_JSON_DEPARTMENT | CASE_JSON_DATES | \
-                           CASE_JSON_DAYS_LEFT | CASE_JSON_OVERDUE)
+                           CASE_JSON_DAYS_LEFT | CASE_JSON_OVERDUE | CASE_JSON_NOTICE_ACK)
 /* one case (GET/POST /api/cases…, assign) */
 #define CASE_JSON_FULL    (CASE_JSON_SUMMARY | CASE_JSON_APPLICANT | CASE_JSON_CONTACT | CASE_JSON_SITE | \
                            CASE_JSON_CO_REVIEWERS)
@@ -77,6 +84,8 @@ typedef struct {
   const WorkCalendar *calendar;       /* CASE_JSON_DAYS_LEFT, CASE_JSON_OVERDUE */
   const GDate        *today;          /* the same */
   GPtrArray          *co_reviewers;   /* CASE_JSON_CO_REVIEWERS: of gchar* */
+  const AckState     *ack;            /* CASE_JSON_NOTICE_ACK (NULL: none) */
+  gint64              waiting_since;  /* CASE_JSON_LIVE: ms since its applicant waits to be admitted; 0: nobody */
 } CaseJsonContext;
 
 /* the members alone, for callers that add their own to the object; case_to_json wraps them */

@@ -73,20 +73,26 @@ on_jpeg (gpointer data, GBytes *jpeg, gint64 media_ms, const gchar *error_messag
     fail (p, KANYAN_ERROR_INTERNAL, "the still could not be recorded");
     return;
   }
-  if (live_find (p->app, p->case_ref, NULL)) {   /* every reviewer gets the thumbnail */
-    g_autoptr (JsonBuilder) b = json_builder_new ();
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, "still");
-    json_builder_set_member_name (b, "still");
-    still_to_json (b, still);
-    json_builder_end_object (b);
-    g_autoptr (JsonNode) root = json_builder_get_root (b);
-    g_autofree gchar *text = json_to_string (root, FALSE);
-    live_notify (p->app, p->case_ref, text, TRUE);
-  }
+  stills_announce (p->app, p->case_ref, still);
   p->reply (p->data, still, NULL);
   pending_free (p);
+}
+
+void
+stills_announce (KanyanApp *app, const gchar *case_ref, const StillRow *still)
+{
+  if (!live_find (app, case_ref, NULL))
+    return;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "still");
+  json_builder_set_member_name (b, "still");
+  still_to_json (b, still);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree gchar *text = json_to_string (root, FALSE);
+  live_notify (app, case_ref, text, TRUE);
 }
 
 gboolean

@@ -171,6 +171,33 @@ static const gchar *const migrations[] = {
   "CREATE TABLE invite_codes ("
   "  id INTEGER PRIMARY KEY, invite_id INTEGER NOT NULL REFERENCES invites(id),"
   "  code_hash TEXT NOT NULL UNIQUE, sealed TEXT NOT NULL, created_at INTEGER NOT NULL);",
+  /* 17 (photos): a reviewer asks the phone for a photograph of an item (review/photos.c); the
+   * request is one use, keyed by a random key (its hash here), and expires. A photo is a still
+   * with source 'photo', its request, its size in pixels and where the phone said it was
+   * (request_id has no REFERENCES so the column can be dropped; photos.c keeps it right) */
+  "CREATE TABLE photo_requests ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  session_id INTEGER NOT NULL REFERENCES live_sessions(id), item INTEGER NOT NULL,"
+  "  requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+  "  key_hash TEXT NOT NULL, fulfilled_at INTEGER, still_id INTEGER REFERENCES stills(id));"
+  "CREATE INDEX photo_requests_case ON photo_requests (case_id);"
+  "ALTER TABLE stills ADD COLUMN source TEXT NOT NULL DEFAULT 'video';"
+  "ALTER TABLE stills ADD COLUMN request_id INTEGER;"
+  "ALTER TABLE stills ADD COLUMN width INTEGER;"
+  "ALTER TABLE stills ADD COLUMN height INTEGER;"
+  "ALTER TABLE stills ADD COLUMN geo_lat REAL;"
+  "ALTER TABLE stills ADD COLUMN geo_lon REAL;"
+  "ALTER TABLE stills ADD COLUMN geo_accuracy_m REAL;",
+  /* 18 (issue 18, the applicant's signature): one acknowledgement per notice (a rectify or a
+   * countersigned reject decision): the name typed, the drawing as the strokes the server
+   * validated and the SVG it built from them, that SVG's SHA-256 (also in the audit entry), and
+   * the invite whose capability sent it (review/acknowledge.c) */
+  "CREATE TABLE acknowledgements ("
+  "  id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+  "  decision_id INTEGER NOT NULL UNIQUE REFERENCES decisions(id), name TEXT NOT NULL,"
+  "  strokes TEXT NOT NULL, svg TEXT NOT NULL, sha256 TEXT NOT NULL, acknowledged_at INTEGER NOT NULL,"
+  "  invite_id INTEGER REFERENCES invites(id));"
+  "CREATE INDEX acknowledgements_case ON acknowledgements (case_id);",
 };
 
 gint

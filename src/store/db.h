@@ -178,6 +178,13 @@ typedef struct {
   gint64 id, case_id, session_id, bytes, media_ms, at, annotated_at, purged_at;
   gint   item;
   gchar *path, *sha256, *by_user, *annotation, *annotated_by, *case_ref;
+  /* photos (migration 17): source "video" (a frame of the live video) or "photo" (taken by the
+   * phone on a reviewer's request: request_id, its pixels, where the phone said it was) */
+  gchar   *source;
+  gint64   request_id;        /* 0: none */
+  gint     width, height;     /* 0: not recorded */
+  gboolean has_geo;
+  gdouble  geo_lat, geo_lon, geo_accuracy_m;
 } StillRow;
 void       still_row_free (StillRow *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StillRow, still_row_free)

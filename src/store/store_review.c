@@ -301,6 +301,7 @@ still_row_free (StillRow *row)
   g_free (row->annotation);
   g_free (row->annotated_by);
   g_free (row->case_ref);
+  g_free (row->source);
   g_free (row);
 }
 
@@ -330,7 +331,8 @@ stills_query (sqlite3 *db, const gchar *where, gint64 arg)
 {
   g_autofree gchar *sql = g_strdup_printf (
       "SELECT s.id, s.case_id, s.session_id, s.item, s.path, s.sha256, s.bytes, s.media_ms, s.at, s.by_user, "
-      "s.annotation, s.annotated_by, s.annotated_at, c.ref, s.purged_at FROM stills s JOIN cases c ON c.id = s.case_id "
+      "s.annotation, s.annotated_by, s.annotated_at, c.ref, s.purged_at, s.source, s.request_id, s.width, s.height, "
+      "s.geo_lat, s.geo_lon, s.geo_accuracy_m FROM stills s JOIN cases c ON c.id = s.case_id "
       "WHERE %s ORDER BY s.id", where);
   sqlite3_stmt *st = NULL;
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) still_row_free);
@@ -353,6 +355,14 @@ stills_query (sqlite3 *db, const gchar *where, gint64 arg)
       r->annotated_at = sqlite3_column_int64 (st, 12);
       r->case_ref = db_column_dup (st, 13, NULL);
       r->purged_at = sqlite3_column_int64 (st, 14);
+      r->source = db_column_dup (st, 15, "video");
+      r->request_id = sqlite3_column_int64 (st, 16);
+      r->width = sqlite3_column_int (st, 17);
+      r->height = sqlite3_column_int (st, 18);
+      r->has_geo = sqlite3_column_type (st, 19) != SQLITE_NULL && sqlite3_column_type (st, 20) != SQLITE_NULL;
+      r->geo_lat = sqlite3_column_double (st, 19);
+      r->geo_lon = sqlite3_column_double (st, 20);
+      r->geo_accuracy_m = sqlite3_column_double (st, 21);
       g_ptr_array_add (rows, r);
     }
   }

@@ -17,6 +17,7 @@
 #include "review/audit.h"
 #include "media/ice_servers.h"
 #include "review/serialize.h"
+#include "review/acknowledge.h"
 
 /* the case row in the shape `flags` asks (serialize.h), with what the row does not hold: its
  * live room, the working-day calendar, its co-reviewers */
@@ -27,9 +28,14 @@ add_case (JsonBuilder *b, KanyanApp *app, const CaseRow *row, CaseJsonFlags flag
   GDate today;
   calendar_today (&today);
   g_autoptr (GPtrArray) co = flags & CASE_JSON_CO_REVIEWERS ? store_case_reviewers (app->db, row->id) : NULL;
+  AckState ack = { 0 };   /* the notice's acknowledgement, or its flag (issue 18) */
+  if (flags & CASE_JSON_NOTICE_ACK)
+    ack_state_load (app->db, row, cal, &today, app->config->notice_ack_days, &ack);
   CaseJsonContext ctx = { .live = room && room_is_live (room), .participants = room ? room_participant_count (room) : 0,
-                          .calendar = cal, .today = &today, .co_reviewers = co };
+                          .calendar = cal, .today = &today, .co_reviewers = co, .ack = &ack,
+                          .waiting_since = room ? room_waiting_since (room) : 0 };
   case_members (b, row, flags, &ctx);
+  ack_state_clear (&ack);
 }
 
 static WorkCalendar *
@@ -290,6 +296,8 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
     json_builder_add_string_value (b, error->message);
     json_builder_set_member_name (b, "status");
     json_builder_add_string_value (b, row->status);
+    if (ack_invite_closed_by_rejection (app->db, row, id->invite_token))   /* issue 18: its notice to acknowledge */
+      api_ack_add_invite (b, app, row);
     api_respond_builder (ex, kanyan_error_http_status (KANYAN_ERROR_CASE_CLOSED), b);
     return;
   }
@@ -304,6 +312,7 @@ api_invite_view (KanyanApp *app, HttpExchange *ex, const Identity *id)
   json_builder_add_string_value (b, config_timezone (app->config));
   add_items (b, app, row);
   api_review_add_notice (b, app, row);
+  api_ack_add_invite (b, app, row);   /* issue 18: the notice to acknowledge, and whether it was */
   Room *room = rooms_get (app, row->ref);
   json_builder_set_member_name (b, "challenge");
   if (room)
@@ -454,6 +463,7 @@ static const struct {
   { "GET",  "report",         ABILITY_READ_CASE,      api_audit_report },
   { "POST", "reopen",         ABILITY_REOPEN,         api_review_reopen },
   { "POST", "watch-tokens",   ABILITY_JOIN_LIVE,      api_watch_issue },
+  { "POST", "photo-requests", ABILITY_MARK,           api_photos_request },
 };
 
 static void
@@ -487,6 +497,8 @@ api_handle (KanyanApp *app, HttpExchange *ex)
   guint n = g_strv_length (parts);
   gboolean get = g_strcmp0 (method, "GET") == 0 || g_strcmp0 (method, "HEAD") == 0;
   gboolean post = g_strcmp0 (method, "POST") == 0;
+  if (post && api_photos_is_upload (ex))   /* an image body, not JSON: api_photos.c checks its type */
+    { api_photos_upload (app, ex); return; }
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *body = NULL;
   if (!get && !(body = json_body (ex, parser)))   /* the CSRF defence: state changes are JSON */
@@ -553,6 +565,8 @@ api_handle (KanyanApp *app, HttpExchange *ex)
       api_watch_revoke (app, ex, id, row, parts[3]);
     return;
   }
+  if (api_ack_route (app, ex, id, parts, n, body))   /* the applicant's acknowledgement: /api/invite/acknowledge */
+    return;
   if (api_slots_route (app, ex, id, parts, n, body))   /* booking: /api/slots, …/slots, /api/invite/slots */
     return;
   if (n >= 2 && n <= 3 && g_strcmp0 (parts[0], "cases") == 0 && *parts[1]) {

@@ -4,3 +4,5 @@
 #include "web/http.h"
 
 void api_handle (KanyanApp *app, HttpExchange *ex);
+/* the HttpRoute.max_body of /api/: [photos] max_bytes for the photo upload, else the default */
+gsize api_body_limit (KanyanApp *app, const gchar *path);

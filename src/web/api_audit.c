@@ -4,6 +4,7 @@
  * every archive's and still's SHA-256 recomputed, on a worker thread: integrity.c) with its
  * progress, and the public signing key. Reads only; the check itself is audited. */
 #include "web/api_private.h"
+#include "web/qr.h"
 #include "archive/archive.h"
 #include "review/audit.h"
 #include "review/calendar.h"
@@ -175,6 +176,13 @@ api_audit_report (KanyanApp *app, HttpExchange *ex, const Identity *id, const Ca
   g_autoptr (JsonBuilder) b = json_builder_new ();
   case_report_to_json (b, report);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
+  /* the report's hash and its QR code (the case and that hash), as the PDF prints them */
+  g_autofree gchar *sha = case_report_sha256 (report);
+  g_autofree gchar *qr_text = case_report_qr_text (report);
+  g_autofree gchar *qr = qr_svg (qr_text);
+  json_object_set_string_member (json_node_get_object (root), "report_sha256", sha);
+  json_object_set_string_member (json_node_get_object (root), "qr_text", qr_text);
+  json_object_set_string_member (json_node_get_object (root), "qr_svg", qr ? qr : "");
   http_exchange_respond_json (ex, 200, root);
 }
 

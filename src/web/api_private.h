@@ -59,3 +59,13 @@ void api_watch_revoke (KanyanApp *app, HttpExchange *ex, const Identity *id, con
 /* api_slots.c: booking — TRUE when the path was one of its routes (answered) */
 gboolean api_slots_route (KanyanApp *app, HttpExchange *ex, const Identity *id, gchar **parts, guint n,
                           JsonObject *body);
+/* api_photos.c: photo-grade evidence — the reviewer's request and the phone's upload (a raw
+ * image body, so api_handle hands it over before any JSON parsing) */
+void     api_photos_request (KanyanApp *app, HttpExchange *ex, const Identity *id, const CaseRow *row, JsonObject *body);
+gboolean api_photos_is_upload (HttpExchange *ex);
+void     api_photos_upload (KanyanApp *app, HttpExchange *ex);
+/* api_ack.c: the applicant's acknowledgement of a notice — TRUE when the path was its route */
+gboolean api_ack_route (KanyanApp *app, HttpExchange *ex, const Identity *id, gchar **parts, guint n, JsonObject *body);
+/* into the invite view's open object: "ack_notice" (the decision id the notice is, or null) and
+ * "acknowledgement" (ack_to_json, or null) */
+void     api_ack_add_invite (JsonBuilder *b, KanyanApp *app, const CaseRow *row);

@@ -61,7 +61,8 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       }
       const gchar *clen = http_exchange_header (sd->ex, "content-length");
       gboolean has_body = clen && g_ascii_strtoull (clen, NULL, 10) > 0;
-      if (clen && g_ascii_strtoull (clen, NULL, 10) > HTTP_MAX_BODY) {
+      sd->ex->max_body = http_exchange_body_limit (http, sd->ex);
+      if (clen && g_ascii_strtoull (clen, NULL, 10) > sd->ex->max_body) {
         sd->ex->body_too_large = TRUE;
         http_exchange_dispatch (http, sd->ex);
         return 0;
@@ -78,7 +79,7 @@ kanyan_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       if (sd->ex && sd->ex->expired)
         return -1;
       if (sd->ex && !sd->ex->dispatched) {
-        if (sd->ex->body->len + len > HTTP_MAX_BODY)
+        if (sd->ex->body->len + len > sd->ex->max_body)
           sd->ex->body_too_large = TRUE;
         else
           g_byte_array_append (sd->ex->body, in, len);

@@ -19,6 +19,10 @@ typedef struct {
   const gchar *path;      /* "/api/", "/whip" */
   gboolean     prefix;
   HttpHandler  handle;
+  /* NULL: bodies up to HTTP_MAX_BODY. Else the most a request to `path` may send (more than
+   * HTTP_MAX_BODY only for the paths that need it: a photo); a body over a raised limit is not
+   * refused here but handed on empty with http_exchange_body_too_large(), for the handler's own error */
+  gsize      (*max_body) (KanyanApp *app, const gchar *path);
 } HttpRoute;
 
 /* The WebSocket endpoint: one conversation (session) per connection. Every call on the

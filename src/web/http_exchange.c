@@ -172,6 +172,7 @@ http_exchange_new (KanyanHttp *http, struct lws *wsi)
   ex->http = http;
   ex->body_fd = -1;
   ex->body = g_byte_array_new ();
+  ex->max_body = HTTP_MAX_BODY;
   ex->extra_headers = g_ptr_array_new_with_free_func (g_free);
   ex->query = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   ex->headers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
@@ -231,6 +232,30 @@ http_on_request_deadline (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static const HttpRoute *
+route_of (KanyanHttp *http, HttpExchange *ex, guint *index)
+{
+  const HttpRoute *routes = ex->extra ? http->extra_routes : http->routes;
+  guint n_routes = ex->extra ? http->n_extra : http->n_routes;
+  for (guint i = 0; ex->path && i < n_routes; i++) {
+    const HttpRoute *r = &routes[i];
+    if (r->prefix ? g_str_has_prefix (ex->path, r->path) : g_strcmp0 (ex->path, r->path) == 0) {
+      *index = i;
+      return r;
+    }
+  }
+  return NULL;
+}
+
+gsize
+http_exchange_body_limit (KanyanHttp *http, HttpExchange *ex)
+{
+  guint i = 0;
+  const HttpRoute *r = route_of (http, ex, &i);
+  gsize limit = r && r->max_body ? r->max_body (http->app, ex->path) : 0;
+  return limit ? limit : HTTP_MAX_BODY;
+}
+
 void
 http_exchange_dispatch (KanyanHttp *http, HttpExchange *ex)
 {
@@ -241,21 +266,18 @@ http_exchange_dispatch (KanyanHttp *http, HttpExchange *ex)
     g_source_remove (ex->deadline);
     ex->deadline = 0;
   }
-  if (ex->body_too_large) {
+  if (ex->body_too_large && ex->max_body <= HTTP_MAX_BODY) {   /* a raised limit: the handler says why */
     http_exchange_respond_code (ex, KANYAN_ERROR_TOO_LARGE, "the request body is over 64 KiB");
     return;
   }
-  const HttpRoute *routes = ex->extra ? http->extra_routes : http->routes;
-  guint n_routes = ex->extra ? http->n_extra : http->n_routes;
-  for (guint i = 0; i < n_routes; i++) {
-    const HttpRoute *r = &routes[i];
-    if (r->prefix ? g_str_has_prefix (ex->path, r->path) : g_strcmp0 (ex->path, r->path) == 0) {
-      ex->route = ex->extra ? http->extra_names[i] : http->route_names[i];
-      r->handle (http->app, ex);
-      return;
-    }
+  guint i = 0;
+  const HttpRoute *r = route_of (http, ex, &i);
+  if (!r) {
+    http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such resource");
+    return;
   }
-  http_exchange_respond_code (ex, KANYAN_ERROR_NOT_FOUND, "no such resource");
+  ex->route = ex->extra ? http->extra_names[i] : http->route_names[i];
+  r->handle (http->app, ex);
 }
 
 /* One chunk of a file body; lws buffers what the socket does not take and asks for more only

@@ -49,6 +49,7 @@ struct _HttpExchange {
   GHashTable *headers;
   GByteArray *body;
   gboolean    body_too_large;
+  gsize       max_body;          /* HTTP_MAX_BODY, or what the route allows this path (HttpRoute.max_body) */
   gboolean    dispatched;
   gboolean    extra;             /* arrived on the second listener (http_listen_extra) */
   const gchar *route;            /* the route table's name once routed (interned), for the metrics */
@@ -96,6 +97,8 @@ gchar *http_copy_token (struct lws *wsi, gint token);   /* a header lws parsed, 
 void http_exchange_clear_deadline (HttpExchange *ex);
 void http_exchange_close_body (HttpExchange *ex);
 void http_exchange_dispatch (KanyanHttp *http, HttpExchange *ex);
+/* the most the route of ex's path lets it send (HttpRoute.max_body; HTTP_MAX_BODY by default) */
+gsize http_exchange_body_limit (KanyanHttp *http, HttpExchange *ex);
 HttpExchange *http_exchange_new (KanyanHttp *http, struct lws *wsi);
 gint http_exchange_write (HttpExchange *ex);
 gboolean http_on_request_deadline (gpointer data);

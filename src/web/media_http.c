@@ -140,6 +140,8 @@ media_content_type (const gchar *path)
     return "video/x-matroska";
   if (g_str_has_suffix (path, ".jpg"))
     return "image/jpeg";
+  if (g_str_has_suffix (path, ".png"))   /* a photo the phone sent as PNG (api_photos.c) */
+    return "image/png";
   return "application/octet-stream";
 }
 

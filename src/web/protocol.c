@@ -24,7 +24,24 @@ protocol_message_free (ProtocolMessage *msg)
   g_free (msg->pc);
   g_free (msg->candidate);
   g_free (msg->mode);
+  if (msg->body)
+    json_node_unref (msg->body);
   g_free (msg);
+}
+
+/* An optional boolean member (absent or null: FALSE). */
+static gboolean
+get_bool (JsonObject *obj, const gchar *name, gboolean *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (!node || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'%s' must be true or false", name);
+    return FALSE;
+  }
+  *out = json_node_get_boolean (node);
+  return TRUE;
 }
 
 /* A string member: required or optional, with a maximum length. */
@@ -53,6 +70,8 @@ get_string (JsonObject *obj, const gchar *name, gboolean required, gsize max, gc
 static const struct { const gchar *name; MessageType type; } message_types[] = {
   { "join", MSG_JOIN }, { "offer", MSG_OFFER }, { "answer", MSG_ANSWER },
   { "ice", MSG_ICE }, { "leave", MSG_LEAVE }, { "ping", MSG_PING }, { "link_mode", MSG_LINK_MODE },
+  { "camera", MSG_CAMERA }, { "camera_result", MSG_CAMERA_RESULT }, { "camera_caps", MSG_CAMERA_CAPS },
+  { "admit", MSG_ADMIT },
 };
 
 ProtocolMessage *
@@ -107,7 +126,8 @@ protocol_parse (const gchar *data, gsize len, gchar **id_out, GError **error)
       ok = get_string (obj, "case", TRUE, 64, &msg->case_ref, error) &&
            get_string (obj, "role", TRUE, 32, &msg->role, error) &&
            get_string (obj, "token", FALSE, MAX_SHORT_FIELD, &msg->token, error) &&
-           get_string (obj, "name", FALSE, 128, &msg->name, error);
+           get_string (obj, "name", FALSE, 128, &msg->name, error) &&
+           get_bool (obj, "wait", &msg->wait, error);
       if (ok && g_strcmp0 (msg->role, "applicant") != 0 && g_strcmp0 (msg->role, "reviewer") != 0) {
         g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'role' must be 'applicant' or 'reviewer'");
         ok = FALSE;
@@ -143,6 +163,14 @@ protocol_parse (const gchar *data, gsize len, gchar **id_out, GError **error)
         g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_BAD_FIELD, "'mode' must be 'audio_first' or 'full'");
         ok = FALSE;
       }
+      break;
+    case MSG_CAMERA:
+    case MSG_CAMERA_RESULT:
+    case MSG_CAMERA_CAPS:
+      msg->body = json_node_copy (root);
+      break;
+    case MSG_ADMIT:
+      ok = get_string (obj, "case", TRUE, 64, &msg->case_ref, error);
       break;
     case MSG_LEAVE:
     case MSG_PING:

@@ -211,7 +211,9 @@ signaling_join (Signaling *sig, ProtocolMessage *msg, GError **error)
   sig->username = g_strdup (username);
   g_free (sig->invite_token);
   sig->invite_token = g_strdup (role == ROLE_APPLICANT ? msg->token : NULL);
-  sig->participant = room_join (room, role, username ? username : msg->name, FALSE, &ws_transport, sig);
+  sig->participant = role == ROLE_APPLICANT && msg->wait
+                       ? room_join_waiting (room, msg->name, &ws_transport, sig)
+                       : room_join (room, role, username ? username : msg->name, FALSE, &ws_transport, sig);
   return TRUE;
 }
 
@@ -240,6 +242,22 @@ signaling_dispatch (Signaling *sig, ProtocolMessage *msg, GError **error)
       return room_add_ice (room, sig->participant, msg->pc, msg->mline, msg->candidate, error);
     case MSG_LINK_MODE:
       return room_applicant_link_mode (room, sig->participant, msg->mode, error);
+    case MSG_CAMERA:
+      return room_camera_command (room, sig->participant, json_node_get_object (msg->body), error);
+    case MSG_CAMERA_RESULT:
+      return room_camera_result (room, sig->participant, json_node_get_object (msg->body), error);
+    case MSG_CAMERA_CAPS:
+      return room_camera_caps (room, sig->participant, json_node_get_object (msg->body), error);
+    case MSG_ADMIT:   /* the waiting room: a reviewer of this case, naming the case it admits to */
+      if (sig->role != ROLE_REVIEWER) {
+        g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_WRONG_ROLE, "only a reviewer of the case admits its applicant");
+        return FALSE;
+      }
+      if (g_strcmp0 (msg->case_ref, sig->case_ref) != 0) {
+        g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_FORBIDDEN, "this connection is joined to another case");
+        return FALSE;
+      }
+      return room_admit (room, sig->participant, error);
     case MSG_LEAVE: {
       Participant *p = g_steal_pointer (&sig->participant);
       ws_conn_send (sig->conn, "{\"type\":\"bye\",\"reason\":\"left\"}");

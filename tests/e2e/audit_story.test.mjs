@@ -3,8 +3,9 @@
 // the person in the chosen language (no action key, no epoch number in the visible text),
 // times are in the bureau's zone ([bureau] timezone, not the browser's), the markers lie below
 // the player and a legend names their shapes, the drawing shows over its still, Enter on a
-// timeline item seeks the player there, and the page fits a 390 px phone. Screenshots at
-// 390×844 and 1366×768 in both languages go to tests/e2e/artifacts/.
+// timeline item seeks the player there, and the page fits a 390 px phone; consecutive views by
+// one person are one line. Screenshots at 390×844 and 1366×768 in both languages (the auditor's
+// page, the report, the lead's countersignature queue) go to tests/e2e/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -19,6 +20,7 @@ before(async () => {
   server = await new StoryServer('audit-story', `[bureau]\ntimezone=${ZONE}\n`).start();
   server.addUser('liwei', 'reviewer', 'commerce');
   server.addUser('zhaomin', 'auditor', 'audit');
+  server.addUser('lijun', 'lead', 'commerce');   // countersigns: the queue on the lead's desk
   const c = server.addCase('STORY-1', 'liwei', ['--applicant', 'Wang Fang']);
   story = await inspect(server, c, 'liwei', NOTE);
 });
@@ -159,4 +161,63 @@ test('the page fits a 390 px phone; screenshots in both languages', async () => 
       await wide.context().close();
     }
   }
+});
+
+test('screenshots of the report and the lead\'s countersignature queue at 390×844 and 1366×768 in both languages', async () => {
+  for (const lang of ['en', 'zh-CN'])
+    for (const [size, viewport] of [['390x844', { width: 390, height: 844 }], ['1366x768', { width: 1366, height: 768 }]]) {
+      const report = await server.newPage({ lang, viewport });
+      await server.signIn(report, '/audit/', 'zhaomin');
+      await report.goto(`${server.base}/report/#case=STORY-1`);
+      await report.waitForFunction(() => !document.getElementById('report').classList.contains('hidden'));
+      await report.waitForFunction((l) => document.documentElement.lang === l, lang);
+      await report.screenshot({ path: path.join(ARTIFACTS, `report-${size}-${lang}.png`), fullPage: true });
+      const wide = await report.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+      assert.ok(wide <= 0, `the report at ${size} (${lang}) is ${wide} px wider than the screen`);
+      await report.context().close();
+      const lead = await server.newPage({ lang, viewport });
+      await server.signIn(lead, '/review/', 'lijun');
+      await lead.getByTestId('countersign-queue').locator('li', { hasText: 'STORY-1' }).waitFor();
+      await lead.screenshot({ path: path.join(ARTIFACTS, `lead-queue-${size}-${lang}.png`), fullPage: true });
+      await lead.context().close();
+    }
+});
+
+test('consecutive views by one person are one line with their count and span; its entries open below it', async () => {
+  const first = await auditPage('en');   // its player and stills are requests too: each one an audited view
+  const tl0 = (await pageApi(first, '/api/cases/STORY-1/timeline')).body;
+  const still = tl0.stills?.[0]?.url ?? (await pageApi(first, '/api/cases/STORY-1')).body.stills[0].url;
+  for (let i = 0; i < 3; i++) await first.evaluate((u) => fetch(u, { cache: 'no-store' }).then((r) => r.arrayBuffer()), still);
+  await first.context().close();
+  const page = await auditPage('en');
+  const tl = (await pageApi(page, '/api/cases/STORY-1/timeline')).body;
+  const views = tl.entries.filter((e) => e.action.endsWith('.accessed') && e.actor === 'zhaomin');
+  assert.ok(views.length >= 3, `the auditor's views are audited (${views.length})`);
+  const lines = await page.getByTestId('timeline').locator(':scope > li').evaluateAll((els) => els.map((li) => ({
+    action: li.dataset.action, count: Number(li.dataset.count || 1), entries: (li.dataset.entries || li.dataset.entry).split(' '),
+    text: li.querySelector('.sentence').textContent })));
+  // no two lines in a row are one person's views: they are folded
+  const entryOf = new Map(tl.entries.map((e) => [String(e.id), e]));
+  const isView = (l) => l.action === 'views' || l.action.endsWith('.accessed');
+  for (let i = 1; i < lines.length; i++)
+    if (isView(lines[i]) && isView(lines[i - 1]))
+      assert.notEqual(entryOf.get(lines[i].entries[0]).actor, entryOf.get(lines[i - 1].entries[0]).actor,
+        `lines ${i - 1} and ${i} are views by one person, not folded`);
+  // (the page's own requests after it read the timeline are later entries than it shows)
+  const last = Math.max(...lines.flatMap((l) => l.entries.map(Number)));
+  assert.equal(lines.reduce((n, l) => n + l.count, 0), tl.entries.filter((e) => e.id <= last).length,
+    'every entry is in exactly one line');
+  const folded = lines.filter((l) => l.action === 'views' && entryOf.get(l.entries[0]).actor === 'zhaomin');
+  assert.ok(folded.length >= 1 && folded.some((l) => l.count >= 3), JSON.stringify(folded));
+  const line = folded.find((l) => l.count >= 3);
+  const fmt = new Intl.DateTimeFormat('en', { timeZone: ZONE, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const [a, b] = [entryOf.get(line.entries[0]).at, entryOf.get(line.entries.at(-1)).at].map((t) => fmt.format(new Date(t)));
+  assert.equal(line.text, `zhaomin viewed recordings or stills ${line.count} times, ${a}–${b}`);
+  // its entries open below it, one sentence each
+  const li = page.locator(`[data-testid=timeline] > li[data-action="views"][data-entry="${line.entries[0]}"]`);
+  assert.ok(!(await li.locator('.views p').first().isVisible()), 'folded at first');
+  await li.locator('summary').click();
+  assert.equal(await li.locator('.views p').count(), line.count);
+  assert.ok(await li.locator('.views p').first().isVisible());
+  await page.context().close();
 });

@@ -11,11 +11,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { freePort } from './lib/port.mjs';
+import { PATIENCE } from './lib/staff.mjs';   // the bound of every wait for a condition
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KANYAN = path.join(ROOT, 'build', 'kanyan');
@@ -26,9 +27,6 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-back
 const TOLERANCE_S = 1.0;
 mkdirSync(ARTIFACTS, { recursive: true });
 
-const freePort = () => new Promise((resolve) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let dir, port, server, browser;
@@ -73,7 +71,7 @@ async function newPage(viewport = { width: 1440, height: 900 }) {
 
 async function signIn(page, url, user) {
   await page.goto(url);
-  await page.getByTestId('login-user').fill(user, { timeout: 60000 });
+  await page.getByTestId('login-user').fill(user, { timeout: PATIENCE });
   await page.getByTestId('login-password').fill(PASSWORDS[user]);
   await page.getByTestId('login-submit').click();
 }
@@ -84,7 +82,7 @@ async function watchFor(page, seconds) {
   await page.waitForFunction(([t0, s]) => {
     const v = document.querySelector('[data-testid=live-video]');
     return v.videoWidth > 0 && v.currentTime >= t0 + s;
-  }, [start, seconds], { timeout: 60000 });
+  }, [start, seconds], { timeout: PATIENCE });
 }
 
 async function timeline(cookie, ref) {
@@ -103,7 +101,7 @@ test('each marker seeks the segment that was recording when the mark was made, a
     await applicant.goto(`${base()}/apply/#case=${c.ref}&token=${c.token}`);
     await applicant.getByTestId('start').click();
     await applicant.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'live', null,
-      { timeout: 60000 });
+      { timeout: PATIENCE });
     const owner = await newPage();
     await signIn(owner, `${base()}/review/#case=${c.ref}`, 'rev1');
     await watchFor(owner, 2.5);
@@ -112,7 +110,7 @@ test('each marker seeks the segment that was recording when the mark was made, a
       const before = Date.now();
       await button.click();
       await owner.waitForFunction((i) => document.querySelector(`li[data-item="${i}"] button[data-result="pass"]`)
-        ?.getAttribute('aria-pressed') === 'true', item, { timeout: 30000 });
+        ?.getAttribute('aria-pressed') === 'true', item, { timeout: PATIENCE });
       marks.push({ item, at: (before + Date.now()) / 2, pub });
       await watchFor(owner, 3);
     }
@@ -153,7 +151,7 @@ test('each marker seeks the segment that was recording when the mark was made, a
   await signIn(auditor, `${base()}/audit/#case=${c.ref}`, 'aud1');
   const markers = auditor.getByTestId('markers').locator('button[data-action="mark"]');
   await auditor.waitForFunction((n) => document.querySelectorAll('[data-testid=markers] button[data-action="mark"]').length >= n,
-    marks.length, { timeout: 30000 });
+    marks.length, { timeout: PATIENCE });
   assert.equal(await markers.count(), marks.length, 'one marker per mark');
 
   // the gap between the publications is a gap on the axis: the second bar begins right of the first
@@ -176,7 +174,7 @@ test('each marker seeks the segment that was recording when the mark was made, a
     await auditor.waitForFunction((ids) => {
       const v = document.querySelector('[data-testid=player]');
       return ids.includes(v.dataset.recording) && v.readyState >= 1 && !v.seeking && Number.isFinite(v.duration);
-    }, allowed, { timeout: 30000 }).catch(async (e) => {
+    }, allowed, { timeout: PATIENCE }).catch(async (e) => {
       const state = await auditor.evaluate(() => {
         const p = document.querySelector('[data-testid=player]');
         return { rec: p.dataset.recording, readyState: p.readyState, seeking: p.seeking, t: p.currentTime, d: p.duration };
@@ -207,14 +205,14 @@ test('each marker seeks the segment that was recording when the mark was made, a
   await signIn(replay, `${base()}/audit/#case=${c.ref}`, 'aud1');
   // the case opens on its first segment, at 0
   await replay.waitForFunction((id) => document.querySelector('[data-testid=player]').dataset.recording === String(id),
-    broken.id, { timeout: 30000 });
+    broken.id, { timeout: PATIENCE });
   await replay.evaluate(() => { const v = document.querySelector('[data-testid=player]'); v.muted = true; v.play().catch(() => {}); });
   await replay.waitForFunction(() => document.querySelector('[data-testid=player]').dataset.segment === '1', null,
-    { timeout: 60000 });
+    { timeout: PATIENCE });
   // A file cut in half: Chromium either reports a decode error or plays what is there and
   // ends; either way the player must move on to segment 2 and say why.
   assert.match(await replay.getByTestId('player-note').textContent(), /(could not be decoded|ended).*segment 2/,
     'the page says why it moved on');
   await replay.waitForFunction(() => document.querySelector('[data-testid=player]').currentTime > 0.5, null,
-    { timeout: 30000 });   // and the next segment plays
+    { timeout: PATIENCE });   // and the next segment plays
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, startServer, launchChromium, harness, signIn } from './lib/staff.mjs';
+import { ROOT, startServer, launchChromium, harness, signIn, mondayAhead } from './lib/staff.mjs';
 
 const USERS = { rev1: { role: 'reviewer', department: 'commerce', password: 'booking-owner-password' } };
 let server, browser;
@@ -27,14 +27,6 @@ after(async () => {
 const { default: EN } = await import(path.join(ROOT, 'web', 'i18n', 'en.js'));
 const { default: ZH } = await import(path.join(ROOT, 'web', 'i18n', 'zh-CN.js'));
 
-// a Monday at least two weeks ahead (a working day: no holidays are configured), as YYYY-MM-DD
-function mondayAhead() {
-  const d = new Date();
-  d.setDate(d.getDate() + 14);
-  d.setDate(d.getDate() + ((8 - d.getDay()) % 7));
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
 const utcStamp = (ms) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
 test('the applicant books by the short code in zh-CN and gets the .ics; the desk lists the booking', async () => {

@@ -5,11 +5,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { freePort } from './lib/port.mjs';
+import { PATIENCE } from './lib/staff.mjs';   // the bound of every wait for a condition
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KANYAN = path.join(ROOT, 'build', 'kanyan');
@@ -19,9 +20,6 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-back
   '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 mkdirSync(ARTIFACTS, { recursive: true });
 
-const freePort = () => new Promise((resolve) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let dir, port, server, browser;
@@ -69,7 +67,7 @@ async function reviewerPage(user, ref) {
   await page.getByTestId('login-user').fill(user);
   await page.getByTestId('login-password').fill(PASSWORDS[user]);
   await page.getByTestId('login-submit').click();
-  await page.locator('#desk').waitFor({ state: 'visible', timeout: 30000 });
+  await page.locator('#desk').waitFor({ state: 'visible', timeout: PATIENCE });
   return page;
 }
 
@@ -84,14 +82,14 @@ async function livePhone(c) {
   await phone.goto(applyUrl(c));
   await phone.getByTestId('start').click();
   await phone.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'live', null,
-    { timeout: 30000 });
+    { timeout: PATIENCE });
   return phone;
 }
 
 // the phone shows the outcome, its camera is off, and it does not come back
 async function assertPhoneEnded(phone, c, outcome, pattern) {
   await phone.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'closed', null,
-    { timeout: 15000 });
+    { timeout: PATIENCE });
   await phone.getByTestId('outcome').waitFor({ state: 'visible' });
   assert.equal(await phone.getByTestId('outcome').getAttribute('data-outcome'), outcome);
   assert.match(await phone.getByTestId('outcome-text').textContent(), pattern);
@@ -128,15 +126,15 @@ test('after an approval the phone shows the outcome and stops streaming; the rev
   await owner.getByTestId('decide-confirm').click();   // the confirmation dialog (issue 16)
   await assertPhoneEnded(phone, c, 'approved', /approved|准予/);
   await phone.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-approved.png') });
-  await owner.locator('#hint').filter({ hasText: /decided|作出决定/ }).waitFor({ timeout: 10000 });
+  await owner.locator('#hint').filter({ hasText: /decided|作出决定/ }).waitFor({ timeout: PATIENCE });
   // an action refused on the closed case reads as a sentence in the page's language, never a code
   await owner.getByRole('button', { name: /make an invite/i }).click();
-  await owner.locator('#hint').filter({ hasText: /finally decided|最终决定/ }).waitFor({ timeout: 10000 });
+  await owner.locator('#hint').filter({ hasText: /finally decided|最终决定/ }).waitFor({ timeout: PATIENCE });
   assert.doesNotMatch(await owner.locator('#hint').textContent(), /case_closed|illegal_transition|approved'/);
   // …in the chosen language
   await owner.locator('#lang').click();
   await owner.locator('#invite').click();
-  await owner.locator('#hint').filter({ hasText: /最终决定/ }).waitFor({ timeout: 10000 });
+  await owner.locator('#hint').filter({ hasText: /最终决定/ }).waitFor({ timeout: PATIENCE });
   await phone.locator('#lang').click();
   assert.match(await phone.getByTestId('outcome-text').textContent(), /准予/);
 });
@@ -151,12 +149,12 @@ test('after a countersigned rejection the phone shows the outcome and stops stre
   await owner.getByTestId('decide-reason').fill('Fix the tank area.');
   await owner.getByTestId('decide-submit').click();
   await owner.getByTestId('decide-confirm').click();   // the confirmation dialog (issue 16)
-  await phone.getByTestId('notice').waitFor({ state: 'visible', timeout: 10000 });
+  await phone.getByTestId('notice').waitFor({ state: 'visible', timeout: PATIENCE });
   await owner.getByTestId('decide-kind').selectOption('reject');
   await owner.getByTestId('decide-reason').fill('The applicant says it cannot be fixed.');
   await owner.getByTestId('decide-submit').click();
   await owner.getByTestId('decide-confirm').click();   // the confirmation dialog (issue 16)
-  await owner.locator('#decide-result').filter({ hasText: /recorded|记录/ }).waitFor({ timeout: 10000 });
+  await owner.locator('#decide-result').filter({ hasText: /recorded|记录/ }).waitFor({ timeout: PATIENCE });
   const { body } = await owner.evaluate(async (ref) => ({ body: await (await fetch(`/api/countersign`)).json() }), c.ref);
   assert.deepEqual(body.decisions, [], 'the owner is no lead');
   const lead = await reviewerPage('lead', c.ref);
@@ -168,11 +166,11 @@ test('after a countersigned rejection the phone shows the outcome and stops stre
   await phone.screenshot({ path: path.join(ARTIFACTS, 'apply-phone-rejected.png') });
   // the lead reopens it from the desk, saying why; the owner has no such control
   assert.ok(await owner.getByTestId('reopen').isHidden(), 'only a lead (or an admin) reopens');
-  await lead.getByTestId('reopen').waitFor({ state: 'visible', timeout: 10000 });
+  await lead.getByTestId('reopen').waitFor({ state: 'visible', timeout: PATIENCE });
   await lead.getByTestId('reopen-reason').fill('The applicant brought new evidence.');
   await lead.getByTestId('reopen-submit').click();
-  await lead.locator('#hint').filter({ hasText: /open again|重新开启/ }).waitFor({ timeout: 10000 });
+  await lead.locator('#hint').filter({ hasText: /open again|重新开启/ }).waitFor({ timeout: PATIENCE });
   assert.equal(sql(`SELECT status FROM cases WHERE ref = '${c.ref}'`), 'accepted');
   assert.match(sql(`SELECT detail FROM audit_log WHERE action = 'case.reopened'`), /new evidence/);
-  await lead.getByTestId('reopen').waitFor({ state: 'hidden', timeout: 10000 });
+  await lead.getByTestId('reopen').waitFor({ state: 'hidden', timeout: PATIENCE });
 });

@@ -7,92 +7,34 @@
 // old one; a disabled account cannot sign in. Screenshots of both pages at 1366×768 and 390×844
 // in English and Chinese go to tests/e2e/artifacts/. Every wait is for a condition, bounded by
 // PATIENCE (a failure bound, not an expected time).
-import { test as nodeTest, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { ARTIFACTS, PATIENCE, sleep, startServer, launchChromium, harness, signIn, videoPlays } from './lib/staff.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const KANYAN = path.join(ROOT, 'build', 'kanyan');
-const ARTIFACTS = path.join(ROOT, 'tests', 'e2e', 'artifacts');
-const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-proxy-server', '--autoplay-policy=no-user-gesture-required',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
-const PATIENCE = 90000;   // ms
 const DESKTOP = { width: 1366, height: 768 };
 const PHONE = { width: 390, height: 844 };
-mkdirSync(ARTIFACTS, { recursive: true });
-for (const old of readdirSync(ARTIFACTS).filter((f) => f.startsWith('failed-intake-')))
-  rmSync(path.join(ARTIFACTS, old), { force: true });
+const user = (role, department, password) => ({ role, department, password });
+const USERS = { clerk1: user('clerk', 'intake', 'e2e-intake-clerk-password'), adm1: user('admin', 'it', 'e2e-intake-admin-password'),
+  rev1: user('reviewer', 'commerce', 'e2e-intake-owner-password'), fire1: user('reviewer', 'fire', 'e2e-intake-fire-password'),
+  li: user('reviewer', 'commerce', 'e2e-intake-li-password'), zhao: user('reviewer', 'commerce', 'e2e-intake-zhao-password') };
 
-const freePort = () => new Promise((resolve) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { test, newPage: pageIn } = harness('intake');
+let server, browser;
+const base = () => server.base;
 
-let dir, port, server, browser, contexts = [], pageLog = [];
-const base = () => `http://127.0.0.1:${port}`;
-const common = () => ['--data-dir', path.join(dir, 'data'), '--recordings', path.join(dir, 'rec'),
-  '--web-dir', path.join(ROOT, 'web'), '--pipelines-dir', path.join(ROOT, 'pipelines')];
-const USERS = { clerk1: ['clerk', 'intake', 'e2e-intake-clerk-password'], adm1: ['admin', 'it', 'e2e-intake-admin-password'], rev1: ['reviewer', 'commerce', 'e2e-intake-owner-password'],
-  fire1: ['reviewer', 'fire', 'e2e-intake-fire-password'], li: ['reviewer', 'commerce', 'e2e-intake-li-password'],
-  zhao: ['reviewer', 'commerce', 'e2e-intake-zhao-password'] };
-
-function addUser(user) {
-  const [role, department, password] = USERS[user];
-  execFileSync(KANYAN, ['user', 'add', '-u', user, '--role', role, '--department', department, '--password-stdin',
-    ...common()], { input: `${password}\n` });
-}
-
-// A test: on failure every page it opened is photographed and what the pages complained of is
-// written beside; its browser contexts are closed either way.
-function test(name, fn) {
-  return nodeTest(name, async (t) => {
-    contexts = [];
-    pageLog = [];
-    try {
-      await fn(t);
-    } catch (err) {
-      const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 50);
-      let n = 0;
-      for (const context of contexts)
-        for (const page of context.pages())
-          await page.screenshot({ path: path.join(ARTIFACTS, `failed-intake-${slug}-${++n}.png`), timeout: 10000 }).catch(() => {});
-      writeFileSync(path.join(ARTIFACTS, `failed-intake-${slug}.log`), pageLog.join('\n') + '\n');
-      if (pageLog.length && typeof err?.message === 'string') err.message += `\n--- page notes:\n${pageLog.slice(-15).join('\n')}`;
-      throw err;
-    } finally {
-      await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-      contexts = [];
-    }
-  });
-}
-
+// a page of the running test on which prompt()/alert()/confirm() throw (the pages' own dialogs instead)
 async function newPage(viewport) {
-  const context = await browser.newContext({ viewport });
-  context.setDefaultTimeout(PATIENCE);
-  await context.addInitScript(NO_NATIVE_DIALOGS);
-  contexts.push(context);
-  const page = await context.newPage();
-  const label = () => page.url().replace(/^https?:\/\/[^/]+/, '');
-  page.on('console', (m) => { if (m.type() === 'error') pageLog.push(`${label()} console: ${m.text()}`); });
-  page.on('pageerror', (e) => pageLog.push(`${label()} error: ${e.message}`));
+  const page = await pageIn(browser, { viewport });
+  await page.context().addInitScript(NO_NATIVE_DIALOGS);
   return page;
 }
 
 // a staff page, signed in through its login form
-async function staffPage(url, user, viewport = DESKTOP, password = USERS[user][2]) {
+async function staffPage(url, name, viewport = DESKTOP, password = USERS[name].password) {
   const page = await newPage(viewport);
   await page.goto(`${base()}${url}`);
-  await page.getByTestId('login-user').fill(user);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-  await page.waitForFunction(() => document.getElementById('who').textContent.trim() !== '');   // signed in (lib/staff.js)
+  await signIn(page, name, password);
   return page;
 }
 
@@ -126,44 +68,14 @@ const unnamed = (page) => page.evaluate(() => [...document.querySelectorAll('inp
   .map((c) => c.outerHTML.slice(0, 120)));
 const NO_NATIVE_DIALOGS = () => { for (const f of ['prompt', 'alert', 'confirm']) window[f] = () => { throw new Error(`${f}() used`); }; };
 
-async function videoPlaying(page) {
-  const deadline = Date.now() + PATIENCE;
-  while (Date.now() < deadline) {
-    const a = await page.evaluate(() => { const v = document.querySelector('[data-testid=live-video]'); return { w: v.videoWidth, t: v.currentTime }; });
-    if (a.w > 0) {
-      await sleep(500);
-      if (await page.evaluate(() => document.querySelector('[data-testid=live-video]').currentTime) > a.t) return true;
-    }
-    await sleep(200);
-  }
-  return false;
-}
-
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'kanyan-e2e-intake-'));
-  port = await freePort();
-  for (const user of Object.keys(USERS)) addUser(user);
-  const log = openSync(path.join(ARTIFACTS, 'server-intake.log'), 'w');
-  server = spawn(KANYAN, ['serve', '--no-tls', '--port', String(port), '--bind', '127.0.0.1', '--ice-address', '10.77.0.1',
-    ...common()], { stdio: ['ignore', log, log], env: { ...process.env, G_MESSAGES_DEBUG: 'kanyan' } });
-  const deadline = Date.now() + PATIENCE;
-  for (;;) {
-    try { if ((await fetch(`${base()}/api/health`)).ok) break; } catch { /* not yet */ }
-    if (server.exitCode !== null || Date.now() > deadline)
-      throw new Error(`kanyan serve did not start:\n${readFileSync(path.join(ARTIFACTS, 'server-intake.log'), 'utf8').slice(-2000)}`);
-    await sleep(100);
-  }
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  server = await startServer('intake', USERS);
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await exited;
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 test('the clerk creates a case and issues its invite in the browser; the applicant goes live from that link; the owner sees it', async () => {
@@ -171,10 +83,7 @@ test('the clerk creates a case and issues its invite in the browser; the applica
   const clerk = await newPage(DESKTOP);
   await clerk.goto(`${base()}/`);
   await clerk.getByTestId('to-intake').click();
-  await clerk.getByTestId('login-user').fill('clerk1');
-  await clerk.getByTestId('login-password').fill(USERS.clerk1[2]);
-  await clerk.getByTestId('login-submit').click();
-  await clerk.waitForFunction(() => document.getElementById('who').textContent.trim() !== '');
+  await signIn(clerk, 'clerk1', USERS.clerk1.password);
   assert.match(clerk.url(), /\/intake\/$/);
 
   // a wrong owner is refused with a message, and nothing typed is lost
@@ -225,13 +134,13 @@ test('the clerk creates a case and issues its invite in the browser; the applica
 
   // the owner's desk plays it; the co-reviewer for fire sees the case too
   const owner = await staffPage('/review/#case=E2E-IN-1', 'rev1');
-  assert.ok(await videoPlaying(owner), "the owner's desk plays the applicant's video");
+  assert.ok(await videoPlays(owner), "the owner's desk plays the applicant's video");
   const fire = await newPage(DESKTOP);
   await fire.goto(`${base()}/`);
   const fireCases = await fire.evaluate(async ({ pw }) => {
     await fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'fire1', password: pw }) });
     return (await (await fetch('/api/cases')).json()).cases.map((c) => c.ref);
-  }, { pw: USERS.fire1[2] });
+  }, { pw: USERS.fire1.password });
   assert.deepEqual(fireCases, ['E2E-IN-1'], 'the co-reviewer named at intake has the case');
 
   // the clerk's page follows the state without a reload
@@ -278,7 +187,7 @@ test('an admin resets a password in the browser and the user signs in with the o
   const user = await newPage(DESKTOP);
   await user.goto(`${base()}/review/`);
   await user.getByTestId('login-user').fill('li');
-  await user.getByTestId('login-password').fill(USERS.li[2]);
+  await user.getByTestId('login-password').fill(USERS.li.password);
   await user.getByTestId('login-submit').click();
   await user.waitForFunction(() => document.getElementById('login-error').textContent.trim() !== '');
   assert.equal((await user.locator('#who').textContent()).trim(), '', 'the old password is refused');
@@ -300,7 +209,7 @@ test('an admin resets a password in the browser and the user signs in with the o
   await admin.getByTestId('confirm-yes').click();
   await admin.locator('tr[data-user="zhao"]', { hasText: /disabled/ }).waitFor();
   const login = await admin.evaluate(async (pw) => (await fetch('/api/login', { method: 'POST',
-    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'zhao', password: pw }) })).status, USERS.zhao[2]);
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'zhao', password: pw }) })).status, USERS.zhao.password);
   assert.equal(login, 403, 'a disabled account cannot sign in');
 
   // a case type with its items in both languages, through the items editor (reordered by button)

@@ -8,11 +8,11 @@ import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { freePort } from './lib/port.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KANYAN = path.join(ROOT, 'build', 'kanyan');
@@ -25,9 +25,6 @@ mkdirSync(ARTIFACTS, { recursive: true });
 for (const old of readdirSync(ARTIFACTS).filter((f) => f === 'server.log' || f.startsWith('failed-')))
   rmSync(path.join(ARTIFACTS, old), { force: true });
 
-const freePort = () => new Promise((resolve) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let dir, port, server, browser, deniedBrowser, serverDied = null;
@@ -388,7 +385,7 @@ test('a still from the checklist, then the auditor replays the case with its mar
   const beforeMark = Date.now();
   await item1.locator('button[data-result="pass"]').click();
   await owner.waitForFunction(() => document.querySelector('li[data-item="1"] button[data-result="pass"]')
-    ?.getAttribute('aria-pressed') === 'true', null, { timeout: 30000 });
+    ?.getAttribute('aria-pressed') === 'true', null, { timeout: PATIENCE });
   const markAt = (beforeMark + Date.now()) / 2;   // when the mark was made, on this test's clock
   await item1.locator('[data-testid="capture"]').click();
   const thumb = item1.locator('.thumbs img');

@@ -81,6 +81,18 @@ async function english(page) {
 
 async function check(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `translation-${name}.png`), fullPage: true });
+  // a browser's date picker speaks the browser's locale, not the page's language: none is used;
+  // a date field says its format in Chinese (lib/dateinput.js)
+  const dates = await page.evaluate(() => ({
+    native: [...document.querySelectorAll('input')].filter((i) => ['date', 'datetime-local', 'time', 'month', 'week'].includes(i.type))
+      .map((i) => i.id || i.name),
+    fields: [...document.querySelectorAll('input[data-date-field]')].map((i) => ({ id: i.id, placeholder: i.placeholder,
+      hint: document.getElementById(`${i.id}-hint`)?.textContent })) }));
+  assert.deepEqual(dates.native, [], `${name}: no date input of the browser's locale`);
+  if (name === 'audit') assert.equal(dates.fields.length, 2, 'the search\'s two days are date fields');
+  for (const f of dates.fields)
+    assert.ok(/^2026\/12\/31( 14:30)?$/.test(f.placeholder) && f.hint === `格式：${f.placeholder}`,
+      `${name}: the date field ${f.id} shows the zh-CN format: ${JSON.stringify(f)}`);
   const bad = await english(page);
   assert.deepEqual(bad, [], `${name} in zh-CN shows English or codes:\n${bad.map((b) => `  "${b.text}": ${b.why}`).join('\n')}`);
 }

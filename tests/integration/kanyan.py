@@ -6,6 +6,7 @@ import json
 import re
 import os
 import signal
+import random
 import socket
 import ssl
 import sqlite3
@@ -29,10 +30,22 @@ ICE_ADDRESS = "10.77.0.1"             # the namespace's veth (tests/netns.sh)
 SLACK = float(os.environ.get("KANYAN_TEST_SLACK") or 3)
 
 
+# tests/netns.sh reserves these for the servers the tests start: the kernel gives none of them to
+# an outgoing connection or a bind to port 0, so one found free here is still free when the server
+# binds it. (A port from bind(0) was not: a client's connection could take it in between, and the
+# server then could not listen.)
+TEST_PORTS = (51000, 61000)
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    while True:
+        port = random.randrange(*TEST_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 # Every secret the tests handled (passwords, session cookies, invite tokens) and every server

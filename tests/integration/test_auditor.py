@@ -65,7 +65,7 @@ class AuditorTest(unittest.TestCase):
             self.assertIn("audit.json", names)
             self.assertEqual(sorted(f["kind"] for f in manifest["files"]),
                              ["audit", "audit-links", "case", "recording", "report", "report", "still"])
-            self.assertIn(b"Inspection report", members["report.html"])
+            self.assertIn("踏勘报告".encode(), members["report.html"])   # in the bureau's language (zh-CN by default)
             items = json.loads(members["case.json"])["items"]
             self.assertEqual([i["department"] for i in items][3:5], ["fire", "fire"], "whose items they were")
             # on "another machine": a fresh directory, no database, no server

@@ -57,9 +57,10 @@ class AuthorizationMatrixTest(unittest.TestCase):
         status, _, text = self.server.request(method, path, data, headers)
         return status, (json.loads(text) if text and text[:1] in b"{[" else None)
 
-    def ws_join(self, who, role):
+    def ws_join(self, who, role, keep=False):
         headers = ["Cookie: " + self.server.login(who)] if who in STAFF else []
         ws = websocket.create_connection(self.server.ws_url, timeout=30, header=headers)
+        kept = False
         try:
             msg = {"type": "join", "case": "AZ-1", "role": role}
             if who in ("applicant", "other-applicant"):
@@ -69,10 +70,38 @@ class AuthorizationMatrixTest(unittest.TestCase):
             ws.send(json.dumps(msg))
             reply = json.loads(ws.recv())
             if reply["type"] == "joined":
+                if keep:   # the caller goes on talking on it (self.kept) and closes it
+                    self.kept, kept = ws, True
+                    return True
                 ws.send(json.dumps({"type": "leave"}))
                 return True
             self.assertIn(reply.get("code"), ("unauthenticated", "forbidden", "bad_token"), reply)
             return False
+        finally:
+            if not kept:
+                ws.close()
+
+    def ws_message(self, who, msg):
+        """Joins AZ-1 (an applicant as applicant, anyone else as reviewer), sends msg: allowed unless
+        the join or the message is refused for who it is (a refusal for the room's state, such as
+        applicant_absent or not_found, still means the message was the sender's to send)."""
+        role = "applicant" if who in ("applicant", "other-applicant") else "reviewer"
+        headers = ["Cookie: " + self.server.login(who)] if who in STAFF else []
+        ws = websocket.create_connection(self.server.ws_url, timeout=30, header=headers)
+        try:
+            join = {"type": "join", "case": "AZ-1", "role": role}
+            if role == "applicant":
+                join["token"] = (self.case if who == "applicant" else self.other)["token"]
+            ws.send(json.dumps(join))
+            if json.loads(ws.recv())["type"] != "joined":
+                return False
+            ws.send(json.dumps({**msg, "id": "matrix"}))
+            while True:
+                reply = json.loads(ws.recv())
+                if reply["type"] == "error" and reply.get("id") == "matrix":
+                    break
+            ws.send(json.dumps({"type": "leave"}))
+            return reply["code"] not in ("wrong_role", "forbidden", "unauthenticated", "bad_token")
         finally:
             ws.close()
 
@@ -107,6 +136,34 @@ class AuthorizationMatrixTest(unittest.TestCase):
 
     def act_ws_join_applicant(self, who):
         return self.ws_join(who, "applicant")
+
+    # the waiting room's `admit` (docs/protocol.md): sent on a connection joined to AZ-1 in the
+    # identity's own role; "allowed" = past authorization (nobody waits: nobody_waiting)
+    def act_ws_admit(self, who):
+        headers = ["Cookie: " + self.server.login(who)] if who in STAFF else []
+        ws = websocket.create_connection(self.server.ws_url, timeout=30, header=headers)
+        try:
+            join = {"type": "join", "case": "AZ-1", "role": "reviewer"}
+            if who in ("applicant", "other-applicant"):
+                join = {"type": "join", "case": "AZ-1", "role": "applicant", "wait": True,
+                        "token": (self.case if who == "applicant" else self.other)["token"]}
+            ws.send(json.dumps(join))
+            ws.send(json.dumps({"type": "admit", "case": "AZ-1", "id": "admit"}))
+            ws.send(json.dumps({"type": "ping", "id": "done"}))
+            refused = None
+            while True:
+                msg = json.loads(ws.recv())
+                if msg["type"] == "error" and msg.get("id") == "admit":
+                    refused = msg["code"]
+                if msg["type"] == "pong":
+                    break
+            if refused in ("unauthenticated", "forbidden", "wrong_role", "not_joined"):
+                return False
+            self.assertIn(refused, (None, "nobody_waiting"))
+            ws.send(json.dumps({"type": "leave"}))
+            return True
+        finally:
+            ws.close()
 
     def act_whip_publish(self, who):
         headers = dict(self.headers(who), **{"Content-Type": "application/sdp"})
@@ -144,6 +201,35 @@ class AuthorizationMatrixTest(unittest.TestCase):
 
     def act_geo(self, who):
         return self.rest(who, "POST", "/api/invite/geo?case=AZ-1", {"lat": 1, "lon": 1, "accuracy": 5})[0] not in DENIED
+
+    # photos (issue 18): asking follows the still's item rule; the upload takes the invite alone
+    # ("allowed": past the invite check, then refused for want of a request — 404, never 401/403)
+    def act_photo_request(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/photo-requests", {"item": 1})[0] not in DENIED
+
+    def act_photo_request_fire_item(self, who):
+        return self.rest(who, "POST", "/api/cases/AZ-1/photo-requests", {"item": 4})[0] not in DENIED
+
+    def act_photo_upload(self, who):
+        headers = dict(self.headers(who), **{"Content-Type": "image/jpeg"})
+        status, _, _ = self.server.request("POST", "/api/invite/photos?case=AZ-1&request=1&key=x", b"\xff\xd8\xff",
+                                           headers)
+        return status not in DENIED
+
+    def act_ws_send_photo_request(self, who):   # server → applicant only: no client may send it
+        role = "applicant" if who in ("applicant", "other-applicant") else "reviewer"
+        if not self.ws_join(who, role, keep=True):
+            return False
+        ws = self.kept
+        try:
+            ws.send(json.dumps({"type": "photo_request", "id": 1, "item": 1, "key": "x"}))
+            for _ in range(40):
+                reply = json.loads(ws.recv())
+                if reply["type"] == "error":
+                    return reply.get("code") != "unknown_type"
+            return True
+        finally:
+            ws.close()
 
     def act_timeline(self, who):
         return self.rest(who, "GET", "/api/cases/AZ-1/timeline")[0] not in DENIED
@@ -254,6 +340,15 @@ class AuthorizationMatrixTest(unittest.TestCase):
         finally:
             conn.close()
 
+    def act_acknowledge(self, who):   # the applicant is let in (409 no_notice, or 201): others are not
+        return self.rest(who, "POST", "/api/invite/acknowledge?case=AZ-1",
+                         {"name": "authz", "strokes": [[[0.1, 0.1], [0.2, 0.2]]]})[0] not in DENIED
+    def act_ws_camera(self, who):   # no applicant page: a reviewer's command gets applicant_absent
+        return self.ws_message(who, {"type": "camera", "action": "point", "x": 0.5, "y": 0.5})
+
+    def act_ws_camera_result(self, who):   # no such command: the applicant's answer gets not_found
+        return self.ws_message(who, {"type": "camera_result", "request": "c1", "ok": True})
+
     def act_revoke_invites(self, who):   # last: it ends the applicant's token
         return self.rest(who, "POST", "/api/cases/AZ-1/revoke-invites", {})[0] not in DENIED
 
@@ -268,6 +363,7 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("WS join AZ-1 as reviewer", act_ws_join_reviewer, {"owner", "co-reviewer", "lead"}),
         ("WS join AZ-1 as applicant", act_ws_join_applicant, {"applicant"}),
         ("WHIP POST /whip/AZ-1", act_whip_publish, {"applicant"}),
+        ("WS admit AZ-1's waiting applicant", act_ws_admit, {"owner", "co-reviewer", "lead"}),
         ("POST /api/cases/AZ-1/marks (fire item)", act_mark, {"co-reviewer"}),
         ("POST /api/cases/AZ-1/marks (owner's item)", act_mark_owners_item, {"owner", "lead"}),
         ("GET /api/cases/AZ-1/marks", act_read_marks, {"owner", "co-reviewer", "lead", "auditor", "clerk", "admin"}),
@@ -277,6 +373,10 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("POST /api/cases/AZ-1/stills (fire item)", act_capture_still_fire_item, {"co-reviewer"}),
         ("POST /api/cases/AZ-1/annotations", act_annotate, {"owner", "co-reviewer", "lead"}),
         ("POST /api/invite/geo?case=AZ-1", act_geo, {"applicant"}),
+        ("POST /api/cases/AZ-1/photo-requests (owner's item)", act_photo_request, {"owner", "lead"}),
+        ("POST /api/cases/AZ-1/photo-requests (fire item)", act_photo_request_fire_item, {"co-reviewer"}),
+        ("POST /api/invite/photos?case=AZ-1", act_photo_upload, {"applicant"}),
+        ("WS photo_request sent by a client", act_ws_send_photo_request, set()),
         ("GET /api/cases/AZ-1/timeline", act_timeline, {"lead", "auditor"}),
         ("GET /api/cases/AZ-1/integrity", act_integrity, {"lead", "auditor"}),
         ("GET /api/search?ref=AZ-1 (finds it)", act_search_finds_case, {"owner", "co-reviewer", "lead", "auditor", "clerk", "admin"}),
@@ -303,6 +403,9 @@ class AuthorizationMatrixTest(unittest.TestCase):
         ("POST /api/cases/AZ-1/slots/{id}/move", act_move_slot, {"owner", "lead", "clerk", "admin"}),
         ("POST /api/cases/AZ-1/slots/{id}/cancel", act_staff_cancel_slot, {"owner", "lead", "clerk", "admin"}),
         ("GET /i/{AZ-1's short code}", act_short_link, set(IDENTITIES)),
+        ("POST /api/invite/acknowledge?case=AZ-1", act_acknowledge, {"applicant"}),
+        ("WS camera on AZ-1 (steer the phone)", act_ws_camera, {"owner", "co-reviewer", "lead"}),
+        ("WS camera_result on AZ-1", act_ws_camera_result, {"applicant"}),
         ("POST /api/cases/AZ-1/revoke-invites", act_revoke_invites, {"owner", "lead", "clerk", "admin"}),
     ]
 

@@ -182,12 +182,43 @@ class BundleTest(unittest.TestCase):
                 c = json.loads(d)
                 c["status"] = "approved"
                 return json.dumps(c).encode()
-            if n == "report.html":
-                return d.replace(b"rectification_required", b"approved")
+            if n == "report.html":   # in the bureau's language (zh-CN): 需补正 → 准予
+                return d.replace("需补正".encode(), "准予".encode())
             return d
-        self.assertIn(b"rectification_required", self.members["report.html"])
+        self.assertIn("需补正".encode(), self.members["report.html"])
         self.assertFails(self.forged(approved), "case.json", "signed manifest")
         self.assertFails(self.forged(lambda n, d: approved(n, d) if n == "report.html" else d), "report.html")
+
+    def test_report_html_in_the_bureaus_language(self):
+        """report.html is written in [bureau] language, like report.pdf: a zh-CN bureau's has none
+        of the English report's words and no stored code; an English bureau's has them, in words."""
+        english = ["Inspection report", "Applicant", "Site", "Owner", "Status", "Accepted", "Deadline", "Required items",
+                   "Decisions", "Recordings and stills", "not marked", "check it with", "by owner", "final"]
+        codes = ["rectification_required", "rectify", "awaiting_countersign", "not_shown", "inspecting"]
+        zh = self.members["report.html"].decode()
+        self.assertIn('<html lang="zh-CN">', zh)
+        for word in english + codes:
+            self.assertNotIn(word, zh, f"the zh-CN report.html shows {word!r}")
+        for word in ["踏勘报告", "申请人", "要件", "未核查", "评审结论", "需补正", "补正", "最终", "录像与取证截图", "签名"]:
+            self.assertIn(word, zh)
+        self.assertIn(self.pubkey, zh)
+        # the same case exported by an English bureau (its settings file says so)
+        conf = os.path.join(self.work, "en.conf")
+        with open(conf, "w") as f:
+            f.write("[media]\nroom_linger_s=1\n[bureau]\nlanguage=en\n")
+        args = self.server.common_args()
+        args[args.index("--config") + 1] = conf
+        out_path = os.path.join(self.work, "BU-1-en.zip")
+        out = subprocess.run([KANYAN, "case", "export", "--ref", "BU-1", "--out", out_path] + args,
+                             capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        with zipfile.ZipFile(out_path) as z:
+            en = z.read("report.html").decode()
+        self.assertIn('<html lang="en">', en)
+        for word in english + ["rectification required", "rectify", self.pubkey]:
+            self.assertIn(word, en)
+        for word in codes[:1] + ["踏勘报告", "要件", "需补正"]:
+            self.assertNotIn(word, en, f"the English report.html shows {word!r}")
 
     def test_forged_manifest_and_unlisted_files(self):
         # the manifest edited to match a changed case.json: its signature no longer verifies

@@ -4,8 +4,10 @@ import http.client
 import json
 import unittest
 
+import signal
 import subprocess
 
+import kanyan
 from kanyan import KANYAN, Server, wait_until
 
 
@@ -99,6 +101,19 @@ class HardeningTest(unittest.TestCase):
             self.assertNotIn(password, log)
         for cookie in self.server.cookies.values():
             self.assertNotIn(cookie.split("=", 1)[1], log)
+
+    def test_a_fatal_signal_leaves_its_backtrace_in_the_log(self):
+        """A server that dies of a segfault says so in its log, with a backtrace naming its
+        own functions (src/app/crash.c), and still dies of that signal (a service manager's
+        restart policy and a test's exit check see what they saw before)."""
+        s = self.server
+        kanyan.SERVER_LOGS.remove(s.log_path)   # this death is wanted: the run's crash check skips it
+        s.proc.send_signal(signal.SIGSEGV)
+        self.assertEqual(s.proc.wait(timeout=60), -signal.SIGSEGV, "it dies of the signal it got")
+        log = s.log_text()
+        self.assertIn("kanyan: fatal signal SIGSEGV", log)
+        frames = log[log.index("kanyan: fatal signal"):].splitlines()[1:]
+        self.assertTrue(any("build/kanyan(" in f and "+0x" in f for f in frames), "\n".join(frames[:20]))
 
 
 if __name__ == "__main__":

@@ -71,13 +71,14 @@ class RelayTest(LiveTest):
     def test_reviewer_talk_back_reaches_applicant(self):
         listener = self.server.reviewer(self.case, 120, "listener")
         pub = self.server.aiortc_publisher(self.case, 120)
-        self.assertTrue(wait_until(lambda: len(pub.events("stats")) >= 4
-                                   and pub.events("stats")[-1]["audio_frames_received"] > 50, 60), pub.lines[-3:])
-        quiet = pub.events("stats")[-1]["audio_rms"]
+        self.assertTrue(wait_until(lambda: len(pub.events("stats")) >= 4, 60), pub.lines[-3:])
+        quiet = pub.events("stats")[-1]
         heard = len(pub.events("stats"))
         talker = self.server.reviewer(self.case, 90, "talker", ["--talk"])
-        # the mix is always sent: silence while nobody talks, the talker's tone once they do
-        self.assertLess(quiet, 50, "silence while no reviewer talks")
+        # no reviewer's microphone yet: nothing is mixed, encoded or sent (issue 17: the idle
+        # talk-back chain cost ~14 % of the server's CPU); the talker's tone once they talk
+        self.assertEqual(quiet["audio_frames_received"], 0, "nothing sent while no reviewer talks")
+        self.assertLess(quiet["audio_rms"], 50, "silence while no reviewer talks")
         self.assertTrue(wait_until(lambda: max((st["audio_rms"] for st in pub.events("stats")[heard:]), default=0) > 500, 60),
                         f"the talking reviewer's tone reaches the applicant: {pub.lines[-3:]}")
         self.assertTrue(wait_until(lambda: pub.events("stats")[-1]["audio_frames_received"] > 300, 60), pub.lines[-2:])
@@ -125,10 +126,16 @@ class RecordingTest(LiveTest):
     # packets were held, that wait, up to 3 s, was lost from every segment.)
     START_SLACK = 1.5
 
-    def assert_recorded_length(self, duration, published):
-        print(f"recorded {duration:.2f} s of a {published:.2f} s publish", file=sys.stderr)
+    def assert_recorded_length(self, duration, published, pub):
+        """published: the wall-clock time from connected to the publisher's exit. What it sent
+        can be less: a publisher starved of CPU (a busy machine) sends fewer frames than its
+        wall-clock time would hold, and the archive can only hold what was sent."""
+        stopped = pub.events("stopped")
+        self.assertTrue(stopped, pub.lines)
+        sent = stopped[-1]["frames_sent"] / 30.0
+        print(f"recorded {duration:.2f} s of a {published:.2f} s publish ({sent:.2f} s of video sent)", file=sys.stderr)
         self.assertLessEqual(duration, published + 1.0, "no longer than the publish")
-        self.assertGreaterEqual(duration, published - self.START_SLACK, "the publish less its first keyframe")
+        self.assertGreaterEqual(duration, min(published, sent) - self.START_SLACK, "the publish less its first keyframe")
 
     def test_recording_has_video_audio_and_duration(self):
         pub = self.server.aiortc_publisher(self.case, 10)
@@ -145,7 +152,7 @@ class RecordingTest(LiveTest):
         self.assertEqual(kinds.count("video"), 1)
         self.assertGreaterEqual(kinds.count("audio"), 1)
         self.assertEqual([s["codec_name"] for s in info["streams"] if s["codec_type"] == "video"], ["vp8"])
-        self.assert_recorded_length(float(info["format"]["duration"]), published)
+        self.assert_recorded_length(float(info["format"]["duration"]), published, pub)
         self.assertTrue(first_video_frame_is_keyframe(files[0]))
         with self.server.db() as db:
             rows = db.execute("SELECT video_codec, audio_codec, state, archive_state, archive_path, archive_sha256 "
@@ -176,7 +183,7 @@ class RecordingTest(LiveTest):
         self.assertTrue(mp4_index_at_front(path), "moov before mdat")
         info = ffprobe(path)
         self.assertEqual(sorted(s["codec_name"] for s in info["streams"])[:2], ["h264", "opus"])
-        self.assert_recorded_length(float(info["format"]["duration"]), published)
+        self.assert_recorded_length(float(info["format"]["duration"]), published, pub)
         self.assertTrue(first_video_frame_is_keyframe(path))
 
     def test_kill9_leaves_a_readable_recording(self):

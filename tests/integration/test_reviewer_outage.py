@@ -17,6 +17,10 @@ def frames(peer):
     return (peer.last("frames") or {}).get("frames", 0)
 
 
+def sent(pub):
+    return (pub.last("frames_sent") or {}).get("frames_sent", 0)
+
+
 @unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
 class ReviewerOutageTest(unittest.TestCase):
     def setUp(self):
@@ -32,22 +36,26 @@ class ReviewerOutageTest(unittest.TestCase):
         a = self.server.reviewer(self.case, duration, "A")
         b = self.server.reviewer(self.case, duration, "B")
         self.assertTrue(wait_until(lambda: frames(a) > 60 and frames(b) > 60, 60), (a.lines[-2:], b.lines[-2:]))
-        # B's pace before: frames per second over a few seconds
-        b0, t0 = frames(b), time.time()
-        wait_until(lambda: time.time() - t0 >= 3, 3 / SLACK + 1)
-        pace_before = (frames(b) - b0) / (time.time() - t0)
+        # B's pace before, as a share of the frames the publisher sent meanwhile (on a busy
+        # machine the publisher itself may send fewer than 30 a second: B is held to what came)
+        b0, p0, t0 = frames(b), sent(pub), time.time()
+        wait_until(lambda: time.time() - t0 >= 3 and sent(pub) > p0, 3 / SLACK + 10)
+        share_before = (frames(b) - b0) / max(1, sent(pub) - p0)
 
         a.proc.send_signal(signal.SIGSTOP)   # A's side goes silent
         try:
-            a_frozen, b_start, down_at = frames(a), frames(b), time.time()
+            a_frozen, b_start, p_start, down_at = frames(a), frames(b), sent(pub), time.time()
             wait_until(lambda: time.time() - down_at >= OUTAGE_S, OUTAGE_S / SLACK + 1)
-            pace_during = (frames(b) - b_start) / (time.time() - down_at)
-            published = [l for l in pub.lines if l.get("event") == "stats"]
+            share_during = (frames(b) - b_start) / max(1, sent(pub) - p_start)
+            # its stats from its first connection on (on a busy machine the first may come earlier)
+            lines = pub.lines[:]
+            first = next(i for i, l in enumerate(lines) if l.get("event") == "connected")
+            published = [l for l in lines[first:] if l.get("event") == "stats"]
         finally:
             a.proc.send_signal(signal.SIGCONT)
-        print(f"\nreviewer B decoded {pace_before:.1f} frames/s before, {pace_during:.1f} during A's outage",
+        print(f"\nreviewer B decoded {share_before:.2f} of the frames sent before, {share_during:.2f} during A's outage",
               flush=True)
-        self.assertGreater(pace_during, 0.5 * pace_before, "the other reviewer kept its pace")
+        self.assertGreater(share_during, 0.5 * share_before, "the other reviewer kept its pace")
         self.assertEqual(pub.events("error"), [], pub.lines[-3:])
         self.assertEqual([l for l in published if l.get("connectionState") not in (None, "connected")], [],
                          "the applicant's connection never dropped")

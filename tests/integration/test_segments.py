@@ -65,14 +65,20 @@ class SegmentTest(unittest.TestCase):
         case = self.server.add_case("JOIN-LEAVE")
         pub = self.server.chromium_publisher(case, 180, codec="vp8")
         self.assertTrue(wait_until(lambda: pub.events("connected"), 60), pub.lines[-3:])
-        # two reviewers, each joining and leaving three times while the phone publishes
+        # two reviewers, each joining and leaving three times while the phone publishes: each
+        # leaves once it has decoded frames (SIGUSR1; the 60 s are only the bound of a slow machine)
+        def has_frames(peer):
+            return (peer.last("frames") or {}).get("frames", 0) > 0
+
         for round_ in range(3):
-            a = self.server.reviewer(case, 25, name=f"A{round_}")
-            self.assertTrue(wait_until(lambda: (a.last("frames") or {}).get("frames", 0) > 0, 30), a.lines[-3:])
-            b = self.server.reviewer(case, 15, name=f"B{round_}")
-            self.assertEqual(a.wait(60), 0, a.lines[-3:])
-            self.assertEqual(b.wait(60), 0, b.lines[-3:])
-            self.assertGreater((a.last("frames") or {}).get("frames", 0), 0, a.lines[-3:])
+            a = self.server.reviewer(case, 60, name=f"A{round_}")
+            self.assertTrue(wait_until(lambda: has_frames(a), 30), a.lines[-3:])
+            b = self.server.reviewer(case, 60, name=f"B{round_}")
+            self.assertTrue(wait_until(lambda: has_frames(b), 30), b.lines[-3:])
+            for peer in (b, a):
+                peer.proc.send_signal(signal.SIGUSR1)
+                self.assertEqual(peer.wait(60), 0, peer.lines[-3:])
+            self.assertTrue(has_frames(a) and has_frames(b), (a.lines[-3:], b.lines[-3:]))
         # the rounds are over: the phone leaves (its 180 s are only the bound of a slow machine)
         pub.proc.send_signal(signal.SIGUSR1)
         self.assertEqual(pub.wait(60), 0, pub.lines[-3:])

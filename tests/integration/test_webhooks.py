@@ -22,7 +22,8 @@ from kanyan import KANYAN, Server, ffmpeg_duration, wait_until
 SECRET = "receiver-secret-0123456789"
 EVENT_ACTIONS = ("case.created", "case.assigned", "case.status", "case.reopened", "participant.joined",
                  "participant.left", "inspection.started", "inspection.ended", "recording.started", "recording.ended", "mark", "still.captured", "decision",
-                 "decision.countersigned", "decision.returned", "notice.issued", "recording.archived", "media.purged")
+                 "decision.countersigned", "decision.returned", "notice.issued", "recording.archived", "media.purged",
+                 "photo.captured")
 
 
 def verify(secret, headers, body, now=None, tolerance_s=300):

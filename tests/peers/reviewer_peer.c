@@ -24,10 +24,12 @@
  * Opus sine tone on the audio transceiver so the answer is sendrecv for audio;
  * --verbose logs every signaling message on stderr.
  * --ports MIN-MAX keeps its ICE (UDP) ports in that range, so a test's firewall can tell it apart.
- * Exits 0 after --duration seconds, 1 if the WebSocket cannot be opened,
+ * Exits 0 after --duration seconds (a bound), or at once on SIGUSR1 (a test that saw what it
+ * waited for ends the reviewer then), 1 if the WebSocket cannot be opened,
  * 2 on a usage error. UPnP is turned off in libnice; no STUN server is used.
  */
 #include "reviewer_client.h"   /* the signaling and peer connections, shared with the bench */
+#include <glib-unix.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +326,15 @@ static gboolean on_tick(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* main loop: SIGUSR1, "leave now": the last stats line, then the same exit as at the end */
+static gboolean on_leave_now(gpointer data)
+{
+    (void)data;
+    app.duration = 0;
+    on_tick(NULL);
+    return G_SOURCE_REMOVE;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: reviewer-peer --url ws://HOST:PORT/ws --case REF [--name N]"
@@ -373,6 +384,7 @@ int main(int argc, char **argv)
     }
     app.start_us = g_get_monotonic_time();
     g_timeout_add(1000, on_tick, NULL);
+    g_unix_signal_add(SIGUSR1, on_leave_now, NULL);
     g_main_loop_run(app.loop);
 
     reviewer_client_leave(app.client, TRUE);

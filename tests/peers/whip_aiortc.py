@@ -342,6 +342,9 @@ async def run(args):
                      audio_rms=round(max(pub.audio_levels, default=0.0), 1),
                      connectionState=pub.pc.connectionState)
             await asyncio.sleep(0.1)
+        # what was sent, in media time: a publisher starved of CPU sends fewer frames than
+        # its wall-clock time would hold (aiortc stamps frames by count, 30 a second)
+        emit(event="stopped", frames_sent=pub.frames_sent)
         await pub.unpublish()
         return 0
     except HttpError as e:

@@ -313,13 +313,15 @@ test_bureau (void)
   g_assert_nonnull (local);
   g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (local);
   g_assert_nonnull (tz);   /* a name a page's Intl and the PDF both take */
-  g_autofree gchar *path = write_conf ("[bureau]\ntimezone=Asia/Shanghai\nlanguage=en\n");
+  g_assert_false (defaults->waiting_room_always);   /* a booked case's page waits, by default */
+  g_autofree gchar *path = write_conf ("[bureau]\ntimezone=Asia/Shanghai\nlanguage=en\nwaiting_room = always\n");
   g_autoptr (KanyanConfig) cfg = config_new_defaults ();
   g_assert_true (config_load_file (cfg, path, NULL));
   g_assert_cmpstr (config_timezone (cfg), ==, "Asia/Shanghai");
   g_assert_cmpstr (cfg->language, ==, "en");
+  g_assert_true (cfg->waiting_room_always);
   g_unlink (path);
-  const gchar *bad[] = { "[bureau]\ntimezone=Mars/Olympus\n", "[bureau]\nlanguage=fr\n" };
+  const gchar *bad[] = { "[bureau]\ntimezone=Mars/Olympus\n", "[bureau]\nlanguage=fr\n", "[bureau]\nwaiting_room=sometimes\n" };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autofree gchar *p = write_conf (bad[i]);
     g_autoptr (KanyanConfig) c = config_new_defaults ();

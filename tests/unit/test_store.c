@@ -130,6 +130,12 @@ fuel_departments (sqlite3 *db)
 
 /* migration 9 (items of other departments): seeded on a new database, and brought to one
  * made before it, where the demo's fire items move to the fire department */
+/* what migration 17 (photos) adds, taken away so that it applies again */
+#define UNDO_17 "DROP TABLE photo_requests; ALTER TABLE stills DROP COLUMN source; ALTER TABLE stills DROP COLUMN request_id;" \
+                "ALTER TABLE stills DROP COLUMN width; ALTER TABLE stills DROP COLUMN height;" \
+                "ALTER TABLE stills DROP COLUMN geo_lat; ALTER TABLE stills DROP COLUMN geo_lon;" \
+                "ALTER TABLE stills DROP COLUMN geo_accuracy_m;"
+
 static void
 test_item_departments (Fixture *f, gconstpointer data)
 {
@@ -145,6 +151,8 @@ test_item_departments (Fixture *f, gconstpointer data)
   exec (f->db, "DROP TABLE watch_tokens;");   /* 14 */
   /* 15 rebuilds users from whatever it finds: nothing to undo */
   exec (f->db, "DROP TABLE slots; DROP TABLE invite_codes;");   /* 16 (booking) */
+  exec (f->db, "DROP TABLE acknowledgements;");   /* 18 (the applicant's signature) */
+  exec (f->db, UNDO_17);
   exec (f->db, "PRAGMA user_version = 8");
   db_close (f->db);
   g_autoptr (GError) error = NULL;
@@ -176,6 +184,8 @@ test_clerk_role (Fixture *f, gconstpointer data)
   exec (f->db, "UPDATE cases SET owner_id = 7 WHERE ref = 'C-15'; INSERT INTO case_reviewers VALUES ((SELECT id FROM cases), 9);");
   g_assert_false (db_exec (f->db, "INSERT INTO users (username, password_hash, role, created_at) VALUES ('x', 'h', 'clerk', 1)", NULL));
   exec (f->db, "DROP TABLE slots; DROP TABLE invite_codes;");   /* 16 (booking) made again */
+  exec (f->db, "DROP TABLE acknowledgements;");   /* 18 made again */
+  exec (f->db, UNDO_17);   /* 17 (photos) made again */
   exec (f->db, "PRAGMA user_version = 14");
   db_close (f->db);
   f->db = db_open (f->path, &error);

@@ -4,6 +4,9 @@ import { t, applyTranslations, installLanguageSwitch, fmtDateTime, fmtNumber, se
 import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
 import { preflight } from './preflight.js';
+import { installPhoto, photoRequested, render as renderPhoto } from './photo.js';
+import { PhoneCamera } from './camera_control.js';
+import { WaitingRoom } from './waiting.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
@@ -16,6 +19,10 @@ let joined = null;    // the server's last `joined` message: carries this connec
 let check = null;     // the pre-flight check's result (preflight.js)
 let mediaTimer = null; // no media REACH_WAIT_MS after the first offer of an attempt: the applicant is told what to try
 const REACH_WAIT_MS = 15000;
+// the reviewer's hands on this camera (camera_control.js): its commands, what it can do
+const camera = new PhoneCamera({ preview: $('preview'), getStream: () => stream, getPc: () => pc,
+  send: (msg) => signal && signal.send(msg) });
+const waiting = new WaitingRoom({ stream: () => stream, setState });   // no offer until a reviewer admits (waiting.js)
 
 function showError(key) {
   $('error').textContent = t(key);
@@ -50,13 +57,26 @@ function showOutcome(status) {
   $('outcome').classList.remove('hidden');
 }
 
-// the case was decided while this page was away (a reconnection was refused): ask which way
+// the closed case's answer to signature.js (issue 18): a countersigned rejection's notice is still
+// acknowledged with this invite — the answer then carries ack_notice/acknowledgement, and the form
+// (or who signed) shows under the outcome; any other closed answer hides it
+function offerAcknowledgement(closed) {
+  // a rejection: its reason above the form, so the applicant knows what they sign for
+  const decision = closed && closed.ack_decision;
+  const reason = decision && decision.kind === 'reject' ? decision.reason : '';
+  $('outcome-reason-text').textContent = reason;
+  $('outcome-reason').classList.toggle('hidden', !reason);
+  document.dispatchEvent(new CustomEvent('kanyan:invite', { detail: closed && closed.ack_notice ? closed : null }));
+}
+
+// the case was decided while this page was away (a reconnection was refused), or just now (the
+// server's bye): ask which way, and whether its notice is to be acknowledged
 async function closedWhileAway() {
   showOutcome(null);
   const resp = await fetch(`/api/invite?case=${encodeURIComponent(caseRef)}`, { headers: { Authorization: `Bearer ${token}` } })
     .catch(() => null);
   const body = resp ? await resp.json().catch(() => null) : null;
-  if (body && body.code === 'case_closed' && body.status) showOutcome(body.status);
+  if (body && body.code === 'case_closed' && body.status) { showOutcome(body.status); offerAcknowledgement(body); }
 }
 
 function setState(next) {
@@ -80,6 +100,8 @@ function renderCase() {
 }
 
 function renderNotice() {
+  // the invite as fetched, for the page's other modules (signature.js: the notice's acknowledgement)
+  document.dispatchEvent(new CustomEvent('kanyan:invite', { detail: invite }));
   const n = invite && invite.notice;
   if (!n) return;
   const zh = document.documentElement.lang === 'zh-CN';
@@ -133,7 +155,7 @@ async function loadInvite() {
   const resp = await fetch(`/api/invite?case=${encodeURIComponent(caseRef)}`, { headers: { Authorization: `Bearer ${token}` } });
   if (!resp.ok) {
     const body = await resp.json().catch(() => null);
-    if (body && body.code === 'case_closed') return showOutcome(body.status);
+    if (body && body.code === 'case_closed') { showOutcome(body.status); return offerAcknowledgement(body); }
     return showError('err.link');
   }
   invite = await resp.json();
@@ -199,6 +221,7 @@ function teardown() {
 
 function end(key) {
   ended = true;
+  waiting.leave();
   teardown();
   stopCamera();
   setState('ended');
@@ -206,16 +229,22 @@ function end(key) {
 }
 
 async function onMessage(msg) {
+  camera.onMessage(msg);
   if (msg.type === 'joined') {
     joined = msg;
     if (msg.challenge) {
       $('challenge').textContent = msg.challenge;
       $('challenge-box').classList.remove('hidden');
     }
-    await negotiate();
+    if (!waiting.onJoined(msg)) await negotiate();
     sendLocation();
+    camera.announce();
+  } else if (msg.type === 'admitted') {
+    if (waiting.onAdmitted(msg) && !pc) { await negotiate(); camera.announce(); }
   } else if (msg.type === 'reach') {
     if (state !== 'live') showReachHelp();
+  } else if (msg.type === 'photo_request') {
+    photoRequested(msg);   // photo.js: the reviewer asks for a photograph of an item
   } else if (msg.type === 'challenge_seen') {
     $('challenge-box').classList.add('hidden');
   } else if (msg.type === 'decision') {
@@ -227,7 +256,7 @@ async function onMessage(msg) {
   } else if (msg.type === 'ice' && pc && msg.candidate) {
     await pc.addIceCandidate({ candidate: msg.candidate, sdpMLineIndex: msg.sdpMLineIndex }).catch(() => {});
   } else if (msg.type === 'bye') {
-    if (msg.reason === 'case_closed') showOutcome(outcome);
+    if (msg.reason === 'case_closed') closedWhileAway();   // the outcome at once; then its notice to sign
     else if (msg.reason === 'invite_revoked') end('err.revoked');
     else end();
   } else if (msg.type === 'error') {
@@ -270,14 +299,14 @@ function connect() {
   if (ended) return;
   if (state !== 'reconnecting') setState('connecting');
   signal = openSignal(onMessage, scheduleReconnect);
-  signal.opened.then(() => signal && signal.send({ type: 'join', case: caseRef, role: 'applicant', token }))
+  signal.opened.then(() => signal && signal.send({ type: 'join', case: caseRef, role: 'applicant', token, ...waiting.joinFields() }))
     .catch(scheduleReconnect);
 }
 
 async function start() {
   if (!window.RTCPeerConnection || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return showError('err.unsupported');
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: facing, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: true });
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: facing, width: { ideal: 1280 }, height: { ideal: 720 }, zoom: true }, audio: true });
   } catch (err) {
     return showError(err.name === 'NotAllowedError' ? 'err.denied' : err.name === 'NotFoundError' ? 'err.nocamera' : 'err.unsupported');
   }
@@ -376,16 +405,11 @@ async function setAudioFirst(on) {
   if (signal) signal.send({ type: 'link_mode', mode: on ? 'audio_first' : 'full' });
 }
 
+// the other camera, as the reviewer's command does it (camera_control.js: replaceTrack, no
+// renegotiation); the reviewers hear what the new one can do
 async function switchCamera() {
-  facing = facing === 'environment' ? 'user' : 'environment';
-  const fresh = await navigator.mediaDevices.getUserMedia({ video: { facingMode: facing } }).catch(() => null);
-  if (!fresh) return;
-  const track = fresh.getVideoTracks()[0];
-  const old = stream.getVideoTracks()[0];
-  stream.removeTrack(old); old.stop(); stream.addTrack(track);
-  const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video');
-  if (sender) await sender.replaceTrack(track);
-  $('preview').srcObject = stream;
+  const outcome = await camera.switchTo(camera.facing === 'environment' ? 'user' : 'environment');
+  if (outcome.ok) camera.announce();
 }
 
 function toggleMute() {
@@ -405,7 +429,7 @@ async function toggleTorch() {
 
 applyTranslations();
 installLanguageSwitch($('lang'), () => {
-  renderCase(); renderNotice(); setState(state); renderCheck();
+  renderCase(); renderNotice(); setState(state); renderCheck(); renderPhoto(); waiting.render();
   if (!$('reach-help').classList.contains('hidden')) showReachHelp();
   if (outcome && ended) $('outcome-text').textContent = t(`apply.outcome.${outcome}`);
 });
@@ -415,4 +439,9 @@ $('start').addEventListener('click', start);
 $('switch').addEventListener('click', switchCamera);
 $('mute').addEventListener('click', toggleMute);
 $('torch').addEventListener('click', toggleTorch);
+installPhoto({ caseRef, token, stream: () => stream,
+  itemTitle: (position) => {
+    const item = invite && invite.items.find((i) => i.position === position);
+    return item ? (document.documentElement.lang === 'zh-CN' ? item.title_zh : item.title_en) : `#${position}`;
+  } });
 loadInvite();

@@ -5,12 +5,14 @@
 // (never on its controls): segment bars, then the event markers in lanes, one shape per kind
 // (the legend names them). Each entry is a sentence in the chosen language naming the person,
 // its time in the bureau's zone (the timeline's `timezone`); a captured still is shown with
-// its drawing over it. Entries that have a moment in the video are buttons (Enter, Space).
+// its drawing over it. Entries that have a moment in the video are buttons (Enter, Space; Up and
+// Down move between them).
 import { t, tf, tv, applyTranslations, installLanguageSwitch, setTimeZone, fmtDateTime, fmtTime, fmtNumber,
   fmtDay, currentLang } from '../lib/i18n.js';
 import { api } from '../lib/session.js';
 import { signIn } from '../lib/staff.js';
 import { errorText } from '../lib/errors.js';
+import { dateField, checkDateField, parseDay } from '../lib/dateinput.js';
 
 const $ = (id) => document.getElementById(id);
 const MARKER_PX = 26, LANE_TOP_REM = 1.75, LANE_REM = 1.75;   // a marker's width (with a gap), where its lanes begin, a lane's height
@@ -21,8 +23,11 @@ let shown = null;   // the open case: { c: its facts, tl: its timeline }, kept t
 
 async function search(e) {
   if (e) e.preventDefault();
+  const days = [$('search-from'), $('search-to')];   // typed in the chosen language's format (lib/dateinput.js)
+  const wrong = days.find((input) => !checkDateField(input));
+  if (wrong) { if (e) wrong.reportValidity(); return; }
   const params = new URLSearchParams();
-  for (const [k, v] of new FormData($('search'))) if (v) params.set(k, v);
+  for (const [k, v] of new FormData($('search'))) if (v) params.set(k, k === 'from' || k === 'to' ? parseDay(v) : v);
   const r = await api(`/api/search?${params}`);
   if (!r.ok) return;
   $('results').replaceChildren(...r.body.cases.map((c) => {
@@ -274,9 +279,47 @@ function timelineItem(e, stills) {
     li.classList.add('seekable');
     sentence.addEventListener('click', () => seekAt(e.at));   // Enter and Space click a button
   }
-  const still = e.action === 'still.captured' && stills.find((s) => String(s.id) === String((e.detail || {}).still));
+  const still = (e.action === 'still.captured' || e.action === 'photo.captured') && stills.find((s) => String(s.id) === String((e.detail || {}).still));
   if (still) li.append(stillFigure(still));
   return li;
+}
+
+// Consecutive views by one person (each request for a recording or a still is audited: a
+// replay makes dozens) are one line, "zhaomin viewed … 5 times, 10:02–10:40", whose entries
+// open below it; one view alone stays its own sentence.
+const isView = (e) => e.action.endsWith('.accessed');
+function viewsItem(run) {
+  const first = run[0], last = run[run.length - 1];
+  const li = document.createElement('li');
+  li.dataset.action = 'views';
+  li.dataset.count = String(run.length);
+  li.dataset.entry = String(first.id);
+  li.dataset.entries = run.map((e) => e.id).join(' ');
+  const time = Object.assign(document.createElement('time'), { textContent: fmtDateTime(first.at) });
+  time.dateTime = new Date(first.at).toISOString();
+  const details = document.createElement('details');
+  const summary = Object.assign(document.createElement('summary'), { className: 'sentence',
+    textContent: tf('story.views', { who: who(first), count: fmtNumber(run.length), from: fmtTime(first.at), to: fmtTime(last.at) }) });
+  const each = Object.assign(document.createElement('div'), { className: 'views' });   // no nested <li>: one per story line
+  each.append(...run.map((e) => {
+    const item = Object.assign(document.createElement('p'), { textContent: `${fmtTime(e.at)} ${describe(e)}` });
+    item.dataset.entry = String(e.id);
+    item.title = `hash ${e.hash}`;
+    return item;
+  }));
+  details.append(summary, each);
+  li.append(time, ' ', details);
+  return li;
+}
+function storyItems(entries, stills) {
+  const out = [];
+  for (let i = 0; i < entries.length;) {
+    let j = i + 1;
+    if (isView(entries[i])) while (j < entries.length && isView(entries[j]) && entries[j].actor === entries[i].actor) j++;
+    out.push(j - i > 1 ? viewsItem(entries.slice(i, j)) : timelineItem(entries[i], stills));
+    i = j;
+  }
+  return out;
 }
 
 // the case's facts and story in the chosen language (again after a switch)
@@ -292,7 +335,7 @@ function render() {
   $('case-ice').textContent = (c.sessions || []).flatMap((s) => (s.peers || []).filter((p) => p.ice)
     .map((p) => `#${s.id} ${tv('role', p.role)} ${p.name || p.peer}: ${p.ice.server} ↔ ${p.ice.peer}`)).join(' · ');
   drawAxis(tl.entries);
-  $('timeline').replaceChildren(...tl.entries.map((e) => timelineItem(e, c.stills || [])));
+  $('timeline').replaceChildren(...storyItems(tl.entries, c.stills || []));
   if (current >= 0) { showSegment(current); movePlayhead(); }
 }
 
@@ -362,6 +405,8 @@ installLanguageSwitch($('lang'), () => { search(); render(); pdfLink(); });
 window.addEventListener('resize', () => { if (shown) { drawAxis(shown.tl.entries); movePlayhead(); } });
 const me = await signIn($('page'));
 if (me.timezone) setTimeZone(me.timezone);
+dateField($('search-from'));
+dateField($('search-to'));
 $('search').addEventListener('submit', search);
 $('verify').addEventListener('click', verify);
 $('player').addEventListener('loadedmetadata', () => {
@@ -376,6 +421,15 @@ $('player').addEventListener('pause', () => { if (!$('player').ended) playing = 
 // its end on a busy machine) is stale: the element no longer says so, and nothing moves on
 $('player').addEventListener('ended', () => { if (playing && $('player').ended) moveOn('ended'); });
 $('player').addEventListener('error', () => { if ($('player').getAttribute('src') && $('player').error) moveOn('error'); });
+// the timeline's entries by the keyboard: Up and Down (Home, End) move between those that seek
+$('timeline').addEventListener('keydown', (e) => {
+  if (!e.target.matches('button.seek')) return;
+  const all = [...$('timeline').querySelectorAll('button.seek')], i = all.indexOf(e.target);
+  const to = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: all.length - 1 }[e.key];
+  if (to === undefined || !all[to]) return;
+  e.preventDefault();
+  all[to].focus();
+});
 $('player').addEventListener('timeupdate', movePlayhead);
 $('player').addEventListener('seeked', movePlayhead);
 search();

@@ -44,6 +44,7 @@ function formatter(kind) {
     const opts = { timeZone: zone, hourCycle: 'h23',
       ...(kind === 'date' ? { year: 'numeric', month: '2-digit', day: '2-digit' }
         : kind === 'time' ? { hour: '2-digit', minute: '2-digit', second: '2-digit' }
+          : kind === 'clock' ? { hour: '2-digit', minute: '2-digit' }
           : { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }) };
     formatters.set(key, new Intl.DateTimeFormat(lang, opts));
   }
@@ -52,6 +53,7 @@ function formatter(kind) {
 // epoch ms → "2026/12/03 14:05:09" (zh-CN) or "12/03/2026, 14:05:09" (en), in the bureau's zone
 export function fmtDateTime(ms) { return ms ? formatter('datetime').format(new Date(ms)) : '–'; }
 export function fmtTime(ms) { return ms ? formatter('time').format(new Date(ms)) : '–'; }
+export function fmtClock(ms) { return ms ? formatter('clock').format(new Date(ms)) : '–'; }   // "14:05"
 export function fmtDate(ms) { return ms ? formatter('date').format(new Date(ms)) : '–'; }
 // a calendar day "2026-12-17" (a deadline, an acceptance: no time, no zone) in the page's language
 export function fmtDay(iso) {

@@ -36,8 +36,12 @@ function render() {
     const stills = c.stills.filter((s) => s.item === item.position);
     for (const s of stills) {
       const fig = document.createElement('figure');
-      fig.append(Object.assign(document.createElement('img'), { src: s.url, alt: `${t('review.still')} ${s.id}` }),
-        Object.assign(document.createElement('figcaption'), { className: 'hash', textContent: `SHA-256 ${s.sha256}` }));
+      const frame = Object.assign(document.createElement('div'), { className: 'thumb' });
+      frame.dataset.testid = 'report-thumb';
+      frame.append(Object.assign(document.createElement('img'), { src: s.url, alt: `${t('review.still')} ${s.id}` }));
+      const shapes = overlay(s.annotation);
+      if (shapes) frame.append(shapes);
+      fig.append(frame, Object.assign(document.createElement('figcaption'), { className: 'hash', textContent: `SHA-256 ${s.sha256}` }));
       li.append(fig);
     }
     return li;
@@ -59,9 +63,55 @@ function render() {
       Object.assign(document.createElement('td'), { className: 'hash', textContent: r.sha256 || tv('rec', r.archive_state) }));
     return tr;
   }));
+  renderAcks(c);
+  $('r-report-hash').textContent = `${t('report.verify')} ${c.report_sha256 || ''}`;
+  $('r-qr').replaceChildren(...(c.qr_svg ? [Object.assign(document.createElement('img'), {
+    src: svgData(c.qr_svg), alt: `${t('report.qr')}: ${c.qr_text}`, className: 'qr' })] : []));
   $('r-generated').textContent = `${t('report.generated')} ${fmtDateTime(Date.now())}`;
   $('r-signing-key').textContent = signingKey ? `${t('report.signing_key')} ${signingKey}` : '';
   $('report').classList.remove('hidden');
+}
+
+// server-built SVG (numbers only) as an image: shown, never run
+const svgData = (svg) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+
+// a still's drawing over its thumbnail: the shapes in the image's 0..1 coordinates, as the desk drew them
+function overlay(annotation) {
+  const shapes = Array.isArray(annotation) ? annotation : annotation && Array.isArray(annotation.shapes) ? annotation.shapes : [];
+  if (!shapes.length) return null;
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 100 100');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.classList.add('shapes');
+  const el = (tag, attrs) => { const n = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v); svg.append(n); };
+  for (const sh of shapes) {
+    const [x1, y1, x2, y2] = [sh.x1 * 100, sh.y1 * 100, sh.x2 * 100, sh.y2 * 100];
+    if (sh.kind === 'box') el('rect', { x: Math.min(x1, x2), y: Math.min(y1, y2), width: Math.abs(x2 - x1), height: Math.abs(y2 - y1) });
+    else if (sh.kind === 'circle') el('ellipse', { cx: (x1 + x2) / 2, cy: (y1 + y2) / 2, rx: Math.abs(x2 - x1) / 2, ry: Math.abs(y2 - y1) / 2 });
+    else if (sh.kind === 'arrow') {
+      el('line', { x1, y1, x2, y2 });
+      const a = Math.atan2(y2 - y1, x2 - x1), h = 5;
+      el('polyline', { points: `${x2 - h * Math.cos(a - 0.5)},${y2 - h * Math.sin(a - 0.5)} ${x2},${y2} ${x2 - h * Math.cos(a + 0.5)},${y2 - h * Math.sin(a + 0.5)}` });
+    }
+  }
+  return svg;
+}
+
+// the applicant's acknowledgements of notices: who, when, the hash and the drawn signature
+function renderAcks(c) {
+  const acks = c.acknowledgements || [];
+  const kindOf = (id) => { const d = c.decisions.find((x) => x.id === id); return d ? t(`decision.${d.kind}`) : ''; };
+  $('r-acks').replaceChildren(...(acks.length ? acks.map((a) => {
+    const li = document.createElement('li');
+    li.dataset.testid = 'report-ack';
+    li.append(document.createTextNode(t('report.ack.line').replace('{name}', a.name).replace('{at}', fmtDateTime(a.at))
+      .replace('{kind}', kindOf(a.decision)).replace('{sha}', a.sha256)),
+    Object.assign(document.createElement('img'), { className: 'sig-image', src: svgData(a.svg),
+      alt: t('report.ack.signature').replace('{name}', a.name) }));
+    return li;
+  }) : [Object.assign(document.createElement('li'), { textContent: t('report.ack.none') })]));
 }
 
 applyTranslations();

@@ -44,6 +44,8 @@ export class Checklist {
     this.canMark = false;
     this.onOpenStill = null;   // (still) => void: the drawing dialog
     this.onRender = null;      // (items) => void: the page's summary of the marks, after each update
+    this.onBuildRow = null;    // (row) => void: more controls in a new row (photo.js)
+    this.onFillRow = null;     // (row, item, mine) => void: and brought up to date with it
     // what the signaling socket brought: a case fetched before a mark or still was made can
     // answer after its message came (or before the list exists), and must not undo it
     this.liveMarks = new Map();   // position -> the newest mark message (by id)
@@ -137,6 +139,7 @@ export class Checklist {
     row.note.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.flush(row); });
     row.state.setAttribute('aria-live', 'polite');
     row.li.append(title, row.group, row.why, row.note, row.state, row.thumbs, row.who);
+    if (this.onBuildRow) this.onBuildRow(row);
     return row;
   }
 
@@ -179,6 +182,7 @@ export class Checklist {
     if (!row.restored && this.session !== null && row.caseRef === this.caseRef) this.restore(row, mark);
     this.setState(row, row.stateKey, row.stateBody);   // in the language now chosen
     this.fillThumbs(row, item.position);
+    if (this.onFillRow) this.onFillRow(row, item, mine);
     row.who.hidden = !mark;
     if (mark) {
       const at = mark.media_ms != null ? ` · ${formatMedia(mark.media_ms)}` : '';
@@ -210,8 +214,11 @@ export class Checklist {
         img.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
         row.thumbs.append(img);
       }
-      img.alt = `${t('review.still')} ${still.id}`;
-      img.title = `${still.by} · ${formatMedia(still.media_ms || 0)} · SHA-256 ${still.sha256.slice(0, 12)}…`;
+      const photo = still.source === 'photo';   // a photograph the phone took on request (photo.js)
+      img.dataset.source = photo ? 'photo' : 'video';
+      img.alt = `${t(photo ? 'review.photo' : 'review.still')} ${still.id}`;
+      img.title = photo ? `${t('review.photo')} · ${still.width}×${still.height} · ${fmtTime(still.at)} · SHA-256 ${still.sha256.slice(0, 12)}…`
+        : `${still.by} · ${formatMedia(still.media_ms || 0)} · SHA-256 ${still.sha256.slice(0, 12)}…`;
     }
   }
 

@@ -6,15 +6,19 @@
 // The case list is a listbox: one entry in the tab order, arrow keys move between entries.
 // The decision and a countersignature are confirmed in a <dialog> that says what follows
 // (confirm.js); the decision form is offered only while the case can be decided.
-import { t, applyTranslations, installLanguageSwitch } from '../lib/i18n.js';
+import { t, tf, applyTranslations, installLanguageSwitch, fmtDateTime, fmtClock } from '../lib/i18n.js';
 import { openSignal, mediaStats, rtcConfig } from '../lib/signal.js';
 import { errorText } from '../lib/errors.js';
 import { api } from '../lib/session.js';
 import { signIn } from '../lib/staff.js';
 import { Checklist } from './checklist.js';
+import { installPhotoRequests } from './photo.js';
 import { openDrawing } from './drawing.js';
 import { showLink, clearLink, intervalLoss } from './link.js';
 import { confirmAction } from './confirm.js';
+import { CameraDesk } from './camera_control.js';
+import { unplayableVideo } from './codec_check.js';
+import { DeskWaiting } from './waiting.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null, signal = null, pc = null, pcId = null, mic = null, retryTimer = null, lastStats = null;
@@ -25,6 +29,9 @@ let shownCase = null;   // the open case as last fetched (its facts are written 
 const checklist = new Checklist($('checklist'), (body) => { $('hint').textContent = errorText(body); });
 checklist.onOpenStill = (still) => openDrawing($('drawing'), current, still);
 checklist.onRender = (items) => showSummary(items);
+installPhotoRequests(checklist);   // "Ask for a photo" on each item (photo.js)
+const camera = new CameraDesk($('camera-controls'), $('video'), (msg) => signal && signal.send(msg));   // the phone's camera
+const waiting = new DeskWaiting({ send: (msg) => signal && signal.send(msg), current: () => current });   // waiting.js
 
 // the marks so far, above the decision: how many items are marked, failed, not shown
 function showSummary(items) {
@@ -62,8 +69,12 @@ function showFacts() {
   if (!c || c.ref !== current) { $('facts').textContent = ''; return; }
   const facts = [c.applicant_name, c.site_address, `${t('review.deadline')} ${c.deadline_on}`,
     `${t('review.status')}: ${t(`status.${c.status}`)}`, c.owner && `${t('review.owner')}: ${c.owner}`,
-    c.co_reviewers.length && `${t('review.co')}: ${c.co_reviewers.join(', ')}`].filter(Boolean);
+    c.co_reviewers.length && `${t('review.co')}: ${c.co_reviewers.join(', ')}`,
+    // the applicant's acknowledgement of the notice (issue 18), or that it is still awaited
+    c.notice_ack ? t('desk.ack.done').replace('{name}', c.notice_ack.name).replace('{at}', fmtDateTime(c.notice_ack.at))
+      : c.status === 'rectification_required' && t('desk.ack.waiting')].filter(Boolean);
   $('facts').textContent = facts.join(' · ');
+  $('facts').dataset.ack = c.notice_ack ? 'acknowledged' : c.notice_unacknowledged ? 'flagged' : '';   // test hook
   $('facts').dataset.status = c.status;   // test hook: the status the line shows
 }
 
@@ -200,7 +211,8 @@ function fillCase(li, c, zh) {
   const parts = [`${c.ref} · ${zh ? c.type_title.zh : c.type_title.en}`];
   if (c.working_days_left !== null && c.working_days_left !== undefined)
     parts.push(c.overdue ? t('review.overdue') : `${c.working_days_left} ${t('review.days_left')}`);
-  const shown = JSON.stringify([parts, c.overdue, c.live && t('review.live')]);
+  const waiting = c.waiting_since ? tf('review.wait.since', { time: fmtClock(c.waiting_since) }) : '';
+  const shown = JSON.stringify([parts, c.overdue, c.live && t('review.live'), c.notice_unacknowledged && t('desk.ack.flag'), waiting]);
   if (li.dataset.shown === shown) return;
   li.dataset.shown = shown;
   const nodes = [parts[0]];
@@ -210,6 +222,17 @@ function fillCase(li, c, zh) {
     due.textContent = parts[1];
     nodes.push(due);
   }
+  const flag = (testid, text) => {
+    const span = document.createElement('span');
+    span.className = 'case-flag';
+    span.dataset.testid = testid;
+    span.textContent = text;
+    nodes.push(span);
+  };
+  // the notice still unacknowledged after [bureau] notice_ack_days working days
+  if (c.notice_unacknowledged) flag('ack-flag', t('desk.ack.flag'));
+  // an applicant waits in this case's waiting room: seen from any open case
+  if (waiting) flag('waiting-flag', waiting);
   if (c.live) {
     const badge = document.createElement('span');
     badge.className = 'badge';
@@ -247,10 +270,13 @@ async function loadCases() {
     if (!cases.some((c) => c.ref === ref)) { li.remove(); caseEntries.delete(ref); }
   entries.forEach((li, i) => { if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null); });
   markCurrentCase();
-  // the open case changed state meanwhile (a co-reviewer's decision, the applicant coming):
+  // the open case changed state meanwhile (a co-reviewer's decision, the applicant coming), or
+  // its notice was acknowledged after the case closed (a rejection's: no live room tells it):
   // its facts and decision form follow
   const mine = cases.find((c) => c.ref === current);
-  if (mine && shownCase && shownCase.ref === current && mine.status !== shownCase.status) loadCase();
+  const ackAt = (c) => (c.notice_ack ? c.notice_ack.at : null);
+  if (mine && shownCase && shownCase.ref === current && (mine.status !== shownCase.status
+    || ackAt(mine) !== ackAt(shownCase))) loadCase();
 }
 
 function closePc() {
@@ -271,6 +297,9 @@ async function onOffer(msg) {
     };
   }
   await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+  const codec = unplayableVideo(msg.sdp);   // a black picture would say nothing: say why
+  $('codec-alert').textContent = codec ? t('review.codec.unplayable').replaceAll('{codec}', codec) : '';
+  $('codec-alert').hidden = !codec;
   for (const tr of pc.getTransceivers()) {
     if (tr.receiver.track.kind === 'audio') {
       tr.direction = 'sendrecv';   // talk-back without renegotiation: the track is attached later
@@ -309,6 +338,8 @@ function showReach(msg) {
 }
 
 function onMessage(msg) {
+  camera.onMessage(msg);
+  waiting.onMessage(msg);   // the waiting room's banner and Admit (waiting.js)
   if (msg.type === 'joined') joined = msg;
   if (msg.type === 'offer') onOffer(msg);
   else if (msg.type === 'ice' && pc && msg.pc === pcId && msg.candidate)
@@ -318,7 +349,7 @@ function onMessage(msg) {
     showParticipants();
   }
   else if (msg.type === 'state') {
-    $('hint').textContent = msg.applicant === 'live' ? ''
+    $('hint').textContent = msg.applicant === 'live' || msg.applicant === 'waiting' ? ''
       : t(msg.applicant === 'reconnecting' ? 'review.reconnecting' : 'review.waiting');
     if (msg.applicant === 'live') $('reach').hidden = true;
     if (msg.applicant === 'absent') clearLink($('link-applicant'), $('link-applicant-word'));
@@ -341,7 +372,7 @@ function onMessage(msg) {
     showLocation(msg);
   else if (msg.type === 'challenge_seen')
     $('challenge-seen').disabled = true;
-  else if (msg.type === 'joined' || msg.type === 'decision' || msg.type === 'session')
+  else if (msg.type === 'joined' || msg.type === 'decision' || msg.type === 'session' || msg.type === 'acknowledged')
     loadCase();
   else if (msg.type === 'bye' && msg.reason !== 'left') {   // the server let us go: say why, do not come back
     signalEnded = true;
@@ -387,8 +418,10 @@ function join(ref) {
   current = ref;
   history.replaceState(null, '', `#case=${encodeURIComponent(ref)}`);
   resetTalk();
+  camera.reset();
   people = [];
   showParticipants();
+  waiting.reset();
   markCurrentCase();
   $('current').textContent = ref;
   $('hint').textContent = t('review.waiting');
@@ -473,7 +506,7 @@ function hideInvite() {
 
 applyTranslations();
 installLanguageSwitch($('lang'), () => {
-  loadCases(); checklist.render(); showParticipants(); resetTalkLabel(); showFacts();
+  loadCases(); checklist.render(); showParticipants(); resetTalkLabel(); showFacts(); camera.render(); waiting.render();
   if (shownCase) showDecision(shownCase);
 });
 $('talk').addEventListener('click', toggleTalk);

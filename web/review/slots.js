@@ -6,6 +6,7 @@
 // tells it about a new invite (the `kanyan:invite` event). Times are shown in the page's
 // language and this browser's time zone, and sent as UTC instants.
 import { t } from '../lib/i18n.js';
+import { dateField, parseDateTime } from '../lib/dateinput.js';
 import { api } from '../lib/session.js';
 import { errorText } from '../lib/errors.js';
 
@@ -53,11 +54,9 @@ async function loadDesk() {
   renderDesk();
 }
 
-// "YYYY-MM-DD HH:MM" or a datetime-local value, in this browser's time zone, as a UTC instant
-function instant(text) {
-  const d = new Date((text || '').trim().replace(' ', 'T'));
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
-}
+// a day and a time as typed (the chosen language's format, or ISO: lib/dateinput.js), in this
+// browser's time zone, as a UTC instant
+const instant = (text) => parseDateTime(text);
 
 async function change(path, body, done) {
   const r = await api(`/api/cases/${encodeURIComponent(current)}/slots${path}`, body);
@@ -75,7 +74,7 @@ function ask(title, withTime) {
     dialog.dataset.testid = 'slot-dialog';
     dialog.append(el('h3', { id: 'slot-dialog-title' }),
       el('label', { htmlFor: 'slot-dialog-at', id: 'slot-dialog-at-label' }, t('slots.at')),
-      el('input', { type: 'datetime-local', id: 'slot-dialog-at' }),
+      el('input', { type: 'text', id: 'slot-dialog-at' }),
       el('label', { htmlFor: 'slot-dialog-reason' }, t('slots.reason')),
       el('textarea', { id: 'slot-dialog-reason', rows: 2 }),
       el('p', { className: 'error', id: 'slot-dialog-error', role: 'alert' }),
@@ -84,11 +83,13 @@ function ask(title, withTime) {
       el('button', { type: 'button', id: 'slot-dialog-ok', className: 'primary' }, t('slots.ok')));
     dialog.setAttribute('aria-labelledby', 'slot-dialog-title');
     document.body.append(dialog);
+    dateField(dialog.querySelector('#slot-dialog-at'), { time: true });
   }
   const opener = document.activeElement;
   const q = (id) => dialog.querySelector(`#slot-dialog-${id}`);
   q('title').textContent = title;
   q('at').hidden = q('at-label').hidden = !withTime;
+  if (q('at-hint')) q('at-hint').hidden = !withTime;
   q('at').value = '';
   q('reason').value = '';
   q('error').textContent = '';
@@ -101,7 +102,7 @@ function ask(title, withTime) {
     q('cancel').onclick = () => finish(null);
     dialog.oncancel = (e) => { e.preventDefault(); finish(null); };   // Escape
     q('ok').onclick = () => {
-      const at = withTime ? instant(q('at').value.replace('T', ' ')) : null;
+      const at = withTime ? instant(q('at').value) : null;
       const reason = q('reason').value.trim();
       if ((withTime && !at) || !reason) { q('error').textContent = t('slots.needed'); return; }
       finish({ at, reason });
@@ -146,7 +147,7 @@ let form = null;
 function build() {
   const title = el('h3');
   const ul = el('ul', { className: 'slots' });
-  const at = el('input', { type: 'datetime-local', id: 'slot-at' });
+  const at = el('input', { type: 'text', id: 'slot-at' });
   at.dataset.testid = 'slot-at';
   const minutes = el('input', { type: 'number', id: 'slot-minutes', min: 5, max: 480, value: 30 });
   minutes.dataset.testid = 'slot-minutes';
@@ -165,6 +166,7 @@ function build() {
   const short = el('input', { className: 'invite-url', readOnly: true, id: 'invite-short' });
   short.dataset.testid = 'invite-short';
   box.replaceChildren(title, ul, atLabel, at, minutesLabel, minutes, offer, status, shortLabel, short);
+  dateField(at, { time: true });   // after it is in the page: its hint goes beside it
   form = { title, ul, offer, atLabel, minutesLabel, status, shortLabel, short };
 }
 

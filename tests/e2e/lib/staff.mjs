@@ -7,11 +7,11 @@
 import { test as nodeTest } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { freePort } from './port.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const KANYAN = path.join(ROOT, 'build', 'kanyan');
@@ -23,9 +23,10 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-back
 mkdirSync(ARTIFACTS, { recursive: true });
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((resolve) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
+
+// servers of this file that died without being stopped: each failing test's message names them
+// with their log's last lines (a crash's backtrace among them, src/app/crash.c)
+const deaths = [];
 
 // A server of its own for one test file: `name` names its log (tests/e2e/artifacts/NAME-server.log).
 // Users are made before it starts (the CLI writes the same database); `config` is the text of
@@ -46,6 +47,11 @@ export async function startServer(name, users = {}, { config = '' } = {}) {
   const logPath = path.join(ARTIFACTS, `${name}-server.log`);
   const proc = spawn(KANYAN, ['serve', '--no-tls', '--port', String(port), '--bind', '127.0.0.1', '--ice-address', '10.77.0.1',
     ...common], { stdio: ['ignore', openSync(logPath, 'w'), openSync(logPath, 'a')] });
+  let stopping = false;
+  proc.once('exit', (code, signal) => {
+    if (!stopping) deaths.push(`kanyan serve (${name}) died unasked (${signal ?? `exit ${code}`}); ` +
+      `the last of ${logPath}:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
+  });
   const base = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + PATIENCE; ;) {
     try { if ((await fetch(`${base}/api/health`)).ok) break; } catch { /* not listening yet */ }
@@ -64,6 +70,7 @@ export async function startServer(name, users = {}, { config = '' } = {}) {
     applyUrl: (c) => `${base}/apply/#case=${c.ref}&token=${c.token}`,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
+      stopping = true;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
       await exited;
@@ -71,7 +78,8 @@ export async function startServer(name, users = {}, { config = '' } = {}) {
   };
 }
 
-export const launchChromium = () => chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+// extra: more switches, e.g. '--use-fake-device-for-media-stream=device-count=2' (two cameras; the last one given counts)
+export const launchChromium = (extra = []) => chromium.launch({ executablePath: '/usr/bin/chromium', args: [...ARGS, ...extra] });
 
 // Browser contexts and page notes of the running test (one test at a time in a file).
 export function harness(prefix) {
@@ -93,6 +101,8 @@ export function harness(prefix) {
       writeFileSync(`${stem}.log`, state.log.join('\n') + '\n');
       if (state.log.length && err && typeof err.message === 'string')
         err.message += `\n--- page notes (${stem}.log), the last:\n${state.log.slice(-15).join('\n')}`;
+      if (deaths.length && err && typeof err.message === 'string')
+        err.message += `\n--- ${deaths.join('\n')}`;
       throw err;
     } finally {
       const open = state.contexts;
@@ -169,4 +179,14 @@ export async function videoPlays(page, selector = '[data-testid=live-video]') {
     await sleep(200);
   }
   return false;
+}
+
+// A Monday at least two weeks ahead, as YYYY-MM-DD: a working day for slots (the test servers
+// configure no holidays), whatever day the suite runs.
+export function mondayAhead() {
+  const d = new Date();
+  d.setDate(d.getDate() + 14);
+  d.setDate(d.getDate() + ((8 - d.getDay()) % 7));
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
