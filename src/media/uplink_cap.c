@@ -34,6 +34,7 @@ uplink_cap_debug_init (void)
  * what a report may repeat (held shorter, a report arriving after the phone's link recovered
  * blamed the viewer, and the REMB then held the phone's recovery to 8 % a second). */
 #define UPSTREAM_WINDOW_S 10
+#define UPSTREAM_LOSSY_PCT 5
 /* A viewer's estimate grows only after a report's span without loss: a GStreamer receiver
  * reports every ~5 s, and growing 8 %/s between its reports the estimate outran the loss they
  * said (a reviewer capped at 400 kbit/s had the phone at ~700). */
@@ -59,6 +60,7 @@ typedef struct {
   gint        min_rtt_ms;      /* the shortest round trip its reports gave: the path without a queue */
   gint        last_rtt_ms;     /* the latest (a new value: a new report) */
   gboolean    have_rtt;
+  guint       queued_reports;  /* reports running whose round trip said a queue */
 } ViewerRate;
 
 struct _UplinkCap {
@@ -109,7 +111,13 @@ on_viewer_sample (gpointer owner, const LinkQuality *q)
   metrics_rtp_in (q->packets, q->bytes, q->lost, q->repaired, q->nacks_sent);
   if (q->send_kbps < 1)
     return;
-  gdouble loss = MAX (0, q->remote_loss_pct - rate->cap->upstream_loss) / 100;
+  /* Raw forwarding keeps the phone's sequence numbers, so a viewer's reports repeat what the
+   * phone's own link lost. Under a few per cent that much is taken off; over UPSTREAM_LOSSY_PCT
+   * the viewer's own part cannot be told from it (a report's span is not the second the
+   * upstream was measured in: a reviewer was blamed for the phone's capped link and the REMB
+   * then held the phone at the floor after its link recovered) — only its queue counts then. */
+  gdouble upstream = rate->cap->upstream_loss;
+  gdouble loss = upstream > UPSTREAM_LOSSY_PCT ? 0 : MAX (0, q->remote_loss_pct - upstream) / 100;
   gint64 now = g_get_monotonic_time ();
   gboolean new_report = FALSE, queued = FALSE;
   if (q->rtt_ms >= 0) {
@@ -119,19 +127,33 @@ on_viewer_sample (gpointer owner, const LinkQuality *q)
     rate->have_rtt = TRUE;
     queued = q->rtt_ms - rate->min_rtt_ms > QUEUE_DELAY_MS;
   }
+  /* A queue is seen in two reports running: one late report on a busy machine (the peer's
+   * RTCP thread not scheduled for a while) is not a queue. It counts on the report itself
+   * only: a viewer whose reports stop must not hold the phone down with its last one. */
+  if (new_report)
+    rate->queued_reports = queued ? rate->queued_reports + 1 : 0;
+  queued = new_report && rate->queued_reports >= 2;
+  gboolean overuse = loss > 0.10 || queued;
   if (loss >= 0.02 || queued)
     rate->lossy_at = now;
-  if (loss > 0.10)
-    rate->estimate_kbps = q->send_kbps * (1 - loss / 2);
-  else if (queued && new_report)   /* as GCC's delay-based controller: back off hard, once per report */
-    rate->estimate_kbps = (rate->estimate_kbps > 0 ? MIN (rate->estimate_kbps, q->send_kbps) : q->send_kbps) / 2;
-  else if (loss < 0.02 && rate->estimate_kbps > 0 && now - rate->lossy_at >= REPORT_SPAN_S * G_USEC_PER_SEC) {
+  if (overuse) {
+    /* what got through, with GCC's margin (its loss controller: sent × (1 − loss/2)) */
+    gdouble through = q->send_kbps * (loss > 0.10 ? 1 - loss / 2 : 0.85);
+    /* Only once the phone follows: while it still sends over the estimate asked, the queue and
+     * the losses are the ones that estimate is already curing (reports come every second from a
+     * browser: cutting on each one drove a 400 kbit/s reviewer's estimate to 50 in 3 s). */
+    if (rate->estimate_kbps <= 0)
+      rate->estimate_kbps = through;
+    else if (q->send_kbps <= rate->estimate_kbps * 1.15)
+      rate->estimate_kbps = MIN (rate->estimate_kbps, through);
+  } else if (loss < 0.02 && rate->estimate_kbps > 0 && now - rate->lossy_at >= REPORT_SPAN_S * G_USEC_PER_SEC) {
     rate->estimate_kbps *= 1.08;
     if (rate->estimate_kbps > 2 * q->send_kbps + 500)
       rate->estimate_kbps = 0;   /* far above what the phone sends: this viewer limits nothing */
   }
-  GST_DEBUG ("relay %s: viewer %s: sent %.0f kbit/s, its reports %.1f %% lost (%.1f %% on the way in), round trip %d ms,"
-             " estimate %.0f kbit/s", rate->cap->relay->name, rate->name, q->send_kbps, q->remote_loss_pct,
+  GST_DEBUG ("relay %s: viewer %s: sent %.0f kbit/s (%" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " NACKed),"
+             " its reports %.1f %% lost (%.1f %% on the way in), round trip %d ms, estimate %.0f kbit/s",
+             rate->cap->relay->name, rate->name, q->send_kbps, q->sent_packets, q->nacks_received, q->remote_loss_pct,
              rate->cap->upstream_loss, q->rtt_ms, rate->estimate_kbps);
 }
 

@@ -71,7 +71,10 @@ class Cap:
 @unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
 class BitrateTest(unittest.TestCase):
     def setUp(self):
-        self.server = Server().start()
+        self.server = Server()
+        # the uplink cap's own account of each reviewer's link (uplink_cap.c), for the figures
+        self.server.env = {"GST_DEBUG": "1,kanyan-uplink-cap:5"}
+        self.server.start()
         self.case = self.server.add_case("RATE-1")
 
     def tearDown(self):
@@ -86,6 +89,16 @@ class BitrateTest(unittest.TestCase):
         sh("ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
            "testsrc2=size=1280x720:rate=30,noise=alls=25:allf=t+u", "-t", "2", "-pix_fmt", "yuv420p", path)
         return path
+
+    def uplink_account(self, last=25):
+        """The REMB asks and the uplink cap's last per-reviewer lines (uplink_cap.c, at debug):
+        what the server saw of each reviewer's link. Part of every failure message, as CI
+        shows only the end of a run's output."""
+        text = self.server.log_text()
+        asked = re.findall(r"asked for at most (\d+) kbit/s|(no longer capped)", text)
+        lines = [re.sub(r"^.*on_viewer_sample:\S* ", "", l) for l in text.splitlines() if "on_viewer_sample" in l]
+        return (f"\nREMB asks: {[a or 'uncapped' for a, _ in asked][-12:]}\n"
+                + "\n".join(lines[-last:]))
 
     @staticmethod
     def last_stats(pub):
@@ -231,7 +244,7 @@ class BitrateTest(unittest.TestCase):
         lifted_rates = [round(r) for _, r in bitrates([s for s in pub.events("stats") if s.get("at", 0) >= lifted_at])]
         print(f"BITRATE FIGURES: {figures}\nlifted kbit/s: {lifted_rates}\n"
               f"lifted target/available kbit/s, frames, size: {self.estimates(pub, lifted_at)}", file=sys.stderr)
-        self.assertIsNotNone(t_back, f"never back over {2 * CAP_KBIT} kbit/s: {lifted_rates}")
+        self.assertIsNotNone(t_back, f"never back over {2 * CAP_KBIT} kbit/s: {lifted_rates}{self.uplink_account()}")
         pub.stop()
         reviewer.stop()
 
@@ -278,19 +291,20 @@ class BitrateTest(unittest.TestCase):
         figures["kbit/s asked of the phone (REMB)"] = [int(a) for a in asked][-6:]
         capped_rates = [round(r) for _, r in bitrates([s for s in pub.events("stats") if s.get("at", 0) >= capped_at])]
         print(f"REVIEWER CAP FIGURES: {figures}\nphone kbit/s while capped: {capped_rates}\n{qdisc}", file=sys.stderr)
-        self.assertIsNotNone(t_down, capped_rates)
-        self.assertTrue(asked, "the server asked the phone for less")
+        account = self.uplink_account()
+        self.assertIsNotNone(t_down, f"{capped_rates}{account}")
+        self.assertTrue(asked, f"the server asked the phone for less{account}")
         self.assertGreater(slow_frames, 10, "the capped reviewer keeps decoding")
         self.assertGreater(fast_frames, 30, "the other reviewer keeps decoding")
         self.assertIsNotNone(figures["phone kbit/s while capped (median)"])
-        self.assertGreaterEqual(figures["phone kbit/s while capped (median)"], 150, "not starved below the floor")
+        self.assertGreaterEqual(figures["phone kbit/s while capped (median)"], 150, f"not starved below the floor{account}")
 
         lifted_at = self.last_stats(pub)["at"]
         t_back = self.wait_rate(pub, lifted_at, lambda r: r >= 800, 60)
         print(f"cap lifted: s until the phone sends >= 800 kbit/s again: {t_back}; "
               f"{[round(r) for _, r in bitrates([s for s in pub.events('stats') if s.get('at', 0) >= lifted_at])]}",
               file=sys.stderr)
-        self.assertIsNotNone(t_back)
+        self.assertIsNotNone(t_back, self.uplink_account())
         pub.stop()
         slow.stop()
         fast.stop()

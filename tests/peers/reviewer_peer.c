@@ -221,12 +221,33 @@ static void add_talk_source(GstElement *pipe, GstElement *webrtc, const GstSDPMe
     g_free(padname);
 }
 
+/* rtpbin's thread for a session's first SSRC: its receiver reports every second, as a browser
+ * reviewer's (Chromium reports video each second; GStreamer's default minimum is 5 s). The
+ * server judges a reviewer's link from these reports (uplink_cap.c): a peer reporting five
+ * times less often than the client it stands for would test a slower server than users get. */
+static void on_new_ssrc(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+    (void)ssrc;
+    (void)data;
+    GObject *internal = NULL;
+    g_signal_emit_by_name(rtpbin, "get-internal-session", session, &internal);
+    if (internal) {
+        g_object_set(internal, "rtcp-min-interval", (guint64)GST_SECOND, NULL);
+        g_object_unref(internal);
+    }
+}
+
 /* ---------- the client's events ---------- */
 
 static void on_pc_new(gpointer owner, GstElement *pipe, GstElement *webrtc, const GstSDPMessage *offer)
 {
     (void)owner;
     g_signal_connect(webrtc, "pad-added", G_CALLBACK(on_webrtc_pad), pipe);
+    GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
+    if (rtpbin) {
+        g_signal_connect(rtpbin, "on-new-ssrc", G_CALLBACK(on_new_ssrc), NULL);
+        gst_object_unref(rtpbin);
+    }
     if (app.talk)
         add_talk_source(pipe, webrtc, offer);
 }
