@@ -55,12 +55,7 @@ typedef struct {
   RelayViewer *viewer;
   LinkStats  *stats;
   gchar      *name;            /* the viewer peer's, for the log (the viewer may go first) */
-  gdouble     estimate_kbps;   /* 0 = not limiting */
-  gint64      lossy_at;        /* monotonic µs of its last report with loss or a queue */
-  gint        min_rtt_ms;      /* the shortest round trip its reports gave: the path without a queue */
-  gint        last_rtt_ms;     /* the latest (a new value: a new report) */
-  gboolean    have_rtt;
-  guint       queued_reports;  /* reports running whose round trip said a queue */
+  ViewerEstimate estimate;
 } ViewerRate;
 
 struct _UplinkCap {
@@ -101,6 +96,52 @@ on_upstream_sample (gpointer owner, const LinkQuality *q)
     cap->upstream_loss = MAX (cap->upstream_loss, cap->upstream_window[i]);
 }
 
+/* The estimate's rule (pure: exposed for tests). */
+void
+viewer_estimate_update (ViewerEstimate *e, const LinkQuality *q, gdouble upstream_loss_pct, gint64 now)
+{
+  if (q->send_kbps < 1)
+    return;
+  /* Raw forwarding keeps the phone's sequence numbers, so a viewer's reports repeat what the
+   * phone's own link lost. Under a few per cent that much is taken off; over UPSTREAM_LOSSY_PCT
+   * the viewer's own part cannot be told from it (a report's span is not the second the
+   * upstream was measured in: a reviewer was blamed for the phone's capped link and the REMB
+   * then held the phone at the floor after its link recovered) — only its queue counts then. */
+  gdouble loss = upstream_loss_pct > UPSTREAM_LOSSY_PCT ? 0 : MAX (0, q->remote_loss_pct - upstream_loss_pct) / 100;
+  gboolean new_report = FALSE, queued = FALSE;
+  if (q->rtt_ms >= 0) {
+    new_report = !e->have_rtt || q->rtt_ms != e->last_rtt_ms;
+    e->min_rtt_ms = e->have_rtt ? MIN (e->min_rtt_ms, q->rtt_ms) : q->rtt_ms;
+    e->last_rtt_ms = q->rtt_ms;
+    e->have_rtt = TRUE;
+    queued = q->rtt_ms - e->min_rtt_ms > QUEUE_DELAY_MS;
+  }
+  /* A queue is seen in two reports running: one late report on a busy machine (the peer's
+   * RTCP thread not scheduled for a while) is not a queue. It counts on the report itself
+   * only: a viewer whose reports stop must not hold the phone down with its last one. */
+  if (new_report)
+    e->queued_reports = queued ? e->queued_reports + 1 : 0;
+  queued = new_report && e->queued_reports >= 2;
+  gboolean overuse = loss > 0.10 || queued;
+  if (loss >= 0.02 || queued)
+    e->lossy_at = now;
+  if (overuse) {
+    /* what got through, with GCC's margin (its loss controller: sent × (1 − loss/2)) */
+    gdouble through = q->send_kbps * (loss > 0.10 ? 1 - loss / 2 : 0.85);
+    /* Only once the phone follows: while it still sends over the estimate asked, the queue and
+     * the losses are the ones that estimate is already curing (reports come every second from a
+     * browser: cutting on each one drove a 400 kbit/s reviewer's estimate to 50 in 3 s). */
+    if (e->kbps <= 0)
+      e->kbps = through;
+    else if (q->send_kbps <= e->kbps * 1.15)
+      e->kbps = MIN (e->kbps, through);
+  } else if (loss < 0.02 && e->kbps > 0 && now - e->lossy_at >= REPORT_SPAN_S * G_USEC_PER_SEC) {
+    e->kbps *= 1.08;
+    if (e->kbps > 2 * q->send_kbps + 500)
+      e->kbps = 0;   /* far above what the phone sends: this viewer limits nothing */
+  }
+}
+
 /* main loop: a viewer's last second */
 static void
 on_viewer_sample (gpointer owner, const LinkQuality *q)
@@ -109,52 +150,11 @@ on_viewer_sample (gpointer owner, const LinkQuality *q)
   /* the metrics: the relayed RTP out to this reviewer, its microphone in */
   metrics_rtp_out (q->sent_packets, q->sent_bytes, q->remote_lost, q->nacks_received);
   metrics_rtp_in (q->packets, q->bytes, q->lost, q->repaired, q->nacks_sent);
-  if (q->send_kbps < 1)
-    return;
-  /* Raw forwarding keeps the phone's sequence numbers, so a viewer's reports repeat what the
-   * phone's own link lost. Under a few per cent that much is taken off; over UPSTREAM_LOSSY_PCT
-   * the viewer's own part cannot be told from it (a report's span is not the second the
-   * upstream was measured in: a reviewer was blamed for the phone's capped link and the REMB
-   * then held the phone at the floor after its link recovered) — only its queue counts then. */
-  gdouble upstream = rate->cap->upstream_loss;
-  gdouble loss = upstream > UPSTREAM_LOSSY_PCT ? 0 : MAX (0, q->remote_loss_pct - upstream) / 100;
-  gint64 now = g_get_monotonic_time ();
-  gboolean new_report = FALSE, queued = FALSE;
-  if (q->rtt_ms >= 0) {
-    new_report = !rate->have_rtt || q->rtt_ms != rate->last_rtt_ms;
-    rate->min_rtt_ms = rate->have_rtt ? MIN (rate->min_rtt_ms, q->rtt_ms) : q->rtt_ms;
-    rate->last_rtt_ms = q->rtt_ms;
-    rate->have_rtt = TRUE;
-    queued = q->rtt_ms - rate->min_rtt_ms > QUEUE_DELAY_MS;
-  }
-  /* A queue is seen in two reports running: one late report on a busy machine (the peer's
-   * RTCP thread not scheduled for a while) is not a queue. It counts on the report itself
-   * only: a viewer whose reports stop must not hold the phone down with its last one. */
-  if (new_report)
-    rate->queued_reports = queued ? rate->queued_reports + 1 : 0;
-  queued = new_report && rate->queued_reports >= 2;
-  gboolean overuse = loss > 0.10 || queued;
-  if (loss >= 0.02 || queued)
-    rate->lossy_at = now;
-  if (overuse) {
-    /* what got through, with GCC's margin (its loss controller: sent × (1 − loss/2)) */
-    gdouble through = q->send_kbps * (loss > 0.10 ? 1 - loss / 2 : 0.85);
-    /* Only once the phone follows: while it still sends over the estimate asked, the queue and
-     * the losses are the ones that estimate is already curing (reports come every second from a
-     * browser: cutting on each one drove a 400 kbit/s reviewer's estimate to 50 in 3 s). */
-    if (rate->estimate_kbps <= 0)
-      rate->estimate_kbps = through;
-    else if (q->send_kbps <= rate->estimate_kbps * 1.15)
-      rate->estimate_kbps = MIN (rate->estimate_kbps, through);
-  } else if (loss < 0.02 && rate->estimate_kbps > 0 && now - rate->lossy_at >= REPORT_SPAN_S * G_USEC_PER_SEC) {
-    rate->estimate_kbps *= 1.08;
-    if (rate->estimate_kbps > 2 * q->send_kbps + 500)
-      rate->estimate_kbps = 0;   /* far above what the phone sends: this viewer limits nothing */
-  }
+  viewer_estimate_update (&rate->estimate, q, rate->cap->upstream_loss, g_get_monotonic_time ());
   GST_DEBUG ("relay %s: viewer %s: sent %.0f kbit/s (%" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " NACKed),"
              " its reports %.1f %% lost (%.1f %% on the way in), round trip %d ms, estimate %.0f kbit/s",
              rate->cap->relay->name, rate->name, q->send_kbps, q->sent_packets, q->nacks_received, q->remote_loss_pct,
-             rate->cap->upstream_loss, q->rtt_ms, rate->estimate_kbps);
+             rate->cap->upstream_loss, q->rtt_ms, rate->estimate.kbps);
 }
 
 /* main loop, every second */
@@ -195,8 +195,8 @@ on_tick (gpointer data)
       g_hash_table_insert (cap->rates, viewer, rate);
     }
     link_stats_sample (rate->stats, viewer->peer->webrtcbin);
-    if (rate->estimate_kbps > 0 && (lowest == 0 || rate->estimate_kbps < lowest))
-      lowest = rate->estimate_kbps;
+    if (rate->estimate.kbps > 0 && (lowest == 0 || rate->estimate.kbps < lowest))
+      lowest = rate->estimate.kbps;
   }
   gint kbps = relay->cfg->favour_recording || lowest <= 0 ? 0 : MAX ((gint) lowest, relay->cfg->min_bitrate_kbps);
   if (kbps != cap->kbps && kbps)
