@@ -40,6 +40,7 @@ export default {
   'review.sound': 'Applicant sound',
   'review.fullscreen': 'Fullscreen',
   'review.participants': 'In this inspection',
+  'review.participants.none': 'No one has joined yet.',
   'review.stats': 'Connection',
   'review.invite': 'Make an invite link',
   'review.copy': 'Copy link',

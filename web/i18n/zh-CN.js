@@ -40,6 +40,7 @@ export default {
   'review.sound': '申请人声音',
   'review.fullscreen': '全屏',
   'review.participants': '参与人员',
+  'review.participants.none': '尚无人加入。',
   'review.stats': '连接统计',
   'review.invite': '生成邀请链接',
   'review.copy': '复制链接',

@@ -398,6 +398,7 @@ function showParticipants() {
     li.dataset.role = p.role;
     return li;
   }));
+  $('participants-none').hidden = people.length > 0;   // the card says so rather than stand empty
 }
 
 function connect() {
