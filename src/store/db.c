@@ -354,3 +354,13 @@ db_column_dup (sqlite3_stmt *st, gint col, const gchar *if_null)
   const unsigned char *text = sqlite3_column_text (st, col);
   return g_strdup (text ? (const gchar *) text : if_null);
 }
+
+gint64
+db_step_insert (sqlite3 *db, sqlite3_stmt *st)
+{
+  gint64 id = sqlite3_step (st) == SQLITE_DONE ? sqlite3_last_insert_rowid (db) : 0;
+  if (!id)
+    g_warning ("database insert failed: %s", sqlite3_errmsg (db));
+  sqlite3_finalize (st);
+  return id;
+}

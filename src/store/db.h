@@ -17,6 +17,8 @@ gboolean db_durable_end (sqlite3 *db, gboolean ok, GError **error);
 sqlite3 *db_open_readonly (const gchar *path, GError **error);   /* busy timeout 5 s */
 /* a text column as a new string; if_null (copied; may be NULL) when the column is NULL */
 gchar   *db_column_dup (sqlite3_stmt *st, gint col, const gchar *if_null);
+/* Steps a prepared INSERT and finalizes it: the new row's id, or 0 (logged) when it failed. */
+gint64   db_step_insert (sqlite3 *db, sqlite3_stmt *st);
 
 /* store_cases.c — case types, their required items, cases, invites */
 typedef struct {

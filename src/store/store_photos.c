@@ -13,14 +13,6 @@ photo_request_row_free (PhotoRequestRow *row)
   g_free (row);
 }
 
-static gint64
-insert_done (sqlite3 *db, sqlite3_stmt *st)
-{
-  gint64 id = sqlite3_step (st) == SQLITE_DONE ? sqlite3_last_insert_rowid (db) : 0;
-  sqlite3_finalize (st);
-  return id;
-}
-
 gint64
 store_photo_request_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint item, const gchar *by_user,
                          gint64 expires_at, const gchar *key_hash)
@@ -36,7 +28,7 @@ store_photo_request_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint it
   sqlite3_bind_int64 (st, 5, db_now_ms ());
   sqlite3_bind_int64 (st, 6, expires_at);
   sqlite3_bind_text (st, 7, key_hash, -1, SQLITE_TRANSIENT);
-  return insert_done (db, st);
+  return db_step_insert (db, st);
 }
 
 PhotoRequestRow *
@@ -110,5 +102,5 @@ store_photo_still_add (sqlite3 *db, const PhotoStill *p)
     sqlite3_bind_double (st, 13, p->lon);
     sqlite3_bind_double (st, 14, p->accuracy_m);
   }
-  return insert_done (db, st);
+  return db_step_insert (db, st);
 }

@@ -42,16 +42,6 @@ session_row_free (SessionRow *row)
   g_free (row);
 }
 
-static gint64
-step_insert (sqlite3 *db, sqlite3_stmt *st)
-{
-  gint64 id = sqlite3_step (st) == SQLITE_DONE ? sqlite3_last_insert_rowid (db) : 0;
-  if (!id)
-    g_warning ("database insert failed: %s", sqlite3_errmsg (db));
-  sqlite3_finalize (st);
-  return id;
-}
-
 gint64
 store_mark_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint item, const gchar *result, const gchar *note,
                 const gchar *by_user, gint64 media_ms)
@@ -69,7 +59,7 @@ store_mark_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint item, const
   sqlite3_bind_int64 (st, 7, db_now_ms ());
   if (media_ms >= 0)
     sqlite3_bind_int64 (st, 8, media_ms);
-  return step_insert (db, st);
+  return db_step_insert (db, st);
 }
 
 GPtrArray *
@@ -115,7 +105,7 @@ store_decision_add (sqlite3 *db, gint64 case_id, gint64 session_id, const gchar 
   sqlite3_bind_text (st, 7, state, -1, SQLITE_TRANSIENT);
   if (notice)
     sqlite3_bind_text (st, 8, notice, -1, SQLITE_TRANSIENT);
-  return step_insert (db, st);
+  return db_step_insert (db, st);
 }
 
 #define DECISION_SELECT \
@@ -323,7 +313,7 @@ store_still_add (sqlite3 *db, gint64 case_id, gint64 session_id, gint item, cons
     sqlite3_bind_int64 (st, 7, media_ms);
   sqlite3_bind_int64 (st, 8, db_now_ms ());
   sqlite3_bind_text (st, 9, by_user, -1, SQLITE_TRANSIENT);
-  return step_insert (db, st);
+  return db_step_insert (db, st);
 }
 
 static GPtrArray *
