@@ -84,9 +84,23 @@ on_pc_new (gpointer owner, GstElement *pipe, GstElement *webrtc, const GstSDPMes
 }
 
 /* main loop: count what a reviewer's webrtcbin receives (Kanyan's and Janus's peer connections) */
+/* webrtcbin's thread: the first ICE `connected` splits join→connected into ICE and DTLS */
+static void
+on_ice_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
+{
+  Rev *rev = data;
+  GstWebRTCICEConnectionState st;
+  (void) ps;
+  g_object_get (webrtc, "ice-connection-state", &st, NULL);
+  if (st == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED || st == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
+    g_atomic_pointer_compare_and_exchange (&rev->ice_us, NULL, GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+}
+
 void
 rev_watch_pc (Rev *rev, GstElement *webrtc)
 {
+  g_atomic_pointer_compare_and_exchange (&rev->offer_us, NULL, GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+  g_signal_connect (webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state), rev);
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), rev);
   g_autoptr (GstElement) rtpbin = gst_bin_get_by_name (GST_BIN (webrtc), "rtpbin");
   if (!rtpbin)

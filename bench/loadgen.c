@@ -217,6 +217,11 @@ window_end (gpointer data)
   g_autofree double *join_key = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
   g_autofree double *join_conn = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
   g_autofree double *conn_key = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
+  /* join→connected in three: join→offer (the server makes a peer), offer→ICE, ICE→DTLS */
+  g_autofree double *join_offer = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
+  g_autofree double *offer_ice = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
+  g_autofree double *ice_dtls = g_new0 (double, n * MAX (lg.reviewers, 1) + 1);
+  guint with_split = 0;
   guint with_conn = 0;
   for (guint i = 0; i < n; i++) {
     Pub *pub = g_ptr_array_index (lg.pubs, i);
@@ -237,6 +242,13 @@ window_end (gpointer data)
         join_conn[with_conn] = (conn_us - join_us) / 1000.0;
         conn_key[with_conn++] = (key_us - conn_us) / 1000.0;
       }
+      gint64 offer_us = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get (&rev->offer_us));
+      gint64 ice_us = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get (&rev->ice_us));
+      if (join_us && offer_us && ice_us && conn_us) {
+        join_offer[with_split] = (offer_us - join_us) / 1000.0;
+        offer_ice[with_split] = (ice_us - offer_us) / 1000.0;
+        ice_dtls[with_split++] = (conn_us - ice_us) / 1000.0;
+      }
       g_mutex_lock (&rev->lock);
       fprintf (stderr, "loadgen: %s: pcs %u, state %d, video %" G_GINT64_FORMAT " pkts (%" G_GINT64_FORMAT
                " keyframes), audio %" G_GINT64_FORMAT " pkts, latency samples %d\n", rev->name,
@@ -249,11 +261,17 @@ window_end (gpointer data)
   qsort (join_key, with_key, sizeof (double), cmp_double);
   qsort (join_conn, with_conn, sizeof (double), cmp_double);
   qsort (conn_key, with_conn, sizeof (double), cmp_double);
+  qsort (join_offer, with_split, sizeof (double), cmp_double);
+  qsort (offer_ice, with_split, sizeof (double), cmp_double);
+  qsort (ice_dtls, with_split, sizeof (double), cmp_double);
   double q[] = { 0.5, 0.99 }, lat[2];
   guint64 lat_samples;
   latency_quantiles (q, 2, lat, &lat_samples);
 
-  char k50[16], k95[16], l50[16], l99[16], jc50[16], ck50[16];
+  char k50[16], k95[16], l50[16], l99[16], jc50[16], ck50[16], jo50[16], oi50[16], id50[16];
+  fmt_ms (jo50, sizeof jo50, quantile (join_offer, with_split, 0.5));
+  fmt_ms (oi50, sizeof oi50, quantile (offer_ice, with_split, 0.5));
+  fmt_ms (id50, sizeof id50, quantile (ice_dtls, with_split, 0.5));
   fmt_ms (jc50, sizeof jc50, quantile (join_conn, with_conn, 0.5));
   fmt_ms (ck50, sizeof ck50, quantile (conn_key, with_conn, 0.5));
   fmt_ms (k50, sizeof k50, quantile (join_key, with_key, 0.5));
@@ -278,10 +296,11 @@ window_end (gpointer data)
   printf ("RESULT inspections=%u server_cpu=%.1f loss=%.3f busy=%.1f reviewers=%u with_media=%u with_keyframe=%u "
           "latency_samples=%" G_GUINT64_FORMAT " keyframe_jumps=%u ssrc_changes=%u window_s=%.1f ok=%d "
           "cpu_per=%.2f rss_per_mb=%.2f threads_per=%.2f loadgen_cpu=%.1f pkt_in=%.0f pkt_out=%.0f "
-          "key_p50=%s key_p95=%s lat_p50=%s lat_p99=%s join_conn_p50=%s conn_key_p50=%s\n",
+          "key_p50=%s key_p95=%s lat_p50=%s lat_p99=%s join_conn_p50=%s conn_key_p50=%s "
+          "join_offer_p50=%s offer_ice_p50=%s ice_dtls_p50=%s\n",
           n, server_cpu, loss, busy, n_revs, with_media, with_key, lat_samples, jumps, ssrc_changes, dt, ok,
           server_cpu / n, (s1.rss_kb - opt.idle_rss_kb) / 1024.0 / n, (double) (s1.threads - opt.idle_threads) / n,
-          self_cpu, (s1.sent - s0.sent) / dt, received / dt, k50, k95, l50, l99, jc50, ck50);
+          self_cpu, (s1.sent - s0.sent) / dt, received / dt, k50, k95, l50, l99, jc50, ck50, jo50, oi50, id50);
   fflush (stdout);
   exit_code = ok ? 0 : 1;
   g_main_loop_quit (lg.loop);

@@ -74,6 +74,8 @@ typedef struct {
   gint latency_samples;          /* atomic */
   gint conn_state;               /* atomic */
   gpointer connected_us;         /* atomic: monotonic µs of its first `connected`, NULL before */
+  gpointer offer_us;             /* atomic: monotonic µs the server's first offer arrived, NULL before */
+  gpointer ice_us;               /* atomic: monotonic µs its ICE first connected, NULL before */
   gpointer janus;                /* --janus: its JSession (lg_janus.c), else NULL */
   gint64 join_us;                /* --janus: monotonic time its `join` was sent */
   guint audio_pt;                /* the payload type of the audio in the server's offer, 0: 111 */
