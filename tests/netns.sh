@@ -32,6 +32,11 @@ exec unshare $userns --net -- sh -c '
     ip addr add 10.77.0.2/24 dev kt1
     ip link set kt0 up
     ip link set kt1 up
+    # libnice pins each UDP socket to the interface of its address (IP_UNICAST_IF), so a
+    # datagram from 10.77.0.1 to 10.77.0.2 leaves through kt0 instead of being delivered
+    # locally, and kt1 drops it: its source is an address of this namespace. Accept such
+    # datagrams, or every libnice UDP pair here fails and ICE falls back to ICE-TCP.
+    for c in all kt0 kt1; do echo 1 > /proc/sys/net/ipv4/conf/$c/accept_local; done
     # a default route that stays inside: Firefox gathers no ICE candidate at all on a
     # machine without one; anything sent to it loops back into this namespace
     ip route add default via 10.77.0.1 dev kt1

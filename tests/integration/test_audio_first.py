@@ -29,7 +29,8 @@ class AudioFirstTest(unittest.TestCase):
         self.case = self.server.add_case("AF-1")
 
     def tearDown(self):
-        sh("tc", "qdisc", "del", "dev", "lo", "root", check=False)
+        for dev in Cap.DEVICES:
+            sh("tc", "qdisc", "del", "dev", dev, "root", check=False)
         self.server.stop()
 
     def test_weak_uplink_sends_sound_first_and_recovers(self):

@@ -40,8 +40,13 @@ def bitrates(stats):
 
 
 class Cap:
-    """A tbf of `kbit` on the packets leaving `lo` from some sockets ("ip:port", one or a list:
-    the publisher's own, or the server's for one reviewer)."""
+    """A tbf of `kbit` on the packets some sockets send ("ip:port", one or a list: the
+    publisher's own, or the server's for one reviewer). Installed on every way out a packet
+    can take in the test namespace: `lo` carries what Chromium sends to the server, `kt0`
+    what the server's libnice sends (it pins each UDP socket to its address's interface, so
+    10.77.0.1 → 10.77.0.2 leaves through the veth, see tests/netns.sh)."""
+
+    DEVICES = ("lo", "kt0")
 
     def __init__(self, sockets, kbit=CAP_KBIT):
         self.sockets = [sockets] if isinstance(sockets, str) else list(sockets)
@@ -49,23 +54,25 @@ class Cap:
 
     def __enter__(self):
         # this kernel has htb and tbf (no prio, no netem): everything else rides a class at
-        # 10 Gbit/s, the publisher's flow one whose leaf is the tbf
-        sh("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10")
-        sh("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
-        sh("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", "10gbit")
-        sh("tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "40:", "tbf",
-           "rate", f"{self.kbit}kbit", "burst", "10kb", "latency", "50ms")
-        for sock in self.sockets:
-            ip, port = sock.rsplit(":", 1)
-            sh("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
-               "match", "ip", "src", f"{ip}/32", "match", "ip", "sport", port, "0xffff", "flowid", "1:20")
+        # 10 Gbit/s, the capped flow one whose leaf is the tbf
+        for dev in self.DEVICES:
+            sh("tc", "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "10")
+            sh("tc", "class", "add", "dev", dev, "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
+            sh("tc", "class", "add", "dev", dev, "parent", "1:", "classid", "1:20", "htb", "rate", "10gbit")
+            sh("tc", "qdisc", "add", "dev", dev, "parent", "1:20", "handle", "40:", "tbf",
+               "rate", f"{self.kbit}kbit", "burst", "10kb", "latency", "50ms")
+            for sock in self.sockets:
+                ip, port = sock.rsplit(":", 1)
+                sh("tc", "filter", "add", "dev", dev, "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+                   "match", "ip", "src", f"{ip}/32", "match", "ip", "sport", port, "0xffff", "flowid", "1:20")
         return self
 
     def dropped(self):
-        return sh("tc", "-s", "qdisc", "show", "dev", "lo").stdout
+        return "".join(sh("tc", "-s", "qdisc", "show", "dev", dev).stdout for dev in self.DEVICES)
 
     def __exit__(self, *exc):
-        sh("tc", "qdisc", "del", "dev", "lo", "root", check=False)
+        for dev in self.DEVICES:
+            sh("tc", "qdisc", "del", "dev", dev, "root", check=False)
 
 
 @unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
@@ -78,7 +85,8 @@ class BitrateTest(unittest.TestCase):
         self.case = self.server.add_case("RATE-1")
 
     def tearDown(self):
-        sh("tc", "qdisc", "del", "dev", "lo", "root", check=False)
+        for dev in Cap.DEVICES:
+            sh("tc", "qdisc", "del", "dev", dev, "root", check=False)
         self.server.stop()
 
     def camera(self):
