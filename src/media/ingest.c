@@ -10,6 +10,10 @@
 GST_DEBUG_CATEGORY_STATIC (kanyan_ingest_debug);   /* GST_DEBUG=kanyan-ingest:6 (media_debug.h) */
 #define GST_CAT_DEFAULT kanyan_ingest_debug
 
+/* the publisher's video session: the floor of its RTCP interval (ingest_quicken_feedback) */
+#define INGEST_RTCP_MIN_INTERVAL_MS 100
+#define INGEST_RTCP_BYTES_PER_S 4000
+
 void
 ingest_debug_init (void)
 {
@@ -52,6 +56,24 @@ on_publisher_pad_added (GstElement *webrtcbin, GstPad *pad, Relay *relay)
   gst_caps_unref (caps);
 }
 
+/* Any thread. A keyframe request leaves as RTCP feedback (PLI), which rtpsession sends
+ * "early" (RFC 4585): at a random moment within half the last regular RTCP interval, and a
+ * second one only a whole interval after the first. The interval's floor is rtpsession's
+ * rtcp-min-interval, 5 s by default; so a reviewer who connected just after the recorder's
+ * request waited up to ~2 s for the phone to hear the next one. At 100 ms the phone hears a
+ * PLI within 50 ms and a receiver report 10 times a second (~8 kbit/s, on its downlink). */
+static void
+ingest_quicken_feedback (GstElement *rtpbin, guint session)
+{
+  GObject *internal = NULL;
+  g_signal_emit_by_name (rtpbin, "get-internal-session", session, &internal);
+  if (!internal)
+    return;
+  g_object_set (internal, "rtcp-min-interval", (guint64) INGEST_RTCP_MIN_INTERVAL_MS * GST_MSECOND,
+                "rtcp-rr-bandwidth", INGEST_RTCP_BYTES_PER_S, "rtcp-rs-bandwidth", INGEST_RTCP_BYTES_PER_S, NULL);
+  g_object_unref (internal);
+}
+
 /* rtpbin streaming thread: a jitterbuffer for a new SSRC. webrtcbin 1.22 leaves
  * do-retransmission off, so no NACK would ever reach the phone: turn it on for video
  * (and for any SSRC the offer did not name — better a NACK too many than none). */
@@ -62,8 +84,10 @@ on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session
   gboolean video = pub->n_video_ssrcs == 0;
   for (guint i = 0; i < pub->n_video_ssrcs; i++)
     video |= pub->video_ssrcs[i] == ssrc;
-  if (video)
+  if (video) {
     g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
+    ingest_quicken_feedback (rtpbin, session);
+  }
   /* the first video SSRC: the phone is told (REMB) what the slowest reviewer receives well */
   if (video && !g_atomic_pointer_get (&pub->remb)) {
     RembHook *hook = remb_hook_install (rtpbin, session, ssrc);
