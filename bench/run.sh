@@ -235,7 +235,7 @@ IDLE_RSS=$(status_of "$SERVER" VmRSS)
 IDLE_THREADS=$(status_of "$SERVER" Threads)
 
 # ---------- the anchor: Janus 1.1.2 (bench/anchors/janus/, README there and in bench/README.md) ----------
-# Its HTTP API on 127.0.0.1:8088 and its ICE on the veth kt1 (10.77.0.2) only, inside this
+# Its HTTP API on 127.0.0.1:8088 and its ICE on the veth kt0 (10.77.0.1, as Kanyan's) only, inside this
 # namespace: a janus.service the package may have started outside it is not in the way.
 # Under timeout(1) with SIGINT, for the run's length; bash writes its PID and execs janus, so
 # that PID is Janus's own (for /proc and for stopping it).

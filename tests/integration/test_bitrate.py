@@ -79,8 +79,9 @@ class Cap:
 class BitrateTest(unittest.TestCase):
     def setUp(self):
         self.server = Server()
-        # the uplink cap's own account of each reviewer's link (uplink_cap.c), for the figures
-        self.server.env = {"GST_DEBUG": "1,kanyan-uplink-cap:5"}
+        # the uplink cap's own account of each reviewer's link (uplink_cap.c), for the figures;
+        # KANYAN_TEST_GST_DEBUG replaces it (e.g. "1,rtpsession:5" shows the TWCC feedback)
+        self.server.env = {"GST_DEBUG": os.environ.get("KANYAN_TEST_GST_DEBUG", "1,kanyan-uplink-cap:5")}
         self.server.start()
         self.case = self.server.add_case("RATE-1")
 
@@ -248,7 +249,8 @@ class BitrateTest(unittest.TestCase):
         lifted_at = self.last_stats(pub)["at"]
         t_back = self.wait_rate(pub, lifted_at, lambda r: r >= 2 * CAP_KBIT, 30)
         figures["lifted: s to >= 600 kbit/s"] = t_back
-        t_mbit = self.wait_rate(pub, lifted_at, lambda r: r >= 1000, 30)
+        # (no second wait when it never got over 600: the climb is printed, not asserted)
+        t_mbit = self.wait_rate(pub, lifted_at, lambda r: r >= 1000, 30) if t_back is not None else None
         figures["lifted: s to >= 1 Mbit/s"] = t_mbit
         lifted_rates = [round(r) for _, r in bitrates([s for s in pub.events("stats") if s.get("at", 0) >= lifted_at])]
         print(f"BITRATE FIGURES: {figures}\nlifted kbit/s: {lifted_rates}\n"
@@ -259,10 +261,10 @@ class BitrateTest(unittest.TestCase):
         asked = re.findall(r"asked for at most (\d+) kbit/s", self.server.log_text())
         self.assertEqual(asked, [], f"a clean reviewer capped the phone{self.uplink_account()}")
         # The climb itself is Chromium's congestion controller fed by our TWCC feedback: printed,
-        # not held to a bound. Known issue (note of 2026-12-03): after the cap its estimate
-        # sometimes stays near 200 kbit/s for 100 s or more with no REMB asked (in CI, and once
-        # in five runs here, quiet); its probes from the low, application-limited rate seem not
-        # to count. Most runs climb back over 600 kbit/s in 20–55 s.
+        # not held to a bound. Known issue (notes of 2026-12-03 and -04): after the cap its
+        # estimate sometimes stayed near 130-210 kbit/s for 100 s or more with no REMB asked.
+        # TWCC feedback every ~180 ms (rtpsession's RTCP timing) was one cause: at ~90 ms
+        # (ingest.c) four runs of four climbed back over 600 kbit/s in 15-83 s.
         if t_back is None:
             print(f"KNOWN ISSUE: never back over {2 * CAP_KBIT} kbit/s within the bound: {lifted_rates}",
                   file=sys.stderr)
