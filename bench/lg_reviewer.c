@@ -83,7 +83,6 @@ on_pc_new (gpointer owner, GstElement *pipe, GstElement *webrtc, const GstSDPMes
   rev_watch_pc (owner, webrtc);
 }
 
-/* main loop: count what a reviewer's webrtcbin receives (Kanyan's and Janus's peer connections) */
 /* webrtcbin's thread: the first ICE `connected` splits join→connected into ICE and DTLS */
 static void
 on_ice_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
@@ -96,6 +95,7 @@ on_ice_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
     g_atomic_pointer_compare_and_exchange (&rev->ice_us, NULL, GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
 }
 
+/* main loop: count what a reviewer's webrtcbin receives (Kanyan's and Janus's peer connections) */
 void
 rev_watch_pc (Rev *rev, GstElement *webrtc)
 {
