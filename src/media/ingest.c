@@ -65,7 +65,7 @@ on_publisher_pad_added (GstElement *webrtcbin, GstPad *pad, Relay *relay)
  * - transport-wide congestion feedback (TWCC), which browsers steer their send rate by and
  *   expect every 50-100 ms: it left every ~180 ms or later, in bursts. After a capped
  *   uplink was freed, Chromium's estimate then stayed at 130-210 kbit/s for 100-200 s in 2
- *   of 3 runs; with feedback every ~90 ms, 4 runs of 4 were back over 600 kbit/s in 15-83 s.
+ *   of 3 runs; with feedback every ~90 ms, 6 runs of 6 were back over 600 kbit/s in 15-83 s.
  * A 50 ms floor and 8000 B/s of RTCP bandwidth make the interval ~90 ms: ~12 kbit/s of
  * reports on the phone's downlink. */
 static void

@@ -42,9 +42,10 @@ def bitrates(stats):
 class Cap:
     """A tbf of `kbit` on the packets some sockets send ("ip:port", one or a list: the
     publisher's own, or the server's for one reviewer). Installed on every way out a packet
-    can take in the test namespace: `lo` carries what Chromium sends to the server, `kt0`
-    what the server's libnice sends (it pins each UDP socket to its address's interface, so
-    10.77.0.1 → 10.77.0.2 leaves through the veth, see tests/netns.sh)."""
+    can take in the test namespace: `lo` carries what goes from one local address to
+    another, `kt0` what the server's libnice sends to a peer's 10.77.0.2 candidate (it pins
+    each UDP socket to its address's interface, so that leaves through the veth, see
+    tests/netns.sh)."""
 
     DEVICES = ("lo", "kt0")
 

@@ -237,6 +237,52 @@ class NoIceSettingsTest(unittest.TestCase):
             server.stop()
 
 
+def peer_pairs(server, case, role):
+    """the candidate pairs the server recorded for every connection of `role` in the case"""
+    status, body = server.api("GET", f"/api/cases/{case['ref']}", user="owner")
+    return [p["ice"] for s in (body or {}).get("sessions", []) for p in s.get("peers", [])
+            if p["role"] == role and p["ice"]] if status == 200 else []
+
+
+@unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
+class UdpOnTheVethTest(unittest.TestCase):
+    """A libnice peer on the other veth end (10.77.0.2, as the bench's publishers) reaches the
+    server (10.77.0.1) over UDP. libnice pins its UDP sockets to their address's interface, so
+    without accept_local (tests/netns.sh) kt1 dropped every datagram from 10.77.0.1 and the
+    pair fell back to ICE-TCP: the bench measured TCP for weeks without saying so. (Peers that
+    gather on both veth addresses pair 10.77.0.1 with itself and never showed it.)"""
+
+    def setUp(self):
+        from test_aud_publisher import ROOT, make_clip
+        subprocess.run(["make", "--no-print-directory", "-s", "-f", "bench/bench.mk", "build/bench-loadgen"],
+                       cwd=ROOT, check=True, timeout=600)
+        self.work = tempfile.mkdtemp(prefix="kanyan-udp-")
+        self.clip = os.path.join(self.work, "clip.mkv")
+        make_clip(self.clip)
+        self.server = Server().start()
+        self.case = self.server.add_case("REACH-UDP")
+        self.loadgen = None
+
+    def tearDown(self):
+        if self.loadgen and self.loadgen.poll() is None:
+            self.loadgen.kill()
+            self.loadgen.wait()
+        self.server.stop()
+
+    def test_publisher_on_the_other_veth_end_uses_udp(self):
+        from test_aud_publisher import LOADGEN
+        cases = os.path.join(self.work, "cases.jsonl")
+        with open(cases, "w") as f:
+            f.write('{"ref": "%s", "token": "%s"}\n' % (self.case["ref"], self.case["token"]))
+        self.loadgen = subprocess.Popen([LOADGEN, "--base", self.server.base, "--cases", cases, "--clip", self.clip,
+                                         "--reviewers", "0", "--seconds", "20", "--ice-address", "10.77.0.2"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.assertTrue(wait_until(lambda: peer_pairs(self.server, self.case, "applicant"), 30 * SLACK))
+        pair = peer_pairs(self.server, self.case, "applicant")[-1]
+        self.assertEqual(pair["server"], "host/udp", pair)
+        self.assertIn(pair["peer"], ("host/udp", "prflx/udp"), pair)
+
+
 class OneToOneNatTest(unittest.TestCase):
     """The server's ICE ports on 10.77.0.1 are reachable only as 10.77.0.3, through a DNAT in and
     an SNAT out, as behind a data centre's 1:1 NAT; packets to the private address are dropped,
