@@ -257,6 +257,12 @@ remb_hook_unref_notify (gpointer data, GClosure *closure)
 void
 remb_hook_set_kbps (RembHook *hook, gint kbps)
 {
+  /* A sender keeps a REMB's bound until the next REMB (libwebrtc's receiver limit): a cap
+   * ended by silence left a phone at the last one for good (CI, 2026-12-04: released at
+   * 872 kbit/s while it sent 190, Chromium's estimate stayed at 872 for 90 s). Once a cap
+   * was sent, "no cap" is a bound no phone reaches. */
+  if (kbps <= 0 && g_atomic_int_get (&hook->kbps) > 0)
+    kbps = REMB_UNCAPPED_KBPS;
   g_atomic_int_set (&hook->kbps, kbps);
 }
 

@@ -32,5 +32,7 @@ gint       uplink_cap_kbps (UplinkCap *cap);   /* what the phone is asked for no
 /* rtpbin streaming thread: the publisher's video SSRC appeared in `session`; hooks the REMB
  * into that RTP session's outgoing RTCP. Returns the hook (a reference) or NULL. */
 RembHook  *remb_hook_install (GstElement *rtpbin, guint session, guint32 media_ssrc);
-void       remb_hook_set_kbps (RembHook *hook, gint kbps);   /* any thread */
+/* Any thread. 0 = no cap: no REMB while none was ever sent, REMB_UNCAPPED_KBPS after one. */
+#define REMB_UNCAPPED_KBPS 100000
+void       remb_hook_set_kbps (RembHook *hook, gint kbps);
 void       remb_hook_unref (RembHook *hook);

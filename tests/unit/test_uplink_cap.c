@@ -2,6 +2,7 @@
  * one second of its reports does to the bitrate the phone is asked for. Each case is one rule;
  * time is passed in, so nothing here waits. */
 #include "media/uplink_cap.h"
+#include <gst/rtp/gstrtcpbuffer.h>
 
 #define S G_USEC_PER_SEC
 
@@ -138,10 +139,73 @@ test_no_media_sent_changes_nothing (void)
   g_assert_false (e.have_rtt);
 }
 
+/* The REMB a real rtpbin session's next RTCP to the phone carries (bit/s), 0 when none: the
+ * hook runs on the session's own "on-sending-rtcp", here emitted with an empty compound. */
+static guint64
+remb_in_next_rtcp (GObject *session)
+{
+  GstBuffer *buffer = gst_rtcp_buffer_new (1400);
+  gboolean ignored = FALSE;
+  g_signal_emit_by_name (session, "on-sending-rtcp", buffer, FALSE, &ignored);
+  guint64 bps = 0;
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket packet;
+  g_assert_true (gst_rtcp_buffer_map (buffer, GST_MAP_READ, &rtcp));
+  for (gboolean more = gst_rtcp_buffer_get_first_packet (&rtcp, &packet); more;
+       more = gst_rtcp_packet_move_to_next (&packet)) {
+    if (gst_rtcp_packet_get_type (&packet) != GST_RTCP_TYPE_PSFB
+        || gst_rtcp_packet_fb_get_type (&packet) != GST_RTCP_PSFB_TYPE_AFB)
+      continue;
+    const guint8 *fci = gst_rtcp_packet_fb_get_fci (&packet);
+    g_assert_cmpmem (fci, 4, "REMB", 4);
+    g_assert_cmpuint (GST_READ_UINT32_BE (fci + 8), ==, 0x1234);   /* the phone's video */
+    bps = (guint64) (((fci[5] & 0x3) << 16) | (fci[6] << 8) | fci[7]) << (fci[5] >> 2);
+  }
+  gst_rtcp_buffer_unmap (&rtcp);
+  gst_buffer_unref (buffer);
+  return bps;
+}
+
+/* A cap ended is said, never left to silence: a sender keeps the last REMB's bound. */
+static void
+test_a_lifted_cap_is_said_not_left_silent (void)
+{
+  GstElement *rtpbin = gst_element_factory_make ("rtpbin", NULL);
+  g_assert_nonnull (rtpbin);
+  GstPad *sink = gst_element_request_pad_simple (rtpbin, "recv_rtp_sink_0");   /* makes session 0 */
+  GObject *session = NULL;
+  g_signal_emit_by_name (rtpbin, "get-internal-session", 0, &session);
+  g_assert_nonnull (session);
+  RembHook *hook = remb_hook_install (rtpbin, 0, 0x1234);
+  g_assert_nonnull (hook);
+
+  g_assert_cmpuint (remb_in_next_rtcp (session), ==, 0);        /* never capped: no REMB */
+  remb_hook_set_kbps (hook, 0);
+  g_assert_cmpuint (remb_in_next_rtcp (session), ==, 0);
+  remb_hook_set_kbps (hook, 872);
+  guint64 capped = remb_in_next_rtcp (session);
+  g_assert_cmpuint (capped, <=, 872000);
+  g_assert_cmpuint (capped, >=, 871000);                        /* mantissa rounding only */
+  remb_hook_set_kbps (hook, 0);                                 /* lifted */
+  g_assert_cmpuint (remb_in_next_rtcp (session), >=, (guint64) REMB_UNCAPPED_KBPS * 999);
+  remb_hook_set_kbps (hook, 0);                                 /* and it stays said */
+  g_assert_cmpuint (remb_in_next_rtcp (session), >=, (guint64) REMB_UNCAPPED_KBPS * 999);
+  remb_hook_set_kbps (hook, 400);                               /* capped again */
+  g_assert_cmpuint (remb_in_next_rtcp (session), <=, 400000);
+
+  remb_hook_unref (hook);
+  g_object_unref (session);
+  gst_element_release_request_pad (rtpbin, sink);
+  gst_object_unref (sink);
+  gst_object_unref (rtpbin);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  gst_init (&argc, &argv);
+  g_test_add_func ("/uplink-cap/remb-lifted-is-said", test_a_lifted_cap_is_said_not_left_silent);
   g_test_add_func ("/uplink-cap/clean-link", test_a_clean_link_limits_nothing);
   g_test_add_func ("/uplink-cap/lossy-report", test_a_lossy_report_sets_what_got_through);
   g_test_add_func ("/uplink-cap/upstream-loss", test_the_phones_own_loss_is_not_the_viewers);
