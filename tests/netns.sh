@@ -5,15 +5,22 @@
 # kt1 10.77.0.2/24, so libnice, aiortc and Chromium all find ordinary host
 # candidates while no packet can leave the machine (see shared/media-notes.md).
 # Inside, KANYAN_NETNS=1 is exported; if it is already set we are inside one
-# and CMD is simply exec'd. Needs root (or unprivileged user namespaces).
+# and CMD is simply exec'd, unless --fresh asks for a new one all the same (the
+# runner's browser tests, beside the integration tests). Needs root (or
+# unprivileged user namespaces).
 set -eu
 
+fresh=
+if [ "${1:-}" = --fresh ]; then
+    fresh=1
+    shift
+fi
 if [ $# -eq 0 ]; then
-    echo "usage: tests/netns.sh CMD [ARG...]" >&2
+    echo "usage: tests/netns.sh [--fresh] CMD [ARG...]" >&2
     exit 2
 fi
 
-if [ "${KANYAN_NETNS:-}" = 1 ]; then
+if [ "${KANYAN_NETNS:-}" = 1 ] && [ -z "$fresh" ]; then
     exec "$@"
 fi
 export KANYAN_NETNS=1

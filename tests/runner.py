@@ -5,7 +5,8 @@
 Groups: GTest unit programs (build/test_*, TAP output), the integration tests with real
 peers (tests/integration, unittest), the browser tests (tests/e2e, node --test) and the
 fuzz smoke runs (build/fuzz_*, when built). `make test` runs it inside tests/netns.sh.
-A group can be chosen: runner.py unit integration …
+A group can be chosen: runner.py unit integration … With both integration and e2e chosen (the
+default) the two run side by side, each in its own network namespace (run_integration_and_e2e).
 A skipped test is counted apart, never as passed, and printed with the reason it gave
 (GTest/node TAP `# SKIP reason`, unittest's skip reason)."""
 import glob
@@ -13,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -118,14 +120,55 @@ class Result(unittest.TextTestResult):
             record(subtest.id(), False, self._exc_info_to_string(err, subtest)[-1500:])
 
 
-def run_integration():
+# Integration modules that measure a rate, a time or memory, or shape the namespace's links:
+# with the browser tests beside them (run_integration_and_e2e) they would measure the machine's
+# load, so they run when the browser tests are done.
+ALONE = {"test_bitrate", "test_audio_first", "test_loss_load", "test_loss", "test_soak", "test_limits",
+         "test_outage", "test_reviewer_outage"}
+
+
+def integration_tests(alone):
+    """The integration tests of the ALONE modules (alone=True) or of the others, in their order."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
     suite = unittest.defaultTestLoader.discover(os.path.join(ROOT, "tests", "integration"), pattern="test_*.py")
+
+    def flat(s):
+        for t in s:
+            yield from flat(t) if isinstance(t, unittest.TestSuite) else [t]
+    return unittest.TestSuite([t for t in flat(suite) if (t.__class__.__module__ in ALONE) == alone])
+
+
+def run_tests(suite):
     with open(os.devnull, "w") as devnull:
         unittest.TextTestRunner(stream=devnull, resultclass=Result, verbosity=0).run(suite)
+
+
+def check_integration_logs():
     check_logs_for_secrets()
     import kanyan
     check_server_logs("integration", kanyan.SERVER_LOGS)
+
+
+def run_integration():
+    run_tests(integration_tests(alone=False))
+    run_tests(integration_tests(alone=True))
+    check_integration_logs()
+
+
+def run_integration_and_e2e():
+    """The browser tests run beside the integration tests, in a network namespace of their own
+    (tests/netns.sh --fresh: the tests that add nftables rules or shape a link change only
+    their own namespace, and the two groups' ports never meet); the ALONE modules start when
+    the browser tests are done. Most of either group waits on a browser, a network or a
+    timer: side by side the suite takes about a third less time than one after the other."""
+    lane = start_e2e()
+    run_tests(integration_tests(alone=False))
+    if lane:
+        print("== e2e (beside the integration tests)", flush=True)
+        finish_e2e(*lane)
+        print("== integration (the modules that run alone)", flush=True)
+    run_tests(integration_tests(alone=True))
+    check_integration_logs()
 
 
 def check_server_logs(group, logs):
@@ -164,21 +207,47 @@ def check_logs_for_secrets():
            not found and len(secrets) > 0, "; ".join(found[:10]))
 
 
-def run_e2e():
+E2E_TIMEOUT_S = 1500
+
+
+def start_e2e(fresh_namespace=True):
+    """node's test runner on every tests/e2e file, started and left running: (process, its
+    output files), or None when there is none. fresh_namespace: in a network namespace of its
+    own (tests/netns.sh --fresh), beside whatever runs in this one."""
     files = sorted(glob.glob(os.path.join(ROOT, "tests", "e2e", "*.test.mjs")))
     if not files:
-        return
-    out = subprocess.run(["node", "--test", "--test-reporter=tap"] + files, capture_output=True, text=True,
-                         timeout=1200, cwd=ROOT)
-    for status, name, reason in tap_results(out.stdout, r"^\s*(ok|not ok) \d+ - (.*)$"):
+        return None
+    wrap = [os.path.join(ROOT, "tests", "netns.sh"), "--fresh"] if fresh_namespace else []
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(wrap + ["node", "--test", "--test-reporter=tap"] + files, stdout=out, stderr=err,
+                            text=True, cwd=ROOT)
+    return proc, out, err, time.time()
+
+
+def finish_e2e(proc, out, err, started):
+    try:
+        proc.wait(timeout=max(1, E2E_TIMEOUT_S - (time.time() - started)))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    out.seek(0)
+    err.seek(0)
+    stdout, stderr = out.read(), err.read()
+    for status, name, reason in tap_results(stdout, r"^\s*(ok|not ok) \d+ - (.*)$"):
         if reason is not None:
             record_skip(f"e2e {name}", reason)
         else:
-            record(f"e2e {name}", status == "ok", "" if status == "ok" else tap_detail(out.stdout, name),
-                   tap_seconds(out.stdout, name))
-    if out.returncode != 0 and "not ok" not in out.stdout:
-        record("e2e", False, out.stdout[-2000:] + out.stderr[-2000:])
+            record(f"e2e {name}", status == "ok", "" if status == "ok" else tap_detail(stdout, name),
+                   tap_seconds(stdout, name))
+    if proc.returncode != 0 and "not ok" not in stdout:
+        record("e2e", False, f"(exit {proc.returncode}) " + stdout[-2000:] + stderr[-2000:])
     check_server_logs("e2e", glob.glob(os.path.join(ROOT, "tests", "e2e", "artifacts", "*.log")))
+
+
+def run_e2e():
+    lane = start_e2e(fresh_namespace=False)
+    if lane:
+        finish_e2e(*lane)
 
 
 def tap_seconds(text, name):
@@ -243,10 +312,14 @@ def run_bench():
     record("bench run.sh --smoke", out.returncode == 0, out.stdout[-1500:] + out.stderr[-1500:])
 
 
-GROUPS = {"unit": run_unit, "integration": run_integration, "e2e": run_e2e, "bench": run_bench, "fuzz": run_fuzz}
+GROUPS = {"unit": run_unit, "integration": run_integration, "e2e": run_e2e, "bench": run_bench, "fuzz": run_fuzz,
+          "integration+e2e": run_integration_and_e2e}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(GROUPS)
+    if "integration" in chosen and "e2e" in chosen:   # side by side (run_integration_and_e2e)
+        chosen = [g for g in chosen if g != "e2e"]
+        chosen[chosen.index("integration")] = "integration+e2e"
     started = time.time()
     group_times = []
     for group in chosen:
