@@ -316,7 +316,7 @@ GROUPS = {"unit": run_unit, "integration": run_integration, "e2e": run_e2e, "ben
           "integration+e2e": run_integration_and_e2e}
 
 if __name__ == "__main__":
-    chosen = sys.argv[1:] or list(GROUPS)
+    chosen = sys.argv[1:] or ["unit", "integration", "e2e", "bench", "fuzz"]
     if "integration" in chosen and "e2e" in chosen:   # side by side (run_integration_and_e2e)
         chosen = [g for g in chosen if g != "e2e"]
         chosen[chosen.index("integration")] = "integration+e2e"
