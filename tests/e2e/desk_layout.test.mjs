@@ -57,6 +57,10 @@ test('at 1366×768 the video stays in view while the last item is marked; invite
   const facts = desk.getByTestId('facts');
   await desk.waitForFunction(() => document.getElementById('facts').dataset.status);
   assert.notEqual(await facts.getAttribute('data-status'), 'inspecting');
+  // no card stands empty while its list loads (the slots card once did, for up to 5 s)
+  const empty = await desk.evaluate(() => [...document.querySelectorAll('.card')]
+    .filter((c) => c.getClientRects().length && !c.textContent.trim()).map((c) => c.id || c.className));
+  assert.deepEqual(empty, [], 'a visible card with nothing in it');
   assert.ok(await desk.getByTestId('decide').isHidden(), 'no decision form before a live inspection');
 
   // the invite and its QR code: one click on the case header's button, and both are in view

@@ -549,6 +549,7 @@ setInterval(async () => {
   if (s.width) $('stats').textContent += ` · ${s.width}×${s.height}`;
 }, 1000);
 const me = await signIn($('desk'));
+document.dispatchEvent(new CustomEvent('kanyan:signed-in', { detail: me }));   // slots.js loads its lists
 $('decide').addEventListener('submit', decide);
 $('reopen').addEventListener('submit', reopen);
 $('challenge-seen').addEventListener('click', async () => {

@@ -3,8 +3,9 @@
 // (#case=REF) its slots with offering, booking for the applicant, moving and withdrawing (a
 // reason asked for each change), and the invite's short link once one is made. Fills
 // <section id="slots-desk"> and <section id="case-slots"> of review/index.html; review.js only
-// tells it about a new invite (the `kanyan:invite` event). Times are shown in the page's
-// language and this browser's time zone, and sent as UTC instants.
+// tells it about a new invite (the `kanyan:invite` event) and the user's sign-in
+// (`kanyan:signed-in`). Times are shown in the page's language and this browser's time zone,
+// and sent as UTC instants.
 import { t } from '../lib/i18n.js';
 import { dateField, parseDateTime } from '../lib/dateinput.js';
 import { api } from '../lib/session.js';
@@ -45,6 +46,7 @@ function renderDesk() {
     parts.push(ul);
   }
   desk.replaceChildren(...parts);
+  desk.classList.remove('hidden');   // hidden until the first answer: never an empty card
 }
 
 async function loadDesk() {
@@ -208,7 +210,8 @@ function follow() {
 if (desk && box) {
   follow();
   loadDesk();
-  setInterval(() => { loadDesk(); loadCase(); }, 5000);   // also once the user has signed in
+  setInterval(() => { loadDesk(); loadCase(); }, 5000);
+  document.addEventListener('kanyan:signed-in', () => { loadDesk(); loadCase(); });   // review.js
   window.addEventListener('hashchange', follow);
   document.addEventListener('kanyan:invite', (e) => { shortUrl = e.detail.short_url || ''; renderCase(); });
   document.getElementById('lang')?.addEventListener('click', () => setTimeout(() => { renderDesk(); renderCase(); }, 0));
