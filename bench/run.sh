@@ -175,7 +175,8 @@ SERVE=(build/kanyan serve --no-tls --bind 127.0.0.1 --port "$PORT" --ice-address
        --data-dir "$T/data" --recordings "$T/recordings" --web-dir web --pipelines-dir pipelines
        --config "$T/kanyan.conf")
 if [ "$PROFILE" = 1 ]; then
-    valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.out" "${SERVE[@]}" > "$T/server.log" 2>&1 &
+    # G_SLICE set here: the server's own re-exec for it would leave callgrind behind
+    G_SLICE=always-malloc valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.out" "${SERVE[@]}" > "$T/server.log" 2>&1 &
 else
     "${SERVE[@]}" > "$T/server.log" 2>&1 &
 fi

@@ -660,9 +660,26 @@ cmd_backup (int argc, char **argv, gboolean restoring)
   return 0;
 }
 
+/* GLib 2.74 (Debian 12) keeps freed slice blocks (every GstBuffer, event and list node) in a
+ * cache per thread, and an inspection has ~35 threads: 1.3 MB of 6–7 MB per inspection
+ * (bench/README.md, "Levers"). G_SLICE=always-malloc hands them to malloc instead. GLib reads it
+ * in its constructor, before main, so `serve` runs itself again once with it set. An operator's
+ * own G_SLICE wins; GLib ≥ 2.76 has no slice cache. If the exec fails the server runs as it is. */
+static void
+serve_with_malloc_slices (char **argv)
+{
+  if (g_getenv ("G_SLICE") || glib_check_version (2, 76, 0) == NULL)
+    return;
+  g_setenv ("G_SLICE", "always-malloc", TRUE);
+  execv ("/proc/self/exe", argv);
+  g_printerr ("kanyan serve: could not re-execute with G_SLICE=always-malloc (%s); going on\n", g_strerror (errno));
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc > 1 && g_strcmp0 (argv[1], "serve") == 0)
+    serve_with_malloc_slices (argv);
   /* arguments are UTF-8 (an applicant's name, an address in Chinese), also under the C locale
    * of a service or a container, where GOption would refuse them */
   setlocale (LC_ALL, "");
