@@ -670,8 +670,12 @@ serve_with_malloc_slices (char **argv)
 {
   if (g_getenv ("G_SLICE") || glib_check_version (2, 76, 0) == NULL)
     return;
+  /* the binary's own path, not /proc/self/exe: the process is named after it (ps, journald's _COMM) */
+  g_autofree gchar *self = g_file_read_link ("/proc/self/exe", NULL);
+  if (!self)
+    return;
   g_setenv ("G_SLICE", "always-malloc", TRUE);
-  execv ("/proc/self/exe", argv);
+  execv (self, argv);
   g_printerr ("kanyan serve: could not re-execute with G_SLICE=always-malloc (%s); going on\n", g_strerror (errno));
 }
 

@@ -43,6 +43,8 @@ class FirstStartTest(unittest.TestCase):
         s = Server().start()
         try:
             self.assertIn(b"G_SLICE=always-malloc", environ(s))
+            with open(f"/proc/{s.proc.pid}/comm") as f:
+                self.assertEqual(f.read().strip(), "kanyan", "named as before, not after /proc/self/exe")
             self.assertEqual(s.get_json("/api/health").get("status", "ok"), "ok")
         finally:
             s.stop()
