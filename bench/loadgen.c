@@ -41,6 +41,7 @@ typedef struct {
   guint64 server_ticks, self_ticks, machine_busy, machine_total;
   gint64 rss_kb, threads;
   gint64 sent, received, expected;
+  GHashTable *task_ticks;   /* the server's thread id -> its CPU ticks so far */
 } Sample;
 
 static Sample s0;
@@ -93,11 +94,92 @@ machine_ticks (guint64 *busy, guint64 *total)
   }
 }
 
+/* every thread of the server: its kind (its name, digits as N: "queue12:src" -> "queueN:src")
+ * and CPU ticks, by thread id */
+static GHashTable *
+proc_task_ticks (gint pid)
+{
+  GHashTable *ticks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *dir_path = g_strdup_printf ("/proc/%d/task", pid);
+  g_autoptr (GDir) dir = pid ? g_dir_open (dir_path, 0, NULL) : NULL;
+  for (const char *tid; dir && (tid = g_dir_read_name (dir));) {
+    g_autofree char *path = g_strdup_printf ("%s/%s/stat", dir_path, tid);
+    g_hash_table_insert (ticks, g_strdup (tid), GSIZE_TO_POINTER ((gsize) proc_ticks (path)));
+  }
+  return ticks;
+}
+
+static char *
+proc_task_kind (gint pid, const char *tid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/task/%s/comm", pid, tid), *comm = NULL;
+  if (!g_file_get_contents (path, &comm, NULL, NULL))
+    return g_strdup ("?");
+  GString *kind = g_string_new (NULL);
+  for (const char *c = g_strstrip (comm); *c; c++)
+    if (!g_ascii_isdigit (*c))
+      g_string_append_c (kind, *c);
+    else if (kind->len == 0 || kind->str[kind->len - 1] != 'N')
+      g_string_append_c (kind, 'N');
+  return g_string_free (kind, FALSE);
+}
+
+typedef struct { char *kind; guint64 ticks; guint threads; } ThreadKind;
+
+static gint
+thread_kind_by_ticks (gconstpointer a, gconstpointer b)
+{
+  const ThreadKind *x = *(ThreadKind *const *) a, *y = *(ThreadKind *const *) b;
+  return x->ticks < y->ticks ? 1 : x->ticks > y->ticks ? -1 : g_strcmp0 (x->kind, y->kind);
+}
+
+static void
+thread_kind_free (gpointer p)
+{
+  ThreadKind *k = p;
+  g_free (k->kind);
+  g_free (k);
+}
+
+/* `THREADS kind=cpu%/threads …`: where the server's CPU went in the window, by kind of thread
+ * (a profile that needs no profiler: each GStreamer streaming thread is named after its pad) */
+static void
+print_thread_kinds (const Sample *a, const Sample *b, double dt, double hz)
+{
+  g_autoptr (GHashTable) kinds = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (thread_kind_free);
+  GHashTableIter it;
+  gpointer tid, ticks;
+  g_hash_table_iter_init (&it, b->task_ticks);
+  while (g_hash_table_iter_next (&it, &tid, &ticks)) {
+    g_autofree char *name = proc_task_kind (opt.server_pid, tid);
+    ThreadKind *k = g_hash_table_lookup (kinds, name);
+    if (!k) {
+      k = g_new0 (ThreadKind, 1);
+      k->kind = g_steal_pointer (&name);
+      g_hash_table_insert (kinds, k->kind, k);
+      g_ptr_array_add (list, k);
+    }
+    guint64 before = GPOINTER_TO_SIZE (g_hash_table_lookup (a->task_ticks, tid));   /* 0: born in the window */
+    k->ticks += GPOINTER_TO_SIZE (ticks) - MIN (before, GPOINTER_TO_SIZE (ticks));
+    k->threads++;
+  }
+  g_ptr_array_sort (list, thread_kind_by_ticks);
+  printf ("THREADS");
+  for (guint i = 0; i < list->len; i++) {
+    ThreadKind *k = g_ptr_array_index (list, i);
+    printf (" %s=%.1f/%u", k->kind, 100.0 * k->ticks / hz / dt, k->threads);
+  }
+  printf ("\n");
+}
+
 static void
 take_sample (Sample *s)
 {
   char path[64];
   s->at_us = g_get_monotonic_time ();
+  g_clear_pointer (&s->task_ticks, g_hash_table_unref);
+  s->task_ticks = proc_task_ticks (opt.server_pid);
   g_snprintf (path, sizeof path, "/proc/%d/stat", opt.server_pid);
   s->server_ticks = opt.server_pid ? proc_ticks (path) : 0;
   s->self_ticks = proc_ticks ("/proc/self/stat");
@@ -201,7 +283,7 @@ static int exit_code;
 static gboolean
 window_end (gpointer data)
 {
-  Sample s1;
+  Sample s1 = { 0 };
   (void) data;
   take_sample (&s1);
   double dt = (s1.at_us - s0.at_us) / 1e6, hz = (double) sysconf (_SC_CLK_TCK);
@@ -301,6 +383,9 @@ window_end (gpointer data)
           n, server_cpu, loss, busy, n_revs, with_media, with_key, lat_samples, jumps, ssrc_changes, dt, ok,
           server_cpu / n, (s1.rss_kb - opt.idle_rss_kb) / 1024.0 / n, (double) (s1.threads - opt.idle_threads) / n,
           self_cpu, (s1.sent - s0.sent) / dt, received / dt, k50, k95, l50, l99, jc50, ck50, jo50, oi50, id50);
+  if (opt.server_pid)
+    print_thread_kinds (&s0, &s1, dt, hz);
+  g_clear_pointer (&s1.task_ticks, g_hash_table_unref);
   fflush (stdout);
   exit_code = ok ? 0 : 1;
   g_main_loop_quit (lg.loop);

@@ -417,6 +417,11 @@ for n in $STEPS; do
     [ -f "$T/step-$n.out" ] && grep "^RESULT" "$T/step-$n.out"
     [ -f "$T/step-$n-anchor.out" ] && grep "^RESULT" "$T/step-$n-anchor.out" | sed "s/^RESULT/RESULT $ANCHOR/"
 done
+# where each server's CPU went, by kind of thread (% of a core / how many threads; loadgen.c)
+for n in $STEPS; do
+    [ -f "$T/step-$n.out" ] && grep "^THREADS" "$T/step-$n.out" | sed "s/^THREADS/CPU by thread at $n (Kanyan):/"
+    [ -f "$T/step-$n-anchor.out" ] && grep "^THREADS" "$T/step-$n-anchor.out" | sed "s/^THREADS/CPU by thread at $n ($ANCHOR):/"
+done
 
 # The side-by-side table: ratio = Kanyan / the anchor. CPU per delivered packet (core-µs per RTP
 # packet the reviewers received) stays comparable when a busy machine starves the generator
