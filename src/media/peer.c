@@ -442,8 +442,7 @@ webrtc_peer_new (GstBin *pipeline, const gchar *name, const KanyanConfig *cfg,
   static gsize arenas_limited = 0;
   if (g_once_init_enter (&arenas_limited)) {
     /* every webrtcbin brings ~7 threads; one malloc arena each fragments memory for good */
-    if (!g_getenv ("MALLOC_ARENA_MAX"))
-      mallopt (M_ARENA_MAX, 4);
+    mallopt (M_ARENA_MAX, 4);
     g_once_init_leave (&arenas_limited, 1);
   }
   g_atomic_int_inc (&live_webrtcbins);
