@@ -195,6 +195,38 @@ test('each marker seeks the segment that was recording when the mark was made, a
   }
   await auditor.screenshot({ path: path.join(ARTIFACTS, 'audit-time.png'), fullPage: true });
 
+  // a marker clicked while the first segment's file is still on its way (a slow link): the case
+  // opens on that segment at 0, and the click must win over that opening when the metadata comes
+  const early = marks.filter((x) => x.rec.id === recs[0].id).pop();
+  assert.ok(early, `a mark lies in the first segment: ${JSON.stringify(marks)}`);
+  const slow = await newPage();
+  const file0 = new URL(recs[0].url, base()).pathname;
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  await slow.route((url) => url.pathname === file0, async (route) => { await gate; await route.continue(); });
+  await signIn(slow, `${base()}/audit/#case=${c.ref}`, 'aud1');
+  await slow.waitForFunction(([id, n]) => {
+    const v = document.querySelector('[data-testid=player]');
+    return v.dataset.recording === String(id) && v.readyState === 0 &&
+      document.querySelectorAll('[data-testid=markers] button[data-action="mark"]').length >= n;
+  }, [recs[0].id, marks.length], { timeout: PATIENCE });
+  await slow.getByTestId('markers').locator('button[data-action="mark"]').nth(marks.indexOf(early)).dispatchEvent('click');
+  release();
+  await slow.waitForFunction(() => {
+    const v = document.querySelector('[data-testid=player]');
+    return v.readyState >= 1 && !v.seeking && Number.isFinite(v.duration);
+  }, null, { timeout: PATIENCE });
+  const sv = await slow.evaluate(() => {
+    const p = document.querySelector('[data-testid=player]');
+    return { t: p.currentTime, d: p.duration, rec: p.dataset.recording };
+  });
+  const want = Math.max(0, sv.d - (endAt(recs[0]) - early.at) / 1000);
+  assert.equal(sv.rec, String(recs[0].id), 'still the first segment');
+  assert.ok(want > TOLERANCE_S, `the mark lies past the opening second (${want.toFixed(2)} s)`);
+  assert.ok(Math.abs(sv.t - want) < TOLERANCE_S,
+    `clicked before the metadata came, the video is at ${sv.t.toFixed(2)} s; the mark was made at ${want.toFixed(2)} s`);
+  await slow.context().close();
+
   // a segment that cannot be decoded: the player says so and moves on to the next one
   const broken = recs[0];
   const folder = path.join(dir, 'rec', c.ref, `session-${broken.session}`);

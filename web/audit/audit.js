@@ -73,6 +73,8 @@ function play(index, atMs, autoplay = false) {
     v.dataset.mediaStartedAt = String(segStart(segments[index]));
     v.src = segments[index].url;
     showSegment(index);
+  } else if (pendingSeek !== null) {
+    pendingSeek = seconds;   // its metadata is still on the way: the latest click wins when it comes
   } else {
     v.currentTime = seconds;
   }
