@@ -172,7 +172,7 @@ room_linger_s=2
 ${JITTER_MS:+jitter_latency_ms=$JITTER_MS}
 EOF
 SERVE=(build/kanyan serve --no-tls --bind 127.0.0.1 --port "$PORT" --ice-address 10.77.0.1
-       --data-dir "$T/data" --recordings "$T/recordings" --web-dir web --pipelines-dir pipelines
+       --data-dir "$T/data" --recordings "$T/recordings" --web-dir web --pipelines-dir "${BENCH_PIPELINES:-pipelines}"
        --config "$T/kanyan.conf")
 if [ "$PROFILE" = 1 ]; then
     # G_SLICE set here: the server's own re-exec for it would leave callgrind behind
