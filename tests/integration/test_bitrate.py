@@ -343,6 +343,7 @@ class BitrateTest(unittest.TestCase):
             qdisc = cap.dropped()
             # the phone's own link while capped, as the server measured it (uplink_cap.c)
             upstream = [float(x) for x in re.findall(r"\(([\d.]+) % on the way in\)", self.server.log_text()[log_from:])]
+            figures["the phone's packets missing at the server while capped (max %)"] = max(upstream, default=None)
         asked = re.findall(r"asked for at most (\d+) kbit/s", self.server.log_text())
         figures["kbit/s asked of the phone (REMB)"] = [int(a) for a in asked][-6:]
         capped_rates = [round(r) for _, r in bitrates([s for s in pub.events("stats") if s.get("at", 0) >= capped_at])]
@@ -355,16 +356,13 @@ class BitrateTest(unittest.TestCase):
         self.assertIsNotNone(figures["phone kbit/s while capped (median)"])
         # what the server does: it never asks the phone for less than the floor
         self.assertGreaterEqual(min(int(a) for a in asked), 150, f"the server's asks stay at the floor or above{account}")
-        # and so the phone stays at the floor or above, unless its own packets went missing on the
-        # way in: then Chromium's loss-based estimate, which no server controls, may go below what
-        # it is asked (two full runs in nine: 8–17 % missing, 138 and 149 kbit/s). While the slow
-        # reviewer is capped the server sees that loss even with the test alone on the machine and
-        # no drop in the shaper's other class; its cause is not found yet (docs: the note)
-        if max(upstream, default=0) <= 5:
-            self.assertGreaterEqual(figures["phone kbit/s while capped (median)"], 150, f"not starved below the floor{account}")
-        else:
-            print(f"the phone's own link lost up to {max(upstream)} % on the way in while capped: its rate "
-                  f"({figures['phone kbit/s while capped (median)']} kbit/s) is Chromium's loss-based choice", file=sys.stderr)
+        # the phone's packets all reach the server: held down to a few hundred kbit/s it paces a
+        # keyframe with pauses of 100-200 ms, and a jitterbuffer that NACKed packets not yet sent
+        # and dropped them as late when they came had 7-16 % of them missing (ingest.c), which
+        # Chromium took for loss and went below the floor (two fresh-clone runs in nine)
+        self.assertLessEqual(figures["the phone's packets missing at the server while capped (max %)"] or 0, 5,
+                             f"the phone's packets reach the server while a reviewer is slow{account}")
+        self.assertGreaterEqual(figures["phone kbit/s while capped (median)"], 150, f"not starved below the floor{account}")
 
         lifted_at = self.last_stats(pub)["at"]
         t_back = self.wait_rate(pub, lifted_at, lambda r: r >= 800, 60)
