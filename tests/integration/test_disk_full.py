@@ -17,6 +17,14 @@ def audit_count(server, action):
     return server.db().execute("SELECT COUNT(*) FROM audit_log WHERE action = ?", (action,)).fetchone()[0]
 
 
+def segment_bytes(server):
+    """What the recorder has written so far: the sizes of every segment file of the volume."""
+    total = 0
+    for folder, _, files in os.walk(server.recordings):
+        total += sum(os.path.getsize(os.path.join(folder, f)) for f in files if f.startswith("segment-"))
+    return total
+
+
 def segments(server):
     return server.db().execute("SELECT id, seq, state, archive_state FROM recordings ORDER BY id").fetchall()
 
@@ -54,6 +62,10 @@ class DiskFullTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: any(r[2] == "recording" for r in segments(s)), 60), segments(s))
         self.assertTrue(wait_until(lambda: (reviewer.last("frames") or {}).get("frames", 0) > 30, 60),
                         reviewer.lines[-3:])
+        # the segment holds media before the disk fills (its first keyframe written: more than
+        # the header): on a busy machine the reviewer's 30 frames came before it once, the disk
+        # filled first, and the segment rightly held nothing to archive
+        self.assertTrue(wait_until(lambda: segment_bytes(s) > 16384, 60), segment_bytes(s))
         self.fill()
         self.assertTrue(wait_until(lambda: audit_count(s, "recording.stopped") == 1, 60), "no recording.stopped entry")
         self.assertTrue(wait_until(lambda: reviewer.events("recording"), 10), reviewer.lines[-3:])
