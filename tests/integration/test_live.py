@@ -106,7 +106,9 @@ class RelayTest(LiveTest):
     @unittest.skipUnless(shutil.which("firefox-esr"), "firefox-esr is not installed (make deps installs it)")
     def test_firefox_reviewer_page_plays_the_live_video(self):
         """A reviewer at a desk may use Firefox: sign in, open the case, the live video plays."""
-        pub = self.server.aiortc_publisher(self.case, 30)
+        # publishing as long as the page may take (it waits up to 150 s for the video): in two
+        # fresh-clone runs Firefox signed in 34 s after a 30 s publisher had already left
+        pub = self.server.aiortc_publisher(self.case, 300)
         self.assertTrue(wait_until(lambda: pub.events("connected"), 30), pub.lines)
         login = json.dumps({"username": "owner", "password": self.server.passwords["owner"]})
         out = subprocess.run(["node", os.path.join(PEERS, "review_firefox.mjs"), "--base", self.server.base,
@@ -114,6 +116,7 @@ class RelayTest(LiveTest):
         lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
         self.assertTrue(lines, out.stderr[-1500:])
         got = json.loads(lines[-1])
+        pub.stop()
         self.assertGreater(got["width"], 0, got)
         self.assertTrue(got["advanced"], got)
 
