@@ -52,8 +52,8 @@ exec unshare $userns --net -- sh -c '
     # bind to port 0 takes one, so a port found free is still free a moment later.
     # 40000-41100 and 49160-49260 are the fixed ranges the reachability tests give the
     # server, reviewer peers and coturn, and name in their firewall rules: a browser socket
-    # that drew one of them by chance slipped through those rules (a phone host pair where
-    # only TURN over TCP was left, once in a fresh-clone run)
+    # that drew one of them by chance would slip through those rules (the likeliest cause of
+    # a phone host pair where only TURN over TCP was left, once in a fresh-clone run)
     echo 40000-41100,49160-49260,51000-60999 > /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true
     exec "$@"
 ' netns.sh "$@"
