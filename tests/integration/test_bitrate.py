@@ -337,6 +337,9 @@ class BitrateTest(unittest.TestCase):
                        or pub.proc.poll() is not None, 15)
             settled = sorted(r for _, r in bitrates([s for s in pub.events("stats") if s.get("at", 0) >= settled_at]))
             figures["phone kbit/s while capped (median)"] = round(settled[len(settled) // 2]) if settled else None
+            # what held Chromium's encoder back meanwhile ('cpu': the machine, not the link)
+            figures["phone limited by"] = sorted({s.get("qualityLimitationReason") for s in pub.events("stats")
+                                                  if s.get("at", 0) >= settled_at} - {None})
             slow_frames = slow.last("frames")["frames"] - slow_before
             fast_frames = fast.last("frames")["frames"] - fast_before
             figures["frames decoded while capped (slow, fast)"] = (slow_frames, fast_frames)
@@ -362,7 +365,10 @@ class BitrateTest(unittest.TestCase):
         # Chromium took for loss and went below the floor (two fresh-clone runs in nine)
         self.assertLessEqual(figures["the phone's packets missing at the server while capped (max %)"] or 0, 5,
                              f"the phone's packets reach the server while a reviewer is slow{account}")
-        self.assertGreaterEqual(figures["phone kbit/s while capped (median)"], 150, f"not starved below the floor{account}")
+        # the floor holds where the link limits the phone; a phone whose encoder the machine
+        # starves of CPU (two busy-loop hogs beside the test) sends less than it is allowed
+        if "cpu" not in figures["phone limited by"]:
+            self.assertGreaterEqual(figures["phone kbit/s while capped (median)"], 150, f"not starved below the floor{account}")
 
         lifted_at = self.last_stats(pub)["at"]
         t_back = self.wait_rate(pub, lifted_at, lambda r: r >= 800, 60)
