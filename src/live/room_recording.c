@@ -79,7 +79,6 @@ room_stop_recording (Room *room)
   sd->case_ref = g_strdup (room->case_ref);
   sd->recording_id = room->recording_id;
   sd->path = g_strdup (recorder_path (room->recorder));
-  sd->stopped_ms = db_now_ms ();   /* the segment's true end, not when its file is flushed */
   /* the stretches frozen after a loss: one row each, one line in the segment's audit entry */
   g_autoptr (GArray) gaps = recorder_take_gaps (room->recorder);
   for (guint i = 0; i < gaps->len; i++) {
@@ -91,6 +90,13 @@ room_stop_recording (Room *room)
   GstClockTime first_running = 0;
   if (recorder_first_media (room->recorder, &sd->first_media_us, &first_running))
     sd->first_pts_us = (gint64) (first_running / GST_USECOND);
+  /* the segment's true end, not when its file is flushed: the phone's last packet when it
+   * came during the segment — a link that died is noticed RELAY_STALL_MS later, and the
+   * file holds nothing after that packet (segment_sync.c) — else now */
+  gint64 now_ms = db_now_ms ();
+  gint64 last_media_ms = relay_last_media_wall_ms (room->relay);
+  gboolean media_in_segment = sd->first_media_us && last_media_ms * 1000 >= sd->first_media_us;
+  sd->stopped_ms = media_in_segment && last_media_ms < now_ms ? last_media_ms : now_ms;
   room->pending_recorders++;
   Recorder *rec = g_steal_pointer (&room->recorder);
   recorder_stop (rec, on_segment_done, sd);

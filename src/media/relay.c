@@ -155,6 +155,15 @@ relay_check_stall (Relay *relay)
   }
 }
 
+gint64
+relay_last_media_wall_ms (Relay *relay)
+{
+  gint64 last = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get (&relay->last_media_us));
+  if (!last)
+    return 0;
+  return (g_get_real_time () - (g_get_monotonic_time () - last)) / 1000;
+}
+
 static gint64
 relay_last_keyframe (Relay *relay)
 {

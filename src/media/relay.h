@@ -74,6 +74,9 @@ GstPad  *relay_tap_track (Relay *relay, RelayTrack track);
 void     relay_untap_track (Relay *relay, RelayTrack track, GstPad *tee_pad);
 GstCaps *relay_track_caps (Relay *relay, RelayTrack track);
 GstClockTime relay_running_time (Relay *relay);
+/* Any thread: the wall-clock time (ms since epoch) the publisher's latest packet, audio or
+ * video, reached the tees; 0 before any. */
+gint64       relay_last_media_wall_ms (Relay *relay);
 
 /* A branch's queue (recorder, still) pushes through this probe, which always reports OK to the
  * queue: a queue that saw an error keeps returning it upstream, into the tee, and that would stop

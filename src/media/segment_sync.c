@@ -47,6 +47,7 @@ struct _SyncRef {
   gboolean     set;
   GstClockTime ntp0, pts0;    /* the segment's reference: an NTP time and its arrival PTS */
   gint         started;       /* atomic: a timed track passed its first buffer (the talk track follows) */
+  GstClockTime timed_end;     /* the latest time placed on a timed track (under lock): the phone's now */
 };
 
 SyncRef *
@@ -55,6 +56,7 @@ sync_ref_new (void)
   SyncRef *sync = g_new0 (SyncRef, 1);
   sync->refs = 1;
   sync->first_seen = GST_CLOCK_TIME_NONE;
+  sync->timed_end = GST_CLOCK_TIME_NONE;
   g_mutex_init (&sync->lock);
   return sync;
 }
@@ -316,25 +318,61 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     GST_PAD_PROBE_INFO_FLOW_RETURN (info) = ret;
     return GST_PAD_PROBE_HANDLED;
   }
-  g_atomic_int_set (&sync->started, 1);
+  g_mutex_lock (&sync->lock);
+  if (sync->timed_end == GST_CLOCK_TIME_NONE || pts > sync->timed_end)
+    sync->timed_end = pts;
+  g_mutex_unlock (&sync->lock);
+  g_atomic_int_set (&sync->started, 1);   /* after timed_end: the talk track reads it from now on */
   GST_PAD_PROBE_INFO_DATA (info) = retime_stamp (buf, pts);
   return GST_PAD_PROBE_OK;
 }
 
-/* streaming thread: the reviewers' talk-back mix (on our clock already) starts with the
- * applicant's tracks, once the segment's reference is set, so every track of the file begins
- * at the same moment */
-static GstPadProbeReturn
-talk_waits_for_sync (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  SyncRef *sync = data;
-  return g_atomic_int_get (&sync->started) ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_DROP;
-}
+/* The talk-back track (the reviewers' mix, on our clock already) starts with the applicant's
+ * tracks, once the segment's reference is set, so every track of the file begins at the same
+ * moment. While nobody talks it carries an idle silent packet every 250 ms (relay.c), stamped
+ * by our clock: when the phone's media come late (a busy or stalled sender; the timed tracks
+ * are on the phone's clock), such packets would run ahead of the phone's tracks and the file
+ * would outlast its picture — by up to RELAY_STALL_MS when the phone's link dies. So an idle
+ * packet is placed no later than the phone's latest media, and one that would not advance the
+ * track is dropped (the muxer needs the track to move only as far as the others). */
+typedef struct {
+  SyncRef     *sync;
+  GstClockTime last;   /* the latest talk time passed */
+} Follow;
 
 static void
-sync_ref_unref_notify (gpointer data)
+follow_free (gpointer data)
 {
-  sync_ref_unref (data);
+  Follow *f = data;
+  sync_ref_unref (f->sync);
+  g_free (f);
+}
+
+/* streaming thread of the talk tee's branch (main loop for the idle packets: relay_talk_gap) */
+static GstPadProbeReturn
+talk_follows_timed_tracks (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Follow *f = data;
+  if (!g_atomic_int_get (&f->sync->started))
+    return GST_PAD_PROBE_DROP;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP) && GST_CLOCK_TIME_IS_VALID (pts)) {
+    g_mutex_lock (&f->sync->lock);
+    GstClockTime phone_now = f->sync->timed_end;
+    g_mutex_unlock (&f->sync->lock);
+    if (pts > phone_now) {
+      if (GST_CLOCK_TIME_IS_VALID (f->last) && phone_now <= f->last)
+        return GST_PAD_PROBE_DROP;   /* the phone's tracks have not moved since the last one */
+      GST_LOG ("an idle talk packet at %" GST_TIME_FORMAT " placed at the phone's %" GST_TIME_FORMAT,
+               GST_TIME_ARGS (pts), GST_TIME_ARGS (phone_now));
+      pts = phone_now;
+      GST_PAD_PROBE_INFO_DATA (info) = retime_stamp (buf, pts);
+    }
+  }
+  if (GST_CLOCK_TIME_IS_VALID (pts) && (!GST_CLOCK_TIME_IS_VALID (f->last) || pts > f->last))
+    f->last = pts;
+  return GST_PAD_PROBE_OK;
 }
 
 void
@@ -348,6 +386,9 @@ sync_ref_time_track (SyncRef *sync, GstPad *pad, guint clock_rate)
 void
 sync_ref_follow (SyncRef *sync, GstPad *pad)
 {
+  Follow *f = g_new0 (Follow, 1);
   g_atomic_int_inc (&sync->refs);
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, talk_waits_for_sync, sync, sync_ref_unref_notify);
+  f->sync = sync;
+  f->last = GST_CLOCK_TIME_NONE;
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, talk_follows_timed_tracks, f, follow_free);
 }

@@ -9,5 +9,6 @@ SyncRef *sync_ref_new (void);
 void     sync_ref_unref (SyncRef *sync);
 /* Times the RTP on `pad` (a track chain's sink, before its queue) at `clock_rate`. */
 void     sync_ref_time_track (SyncRef *sync, GstPad *pad, guint clock_rate);
-/* A track on our own clock (the talk-back mix) waits on `pad` until the timed tracks start. */
+/* A track on our own clock (the talk-back mix) waits on `pad` until the timed tracks start;
+ * its idle packets never run ahead of them. */
 void     sync_ref_follow (SyncRef *sync, GstPad *pad);

@@ -10,6 +10,8 @@ archive's 0 (the arrival at the muxer of the least-delayed video buffer, less it
 from the archive's earliest timestamp), and ended_at the moment the segment stopped taking
 media (not the later moment its file was flushed and closed, which grows with load): from one
 to the other is what the file holds."""
+import os
+import signal
 import unittest
 
 from kanyan import Server, ffprobe, wait_until
@@ -81,6 +83,60 @@ class ArchiveTimeTest(unittest.TestCase):
             (_, _, end1, ms1, d1, *_), (_, start2, _, ms2, *_) = rows[0], rows[1]
             self.assertLess(ms1 + d1, ms2, f"{codec}: the second segment begins after the first ends")
             self.assertLessEqual(end1, start2)
+
+
+class StalledPhoneTest(unittest.TestCase):
+    """A phone whose link dies mid-inspection (here: its process frozen, so not one more packet
+    leaves it) ends its segment when the server notices, RELAY_STALL_MS later. The file holds
+    the phone's media up to its last packet and no track runs past it — not the talk-back
+    track either, whose idle packets the server stamps on its own clock — and the segment's
+    life ends at that packet too, so file and life still agree."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server().start()
+        cls.case = cls.server.add_case("TIME-STALL")
+        cls.pub = cls.server.aiortc_publisher(cls.case, 120, codec="h264", name="pub-stall")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.pub.proc.poll() is None:
+            cls.pub.proc.kill()
+        cls.server.stop()
+
+    def segment(self):
+        with self.server.db() as db:
+            return db.execute(
+                "SELECT r.id, r.path, r.started_at, r.ended_at, r.media_started_at, r.archive_path, r.archive_state "
+                "FROM recordings r JOIN live_sessions s ON s.id = r.session_id JOIN cases c ON c.id = s.case_id "
+                "WHERE c.ref = ? ORDER BY r.started_at", (self.case["ref"],)).fetchall()
+
+    def test_the_file_ends_with_the_phones_last_packet(self):
+        def recording():   # a few seconds of the phone's picture in the segment's file
+            rows = self.segment()
+            return rows and os.path.exists(rows[0][1]) and os.path.getsize(rows[0][1]) > 60000
+        self.assertTrue(wait_until(recording, 60), f"the segment never grew: {self.segment()} {self.pub.lines}")
+        os.kill(self.pub.proc.pid, signal.SIGSTOP)   # the link dies: not one more packet
+        self.assertTrue(wait_until(lambda: self.segment()[0][6] in ("archived", "salvaged", "failed"), 60),
+                        f"the stalled segment was not archived: {self.segment()}")
+        os.kill(self.pub.proc.pid, signal.SIGKILL)
+        rows = self.segment()
+        self.assertEqual(len(rows), 1, f"one segment, ended by the stall: {rows}")
+        rid, _, started, ended, media_started, path, state = rows[0]
+        self.assertEqual(state, "archived")
+        info = ffprobe(path)
+        ends = [(s["codec_type"], s["codec_name"], float(s.get("start_time", 0)) + float(s["duration"]))
+                for s in info["streams"]]
+        video_end = max(end for kind, _, end in ends if kind == "video")
+        for kind, codec, end in ends:
+            # one video frame, or an audio frame, past the picture at most: not the 2 s of the stall
+            self.assertLessEqual(end, video_end + 0.1, f"a {kind} track ({codec}) runs past the picture: {ends}")
+        duration = float(info["format"]["duration"])
+        self.assertIsNotNone(media_started)
+        life = (ended - media_started) / 1000
+        self.assertAlmostEqual(duration, life, delta=STOP_SLACK_S,
+                               msg=f"{duration:.2f} s of media for {life:.2f} s of life (opened {started}, "
+                                   f"media {media_started}, ended {ended}, streams {ends})")
 
 
 if __name__ == "__main__":
