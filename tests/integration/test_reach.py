@@ -218,8 +218,10 @@ class TurnRelayTest(unittest.TestCase):
         reviewer = self.server.reviewer(self.case, 120, "R")
         pub = self.server.aiortc_publisher(self.case, 120)
         # a bound scaled like its neighbours' (a loaded machine: 40 s once passed without 30 frames)
+        # on failure, what each side saw last (the runner keeps a message's last 1500 characters)
         self.assertTrue(wait_until(lambda: frames(reviewer) > 30, 40 * SLACK),
-                        (reviewer.lines[-3:], pub.lines[-3:], self.turn.log()[-2000:]))
+                        (self.turn.log()[-600:], f"relayed {self.relayed()}", peer_pairs(self.server, self.case, "applicant"),
+                         peer_pairs(self.server, self.case, "reviewer"), pub.lines[-2:], reviewer.lines[-2:]))
         self.assertRegex(self.turn.log(), r"user <\d+:kanyan-server>: incoming packet ALLOCATE processed, success")
         # the media left coturn's relay ports: hundreds of packets, not a few checks
         self.assertTrue(wait_until(lambda: self.relayed() > 200, 20), self.relayed())
