@@ -6,15 +6,18 @@ Groups: GTest unit programs (build/test_*, TAP output), the integration tests wi
 peers (tests/integration, unittest), the browser tests (tests/e2e, node --test) and the
 fuzz smoke runs (build/fuzz_*, when built). `make test` runs it inside tests/netns.sh.
 A group can be chosen: runner.py unit integration … With both integration and e2e chosen (the
-default) the two run side by side, each in its own network namespace (run_integration_and_e2e).
+default) the two run side by side, each in its own network namespace (run_integration_and_e2e),
+and a few integration modules follow the browser tests in their lane (SECOND_LANE).
 A skipped test is counted apart, never as passed, and printed with the reason it gave
 (GTest/node TAP `# SKIP reason`, unittest's skip reason)."""
 import glob
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -24,8 +27,18 @@ failures = []
 skips = []
 
 
+def share(**result):
+    """A runner started by another (run_integration_lane) also writes each result, one JSON
+    line, to the file KANYAN_RUNNER_RESULTS names: the parent counts them as its own."""
+    path = os.environ.get("KANYAN_RUNNER_RESULTS")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(result) + "\n")
+
+
 def record(name, ok, detail="", seconds=None):
     global passed, failed
+    share(name=name, ok=ok, detail=detail, seconds=seconds)
     if ok:
         passed += 1
     else:
@@ -37,6 +50,7 @@ def record(name, ok, detail="", seconds=None):
 
 def record_skip(name, reason):
     global skipped
+    share(name=name, skip=reason)
     skipped += 1
     reason = (reason or "").strip() or "no reason given"
     skips.append(f"{name}: {reason}")
@@ -127,15 +141,25 @@ ALONE = {"test_bitrate", "test_audio_first", "test_loss_load", "test_loss", "tes
          "test_outage", "test_reviewer_outage"}
 
 
-def integration_tests(alone):
-    """The integration tests of the ALONE modules (alone=True) or of the others, in their order."""
+# Integration modules that run in the browser tests' lane once those are done, in a network
+# namespace of their own (run_integration_and_e2e), so that the two lanes end together: the
+# browser tests take ~600 s, the other modules ~1100 s. Chosen for their length and for owning
+# nothing the main lane uses (they build nothing; their nftables rules stay in their namespace).
+SECOND_LANE = {"test_reach_nat", "test_segments", "test_whep", "test_kill_durability"}
+
+
+def integration_tests(alone, modules=None, skip=()):
+    """The integration tests of the ALONE modules (alone=True) or of the others, in their order;
+    only those of `modules` when given, none of `skip`."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
     suite = unittest.defaultTestLoader.discover(os.path.join(ROOT, "tests", "integration"), pattern="test_*.py")
 
     def flat(s):
         for t in s:
             yield from flat(t) if isinstance(t, unittest.TestSuite) else [t]
-    return unittest.TestSuite([t for t in flat(suite) if (t.__class__.__module__ in ALONE) == alone])
+    return unittest.TestSuite([t for t in flat(suite) if (t.__class__.__module__ in ALONE) == alone and
+                               (modules is None or t.__class__.__module__ in modules) and
+                               t.__class__.__module__ not in skip])
 
 
 def run_tests(suite):
@@ -143,31 +167,80 @@ def run_tests(suite):
         unittest.TextTestRunner(stream=devnull, resultclass=Result, verbosity=0).run(suite)
 
 
-def check_integration_logs():
-    check_logs_for_secrets()
+def check_integration_logs(group="integration"):
+    check_logs_for_secrets(group)
     import kanyan
-    check_server_logs("integration", kanyan.SERVER_LOGS)
+    check_server_logs(group, kanyan.SERVER_LOGS)
 
 
 def run_integration(lane=None):
     """The integration tests, the ALONE modules last. lane: the browser tests started beside
-    them (run_integration_and_e2e), finished before the ALONE modules start."""
-    run_tests(integration_tests(alone=False))
+    them, then the SECOND_LANE modules (run_integration_and_e2e), both finished before the
+    ALONE modules start."""
+    run_tests(integration_tests(alone=False, skip=SECOND_LANE if lane else ()))
     if lane:
+        e2e, second = lane
         print("== e2e (beside the integration tests)", flush=True)
-        finish_e2e(*lane)
+        finish_e2e(*e2e)   # first: it bounds the browser tests' time, which the second lane waits for
+        second.join()
+        print("== integration (the second lane, after the browser tests)", flush=True)
+        for result in second.results:
+            if "skip" in result:
+                record_skip(result["name"], result["skip"])
+            else:
+                record(result["name"], result["ok"], result["detail"], result["seconds"])
+        if second.error:
+            record("integration's second lane", False, second.error)
         print("== integration (the modules that run alone)", flush=True)
     run_tests(integration_tests(alone=True))
     check_integration_logs()
 
 
+class SecondLane(threading.Thread):
+    """Waits for the browser tests' process to end, then runs the SECOND_LANE modules in a
+    runner of their own (group integration-lane) in a fresh network namespace, and keeps its
+    results (KANYAN_RUNNER_RESULTS) for the main runner to count."""
+
+    def __init__(self, e2e_proc):
+        super().__init__(daemon=True)
+        self.e2e_proc = e2e_proc
+        self.results, self.error = [], None
+
+    def run(self):
+        self.e2e_proc.wait()   # finish_e2e, later, bounds it and reads its output
+        with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as results:
+            env = dict(os.environ, KANYAN_RUNNER_RESULTS=results.name)
+            try:
+                out = subprocess.run([os.path.join(ROOT, "tests", "netns.sh"), "--fresh", "/usr/bin/python3",
+                                      os.path.abspath(__file__), "integration-lane"], env=env, cwd=ROOT,
+                                     capture_output=True, text=True, timeout=1500)
+                if out.returncode not in (0, 1):
+                    self.error = f"(exit {out.returncode}) {out.stdout[-1500:]} {out.stderr[-1500:]}"
+            except subprocess.TimeoutExpired as e:
+                self.error = f"timed out after {e.timeout} s"
+            self.results = [json.loads(line) for line in results if line.strip()]
+
+
+def run_integration_lane():
+    """The SECOND_LANE modules alone (the second lane's own runner)."""
+    run_tests(integration_tests(alone=False, modules=SECOND_LANE))
+    check_integration_logs("integration (second lane)")
+
+
 def run_integration_and_e2e():
     """The browser tests run beside the integration tests, in a network namespace of their own
     (tests/netns.sh --fresh: the tests that add nftables rules or shape a link change only
-    their own namespace, and the two groups' ports never meet); the ALONE modules start when
-    the browser tests are done. Both groups are mostly CPU-bound on 2 cores, so the gain is
-    modest: the whole suite took 1343 s instead of 1646 s on a fresh clone (2026-12-04)."""
-    run_integration(lane=start_e2e())
+    their own namespace, and the two groups' ports never meet), followed in that lane by the
+    SECOND_LANE modules; the ALONE modules start when both lanes are done. Both groups are
+    mostly CPU-bound on 2 cores, so the gain is modest: the whole suite took 1343 s instead of
+    1646 s on a fresh clone (2026-12-04)."""
+    e2e = start_e2e()
+    if not e2e:
+        run_integration()
+        return
+    second = SecondLane(e2e[0])
+    second.start()
+    run_integration(lane=(e2e, second))
 
 
 def check_server_logs(group, logs):
@@ -190,7 +263,7 @@ def check_server_logs(group, logs):
     record(f"no server of the {group} run died of a fatal signal", not crashes, "\n".join(crashes[:2]))
 
 
-def check_logs_for_secrets():
+def check_logs_for_secrets(group):
     """No password, session cookie or invite token any integration test handled appears in any
     server log of the whole run (the servers ran at debug level, SDP and all). The first-start
     admin password goes to a 0600 file in the data directory, never to the log."""
@@ -202,7 +275,7 @@ def check_logs_for_secrets():
             with open(log, errors="replace") as f:
                 text = f.read()
             found += [f"{log}: {s[:6]}…" for s in secrets if s in text]
-    record(f"no secret in any server log of the run ({len(kanyan.SERVER_LOGS)} logs, {len(secrets)} secrets)",
+    record(f"no secret in any server log of the {group} run ({len(kanyan.SERVER_LOGS)} logs, {len(secrets)} secrets)",
            not found and len(secrets) > 0, "; ".join(found[:10]))
 
 
@@ -312,7 +385,7 @@ def run_bench():
 
 
 GROUPS = {"unit": run_unit, "integration": run_integration, "e2e": run_e2e, "bench": run_bench, "fuzz": run_fuzz,
-          "integration+e2e": run_integration_and_e2e}
+          "integration+e2e": run_integration_and_e2e, "integration-lane": run_integration_lane}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or ["unit", "integration", "e2e", "bench", "fuzz"]
