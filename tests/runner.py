@@ -177,12 +177,16 @@ def run_integration(lane=None):
     """The integration tests, the ALONE modules last. lane: the browser tests started beside
     them, then the SECOND_LANE modules (run_integration_and_e2e), both finished before the
     ALONE modules start."""
+    started = time.time()
     run_tests(integration_tests(alone=False, skip=SECOND_LANE if lane else ()))
     if lane:
+        main_lane = time.time() - started
         e2e, second = lane
         print("== e2e (beside the integration tests)", flush=True)
         finish_e2e(*e2e)   # first: it bounds the browser tests' time, which the second lane waits for
         second.join()
+        print(f"(the lanes: integration {main_lane:.0f} s; browser tests {second.e2e_seconds:.0f} s, "
+              f"then the second lane {second.seconds:.0f} s)", flush=True)
         print("== integration (the second lane, after the browser tests)", flush=True)
         for result in second.results:
             if "skip" in result:
@@ -205,9 +209,12 @@ class SecondLane(threading.Thread):
         super().__init__(daemon=True)
         self.e2e_proc = e2e_proc
         self.results, self.error = [], None
+        self.started = time.time()
+        self.e2e_seconds = self.seconds = 0
 
     def run(self):
         self.e2e_proc.wait()   # finish_e2e, later, bounds it and reads its output
+        self.e2e_seconds = time.time() - self.started
         with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as results:
             env = dict(os.environ, KANYAN_RUNNER_RESULTS=results.name)
             try:
@@ -219,6 +226,7 @@ class SecondLane(threading.Thread):
             except subprocess.TimeoutExpired as e:
                 self.error = f"timed out after {e.timeout} s"
             self.results = [json.loads(line) for line in results if line.strip()]
+        self.seconds = time.time() - self.started - self.e2e_seconds
 
 
 def run_integration_lane():
