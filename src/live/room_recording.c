@@ -92,11 +92,14 @@ room_stop_recording (Room *room)
     sd->first_pts_us = (gint64) (first_running / GST_USECOND);
   /* the segment's true end, not when its file is flushed: the phone's last packet when it
    * came during the segment — a link that died is noticed RELAY_STALL_MS later, and the
-   * file holds nothing after that packet (segment_sync.c) — else now */
+   * file holds nothing after that packet (segment_sync.c) — else now; now too once a
+   * reviewer's microphone runs the talk-back mix: the reviewers' voices go on being recorded
+   * until the segment stops ("the picture froze" is part of the record) */
   gint64 now_ms = db_now_ms ();
   gint64 last_media_ms = relay_last_media_wall_ms (room->relay);
   gboolean media_in_segment = sd->first_media_us && last_media_ms * 1000 >= sd->first_media_us;
-  sd->stopped_ms = media_in_segment && last_media_ms < now_ms ? last_media_ms : now_ms;
+  sd->stopped_ms = media_in_segment && last_media_ms < now_ms && !relay_talk_running (room->relay)
+                   ? last_media_ms : now_ms;
   room->pending_recorders++;
   Recorder *rec = g_steal_pointer (&room->recorder);
   recorder_stop (rec, on_segment_done, sd);

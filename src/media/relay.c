@@ -164,6 +164,15 @@ relay_last_media_wall_ms (Relay *relay)
   return (g_get_real_time () - (g_get_monotonic_time () - last)) / 1000;
 }
 
+gboolean
+relay_talk_running (Relay *relay)
+{
+  g_mutex_lock (&relay->lock);
+  gboolean running = relay->talk_running;
+  g_mutex_unlock (&relay->lock);
+  return running;
+}
+
 static gint64
 relay_last_keyframe (Relay *relay)
 {

@@ -77,6 +77,8 @@ GstClockTime relay_running_time (Relay *relay);
 /* Any thread: the wall-clock time (ms since epoch) the publisher's latest packet, audio or
  * video, reached the tees; 0 before any. */
 gint64       relay_last_media_wall_ms (Relay *relay);
+/* Any thread: a reviewer's microphone has started the talk-back mix (it runs on from then). */
+gboolean     relay_talk_running (Relay *relay);
 
 /* A branch's queue (recorder, still) pushes through this probe, which always reports OK to the
  * queue: a queue that saw an error keeps returning it upstream, into the tee, and that would stop

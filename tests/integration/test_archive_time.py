@@ -87,57 +87,75 @@ class ArchiveTimeTest(unittest.TestCase):
 
 class StalledPhoneTest(unittest.TestCase):
     """A phone whose link dies mid-inspection (here: its process frozen, so not one more packet
-    leaves it) ends its segment when the server notices, RELAY_STALL_MS later. The file holds
-    the phone's media up to its last packet and no track runs past it — not the talk-back
-    track either, whose idle packets the server stamps on its own clock — and the segment's
-    life ends at that packet too, so file and life still agree."""
+    leaves it) ends its segment when the server notices, RELAY_STALL_MS later. With nobody
+    talking, the file holds the phone's media up to its last packet and no track runs past it —
+    not the talk-back track either, whose idle packets the server stamps on its own clock — and
+    the segment's life ends at that packet too. With a reviewer talking, their voice is recorded
+    until the segment stops, and its life ends then. Either way file and life agree."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server().start()
-        cls.case = cls.server.add_case("TIME-STALL")
-        cls.pub = cls.server.aiortc_publisher(cls.case, 120, codec="h264", name="pub-stall")
+    def setUp(self):
+        self.server = Server().start()
+        self.pub = None
 
-    @classmethod
-    def tearDownClass(cls):
-        if cls.pub.proc.poll() is None:
-            cls.pub.proc.kill()
-        cls.server.stop()
+    def tearDown(self):
+        if self.pub and self.pub.proc.poll() is None:
+            self.pub.proc.kill()
+        self.server.stop()
 
-    def segment(self):
+    def segments(self, case):
         with self.server.db() as db:
             return db.execute(
                 "SELECT r.id, r.path, r.started_at, r.ended_at, r.media_started_at, r.archive_path, r.archive_state "
                 "FROM recordings r JOIN live_sessions s ON s.id = r.session_id JOIN cases c ON c.id = s.case_id "
-                "WHERE c.ref = ? ORDER BY r.started_at", (self.case["ref"],)).fetchall()
+                "WHERE c.ref = ? ORDER BY r.started_at", (case["ref"],)).fetchall()
 
-    def test_the_file_ends_with_the_phones_last_packet(self):
+    def stall(self, ref, talk):
+        """the stalled segment's streams' ends ((kind, codec, end s)), file duration and life"""
+        case = self.server.add_case(ref)
+        if talk:
+            talker = self.server.reviewer(case, 120, "talker", ["--talk"])
+        self.pub = self.server.aiortc_publisher(case, 120, codec="h264", name="pub-stall")
+
         def recording():   # a few seconds of the phone's picture in the segment's file
-            rows = self.segment()
+            rows = self.segments(case)
             return rows and os.path.exists(rows[0][1]) and os.path.getsize(rows[0][1]) > 60000
-        self.assertTrue(wait_until(recording, 60), f"the segment never grew: {self.segment()} {self.pub.lines}")
+        self.assertTrue(wait_until(recording, 60), f"the segment never grew: {self.segments(case)} {self.pub.lines}")
+        if talk:
+            self.assertTrue(wait_until(lambda: self.pub.last("audio_rms") and self.pub.last("audio_rms")["audio_rms"] > 500,
+                                       30), f"the reviewer's voice never reached the phone: {self.pub.lines[-3:]}")
         os.kill(self.pub.proc.pid, signal.SIGSTOP)   # the link dies: not one more packet
-        self.assertTrue(wait_until(lambda: self.segment()[0][6] in ("archived", "salvaged", "failed"), 60),
-                        f"the stalled segment was not archived: {self.segment()}")
+        self.assertTrue(wait_until(lambda: self.segments(case)[0][6] in ("archived", "salvaged", "failed"), 60),
+                        f"the stalled segment was not archived: {self.segments(case)}")
         os.kill(self.pub.proc.pid, signal.SIGKILL)
-        rows = self.segment()
+        if talk:
+            talker.stop()
+        rows = self.segments(case)
         self.assertEqual(len(rows), 1, f"one segment, ended by the stall: {rows}")
         rid, _, started, ended, media_started, path, state = rows[0]
         self.assertEqual(state, "archived")
+        self.assertIsNotNone(media_started)
         info = ffprobe(path)
         ends = [(s["codec_type"], s["codec_name"], float(s.get("start_time", 0)) + float(s["duration"]))
                 for s in info["streams"]]
-        video_end = max(end for kind, _, end in ends if kind == "video")
-        for kind, codec, end in ends:
-            # one video frame, or an audio frame, past the picture at most: not the 2 s of the stall
-            self.assertLessEqual(end, video_end + 0.1, f"a {kind} track ({codec}) runs past the picture: {ends}")
         duration = float(info["format"]["duration"])
-        self.assertIsNotNone(media_started)
         life = (ended - media_started) / 1000
         self.assertAlmostEqual(duration, life, delta=STOP_SLACK_S,
                                msg=f"{duration:.2f} s of media for {life:.2f} s of life (opened {started}, "
                                    f"media {media_started}, ended {ended}, streams {ends})")
+        return ends
 
+    def test_nobody_talking_the_file_ends_with_the_phones_last_packet(self):
+        ends = self.stall("TIME-STALL", talk=False)
+        video_end = max(end for kind, _, end in ends if kind == "video")
+        for kind, codec, end in ends:
+            # one video frame, or an audio frame, past the picture at most: not the 2 s of the stall
+            self.assertLessEqual(end, video_end + 0.1, f"a {kind} track ({codec}) runs past the picture: {ends}")
+
+    def test_a_talking_reviewers_voice_is_kept_to_the_segments_end(self):
+        ends = self.stall("TIME-STALL-TALK", talk=True)
+        video_end = max(end for kind, _, end in ends if kind == "video")
+        # the talk track goes on while the picture is frozen, until the stall is noticed
+        self.assertGreater(max(end for kind, _, end in ends if kind == "audio"), video_end + 1.0, ends)
 
 if __name__ == "__main__":
     unittest.main()
