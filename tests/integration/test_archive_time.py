@@ -148,8 +148,9 @@ class StalledPhoneTest(unittest.TestCase):
         ends = self.stall("TIME-STALL", talk=False)
         video_end = max(end for kind, _, end in ends if kind == "video")
         for kind, codec, end in ends:
-            # one video frame, or an audio frame, past the picture at most: not the 2 s of the stall
-            self.assertLessEqual(end, video_end + 0.1, f"a {kind} track ({codec}) runs past the picture: {ends}")
+            # a few frames past the picture at most (the phone's sound and picture are placed
+            # each by its own sender reports), not the 2 s of the stall
+            self.assertLessEqual(end, video_end + 0.3, f"a {kind} track ({codec}) runs past the picture: {ends}")
 
     def test_a_talking_reviewers_voice_is_kept_to_the_segments_end(self):
         ends = self.stall("TIME-STALL-TALK", talk=True)
