@@ -116,9 +116,15 @@ class StalledPhoneTest(unittest.TestCase):
             talker = self.server.reviewer(case, 120, "talker", ["--talk"])
         self.pub = self.server.aiortc_publisher(case, 120, codec="h264", name="pub-stall")
 
-        def recording():   # a few seconds of the phone's picture in the segment's file
+        def recording():
+            # a few seconds of the phone's picture in the segment's file, after the publisher's
+            # first seconds: aiortc on a busy machine starts late and then sends its frames
+            # faster than real time until it has caught up (seen: 1.5 s of picture in 0.8 s),
+            # which a file timed on the phone's clock rightly keeps and a wall clock cannot match
             rows = self.segments(case)
-            return rows and os.path.exists(rows[0][1]) and os.path.getsize(rows[0][1]) > 60000
+            stats = self.pub.last("frames_sent")
+            return (rows and os.path.exists(rows[0][1]) and os.path.getsize(rows[0][1]) > 60000 and
+                    stats and stats["frames_sent"] >= 150)   # 5 s of picture
         self.assertTrue(wait_until(recording, 60), f"the segment never grew: {self.segments(case)} {self.pub.lines}")
         if talk:
             self.assertTrue(wait_until(lambda: self.pub.last("audio_rms") and self.pub.last("audio_rms")["audio_rms"] > 500,
