@@ -27,6 +27,7 @@ Exit status: 0 on success, 1 on any HTTP error or failure to publish, 2 on usage
 """
 import argparse
 import asyncio
+import faulthandler
 import fractions
 import json
 import re
@@ -365,6 +366,7 @@ def main():
                    help="after S seconds, DELETE and publish again on a new connection")
     p.add_argument("--ice-from-links", action="store_true",
                    help="use the ICE servers of the server's Link headers (a first publish learns them)")
+    faulthandler.enable()   # a crash in native code (an encoder) leaves its Python stack in the log
     sys.exit(asyncio.run(run(p.parse_args())))
 
 
