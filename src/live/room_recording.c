@@ -81,10 +81,12 @@ room_stop_recording (Room *room)
   sd->path = g_strdup (recorder_path (room->recorder));
   /* the stretches frozen after a loss: one row each, one line in the segment's audit entry */
   g_autoptr (GArray) gaps = recorder_take_gaps (room->recorder);
+  gint64 latest_gap_ms = 0;
   for (guint i = 0; i < gaps->len; i++) {
     const RecorderGap *gap = &g_array_index (gaps, RecorderGap, i);
     store_recording_gap_add (room->app->db, room->recording_id, gap->at_ms, gap->duration_ms, gap->reason);
     sd->gap_ms += gap->duration_ms;
+    latest_gap_ms = MAX (latest_gap_ms, gap->at_ms);
   }
   sd->gaps = gaps->len;
   GstClockTime first_running = 0;
@@ -100,6 +102,9 @@ room_stop_recording (Room *room)
   gboolean media_in_segment = sd->first_media_us && last_media_ms * 1000 >= sd->first_media_us;
   sd->stopped_ms = media_in_segment && last_media_ms < now_ms && !relay_talk_running (room->relay)
                    ? last_media_ms : now_ms;
+  /* never before a gap the recorder noticed in it (the last packet's loss is noticed in the
+   * recorder's thread a few ms after that packet passed the tee) */
+  sd->stopped_ms = MAX (sd->stopped_ms, MIN (latest_gap_ms, now_ms));
   room->pending_recorders++;
   Recorder *rec = g_steal_pointer (&room->recorder);
   recorder_stop (rec, on_segment_done, sd);
