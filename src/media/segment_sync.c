@@ -33,6 +33,7 @@ segment_sync_debug_init (void)
  * and one that still has none is anchored on its first packet's arrival. */
 #define SYNC_WAIT      (3 * GST_SECOND)
 #define SYNC_TOLERANCE (2 * GST_SECOND)
+#define SYNC_DISTRUST  (10 * GST_SECOND)   /* how long a track may come that late before its reports are dropped */
 #define MAP_CREEP      (2 * GST_MSECOND)
 #define HELD_MAX       4000   /* packets held per track while waiting: 3 s of a 10 Mbit/s picture */
 
@@ -82,7 +83,8 @@ typedef struct {
   gboolean     mapped;        /* a sender report gave this track's RTP ↔ NTP mapping */
   guint64      map_ext;
   GstClockTime map_ntp;
-  gboolean     fallback;      /* no sender report in time: anchored on arrival */
+  gboolean     fallback;      /* no sender report in time, or reports found wrong: anchored on arrival */
+  GstClockTime late_since;     /* arrival of the first of a run of packets over SYNC_TOLERANCE late, or NONE */
   guint64      first_ext;
   GstClockTime first_pts;
   GstClockTime last_pts;
@@ -104,7 +106,7 @@ retime_new (guint clock_rate, SyncRef *sync)
   Retime *r = g_new0 (Retime, 1);
   r->clock_rate = clock_rate;
   r->last_ext = G_MAXUINT64;   /* no packet yet: gst_rtp_buffer_ext_timestamp starts from the first */
-  r->first_pts = r->last_pts = GST_CLOCK_TIME_NONE;
+  r->first_pts = r->last_pts = r->late_since = GST_CLOCK_TIME_NONE;
   g_atomic_int_inc (&sync->refs);
   r->sync = sync;
   r->held = g_array_new (FALSE, FALSE, sizeof (HeldPacket));
@@ -152,10 +154,20 @@ retime_place (Retime *r, guint64 ext, GstClockTime arrival, GstClockTime *pts_ou
     g_mutex_lock (&sync->lock);
     GstClockTime ntp0 = sync->ntp0, pts0 = sync->pts0;
     g_mutex_unlock (&sync->lock);
-    /* a sender whose reports disagree with its packets by seconds (not the tens of ms of lip
-     * sync) would have this track dropped or misplaced for good: time it by arrival instead */
+    /* A sender whose reports disagree with its packets by seconds (not the tens of ms of lip
+     * sync) would have this track dropped or misplaced for good: time it by arrival instead.
+     * A packet that comes seconds before its report's time says so at once (nothing arrives
+     * before it is sent). One that comes seconds late is no proof: a phone's encoder that falls
+     * behind, or a link whose queue fills, delivers a track late for a while, and timing it by
+     * arrival from then on would leave it seconds behind the others for the rest of the file.
+     * Late reports are given up only when every packet for SYNC_DISTRUST has been that late. */
     gint64 off = ((gint64) ntp - (gint64) ntp0) + ((gint64) pts0 - (gint64) arrival);
-    if (off < -(gint64) SYNC_TOLERANCE || off > (gint64) SYNC_TOLERANCE) {
+    if (off >= -(gint64) SYNC_TOLERANCE)
+      r->late_since = GST_CLOCK_TIME_NONE;
+    else if (r->late_since == GST_CLOCK_TIME_NONE)
+      r->late_since = arrival;
+    if (off > (gint64) SYNC_TOLERANCE ||
+        (r->late_since != GST_CLOCK_TIME_NONE && arrival >= r->late_since + SYNC_DISTRUST)) {
       GST_DEBUG ("a track's sender reports are %" G_GINT64_FORMAT " ms off its arrival: timed by arrival",
                  off / (gint64) GST_MSECOND);
       r->fallback = TRUE;

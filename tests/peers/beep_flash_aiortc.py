@@ -5,7 +5,7 @@ Run with Debian's /usr/bin/python3 (python3-aiortc), inside tests/netns.sh:
 
     beep_flash_aiortc.py --url http://127.0.0.1:PORT/whip/REF --token TOKEN
                          [--duration S] [--codec vp8|h264] [--size WxH] [--skew-ms MS]
-                         [--stall-at S,S... [--stall-ms MS]]
+                         [--stall-at S,S... [--stall-ms MS]] [--video-lag S,MS,HOLD]
 
 Video: 30 fps, black (luma 16) except for a white flash of 3 frames at each mark.
 Audio: 48 kHz mono silence except for a 1 kHz beep of 100 ms at each mark. Marks come
@@ -20,6 +20,9 @@ after its flash (negative: before), so a test can check that its measure sees a 
 --stall-at S,S...: at each of these seconds after publishing, the whole process blocks
 for --stall-ms (400) ms, then sends what it owes in a burst with its true timestamps: to
 the server this is a delay spike on the uplink (late packets, then a burst).
+--video-lag S,MS,HOLD: from S seconds of media on, the video falls behind its capture clock
+(a phone's encoder that cannot keep up), the lag growing to MS over 2 s; it stays MS for HOLD
+seconds, then the owed frames go out at once. The audio keeps time; neither track pauses.
 
 Everything else (the WHIP exchange, the bundle fix for webrtcbin 1.22, the codec
 restriction, aiortc's keyframe fixes) comes from whip_aiortc.py. Prints one JSON
@@ -92,7 +95,8 @@ class BeepFlashClock:
     """The one clock both tracks read: t0 is set by whichever track asks first; the
     marks are frame indices (frame n is at t0 + n/30, audio sample s at t0 + s/48000)."""
 
-    def __init__(self, duration, skew_ms=0.0):
+    def __init__(self, duration, skew_ms=0.0, video_lag=None):
+        self.video_lag = video_lag   # (start s, lag s, hold s) or None
         self.t0 = None
         self.t0_wall = None
         self.max_late = 0.0   # how late a frame left recv(), at worst (a stall of this process)
@@ -115,6 +119,15 @@ class BeepFlashClock:
         self.max_late = max(self.max_late, time.monotonic() - (self.t0 + seconds))
         when = datetime.datetime.fromtimestamp(self.t0_wall + seconds, datetime.timezone.utc)
         CAPTURE_NTP.set(aiortc_clock.datetime_to_ntp(when))
+
+    def lag(self, seconds):
+        """How late the video frame captured at `seconds` leaves its track (--video-lag)."""
+        if not self.video_lag:
+            return 0.0
+        start, lag, hold = self.video_lag
+        if seconds < start or seconds >= start + 2 + hold:
+            return 0.0
+        return lag * min(1.0, (seconds - start) / 2)
 
     async def wait_until(self, seconds):
         """Sleep until `seconds` after t0 (media time → real time)."""
@@ -146,7 +159,7 @@ class FlashTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         n = self.count
-        await self.clock.wait_until(n / FPS)
+        await self.clock.wait_until(n / FPS + self.clock.lag(n / FPS))
         self.clock.captured(n / FPS)
         phase = int(self.clock.phase(self.clock.mark_frames, np.array([n]))[0])
         bright = phase < FLASH_FRAMES
@@ -194,7 +207,11 @@ class BeepTrack(MediaStreamTrack):
 
 async def run(args):
     width, height = (int(v) for v in args.size.split("x"))
-    clock = BeepFlashClock(args.duration, args.skew_ms)
+    lag = tuple(float(v) for v in args.video_lag.split(",")) if args.video_lag else None
+    if lag is not None and len(lag) != 3:
+        print("--video-lag takes S,MS,HOLD", file=sys.stderr)
+        return 2
+    clock = BeepFlashClock(args.duration, args.skew_ms, lag and (lag[0], lag[1] / 1000, lag[2]))
     video, audio = FlashTrack(clock, width, height), BeepTrack(clock)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     location = None
@@ -269,6 +286,7 @@ def main():
     p.add_argument("--skew-ms", type=float, default=0.0, help="beeps this late after their flashes")
     p.add_argument("--stall-at", default="", metavar="S,S...", help="block the process at these seconds")
     p.add_argument("--stall-ms", type=float, default=400.0, help="how long each stall lasts")
+    p.add_argument("--video-lag", default="", metavar="S,MS,HOLD", help="the video falls MS behind from S s on, for HOLD s")
     sys.exit(asyncio.run(run(p.parse_args())))
 
 
