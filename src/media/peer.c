@@ -60,6 +60,7 @@ static gboolean on_pair_retry (gpointer data);
 #define PAIR_TRIES 20          /* get-stats may not name the pair at the very moment of connecting */
 #define PAIR_RETRY_MS 500
 #define PEER_STUN_PACING_MS 5    /* libnice Ta between connectivity checks (peer_configure_ice) */
+#define PEER_IDLE_TIMEOUT_MAX_S 60   /* libnice's idle-timeout takes at most 60000 ms */
 
 static void
 candidate_clear (WebrtcPeerCandidate *c)
@@ -406,6 +407,13 @@ peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
    * each waiting for its tick, and an ICE-TCP pair takes a tick in between, so a reviewer
    * was connected ~50 ms after its first check succeeded. */
   g_object_set (peer->nice_agent, "stun-pacing-timer", (guint) PEER_STUN_PACING_MS, NULL);
+  /* The phone offers, so it is the controlling side: only its checks nominate a pair. libnice's
+   * controlled agent declares the connection failed idle-timeout after its own checks end
+   * (5 s by default), while a phone's first checks may still be lost on a congested uplink
+   * and its stack retransmits for much longer (aioice ~30 s). A publisher has
+   * publisher_connect_timeout_s to connect (room.c): let that deadline decide. */
+  g_object_set (peer->nice_agent, "idle-timeout",
+                (guint) CLAMP (cfg->publisher_connect_timeout_s, 1, PEER_IDLE_TIMEOUT_MAX_S) * 1000, NULL);
   for (gchar **addr = cfg->ice_addresses; addr && *addr; addr++) {
     NiceAddress nice_addr;
     nice_address_init (&nice_addr);

@@ -202,7 +202,9 @@ class TurnRelayTest(unittest.TestCase):
         self.nft("add rule inet kanyan_relay out udp dport 49160-49260 counter")
         self.server = Server(config="\n".join([
             "[media]", "ice_port_min=40000", "ice_port_max=40100",
-            "[ice]", f"turn_servers=turn:10.77.0.1:{p}?transport=udp", f"turn_secret={TURN_SECRET}", ""])).start()
+            "[ice]", f"turn_servers=turn:10.77.0.1:{p}?transport=udp", f"turn_secret={TURN_SECRET}", ""]))
+        self.server.env["G_MESSAGES_DEBUG"] = "kanyan libnice"   # its ICE agents' story, for a failure's message
+        self.server.start()
         self.case = self.server.add_case("REACH-TURN")
 
     def tearDown(self):
@@ -224,13 +226,61 @@ class TurnRelayTest(unittest.TestCase):
         self.assertGreater(frames(reviewer), 30,
                            (self.turn.log()[-500:], f"relayed {self.relayed()}", peer_pairs(self.server, self.case, "applicant"),
                             peer_pairs(self.server, self.case, "reviewer"), reviewer.lines[-1:], pub.lines[-3:],
-                            f"publisher exit {pub.proc.poll()}", open(pub.log.name, errors="replace").read()[-400:]))
+                            f"publisher exit {pub.proc.poll()}", open(pub.log.name, errors="replace").read()[-400:],
+                            ice_story(self.server.log_path)))
         self.assertRegex(self.turn.log(), r"user <\d+:kanyan-server>: incoming packet ALLOCATE processed, success")
         # the media left coturn's relay ports: hundreds of packets, not a few checks
         self.assertTrue(wait_until(lambda: self.relayed() > 200, 20), self.relayed())
         # and the pair the server recorded has the relay on its side
         self.assertTrue(wait_until(lambda: applicant_pair(self.server, self.case), 20))
         self.assertEqual(applicant_pair(self.server, self.case)["server"], "relay/udp")
+
+
+@unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
+class LateNominationTest(unittest.TestCase):
+    """The phone's connectivity checks are lost for its first 10 s; its answers to the server's
+    checks get through (a congested uplink at the start of a call, say). The server's own checks
+    succeed at once, but only the phone, the offerer and so the controlling side, can nominate a
+    pair, and aioice's next retransmission comes 15.5 s after its first check (0.5 s, doubling).
+    libnice's controlled agent declared the connection failed 5 s after its own checks ended
+    (its idle-timeout), long before [media] publisher_connect_timeout_s (30 s), and the WHIP
+    publish was dropped; the server now waits as long as that setting says."""
+
+    PORTS = "40000-40100"   # the server's [media] ICE port range
+    DROP_S = 10
+
+    def nft(self, *args):
+        return subprocess.run(["nft"] + list(args), check=True, capture_output=True, text=True).stdout
+
+    def setUp(self):
+        self.nft("add table inet kanyan_latenom")
+        self.nft("add chain inet kanyan_latenom out { type filter hook output priority 0 ; }")
+        # a STUN Binding request (type 0x0001, right after the UDP header) to the server's ICE
+        # ports from anything but those ports: the publisher's checks, not the server's
+        self.nft(f"add rule inet kanyan_latenom out udp sport != {self.PORTS} udp dport {self.PORTS} "
+                 "@th,64,16 0x0001 counter drop")
+        self.server = Server(config="[media]\nice_port_min=40000\nice_port_max=40100\n").start()
+        self.case = self.server.add_case("REACH-LATE")
+
+    def tearDown(self):
+        self.server.stop()
+        subprocess.run(["nft", "delete table inet kanyan_latenom"], capture_output=True)
+
+    def dropped(self):
+        out = self.nft("list chain inet kanyan_latenom out")
+        return sum(int(n) for n in re.findall(r"counter packets (\d+)", out))
+
+    def test_server_waits_for_the_phones_nomination(self):
+        pub = self.server.aiortc_publisher(self.case, 45)   # a failure ends with it
+        self.assertTrue(wait_until(lambda: pub.events("published") or pub.proc.poll() is not None, 30), pub.lines)
+        time.sleep(self.DROP_S)   # the emulated loss lasts this long: a scenario, not a wait for a condition
+        self.assertGreater(self.dropped(), 0, "the rule caught none of the publisher's checks")
+        self.assertFalse(pub.events("connected"), "connected while its checks were lost")
+        self.nft("delete table inet kanyan_latenom")
+        self.assertTrue(wait_until(lambda: pub.events("connected") or pub.proc.poll() is not None, 40),
+                        pub.lines[-3:])
+        self.assertTrue(pub.events("connected"), (pub.lines[-3:], open(self.server.log_path).read()[-1000:]))
+        self.assertTrue(wait_until(lambda: applicant_pair(self.server, self.case), 20))
 
 
 class NoIceSettingsTest(unittest.TestCase):
@@ -241,6 +291,19 @@ class NoIceSettingsTest(unittest.TestCase):
             self.assertEqual(join(server, case, "applicant")["iceServers"], [])
         finally:
             server.stop()
+
+
+def ice_story(log_path):
+    """libnice's component state changes and nominations, one short line each (G_MESSAGES_DEBUG=libnice)"""
+    story = []
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            m = re.search(r"(\d\d:\d\d:\d\d\.\d+): Agent 0x\w*(\w{4}) : (?:stream \d+ component \d+ STATE-CHANGE (\S+ -> \S+)|"
+                          r"marking pair \S+ \(\S+\) as (nominated)|waiting (\d+) msecs before checking for failed)", line)
+            if m:
+                what = m.group(3) or m.group(4) or f"idle {m.group(5)} ms"
+                story.append(f"{m.group(1)} {m.group(2)} {what}")
+    return "ICE: " + "; ".join(story)[-700:]
 
 
 def peer_pairs(server, case, role):
