@@ -61,6 +61,7 @@ static gboolean on_pair_retry (gpointer data);
 #define PAIR_RETRY_MS 500
 #define PEER_STUN_PACING_MS 5    /* libnice Ta between connectivity checks (peer_configure_ice) */
 #define PEER_IDLE_TIMEOUT_MAX_S 60   /* libnice's idle-timeout takes at most 60000 ms */
+#define PEER_IDLE_CONNECTED_MS 5000  /* libnice's default, once connected (peer_set_ice_patience) */
 
 static void
 candidate_clear (WebrtcPeerCandidate *c)
@@ -87,6 +88,21 @@ webrtc_peer_candidate_label (const WebrtcPeerCandidate *c)
   if (c->relay_protocol && *c->relay_protocol && g_strcmp0 (c->type, "relay") == 0)
     return g_strdup_printf ("%s/%s(%s)", c->type, c->protocol ? c->protocol : "?", c->relay_protocol);
   return g_strdup_printf ("%s/%s", c->type, c->protocol ? c->protocol : "?");
+}
+
+/* main loop: the agent's connectivity-check timer ticks every PEER_STUN_PACING_MS until it
+ * has been idle for idle-timeout, also after the connection is up: the long wait for the
+ * phone's nomination (peer_configure_ice) would cost 200 wake-ups a second for 30 s after
+ * every connect (the bench saw the main-loop threads' CPU quadruple). Patient while not
+ * connected, libnice's default once connected. */
+static void
+peer_set_ice_patience (WebrtcPeer *peer, GstWebRTCPeerConnectionState state)
+{
+  if (!peer->nice_agent || !peer->ice_wait_ms)
+    return;
+  g_object_set (peer->nice_agent, "idle-timeout",
+                state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED ? (guint) PEER_IDLE_CONNECTED_MS
+                                                                    : peer->ice_wait_ms, NULL);
 }
 
 /* main loop */
@@ -127,6 +143,7 @@ peer_event_dispatch (gpointer data)
       break;
     case EV_STATE:
       peer->state = ev->state;
+      peer_set_ice_patience (peer, ev->state);
       peer->events->connection_state (peer->owner, peer, ev->state);
       if (ev->state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && peer->owner)
         peer_read_selected_pair (peer);
@@ -412,8 +429,8 @@ peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
    * (5 s by default), while a phone's first checks may still be lost on a congested uplink
    * and its stack retransmits for much longer (aioice ~30 s). A publisher has
    * publisher_connect_timeout_s to connect (room.c): let that deadline decide. */
-  g_object_set (peer->nice_agent, "idle-timeout",
-                (guint) CLAMP (cfg->publisher_connect_timeout_s, 1, PEER_IDLE_TIMEOUT_MAX_S) * 1000, NULL);
+  peer->ice_wait_ms = (guint) CLAMP (cfg->publisher_connect_timeout_s, 1, PEER_IDLE_TIMEOUT_MAX_S) * 1000;
+  g_object_set (peer->nice_agent, "idle-timeout", peer->ice_wait_ms, NULL);
   for (gchar **addr = cfg->ice_addresses; addr && *addr; addr++) {
     NiceAddress nice_addr;
     nice_address_init (&nice_addr);

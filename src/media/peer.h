@@ -40,6 +40,7 @@ struct _WebrtcPeer {
   GstBin     *pipeline;
   GObject    *ice;           /* kept alive until close (1.22 ref-count trap) */
   GObject    *nice_agent;
+  guint       ice_wait_ms;   /* libnice idle-timeout while not connected (peer_configure_ice) */
   const WebrtcPeerEvents *events;
   gpointer    owner;         /* NULL once closed: late events are dropped */
   gboolean    gathering_done;
