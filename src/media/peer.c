@@ -428,9 +428,11 @@ peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
    * controlled agent declares the connection failed idle-timeout after its own checks end
    * (5 s by default), while a phone's first checks may still be lost on a congested uplink
    * and its stack retransmits for much longer (aioice ~30 s). A publisher has
-   * publisher_connect_timeout_s to connect (room.c): let that deadline decide. */
+   * publisher_connect_timeout_s to connect (room.c): let that deadline decide. (Where the
+   * server offers, to reviewers and watchers, it nominates itself; the wait then only delays
+   * the failure of a connection whose every pair failed, which their own timeouts end.) */
   peer->ice_wait_ms = (guint) CLAMP (cfg->publisher_connect_timeout_s, 1, PEER_IDLE_TIMEOUT_MAX_S) * 1000;
-  g_object_set (peer->nice_agent, "idle-timeout", peer->ice_wait_ms, NULL);
+  peer_set_ice_patience (peer, GST_WEBRTC_PEER_CONNECTION_STATE_NEW);
   for (gchar **addr = cfg->ice_addresses; addr && *addr; addr++) {
     NiceAddress nice_addr;
     nice_address_init (&nice_addr);
