@@ -5,6 +5,7 @@
 #include "media/peer.h"
 #include "media/ice_servers.h"
 #include "media/sdp_offer.h"
+#include "media/funnel_repeats.h"
 #include <nice/agent.h>
 #include <malloc.h>
 #include "media/media_debug.h"
@@ -448,7 +449,8 @@ peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
  * running time plus the pipeline latency (the ingest jitterbuffer's and more), so every
  * relayed packet would leave 100–350 ms after it arrived. The relay forwards RTP that is
  * already paced by the phone, and the talk-back mixer paces itself: send each packet the
- * moment it is ready. */
+ * moment it is ready. And the bundle funnel re-sends a track's sticky events at every switch of
+ * track: funnel_repeats.c answers the repeats. */
 static void
 on_element_added (GstBin *webrtcbin, GstBin *sub_bin, GstElement *element, gpointer data)
 {
@@ -457,6 +459,8 @@ on_element_added (GstBin *webrtcbin, GstBin *sub_bin, GstElement *element, gpoin
   const gchar *kind = factory ? GST_OBJECT_NAME (factory) : NULL;
   if (g_strcmp0 (kind, "clocksync") == 0 || g_strcmp0 (kind, "nicesink") == 0)
     g_object_set (element, "sync", FALSE, NULL);
+  else if (g_strcmp0 (kind, "rtpfunnel") == 0)   /* the bundle's tracks merge here */
+    funnel_repeats_answer (element);
 }
 
 WebrtcPeer *
