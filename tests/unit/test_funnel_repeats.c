@@ -100,8 +100,9 @@ push_packet (Bench *b, gint t)
   g_assert_cmpint (gst_pad_push (b->src[t], buf), ==, GST_FLOW_OK);
 }
 
+/* a funnel (with funnel_repeats.c when `answer_repeats`) whose two tracks have started */
 static Bench *
-bench_new (gboolean answer_repeats)
+bench_new (gboolean answer_repeats, const GstSegment *video, const GstSegment *audio)
 {
   Bench *b = g_new0 (Bench, 1);
   b->funnel = gst_element_factory_make ("rtpfunnel", NULL);
@@ -127,6 +128,8 @@ bench_new (gboolean answer_repeats)
     gst_pad_set_active (b->src[t], TRUE);
   }
   g_assert_cmpint (gst_element_set_state (b->funnel, GST_STATE_PLAYING), ==, GST_STATE_CHANGE_SUCCESS);
+  start_track (b, VIDEO, video);
+  start_track (b, AUDIO, audio);
   return b;
 }
 
@@ -162,9 +165,7 @@ static void
 test_repeats_go_down_once (void)
 {
   GstSegment same = segment_with_base (0);
-  Bench *b = bench_new (TRUE);
-  start_track (b, VIDEO, &same);
-  start_track (b, AUDIO, &same);
+  Bench *b = bench_new (TRUE, &same, &same);
   take_turns (b, 50);
   g_assert_cmpuint (b->segment_at->len, ==, 100);
   g_assert_cmpuint (b->segments, ==, 1);
@@ -179,9 +180,7 @@ static void
 test_stock_funnel_resends_at_every_switch (void)
 {
   GstSegment same = segment_with_base (0);
-  Bench *b = bench_new (FALSE);
-  start_track (b, VIDEO, &same);
-  start_track (b, AUDIO, &same);
+  Bench *b = bench_new (FALSE, &same, &same);
   take_turns (b, 50);
   g_assert_cmpuint (b->segments, ==, 100);
   g_assert_cmpuint (b->tos, >=, 100);   /* and once more each as it first arrives */
@@ -193,9 +192,7 @@ static void
 test_a_different_segment_still_goes (void)
 {
   GstSegment video = segment_with_base (0), audio = segment_with_base (GST_SECOND);
-  Bench *b = bench_new (TRUE);
-  start_track (b, VIDEO, &video);
-  start_track (b, AUDIO, &audio);
+  Bench *b = bench_new (TRUE, &video, &audio);
   take_turns (b, 10);
   g_assert_cmpuint (b->segments, ==, 20);
   for (guint i = 0; i < b->segment_at->len; i++) {
@@ -213,9 +210,7 @@ static void
 test_after_a_flush_they_go_again (void)
 {
   GstSegment same = segment_with_base (0);
-  Bench *b = bench_new (TRUE);
-  start_track (b, VIDEO, &same);
-  start_track (b, AUDIO, &same);
+  Bench *b = bench_new (TRUE, &same, &same);
   take_turns (b, 5);   /* ends with audio */
   g_assert_cmpuint (b->segments, ==, 1);
   g_assert_true (gst_pad_push_event (b->src[VIDEO], gst_event_new_flush_start ()));
