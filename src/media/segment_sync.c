@@ -236,11 +236,48 @@ retime_hold (Retime *r, GstBuffer *buf, guint64 ext)
   g_array_append_val (r->held, h);
 }
 
-/* streaming thread of the branch (the only one touching its Retime) */
+/* The segment ends (EOS) while this track still holds packets: a session shorter than
+ * SYNC_WAIT whose sender reports had not all come (a phone's first audio report can take
+ * seconds), or a stop in the first seconds of a segment. What the track holds is the record:
+ * it goes on, placed as SYNC_WAIT would have placed it: on the segment's reference if the
+ * tracks that have a report set one (else the first held packet's arrival starts it), and by
+ * arrival if this track has no report. Called with the pad's stream lock held (serialized
+ * event), after the recorder untapped the tee: no buffer of this track is under way. */
+static void
+retime_release_at_end (Retime *r, GstPad *pad)
+{
+  SyncRef *sync = r->sync;
+  GstClockTime first_arrival = GST_BUFFER_PTS (g_array_index (r->held, HeldPacket, 0).buf);
+  g_mutex_lock (&sync->lock);
+  if (!sync->set) {
+    sync->set = TRUE;
+    if (sync->candidate) {
+      sync->ntp0 = sync->cand_ntp;
+      sync->pts0 = sync->cand_pts;
+    } else {
+      sync->ntp0 = 0;
+      sync->pts0 = first_arrival;
+    }
+    GST_INFO ("the segment ends before its start was known: %d of %u tracks on the phone's sender reports",
+              g_atomic_int_get (&sync->mapped), sync->tracks);
+  }
+  g_mutex_unlock (&sync->lock);
+  if (!r->mapped)
+    r->fallback = TRUE;
+  retime_release (r, pad);
+}
+
+/* streaming thread of the branch (the only one touching its Retime); the recorder's stop
+ * (its EOS, main loop) once the branch is untapped */
 static GstPadProbeReturn
 retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Retime *r = data;
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS && r->held->len)
+      retime_release_at_end (r, pad);
+    return GST_PAD_PROBE_OK;
+  }
   if (r->reinjecting)
     return GST_PAD_PROBE_OK;   /* a held packet, already placed */
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
@@ -392,7 +429,8 @@ sync_ref_time_track (SyncRef *sync, GstPad *pad, guint clock_rate)
 {
   Retime *r = retime_new (clock_rate, sync);
   sync->tracks++;   /* before any buffer: the caller links the tee pad afterwards */
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, retime_from_rtp, r, retime_free);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, retime_from_rtp, r,
+                     retime_free);
 }
 
 void

@@ -120,3 +120,56 @@ class SegmentTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+SR_TABLE = "kanyan_no_sr"
+
+
+def nft(*args):
+    subprocess.run(["nft"] + list(args), check=True)
+
+
+@unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
+class ShortSessionTest(unittest.TestCase):
+    """A session that ends before the phone's first RTCP sender reports came (a browser sends
+    its first audio report seconds in) still has its media in the archive. The recorder holds a
+    track's packets until the reports place it, up to 3 s; such a session used to end with all
+    of it held, and the archive was empty (seen in tests/e2e/keyboard_walk: a 2 s session). Here
+    nftables drops every sender report (the SRTCP header is in the clear: byte 1, the packet
+    type, is 200), so no track ever gets one, and the publisher leaves as soon as it has sent
+    some video."""
+
+    def setUp(self):
+        nft("add", "table", "inet", SR_TABLE)
+        nft("add", "chain", "inet", SR_TABLE, "input", "{ type filter hook input priority 0; }")
+        nft("add", "rule", "inet", SR_TABLE, "input", "meta", "l4proto", "udp", "@th,72,8", "200", "drop")
+        self.server = Server()
+        self.server.env["GST_DEBUG"] = "1,kanyan-segment-sync:4"   # says how the segment started
+        self.server.start()
+
+    def tearDown(self):
+        self.server.stop()
+        subprocess.run(["nft", "delete", "table", "inet", SR_TABLE])
+
+    def test_media_before_any_sender_report_is_archived(self):
+        case = self.server.add_case("SHORT-1")
+        pub = self.server.aiortc_publisher(case, 120)
+        self.assertTrue(wait_until(lambda: any(s["frames_sent"] >= 20 for s in pub.events("stats")), 60),
+                        pub.lines[-3:])
+        pub.proc.send_signal(signal.SIGUSR1)   # the phone leaves: WHIP DELETE
+        self.assertEqual(pub.wait(60), 0, pub.lines[-3:])
+
+        def rows():
+            return self.server.db().execute(
+                "SELECT r.archive_state, r.archive_path FROM recordings r JOIN live_sessions s ON s.id = r.session_id "
+                "JOIN cases c ON c.id = s.case_id WHERE c.ref = ?", (case["ref"],)).fetchall()
+        self.assertTrue(wait_until(lambda: rows() and all(state is not None for state, _ in rows()), 60), rows())
+        (state, archive), = rows()
+        self.assertIn(state, ("archived", "salvaged"), f"the session's media is not in the archive: {rows()}")
+        frames = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                                 "stream=nb_read_frames", "-of", "csv=p=0", archive],
+                                capture_output=True, text=True).stdout.strip()
+        print(f"short session: {os.path.basename(archive)}: {frames} video frames", file=sys.stderr)
+        self.assertGreaterEqual(int(frames or 0), 10, archive)
+        self.assertEqual(decode_errors(archive), [])
+        self.assertIn("the segment ends before its start was known", self.server.log_text())
