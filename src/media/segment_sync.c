@@ -236,6 +236,21 @@ retime_hold (Retime *r, GstBuffer *buf, guint64 ext)
   g_array_append_val (r->held, h);
 }
 
+/* under sync->lock: the segment's reference is the latest first packet of the tracks that have
+ * a report, or (none has) `arrival`, every track then timed by arrival */
+static void
+sync_ref_set_start (SyncRef *sync, GstClockTime arrival)
+{
+  sync->set = TRUE;
+  if (sync->candidate) {
+    sync->ntp0 = sync->cand_ntp;
+    sync->pts0 = sync->cand_pts;
+  } else {
+    sync->ntp0 = 0;
+    sync->pts0 = arrival;
+  }
+}
+
 /* The segment ends (EOS) while this track still holds packets: a session shorter than
  * SYNC_WAIT whose sender reports had not all come (a phone's first audio report can take
  * seconds), or a stop in the first seconds of a segment. What the track holds is the record:
@@ -247,17 +262,9 @@ static void
 retime_release_at_end (Retime *r, GstPad *pad)
 {
   SyncRef *sync = r->sync;
-  GstClockTime first_arrival = GST_BUFFER_PTS (g_array_index (r->held, HeldPacket, 0).buf);
   g_mutex_lock (&sync->lock);
   if (!sync->set) {
-    sync->set = TRUE;
-    if (sync->candidate) {
-      sync->ntp0 = sync->cand_ntp;
-      sync->pts0 = sync->cand_pts;
-    } else {
-      sync->ntp0 = 0;
-      sync->pts0 = first_arrival;
-    }
+    sync_ref_set_start (sync, GST_BUFFER_PTS (g_array_index (r->held, HeldPacket, 0).buf));
     GST_INFO ("the segment ends before its start was known: %d of %u tracks on the phone's sender reports",
               g_atomic_int_get (&sync->mapped), sync->tracks);
   }
@@ -341,16 +348,9 @@ retime_from_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   g_mutex_lock (&sync->lock);
   gboolean ready = sync->set || g_atomic_int_get (&sync->mapped) >= (gint) sync->tracks || late;
   if (ready && !sync->set) {
-    sync->set = TRUE;
     GST_INFO ("the segment starts: %d of %u tracks on the phone's sender reports", g_atomic_int_get (&sync->mapped),
               sync->tracks);
-    if (sync->candidate) {
-      sync->ntp0 = sync->cand_ntp;
-      sync->pts0 = sync->cand_pts;
-    } else {   /* no track has a mapping: every one is timed by arrival */
-      sync->ntp0 = 0;
-      sync->pts0 = arrival;
-    }
+    sync_ref_set_start (sync, arrival);
   }
   g_mutex_unlock (&sync->lock);
   if (!ready || (!r->mapped && !r->fallback)) {
