@@ -45,8 +45,11 @@ export async function startServer(name, users = {}, { config = '' } = {}) {
   }
   const port = await freePort();
   const logPath = path.join(ARTIFACTS, `${name}-server.log`);
+  // its info messages too (as the integration tests' servers): a phone whose media never came
+  // leaves its sessions, offers and ICE states in the log
   const proc = spawn(KANYAN, ['serve', '--no-tls', '--port', String(port), '--bind', '127.0.0.1', '--ice-address', '10.77.0.1',
-    ...common], { stdio: ['ignore', openSync(logPath, 'w'), openSync(logPath, 'a')] });
+    ...common], { stdio: ['ignore', openSync(logPath, 'w'), openSync(logPath, 'a')],
+    env: { ...process.env, G_MESSAGES_DEBUG: 'kanyan' } });
   let stopping = false;
   proc.once('exit', (code, signal) => {
     if (!stopping) deaths.push(`kanyan serve (${name}) died unasked (${signal ?? `exit ${code}`}); ` +
