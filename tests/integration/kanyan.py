@@ -374,6 +374,12 @@ def packet_dts_repeats(path, stream="v:0"):
     return [b for a, b in zip(dts, dts[1:]) if b <= a]
 
 
+def nft(*args, check=True):
+    """One nftables command in the test's own network namespace (its output captured: a rule a
+    test lists comes back in .stdout)."""
+    return subprocess.run(["nft"] + list(args), check=check, capture_output=True, text=True)
+
+
 def wait_until(predicate, timeout, step=0.2):
     """True as soon as predicate() is; False if it is not within timeout × SLACK seconds."""
     deadline = time.time() + timeout * SLACK

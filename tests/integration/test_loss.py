@@ -6,13 +6,9 @@ import subprocess
 import sys
 import unittest
 
-from kanyan import ICE_ADDRESS, Server, decode_errors, wait_until
+from kanyan import ICE_ADDRESS, Server, decode_errors, nft, wait_until
 
 TABLE = "kanyan_loss"
-
-
-def nft(*args):
-    subprocess.run(["nft"] + list(args), check=True)
 
 
 @unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")

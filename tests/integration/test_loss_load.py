@@ -12,14 +12,10 @@ import threading
 import time
 import unittest
 
-from kanyan import ICE_ADDRESS, PEERS, Server, decode_errors, ffprobe
+from kanyan import ICE_ADDRESS, PEERS, Server, decode_errors, ffprobe, nft
 
 TABLE = "kanyan_burst"
 BURST_S, PERIOD_S, DROP_PCT = 0.3, 2.0, 70   # ~10 % of the packets, in bursts
-
-
-def nft(*args):
-    subprocess.run(["nft"] + list(args), check=True)
 
 
 class Bursts(threading.Thread):

@@ -12,14 +12,10 @@ import threading
 import time
 import unittest
 
-from kanyan import SLACK, Server, ffprobe, wait_until
+from kanyan import SLACK, Server, ffprobe, nft, wait_until
 
 TABLE = "kanyan_outage"
 OUTAGE_S = 10
-
-
-def nft(*args, check=True):
-    return subprocess.run(["nft"] + list(args), check=check, capture_output=True, text=True)
 
 
 class Stamped:

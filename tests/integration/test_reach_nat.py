@@ -31,16 +31,12 @@ import unittest
 import websocket
 
 import kanyan
-from kanyan import PEERS, SLACK, JsonLines, Server, free_port, wait_until
+from kanyan import JsonLines, PEERS, SLACK, Server, free_port, nft, wait_until
 from test_reach import TURN_SECRET, Coturn
 
 PORTS = "40000-40100"   # the server's [media] ICE port range (UDP and, for ICE-TCP, TCP)
 REVIEWER_PORTS = "41000-41100"   # a reviewer peer's, where a test tells it apart from the phone
 MEDIA = "[media]\nice_port_min=40000\nice_port_max=40100\nviewer_answer_timeout_s=300\n"
-
-
-def nft(*args):
-    subprocess.run(["nft"] + list(args), check=True, capture_output=True, text=True)
 
 
 def nft_counter(table, chain):

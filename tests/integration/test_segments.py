@@ -7,7 +7,7 @@ import subprocess
 import sys
 import unittest
 
-from kanyan import Server, decode_errors, wait_until
+from kanyan import Server, decode_errors, nft, wait_until
 
 
 def frame_sizes(path):
@@ -123,10 +123,6 @@ if __name__ == "__main__":
 
 
 SR_TABLE = "kanyan_no_sr"
-
-
-def nft(*args):
-    subprocess.run(["nft"] + list(args), check=True)
 
 
 @unittest.skipUnless(os.environ.get("KANYAN_NETNS") == "1", "needs the test network namespace (tests/netns.sh)")
