@@ -51,8 +51,7 @@ already_delivered (FunnelRepeats *fs, GstEvent *event)
     fs->have_segment = TRUE;
     return FALSE;
   }
-  guint index;
-  if (g_ptr_array_find (fs->passed, event, &index))
+  if (g_ptr_array_find (fs->passed, event, NULL))
     return TRUE;
   if (fs->passed->len == MAX_REMEMBERED)
     g_ptr_array_remove_index (fs->passed, 0);
