@@ -24,7 +24,18 @@ typedef struct {
 void archive_result_free (ArchiveResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ArchiveResult, archive_result_free)
 
-/* Blocking: remux src into a sibling archive, verify it by reading it back, then delete src. */
+/* A segment is recorded in a file per track (recorder.c): the segment's own (the database names
+ * it; the applicant's video) and beside it, for segment-001.mkv, segment-001.audio.mkv (the
+ * applicant's audio) and segment-001.talk.mkv (the reviewers' talk-back mix). */
+typedef enum {
+  ARCHIVE_PART_VIDEO,   /* the segment's file itself */
+  ARCHIVE_PART_AUDIO,
+  ARCHIVE_PART_TALK,
+  ARCHIVE_PART_COUNT
+} ArchivePart;
+gchar         *archive_part_path (const gchar *segment_path, ArchivePart part);
+/* Blocking: remux src and the parts beside it into a sibling archive, the packets of all in
+ * time order, verify it by reading it back, then delete the sources. */
 ArchiveResult *archive_finalize_file (const gchar *src_path, GError **error);
 /* The same on a worker thread; callback on the caller's main context. */
 void           archive_finalize_async (const gchar *src_path, GAsyncReadyCallback callback, gpointer data);

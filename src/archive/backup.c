@@ -246,6 +246,20 @@ copy_media (const KanyanConfig *cfg, sqlite3 *copy, const gchar *out, JsonBuilde
     s->files++;
     s->segments += segment;
     s->bytes += bytes;
+    for (gint p = ARCHIVE_PART_VIDEO + 1; segment && p < ARCHIVE_PART_COUNT; p++) {
+      /* the segment's other tracks, in files beside it, go with it */
+      g_autofree gchar *part = archive_part_path (r->path, p);
+      if (!g_file_test (part, G_FILE_TEST_IS_REGULAR))
+        continue;
+      g_autofree gchar *part_entry = archive_part_path (entry, p);
+      g_autofree gchar *part_dest = g_build_filename (out, part_entry, NULL);
+      g_autofree gchar *part_sha = copy_hashed (part, part_dest, FALSE, &bytes, error);
+      if (!part_sha)
+        return FALSE;
+      add_entry (b, r->kind, r->id, part_entry, part_sha, bytes);
+      s->files++;
+      s->bytes += bytes;
+    }
   }
   if (!*root_prefix)
     *root_prefix = g_strdup (root);
@@ -567,7 +581,8 @@ backup_restore (const KanyanConfig *cfg, const gchar *from_dir, gboolean force, 
     if (!restore_file (from_dir, path, member_str (e, "sha256"), dest, force, &s, error))
       return FALSE;
     s.files++;
-    s.segments += g_strcmp0 (member_str (e, "kind"), "segment") == 0;
+    s.segments += g_strcmp0 (member_str (e, "kind"), "segment") == 0 && !g_str_has_suffix (path, ".audio.mkv") &&
+                  !g_str_has_suffix (path, ".talk.mkv");   /* a segment's other parts (archive.h) */
   }
   /* the copy's paths name the old recordings root: they now name this one */
   sqlite3 *db = db_open (db_path, error);

@@ -3,6 +3,7 @@
  * Rows and hashes stay, so the audit chain and the case's history still verify; each deletion
  * is itself an audit entry. Never touches live rooms (a decided case has none) or the log. */
 #include "archive/retention.h"
+#include "archive/archive.h"
 #include "review/audit.h"
 #include "store/db.h"
 #include <glib/gstdio.h>
@@ -27,6 +28,10 @@ retention_purge (sqlite3 *db, const KanyanConfig *cfg, const gchar *actor, gbool
       continue;
     }
     gboolean gone = g_unlink (r->path) == 0 || !g_file_test (r->path, G_FILE_TEST_EXISTS);
+    for (gint p = ARCHIVE_PART_VIDEO + 1; gone && g_str_has_suffix (r->path, ".mkv") && p < ARCHIVE_PART_COUNT; p++) {
+      g_autofree gchar *part = archive_part_path (r->path, p);   /* a source never archived: the parts beside it */
+      g_unlink (part);
+    }
     if (!gone) {
       g_warning ("retention: cannot delete %s", r->path);
       continue;

@@ -5,6 +5,7 @@
  * (recordings_finalize). Owns the Recorder. Never changes membership nor touches the
  * participants' peer connections (room.c, room_peers.c). */
 #include "live/room_private.h"
+#include "archive/archive.h"
 #include "archive/recordings.h"
 #include "review/audit.h"
 
@@ -248,7 +249,10 @@ room_start_recording (Room *room)
   g_autofree gchar *session = g_strdup_printf ("session-%" G_GINT64_FORMAT, room->session_id);
   g_autofree gchar *path = g_build_filename (room->app->config->recordings_dir, room->case_ref, session, name, NULL);
   g_autoptr (GError) error = NULL;
-  room->recorder = recorder_start (room->relay, room->app->config, path, &error);
+  g_autofree gchar *audio_path = archive_part_path (path, ARCHIVE_PART_AUDIO);
+  g_autofree gchar *talk_path = archive_part_path (path, ARCHIVE_PART_TALK);
+  const gchar *paths[TRACK_COUNT] = { [TRACK_VIDEO] = path, [TRACK_AUDIO] = audio_path, [TRACK_TALK] = talk_path };
+  room->recorder = recorder_start (room->relay, room->app->config, paths, &error);
   if (!room->recorder) {
     g_warning ("case %s: recording does not start: %s", room->case_ref, error->message);
     room->segment_seq--;

@@ -1,5 +1,6 @@
 /* recorder.c — a recording segment: for each track a chain "leaky queue ! depayloader" from
- * the relay's tee into the muxer of pipelines/recorder.ini. The queues are leaky so a slow
+ * the relay's tee into a muxer of pipelines/recorder.ini and a file of its own (see "A file
+ * per track" below; archive.c joins them). The queues are leaky so a slow
  * disk never blocks the relay; video reaches the depayloader only as whole frames, from a
  * keyframe on (frame_filter.c: a freeze, never smear, each gap noted); every track is timed
  * on the phone's clock from one reference (segment_sync.c). A new resolution stays in the
@@ -32,10 +33,19 @@ recorder_debug_init (void)
 
 #define STOP_TIMEOUT_MS    5000
 
+/* A file per track. A muxer (matroskamux 1.22, CollectPads) interleaves: it writes only when
+ * each of its tracks holds a buffer, the earliest first, and holds each track's streaming
+ * thread until then. In one muxer the applicant's video waited up to 600 ms at a time in its
+ * queue for the audio and the talk-back track (the phone's audio is placed later than its
+ * picture, the idle talk-back comes every 250 ms) — ~1 MB of packets per inspection held, and
+ * a thread hand-off per buffer (bench/README.md, lever 10). So each track has its muxer and
+ * its file (the segment's `segment-NNN.mkv` for the video, `.audio.mkv` and `.talk.mkv`
+ * beside it, same container), all on the relay's running time; the archive interleaves them. */
 struct _Recorder {
   Relay      *relay;
-  gchar      *path;
-  GstElement *mux_bin;
+  gchar      *path[TRACK_COUNT];
+  GstElement *mux_bin[TRACK_COUNT];
+  gint        files_open;        /* atomic: files whose EOS has not reached the disk yet */
   GstElement *chain[TRACK_COUNT];
   GstPad     *tee_pad[TRACK_COUNT];
   RtpCodec    video_codec;
@@ -53,7 +63,7 @@ struct _Recorder {
 const gchar *
 recorder_path (Recorder *rec)
 {
-  return rec->path;
+  return rec->path[TRACK_VIDEO];
 }
 
 GArray *
@@ -191,12 +201,14 @@ watch_media_clock (GstElement *mux, GstPad *pad, gpointer data)
 static void
 recorder_watch_media_clock (Recorder *rec)
 {
-  GstElement *mux = gst_bin_get_by_name (GST_BIN (rec->mux_bin), "mux");
   rec->first_media = g_atomic_rc_box_new0 (struct FirstMedia);
   g_mutex_init (&rec->first_media->lock);
-  if (mux)
-    gst_element_foreach_sink_pad (mux, watch_media_clock, rec->first_media);
-  gst_clear_object (&mux);
+  for (gint t = 0; t < TRACK_COUNT; t++) {   /* every file: one running time */
+    GstElement *mux = rec->mux_bin[t] ? gst_bin_get_by_name (GST_BIN (rec->mux_bin[t]), "mux") : NULL;
+    if (mux)
+      gst_element_foreach_sink_pad (mux, watch_media_clock, rec->first_media);
+    gst_clear_object (&mux);
+  }
 }
 
 gboolean
@@ -227,8 +239,37 @@ load_description (const KanyanConfig *cfg, GError **error)
   return kf;
 }
 
+/* main loop: a muxer bin from the container description, writing to path, in the pipeline */
+static GstElement *
+recorder_add_file (Recorder *rec, const gchar *mux_desc, const gchar *path, GError **error)
+{
+  GstElement *bin = gst_parse_bin_from_description (mux_desc, FALSE, error);
+  if (!bin)
+    return NULL;
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (bin), "sink");
+  if (!sink) {
+    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "recorder.ini: the mux description has no element named sink");
+    gst_object_unref (gst_object_ref_sink (bin));
+    return NULL;
+  }
+  g_object_set (sink, "location", path, NULL);
+  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
+  if (sink_pad) {
+    gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, count_written, NULL, NULL);
+    gst_object_unref (sink_pad);
+  }
+  gst_object_unref (sink);
+  /* the file's write errors (a full disk) reach the room as RECORDER_WRITE_FAILED */
+  g_object_set_data (G_OBJECT (bin), RELAY_WRITE_FAILURE, (gpointer) RECORDER_WRITE_FAILED);
+  gst_bin_add (relay_pipeline (rec->relay), bin);
+  /* playing before any branch links: data reaching a muxer still in NULL is flushed away */
+  gst_element_sync_state_with_parent (bin);
+  return bin;
+}
+
 static gboolean
-recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime base, GError **error)
+recorder_add_track (Recorder *rec, GKeyFile *kf, const gchar *mux_desc, RelayTrack track, GstClockTime base,
+                    GError **error)
 {
   Relay *relay = rec->relay;
   g_autoptr (GstCaps) caps = relay_track_caps (relay, track);
@@ -248,19 +289,22 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
       /* bounded by packets, not time: timestamps jump at a segment's start and a
        * time-bounded queue would leak the very keyframe the segment waits for */
       "queue name=isolate leaky=downstream max-size-buffers=2000 max-size-bytes=0 max-size-time=0 ! %s", depay);
+  GstElement *mux_bin = rec->mux_bin[track] = recorder_add_file (rec, mux_desc, rec->path[track], error);
+  if (!mux_bin)
+    return FALSE;
   GstElement *chain = gst_parse_bin_from_description (desc, TRUE, error);
   if (!chain)
     return FALSE;
   gst_bin_add (relay_pipeline (relay), chain);
   rec->chain[track] = chain;
   GstPad *src = gst_element_get_static_pad (chain, "src");
-  GstElement *mux = gst_bin_get_by_name (GST_BIN (rec->mux_bin), "mux");
+  GstElement *mux = gst_bin_get_by_name (GST_BIN (mux_bin), "mux");
   GstPad *mux_pad = mux ? gst_element_request_pad_simple (mux, track == TRACK_VIDEO ? "video_%u" : "audio_%u") : NULL;
   /* the muxer lives in its own bin: reach its pad through a ghost pad */
   GstPad *ghost = mux_pad ? gst_ghost_pad_new (NULL, mux_pad) : NULL;
   if (ghost) {
     gst_pad_set_active (ghost, TRUE);
-    gst_element_add_pad (rec->mux_bin, ghost);
+    gst_element_add_pad (mux_bin, ghost);
   }
   gboolean ok = ghost && gst_pad_link (src, ghost) == GST_PAD_LINK_OK;
   if (ok && track == TRACK_VIDEO)
@@ -301,10 +345,8 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, RelayTrack track, GstClockTime 
   return TRUE;   /* recorder_start taps the tees once every track is in place */
 }
 
-static void recorder_free (Recorder *rec);
-
 Recorder *
-recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError **error)
+recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *const paths[TRACK_COUNT], GError **error)
 {
   g_autoptr (GKeyFile) kf = load_description (cfg, error);
   if (!kf)
@@ -312,47 +354,25 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError
   g_autofree gchar *mux_desc = g_key_file_get_string (kf, "container", "mux", error);
   if (!mux_desc)
     return NULL;
-  g_autofree gchar *dir = g_path_get_dirname (path);
+  g_autofree gchar *dir = g_path_get_dirname (paths[TRACK_VIDEO]);
   if (g_mkdir_with_parents (dir, 0750) != 0) {
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "cannot create %s", dir);
     return NULL;
   }
   Recorder *rec = g_new0 (Recorder, 1);
   rec->relay = relay;
-  rec->path = g_strdup (path);
-  GST_INFO ("recorder: a segment to %s", path);
+  for (gint t = 0; t < TRACK_COUNT; t++)
+    rec->path[t] = g_strdup (paths[t]);
+  GST_INFO ("recorder: a segment to %s (and %s, %s)", paths[TRACK_VIDEO], paths[TRACK_AUDIO], paths[TRACK_TALK]);
   rec->video_codec = rtp_codec_from_name (relay_codec_name (relay, TRACK_VIDEO));
   rec->gaps = gap_log_new ();
   rec->sync = sync_ref_new ();
-  rec->mux_bin = gst_parse_bin_from_description (mux_desc, FALSE, error);
-  if (!rec->mux_bin) {
-    recorder_free (rec);
-    return NULL;
-  }
-  GstElement *sink = gst_bin_get_by_name (GST_BIN (rec->mux_bin), "sink");
-  if (!sink) {
-    g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "recorder.ini: the mux description has no element named sink");
-    recorder_free (rec);
-    return NULL;
-  }
-  g_object_set (sink, "location", path, NULL);
-  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
-  if (sink_pad) {
-    gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, count_written, NULL, NULL);
-    gst_object_unref (sink_pad);
-  }
-  gst_object_unref (sink);
-  /* the file's write errors (a full disk) reach the room as RECORDER_WRITE_FAILED */
-  g_object_set_data (G_OBJECT (rec->mux_bin), RELAY_WRITE_FAILURE, (gpointer) RECORDER_WRITE_FAILED);
-  gst_bin_add (relay_pipeline (relay), rec->mux_bin);
-  /* playing before any branch links: data reaching a muxer still in NULL is flushed away */
-  gst_element_sync_state_with_parent (rec->mux_bin);
   /* the segment's time 0 is now, less the jitter buffer's delay */
   GstClockTime now = relay_running_time (relay);
   GstClockTime lag = (GstClockTime) (cfg->jitter_latency_ms + 100) * GST_MSECOND;
   GstClockTime base = now > lag ? now - lag : 0;
   for (gint t = 0; t < TRACK_COUNT; t++) {
-    if (!recorder_add_track (rec, kf, t, base, error)) {
+    if (!recorder_add_track (rec, kf, mux_desc, t, base, error)) {
       recorder_stop (rec, NULL, NULL);
       return NULL;
     }
@@ -385,20 +405,22 @@ recorder_free (Recorder *rec)
     gst_bin_remove (pipeline, rec->chain[t]);
     relay_dispose_element (rec->relay, rec->chain[t]);
   }
-  if (rec->mux_bin && GST_OBJECT_PARENT (rec->mux_bin)) {
-    gst_element_set_locked_state (rec->mux_bin, TRUE);
-    gst_object_ref (rec->mux_bin);
-    gst_bin_remove (pipeline, rec->mux_bin);
-    gst_element_set_state (rec->mux_bin, GST_STATE_NULL);
-    gst_object_unref (rec->mux_bin);
-  } else if (rec->mux_bin) {
-    gst_object_unref (gst_object_ref_sink (rec->mux_bin));
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    GstElement *bin = rec->mux_bin[t];
+    if (!bin)
+      continue;
+    gst_element_set_locked_state (bin, TRUE);
+    gst_object_ref (bin);
+    gst_bin_remove (pipeline, bin);
+    gst_element_set_state (bin, GST_STATE_NULL);
+    gst_object_unref (bin);
   }
   gap_log_unref (rec->gaps);
   if (rec->first_media)
     first_media_release (rec->first_media);
   sync_ref_unref (rec->sync);
-  g_free (rec->path);
+  for (gint t = 0; t < TRACK_COUNT; t++)
+    g_free (rec->path[t]);
   g_free (rec);
 }
 
@@ -422,12 +444,17 @@ recorder_finish (gpointer data)
   if (rec->stop_timeout)
     g_source_remove (rec->stop_timeout);
   gboolean clean = g_atomic_int_get (&rec->finished) == 1;
-  g_autofree gchar *path = g_strdup (rec->path);
+  gint64 bytes = 0;
   RecorderDone done = rec->done;
   gpointer done_data = rec->done_data;
-  recorder_free (rec);   /* the sink goes to NULL here: the file is closed */
-  GStatBuf st;
-  gint64 bytes = g_stat (path, &st) == 0 ? (gint64) st.st_size : 0;
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    if (rec->mux_bin[t])
+      gst_element_set_state (rec->mux_bin[t], GST_STATE_NULL);   /* the sink closes its file */
+    GStatBuf st;
+    if (rec->mux_bin[t] && g_stat (rec->path[t], &st) == 0)
+      bytes += st.st_size;
+  }
+  recorder_free (rec);
   if (done)
     done (done_data, bytes, clean);
   return G_SOURCE_REMOVE;
@@ -441,18 +468,18 @@ recorder_stop_timed_out (gpointer data)
   rec->stop_timeout = 0;
   if (!g_atomic_int_compare_and_exchange (&rec->finished, 0, 2))
     return G_SOURCE_REMOVE;   /* EOS arrived meanwhile: its idle finishes */
-  g_warning ("recorder: %s did not finish in time; closing it as it is", rec->path);
+  g_warning ("recorder: %s (or a file beside it) did not finish in time; closing it as it is", rec->path[TRACK_VIDEO]);
   return recorder_finish (rec);
 }
 
-/* streaming thread: the muxer's EOS reached the file sink */
+/* streaming thread: a muxer's EOS reached its file sink; the segment is done with the last */
 static GstPadProbeReturn
 on_sink_eos (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Recorder *rec = data;
   if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_EOS)
     return GST_PAD_PROBE_OK;
-  if (g_atomic_int_compare_and_exchange (&rec->finished, 0, 1))
+  if (g_atomic_int_dec_and_test (&rec->files_open) && g_atomic_int_compare_and_exchange (&rec->finished, 0, 1))
     g_idle_add (recorder_finish, rec);   /* wait: the sink still flushes after this probe */
   return GST_PAD_PROBE_OK;
 }
@@ -468,19 +495,25 @@ recorder_stop (Recorder *rec, RecorderDone done, gpointer data)
       rec->tee_pad[t] = NULL;
     }
   }
-  GstElement *sink = rec->mux_bin ? gst_bin_get_by_name (GST_BIN (rec->mux_bin), "sink") : NULL;
-  gboolean any_chain = FALSE;
+  /* each track's file waits for its EOS */
+  GstElement *sinks[TRACK_COUNT] = { NULL };
+  gint waiting = 0;
   for (gint t = 0; t < TRACK_COUNT; t++)
-    any_chain |= rec->chain[t] != NULL;
-  if (!sink || !any_chain || !GST_OBJECT_PARENT (rec->mux_bin)) {
-    gst_clear_object (&sink);
+    if (rec->chain[t] && (sinks[t] = gst_bin_get_by_name (GST_BIN (rec->mux_bin[t]), "sink")))
+      waiting++;
+  if (waiting == 0) {
     recorder_finish (rec);
     return;
   }
-  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_eos, rec, NULL);
-  gst_object_unref (sink_pad);
-  gst_object_unref (sink);
+  g_atomic_int_set (&rec->files_open, waiting);
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    if (!sinks[t])
+      continue;
+    GstPad *sink_pad = gst_element_get_static_pad (sinks[t], "sink");
+    gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_eos, rec, NULL);
+    gst_object_unref (sink_pad);
+    gst_object_unref (sinks[t]);
+  }
   rec->stop_timeout = g_timeout_add (STOP_TIMEOUT_MS, recorder_stop_timed_out, rec);
   for (gint t = 0; t < TRACK_COUNT; t++) {
     if (!rec->chain[t])

@@ -1,11 +1,12 @@
 /* recorder.h — one recording segment of a live inspection: taps the relay's tees and writes
- * the applicant's video and audio and the reviewers' talk-back mix into one file, without
- * transcoding, from a pipeline description in pipelines/recorder.ini. */
+ * each track — the applicant's video and audio, the reviewers' talk-back mix — into a file of
+ * its own (the archive joins them), without transcoding, from a pipeline description in
+ * pipelines/recorder.ini. */
 #pragma once
 #include "media/relay.h"
 
 typedef struct _Recorder Recorder;
-/* main loop, once the file is closed (or given up on); bytes = file size */
+/* main loop, once the files are closed (or given up on); bytes = their size together */
 typedef void (*RecorderDone) (gpointer data, gint64 bytes, gboolean clean);
 
 /* When the muxer fails (or, which a segment never sees, the video codec changes), the segment
@@ -25,7 +26,8 @@ typedef struct {
   const gchar *reason;       /* static: "packet_loss" | "resync" */
 } RecorderGap;
 
-Recorder *recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *path, GError **error);
+/* paths: each track's file, by RelayTrack; recorder_path () is the video's */
+Recorder *recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *const paths[TRACK_COUNT], GError **error);
 /* Ends the segment: EOS through the muxer, then done() on the main loop. Frees the recorder. */
 void      recorder_stop (Recorder *rec, RecorderDone done, gpointer data);
 const gchar *recorder_path (Recorder *rec);

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import unittest
 
-from kanyan import KANYAN, Server, sha256_file, wait_until
+from kanyan import KANYAN, Server, ffprobe, sha256_file, wait_until
 
 CASE = "BK-1"
 
@@ -116,6 +116,11 @@ class BackupTest(unittest.TestCase):
         files = self.manifest["files"]
         kinds = {f["kind"] for f in files}
         self.assertLessEqual({"recording", "segment", "still", "key"}, kinds, files)
+        # the live segment's other tracks go with it (recorder.c writes a file per track)
+        segment_files = sorted(os.path.basename(f["path"]) for f in files if f["kind"] == "segment")
+        segments = [f for f in segment_files if not f.endswith((".audio.mkv", ".talk.mkv"))]
+        self.assertTrue(segments, files)
+        self.assertEqual(segment_files, sorted(f[:-4] + part for f in segments for part in (".mkv", ".audio.mkv", ".talk.mkv")))
         for f in files:
             self.assertEqual(sha256_file(os.path.join(self.out, f["path"])), f["sha256"], f)
         self.assertEqual(sha256_file(os.path.join(self.out, "kanyan.db")), self.manifest["database"]["sha256"])
@@ -171,6 +176,10 @@ class BackupTest(unittest.TestCase):
                                        (rid,)).fetchone() for rid in segments]
                 self.assertTrue(wait_until(lambda: all(st[0] in ("archived", "salvaged") for st in states()), 20),
                                 f"the segment live at backup time is archived on the restored server: {states()}")
+                for (archive,) in [db.execute("SELECT archive_path FROM recordings WHERE id = ?", (rid,)).fetchone()
+                                   for rid in set(segments)]:
+                    self.assertEqual([st["codec_type"] for st in ffprobe(archive)["streams"]], ["video", "audio", "audio"],
+                                     "the restored files of the segment's tracks joined in its archive")
         finally:
             target.stop()
         verify = run("audit", "verify", *target.common_args())

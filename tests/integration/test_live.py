@@ -193,17 +193,20 @@ class RecordingTest(LiveTest):
         pub = self.server.aiortc_publisher(self.case, 20, codec="h264")
         self.assertTrue(wait_until(lambda: pub.events("connected"), 30), pub.lines)
         # media flows into the open segment: the kill comes once it holds over 4 s
-        self.assertTrue(wait_until(lambda: self.server.recording_files() and
-                                   ffmpeg_duration(self.server.recording_files()[0]) > 4.0, 15, step=1))
+        def segment_file():
+            return [f for f in self.server.recording_files() if f.endswith("/segment-001.mkv")]
+        self.assertTrue(wait_until(lambda: segment_file() and ffmpeg_duration(segment_file()[0]) > 4.0, 15, step=1))
         self.server.proc.send_signal(signal.SIGKILL)
         self.server.proc.wait()
         pub.stop()
-        files = self.server.recording_files()
-        self.assertEqual(len(files), 1)
-        info = ffprobe(files[0])
-        self.assertIn("video", [s["codec_type"] for s in info["streams"]])
-        self.assertIn("audio", [s["codec_type"] for s in info["streams"]])
-        self.assertGreater(ffmpeg_duration(files[0]), 3.0)
+        # a file per track (recorder.c): the segment's (the picture), the phone's audio and the
+        # reviewers' talk-back beside it, each readable as the crash left it
+        files = {os.path.basename(f): f for f in self.server.recording_files()}
+        self.assertEqual(sorted(files), ["segment-001.audio.mkv", "segment-001.mkv", "segment-001.talk.mkv"])
+        for name, kind in (("segment-001.mkv", "video"), ("segment-001.audio.mkv", "audio"), ("segment-001.talk.mkv", "audio")):
+            self.assertEqual([s["codec_type"] for s in ffprobe(files[name])["streams"]], [kind], name)
+        self.assertGreater(ffmpeg_duration(files["segment-001.mkv"]), 3.0)
+        self.assertGreater(ffmpeg_duration(files["segment-001.audio.mkv"]), 3.0)
         # a restart marks what the crash left open and finalizes it into a playable archive
         self.server.start()
         self.assertTrue(wait_until(lambda: self.server.archive_files(), 15))
@@ -211,6 +214,10 @@ class RecordingTest(LiveTest):
         self.assertTrue(archive.endswith(".mp4") and mp4_index_at_front(archive))
         self.assertGreater(float(ffprobe(archive)["format"]["duration"]), 3.0)
         self.assertTrue(first_video_frame_is_keyframe(archive))
+        # the three files joined in the archive (video, the phone's audio, the talk-back mix),
+        # and the sources are gone
+        self.assertEqual([s["codec_type"] for s in ffprobe(archive)["streams"]], ["video", "audio", "audio"])
+        self.assertTrue(wait_until(lambda: self.server.recording_files() == [], 15), self.server.recording_files())
         with self.server.db() as db:
             state, archive_state = db.execute("SELECT state, archive_state FROM recordings").fetchone()
         self.assertEqual(state, "interrupted")
