@@ -73,6 +73,17 @@ archive_part_path (const gchar *segment_path, ArchivePart part)
   return g_strdup_printf ("%s.%s.mkv", base, suffix[part]);
 }
 
+ArchivePart
+archive_part_of (const gchar *path)
+{
+  for (gint p = ARCHIVE_PART_VIDEO + 1; p < ARCHIVE_PART_COUNT; p++) {
+    g_autofree gchar *suffix = archive_part_path ("", p);   /* ".audio.mkv", ".talk.mkv" */
+    if (g_str_has_suffix (path, suffix))
+      return p;
+  }
+  return ARCHIVE_PART_VIDEO;
+}
+
 /* Counts the packets of a file and reads its codecs and duration. */
 static gboolean
 archive_probe (const gchar *path, ArchiveResult *r, guint *packets, GError **error)

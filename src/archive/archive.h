@@ -34,6 +34,8 @@ typedef enum {
   ARCHIVE_PART_COUNT
 } ArchivePart;
 gchar         *archive_part_path (const gchar *segment_path, ArchivePart part);
+/* which part a file of a segment is, by its name (the segment's own: ARCHIVE_PART_VIDEO) */
+ArchivePart    archive_part_of (const gchar *path);
 /* Blocking: remux src and the parts beside it into a sibling archive, the packets of all in
  * time order, verify it by reading it back, then delete the sources. */
 ArchiveResult *archive_finalize_file (const gchar *src_path, GError **error);

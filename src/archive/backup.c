@@ -581,8 +581,8 @@ backup_restore (const KanyanConfig *cfg, const gchar *from_dir, gboolean force, 
     if (!restore_file (from_dir, path, member_str (e, "sha256"), dest, force, &s, error))
       return FALSE;
     s.files++;
-    s.segments += g_strcmp0 (member_str (e, "kind"), "segment") == 0 && !g_str_has_suffix (path, ".audio.mkv") &&
-                  !g_str_has_suffix (path, ".talk.mkv");   /* a segment's other parts (archive.h) */
+    s.segments += g_strcmp0 (member_str (e, "kind"), "segment") == 0 &&
+                  archive_part_of (path) == ARCHIVE_PART_VIDEO;   /* a segment once, not its other files */
   }
   /* the copy's paths name the old recordings root: they now name this one */
   sqlite3 *db = db_open (db_path, error);

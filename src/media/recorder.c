@@ -444,17 +444,19 @@ recorder_finish (gpointer data)
   if (rec->stop_timeout)
     g_source_remove (rec->stop_timeout);
   gboolean clean = g_atomic_int_get (&rec->finished) == 1;
-  gint64 bytes = 0;
   RecorderDone done = rec->done;
   gpointer done_data = rec->done_data;
-  for (gint t = 0; t < TRACK_COUNT; t++) {
+  g_auto (GStrv) written = g_new0 (gchar *, TRACK_COUNT + 1);
+  for (gint t = 0, n = 0; t < TRACK_COUNT; t++)
     if (rec->mux_bin[t])
-      gst_element_set_state (rec->mux_bin[t], GST_STATE_NULL);   /* the sink closes its file */
+      written[n++] = g_strdup (rec->path[t]);
+  recorder_free (rec);   /* the sinks go to NULL here: the files are closed */
+  gint64 bytes = 0;
+  for (gchar **path = written; *path; path++) {
     GStatBuf st;
-    if (rec->mux_bin[t] && g_stat (rec->path[t], &st) == 0)
+    if (g_stat (*path, &st) == 0)
       bytes += st.st_size;
   }
-  recorder_free (rec);
   if (done)
     done (done_data, bytes, clean);
   return G_SOURCE_REMOVE;

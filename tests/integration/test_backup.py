@@ -73,6 +73,8 @@ class BackupTest(unittest.TestCase):
         done = run("backup", "--out", cls.out, *s.common_args())
         t.assertEqual(done.returncode, 0, done.stderr)
         t.assertIn("backup written", done.stdout)
+        # a segment counts once, with the files of its other tracks beside it
+        t.assertIn(f"({len(live)} unarchived segment(s))", done.stdout)
         # after the backup: an account the backup must not have (it is one moment)
         s.add_user("later")
         cls.archived = {rid: sha for rid, sha in db.execute(
