@@ -1,7 +1,7 @@
-/* recorder.c — a recording segment: for each track a chain "leaky queue ! depayloader" from
- * the relay's tee into a muxer of pipelines/recorder.ini and a file of its own (see "A file
- * per track" below; archive.c joins them). The queues are leaky so a slow
- * disk never blocks the relay; video reaches the depayloader only as whole frames, from a
+/* recorder.c — a recording segment: for each track a lane of one leaky lanes element (lanes.c,
+ * one thread for the segment), then a depayloader, from the relay's tee into a muxer of
+ * pipelines/recorder.ini and a file of its own (see "A file per track" below; archive.c joins
+ * them). The lanes are leaky so a slow disk never blocks the relay; video reaches the depayloader only as whole frames, from a
  * keyframe on (frame_filter.c: a freeze, never smear, each gap noted); every track is timed
  * on the phone's clock from one reference (segment_sync.c). A new resolution stays in the
  * segment (the keyframes carry it in band). Owns its elements; never touches the publisher
@@ -9,6 +9,7 @@
 #include "media/recorder.h"
 #include "media/keyframe_gate.h"
 #include "media/frame_filter.h"
+#include "media/lanes.h"
 #include "media/segment_sync.h"
 #include "core/errors.h"
 #include "core/metrics.h"
@@ -46,6 +47,8 @@ struct _Recorder {
   gchar      *path[TRACK_COUNT];
   GstElement *mux_bin[TRACK_COUNT];
   gint        files_open;        /* atomic: files whose EOS has not reached the disk yet */
+  GstElement *lanes;             /* the tracks' one leaky queue and thread, in front of the chains */
+  GstPad     *lane_sink[TRACK_COUNT];
   GstElement *chain[TRACK_COUNT];
   GstPad     *tee_pad[TRACK_COUNT];
   RtpCodec    video_codec;
@@ -285,14 +288,10 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, const gchar *mux_desc, RelayTra
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "recorder.ini has no [depay] %s", encoding);
     return FALSE;
   }
-  g_autofree gchar *desc = g_strdup_printf (
-      /* bounded by packets, not time: timestamps jump at a segment's start and a
-       * time-bounded queue would leak the very keyframe the segment waits for */
-      "queue name=isolate leaky=downstream max-size-buffers=2000 max-size-bytes=0 max-size-time=0 ! %s", depay);
   GstElement *mux_bin = rec->mux_bin[track] = recorder_add_file (rec, mux_desc, rec->path[track], error);
   if (!mux_bin)
     return FALSE;
-  GstElement *chain = gst_parse_bin_from_description (desc, TRUE, error);
+  GstElement *chain = gst_parse_bin_from_description (depay, TRUE, error);
   if (!chain)
     return FALSE;
   gst_bin_add (relay_pipeline (relay), chain);
@@ -318,20 +317,21 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, const gchar *mux_desc, RelayTra
     return FALSE;
   }
   gst_object_unref (mux_pad);
-  GstElement *queue = gst_bin_get_by_name (GST_BIN (chain), "isolate");
-  GstPad *queue_src = queue ? gst_element_get_static_pad (queue, "src") : NULL;
-  if (queue_src)
-    relay_isolate_branch (queue_src, RECORDER_RESTART);
-  GstPad *depay_sink = queue_src ? gst_pad_get_peer (queue_src) : NULL;
+  GstPad *chain_sink = gst_element_get_static_pad (chain, "sink");
+  GstPad *lane_src = NULL;
+  GstPad *sink = rec->lane_sink[track] = lanes_add_lane (rec->lanes, &lane_src);
+  gst_pad_link (lane_src, chain_sink);
+  relay_isolate_branch (lane_src, RECORDER_RESTART);
+  GstPad *depay_sink = gst_ghost_pad_get_target (GST_GHOST_PAD (chain_sink));
   if (depay_sink && track == TRACK_VIDEO && rec->video_codec != RTP_CODEC_UNKNOWN) {
     frame_filter_add (depay_sink, rec->video_codec, rec->gaps);
   } else if (track == TRACK_VIDEO) {
     gap_log_set_waiting (rec->gaps, FALSE);
   }
   gst_clear_object (&depay_sink);
-  gst_clear_object (&queue_src);
-  gst_clear_object (&queue);
-  GstPad *sink = gst_element_get_static_pad (chain, "sink");
+  gst_object_unref (chain_sink);
+  /* what the queue's sink pad did before the lanes, the lane's sink pad does: it is the one
+   * the tee's thread and the held packets' release (segment_sync.c) may both push into */
   gst_pad_set_offset (sink, -(gint64) base);
   gint clock_rate = 0;
   if (track != TRACK_TALK && caps &&   /* the talk-back mix is ours: already on our clock */
@@ -341,7 +341,6 @@ recorder_add_track (Recorder *rec, GKeyFile *kf, const gchar *mux_desc, RelayTra
     sync_ref_follow (rec->sync, sink);
   }
   gst_element_sync_state_with_parent (chain);
-  gst_object_unref (sink);
   return TRUE;   /* recorder_start taps the tees once every track is in place */
 }
 
@@ -371,6 +370,11 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *const paths[
   GstClockTime now = relay_running_time (relay);
   GstClockTime lag = (GstClockTime) (cfg->jitter_latency_ms + 100) * GST_MSECOND;
   GstClockTime base = now > lag ? now - lag : 0;
+  /* bounded by packets, not time: timestamps jump at a segment's start and a time-bounded
+   * lane would leak the very keyframe the segment waits for */
+  rec->lanes = lanes_new ("lanes-rec", 2000, 0);
+  gst_bin_add (relay_pipeline (relay), rec->lanes);
+  gst_element_sync_state_with_parent (rec->lanes);
   for (gint t = 0; t < TRACK_COUNT; t++) {
     if (!recorder_add_track (rec, kf, mux_desc, t, base, error)) {
       recorder_stop (rec, NULL, NULL);
@@ -382,10 +386,8 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *const paths[
     if (!rec->chain[t])
       continue;
     rec->tee_pad[t] = relay_tap_track (relay, t);
-    GstPad *sink = gst_element_get_static_pad (rec->chain[t], "sink");
     if (rec->tee_pad[t])
-      gst_pad_link (rec->tee_pad[t], sink);
-    gst_object_unref (sink);
+      gst_pad_link (rec->tee_pad[t], rec->lane_sink[t]);
   }
   rec->keyframe_timer = keyframe_ask_add (relay, recorder_want_keyframe, rec);
   return rec;
@@ -397,6 +399,12 @@ recorder_free (Recorder *rec)
   GstBin *pipeline = relay_pipeline (rec->relay);
   if (rec->keyframe_timer)
     g_source_remove (rec->keyframe_timer);
+  if (rec->lanes) {
+    gst_element_set_locked_state (rec->lanes, TRUE);
+    gst_object_ref (rec->lanes);
+    gst_bin_remove (pipeline, rec->lanes);
+    relay_dispose_element (rec->relay, rec->lanes);
+  }
   for (gint t = 0; t < TRACK_COUNT; t++) {
     if (!rec->chain[t])
       continue;
@@ -520,8 +528,6 @@ recorder_stop (Recorder *rec, RecorderDone done, gpointer data)
   for (gint t = 0; t < TRACK_COUNT; t++) {
     if (!rec->chain[t])
       continue;
-    GstPad *chain_sink = gst_element_get_static_pad (rec->chain[t], "sink");
-    gst_pad_send_event (chain_sink, gst_event_new_eos ());
-    gst_object_unref (chain_sink);
+    gst_pad_send_event (rec->lane_sink[t], gst_event_new_eos ());   /* behind what the lane holds */
   }
 }

@@ -4,6 +4,7 @@
  * The publisher's webrtcbin is in ingest.c, each viewer's in viewer.c. */
 #include "media/relay_private.h"
 #include "media/keyframe_gate.h"
+#include "media/lanes.h"
 #include "core/errors.h"
 #include "core/metrics.h"
 #include <gst/rtp/rtp.h>
@@ -365,8 +366,8 @@ relay_build_talk_chain (Relay *relay, GError **error)
   /* no queue (no thread) in front of it: the appsink only hands each packet to an appsrc that
    * never blocks (leaky, ingest.c), on the mixer's thread — or drops the idle silence */
   GstPad *out_sink = gst_element_get_static_pad (out, "sink");
-  relay->talk_out.tee_pad = gst_element_request_pad_simple (relay->tee[TRACK_TALK], "src_%u");
-  gboolean ok = relay->talk_out.tee_pad && gst_pad_link (relay->talk_out.tee_pad, out_sink) == GST_PAD_LINK_OK;
+  relay->talk_out_pad = gst_element_request_pad_simple (relay->tee[TRACK_TALK], "src_%u");
+  gboolean ok = relay->talk_out_pad && gst_pad_link (relay->talk_out_pad, out_sink) == GST_PAD_LINK_OK;
   gst_object_unref (out_sink);
   if (!ok)
     g_set_error (error, KANYAN_ERROR, KANYAN_ERROR_INTERNAL, "talk-back chain: the mix does not link");
@@ -573,49 +574,49 @@ relay_track_caps (Relay *relay, RelayTrack track)
 gboolean
 relay_branch_link (Relay *relay, RelayTrack track, GstPad *sink, RelayBranch *branch)
 {
-  GstElement *queue = gst_element_factory_make ("queue", NULL);
-  /* leaky: a branch that cannot take data (a viewer still negotiating, a slow disk)
-   * drops its oldest packets instead of stalling the tee and everybody else */
-  g_object_set (queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0,
-                "max-size-time", (guint64) 500 * GST_MSECOND, NULL);
-  gst_bin_add (GST_BIN (relay->pipeline), queue);
-  GstPad *queue_sink = gst_element_get_static_pad (queue, "sink");
-  GstPad *queue_src = gst_element_get_static_pad (queue, "src");
-  gboolean ok = gst_pad_link (queue_src, sink) == GST_PAD_LINK_OK;
-  gst_element_sync_state_with_parent (queue);
+  if (!branch->lanes) {
+    /* leaky: a viewer that cannot take data (still negotiating, a weak link) drops its
+     * oldest packets instead of stalling the tee and everybody else */
+    branch->lanes = lanes_new ("lanes-viewer", 0, 500 * GST_MSECOND);
+    gst_bin_add (GST_BIN (relay->pipeline), branch->lanes);
+    gst_element_sync_state_with_parent (branch->lanes);
+  }
+  GstPad *lane_src = NULL;
+  GstPad *lane_sink = lanes_add_lane (branch->lanes, &lane_src);
+  gboolean ok = gst_pad_link (lane_src, sink) == GST_PAD_LINK_OK;
   GstPad *tee_pad = ok ? gst_element_request_pad_simple (relay->tee[track], "src_%u") : NULL;
-  ok = ok && gst_pad_link (tee_pad, queue_sink) == GST_PAD_LINK_OK;
-  gst_object_unref (queue_sink);
-  gst_object_unref (queue_src);
+  ok = ok && gst_pad_link (tee_pad, lane_sink) == GST_PAD_LINK_OK;
   if (!ok) {
     g_warning ("relay %s: cannot link a branch of track %d", relay->name, track);
     if (tee_pad)
       gst_element_release_request_pad (relay->tee[track], tee_pad);
     gst_clear_object (&tee_pad);
-    gst_element_set_state (queue, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (relay->pipeline), queue);
-    return FALSE;
+    return FALSE;   /* the lane stays unused; the element goes with the others */
   }
-  branch->tee_pad = tee_pad;
-  branch->queue = queue;
+  branch->tee_pad[track] = tee_pad;
   return TRUE;
 }
 
 void
-relay_branch_unlink (Relay *relay, RelayTrack track, RelayBranch *branch)
+relay_branch_unlink (Relay *relay, RelayBranch *branch)
 {
-  if (!branch->queue)
+  for (gint t = 0; t < TRACK_COUNT; t++) {
+    if (!branch->tee_pad[t])
+      continue;
+    GstPad *lane_sink = gst_pad_get_peer (branch->tee_pad[t]);
+    if (lane_sink) {
+      gst_pad_unlink (branch->tee_pad[t], lane_sink);
+      gst_object_unref (lane_sink);
+    }
+    gst_element_release_request_pad (relay->tee[t], branch->tee_pad[t]);
+    gst_clear_object (&branch->tee_pad[t]);
+  }
+  if (!branch->lanes)
     return;
-  GstPad *queue_sink = gst_element_get_static_pad (branch->queue, "sink");
-  gst_pad_unlink (branch->tee_pad, queue_sink);
-  gst_object_unref (queue_sink);
-  gst_element_release_request_pad (relay->tee[track], branch->tee_pad);
-  gst_clear_object (&branch->tee_pad);
-  gst_element_set_locked_state (branch->queue, TRUE);
-  gst_object_ref (branch->queue);
-  gst_bin_remove (GST_BIN (relay->pipeline), branch->queue);
-  relay_dispose_element (relay, branch->queue);
-  branch->queue = NULL;
+  gst_element_set_locked_state (branch->lanes, TRUE);
+  gst_object_ref (branch->lanes);
+  gst_bin_remove (GST_BIN (relay->pipeline), branch->lanes);
+  relay_dispose_element (relay, g_steal_pointer (&branch->lanes));
 }
 
 void

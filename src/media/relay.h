@@ -86,13 +86,16 @@ gboolean     relay_talk_running (Relay *relay);
  * application message from the branch on the relay's bus. Any thread. */
 void     relay_isolate_branch (GstPad *queue_src, const gchar *failure);
 
-/* Shared by ingest.c / viewer.c: a leaky queue from a tee to a sink pad. */
+/* A viewer's tracks from the tees: a lane each of one leaky lanes element (lanes.c), so one
+ * thread per viewer carries its packets. relay_branch_link adds a track (the element comes
+ * with the first); relay_branch_unlink takes every track off the tees and disposes of the
+ * element. Main loop. */
 typedef struct {
-  GstPad     *tee_pad;
-  GstElement *queue;
+  GstElement *lanes;
+  GstPad     *tee_pad[TRACK_COUNT];   /* NULL: that track is not linked */
 } RelayBranch;
 gboolean relay_branch_link (Relay *relay, RelayTrack track, GstPad *sink, RelayBranch *branch);
-void     relay_branch_unlink (Relay *relay, RelayTrack track, RelayBranch *branch);
+void     relay_branch_unlink (Relay *relay, RelayBranch *branch);
 /* Any thread: a received stream nobody uses still needs a sink — an unlinked webrtcbin
  * src pad returns not-linked and stops the whole receive path of that peer. */
 void     relay_discard_pad (Relay *relay, GstPad *pad);

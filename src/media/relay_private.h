@@ -19,7 +19,7 @@ typedef struct {
 struct _RelayViewer {
   Relay      *relay;
   WebrtcPeer *peer;
-  RelayBranch branch[TRACK_COUNT];       /* video, audio out to the viewer */
+  RelayBranch branch;                    /* video, audio out to the viewer: one lanes thread */
   GstPad     *sink[TRACK_COUNT];         /* webrtcbin sink pads, linked only once answered */
   GstElement *talk_chain;                /* the viewer's microphone → mixer (bin), or NULL */
   GstPad     *mixer_pad;                /* request pad on the mixer, inside the talk bin */
@@ -44,7 +44,7 @@ struct _Relay {
   GstCaps    *caps[TRACK_COUNT];         /* relay caps of each track (what viewers are offered) */
   RtpCodec    video_codec;
   GstElement *talk_bin, *mixer, *talk_pay;
-  RelayBranch talk_out;                  /* talk-tee → the appsink (no queue) that hands the mix over … */
+  GstPad     *talk_out_pad;              /* talk-tee → the appsink (no queue) that hands the mix over … */
   GstElement *talk_src;                  /* … to the publisher's appsrc, or NULL (under lock) */
   gboolean    talk_running;              /* the talk bin was started by a microphone (under lock) */
   gboolean    talk_gap_started;          /* the idle talk tee got its sticky events (under lock) */

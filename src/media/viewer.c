@@ -1,5 +1,6 @@
 /* viewer.c — one reviewer's webrtcbin in the relay: video sendonly and audio sendrecv fed
- * from the tees through leaky queues (the server offers), and the reviewer's microphone
+ * from the tees through one leaky lanes element, one thread for both (relay_branch_link; the
+ * server offers), and the reviewer's microphone
  * decoded into the talk-back mixer. A WHEP watcher's webrtcbin too: the player offers, both
  * tracks sendonly, payload types rewritten to the answer's, never a talk-back chain. Never
  * decodes the applicant's media. */
@@ -248,7 +249,7 @@ relay_watcher_answered (Relay *relay, RelayViewer *viewer, const gchar *answer_s
   if (gst_sdp_message_parse_buffer ((const guint8 *) answer_sdp, strlen (answer_sdp), answer) == GST_SDP_OK) {
     for (gint t = TRACK_VIDEO; t <= TRACK_AUDIO; t++) {
       gint pt = answer_pt (answer, t == TRACK_VIDEO ? "video" : "audio");
-      if (!viewer->sink[t] || pt < 0 || viewer->pt_from[t] < 0 || pt == viewer->pt_from[t] || viewer->branch[t].queue)
+      if (!viewer->sink[t] || pt < 0 || viewer->pt_from[t] < 0 || pt == viewer->pt_from[t] || viewer->branch.tee_pad[t])
         continue;
       GST_INFO ("relay %s: watcher payload type %d -> %d", relay->name, viewer->pt_from[t], pt);
       PtRewrite *rewrite = g_new (PtRewrite, 1);
@@ -272,8 +273,8 @@ void
 relay_viewer_answered (Relay *relay, RelayViewer *viewer)
 {
   for (gint t = TRACK_VIDEO; t <= TRACK_AUDIO; t++)
-    if (viewer->sink[t] && !viewer->branch[t].queue)
-      relay_branch_link (relay, t, viewer->sink[t], &viewer->branch[t]);
+    if (viewer->sink[t] && !viewer->branch.tee_pad[t])
+      relay_branch_link (relay, t, viewer->sink[t], &viewer->branch);
 }
 
 /* main loop, every KEYFRAME_RETRY_MS while a viewer waits for its first keyframe after
@@ -316,10 +317,9 @@ relay_viewer_remove (Relay *relay, RelayViewer *viewer)
   if (viewer->keyframe_ask)
     g_source_remove (viewer->keyframe_ask);
   g_signal_handler_disconnect (viewer->peer->webrtcbin, viewer->pad_added_id);
-  for (gint t = 0; t < TRACK_COUNT; t++) {
-    relay_branch_unlink (relay, t, &viewer->branch[t]);
+  relay_branch_unlink (relay, &viewer->branch);
+  for (gint t = 0; t < TRACK_COUNT; t++)
     gst_clear_object (&viewer->sink[t]);
-  }
   g_mutex_lock (&viewer->lock);
   if (viewer->talk_chain) {
     GstPad *chain_src = gst_element_get_static_pad (viewer->talk_chain, "src");
