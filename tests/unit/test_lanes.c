@@ -67,7 +67,7 @@ down_event (GstPad *pad, GstObject *parent, GstEvent *event)
   return TRUE;
 }
 
-/* the test's thread: a consumer takes RTP video only */
+/* the test's thread: consumer 0 takes RTP video only, consumer 1 RTP audio only */
 static gboolean
 down_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
