@@ -66,6 +66,7 @@ after(async () => {
 
 async function newPage(viewport = { width: 1440, height: 900 }) {
   const context = await browser.newContext({ viewport });
+  context.setDefaultTimeout(PATIENCE);   // every action waits as long as a condition may (a busy machine)
   return context.newPage();
 }
 

@@ -63,6 +63,7 @@ function addCase(ref) {
 
 async function reviewerPage(user, ref) {
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  page.setDefaultTimeout(PATIENCE);   // every action waits as long as a condition may (a busy machine)
   await page.goto(`${base()}/review/#case=${ref}`);
   await page.getByTestId('login-user').fill(user);
   await page.getByTestId('login-password').fill(PASSWORDS[user]);
@@ -79,6 +80,7 @@ const call = (page, p, body) => page.evaluate(async ([p, body]) => {
 
 async function livePhone(c) {
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  phone.setDefaultTimeout(PATIENCE);
   await phone.goto(applyUrl(c));
   await phone.getByTestId('start').click();
   await phone.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'live', null,

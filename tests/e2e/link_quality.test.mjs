@@ -97,12 +97,14 @@ test('reviewers see both links; an applicant outage reads "reconnecting" and the
     '--json', ...common()]).toString());
   // the applicant page's peer connections, so the test can find the server's sockets for them
   const applicantContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  applicantContext.setDefaultTimeout(PATIENCE);   // every action waits as long as a condition may (a busy machine)
   await applicantContext.addInitScript(HOOK_PCS);
   const applicant = await applicantContext.newPage();
   await applicant.goto(`${base()}/apply/#case=${c.ref}&token=${c.token}`);
   await applicant.getByTestId('start').click();
 
   const reviewerContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  reviewerContext.setDefaultTimeout(PATIENCE);
   const reviewer = await reviewerContext.newPage();
   await reviewer.goto(`${base()}/review/#case=${c.ref}`);
   await reviewer.getByTestId('login-user').fill('owner1');
@@ -172,6 +174,7 @@ test('the applicant page publishes 720p at 1 Mbit/s within 10 s of going live', 
   const camera = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...ARGS, `--use-file-for-fake-video-capture=${y4m}`] });
   try {
     const context = await camera.newContext({ viewport: { width: 390, height: 844 } });
+    context.setDefaultTimeout(PATIENCE);
     await context.addInitScript(HOOK_PCS);
     const applicant = await context.newPage();
     await applicant.goto(`${base()}/apply/#case=${c.ref}&token=${c.token}`);
