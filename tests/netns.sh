@@ -34,6 +34,13 @@ fi
 exec unshare $userns --net -- sh -c '
     set -e
     ip link set lo up
+    # no IPv6 on the veth pair (loopback keeps ::1): its link-local addresses would finish
+    # duplicate address detection a second or two after the pair comes up, and Chromium
+    # takes that new address for a network change and fails every request in flight with
+    # ERR_NETWORK_CHANGED: a page whose module scripts were loading at that moment never ran
+    # (a login form or a Start button that never appeared, in about 1 run in 3 of a browser
+    # test that starts its pages right away)
+    echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
     ip link add kt0 type veth peer name kt1
     ip addr add 10.77.0.1/24 dev kt0
     ip addr add 10.77.0.2/24 dev kt1
