@@ -4,6 +4,7 @@
  * the order they came; each lane keeps its own bound, so that a full lane never holds another.
  * Owns the packets it holds and its one task; never looks inside a packet. */
 #include "media/lanes.h"
+#include <string.h>
 
 #define KANYAN_TYPE_LANES (kanyan_lanes_get_type ())
 G_DECLARE_FINAL_TYPE (KanyanLanes, kanyan_lanes, KANYAN, LANES, GstElement)
@@ -20,6 +21,7 @@ typedef struct {
 } Item;
 
 struct _Lane {
+  guint    index;       /* in KanyanLanes.lanes */
   GstPad  *sink;
   GstPad  *src;
   GQueue   items;       /* Item.lane_link, oldest first */
@@ -31,6 +33,7 @@ struct _KanyanLanes {
   GstElement   parent;
   guint        max_buffers;   /* per lane; 0: no bound */
   GstClockTime max_time;      /* per lane, newest buffer's time less the oldest's; 0: no bound */
+  gboolean     push_lists;    /* a lane's buffers of one wake-up go as one list */
 
   GMutex       lock;          /* guards what follows and every Lane's items, buffers, flushing */
   GCond        cond;
@@ -178,6 +181,22 @@ lanes_iterate_internal_links (GstPad *pad, GstObject *parent)
   return it;
 }
 
+/* the element's task thread: a lane's buffers of one wake-up, alone or as a list (the
+ * consumer's result stays in the lane: lanes.h) */
+static void
+lane_push_pending (Lane *lane, GstBufferList **pending)
+{
+  GstBufferList *list = g_steal_pointer (pending);
+  if (!list)
+    return;
+  if (gst_buffer_list_length (list) == 1) {
+    gst_pad_push (lane->src, gst_buffer_ref (gst_buffer_list_get (list, 0)));
+    gst_buffer_list_unref (list);
+  } else {
+    gst_pad_push_list (lane->src, list);
+  }
+}
+
 /* the element's task thread: every item held, of every lane, in the order they came */
 static void
 lanes_loop (gpointer data)
@@ -201,16 +220,42 @@ lanes_loop (gpointer data)
     item_unlink (self, item);
     g_queue_push_tail_link (&batch, &item->link);
   }
+  guint n_lanes = self->lanes->len;
   g_mutex_unlock (&self->lock);
+  if (!self->push_lists) {
+    while ((l = g_queue_pop_head_link (&batch))) {
+      Item *item = l->data;
+      GstMiniObject *obj = g_steal_pointer (&item->obj);
+      if (GST_IS_BUFFER (obj))
+        gst_pad_push (item->lane->src, GST_BUFFER (obj));   /* its result stays in the lane: lanes.h */
+      else
+        gst_pad_push_event (item->lane->src, GST_EVENT (obj));
+      g_free (item);
+    }
+    return;
+  }
+  /* each lane's buffers, up to its next event, go on as one list: one pass through the
+   * consumer's elements for what piled up (a lane's order is kept; lanes never wait for
+   * each other, so their relative order within a wake-up does not matter) */
+  GstBufferList *pending[n_lanes];
+  memset (pending, 0, sizeof pending);
   while ((l = g_queue_pop_head_link (&batch))) {
     Item *item = l->data;
+    Lane *lane = item->lane;
     GstMiniObject *obj = g_steal_pointer (&item->obj);
-    if (GST_IS_BUFFER (obj))
-      gst_pad_push (item->lane->src, GST_BUFFER (obj));   /* its result stays in the lane: lanes.h */
-    else
-      gst_pad_push_event (item->lane->src, GST_EVENT (obj));
     g_free (item);
+    if (GST_IS_BUFFER (obj)) {
+      if (!pending[lane->index])
+        pending[lane->index] = gst_buffer_list_new ();
+      gst_buffer_list_add (pending[lane->index], GST_BUFFER (obj));
+      continue;
+    }
+    lane_push_pending (lane, &pending[lane->index]);
+    gst_pad_push_event (lane->src, GST_EVENT (obj));
   }
+  for (guint i = 0; i < n_lanes; i++)
+    if (pending[i])
+      lane_push_pending (g_ptr_array_index (self->lanes, i), &pending[i]);
 }
 
 static void
@@ -307,7 +352,7 @@ lanes_add_lane (GstElement *element, GstPad **src)
   KanyanLanes *self = KANYAN_LANES (element);
   Lane *lane = g_new0 (Lane, 1);
   g_mutex_lock (&self->lock);
-  guint n = self->lanes->len;
+  guint n = lane->index = self->lanes->len;
   g_ptr_array_add (self->lanes, lane);
   g_mutex_unlock (&self->lock);
   g_autofree gchar *sink_name = g_strdup_printf ("sink_%u", n);
@@ -326,6 +371,12 @@ lanes_add_lane (GstElement *element, GstPad **src)
   gst_element_add_pad (element, lane->sink);
   *src = lane->src;
   return lane->sink;
+}
+
+void
+lanes_push_lists (GstElement *element)
+{
+  KANYAN_LANES (element)->push_lists = TRUE;
 }
 
 guint64

@@ -21,5 +21,9 @@ GstElement *lanes_new (const gchar *name, guint max_buffers, GstClockTime max_ti
 /* A new lane, activated as the element is. Returns its sink pad; *src is its src pad (both
  * owned by the element: borrowed references). */
 GstPad     *lanes_add_lane (GstElement *lanes, GstPad **src);
+/* Before it plays: each lane's buffers taken at one wake-up go downstream as one buffer list
+ * (a single buffer alone), for a consumer that handles lists in one pass; every probe below
+ * must then take lists too. */
+void        lanes_push_lists (GstElement *lanes);
 /* Any thread: buffers dropped so far because a lane was full (all lanes). */
 guint64     lanes_dropped (GstElement *lanes);

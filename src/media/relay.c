@@ -578,6 +578,10 @@ relay_branch_link (Relay *relay, RelayTrack track, GstPad *sink, RelayBranch *br
     /* leaky: a viewer that cannot take data (still negotiating, a weak link) drops its
      * oldest packets instead of stalling the tee and everybody else */
     branch->lanes = lanes_new ("lanes-viewer", 0, 500 * GST_MSECOND);
+    /* what piles up while the thread is busy (~3 packets a wake-up at 10 inspections) crosses
+     * the reviewer's RTP session, SRTP and ICE send as one list: bench README, lever 12. Every
+     * probe on a viewer's path takes lists (viewer.c: a watcher's payload-type rewrite). */
+    lanes_push_lists (branch->lanes);
     gst_bin_add (GST_BIN (relay->pipeline), branch->lanes);
     gst_element_sync_state_with_parent (branch->lanes);
   }

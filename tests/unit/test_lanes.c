@@ -15,6 +15,7 @@ typedef struct {
   GstPad     *up[LANES];       /* the producers (a tee's pads) */
   GstPad     *down[LANES];     /* the consumers */
   GArray     *pts[LANES];      /* guint64: the buffers each consumer received */
+  GArray     *lists[LANES];    /* guint: the length of each list each consumer received */
   GPtrArray  *events[LANES];   /* event type names, in order, as each consumer received them */
   GThread    *pusher[LANES];   /* the thread of each consumer's last buffer */
   gboolean    eos[LANES];
@@ -22,6 +23,7 @@ typedef struct {
   gboolean    hold;            /* consumer 0 holds its next buffer until `hold` is cleared */
   gboolean    holding;         /* consumer 0 holds one */
   guint       upstream_seen[LANES];
+  guint       mark_at[LANES];  /* how many buffers came before a custom downstream event */
 } Bed;
 
 static Bed *bed_of (GstPad *pad) { return g_object_get_data (G_OBJECT (pad), "bed"); }
@@ -51,6 +53,26 @@ down_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
   return answer;
 }
 
+/* the lanes' thread: a lane's buffers of one wake-up, with lanes_push_lists() */
+static GstFlowReturn
+down_chain_list (GstPad *pad, GstObject *parent, GstBufferList *list)
+{
+  Bed *b = bed_of (pad);
+  gint t = lane_of (pad);
+  g_mutex_lock (&b->lock);
+  guint n = gst_buffer_list_length (list);
+  g_array_append_val (b->lists[t], n);
+  for (guint i = 0; i < n; i++) {
+    guint64 pts = GST_BUFFER_PTS (gst_buffer_list_get (list, i));
+    g_array_append_val (b->pts[t], pts);
+  }
+  b->pusher[t] = g_thread_self ();
+  g_cond_broadcast (&b->cond);
+  g_mutex_unlock (&b->lock);
+  gst_buffer_list_unref (list);
+  return b->answer[t];
+}
+
 /* the lanes' thread (serialized events) */
 static gboolean
 down_event (GstPad *pad, GstObject *parent, GstEvent *event)
@@ -61,6 +83,8 @@ down_event (GstPad *pad, GstObject *parent, GstEvent *event)
   g_ptr_array_add (b->events[t], (gpointer) GST_EVENT_TYPE_NAME (event));
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
     b->eos[t] = TRUE;
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM)
+    b->mark_at[t] = b->pts[t]->len;
   g_cond_broadcast (&b->cond);
   g_mutex_unlock (&b->lock);
   gst_event_unref (event);
@@ -92,15 +116,18 @@ up_event (GstPad *pad, GstObject *parent, GstEvent *event)
 }
 
 static Bed *
-bed_new (guint max_buffers, GstClockTime max_time)
+bed_new_full (guint max_buffers, GstClockTime max_time, gboolean lists)
 {
   Bed *b = g_new0 (Bed, 1);
   g_mutex_init (&b->lock);
   g_cond_init (&b->cond);
   b->lanes = gst_object_ref_sink (lanes_new ("lanes-test", max_buffers, max_time));
+  if (lists)
+    lanes_push_lists (b->lanes);
   g_assert_cmpint (gst_element_set_state (b->lanes, GST_STATE_PLAYING), ==, GST_STATE_CHANGE_SUCCESS);
   for (gint t = 0; t < LANES; t++) {
     b->pts[t] = g_array_new (FALSE, FALSE, sizeof (guint64));
+    b->lists[t] = g_array_new (FALSE, FALSE, sizeof (guint));
     b->events[t] = g_ptr_array_new ();
     GstPad *src = NULL;
     GstPad *sink = lanes_add_lane (b->lanes, &src);   /* added while playing, as a reviewer joins */
@@ -112,6 +139,7 @@ bed_new (guint max_buffers, GstClockTime max_time)
       g_object_set_data (G_OBJECT (*pad), "lane", GINT_TO_POINTER (t));
     }
     gst_pad_set_chain_function (b->down[t], down_chain);
+    gst_pad_set_chain_list_function (b->down[t], down_chain_list);
     gst_pad_set_event_function (b->down[t], down_event);
     gst_pad_set_query_function (b->down[t], down_query);
     gst_pad_set_event_function (b->up[t], up_event);
@@ -130,6 +158,12 @@ bed_new (guint max_buffers, GstClockTime max_time)
   return b;
 }
 
+static Bed *
+bed_new (guint max_buffers, GstClockTime max_time)
+{
+  return bed_new_full (max_buffers, max_time, FALSE);
+}
+
 static void
 bed_free (Bed *b)
 {
@@ -140,6 +174,7 @@ bed_free (Bed *b)
     gst_object_unref (b->up[t]);
     gst_object_unref (b->down[t]);
     g_array_unref (b->pts[t]);
+    g_array_unref (b->lists[t]);
     g_ptr_array_unref (b->events[t]);
   }
   gst_object_unref (b->lanes);
@@ -309,6 +344,41 @@ test_stop_while_held (void)
   bed_free (b);
 }
 
+/* with lanes_push_lists(): what piled up in a lane while its thread was busy goes on as one
+ * list, split where one of the lane's events stands, in order; without it, never a list */
+static void
+test_lists_of_what_piled_up (void)
+{
+  for (gboolean lists = FALSE; lists <= TRUE; lists++) {
+    Bed *b = bed_new_full (0, 0, lists);
+    hold_first_buffer (b);
+    for (guint64 i = 1; i <= 10; i++)
+      push (b, 0, i * GST_MSECOND);
+    for (guint64 i = 1; i <= 3; i++)
+      push (b, 1, i * GST_MSECOND);
+    GstStructure *s = gst_structure_new_empty ("kanyan-test-mark");
+    g_assert_true (gst_pad_push_event (b->up[0], gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s)));
+    for (guint64 i = 11; i <= 15; i++)
+      push (b, 0, i * GST_MSECOND);
+    let_go (b);
+    WAIT_UNTIL (b, b->pts[0]->len == 16 && b->pts[1]->len == 3);
+    for (guint i = 0; i < 16; i++)
+      g_assert_cmpuint (pts_at (b, 0, i), ==, i * GST_MSECOND);
+    g_assert_cmpuint (b->events[0]->len, ==, 4);   /* stream-start, caps, segment, the mark */
+    g_assert_cmpuint (b->mark_at[0], ==, 11);      /* between the buffers of 10 and 11 ms */
+    if (!lists) {
+      g_assert_cmpuint (b->lists[0]->len + b->lists[1]->len, ==, 0);
+    } else {
+      g_assert_cmpuint (b->lists[0]->len, ==, 2);
+      g_assert_cmpuint (g_array_index (b->lists[0], guint, 0), ==, 10);   /* up to the mark */
+      g_assert_cmpuint (g_array_index (b->lists[0], guint, 1), ==, 5);
+      g_assert_cmpuint (b->lists[1]->len, ==, 1);
+      g_assert_cmpuint (g_array_index (b->lists[1], guint, 0), ==, 3);
+    }
+    bed_free (b);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -320,5 +390,6 @@ main (int argc, char **argv)
   g_test_add_func ("/lanes/failure-stays-in-its-lane", test_failure_stays_in_its_lane);
   g_test_add_func ("/lanes/upstream-event-crosses-its-lane", test_upstream_event_crosses_its_lane);
   g_test_add_func ("/lanes/stop-while-held", test_stop_while_held);
+  g_test_add_func ("/lanes/lists-of-what-piled-up", test_lists_of_what_piled_up);
   return g_test_run ();
 }
