@@ -299,13 +299,13 @@ pub_start (guint index, const char *ref, const char *token)
   pub->token = g_strdup (token);
   pub->revs = g_ptr_array_new ();
   pub->pipe = gst_pipeline_new (NULL);
-  /* balanced, as browsers: max-bundle would offer the audio m-line as port 0 + bundle-only
-   * (RFC 8843), which the server reads as a disabled m-line (src/media/sdp_offer.c): no audio.
-   * Janus bundles every m-line whatever the offer says, and webrtcbin's balanced offer has no
-   * BUNDLE group and one ICE ufrag per m-line, so ICE never connects: max-compat for Janus
-   * (one BUNDLE group, one ufrag, a real port on every m-line). */
-  pub->webrtc = lg_webrtcbin (pub->pipe, lg.janus ? GST_WEBRTC_BUNDLE_POLICY_MAX_COMPAT : GST_WEBRTC_BUNDLE_POLICY_BALANCED,
-                              &pub->ice, &pub->agent);
+  /* one BUNDLE group, one ICE ufrag and a real port on every m-line, as a phone's browser
+   * offers (Chrome and Safari bundle by default): max-compat. webrtcbin's "balanced" offers
+   * no BUNDLE group at all, which gave every publisher two ICE/DTLS transports on the server
+   * (before 2026-12-05: ~3 threads per inspection that no phone costs); Janus cannot take such
+   * an offer. max-bundle would offer the audio m-line as port 0 + bundle-only (RFC 8843),
+   * which browsers do not send. */
+  pub->webrtc = lg_webrtcbin (pub->pipe, GST_WEBRTC_BUNDLE_POLICY_MAX_COMPAT, &pub->ice, &pub->agent);
   for (guint k = 0; k < N_TRACKS; k++) {
     pub->map[k] = g_new0 (SendMap, 1);
     pub->src[k] = gst_element_factory_make ("appsrc", NULL);
