@@ -4,7 +4,6 @@
  * the order they came; each lane keeps its own bound, so that a full lane never holds another.
  * Owns the packets it holds and its one task; never looks inside a packet. */
 #include "media/lanes.h"
-#include <string.h>
 
 #define KANYAN_TYPE_LANES (kanyan_lanes_get_type ())
 G_DECLARE_FINAL_TYPE (KanyanLanes, kanyan_lanes, KANYAN, LANES, GstElement)
@@ -21,12 +20,15 @@ typedef struct {
 } Item;
 
 struct _Lane {
-  guint    index;       /* in KanyanLanes.lanes */
   GstPad  *sink;
   GstPad  *src;
   GQueue   items;       /* Item.lane_link, oldest first */
   guint    buffers;     /* how many of items are buffers */
   gboolean flushing;    /* between a FLUSH_START and its FLUSH_STOP from upstream */
+  /* the task thread's own, with push_lists: this wake-up's buffers not yet pushed, and
+   * whether the lane is in the wake-up's list of lanes to finish */
+  GstBufferList *pending;
+  gboolean       touched;
 };
 
 struct _KanyanLanes {
@@ -184,9 +186,9 @@ lanes_iterate_internal_links (GstPad *pad, GstObject *parent)
 /* the element's task thread: a lane's buffers of one wake-up, alone or as a list (the
  * consumer's result stays in the lane: lanes.h) */
 static void
-lane_push_pending (Lane *lane, GstBufferList **pending)
+lane_push_pending (Lane *lane)
 {
-  GstBufferList *list = g_steal_pointer (pending);
+  GstBufferList *list = g_steal_pointer (&lane->pending);
   if (!list)
     return;
   if (gst_buffer_list_length (list) == 1) {
@@ -236,26 +238,32 @@ lanes_loop (gpointer data)
   }
   /* each lane's buffers, up to its next event, go on as one list: one pass through the
    * consumer's elements for what piled up (a lane's order is kept; lanes never wait for
-   * each other, so their relative order within a wake-up does not matter) */
-  GstBufferList *pending[n_lanes];
-  memset (pending, 0, sizeof pending);
+   * each other, so their relative order within a wake-up does not matter). The lanes are
+   * reached through the items only: lanes_add_lane may grow the array meanwhile. */
+  Lane *touched[n_lanes];   /* n_lanes >= 1: the batch holds an item of some lane */
+  guint n_touched = 0;
   while ((l = g_queue_pop_head_link (&batch))) {
     Item *item = l->data;
     Lane *lane = item->lane;
     GstMiniObject *obj = g_steal_pointer (&item->obj);
     g_free (item);
     if (GST_IS_BUFFER (obj)) {
-      if (!pending[lane->index])
-        pending[lane->index] = gst_buffer_list_new ();
-      gst_buffer_list_add (pending[lane->index], GST_BUFFER (obj));
+      if (!lane->pending)
+        lane->pending = gst_buffer_list_new ();
+      gst_buffer_list_add (lane->pending, GST_BUFFER (obj));
+      if (!lane->touched) {
+        lane->touched = TRUE;
+        touched[n_touched++] = lane;
+      }
       continue;
     }
-    lane_push_pending (lane, &pending[lane->index]);
+    lane_push_pending (lane);
     gst_pad_push_event (lane->src, GST_EVENT (obj));
   }
-  for (guint i = 0; i < n_lanes; i++)
-    if (pending[i])
-      lane_push_pending (g_ptr_array_index (self->lanes, i), &pending[i]);
+  for (guint i = 0; i < n_touched; i++) {
+    lane_push_pending (touched[i]);
+    touched[i]->touched = FALSE;
+  }
 }
 
 static void
@@ -352,7 +360,7 @@ lanes_add_lane (GstElement *element, GstPad **src)
   KanyanLanes *self = KANYAN_LANES (element);
   Lane *lane = g_new0 (Lane, 1);
   g_mutex_lock (&self->lock);
-  guint n = lane->index = self->lanes->len;
+  guint n = self->lanes->len;
   g_ptr_array_add (self->lanes, lane);
   g_mutex_unlock (&self->lock);
   g_autofree gchar *sink_name = g_strdup_printf ("sink_%u", n);
