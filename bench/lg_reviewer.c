@@ -95,11 +95,24 @@ on_ice_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
     g_atomic_pointer_compare_and_exchange (&rev->ice_us, NULL, GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
 }
 
+/* the thread applying the server's offer: NACK and RTX for every transceiver, as a browser
+ * answers (Chrome and Firefox accept the offer's rtx payload). Without it the answer has no
+ * RTX, and the server's sender for this reviewer never runs its retransmission path (in
+ * GStreamer 1.22 `rtprtxsend` then passes packets through; with RTX it hands every packet to
+ * a thread of its own). */
+static void
+on_new_transceiver (GstElement *webrtc, GstWebRTCRTPTransceiver *trans, gpointer data)
+{
+  (void) webrtc, (void) data;
+  g_object_set (trans, "do-nack", TRUE, NULL);
+}
+
 /* main loop: count what a reviewer's webrtcbin receives (Kanyan's and Janus's peer connections) */
 void
 rev_watch_pc (Rev *rev, GstElement *webrtc)
 {
   g_atomic_pointer_compare_and_exchange (&rev->offer_us, NULL, GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+  g_signal_connect (webrtc, "on-new-transceiver", G_CALLBACK (on_new_transceiver), rev);
   g_signal_connect (webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state), rev);
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), rev);
   g_autoptr (GstElement) rtpbin = gst_bin_get_by_name (GST_BIN (webrtc), "rtpbin");

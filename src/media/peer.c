@@ -63,6 +63,11 @@ static gboolean on_pair_retry (gpointer data);
 #define PEER_STUN_PACING_MS 5    /* libnice Ta between connectivity checks (peer_configure_ice) */
 #define PEER_IDLE_TIMEOUT_MAX_S 60   /* libnice's idle-timeout takes at most 60000 ms */
 #define PEER_IDLE_CONNECTED_MS 5000  /* libnice's default, once connected (peer_set_ice_patience) */
+/* How far back a retransmission can go: webrtcbin keeps the last 500 packets of each stream
+ * for a receiver's NACKs, ~2 s of the phone's video, and holds every one of them (a reviewer's
+ * store holds the tee's packets past their use). A NACK answered after a second is too late
+ * to help a picture that a 4G round trip of a few hundred ms already waited on. */
+#define PEER_RTX_STORE_MS 1000
 
 static void
 candidate_clear (WebrtcPeerCandidate *c)
@@ -450,7 +455,7 @@ peer_configure_ice (WebrtcPeer *peer, const KanyanConfig *cfg)
  * relayed packet would leave 100–350 ms after it arrived. The relay forwards RTP that is
  * already paced by the phone, and the talk-back mixer paces itself: send each packet the
  * moment it is ready. And the bundle funnel re-sends a track's sticky events at every switch of
- * track: funnel_repeats.c answers the repeats. */
+ * track: funnel_repeats.c answers the repeats. The retransmission store keeps one second. */
 static void
 on_element_added (GstBin *webrtcbin, GstBin *sub_bin, GstElement *element, gpointer data)
 {
@@ -461,6 +466,8 @@ on_element_added (GstBin *webrtcbin, GstBin *sub_bin, GstElement *element, gpoin
     g_object_set (element, "sync", FALSE, NULL);
   else if (g_strcmp0 (kind, "rtpfunnel") == 0)   /* the bundle's tracks merge here */
     funnel_repeats_answer (element);
+  else if (g_strcmp0 (kind, "rtprtxsend") == 0)   /* the retransmission store */
+    g_object_set (element, "max-size-time", PEER_RTX_STORE_MS, NULL);
 }
 
 WebrtcPeer *
