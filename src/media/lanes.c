@@ -224,22 +224,11 @@ lanes_loop (gpointer data)
   }
   guint n_lanes = self->lanes->len;
   g_mutex_unlock (&self->lock);
-  if (!self->push_lists) {
-    while ((l = g_queue_pop_head_link (&batch))) {
-      Item *item = l->data;
-      GstMiniObject *obj = g_steal_pointer (&item->obj);
-      if (GST_IS_BUFFER (obj))
-        gst_pad_push (item->lane->src, GST_BUFFER (obj));   /* its result stays in the lane: lanes.h */
-      else
-        gst_pad_push_event (item->lane->src, GST_EVENT (obj));
-      g_free (item);
-    }
-    return;
-  }
-  /* each lane's buffers, up to its next event, go on as one list: one pass through the
-   * consumer's elements for what piled up (a lane's order is kept; lanes never wait for
-   * each other, so their relative order within a wake-up does not matter). The lanes are
-   * reached through the items only: lanes_add_lane may grow the array meanwhile. */
+  /* With push_lists, each lane's buffers up to its next event go on as one list: one pass
+   * through the consumer's elements for what piled up (a lane's order is kept; lanes never
+   * wait for each other, so their relative order within a wake-up does not matter). Without,
+   * each buffer goes at once. The lanes are reached through the items only: lanes_add_lane
+   * may grow the array meanwhile. */
   Lane *touched[n_lanes];   /* n_lanes >= 1: the batch holds an item of some lane */
   guint n_touched = 0;
   while ((l = g_queue_pop_head_link (&batch))) {
@@ -247,7 +236,12 @@ lanes_loop (gpointer data)
     Lane *lane = item->lane;
     GstMiniObject *obj = g_steal_pointer (&item->obj);
     g_free (item);
-    if (GST_IS_BUFFER (obj)) {
+    if (!GST_IS_BUFFER (obj)) {
+      lane_push_pending (lane);   /* a lane's event ends its list */
+      gst_pad_push_event (lane->src, GST_EVENT (obj));
+    } else if (!self->push_lists) {
+      gst_pad_push (lane->src, GST_BUFFER (obj));   /* its result stays in the lane: lanes.h */
+    } else {
       if (!lane->pending)
         lane->pending = gst_buffer_list_new ();
       gst_buffer_list_add (lane->pending, GST_BUFFER (obj));
@@ -255,10 +249,7 @@ lanes_loop (gpointer data)
         lane->touched = TRUE;
         touched[n_touched++] = lane;
       }
-      continue;
     }
-    lane_push_pending (lane);
-    gst_pad_push_event (lane->src, GST_EVENT (obj));
   }
   for (guint i = 0; i < n_touched; i++) {
     lane_push_pending (touched[i]);
