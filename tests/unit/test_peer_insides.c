@@ -1,8 +1,8 @@
 /* test_peer_insides.c — what peer.c sets on the elements webrtcbin builds inside itself
  * (on_element_added): a real WebrtcPeer sends VP8 with NACK to a plain webrtcbin in the same
  * pipeline; once both descriptions are set, every element inside the peer's webrtcbin is
- * looked at. Its retransmission store keeps one second (PEER_RTX_STORE_MS; GStreamer's
- * default keeps 100 packets of any age), its clocksyncs and nicesinks do not wait for the clock.
+ * looked at. Its retransmission store keeps one second (PEER_RTX_STORE_MS; webrtcbin's
+ * own keeps 500 packets of any age), its clocksyncs and nicesinks do not wait for the clock.
  * The offer and the answer are exchanged on the test's thread (promises waited on); no
  * connection is made, nothing is sent. */
 #include "media/peer.h"
