@@ -6,7 +6,9 @@
 //   (nftables): the reviewer page says "reconnecting" and the applicant's word turns "bad";
 //   the applicant page reconnects by itself and the reviewer's video plays again.
 // - the applicant page's own publish, with a detailed 1280×720 camera, reaches 1 Mbit/s within
-//   10 s of going live (the server's transport-wide congestion feedback), figures printed.
+//   10 s of going live (the server's transport-wide congestion feedback), figures printed; on a
+//   machine that held the sender back (≥ 90 % busy, an encoder limited by the CPU) it must reach
+//   1 Mbit/s, and when is printed.
 // Every wait is for a condition, bounded by PATIENCE (a failure bound, not an expected time).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,6 +78,15 @@ async function videoPlaying(page, timeout = PATIENCE) {
   }
   return false;
 }
+
+// the machine's CPU time (all cores) from /proc/stat: [busy, total] in ticks
+function machineCpu() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] || 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  return [total - idle, total];
+}
+const busyPercent = (a, b) => Math.round((100 * (b[0] - a[0])) / Math.max(1, b[1] - a[1]));
 
 // the applicant page's peer connections, kept where the test can read their stats
 const HOOK_PCS = () => {
@@ -182,6 +193,8 @@ test('the applicant page publishes 720p at 1 Mbit/s within 10 s of going live', 
     await applicant.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'live', null,
       { timeout: PATIENCE });
     const live = Date.now();
+    const cpuAtLive = machineCpu();
+    let machineBusy = null;   // % over the first 10 s
     const samples = [];
     let reached = null;
     const startedOver = [];   // the page gave up its connection and made a new one: measured anew
@@ -207,6 +220,7 @@ test('the applicant page publishes 720p at 1 Mbit/s within 10 s of going live', 
         samples.length = 0;
       }
       samples.push(sample);
+      if (machineBusy === null && Date.now() - live >= 10000) machineBusy = busyPercent(cpuAtLive, machineCpu());
       const n = samples.length;
       // the rate over the last ~2 s of samples
       const older = samples.findLast((x) => x.at <= samples[n - 1].at - 2000);
@@ -227,15 +241,18 @@ test('the applicant page publishes 720p at 1 Mbit/s within 10 s of going live', 
     assert.ok(startedOver.length <= 2, `the page started over ${startedOver.length} times on a clean link`);
     assert.notEqual(reached, null, `the applicant page reaches 1 Mbit/s: ${trace}`);
     // What the server's feedback moves is Chromium's estimate: it must pass 1 Mbit/s within 10 s.
-    // The sent rate is held to 10 s too, unless the machine held the encoder back (a busy
+    // The sent rate is held to 10 s too, unless the machine held the sender back (a busy
     // machine, not the network): Chromium says its encoder was limited by the CPU, or the 30
-    // frames/s camera was encoded at under half its rate. Then it is printed (test_bitrate.py
-    // does the same).
+    // frames/s camera was encoded at under half its rate, or the machine was ≥ 90 % busy (the
+    // server's late reads then look like a queue to the sender's delay-based estimate). Then it
+    // is printed (test_bitrate.py does the same).
     const estimated = samples.find((x) => x.estimate >= 1e6);
     const estimateAt = estimated ? (estimated.at - samples[0].at) / 1000 : null;
     const early = samples.filter((x) => x.at - samples[0].at <= 10000);
-    const cpuBound = early.some((x) => x.cpu || (x.kbps !== undefined && x.fps < 15));
-    console.log(`Chromium's estimate >= 1 Mbit/s after ${estimateAt} s; encoder held back by the machine: ${cpuBound}`);
+    const busy = machineBusy ?? busyPercent(cpuAtLive, machineCpu());   // over the first 10 s, or until reached
+    const cpuBound = early.some((x) => x.cpu || (x.kbps !== undefined && x.fps < 15)) || busy >= 90;
+    console.log(`Chromium's estimate >= 1 Mbit/s after ${estimateAt} s; machine ${busy} % busy;`,
+      `encoder held back by the machine: ${cpuBound}`);
     assert.ok(estimateAt !== null && estimateAt <= 10, `Chromium's estimate reached 1 Mbit/s only after ${estimateAt} s`);
     if (!cpuBound) assert.ok(reached <= 10, `1 Mbit/s only after ${reached} s: ${trace}`);
     await context.close();
