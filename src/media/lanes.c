@@ -36,7 +36,6 @@ struct _KanyanLanes {
   guint        max_buffers;   /* per lane; 0: no bound */
   GstClockTime max_time;      /* per lane, newest buffer's time less the oldest's; 0: no bound */
   gboolean     push_lists;    /* a lane's buffers of one wake-up go as one list */
-  gint64       gather_us;     /* after a wake-up's first item, wait this long for more; 0: none */
 
   GMutex       lock;          /* guards what follows and every Lane's items, buffers, flushing */
   GCond        cond;
@@ -211,12 +210,6 @@ lanes_loop (gpointer data)
     g_cond_wait (&self->cond, &self->lock);
     self->waiting = FALSE;
   }
-  if (self->gather_us && !self->flushing) {
-    /* only a flush signals meanwhile: `waiting` is off, so producers do not */
-    gint64 until = g_get_monotonic_time () + self->gather_us;
-    while (!self->flushing && g_cond_wait_until (&self->cond, &self->lock, until))
-      ;
-  }
   if (self->flushing) {
     g_mutex_unlock (&self->lock);
     gst_task_pause (self->task);
@@ -383,12 +376,6 @@ void
 lanes_push_lists (GstElement *element)
 {
   KANYAN_LANES (element)->push_lists = TRUE;
-}
-
-void
-lanes_gather (GstElement *element, GstClockTime period)
-{
-  KANYAN_LANES (element)->gather_us = (gint64) (period / GST_USECOND);
 }
 
 guint64

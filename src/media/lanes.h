@@ -25,9 +25,5 @@ GstPad     *lanes_add_lane (GstElement *lanes, GstPad **src);
  * (a single buffer alone), for a consumer that handles lists in one pass; every probe below
  * must then take lists too. */
 void        lanes_push_lists (GstElement *lanes);
-/* Before it plays: after a wake-up's first item the thread waits `period` for what follows,
- * so that each wake-up carries a period's packets instead of one or two: for a consumer in no
- * hurry (a file). Every item waits up to `period` more; a flush does not wait. */
-void        lanes_gather (GstElement *lanes, GstClockTime period);
 /* Any thread: buffers dropped so far because a lane was full (all lanes). */
 guint64     lanes_dropped (GstElement *lanes);

@@ -33,9 +33,6 @@ recorder_debug_init (void)
 }
 
 #define STOP_TIMEOUT_MS    5000
-/* The segment's thread takes what its tracks brought in this long at each wake-up, instead of
- * waking for each packet (~270 a second): a file is in no hurry (bench/README.md, lever 14). */
-#define RECORDER_GATHER_MS 20
 
 /* A file per track. A muxer (matroskamux 1.22, CollectPads) interleaves: it writes only when
  * each of its tracks holds a buffer, the earliest first, and holds each track's streaming
@@ -376,7 +373,6 @@ recorder_start (Relay *relay, const KanyanConfig *cfg, const gchar *const paths[
   /* bounded by packets, not time: timestamps jump at a segment's start and a time-bounded
    * lane would leak the very keyframe the segment waits for */
   rec->lanes = lanes_new ("lanes-rec", 2000, 0);
-  lanes_gather (rec->lanes, RECORDER_GATHER_MS * GST_MSECOND);
   gst_bin_add (relay_pipeline (relay), rec->lanes);
   gst_element_sync_state_with_parent (rec->lanes);
   for (gint t = 0; t < TRACK_COUNT; t++) {

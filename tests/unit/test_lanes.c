@@ -1,7 +1,6 @@
 /* test_lanes.c — lanes.c, the leaky queue for several streams with one thread: what comes out
  * of each lane, in what order, on which thread; what a full lane drops; that one lane's failing
- * consumer never reaches its producer; that upstream events cross their own lane only; what a
- * gathering thread takes at a wake-up. Test
+ * consumer never reaches its producer; that upstream events cross their own lane only. Test
  * pads stand for the tees upstream and the consumers downstream. The element's thread pushes
  * to the consumers; the test waits for what they received (a condition, with a deadline only
  * against a hang). */
@@ -117,7 +116,7 @@ up_event (GstPad *pad, GstObject *parent, GstEvent *event)
 }
 
 static Bed *
-bed_new_full (guint max_buffers, GstClockTime max_time, gboolean lists, GstClockTime gather)
+bed_new_full (guint max_buffers, GstClockTime max_time, gboolean lists)
 {
   Bed *b = g_new0 (Bed, 1);
   g_mutex_init (&b->lock);
@@ -125,8 +124,6 @@ bed_new_full (guint max_buffers, GstClockTime max_time, gboolean lists, GstClock
   b->lanes = gst_object_ref_sink (lanes_new ("lanes-test", max_buffers, max_time));
   if (lists)
     lanes_push_lists (b->lanes);
-  if (gather)
-    lanes_gather (b->lanes, gather);
   g_assert_cmpint (gst_element_set_state (b->lanes, GST_STATE_PLAYING), ==, GST_STATE_CHANGE_SUCCESS);
   for (gint t = 0; t < LANES; t++) {
     b->pts[t] = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -164,7 +161,7 @@ bed_new_full (guint max_buffers, GstClockTime max_time, gboolean lists, GstClock
 static Bed *
 bed_new (guint max_buffers, GstClockTime max_time)
 {
-  return bed_new_full (max_buffers, max_time, FALSE, 0);
+  return bed_new_full (max_buffers, max_time, FALSE);
 }
 
 static void
@@ -353,7 +350,7 @@ static void
 test_lists_of_what_piled_up (void)
 {
   for (gboolean lists = FALSE; lists <= TRUE; lists++) {
-    Bed *b = bed_new_full (0, 0, lists, 0);
+    Bed *b = bed_new_full (0, 0, lists);
     hold_first_buffer (b);
     for (guint64 i = 1; i <= 10; i++)
       push (b, 0, i * GST_MSECOND);
@@ -382,29 +379,6 @@ test_lists_of_what_piled_up (void)
   }
 }
 
-/* with lanes_gather(): the thread wakes at a packet and takes what came in the period after
- * it, in one wake-up (here one list); a flush does not wait for the period. The lower bound on
- * the delay holds on any machine (the wait ends at its deadline, never before); the list
- * needs the three pushes within a second of each other. */
-static void
-test_gather (void)
-{
-  Bed *b = bed_new_full (0, 0, TRUE, GST_SECOND);
-  WAIT_UNTIL (b, b->events[0]->len == 3 && b->events[1]->len == 3);   /* the set-up's events went */
-  gint64 start = g_get_monotonic_time ();
-  for (guint64 i = 1; i <= 3; i++)
-    push (b, 0, i * GST_MSECOND);
-  WAIT_UNTIL (b, b->pts[0]->len == 3);
-  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_TIME_SPAN_SECOND);
-  g_assert_cmpuint (b->lists[0]->len, ==, 1);
-  g_assert_cmpuint (g_array_index (b->lists[0], guint, 0), ==, 3);
-  bed_free (b);
-  /* an hour's gathering: stopping must not wait it out (it would hang here) */
-  b = bed_new_full (0, 0, TRUE, 3600 * GST_SECOND);
-  push (b, 0, 0);
-  bed_free (b);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -417,6 +391,5 @@ main (int argc, char **argv)
   g_test_add_func ("/lanes/upstream-event-crosses-its-lane", test_upstream_event_crosses_its_lane);
   g_test_add_func ("/lanes/stop-while-held", test_stop_while_held);
   g_test_add_func ("/lanes/lists-of-what-piled-up", test_lists_of_what_piled_up);
-  g_test_add_func ("/lanes/gather", test_gather);
   return g_test_run ();
 }
