@@ -19,6 +19,11 @@ let joined = null;    // the server's last `joined` message: carries this connec
 let check = null;     // the pre-flight check's result (preflight.js)
 let mediaTimer = null; // no media REACH_WAIT_MS after the first offer of an attempt: the applicant is told what to try
 const REACH_WAIT_MS = 15000;
+// A connection not up this long after its offer is given up for a new one: the browser's own
+// 'failed' can take much longer, or never come (an ICE or DTLS exchange that stalls leaves it
+// 'connecting'), and the phone would wait for ever (seen on a busy machine: 75 s, no retry).
+const CONNECT_WAIT_MS = 20000;
+let connectTimer = null;
 // the reviewer's hands on this camera (camera_control.js): its commands, what it can do
 const camera = new PhoneCamera({ preview: $('preview'), getStream: () => stream, getPc: () => pc,
   send: (msg) => signal && signal.send(msg) });
@@ -215,6 +220,8 @@ function scheduleReconnect() {
 }
 
 function teardown() {
+  clearTimeout(connectTimer);
+  connectTimer = null;
   if (signal) { signal.close(); signal = null; }
   if (pc) { pc.close(); pc = null; }
 }
@@ -284,12 +291,18 @@ async function negotiate() {
     sdpMLineIndex: event.candidate ? event.candidate.sdpMLineIndex : 0 });
   pc.onconnectionstatechange = () => {
     const s = pc && pc.connectionState;
-    if (s === 'connected') { clearTimeout(downTimer); retryDelay = 1000; hideReachHelp(); setState('live'); }
+    if (s === 'connected') { clearTimeout(downTimer); clearTimeout(connectTimer); retryDelay = 1000; hideReachHelp(); setState('live'); }
     else if (s === 'failed') scheduleReconnect();
     else if (s === 'disconnected') { clearTimeout(downTimer); downTimer = setTimeout(scheduleReconnect, 3000); }
   };
   await pc.setLocalDescription(await pc.createOffer());
   signal.send({ type: 'offer', sdp: pc.localDescription.sdp });
+  const offered = pc;
+  clearTimeout(connectTimer);
+  connectTimer = setTimeout(() => {
+    connectTimer = null;
+    if (pc === offered && pc.connectionState !== 'connected') scheduleReconnect();
+  }, CONNECT_WAIT_MS);
   // one attempt spans the reconnects of a failing ICE: its wait is not restarted by each of them
   if (!mediaTimer && $('reach-help').classList.contains('hidden'))
     mediaTimer = setTimeout(() => { mediaTimer = null; if (state !== 'live' && !ended) showReachHelp(); }, REACH_WAIT_MS);
