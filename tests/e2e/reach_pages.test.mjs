@@ -114,6 +114,15 @@ test('the check before Start, the applicant connection for the reviewer, the con
   }
 });
 
+// an init script: how many peer connections the page makes (window.kanyanPcsMade)
+const COUNT_PCS = () => {
+  const Original = window.RTCPeerConnection;
+  window.kanyanPcsMade = 0;
+  window.RTCPeerConnection = function (...args) { window.kanyanPcsMade++; return new Original(...args); };
+  window.RTCPeerConnection.prototype = Original.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Original);
+};
+
 // No UDP reaches the server's ICE ports and ICE-TCP is off: the applicant is connected on
 // signaling only. The reviewer page says so, with the kinds of candidates each side offered;
 // the phone shows what to try; once UDP passes again the phone is live on a new connection.
@@ -137,13 +146,7 @@ test('the reviewer sees "connected on signaling but not on media" and the phone 
     const reviewer = await desk.newPage();
     await signIn(reviewer, `${url}/review/#case=${c.ref}`, 'rev1');
     await reviewer.getByTestId('ice').waitFor({ state: 'attached' });
-    await phone.addInitScript(() => {   // how many peer connections the page makes
-      const Original = window.RTCPeerConnection;
-      window.kanyanPcsMade = 0;
-      window.RTCPeerConnection = function (...args) { window.kanyanPcsMade++; return new Original(...args); };
-      window.RTCPeerConnection.prototype = Original.prototype;
-      Object.setPrototypeOf(window.RTCPeerConnection, Original);
-    });
+    await phone.addInitScript(COUNT_PCS);   // how many peer connections the page makes
     const applicant = await phone.newPage();
     await applicant.goto(`${url}/apply/#case=${c.ref}&token=${c.token}`);
     await applicant.waitForFunction(() => !['', 'running'].includes(document.querySelector('[data-testid=check]').dataset.result));
@@ -191,13 +194,7 @@ test('a connection whose DTLS never completes is given up; the phone is live on 
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
   try {
     phone.setDefaultTimeout(PATIENCE);
-    await phone.addInitScript(() => {
-      const Original = window.RTCPeerConnection;
-      window.kanyanPcsMade = 0;
-      window.RTCPeerConnection = function (...args) { window.kanyanPcsMade++; return new Original(...args); };
-      window.RTCPeerConnection.prototype = Original.prototype;
-      Object.setPrototypeOf(window.RTCPeerConnection, Original);
-    });
+    await phone.addInitScript(COUNT_PCS);   // how many peer connections the page makes
     const c = JSON.parse(execFileSync(KANYAN, ['case', 'add', '--ref', 'E2E-NODTLS', '--type', 'fuel-retail', '--owner', 'rev1',
       '--json', ...common('no-dtls')]).toString());
     const applicant = await phone.newPage();
