@@ -114,6 +114,21 @@ test('the check before Start, the applicant connection for the reviewer, the con
   }
 });
 
+// nftables in the test's namespace: UDP to and from the server's `ports` ('40200-40300') that
+// also matches `match` (an nft expression; '' for every packet) is dropped. Returns lift(),
+// which takes the block away (once; calling it again does nothing).
+function blockUdp(table, ports, match = '') {
+  execFileSync('nft', [`add table inet ${table}`]);
+  execFileSync('nft', [`add chain inet ${table} out { type filter hook output priority 0 ; }`]);
+  for (const port of ['dport', 'sport'])
+    execFileSync('nft', [`add rule inet ${table} out udp ${port} ${ports} ${match} drop`]);
+  let lifted = false;
+  return () => {
+    if (!lifted) execFileSync('nft', [`delete table inet ${table}`]);
+    lifted = true;
+  };
+}
+
 // an init script: how many peer connections the page makes (window.kanyanPcsMade)
 const COUNT_PCS = () => {
   const Original = window.RTCPeerConnection;
@@ -129,11 +144,7 @@ const COUNT_PCS = () => {
 test('the reviewer sees "connected on signaling but not on media" and the phone what to try', async () => {
   const conf = path.join(dir, 'no-media.conf');
   writeFileSync(conf, '[media]\nice_port_min=40200\nice_port_max=40300\nviewer_answer_timeout_s=300\n[ice]\ntcp=false\n');
-  let lifted = false;
-  execFileSync('nft', ['add table inet kanyan_e2e_reach']);
-  execFileSync('nft', ['add chain inet kanyan_e2e_reach out { type filter hook output priority 0 ; }']);
-  execFileSync('nft', ['add rule inet kanyan_e2e_reach out udp dport 40200-40300 drop']);
-  execFileSync('nft', ['add rule inet kanyan_e2e_reach out udp sport 40200-40300 drop']);
+  const lift = blockUdp('kanyan_e2e_reach', '40200-40300');
   addUsers('no-media');   // a second server with its own data directory
   const second = await startServer(['--config', conf], 'no-media');
   const url = `http://127.0.0.1:${second.port}`;
@@ -161,8 +172,7 @@ test('the reviewer sees "connected on signaling but not on media" and the phone 
     // The block lifted, the phone comes back by itself, without a click: it gives up a
     // connection that did not come up (apply.js, CONNECT_WAIT_MS) and offers a new one. The
     // browser's own verdict on the first may never come.
-    execFileSync('nft', ['delete table inet kanyan_e2e_reach']);
-    lifted = true;
+    lift();
     const liftedAt = Date.now();
     await applicant.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'live');
     const made = (await applicant.evaluate(() => window.kanyanPcsMade)) - madeBeforeStart;
@@ -172,7 +182,7 @@ test('the reviewer sees "connected on signaling but not on media" and the phone 
     await phone.close();
     await desk.close();
     await stopServer(second.proc);
-    if (!lifted) execFileSync('nft', ['delete table inet kanyan_e2e_reach']);
+    lift();
   }
 });
 
@@ -183,11 +193,7 @@ test('the reviewer sees "connected on signaling but not on media" and the phone 
 test('a connection whose DTLS never completes is given up; the phone is live on a new one', async () => {
   const conf = path.join(dir, 'no-dtls.conf');
   writeFileSync(conf, '[media]\nice_port_min=40400\nice_port_max=40500\n[ice]\ntcp=false\n');
-  let lifted = false;
-  execFileSync('nft', ['add table inet kanyan_e2e_dtls']);
-  execFileSync('nft', ['add chain inet kanyan_e2e_dtls out { type filter hook output priority 0 ; }']);
-  for (const port of ['dport', 'sport'])
-    execFileSync('nft', [`add rule inet kanyan_e2e_dtls out udp ${port} 40400-40500 @th,64,8 >= 20 @th,64,8 <= 63 drop`]);
+  const lift = blockUdp('kanyan_e2e_dtls', '40400-40500', '@th,64,8 >= 20 @th,64,8 <= 63');
   addUsers('no-dtls');
   const second = await startServer(['--config', conf], 'no-dtls');
   const url = `http://127.0.0.1:${second.port}`;
@@ -206,8 +212,7 @@ test('a connection whose DTLS never completes is given up; the phone is live on 
     await applicant.waitForFunction(() => window.kanyanPc && window.kanyanPc.iceConnectionState === 'connected');
     await applicant.waitForFunction((before) => window.kanyanPcsMade - before >= 2, madeBeforeStart);
     assert.notEqual(await applicant.getByTestId('status').textContent(), 'live');
-    execFileSync('nft', ['delete table inet kanyan_e2e_dtls']);
-    lifted = true;
+    lift();
     await applicant.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'live');
     const made = (await applicant.evaluate(() => window.kanyanPcsMade)) - madeBeforeStart;
     console.log(`live on the phone's connection no. ${made}`);
@@ -215,6 +220,6 @@ test('a connection whose DTLS never completes is given up; the phone is live on 
   } finally {
     await phone.close();
     await stopServer(second.proc);
-    if (!lifted) execFileSync('nft', ['delete table inet kanyan_e2e_dtls']);
+    lift();
   }
 });
