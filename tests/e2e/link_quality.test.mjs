@@ -201,19 +201,18 @@ test('the applicant page publishes 720p at 1 Mbit/s within 10 s of going live', 
     while (Date.now() - live < PATIENCE && reached === null) {
       const sample = await applicant.evaluate(async () => {
         const pc = window.kanyanPcs[window.kanyanPcs.length - 1];
-        let bytes = 0, at = 0, height = 0, cpu = false, estimate = 0, target = 0, fps = 0, why = '', encoded = 0, encodeS = 0;
+        let bytes = 0, at = 0, height = 0, cpu = false, estimate = 0, target = 0, fps = 0, why = '';
         const report = await pc.getStats();
         report.forEach((s) => {
           if (s.type === 'outbound-rtp' && s.kind === 'video') {
             bytes += s.bytesSent || 0; at = s.timestamp; height = s.frameHeight || 0;
             cpu = cpu || s.qualityLimitationReason === 'cpu';
             target = s.targetBitrate || 0; fps = s.framesPerSecond || 0; why = s.qualityLimitationReason;
-            encoded = s.framesEncoded || 0; encodeS = s.totalEncodeTime || 0;
           }
           const pair = s.type === 'transport' && s.selectedCandidatePairId && report.get(s.selectedCandidatePairId);
           if (pair && pair.availableOutgoingBitrate) estimate = pair.availableOutgoingBitrate;
         });
-        return { bytes, at, height, cpu, estimate, target, fps, why, encoded, encodeS, pcs: window.kanyanPcs.length };
+        return { bytes, at, height, cpu, estimate, target, fps, why, pcs: window.kanyanPcs.length };
       });
       if (samples.length && sample.pcs !== samples[0].pcs) {
         startedOver.push(`${((sample.at - samples[0].at) / 1000).toFixed(1)} s after the previous connection's start`);
