@@ -169,15 +169,14 @@ test('the reviewer sees "connected on signaling but not on media" and the phone 
     await applicant.getByTestId('reach-help').waitFor({ state: 'visible' });
     assert.match(await applicant.getByTestId('reach-help').textContent(), /Wi-Fi to mobile data/);
     assert.notEqual(await applicant.getByTestId('status').textContent(), 'live');
-    // The block lifted, the phone comes back by itself, without a click: it gives up a
-    // connection that did not come up (apply.js, CONNECT_WAIT_MS) and offers a new one. The
-    // browser's own verdict on the first may never come.
+    // The block lifted, the phone comes back by itself, without a click: on its first
+    // connection if that one's checks still run, else on a new one (the browser failed it, or
+    // apply.js gave it up after CONNECT_WAIT_MS).
     lift();
     const liftedAt = Date.now();
     await applicant.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'live');
     const made = (await applicant.evaluate(() => window.kanyanPcsMade)) - madeBeforeStart;
     console.log(`the phone was live ${((Date.now() - liftedAt) / 1000).toFixed(1)} s after the block was lifted, on its connection no. ${made}`);
-    assert.ok(made >= 2, `the phone went live on its first connection (${made}) although nothing could reach the server`);
   } finally {
     await phone.close();
     await desk.close();
